@@ -1,0 +1,58 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layering (shared/DESIGN.md §1): KubeCore and DriftStatistics import nothing of ours; YAML sits on
+// CYAML + KubeCore; KubeEmulator on KubeCore + YAML and never on a client or the domain.
+let package = Package(
+  name: "edgeml-operator",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "edgeml", targets: ["edgeml"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+    .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+    .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+  ],
+  targets: [
+    .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    .target(name: "KubeCore"),
+    .target(name: "YAML", dependencies: ["CYAML", "KubeCore"]),
+    .target(name: "DriftStatistics"),
+    .target(
+      name: "KubeEmulator",
+      dependencies: [
+        "KubeCore", "YAML",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "DequeModule", package: "swift-collections"),
+      ],
+      resources: [.copy("Resources")]
+    ),
+    .executableTarget(
+      name: "edgeml",
+      dependencies: [
+        "KubeCore", "YAML", "KubeEmulator", "DriftStatistics",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]
+    ),
+    .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
+    .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeCore"]),
+    .testTarget(name: "DriftStatisticsTests", dependencies: ["DriftStatistics"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeCore", "YAML"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// Placeholder: DriftStatistics is being written (issue 7).

@@ -1,0 +1,2 @@
+// Placeholder: the YAML module is being written (issue 3).
+import KubeCore

@@ -1,0 +1,4 @@
+import Testing
+@testable import KubeEmulator
+
+@Test("placeholder") func placeholder() {}

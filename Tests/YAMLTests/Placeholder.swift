@@ -1,0 +1,4 @@
+import Testing
+@testable import YAML
+
+@Test("placeholder") func placeholder() {}
