@@ -1,0 +1,80 @@
+import KubeCore
+
+/// Who made a request, as authentication established it.
+public struct UserInfo: Sendable, Equatable {
+  public var name: String
+  public var groups: [String]
+  public init(name: String, groups: [String]) { self.name = name; self.groups = groups }
+}
+
+/// A request as the HTTP layer hands it to `APIServer`: transport details already stripped.
+public struct APIRequest: Sendable {
+  public var method: String
+  public var path: String
+  public var query: [(String, String)]
+  /// Header names in lower case.
+  public var headers: [(String, String)]
+  public var body: [UInt8]
+  public var user: UserInfo?
+
+  public init(method: String, uri: String, headers: [(String, String)] = [], body: [UInt8] = [], user: UserInfo? = nil) {
+    self.method = method
+    if let q = uri.firstIndex(of: "?") {
+      path = String(uri[..<q])
+      query = parseQuery(uri[uri.index(after: q)...])
+    } else {
+      path = uri
+      query = []
+    }
+    self.headers = headers.map { ($0.0.lowercased(), $0.1) }
+    self.body = body
+    self.user = user
+  }
+
+  public func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
+  public func queryValue(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
+  func queryBool(_ name: String) -> Bool {
+    guard let v = queryValue(name) else { return false }
+    return v == "true" || v == "1" || v == ""
+  }
+  public var contentType: String? {
+    header("content-type").map { String($0.split(separator: ";").first ?? "").trimmingSpaces().lowercased() }
+  }
+}
+
+/// What `APIServer` answers.
+public struct APIResponse: Sendable {
+  public enum Body: Sendable {
+    case json(JSONValue)
+    case bytes([UInt8])
+    case watch(WatchStream)
+  }
+  public var status: Int
+  public var headers: [(String, String)]
+  public var body: Body
+
+  public init(status: Int, headers: [(String, String)] = [], body: Body) {
+    self.status = status
+    self.headers = headers
+    self.body = body
+  }
+
+  static func json(_ value: JSONValue, status: Int = 200, warnings: [String] = []) -> APIResponse {
+    var headers = [("Content-Type", "application/json")]
+    for w in warnings { headers.append(("Warning", "299 - \"\(w.replacingOccurrences(of: "\"", with: "\\\""))\"")) }
+    return APIResponse(status: status, headers: headers, body: .json(value))
+  }
+
+  static func error(_ error: APIError) -> APIResponse {
+    APIResponse(status: error.code, headers: [("Content-Type", "application/json")] + error.headers, body: .json(error.status))
+  }
+}
+
+extension String {
+  func trimmingSpaces() -> String {
+    var s = Substring(self)
+    while s.first == " " || s.first == "\t" { s = s.dropFirst() }
+    while s.last == " " || s.last == "\t" { s = s.dropLast() }
+    return String(s)
+  }
+}

@@ -1,0 +1,489 @@
+import Foundation
+import KubeCore
+import YAML
+
+extension APIServer {
+  // MARK: decoding
+
+  /// Media types a body may have, per verb (k8s.io/apiserver/pkg/endpoints/handlers/rest.go).
+  static let objectMediaTypes = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]
+
+  func decodeBody(_ ctx: RequestContext) throws -> (JSONValue, [String]) {
+    let type = ctx.request.contentType ?? ""
+    var value: JSONValue
+    var duplicates: [String] = []
+    switch type {
+    case "application/json", "":
+      guard !ctx.request.body.isEmpty else { throw APIError.badRequest("the body of the request was empty") }
+      do { (value, duplicates) = try JSONParser.parseReportingDuplicates(ctx.request.body) } catch {
+        throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message) at line \(error.line), column \(error.column)")
+      }
+    case "application/yaml":
+      do { value = try YAML.parse(String(decoding: ctx.request.body, as: UTF8.self)) } catch {
+        throw APIError.badRequest("couldn't get version/kind; yaml parse error: \(error)")
+      }
+    default:
+      throw APIError.unsupportedMediaType(type, accepted: ["application/json", "application/yaml"])
+    }
+    guard case .object = value else {
+      throw APIError.badRequest("couldn't get version/kind; json parse error: json: cannot unmarshal \(value.typeName == "array" ? "array" : value.typeName) into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }")
+    }
+    return (value, duplicates)
+  }
+
+  /// Checks apiVersion/kind against the URL, filling them when absent.
+  func checkTypeMeta(_ object: inout JSONValue, _ resource: APIResource) throws {
+    let kind = object["kind"]?.stringValue ?? ""
+    let apiVersion = object["apiVersion"]?.stringValue ?? ""
+    if kind.isEmpty {
+      throw APIError.badRequest("Object 'Kind' is missing in '\(String(object.serializedString().prefix(300)))'")
+    }
+    if !apiVersion.isEmpty && apiVersion != resource.groupVersion {
+      throw APIError.badRequest("the API version in the data (\(apiVersion)) does not match the expected API version (\(resource.groupVersion))")
+    }
+    if kind != resource.kind {
+      throw APIError.badRequest("\(resource.kind) in version \"\(resource.version)\" cannot be handled as a \(resource.kind): the kind in the data (\(kind)) does not match the expected kind (\(resource.kind))")
+    }
+    object["apiVersion"] = .string(resource.groupVersion)
+  }
+
+  /// Prunes unknown fields and applies `fieldValidation` (Ignore, Warn — the default — or Strict).
+  /// Returns warnings to send back.
+  func applyFieldValidation(_ object: inout JSONValue, _ ctx: RequestContext, duplicates: [String]) throws -> [String] {
+    let mode = ctx.request.queryValue("fieldValidation") ?? "Warn"
+    guard ["Ignore", "Warn", "Strict", ""].contains(mode) else {
+      throw APIError.badRequest("fieldValidation: Unsupported value: \"\(mode)\": supported values: \"Ignore\", \"Strict\", \"Warn\"")
+    }
+    var unknown: [String] = []
+    var typeErrors: [String] = []
+    if ctx.resource.isCustom {
+      if let schema = customSchema(for: ctx.resource) {
+        object = schema.prune(object, unknown: &unknown)
+      }
+    } else if let def = ctx.resource.definitionName {
+      object = schemas.prune(object, definition: def, unknown: &unknown, typeErrors: &typeErrors)
+    }
+    if let first = typeErrors.first {
+      throw APIError.badRequest("\(ctx.resource.kind) in version \"\(ctx.resource.version)\" cannot be handled as a \(ctx.resource.kind): \(first)")
+    }
+    let problems = unknown.map { "unknown field \"\($0)\"" } + duplicates.map { "duplicate field \"\($0)\"" }
+    if problems.isEmpty || mode == "Ignore" { return [] }
+    if mode == "Strict" {
+      throw APIError.badRequest("\(ctx.resource.kind) in version \"\(ctx.resource.version)\" cannot be handled as a \(ctx.resource.kind): strict decoding error: " + problems.joined(separator: ", "))
+    }
+    return problems
+  }
+
+  // MARK: create
+
+  func create(_ ctx: RequestContext) throws -> APIResponse {
+    guard ctx.resource.verbs.contains("create") else { throw APIError.methodNotAllowed }
+    var (object, duplicates) = try decodeBody(ctx)
+    try checkTypeMeta(&object, ctx.resource)
+    let warnings = try applyFieldValidation(&object, ctx, duplicates: duplicates)
+    if ctx.resource.namespaced {
+      let bodyNS = object[path: ["metadata", "namespace"]]?.stringValue ?? ""
+      if !bodyNS.isEmpty && bodyNS != ctx.namespace {
+        throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+      }
+    }
+    let created = try store.transaction { state in
+      try createLocked(&state, resource: ctx.resource, namespace: ctx.path.namespace, object: object,
+                       dryRun: ctx.isDryRun, userAgent: ctx.request.header("user-agent"))
+    }
+    return .json(present(created, ctx.resource), status: 201, warnings: warnings)
+  }
+
+  /// Creates without a request (bootstrap, controllers inside the emulator).
+  @discardableResult
+  func createInternal(group: String, resource: String, namespace: String?, object: JSONValue) throws -> JSONValue {
+    let version = splitAPIVersion(object["apiVersion"]?.stringValue ?? "v1").version
+    guard let r = catalog.resource(group: group, version: version, resource: resource) else { throw APIError.notFoundPath() }
+    return try store.transaction { try createLocked(&$0, resource: r, namespace: namespace, object: object, dryRun: false, userAgent: nil) }
+  }
+
+  func createLocked(_ state: inout ObjectStore.State, resource: APIResource, namespace: String?, object input: JSONValue,
+                    dryRun: Bool, userAgent: String?) throws -> JSONValue {
+    var object = input
+    var meta = object["metadata"]?.objectValue ?? JSONObject()
+    let ns = resource.namespaced ? (namespace ?? "") : ""
+    if resource.namespaced {
+      meta["namespace"] = .string(ns)
+      guard let nsObject = state.get("/namespaces", namespace: "", name: ns) else {
+        throw APIError.notFound(GroupResource(group: "", resource: "namespaces"), name: ns)
+      }
+      if nsObject[path: ["metadata", "deletionTimestamp"]] != nil {
+        throw APIError(code: 403, reason: "Forbidden",
+                       message: "\(resource.resource) \"\(meta["name"]?.stringValue ?? "")\" is forbidden: unable to create new content in namespace \(ns) because it is being terminated",
+                       details: .object(["name": .string(meta["name"]?.stringValue ?? ""), "kind": .string(resource.resource),
+                                         "causes": [["reason": "NamespaceTerminating", "message": .string("namespace \(ns) is being terminated"), "field": "metadata.namespace"]]]))
+      }
+    } else {
+      meta.removeValue(forKey: "namespace")
+    }
+    var name = meta["name"]?.stringValue ?? ""
+    if name.isEmpty, let prefix = meta["generateName"]?.stringValue, !prefix.isEmpty {
+      // k8s.io/apiserver/pkg/storage/names/generate.go: 5 random alphanumerics without vowels or lookalikes.
+      let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+      let base = prefix.count > 58 ? String(prefix.prefix(58)) : prefix
+      name = base + String((0..<5).map { _ in alphabet.randomElement() ?? "x" })
+      meta["name"] = .string(name)
+    }
+    let uid = UUID().uuidString.lowercased()
+    meta["uid"] = .string(uid)
+    meta.removeValue(forKey: "resourceVersion")
+    meta["creationTimestamp"] = timestamp()
+    meta.removeValue(forKey: "deletionTimestamp")
+    meta.removeValue(forKey: "deletionGracePeriodSeconds")
+    if resource.tracksGeneration || resource.isCustom { meta["generation"] = 1 } else { meta.removeValue(forKey: "generation") }
+    object["metadata"] = .object(meta)
+    // Status is the controllers' to write: dropped on create where a status subresource exists.
+    if resource.hasStatus { object["status"] = nil }
+    try BuiltinDefaults.apply(to: &object, resource: resource, isCreate: true, server: self)
+    if resource.isCustom, let schema = customSchema(for: resource) { schema.applyDefaults(&object) }
+    var errors = Validation.validateObject(object, resource: resource, isCreate: true)
+    if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(object) }
+    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" { errors += CRDSupport.validate(object) }
+    if !errors.isEmpty {
+      throw APIError.invalid(kind: resource.kind, group: resource.group, name: name, errors: errors)
+    }
+    if state.get(resource.storageKey, namespace: ns, name: name) != nil {
+      throw APIError.alreadyExists(resource.groupResource, name: name)
+    }
+    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
+      try CRDSupport.checkNamesFree(object, catalog: catalog)
+    }
+    if dryRun { return object }
+    var stored = state.put(resource.storageKey, object, type: .added)
+    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
+      let response = stored
+      stored = CRDSupport.establish(stored, state: &state, server: self)
+      _ = stored
+      return response
+    }
+    return stored
+  }
+
+  // MARK: update
+
+  func update(_ ctx: RequestContext, name: String, subresource: String?) throws -> APIResponse {
+    guard ctx.resource.verbs.contains("update") || subresource != nil else { throw APIError.methodNotAllowed }
+    if let subresource, subresource != "status" && subresource != "scale" { throw APIError.methodNotAllowed }
+    var (object, duplicates) = try decodeBody(ctx)
+    if subresource == "scale" {
+      return try updateScale(ctx, name: name, scale: object)
+    }
+    try checkTypeMeta(&object, ctx.resource)
+    let warnings = try applyFieldValidation(&object, ctx, duplicates: duplicates)
+    let bodyName = object[path: ["metadata", "name"]]?.stringValue ?? ""
+    if bodyName != name {
+      throw APIError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
+    }
+    if ctx.resource.namespaced {
+      let bodyNS = object[path: ["metadata", "namespace"]]?.stringValue ?? ""
+      if !bodyNS.isEmpty && bodyNS != ctx.namespace {
+        throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+      }
+    }
+    let result = try store.transaction { state in
+      try updateLocked(&state, ctx: ctx, name: name, subresource: subresource, newObject: object, preconditionRV: nil)
+    }
+    return .json(present(result, ctx.resource), warnings: warnings)
+  }
+
+  /// The shared tail of PUT and PATCH: optimistic concurrency, what each endpoint may change,
+  /// defaulting, validation, generation, and finishing a pending deletion.
+  func updateLocked(_ state: inout ObjectStore.State, ctx: RequestContext, name: String, subresource: String?,
+                    newObject: JSONValue, preconditionRV: String?) throws -> JSONValue {
+    let resource = ctx.resource
+    guard let existing = state.get(resource.storageKey, namespace: ctx.namespace, name: name) else {
+      throw APIError.notFound(resource.groupResource, name: name)
+    }
+    let currentRV = existing[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
+    let givenRV = preconditionRV ?? newObject[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
+    if !givenRV.isEmpty && givenRV != currentRV {
+      throw APIError.conflict(resource.groupResource, name: name)
+    }
+    if givenRV.isEmpty && resource.isCustom && preconditionRV == nil {
+      throw APIError.invalid(kind: resource.kind, group: resource.group, name: name,
+                             errors: [FieldError(.invalid, field: "metadata.resourceVersion", value: "0x0", detail: "must be specified for an update")])
+    }
+    var updated: JSONValue
+    if subresource == "status" {
+      // The status endpoint changes status only (…/registry/*/strategy.go statusStrategy.PrepareForUpdate).
+      updated = existing
+      updated["status"] = newObject["status"]
+    } else {
+      updated = newObject
+      var meta = updated["metadata"]?.objectValue ?? JSONObject()
+      let old = existing["metadata"]?.objectValue ?? JSONObject()
+      for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "managedFields"] {
+        meta[key] = old[key]
+      }
+      if meta["generateName"] == nil { meta["generateName"] = old["generateName"] }
+      updated["metadata"] = .object(meta)
+      if resource.hasStatus { updated["status"] = existing["status"] }
+    }
+    updated[path: ["metadata", "resourceVersion"]] = nil
+    updated["apiVersion"] = existing["apiVersion"] ?? .string(resource.groupVersion)
+    updated["kind"] = .string(resource.kind)
+    try BuiltinDefaults.apply(to: &updated, resource: resource, isCreate: false, server: self)
+    if resource.isCustom, let schema = customSchema(for: resource) { schema.applyDefaults(&updated) }
+    var errors = Validation.validateObject(updated, resource: resource, isCreate: false)
+    errors += Validation.validateUpdate(updated, old: existing, resource: resource)
+    if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(updated) }
+    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" { errors += CRDSupport.validate(updated) }
+    if !errors.isEmpty { throw APIError.invalid(kind: resource.kind, group: resource.group, name: name, errors: errors) }
+    // generation: bumped when anything but metadata and status changes.
+    if resource.tracksGeneration || resource.isCustom {
+      var a = updated, b = existing
+      for k in ["metadata", "status", "apiVersion", "kind"] { a[k] = nil; b[k] = nil }
+      let gen = existing[path: ["metadata", "generation"]]?.intValue ?? 1
+      updated[path: ["metadata", "generation"]] = JSONValue(a == b ? gen : gen + 1)
+    }
+    var unchanged = existing
+    unchanged[path: ["metadata", "resourceVersion"]] = nil
+    if updated == unchanged {
+      return existing   // a no-op update writes nothing and keeps the resourceVersion
+    }
+    if ctx.isDryRun { updated[path: ["metadata", "resourceVersion"]] = .string(currentRV); return updated }
+    let isDeleting = updated[path: ["metadata", "deletionTimestamp"]] != nil
+    let finalizers = updated[path: ["metadata", "finalizers"]]?.arrayValue ?? []
+    if isDeleting && finalizers.isEmpty && !(resource.storageKey == "/namespaces") {
+      state.put(resource.storageKey, updated, type: .modified)
+      let removed = state.remove(resource.storageKey, namespace: ctx.namespace, name: name) ?? updated
+      collectGarbage(&state)
+      return removed
+    }
+    let stored = state.put(resource.storageKey, updated, type: .modified)
+    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
+      _ = CRDSupport.establish(stored, state: &state, server: self)
+    }
+    if isDeleting { collectGarbage(&state) }
+    return state.get(resource.storageKey, namespace: ctx.namespace, name: name) ?? stored
+  }
+
+  func updateScale(_ ctx: RequestContext, name: String, scale: JSONValue) throws -> APIResponse {
+    guard let replicas = scale[path: ["spec", "replicas"]]?.intValue, replicas >= 0 else {
+      throw APIError.invalid(kind: "Scale", group: "autoscaling", name: name,
+                             errors: [FieldError(.invalid, field: "spec.replicas", value: FieldError.printed(scale[path: ["spec", "replicas"]] ?? .null), detail: "must be greater than or equal to 0")])
+    }
+    let result = try store.transaction { state -> JSONValue in
+      guard var existing = state.get(ctx.resource.storageKey, namespace: ctx.namespace, name: name) else {
+        throw APIError.notFound(ctx.resource.groupResource, name: name)
+      }
+      if let rv = scale[path: ["metadata", "resourceVersion"]]?.stringValue, !rv.isEmpty,
+         rv != existing[path: ["metadata", "resourceVersion"]]?.stringValue {
+        throw APIError.conflict(ctx.resource.groupResource, name: name)
+      }
+      existing[path: ["spec", "replicas"]] = JSONValue(replicas)
+      return try updateLocked(&state, ctx: RequestContext(resource: ctx.resource, path: ctx.path, request: ctx.request),
+                              name: name, subresource: nil, newObject: existing, preconditionRV: existing[path: ["metadata", "resourceVersion"]]?.stringValue)
+    }
+    return .json(self.scale(of: result, resource: ctx.resource))
+  }
+
+  // MARK: patch
+
+  func patch(_ ctx: RequestContext, name: String, subresource: String?) throws -> APIResponse {
+    guard ctx.resource.verbs.contains("patch") || subresource != nil else { throw APIError.methodNotAllowed }
+    let type = ctx.request.contentType ?? ""
+    var accepted = ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
+    if !ctx.resource.isCustom { accepted.insert("application/strategic-merge-patch+json", at: 2) }
+    guard accepted.contains(type), type != "application/apply-patch+yaml" else {
+      throw APIError.unsupportedMediaType(type, accepted: accepted)
+    }
+    let patchDocument: JSONValue
+    do { patchDocument = try JSONValue(parsing: ctx.request.body) } catch {
+      throw APIError.badRequest("error decoding patch: \(error.message)")
+    }
+    let fieldValidation = ctx.request.queryValue("fieldValidation") ?? "Warn"
+    var warnings: [String] = []
+    let result = try store.transaction { state -> JSONValue in
+      guard let existing = state.get(ctx.resource.storageKey, namespace: ctx.namespace, name: name) else {
+        throw APIError.notFound(ctx.resource.groupResource, name: name)
+      }
+      var current = subresource == "scale" ? scale(of: existing, resource: ctx.resource) : present(existing, ctx.resource)
+      if subresource == "scale" { current[path: ["metadata", "resourceVersion"]] = existing[path: ["metadata", "resourceVersion"]] }
+      var patched = try applyPatch(type: type, patch: patchDocument, to: current, resource: ctx.resource)
+      if subresource == "scale" {
+        guard let replicas = patched[path: ["spec", "replicas"]]?.intValue, replicas >= 0 else {
+          throw APIError.invalid(kind: "Scale", group: "autoscaling", name: name, errors: [FieldError(.invalid, field: "spec.replicas", value: FieldError.printed(patched[path: ["spec", "replicas"]] ?? .null), detail: "must be greater than or equal to 0")])
+        }
+        var object = existing
+        object[path: ["spec", "replicas"]] = JSONValue(replicas)
+        return try updateLocked(&state, ctx: ctx, name: name, subresource: nil, newObject: object,
+                                preconditionRV: existing[path: ["metadata", "resourceVersion"]]?.stringValue)
+      }
+      if patched["kind"]?.stringValue != ctx.resource.kind || patched["apiVersion"]?.stringValue != ctx.resource.groupVersion {
+        try checkTypeMeta(&patched, ctx.resource)
+      }
+      var patchCtx = ctx
+      patchCtx.request.query.removeAll { $0.0 == "fieldValidation" }
+      patchCtx.request.query.append(("fieldValidation", fieldValidation))
+      warnings = try applyFieldValidation(&patched, patchCtx, duplicates: [])
+      if patched[path: ["metadata", "name"]]?.stringValue != name {
+        throw APIError.badRequest("the name of the object (\(patched[path: ["metadata", "name"]]?.stringValue ?? "")) does not match the name on the URL (\(name))")
+      }
+      // A patch that sets metadata.resourceVersion is a precondition; otherwise it applies to the latest.
+      let patchRV = patchDocument[path: ["metadata", "resourceVersion"]]?.stringValue
+      let precondition = (patchRV?.isEmpty == false ? patchRV : nil) ?? existing[path: ["metadata", "resourceVersion"]]?.stringValue
+      if let patchRV, !patchRV.isEmpty, patchRV != existing[path: ["metadata", "resourceVersion"]]?.stringValue {
+        throw APIError.conflict(ctx.resource.groupResource, name: name)
+      }
+      patched[path: ["metadata", "resourceVersion"]] = existing[path: ["metadata", "resourceVersion"]]
+      return try updateLocked(&state, ctx: ctx, name: name, subresource: subresource, newObject: patched, preconditionRV: precondition)
+    }
+    if subresource == "scale" { return .json(scale(of: result, resource: ctx.resource), warnings: warnings) }
+    return .json(present(result, ctx.resource), warnings: warnings)
+  }
+
+  // MARK: delete
+
+  struct DeleteOptions {
+    var propagationPolicy: String?
+    var preconditionUID: String?
+    var preconditionRV: String?
+    var gracePeriodSeconds: Int?
+    var dryRun = false
+  }
+
+  func deleteOptions(_ ctx: RequestContext) throws -> DeleteOptions {
+    var options = DeleteOptions()
+    if !ctx.request.body.isEmpty {
+      let body: JSONValue
+      do { body = try JSONValue(parsing: ctx.request.body) } catch {
+        throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
+      }
+      options.propagationPolicy = body["propagationPolicy"]?.stringValue
+      if let orphan = body["orphanDependents"]?.boolValue, options.propagationPolicy == nil {
+        options.propagationPolicy = orphan ? "Orphan" : "Background"
+      }
+      options.preconditionUID = body[path: ["preconditions", "uid"]]?.stringValue
+      options.preconditionRV = body[path: ["preconditions", "resourceVersion"]]?.stringValue
+      options.gracePeriodSeconds = body["gracePeriodSeconds"]?.intValue
+      if let dry = body["dryRun"]?.arrayValue, dry.contains(.string("All")) { options.dryRun = true }
+    }
+    if let p = ctx.request.queryValue("propagationPolicy") { options.propagationPolicy = p }
+    if let g = ctx.request.queryValue("gracePeriodSeconds") { options.gracePeriodSeconds = Int(g) }
+    if ctx.isDryRun { options.dryRun = true }
+    if let p = options.propagationPolicy, !["Orphan", "Background", "Foreground"].contains(p) {
+      throw APIError.invalid(kind: "DeleteOptions", group: "meta.k8s.io", name: "", errors: [
+        FieldError(.notSupported, field: "propagationPolicy", value: "\"\(p)\"", detail: "supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")])
+    }
+    return options
+  }
+
+  func delete(_ ctx: RequestContext, name: String) throws -> APIResponse {
+    guard ctx.resource.verbs.contains("delete") else { throw APIError.methodNotAllowed }
+    let options = try deleteOptions(ctx)
+    let (object, deletedNow) = try store.transaction { state in
+      try deleteLocked(&state, resource: ctx.resource, namespace: ctx.namespace, name: name, options: options)
+    }
+    if deletedNow && !ctx.resource.returnsDeletedObject {
+      let details = APIError.details(name: name, group: ctx.resource.group, kind: ctx.resource.resource)
+      var d = details
+      d["uid"] = object[path: ["metadata", "uid"]]
+      return .json(["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "details": d])
+    }
+    return .json(present(object, ctx.resource))
+  }
+
+  /// Deletes or marks for deletion; returns the object and whether it is gone already.
+  func deleteLocked(_ state: inout ObjectStore.State, resource: APIResource, namespace: String, name: String,
+                    options: DeleteOptions) throws -> (JSONValue, Bool) {
+    guard var existing = state.get(resource.storageKey, namespace: namespace, name: name) else {
+      throw APIError.notFound(resource.groupResource, name: name)
+    }
+    if let uid = options.preconditionUID, uid != existing[path: ["metadata", "uid"]]?.stringValue {
+      throw APIError.conflict(resource.groupResource, name: name,
+                              detail: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(existing[path: ["metadata", "uid"]]?.stringValue ?? "")")
+    }
+    if let rv = options.preconditionRV, rv != existing[path: ["metadata", "resourceVersion"]]?.stringValue {
+      throw APIError.conflict(resource.groupResource, name: name,
+                              detail: "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(existing[path: ["metadata", "resourceVersion"]]?.stringValue ?? "")")
+    }
+    // batch/v1 Jobs orphan their pods by default for compatibility (pkg/registry/batch/job/strategy.go
+    // DefaultGarbageCollectionPolicy); kubectl asks for Background explicitly.
+    let policy = options.propagationPolicy ?? (resource.storageKey == "batch/jobs" ? "Orphan" : "Background")
+    var finalizers = (existing[path: ["metadata", "finalizers"]]?.arrayValue ?? []).compactMap(\.stringValue)
+    let hasDependents = policy != "Background" && hasDependentObjects(&state, uid: existing[path: ["metadata", "uid"]]?.stringValue ?? "")
+    if policy == "Orphan" && hasDependents && !finalizers.contains("orphan") { finalizers.append("orphan") }
+    if policy == "Foreground" && hasDependents && !finalizers.contains("foregroundDeletion") { finalizers.append("foregroundDeletion") }
+    let isNamespace = resource.storageKey == "/namespaces"
+    let nsFinalizers = isNamespace ? (existing[path: ["spec", "finalizers"]]?.arrayValue ?? []) : []
+    if options.dryRun { return (existing, false) }
+    if finalizers.isEmpty && nsFinalizers.isEmpty {
+      let removed = state.remove(resource.storageKey, namespace: namespace, name: name) ?? existing
+      collectGarbage(&state)
+      return (removed, true)
+    }
+    let alreadyDeleting = existing[path: ["metadata", "deletionTimestamp"]] != nil
+    if !alreadyDeleting {
+      existing[path: ["metadata", "deletionTimestamp"]] = timestamp()
+      existing[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
+    }
+    existing[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers.map { .string($0) })
+    if isNamespace { existing[path: ["status", "phase"]] = "Terminating" }
+    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
+      existing = CRDSupport.markTerminating(existing, now: timestamp())
+    }
+    let marked = state.put(resource.storageKey, existing, type: .modified)
+    collectGarbage(&state)
+    return (marked, false)
+  }
+
+  func deleteCollection(_ ctx: RequestContext) throws -> APIResponse {
+    guard ctx.resource.verbs.contains("deletecollection") else { throw APIError.methodNotAllowed }
+    let options = try deleteOptions(ctx)
+    let sel = try selectors(ctx)
+    let deleted = try store.transaction { state -> [JSONValue] in
+      let targets = state.list(ctx.resource.storageKey, namespace: ctx.path.namespace).filter(sel.matches)
+      var out: [JSONValue] = []
+      for t in targets {
+        let name = t[path: ["metadata", "name"]]?.stringValue ?? ""
+        let ns = t[path: ["metadata", "namespace"]]?.stringValue ?? ""
+        if let (o, _) = try? deleteLocked(&state, resource: ctx.resource, namespace: ns, name: name, options: options) {
+          out.append(o)
+        }
+      }
+      return out
+    }
+    let items: [JSONValue] = deleted.map { item in
+      guard !ctx.resource.isCustom, case .object(var o) = item else { return present(item, ctx.resource) }
+      o.removeValue(forKey: "kind"); o.removeValue(forKey: "apiVersion")
+      return .object(o)
+    }
+    return .json(["kind": .string(ctx.resource.listKind), "apiVersion": .string(ctx.resource.groupVersion),
+                  "metadata": ["resourceVersion": .string(String(store.currentResourceVersion))], "items": .array(items)])
+  }
+
+  // MARK: patch application
+
+  func applyPatch(type: String, patch: JSONValue, to current: JSONValue, resource: APIResource) throws -> JSONValue {
+    do {
+      switch type {
+      case "application/json-patch+json":
+        return try JSONPatch.apply(patch, to: current)
+      case "application/merge-patch+json":
+        guard case .object = patch else { throw APIError.badRequest("error decoding patch: the patch is not a JSON object") }
+        return JSONMergePatch.apply(patch, to: current)
+      default:
+        guard case .object = patch else { throw APIError.badRequest("error decoding patch: the patch is not a JSON object") }
+        let schema = resource.definitionName.flatMap { patchSchemas.schema(forDefinition: $0) }
+        return try StrategicMergePatch.apply(patch, to: current, schema: schema)
+      }
+    } catch let error as PatchError {
+      throw APIError(code: error.statusCode, reason: error.reason, message: error.message)
+    }
+  }
+}
+
+extension APIResource {
+  /// Whether a completed DELETE answers with the object (true) or a `Status` (false). The generic
+  /// registry returns a Status unless the store sets `ReturnDeletedObject` (pods, services, events, …).
+  var returnsDeletedObject: Bool {
+    ["/pods", "/services", "/persistentvolumeclaims", "/persistentvolumes",
+    ].contains(storageKey)
+  }
+}

@@ -1,0 +1,45 @@
+import KubeCore
+import X509
+import SwiftASN1
+
+/// Authenticates requests the way kube-apiserver's union authenticator does for the two methods the
+/// emulator supports: static bearer tokens (`--token-auth-file`) and X.509 client certificates signed
+/// by the cluster CA (user = subject CN, groups = subject O). A presented but unknown token is
+/// rejected (401); no credentials at all make the request anonymous.
+public struct Authenticator: Sendable {
+  public enum Outcome: Sendable, Equatable { case authenticated(UserInfo), anonymous, rejected }
+
+  /// Token → user.
+  public var tokens: [String: UserInfo]
+
+  public init(tokens: [String: UserInfo] = [:]) { self.tokens = tokens }
+
+  public func authenticate(authorization: String?, certificateUser: UserInfo?) -> Outcome {
+    if let authorization {
+      let parts = authorization.split(separator: " ", maxSplits: 1)
+      if parts.count == 2, parts[0].lowercased() == "bearer" {
+        let token = String(parts[1]).trimmingSpaces()
+        if let user = tokens[token] { return .authenticated(user) }
+        return .rejected
+      }
+      return .rejected
+    }
+    if let certificateUser { return .authenticated(certificateUser) }
+    return .anonymous
+  }
+
+  /// The user named by a verified client certificate (TLS has already checked it against the CA).
+  public func user(forCertificateDER der: [UInt8]) -> UserInfo? {
+    guard let cert = try? Certificate(derEncoded: der) else { return nil }
+    var cn: String?
+    var groups: [String] = []
+    for rdn in cert.subject {
+      for attribute in rdn {
+        if attribute.type == .RDNAttributeType.commonName { cn = "\(attribute.value)" }
+        if attribute.type == .RDNAttributeType.organizationName { groups.append("\(attribute.value)") }
+      }
+    }
+    guard let cn else { return nil }
+    return UserInfo(name: cn, groups: groups + ["system:authenticated"])
+  }
+}

@@ -1,0 +1,231 @@
+import KubeCore
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// Turns HTTP/1.1 requests into `APIRequest`s, authenticates them, and writes `APIResponse`s,
+/// streaming watch responses as chunked bodies. No Kubernetes rules live here.
+final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
+  typealias InboundIn = HTTPServerRequestPart
+  typealias OutboundOut = HTTPServerResponsePart
+
+  private let server: APIServer
+  private let authenticator: Authenticator
+  private var head: HTTPRequestHead?
+  private var body: ByteBuffer?
+  private var bodyTooLarge = false
+  private var activeWatch: WatchStream?
+  private var watchTasks: [Scheduled<Void>] = []
+  private var watchTimer: RepeatedTask?
+  private var isWatching = false
+  private var peerUser: UserInfo?
+  private var peerChecked = false
+
+  init(server: APIServer, authenticator: Authenticator) {
+    self.server = server
+    self.authenticator = authenticator
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    switch unwrapInboundIn(data) {
+    case .head(let h):
+      head = h
+      body = nil
+      bodyTooLarge = false
+    case .body(var chunk):
+      if bodyTooLarge { return }
+      if (body?.readableBytes ?? 0) + chunk.readableBytes > APIServer.maxRequestBodyBytes {
+        bodyTooLarge = true
+        body = nil
+        return
+      }
+      if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+    case .end:
+      guard let head else { return }
+      self.head = nil
+      handle(context: context, head: head)
+    }
+  }
+
+  private func clientCertificateUser(context: ChannelHandlerContext) -> UserInfo? {
+    if peerChecked { return peerUser }
+    peerChecked = true
+    if let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+       let cert = tls.peerCertificate {
+      peerUser = authenticator.user(forCertificateDER: (try? cert.toDERBytes()) ?? [])
+    }
+    return peerUser
+  }
+
+  private func handle(context: ChannelHandlerContext, head: HTTPRequestHead) {
+    var headers: [(String, String)] = []
+    for (name, value) in head.headers { headers.append((name, value)) }
+    var bytes: [UInt8] = []
+    if let b = body { bytes = b.getBytes(at: b.readerIndex, length: b.readableBytes) ?? [] }
+    body = nil
+    var request = APIRequest(method: head.method.rawValue, uri: head.uri, headers: headers, body: bytes)
+    let keepAlive = head.isKeepAlive
+    if bodyTooLarge {
+      write(context: context, response: .error(.requestEntityTooLarge(limit: APIServer.maxRequestBodyBytes)), head: head, keepAlive: false)
+      return
+    }
+    switch authenticator.authenticate(authorization: request.header("authorization"), certificateUser: clientCertificateUser(context: context)) {
+    case .authenticated(let user): request.user = user
+    case .anonymous: request.user = nil
+    case .rejected:
+      // A credential that is present but wrong is refused even where anonymous access is allowed.
+      write(context: context, response: .error(.unauthorized), head: head, keepAlive: keepAlive)
+      return
+    }
+    let response = server.handle(request)
+    let latency = server.faults.configuration.latency
+    if latency > .zero {
+      let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+      context.eventLoop.scheduleTask(in: .nanoseconds(Int64(latency.components.seconds) * 1_000_000_000 + latency.components.attoseconds / 1_000_000_000)) {
+        let (handler, ctx) = loopBound.value
+        handler.write(context: ctx, response: response, head: head, keepAlive: keepAlive)
+      }
+    } else {
+      write(context: context, response: response, head: head, keepAlive: keepAlive)
+    }
+  }
+
+  private func write(context: ChannelHandlerContext, response: APIResponse, head: HTTPRequestHead, keepAlive: Bool) {
+    var headers = HTTPHeaders()
+    for (k, v) in response.headers where k.lowercased() != "transfer-encoding" { headers.add(name: k, value: v) }
+    headers.add(name: "Audit-Id", value: UUIDv4.make())
+    headers.add(name: "Cache-Control", value: "no-cache, private")
+    headers.add(name: "X-Kubernetes-Pf-Flowschema-Uid", value: "edgeml-emulator")
+    if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+    let status = HTTPResponseStatus(statusCode: response.status)
+    switch response.body {
+    case .json(let value):
+      var buffer = context.channel.allocator.buffer(capacity: 1024)
+      buffer.writeBytes(value.serialized())
+      finish(context: context, status: status, headers: headers, buffer: buffer, head: head, keepAlive: keepAlive)
+    case .bytes(let bytes):
+      var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+      buffer.writeBytes(bytes)
+      finish(context: context, status: status, headers: headers, buffer: buffer, head: head, keepAlive: keepAlive)
+    case .watch(let stream):
+      startWatch(context: context, stream: stream, headers: headers, status: status)
+    }
+  }
+
+  private func finish(context: ChannelHandlerContext, status: HTTPResponseStatus, headers: HTTPHeaders, buffer: ByteBuffer,
+                      head: HTTPRequestHead, keepAlive: Bool) {
+    var headers = headers
+    headers.replaceOrAdd(name: "Content-Length", value: String(buffer.readableBytes))
+    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+    if head.method != .HEAD && buffer.readableBytes > 0 {
+      context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+    let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+    if !keepAlive {
+      let channel = context.channel
+      done.whenComplete { _ in channel.close(promise: nil) }
+    }
+  }
+
+  // MARK: watch streaming
+
+  private func startWatch(context: ChannelHandlerContext, stream: WatchStream, headers: HTTPHeaders, status: HTTPResponseStatus) {
+    isWatching = true
+    activeWatch = stream
+    var headers = headers
+    headers.remove(name: "Content-Length")
+    headers.replaceOrAdd(name: "Content-Type", value: stream.contentType)
+    headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+    var sent = 0
+    let closeAfter = server.faults.configuration.closeWatchAfterEvents
+    for frame in stream.initialFrames {
+      writeFrame(context: context, frame)
+      sent += 1
+      if closeAfter > 0 && sent >= closeAfter { endWatch(context: context); return }
+    }
+    context.flush()
+    if stream.timeout == .zero { endWatch(context: context); return }
+    let loop = context.eventLoop
+    let bound = NIOLoopBound((self, context), eventLoop: loop)
+    let counter = NIOLoopBoundBox(sent, eventLoop: loop)
+    stream.attach { event in
+      loop.execute {
+        let (handler, ctx) = bound.value
+        guard handler.activeWatch === stream, let frame = stream.encode(event) else { return }
+        handler.writeFrame(context: ctx, frame)
+        ctx.flush()
+        counter.value += 1
+        if closeAfter > 0 && counter.value >= closeAfter { handler.endWatch(context: ctx) }
+      }
+    }
+    if let timeout = stream.timeout {
+      watchTasks.append(loop.scheduleTask(in: .nanoseconds(Self.nanos(timeout))) {
+        let (handler, ctx) = bound.value
+        handler.endWatch(context: ctx)
+      })
+    }
+    if let closeAfterTime = server.faults.configuration.closeWatchAfter {
+      watchTasks.append(loop.scheduleTask(in: .nanoseconds(Self.nanos(closeAfterTime))) {
+        let (handler, ctx) = bound.value
+        handler.endWatch(context: ctx)
+      })
+    }
+    if let bookmark = stream.bookmark {
+      let interval = TimeAmount.nanoseconds(Self.nanos(stream.bookmarkInterval))
+      watchTimer = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+        let (handler, ctx) = bound.value
+        guard handler.activeWatch === stream else { return }
+        handler.writeFrame(context: ctx, bookmark())
+        ctx.flush()
+      }
+    }
+  }
+
+  static func nanos(_ d: Duration) -> Int64 {
+    d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+  }
+
+  private func writeFrame(context: ChannelHandlerContext, _ frame: [UInt8]) {
+    var buffer = context.channel.allocator.buffer(capacity: frame.count)
+    buffer.writeBytes(frame)
+    context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+  }
+
+  private func endWatch(context: ChannelHandlerContext) {
+    guard let stream = activeWatch else { return }
+    stream.cancel()
+    activeWatch = nil
+    for t in watchTasks { t.cancel() }
+    watchTasks = []
+    watchTimer?.cancel()
+    watchTimer = nil
+    isWatching = false
+    context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    activeWatch?.cancel()
+    activeWatch = nil
+    for t in watchTasks { t.cancel() }
+    watchTimer?.cancel()
+    context.fireChannelInactive()
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: Error) {
+    activeWatch?.cancel()
+    activeWatch = nil
+    context.close(promise: nil)
+  }
+}
+
+enum UUIDv4 {
+  static func make() -> String {
+    var g = SystemRandomNumberGenerator()
+    var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
+    bytes[6] = (bytes[6] & 0x0F) | 0x40
+    bytes[8] = (bytes[8] & 0x3F) | 0x80
+    let hex = bytes.map { String($0, radix: 16).leftPadded(to: 2) }
+    return hex[0..<4].joined() + "-" + hex[4..<6].joined() + "-" + hex[6..<8].joined() + "-" + hex[8..<10].joined() + "-" + hex[10..<16].joined()
+  }
+}

@@ -1,0 +1,170 @@
+import DequeModule
+import KubeCore
+import NIOConcurrencyHelpers
+
+/// The kind of a change, as watch streams name it.
+public enum WatchEventType: String, Sendable {
+  case added = "ADDED", modified = "MODIFIED", deleted = "DELETED", bookmark = "BOOKMARK", error = "ERROR"
+}
+
+/// One committed change to one object.
+public struct StoreEvent: Sendable {
+  public var type: WatchEventType
+  public var storageKey: String
+  public var namespace: String
+  public var object: JSONValue
+  /// The object before the change (nil for ADDED), so selector watches can turn an update that
+  /// leaves the selection into DELETED and one that enters it into ADDED.
+  public var previous: JSONValue?
+  public var resourceVersion: Int64
+}
+
+/// Receives committed events for one storage key; called with the store's lock held, so it must only
+/// hand the event off (for example to a channel's event loop), never block or call back into the store.
+public typealias StoreEventSink = @Sendable (StoreEvent) -> Void
+
+/// The emulator's etcd: objects by resource and key, one global `resourceVersion` counter, a bounded
+/// event history for watches, and the subscribers of those watches.
+///
+/// Guarantees: every committed write gets a strictly larger resourceVersion than the one before; a
+/// watch started from version *v* receives every later event exactly once and in order (events are
+/// handed to subscribers while the lock is held, so registration and delivery never interleave).
+/// Caveats: history is bounded (`historyLimit` events); a watch or continue token older than the
+/// oldest retained version gets 410 Gone, as kube-apiserver's watch cache answers after compaction.
+public final class ObjectStore: @unchecked Sendable {
+  // Safety: every mutable member is accessed only inside `lock.withLock` (see `transaction`/`read`).
+  private let lock = NIOLock()
+  private var state: State
+
+  public init(historyLimit: Int = 20_000, initialResourceVersion: Int64 = 1) {
+    state = State(historyLimit: historyLimit, currentRV: initialResourceVersion)
+  }
+
+  /// Runs `body` with exclusive access to the store; all writes inside it commit together.
+  public func transaction<T>(_ body: (inout State) throws -> T) rethrows -> T {
+    try lock.withLock { try body(&state) }
+  }
+
+  /// The newest committed resourceVersion.
+  public var currentResourceVersion: Int64 { lock.withLock { state.currentRV } }
+
+  public struct State {
+    public internal(set) var currentRV: Int64
+    var buckets: [String: [String: JSONValue]] = [:]
+    var history: Deque<StoreEvent> = []
+    let historyLimit: Int
+    /// Events with a resourceVersion at or below this are gone from history.
+    public internal(set) var compactedRV: Int64
+    var subscribers: [String: [UInt64: StoreEventSink]] = [:]
+    /// Set while the garbage collector runs, so deletions it makes do not start it again.
+    var isCollectingGarbage = false
+    var nextSubscriberID: UInt64 = 1
+
+    init(historyLimit: Int, currentRV: Int64) {
+      self.historyLimit = historyLimit
+      self.currentRV = currentRV
+      self.compactedRV = currentRV
+    }
+
+    static func key(_ namespace: String, _ name: String) -> String { namespace.isEmpty ? name : "\(namespace)/\(name)" }
+
+    public func get(_ storageKey: String, namespace: String, name: String) -> JSONValue? {
+      buckets[storageKey]?[State.key(namespace, name)]
+    }
+
+    /// Objects of one resource, in key order (namespace, then name), optionally in one namespace.
+    public func list(_ storageKey: String, namespace: String?) -> [JSONValue] {
+      guard let bucket = buckets[storageKey] else { return [] }
+      var keys: [String]
+      if let namespace, !namespace.isEmpty {
+        let prefix = namespace + "/"
+        keys = bucket.keys.filter { $0.hasPrefix(prefix) }
+      } else {
+        keys = Array(bucket.keys)
+      }
+      keys.sort()
+      return keys.compactMap { bucket[$0] }
+    }
+
+    public func count(_ storageKey: String) -> Int { buckets[storageKey]?.count ?? 0 }
+
+    /// Every storage key that holds objects.
+    public var storageKeys: [String] { Array(buckets.keys) }
+
+    /// Stores `object` (which must carry metadata.name/namespace) with a new resourceVersion and
+    /// records the event. Returns the stored object.
+    @discardableResult
+    public mutating func put(_ storageKey: String, _ object: JSONValue, type: WatchEventType) -> JSONValue {
+      currentRV += 1
+      var stored = object
+      stored[path: ["metadata", "resourceVersion"]] = .string(String(currentRV))
+      let namespace = stored[path: ["metadata", "namespace"]]?.stringValue ?? ""
+      let name = stored[path: ["metadata", "name"]]?.stringValue ?? ""
+      let key = State.key(namespace, name)
+      let previous = buckets[storageKey]?[key]
+      buckets[storageKey, default: [:]][key] = stored
+      record(StoreEvent(type: type, storageKey: storageKey, namespace: namespace, object: stored,
+                        previous: previous, resourceVersion: currentRV))
+      return stored
+    }
+
+    /// Removes an object; the DELETED event carries the object with a new resourceVersion, as etcd's
+    /// delete revision does.
+    @discardableResult
+    public mutating func remove(_ storageKey: String, namespace: String, name: String) -> JSONValue? {
+      let key = State.key(namespace, name)
+      guard var object = buckets[storageKey]?.removeValue(forKey: key) else { return nil }
+      if buckets[storageKey]?.isEmpty == true { buckets[storageKey] = nil }
+      let previous = object
+      currentRV += 1
+      object[path: ["metadata", "resourceVersion"]] = .string(String(currentRV))
+      record(StoreEvent(type: .deleted, storageKey: storageKey, namespace: namespace, object: object,
+                        previous: previous, resourceVersion: currentRV))
+      return object
+    }
+
+    /// Drops every object of a storage key (a deleted CRD's custom resources) with DELETED events.
+    public mutating func removeAll(_ storageKey: String) {
+      for object in list(storageKey, namespace: nil) {
+        remove(storageKey, namespace: object[path: ["metadata", "namespace"]]?.stringValue ?? "",
+               name: object[path: ["metadata", "name"]]?.stringValue ?? "")
+      }
+    }
+
+    private mutating func record(_ event: StoreEvent) {
+      history.append(event)
+      while history.count > historyLimit, let first = history.popFirst() {
+        compactedRV = first.resourceVersion
+      }
+      if let sinks = subscribers[event.storageKey] {
+        for sink in sinks.values { sink(event) }
+      }
+    }
+
+    /// Forgets history up to the current version, so older watches and continue tokens get 410.
+    public mutating func compact() {
+      history.removeAll()
+      compactedRV = currentRV
+    }
+
+    /// Events of one storage key after `resourceVersion`, or nil when that version is compacted away.
+    public func events(_ storageKey: String, after resourceVersion: Int64) -> [StoreEvent]? {
+      if resourceVersion < compactedRV { return nil }
+      return history.filter { $0.storageKey == storageKey && $0.resourceVersion > resourceVersion }
+    }
+
+    /// Registers a subscriber for one storage key; returns its id for `unsubscribe`.
+    public mutating func subscribe(_ storageKey: String, _ sink: @escaping StoreEventSink) -> UInt64 {
+      let id = nextSubscriberID
+      nextSubscriberID += 1
+      subscribers[storageKey, default: [:]][id] = sink
+      return id
+    }
+
+    public mutating func unsubscribe(_ storageKey: String, id: UInt64) {
+      subscribers[storageKey]?[id] = nil
+    }
+
+    public var subscriberCount: Int { subscribers.values.reduce(0) { $0 + $1.count } }
+  }
+}

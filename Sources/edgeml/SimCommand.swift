@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import KubeEmulator
+import Logging
+import ServiceLifecycle
+
+/// `edgeml sim`: a Kubernetes API server on loopback that kubectl can use.
+struct SimCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sim",
+    abstract: "Serve an emulated Kubernetes cluster on 127.0.0.1 and write a kubeconfig for it.")
+
+  @Option(help: "Port to listen on (0 picks a free one).") var port = 0
+  @Option(help: "Address to listen on (loopback only).") var host = "127.0.0.1"
+  @Flag(help: "Serve plain HTTP instead of HTTPS.") var insecureHTTP = false
+  @Option(help: "Where to write the kubeconfig.") var kubeconfig: String?
+  @Flag(help: "Authenticate the kubeconfig's user with a client certificate (token otherwise).") var clientCert = false
+  @Option(help: "Watch history kept for resuming watches; older resourceVersions get 410 Gone.") var historyLimit = 20_000
+  @Option(help: "Seconds between watch bookmarks.") var bookmarkSeconds = 60
+
+  func validate() throws {
+    guard host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("127.") else {
+      throw ValidationError("--host must be a loopback address: the emulator is for tests and local use.")
+    }
+    guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
+    guard historyLimit >= 10 else { throw ValidationError("--history-limit must be at least 10.") }
+  }
+
+  func run() async throws {
+    var logger = Logger(label: "edgeml.sim")
+    logger.logLevel = .info
+    var config = KubeEmulator.Configuration()
+    config.host = host
+    config.port = port
+    config.useTLS = !insecureHTTP
+    config.historyLimit = historyLimit
+    let service = SimService(configuration: config, kubeconfigPath: kubeconfig ?? SimCommand.defaultKubeconfigPath(),
+                             clientCertificate: clientCert, bookmarkSeconds: bookmarkSeconds, logger: logger)
+    let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+  }
+
+  static func defaultKubeconfigPath() -> String {
+    let base = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? NSTemporaryDirectory()
+    return (base as NSString).appendingPathComponent("edgeml-sim/kubeconfig")
+  }
+}
+
+/// Runs the emulator until graceful shutdown.
+struct SimService: Service {
+  let configuration: KubeEmulator.Configuration
+  let kubeconfigPath: String
+  let clientCertificate: Bool
+  let bookmarkSeconds: Int
+  let logger: Logger
+
+  func run() async throws {
+    let emulator = try await KubeEmulator.start(configuration)
+    emulator.api.bookmarkInterval = .seconds(bookmarkSeconds)
+    let credential: KubeEmulator.Credential = clientCertificate ? .clientCertificate(user: "admin", groups: ["system:masters"]) : .adminToken
+    let text = try emulator.kubeconfig(credential: credential)
+    let url = URL(fileURLWithPath: kubeconfigPath)
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: url, options: .atomic)
+    chmod(kubeconfigPath, 0o600)
+    let banner = """
+      edgeml sim: Kubernetes API at \(emulator.url)
+      kubeconfig: \(kubeconfigPath)
+      try: kubectl --kubeconfig \(kubeconfigPath) get namespaces
+
+      """
+    FileHandle.standardOutput.write(Data(banner.utf8))
+    logger.info("Emulator serving", metadata: ["server.url": "\(emulator.url)"])
+    try? await gracefulShutdown()
+    await emulator.shutdown()
+    logger.info("Emulator stopped")
+  }
+}
