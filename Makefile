@@ -1,0 +1,25 @@
+# Two commands for a newcomer: `make demo` and `make test`. Each installs what it needs first.
+SWIFT ?= swift
+EDGEML := .build/debug/edgeml
+
+.PHONY: setup build demo test test-swift test-acceptance bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build --build-tests
+
+demo: build
+	$(EDGEML) sim
+
+test: build
+	$(SWIFT) test --skip-build
+	python3 -m pytest -q acceptance
+
+bench: setup
+	$(SWIFT) build -c release --product edgeml
+	python3 scripts/bench-emulator.py
+
+clean:
+	rm -rf .build

