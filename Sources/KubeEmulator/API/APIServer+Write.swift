@@ -33,8 +33,13 @@ extension APIServer {
 
   /// Checks apiVersion/kind against the URL, filling them when absent.
   func checkTypeMeta(_ object: inout JSONValue, _ resource: APIResource) throws {
-    let kind = object["kind"]?.stringValue ?? ""
+    var kind = object["kind"]?.stringValue ?? ""
     let apiVersion = object["apiVersion"]?.stringValue ?? ""
+    // Typed decoding of built-ins defaults the kind from the URL; unstructured (custom) decoding cannot.
+    if kind.isEmpty && !resource.isCustom {
+      kind = resource.kind
+      object["kind"] = .string(kind)
+    }
     if kind.isEmpty {
       throw APIError.badRequest("Object 'Kind' is missing in '\(String(object.serializedString().prefix(300)))'")
     }
@@ -407,9 +412,14 @@ extension APIServer {
     // DefaultGarbageCollectionPolicy); kubectl asks for Background explicitly.
     let policy = options.propagationPolicy ?? (resource.storageKey == "batch/jobs" ? "Orphan" : "Background")
     var finalizers = (existing[path: ["metadata", "finalizers"]]?.arrayValue ?? []).compactMap(\.stringValue)
-    let hasDependents = policy != "Background" && hasDependentObjects(&state, uid: existing[path: ["metadata", "uid"]]?.stringValue ?? "")
-    if policy == "Orphan" && hasDependents && !finalizers.contains("orphan") { finalizers.append("orphan") }
-    if policy == "Foreground" && hasDependents && !finalizers.contains("foregroundDeletion") { finalizers.append("foregroundDeletion") }
+    // Orphan and Foreground always go through a finalizer, which the garbage collector then
+    // removes (k8s.io/apiserver/pkg/registry/generic/registry/store.go deletionFinalizersForGarbageCollection).
+    if policy == "Orphan" && !finalizers.contains("orphan") { finalizers.append("orphan") }
+    if policy == "Foreground" && !finalizers.contains("foregroundDeletion") { finalizers.append("foregroundDeletion") }
+    // Deleting a CRD first deletes its objects, behind this finalizer (customresourcedefinition/etcd.go Delete).
+    if resource.storageKey == CRDSupport.storageKey && !finalizers.contains(CRDSupport.cleanupFinalizer) {
+      finalizers.append(CRDSupport.cleanupFinalizer)
+    }
     let isNamespace = resource.storageKey == "/namespaces"
     let nsFinalizers = isNamespace ? (existing[path: ["spec", "finalizers"]]?.arrayValue ?? []) : []
     if options.dryRun { return (existing, false) }
@@ -421,7 +431,14 @@ extension APIServer {
     let alreadyDeleting = existing[path: ["metadata", "deletionTimestamp"]] != nil
     if !alreadyDeleting {
       existing[path: ["metadata", "deletionTimestamp"]] = timestamp()
-      existing[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
+      // markAsDeleting (registry/store.go): grace period 0 and a generation bump. The CRD registry
+      // has its own Delete that only sets the timestamp (apiextensions-apiserver customresourcedefinition/etcd.go).
+      if resource.storageKey != CRDSupport.storageKey {
+        existing[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
+        if let g = existing[path: ["metadata", "generation"]]?.intValue, g > 0 {
+          existing[path: ["metadata", "generation"]] = JSONValue(g + 1)
+        }
+      }
     }
     existing[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers.map { .string($0) })
     if isNamespace { existing[path: ["status", "phase"]] = "Terminating" }

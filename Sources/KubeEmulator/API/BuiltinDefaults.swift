@@ -90,12 +90,7 @@ enum BuiltinDefaults {
         setIfAbsent(&object, ["spec", "names", "listKind"], .string(kind + "List"))
         setIfAbsent(&object, ["spec", "names", "singular"], .string(kind.lowercased()))
       }
-      if isCreate {
-        object["status"] = CRDSupport.initialStatus(object)
-        var finalizers = (object[path: ["metadata", "finalizers"]]?.arrayValue ?? [])
-        if !finalizers.contains(.string(CRDSupport.cleanupFinalizer)) { finalizers.append(.string(CRDSupport.cleanupFinalizer)) }
-        object[path: ["metadata", "finalizers"]] = .array(finalizers)
-      }
+      if isCreate { object["status"] = CRDSupport.initialStatus(object) }
     default:
       break
     }

@@ -13,7 +13,15 @@ public final class ResourceCatalog: @unchecked Sendable {
   private let groupOrder: [(name: String, versions: [String], preferred: String)]
 
   public init(documents: UpstreamDocuments) {
-    let resources = ResourceCatalog.buildBuiltins(swagger: documents.swagger)
+    // A default server serves only the group versions enabled by default (GA, plus betas that
+    // predate the off-by-default rule); the recorded `/apis` of a real v1.36 server says which.
+    var enabled: Set<String> = ["/v1"]
+    for g in documents.apiGroupList["groups"]?.arrayValue ?? [] {
+      for v in g["versions"]?.arrayValue ?? [] {
+        enabled.insert("\(g["name"]?.stringValue ?? "")/\(v["version"]?.stringValue ?? "")")
+      }
+    }
+    let resources = ResourceCatalog.buildBuiltins(swagger: documents.swagger).filter { enabled.contains("\($0.group)/\($0.version)") }
     builtins = resources
     var byPath: [String: APIResource] = [:]
     for r in resources { byPath["\(r.group)/\(r.version)/\(r.resource)"] = r }

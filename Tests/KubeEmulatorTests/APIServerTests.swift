@@ -1,0 +1,369 @@
+import Foundation
+import KubeCore
+import Testing
+@testable import KubeEmulator
+
+/// The upstream documents, parsed once for all tests.
+let sharedDocuments: UpstreamDocuments = {
+  do { return try UpstreamDocuments.load() } catch { fatalError("bundled documents missing: \(error)") }
+}()
+
+let admin = UserInfo(name: "admin", groups: ["system:masters"])
+
+func makeServer(historyLimit: Int = 1000) -> APIServer {
+  APIServer(documents: sharedDocuments, historyLimit: historyLimit)
+}
+
+extension APIServer {
+  @discardableResult
+  func call(_ method: String, _ uri: String, _ body: JSONValue? = nil, contentType: String = "application/json",
+            headers: [(String, String)] = []) -> (Int, JSONValue) {
+    var h = headers
+    if body != nil { h.append(("Content-Type", contentType)) }
+    let response = handle(APIRequest(method: method, uri: uri, headers: h, body: body?.serialized() ?? [], user: admin))
+    switch response.body {
+    case .json(let v): return (response.status, v)
+    case .bytes(let b): return (response.status, (try? JSONValue(parsing: b)) ?? .string(String(decoding: b, as: UTF8.self)))
+    case .watch: return (response.status, .null)
+    }
+  }
+}
+
+func configMap(_ name: String, data: JSONValue = [:], labels: JSONValue = [:], owners: [JSONValue] = []) -> JSONValue {
+  var meta: JSONValue = ["name": .string(name), "labels": labels]
+  if !owners.isEmpty { meta["ownerReferences"] = .array(owners) }
+  return ["apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data]
+}
+
+let cmPath = "/api/v1/namespaces/default/configmaps"
+
+@Suite("API server rules")
+struct APIServerTests {
+  @Test("every write gets a larger resourceVersion and reads return the stored one")
+  func resourceVersionsGrow() {
+    let s = makeServer()
+    let (c1, a) = s.call("POST", cmPath, configMap("a"))
+    let (c2, b) = s.call("POST", cmPath, configMap("b"))
+    #expect(c1 == 201 && c2 == 201)
+    let rvA = Int(a[path: ["metadata", "resourceVersion"]]?.stringValue ?? "") ?? 0
+    let rvB = Int(b[path: ["metadata", "resourceVersion"]]?.stringValue ?? "") ?? 0
+    #expect(rvB > rvA && rvA > 0)
+    let (_, got) = s.call("GET", cmPath + "/a")
+    #expect(got[path: ["metadata", "resourceVersion"]] == a[path: ["metadata", "resourceVersion"]])
+  }
+
+  @Test("an update carrying an old resourceVersion is a 409 Conflict with a Status body")
+  func staleUpdateConflicts() {
+    let s = makeServer()
+    let (_, created) = s.call("POST", cmPath, configMap("c", data: ["k": "1"]))
+    var first = created
+    first["data"] = ["k": "2"]
+    #expect(s.call("PUT", cmPath + "/c", first).0 == 200)
+    var stale = created
+    stale["data"] = ["k": "3"]
+    let (code, status) = s.call("PUT", cmPath + "/c", stale)
+    #expect(code == 409)
+    #expect(status["reason"] == "Conflict")
+    #expect(status["message"]?.stringValue == "Operation cannot be fulfilled on configmaps \"c\": the object has been modified; please apply your changes to the latest version and try again")
+  }
+
+  @Test("creating an existing name is 409 AlreadyExists, reading a missing one 404 NotFound")
+  func existsAndMissing() {
+    let s = makeServer()
+    s.call("POST", cmPath, configMap("dup"))
+    let (code, status) = s.call("POST", cmPath, configMap("dup"))
+    #expect(code == 409 && status["reason"] == "AlreadyExists")
+    let (code404, missing) = s.call("GET", cmPath + "/nope")
+    #expect(code404 == 404 && missing["message"] == "configmaps \"nope\" not found")
+    #expect(s.call("GET", "/apis/apps/v1/namespaces/default/deployments/x").1["message"] == "deployments.apps \"x\" not found")
+  }
+
+  @Test("generation moves on spec changes only, and the main resource never writes status")
+  func generationAndStatus() {
+    let s = makeServer()
+    let deploy: JSONValue = ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "d", "labels": ["app": "d"]],
+                             "spec": ["selector": ["matchLabels": ["app": "d"]],
+                                      "template": ["metadata": ["labels": ["app": "d"]], "spec": ["containers": [["name": "c", "image": "nginx"]]]]]]
+    let path = "/apis/apps/v1/namespaces/default/deployments"
+    let (code, created) = s.call("POST", path, deploy)
+    #expect(code == 201)
+    #expect(created[path: ["metadata", "generation"]] == 1)
+    var relabelled = created
+    relabelled[path: ["metadata", "labels", "extra"]] = "yes"
+    relabelled["status"] = ["replicas": 7]
+    let (_, afterLabel) = s.call("PUT", path + "/d", relabelled)
+    #expect(afterLabel[path: ["metadata", "generation"]] == 1)
+    #expect(afterLabel[path: ["status", "replicas"]] == nil)
+    var scaled = afterLabel
+    scaled[path: ["spec", "replicas"]] = 3
+    let (_, afterScale) = s.call("PUT", path + "/d", scaled)
+    #expect(afterScale[path: ["metadata", "generation"]] == 2)
+    var status = afterScale
+    status["status"] = ["replicas": 3, "readyReplicas": 3]
+    status[path: ["spec", "replicas"]] = 9
+    let (_, afterStatus) = s.call("PUT", path + "/d/status", status)
+    #expect(afterStatus[path: ["status", "readyReplicas"]] == 3)
+    #expect(afterStatus[path: ["spec", "replicas"]] == 3)
+    #expect(afterStatus[path: ["metadata", "generation"]] == 2)
+  }
+
+  @Test("a no-op update writes nothing and keeps the resourceVersion")
+  func noOpUpdate() {
+    let s = makeServer()
+    let (_, created) = s.call("POST", cmPath, configMap("same", data: ["a": "1"]))
+    let before = s.store.currentResourceVersion
+    let (_, again) = s.call("PUT", cmPath + "/same", created)
+    #expect(again[path: ["metadata", "resourceVersion"]] == created[path: ["metadata", "resourceVersion"]])
+    #expect(s.store.currentResourceVersion == before)
+  }
+
+  @Test("generateName gets five random characters from upstream's alphabet")
+  func generateName() {
+    let s = makeServer()
+    let (_, o) = s.call("POST", cmPath, ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["generateName": "job-"]])
+    let name = o[path: ["metadata", "name"]]?.stringValue ?? ""
+    #expect(name.hasPrefix("job-") && name.count == 9)
+    #expect(name.dropFirst(4).allSatisfy { "bcdfghjklmnpqrstvwxz2456789".contains($0) })
+  }
+
+  @Test("an invalid name is a 422 with the upstream message and a cause")
+  func invalidName() {
+    let s = makeServer()
+    let (code, status) = s.call("POST", cmPath, configMap("Not_Valid"))
+    #expect(code == 422)
+    #expect(status["message"]?.stringValue?.hasPrefix("ConfigMap \"Not_Valid\" is invalid: metadata.name: Invalid value: \"Not_Valid\": a lowercase RFC 1123 subdomain") == true)
+    #expect(status[path: ["details", "causes"]]?.arrayValue?.first?["field"] == "metadata.name")
+  }
+
+  @Test("bad bodies get 400 or 415 and never change stored objects", arguments: [
+    ("{not json", "application/json", 400),
+    ("[1,2]", "application/json", 400),
+    ("{\"metadata\":{\"name\":\"x\"}}", "text/plain", 415),
+  ])
+  func badBodies(body: String, contentType: String, expected: Int) {
+    let s = makeServer()
+    let before = s.store.currentResourceVersion
+    let r = s.handle(APIRequest(method: "POST", uri: cmPath, headers: [("Content-Type", contentType)], body: Array(body.utf8), user: admin))
+    #expect(r.status == expected)
+    #expect(s.store.currentResourceVersion == before)
+  }
+
+  @Test("bodies over 3 MiB are refused with 413")
+  func tooLarge() {
+    let s = makeServer()
+    let big = [UInt8](repeating: UInt8(ascii: "a"), count: APIServer.maxRequestBodyBytes + 1)
+    #expect(s.handle(APIRequest(method: "POST", uri: cmPath, headers: [("Content-Type", "application/json")], body: big, user: admin)).status == 413)
+  }
+
+  @Test("anonymous requests get 401 except version and health")
+  func anonymous() {
+    let s = makeServer()
+    #expect(s.handle(APIRequest(method: "GET", uri: "/api/v1/namespaces")).status == 401)
+    #expect(s.handle(APIRequest(method: "GET", uri: "/version")).status == 200)
+    #expect(s.handle(APIRequest(method: "GET", uri: "/healthz")).status == 200)
+  }
+
+  @Test("strict field validation names every unknown field; Warn drops them with a warning")
+  func fieldValidation() {
+    let s = makeServer()
+    var bad = configMap("fv")
+    bad["bogus"] = 1
+    bad[path: ["metadata", "alsoBogus"]] = "x"
+    let (code, status) = s.call("POST", cmPath + "?fieldValidation=Strict", bad)
+    #expect(code == 400)
+    #expect(status["message"] == "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"metadata.alsoBogus\", unknown field \"bogus\"")
+    let r = s.handle(APIRequest(method: "POST", uri: cmPath, headers: [("Content-Type", "application/json")], body: bad.serialized(), user: admin))
+    #expect(r.status == 201)
+    #expect(r.headers.contains { $0.0 == "Warning" && $0.1.contains("unknown field \\\"bogus\\\"") })
+  }
+
+  @Test("list pages through every object with continue tokens")
+  func pagination() {
+    let s = makeServer()
+    for i in 0..<7 { s.call("POST", cmPath, configMap("p\(i)")) }
+    var names: [String] = []
+    var token = ""
+    repeat {
+      let (_, page) = s.call("GET", cmPath + "?limit=3" + (token.isEmpty ? "" : "&continue=\(token)"))
+      names += (page["items"]?.arrayValue ?? []).compactMap { $0[path: ["metadata", "name"]]?.stringValue }
+      token = page[path: ["metadata", "continue"]]?.stringValue ?? ""
+    } while !token.isEmpty
+    #expect(names == (0..<7).map { "p\($0)" })
+  }
+
+  @Test("a continue token older than the history window is 410 Expired")
+  func expiredContinue() {
+    let s = makeServer(historyLimit: 5)
+    for i in 0..<4 { s.call("POST", cmPath, configMap("e\(i)")) }
+    let (_, page) = s.call("GET", cmPath + "?limit=2")
+    for i in 0..<10 { s.call("POST", cmPath, configMap("later\(i)")) }
+    let token = page[path: ["metadata", "continue"]]?.stringValue ?? ""
+    let (code, status) = s.call("GET", cmPath + "?limit=2&continue=\(token)")
+    #expect(code == 410 && status["reason"] == "Expired")
+  }
+
+  @Test("Background, Foreground and Orphan deletion treat dependents as the garbage collector does", arguments: [
+    ("Background", false), ("Foreground", false), ("Orphan", true),
+  ])
+  func cascade(policy: String, survive: Bool) {
+    let s = makeServer()
+    let (_, owner) = s.call("POST", cmPath, configMap("owner"))
+    let uid = owner[path: ["metadata", "uid"]] ?? ""
+    let ref: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid, "blockOwnerDeletion": true]
+    s.call("POST", cmPath, configMap("dep1", owners: [ref]))
+    s.call("POST", cmPath, configMap("dep2", owners: [ref]))
+    let (code, _) = s.call("DELETE", cmPath + "/owner?propagationPolicy=\(policy)")
+    #expect(code == 200)
+    #expect(s.call("GET", cmPath + "/owner").0 == 404)
+    #expect((s.call("GET", cmPath + "/dep1").0 == 200) == survive)
+    if survive { #expect(s.call("GET", cmPath + "/dep1").1[path: ["metadata", "ownerReferences"]] == nil) }
+  }
+
+  @Test("a finalizer holds deletion until it is removed")
+  func finalizers() {
+    let s = makeServer()
+    var cm = configMap("held")
+    cm[path: ["metadata", "finalizers"]] = ["example.com/hold"]
+    s.call("POST", cmPath, cm)
+    let (_, marked) = s.call("DELETE", cmPath + "/held")
+    #expect(marked[path: ["metadata", "deletionTimestamp"]] != nil)
+    var current = s.call("GET", cmPath + "/held").1
+    #expect(current[path: ["metadata", "deletionTimestamp"]] != nil)
+    current[path: ["metadata", "finalizers"]] = nil
+    #expect(s.call("PUT", cmPath + "/held", current).0 == 200)
+    #expect(s.call("GET", cmPath + "/held").0 == 404)
+  }
+
+  @Test("deleting a namespace removes what is in it, then the namespace")
+  func namespaceDeletion() {
+    let s = makeServer()
+    s.call("POST", "/api/v1/namespaces", ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "gone"]])
+    s.call("POST", "/api/v1/namespaces/gone/configmaps", configMap("x"))
+    let (_, ns) = s.call("DELETE", "/api/v1/namespaces/gone")
+    #expect(ns[path: ["status", "phase"]] == "Terminating")
+    #expect(s.call("GET", "/api/v1/namespaces/gone/configmaps/x").0 == 404)
+    #expect(s.call("GET", "/api/v1/namespaces/gone").0 == 404)
+  }
+
+  @Test("creating in a missing namespace is 404 for the namespace")
+  func missingNamespace() {
+    let s = makeServer()
+    let (code, status) = s.call("POST", "/api/v1/namespaces/nowhere/configmaps", configMap("x"))
+    #expect(code == 404 && status["message"] == "namespaces \"nowhere\" not found")
+  }
+
+  @Test("discovery lists only default-enabled group versions, as a real v1.36 server")
+  func discovery() {
+    let s = makeServer()
+    let (_, groups) = s.call("GET", "/apis")
+    let recorded = sharedDocuments.apiGroupList["groups"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+    #expect(groups["groups"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == recorded)
+    let (_, apps) = s.call("GET", "/apis/apps/v1")
+    let deployments = apps["resources"]?.arrayValue?.first { $0["name"] == "deployments" }
+    #expect(deployments?["shortNames"] == ["deploy"])
+    #expect(deployments?["categories"] == ["all"])
+    #expect(apps["resources"]?.arrayValue?.contains { $0["name"] == "deployments/scale" && $0["kind"] == "Scale" } == true)
+  }
+}
+
+@Suite("Watch")
+struct WatchTests {
+  func frames(_ stream: WatchStream) -> [JSONValue] {
+    stream.initialFrames.compactMap { try? JSONValue(parsing: Array($0.dropLast())) }
+  }
+
+  @Test("a watch from a resourceVersion replays later events in order, then streams live ones")
+  func resume() throws {
+    let s = makeServer()
+    let (_, a) = s.call("POST", cmPath, configMap("a"))
+    let rv = a[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
+    s.call("POST", cmPath, configMap("b"))
+    s.call("DELETE", cmPath + "/a")
+    let r = s.handle(APIRequest(method: "GET", uri: cmPath + "?watch=true&resourceVersion=\(rv)", user: admin))
+    guard case .watch(let stream) = r.body else { Issue.record("not a watch"); return }
+    let events = frames(stream).map { "\($0["type"]?.stringValue ?? "") \($0[path: ["object", "metadata", "name"]]?.stringValue ?? "")" }
+    #expect(events == ["ADDED b", "DELETED a"])
+    let live = Locked<[String]>([])
+    stream.attach { event in
+      if let f = stream.encode(event), let v = try? JSONValue(parsing: Array(f.dropLast())) {
+        live.value = live.value + ["\(v["type"]?.stringValue ?? "") \(v[path: ["object", "metadata", "name"]]?.stringValue ?? "")"]
+      }
+    }
+    s.call("POST", cmPath, configMap("c"))
+    #expect(live.value == ["ADDED c"])
+    stream.cancel()
+    s.call("POST", cmPath, configMap("d"))
+    #expect(live.value == ["ADDED c"])
+    #expect(s.store.transaction { $0.subscriberCount } == 0)
+  }
+
+  @Test("a watch from a version older than the history window gets a 410 ERROR event")
+  func gone() {
+    let s = makeServer(historyLimit: 3)
+    for i in 0..<10 { s.call("POST", cmPath, configMap("g\(i)")) }
+    let r = s.handle(APIRequest(method: "GET", uri: cmPath + "?watch=true&resourceVersion=2", user: admin))
+    guard case .watch(let stream) = r.body else { Issue.record("not a watch"); return }
+    let f = frames(stream)
+    #expect(f.first?["type"] == "ERROR")
+    #expect(f.first?[path: ["object", "code"]] == 410)
+    #expect(f.first?[path: ["object", "reason"]] == "Expired")
+  }
+
+  @Test("with a label selector, an update that leaves the selection arrives as DELETED")
+  func selectorTransitions() {
+    let s = makeServer()
+    s.call("POST", cmPath, configMap("t", labels: ["tier": "fe"]))
+    let r = s.handle(APIRequest(method: "GET", uri: cmPath + "?watch=true&labelSelector=tier%3Dfe", user: admin))
+    guard case .watch(let stream) = r.body else { Issue.record("not a watch"); return }
+    #expect(frames(stream).map { $0["type"] } == ["ADDED"])
+    let live = Locked<[String]>([])
+    stream.attach { event in
+      if let f = stream.encode(event), let v = try? JSONValue(parsing: Array(f.dropLast())) { live.value = live.value + [v["type"]?.stringValue ?? ""] }
+    }
+    s.call("PATCH", cmPath + "/t", ["metadata": ["labels": ["tier": "be"]]], contentType: "application/merge-patch+json")
+    s.call("PATCH", cmPath + "/t", ["metadata": ["labels": ["tier": "fe"]]], contentType: "application/merge-patch+json")
+    #expect(live.value == ["DELETED", "ADDED"])
+    stream.cancel()
+  }
+
+  @Test("sendInitialEvents ends the initial state with an initial-events-end bookmark")
+  func initialEvents() {
+    let s = makeServer()
+    s.call("POST", cmPath, configMap("i1"))
+    let r = s.handle(APIRequest(method: "GET", uri: cmPath + "?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true", user: admin))
+    guard case .watch(let stream) = r.body else { Issue.record("not a watch"); return }
+    let f = frames(stream)
+    #expect(f.map { $0["type"] } == ["ADDED", "BOOKMARK"])
+    #expect(f.last?[path: ["object", "metadata", "annotations", "k8s.io/initial-events-end"]] == "true")
+    stream.cancel()
+  }
+}
+
+@Suite("Request paths")
+struct RequestPathTests {
+  @Test("paths parse into group, version, namespace, resource, name and subresource", arguments: [
+    ("/api/v1/namespaces/default/pods/p/status", RequestTarget.resource(ResourcePath(group: "", version: "v1", namespace: "default", resource: "pods", name: "p", subresource: "status"))),
+    ("/api/v1/namespaces/default", .resource(ResourcePath(group: "", version: "v1", namespace: nil, resource: "namespaces", name: "default", subresource: nil))),
+    ("/api/v1/namespaces/default/status", .resource(ResourcePath(group: "", version: "v1", namespace: nil, resource: "namespaces", name: "default", subresource: "status"))),
+    ("/apis/apps/v1/deployments", .resource(ResourcePath(group: "apps", version: "v1", namespace: nil, resource: "deployments", name: nil, subresource: nil))),
+    ("/apis/apps/v1", .apiResourceList(group: "apps", version: "v1")),
+    ("/apis/apps", .apiGroup("apps")),
+    ("/openapi/v3/apis/apps/v1", .openAPIV3("apis/apps/v1")),
+  ])
+  func parse(path: String, expected: RequestTarget) {
+    #expect(RequestPathParser.parse(path) == expected)
+  }
+
+  @Test("continue tokens round-trip in kube-apiserver's format")
+  func continueToken() {
+    let token = ContinueToken.encode(resourceVersion: 42, startKey: "default/x")
+    #expect(ContinueToken.decode(token)?.resourceVersion == 42)
+    #expect(ContinueToken.decode(token)?.startKey == "default/x")
+    #expect(ContinueToken.decode("garbage") == nil)
+  }
+
+  @Test("ages print like kubectl's", arguments: [(5.0, "5s"), (119.0, "119s"), (150.0, "2m30s"), (600.0, "10m"), (7200.0, "120m"), (14460.0, "4h1m"), (108000.0, "30h"), (259200.0, "3d"), (34560000.0, "400d")] as [(Double, String)])
+  func ages(seconds: Double, text: String) {
+    #expect(TableConverter.humanDuration(seconds) == text)
+  }
+}

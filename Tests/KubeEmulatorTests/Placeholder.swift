@@ -1,4 +1,0 @@
-import Testing
-@testable import KubeEmulator
-
-@Test("placeholder") func placeholder() {}
