@@ -17,6 +17,8 @@ struct SimCommand: AsyncParsableCommand {
   @Flag(help: "Authenticate the kubeconfig's user with a client certificate (token otherwise).") var clientCert = false
   @Option(help: "Watch history kept for resuming watches; older resourceVersions get 410 Gone.") var historyLimit = 20_000
   @Option(help: "Seconds between watch bookmarks.") var bookmarkSeconds = 60
+  @OptionGroup(title: "Fault injection (deterministic; also settable at run time with PUT /edgeml.io/emulator/faults)")
+  var faults: FaultOptions
 
   func validate() throws {
     guard host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("127.") else {
@@ -24,6 +26,7 @@ struct SimCommand: AsyncParsableCommand {
     }
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
     guard historyLimit >= 10 else { throw ValidationError("--history-limit must be at least 10.") }
+    try faults.validate()
   }
 
   func run() async throws {
@@ -35,7 +38,7 @@ struct SimCommand: AsyncParsableCommand {
     config.useTLS = !insecureHTTP
     config.historyLimit = historyLimit
     let service = SimService(configuration: config, kubeconfigPath: kubeconfig ?? SimCommand.defaultKubeconfigPath(),
-                             clientCertificate: clientCert, bookmarkSeconds: bookmarkSeconds, logger: logger)
+                             clientCertificate: clientCert, bookmarkSeconds: bookmarkSeconds, faults: faults.configuration, logger: logger)
     let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
   }
@@ -52,11 +55,13 @@ struct SimService: Service {
   let kubeconfigPath: String
   let clientCertificate: Bool
   let bookmarkSeconds: Int
+  let faults: FaultInjector.Configuration
   let logger: Logger
 
   func run() async throws {
     let emulator = try await KubeEmulator.start(configuration)
     emulator.api.bookmarkInterval = .seconds(bookmarkSeconds)
+    emulator.api.faults.configuration = faults
     let credential: KubeEmulator.Credential = clientCertificate ? .clientCertificate(user: "admin", groups: ["system:masters"]) : .adminToken
     let text = try emulator.kubeconfig(credential: credential)
     let url = URL(fileURLWithPath: kubeconfigPath)
@@ -74,5 +79,40 @@ struct SimService: Service {
     try? await gracefulShutdown()
     await emulator.shutdown()
     logger.info("Emulator stopped")
+  }
+}
+
+/// `edgeml sim` fault flags.
+struct FaultOptions: ParsableArguments {
+  @Option(name: .customLong("fault-429-rate"), help: "Share (0-1) of API requests answered 429 with Retry-After.") var tooManyRequestsRate = 0.0
+  @Option(name: .customLong("fault-retry-after"), help: "Retry-After seconds on injected 429s.") var retryAfter = 1
+  @Option(name: .customLong("fault-500-rate"), help: "Share (0-1) of API requests answered 500.") var internalErrorRate = 0.0
+  @Option(name: .customLong("fault-503-rate"), help: "Share (0-1) of API requests answered 503.") var unavailableRate = 0.0
+  @Option(name: .customLong("fault-latency-ms"), help: "Latency added to every API request.") var latencyMilliseconds = 0
+  @Option(name: .customLong("fault-close-watch-after-events"), help: "Close every watch after this many events (0: never).") var closeWatchAfterEvents = 0
+  @Option(name: .customLong("fault-close-watch-after-seconds"), help: "Close every watch after this many seconds (0: never).") var closeWatchAfterSeconds = 0.0
+  @Option(name: .customLong("fault-seed"), help: "Seed of the fault sequence.") var seed: UInt64 = 1
+
+  func validate() throws {
+    for (name, rate) in [("--fault-429-rate", tooManyRequestsRate), ("--fault-500-rate", internalErrorRate), ("--fault-503-rate", unavailableRate)] {
+      guard (0...1).contains(rate) else { throw ValidationError("\(name) must be between 0 and 1.") }
+    }
+    guard tooManyRequestsRate + internalErrorRate + unavailableRate <= 1 else { throw ValidationError("The fault rates must add up to at most 1.") }
+    guard latencyMilliseconds >= 0, closeWatchAfterEvents >= 0, closeWatchAfterSeconds >= 0, retryAfter >= 0 else {
+      throw ValidationError("Fault counts and durations cannot be negative.")
+    }
+  }
+
+  var configuration: FaultInjector.Configuration {
+    var c = FaultInjector.Configuration()
+    c.tooManyRequestsRate = tooManyRequestsRate
+    c.retryAfterSeconds = retryAfter
+    c.internalErrorRate = internalErrorRate
+    c.unavailableRate = unavailableRate
+    c.latency = .milliseconds(latencyMilliseconds)
+    c.closeWatchAfterEvents = closeWatchAfterEvents
+    c.closeWatchAfter = closeWatchAfterSeconds > 0 ? .milliseconds(Int(closeWatchAfterSeconds * 1000)) : nil
+    c.seed = seed
+    return c
   }
 }

@@ -78,6 +78,7 @@ public final class APIServer: @unchecked Sendable {
   }
 
   private func route(_ target: RequestTarget, _ request: APIRequest) throws -> APIResponse {
+    if request.path.hasPrefix("/edgeml.io/emulator/") { return try emulatorControl(request) }
     switch target {
     case .version:
       let v = APIServer.kubernetesVersion
@@ -114,6 +115,29 @@ public final class APIServer: @unchecked Sendable {
     case .resource(let target):
       return try handleResource(target, request)
     case .unknown:
+      throw APIError.notFoundPath()
+    }
+  }
+
+  /// The emulator's own control endpoints (not part of the Kubernetes API), for tests driving a
+  /// running `edgeml sim`: `GET|PUT /edgeml.io/emulator/faults` reads or replaces the fault
+  /// configuration, `POST /edgeml.io/emulator/compact` forgets watch history. Admin only.
+  private func emulatorControl(_ request: APIRequest) throws -> APIResponse {
+    guard request.user?.groups.contains("system:masters") == true else {
+      throw APIError(code: 403, reason: "Forbidden", message: "emulator control needs a system:masters user")
+    }
+    switch (request.method, request.path) {
+    case ("GET", "/edgeml.io/emulator/faults"):
+      return .json(faults.configuration.json)
+    case ("PUT", "/edgeml.io/emulator/faults"):
+      let body: JSONValue
+      do { body = try JSONValue(parsing: request.body) } catch { throw APIError.badRequest("fault configuration: \(error)") }
+      faults.configuration = try FaultInjector.Configuration(json: body)
+      return .json(faults.configuration.json)
+    case ("POST", "/edgeml.io/emulator/compact"):
+      let rv = store.transaction { state -> Int64 in state.compact(); return state.compactedRV }
+      return .json(["compactedResourceVersion": .string(String(rv))])
+    default:
       throw APIError.notFoundPath()
     }
   }

@@ -49,6 +49,38 @@ public final class FaultInjector: @unchecked Sendable {
   }
 }
 
+extension FaultInjector.Configuration {
+  /// Reads the control endpoint's JSON: `{"tooManyRequestsRate": 0.2, "retryAfterSeconds": 1,
+  /// "internalErrorRate": 0, "unavailableRate": 0, "latencyMilliseconds": 0, "closeWatchAfterEvents": 0,
+  /// "closeWatchAfterSeconds": null, "seed": 1}`; absent keys keep their defaults.
+  public init(json: JSONValue) throws(APIError) {
+    self.init()
+    func rate(_ key: String) throws(APIError) -> Double {
+      guard let v = json[key] else { return 0 }
+      guard let d = v.doubleValue, d >= 0, d <= 1 else { throw APIError.badRequest("\(key) must be a number between 0 and 1") }
+      return d
+    }
+    tooManyRequestsRate = try rate("tooManyRequestsRate")
+    internalErrorRate = try rate("internalErrorRate")
+    unavailableRate = try rate("unavailableRate")
+    guard tooManyRequestsRate + internalErrorRate + unavailableRate <= 1 else { throw APIError.badRequest("fault rates must add up to at most 1") }
+    retryAfterSeconds = json["retryAfterSeconds"]?.intValue ?? 1
+    if let ms = json["latencyMilliseconds"]?.intValue { latency = .milliseconds(max(0, ms)) }
+    closeWatchAfterEvents = max(0, json["closeWatchAfterEvents"]?.intValue ?? 0)
+    if let s = json["closeWatchAfterSeconds"]?.doubleValue, s > 0 { closeWatchAfter = .milliseconds(Int(s * 1000)) }
+    seed = UInt64(json["seed"]?.intValue ?? 1)
+  }
+
+  public var json: JSONValue {
+    var o: JSONObject = ["tooManyRequestsRate": JSONValue(tooManyRequestsRate), "retryAfterSeconds": JSONValue(retryAfterSeconds),
+                         "internalErrorRate": JSONValue(internalErrorRate), "unavailableRate": JSONValue(unavailableRate),
+                         "latencyMilliseconds": JSONValue(Int(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)),
+                         "closeWatchAfterEvents": JSONValue(closeWatchAfterEvents), "seed": JSONValue(Int(seed))]
+    if let c = closeWatchAfter { o["closeWatchAfterSeconds"] = JSONValue(Double(c.components.seconds) + Double(c.components.attoseconds) / 1e18) }
+    return .object(o)
+  }
+}
+
 /// SplitMix64 (Steele, Lea, Flood: "Fast splittable pseudorandom number generators", OOPSLA 2014).
 struct SplitMix64 {
   var state: UInt64
