@@ -1,0 +1,46 @@
+import KubeCore
+import Testing
+
+@testable import KubeEmulator
+
+/// RFC 7386 appendix A, row by row.
+struct MergePatchExample: CustomTestStringConvertible, Sendable {
+  var original: String
+  var patch: String
+  var result: String
+  var testDescription: String { "\(original) + \(patch)" }
+}
+
+@Test("JSON merge patch gives the RFC 7386 appendix A results", arguments: [
+  MergePatchExample(original: #"{"a":"b"}"#, patch: #"{"a":"c"}"#, result: #"{"a":"c"}"#),
+  MergePatchExample(original: #"{"a":"b"}"#, patch: #"{"b":"c"}"#, result: #"{"a":"b","b":"c"}"#),
+  MergePatchExample(original: #"{"a":"b"}"#, patch: #"{"a":null}"#, result: #"{}"#),
+  MergePatchExample(original: #"{"a":"b","b":"c"}"#, patch: #"{"a":null}"#, result: #"{"b":"c"}"#),
+  MergePatchExample(original: #"{"a":["b"]}"#, patch: #"{"a":"c"}"#, result: #"{"a":"c"}"#),
+  MergePatchExample(original: #"{"a":"c"}"#, patch: #"{"a":["b"]}"#, result: #"{"a":["b"]}"#),
+  MergePatchExample(original: #"{"a":{"b":"c"}}"#, patch: #"{"a":{"b":"d","c":null}}"#, result: #"{"a":{"b":"d"}}"#),
+  MergePatchExample(original: #"{"a":[{"b":"c"}]}"#, patch: #"{"a":[1]}"#, result: #"{"a":[1]}"#),
+  MergePatchExample(original: #"["a","b"]"#, patch: #"["c","d"]"#, result: #"["c","d"]"#),
+  MergePatchExample(original: #"{"a":"b"}"#, patch: #"["c"]"#, result: #"["c"]"#),
+  MergePatchExample(original: #"{"a":"foo"}"#, patch: #"null"#, result: #"null"#),
+  MergePatchExample(original: #"{"a":"foo"}"#, patch: #""bar""#, result: #""bar""#),
+  MergePatchExample(original: #"{"e":null}"#, patch: #"{"a":1}"#, result: #"{"e":null,"a":1}"#),
+  MergePatchExample(original: #"[1,2]"#, patch: #"{"a":"b","c":null}"#, result: #"{"a":"b"}"#),
+  MergePatchExample(original: #"{}"#, patch: #"{"a":{"bb":{"ccc":null}}}"#, result: #"{"a":{"bb":{}}}"#),
+])
+func mergePatchAppendixA(_ example: MergePatchExample) throws {
+  let result = JSONMergePatch.apply(try PatchFixtures.json(example.patch), to: try PatchFixtures.json(example.original))
+  #expect(result == (try PatchFixtures.json(example.result)))
+}
+
+@Test("a merge patch keeps the object's member order and appends new members in patch order")
+func mergePatchKeepsOrder() throws {
+  let result = JSONMergePatch.apply(try PatchFixtures.json(#"{"z":1,"b":2}"#), to: try PatchFixtures.json(#"{"m":0,"b":1,"a":3}"#))
+  #expect(result.serializedString() == #"{"m":0,"b":2,"a":3,"z":1}"#)
+}
+
+@Test("kube-apiserver refuses null and scalar merge patch bodies with 400 Invalid JSON Patch", arguments: ["null", "1", #""x""#, "true"])
+func mergePatchRejectsScalars(_ body: String) throws {
+  #expect(throws: PatchError.malformedPatch(detail: "Invalid JSON Patch")) { try JSONMergePatch.validate(try PatchFixtures.json(body)) }
+  #expect(PatchError.malformedPatch(detail: "Invalid JSON Patch").statusCode == 400)
+}
