@@ -112,18 +112,22 @@ struct BadJSONPatch: CustomTestStringConvertible, Sendable {
   BadJSONPatch(name: "no path", patch: #"[{"op":"remove"}]"#, statusCode: 422),
   BadJSONPatch(name: "a numeric path", patch: #"[{"op":"remove","path":5}]"#, statusCode: 422),
   BadJSONPatch(name: "a pointer without a leading slash", patch: #"[{"op":"remove","path":"a"}]"#, statusCode: 422),
-  BadJSONPatch(name: "a bad escape", patch: #"[{"op":"add","path":"/a~2","value":1}]"#, statusCode: 422),
-  BadJSONPatch(name: "add without value", patch: #"[{"op":"add","path":"/b"}]"#, statusCode: 422),
-  BadJSONPatch(name: "an index with a leading zero", patch: #"[{"op":"replace","path":"/list/01","value":1}]"#, statusCode: 422),
   BadJSONPatch(name: "an index past the end for add", patch: #"[{"op":"add","path":"/list/3","value":1}]"#, statusCode: 422),
   BadJSONPatch(name: "- for remove", patch: #"[{"op":"remove","path":"/list/-"}]"#, statusCode: 422),
   BadJSONPatch(name: "remove of a missing member", patch: #"[{"op":"remove","path":"/missing"}]"#, statusCode: 422),
-  BadJSONPatch(name: "replace of a missing member", patch: #"[{"op":"replace","path":"/missing","value":1}]"#, statusCode: 422),
   BadJSONPatch(name: "a path through a string", patch: #"[{"op":"add","path":"/a/b","value":1}]"#, statusCode: 422),
   BadJSONPatch(name: "move into its own child", patch: #"[{"op":"move","from":"/obj","path":"/obj/inner"}]"#, statusCode: 422),
-  BadJSONPatch(name: "copy from a missing path", patch: #"[{"op":"copy","from":"/nope","path":"/x"}]"#, statusCode: 422),
   BadJSONPatch(name: "test of a missing path", patch: #"[{"op":"test","path":"/nope/deeper","value":1}]"#, statusCode: 422),
   BadJSONPatch(name: "remove of the whole document", patch: #"[{"op":"remove","path":""}]"#, statusCode: 422),
+  BadJSONPatch(name: "replace past the end of an array", patch: #"[{"op":"replace","path":"/list/2","value":1}]"#, statusCode: 422),
+  BadJSONPatch(name: "a non-numeric array index", patch: #"[{"op":"remove","path":"/list/x"}]"#, statusCode: 422),
+  BadJSONPatch(name: "copy from a missing array element", patch: #"[{"op":"copy","from":"/list/9","path":"/x"}]"#, statusCode: 422),
+  BadJSONPatch(name: "copy from under a missing member", patch: #"[{"op":"copy","from":"/nope/deeper","path":"/x"}]"#, statusCode: 422),
+  BadJSONPatch(name: "move from a missing member", patch: #"[{"op":"move","from":"/nope","path":"/x"}]"#, statusCode: 422),
+  BadJSONPatch(name: "replace of the whole document with a string", patch: #"[{"op":"replace","path":"","value":"x"}]"#, statusCode: 422),
+  BadJSONPatch(name: "add to the whole document", patch: #"[{"op":"add","path":"","value":{}}]"#, statusCode: 422),
+  BadJSONPatch(name: "test of a number written differently", patch: #"[{"op":"test","path":"/list/0","value":1.0}]"#, statusCode: 422),
+  BadJSONPatch(name: "test of an object with an extra member", patch: #"[{"op":"test","path":"/obj","value":{"inner":{},"x":1}}]"#, statusCode: 422),
 ])
 func malformedJSONPatch(_ bad: BadJSONPatch) throws {
   let document = try PatchFixtures.json(#"{"a":"text","list":[1,2],"obj":{"inner":{}}}"#)
@@ -144,4 +148,26 @@ func tooManyOperations() throws {
 func testMissingAgainstNull() throws {
   let patch = try PatchFixtures.json(#"[{"op":"test","path":"/absent","value":null}]"#)
   #expect(try JSONPatch.apply(patch, to: ["a": 1]) == ["a": 1])
+}
+
+@Test("where kube-apiserver's JSON patch departs from RFC 6902, the emulator answers as kube-apiserver does", arguments: [
+  JSONPatchExample(section: "replace of a missing object member adds it", document: #"{"a":1}"#,
+                   patch: #"[{"op":"replace","path":"/b","value":2}]"#, result: #"{"a":1,"b":2}"#),
+  JSONPatchExample(section: "an absent value is null", document: #"{"a":1}"#,
+                   patch: #"[{"op":"add","path":"/b"}]"#, result: #"{"a":1,"b":null}"#),
+  JSONPatchExample(section: "an unknown escape is kept literally", document: #"{}"#,
+                   patch: #"[{"op":"add","path":"/a~2","value":1}]"#, result: #"{"a~2":1}"#),
+  JSONPatchExample(section: "indices with leading zeros and negative indices", document: #"{"l":[1,2,3]}"#,
+                   patch: #"[{"op":"replace","path":"/l/01","value":20},{"op":"remove","path":"/l/-1"},{"op":"add","path":"/l/-1","value":9}]"#,
+                   result: #"{"l":[1,20,9]}"#),
+  JSONPatchExample(section: "copy from a missing member copies null", document: #"{"a":1}"#,
+                   patch: #"[{"op":"copy","from":"/nope","path":"/x"}]"#, result: #"{"a":1,"x":null}"#),
+  JSONPatchExample(section: "replace of the whole document", document: #"{"a":1}"#,
+                   patch: #"[{"op":"replace","path":"","value":{"b":2}}]"#, result: #"{"b":2}"#),
+  JSONPatchExample(section: "test of the whole document", document: #"{"a":[1]}"#,
+                   patch: #"[{"op":"test","path":"","value":{"a":[1]}}]"#, result: #"{"a":[1]}"#),
+])
+func jsonPatchLikeKubeAPIServer(_ example: JSONPatchExample) throws {
+  let result = try JSONPatch.apply(try PatchFixtures.json(example.patch), to: try PatchFixtures.json(example.document))
+  #expect(result == (try PatchFixtures.json(try #require(example.result))))
 }

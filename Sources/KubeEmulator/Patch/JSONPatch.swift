@@ -11,9 +11,11 @@ import KubeCore
 /// the caller keeps its unchanged document. Members of an operation other than `op`, `path`, `from`
 /// and `value` are ignored (RFC 6902 §4, appendix A.11).
 ///
-/// Caveats, where RFC 6902 and evanphx/json-patch v4 differ we follow the RFC: `replace` of a missing
-/// object member fails, `-` and negative numbers are not indices for `remove`/`replace`, and `move`
-/// into the moved value's own child fails.
+/// Caveats: where evanphx/json-patch v4 departs from RFC 6902 we do what kube-apiserver does, since a
+/// client can only see the server: `replace` of a missing object member adds it; a missing `value` is
+/// `null`; array tokens accept `+1`, `01` and negative indices from the end; `add` and `remove` of the
+/// whole document (`""`) fail; `copy` from a missing object member copies `null`; `test` compares
+/// numbers by their text; an absent or `null` member passes a `test` for `null`.
 public enum JSONPatch {
   /// Applies `patch` to `target`.
   ///
@@ -60,7 +62,8 @@ public enum JSONPatch {
   }
 }
 
-/// One decoded JSON Patch operation.
+/// One JSON Patch operation, applied as evanphx/json-patch v4 (`patch.go`: `add`, `remove`,
+/// `replace`, `move`, `test`, `copy`) applies it; detail texts are that file's.
 private struct Operation {
   let fields: JSONObject
   let index: Int
@@ -69,152 +72,204 @@ private struct Operation {
   init(_ fields: JSONObject, index: Int) {
     self.fields = fields
     self.index = index
-    // evanphx/json-patch `Operation.Kind`: a missing or non-string `op` is "unknown".
+    // Upstream `Operation.Kind`: a missing or non-string `op` is "unknown".
     kind = fields["op"]?.stringValue ?? "unknown"
   }
 
   func failure(_ detail: String) -> PatchError { .operationFailed(index: index, detail: detail) }
 
-  /// The pointer in member `name` (`path` or `from`).
-  func pointer(_ name: String) throws(PatchError) -> JSONPointer {
+  /// The text of member `name` (`path` or `from`).
+  func text(_ name: String) throws(PatchError) -> String {
     guard let text = fields[name]?.stringValue else {
       throw failure("\(kind) operation failed to decode \(name): operation missing \(name) field: missing value")
     }
-    guard let pointer = JSONPointer(parsing: text) else {
-      throw failure("\(kind) operation does not apply: invalid JSON pointer \(text): missing value")
+    return text
+  }
+
+  /// The path in member `name`; `missing` words the failure when it names no container.
+  func pointer(_ name: String, in document: JSONValue, missing: String) throws(PatchError) -> JSONPointer {
+    let path = try text(name)
+    guard let pointer = JSONPointer(parsing: path), pointer.container(in: document) != nil else {
+      throw failure("\(kind) operation does not apply: \(missing.replacingPlaceholder(with: path)): missing value")
     }
     return pointer
   }
 
-  func value() throws(PatchError) -> JSONValue {
-    guard let value = fields["value"] else {
-      throw failure("\(kind) operation, missing value field: missing value")
-    }
-    return value
-  }
+  /// The `value` member; upstream treats an absent value as `null`.
+  var value: JSONValue { fields["value"] ?? .null }
 
   func apply(to document: inout JSONValue) throws(PatchError) {
     switch kind {
     case "add":
-      try add(try value(), at: try pointer("path"), in: &document)
+      let path = try pointer("path", in: document, missing: "doc is missing path: \"%\"")
+      try add(value, at: path, in: &document, context: "error in add for path: '\(path)'")
     case "remove":
-      _ = try remove(at: try pointer("path"), from: &document)
+      let path = try pointer("path", in: document, missing: "doc is missing path: \"%\"")
+      _ = try remove(at: path, from: &document, context: "error in remove for path: '\(path)'")
     case "replace":
-      try replace(at: try pointer("path"), with: try value(), in: &document)
+      if try text("path").isEmpty {
+        switch value {
+        case .object, .array: document = value
+        case .null, .bool, .number, .string: throw failure("replace operation value must be object or array")
+        }
+        return
+      }
+      try replace(at: try pointer("path", in: document, missing: "doc is missing path: %"), in: &document)
     case "move":
-      let from = try pointer("from")
-      let path = try pointer("path")
-      guard from != path else { return }  // RFC 6902 §4.4: a no-op, and not an error
-      guard !from.isProperPrefix(of: path) else {
-        throw failure("move operation does not apply: from path \(from) is a prefix of destination path \(path)")
-      }
-      let moved = try remove(at: from, from: &document, verb: "move", missingParent: "doc is missing from path: \(from)")
-      try add(moved, at: path, in: &document, verb: "move", missingParent: "doc is missing destination path: \(path)")
+      let from = try pointer("from", in: document, missing: "doc is missing from path: %")
+      let moved = try remove(at: from, from: &document, context: "error in move for path: '\(from.key)'")
+      let path = try pointer("path", in: document, missing: "doc is missing destination path: %")
+      try add(moved, at: path, in: &document, context: "error in move for path: '\(path)'")
     case "copy":
-      let from = try pointer("from")
-      guard let copied = from.value(in: document) else {
-        throw failure("copy operation does not apply: doc is missing from path: \(from): missing value")
-      }
-      try add(copied, at: try pointer("path"), in: &document, verb: "copy", missingParent: "doc is missing destination path: \(try pointer("path"))")
+      let from = try pointer("from", in: document, missing: "doc is missing from path: %")
+      // Upstream copies `null` from a missing object member.
+      let copied = try element(at: from, in: document, context: "error in copy for from: '\(from)'") ?? .null
+      let path = try pointer("path", in: document, missing: "doc is missing destination path: %")
+      try add(copied, at: path, in: &document, context: "error while adding value during copy")
     case "test":
-      let path = try pointer("path")
-      let expected = try value()
-      guard let actual = path.value(in: document) else {
-        // evanphx/json-patch: testing a missing member against `null` succeeds.
-        if expected.isNull, path.tokens.count > 0, JSONPointer(parsing: parentText(of: path))?.value(in: document)?.objectValue != nil { return }
-        throw failure("test operation does not apply: is missing path: \(path): missing value")
-      }
-      guard actual == expected else { throw .testFailed(index: index, path: path.description) }
+      try test(document)
     default:
       throw failure("Unexpected kind: \(kind)")
     }
   }
 
-  private func parentText(of pointer: JSONPointer) -> String {
-    guard let slash = pointer.description.lastIndex(of: "/") else { return "" }
-    return String(pointer.description[..<slash])
+  /// Upstream `test`: a missing or `null` member matches an absent or `null` value.
+  private func test(_ document: JSONValue) throws(PatchError) {
+    let path = try text("path")
+    let actual: JSONValue?
+    if path.isEmpty {
+      actual = document
+    } else {
+      let pointer = try self.pointer("path", in: document, missing: "is missing path: %")
+      actual = try element(at: pointer, in: document, context: "error in test for path: '\(path)'")
+    }
+    let expected = fields["value"]
+    switch (actual ?? .null, expected ?? .null) {
+    case (.null, .null): return
+    case (let actual, let expected) where expected != .null && Operation.sameJSON(actual, expected): return
+    default: throw .testFailed(index: index, path: path)
+    }
   }
 
-  /// RFC 6902 §4.1: add to an object member (replacing it) or insert into an array (`-` appends).
-  private func add(_ value: JSONValue, at path: JSONPointer, in document: inout JSONValue, verb: String = "add", missingParent: String? = nil) throws(PatchError) {
-    if path.tokens.isEmpty { document = value; return }
-    let missing = failure("\(verb) operation does not apply: \(missingParent ?? "doc is missing path: \"\(path)\""): missing value")
-    try path.modifyParent(of: &document, missing: { missing }) { (parent: inout JSONValue, token: String) throws(PatchError) in
-      switch parent {
+  /// Upstream `lazyNode.equal`: objects and arrays structurally, scalars by their JSON text (so `1` and
+  /// `1.0` differ, as they do on kube-apiserver).
+  static func sameJSON(_ left: JSONValue, _ right: JSONValue) -> Bool {
+    switch (left, right) {
+    case (.object(let l), .object(let r)):
+      guard l.count == r.count else { return false }
+      for (key, value) in l {
+        guard let other = r[key], sameJSON(value, other) else { return false }
+      }
+      return true
+    case (.array(let l), .array(let r)):
+      return l.count == r.count && zip(l, r).allSatisfy { sameJSON($0, $1) }
+    case (.number(let l), .number(let r)):
+      return l.literal == r.literal
+    default:
+      return left == right
+    }
+  }
+
+  /// The member or element the pointer names (nil for a missing object member).
+  private func element(at pointer: JSONPointer, in document: JSONValue, context: String) throws(PatchError) -> JSONValue? {
+    switch pointer.container(in: document) {
+    case .object(let object)?:
+      return object[pointer.key]
+    case .array(let array)?:
+      switch JSONPointer.existingIndex(pointer.key, count: array.count) {
+      case .success(let position): return array[position]
+      case .failure(let reason): throw failure("\(context): \(reason)")
+      }
+    default:
+      return nil
+    }
+  }
+
+  /// Upstream `partialDoc.add` / `partialArray.add`: sets a member, or inserts (`-` appends).
+  private func add(_ value: JSONValue, at path: JSONPointer, in document: inout JSONValue, context: String) throws(PatchError) {
+    try path.modifyContainer(in: &document, missing: failure("\(kind) operation does not apply: doc is missing path: \(path)")) { (container: inout JSONValue) throws(PatchError) in
+      switch container {
       case .object(var object):
-        parent = .null
-        object[token] = value
-        parent = .object(object)
+        container = .null
+        object[path.key] = value
+        container = .object(object)
       case .array(var array):
-        let index: Int
-        if token == "-" {
-          index = array.count
-        } else if let parsed = JSONPointer.arrayIndex(token), parsed <= array.count {
-          index = parsed
-        } else {
-          throw failure("error in \(verb) for path: '\(path)': Unable to access invalid index: \(token): invalid index referenced")
+        var position = array.count
+        if path.key != "-" {
+          guard let parsed = Int(path.key) else {
+            throw failure("\(context): value was not a proper array index: '\(path.key)': strconv.Atoi: parsing \"\(path.key)\": invalid syntax")
+          }
+          let size = array.count + 1
+          guard parsed < size, parsed >= -size else {
+            throw failure("\(context): Unable to access invalid index: \(parsed): invalid index referenced")
+          }
+          position = parsed < 0 ? parsed + size : parsed
         }
-        parent = .null
-        array.insert(value, at: index)
-        parent = .array(array)
+        container = .null
+        array.insert(value, at: position)
+        container = .array(array)
       case .null, .bool, .number, .string:
-        throw missing
+        break  // `modifyContainer` only hands over objects and arrays
       }
     }
   }
 
-  /// RFC 6902 §4.2: removes and returns the referenced value.
-  private func remove(at path: JSONPointer, from document: inout JSONValue, verb: String = "remove", missingParent: String? = nil) throws(PatchError) -> JSONValue {
-    let missing = failure("\(verb) operation does not apply: \(missingParent ?? "doc is missing path: \"\(path)\""): missing value")
-    guard !path.tokens.isEmpty else { throw missing }
+  /// Upstream `partialDoc.remove` / `partialArray.remove`; returns the removed value.
+  private func remove(at path: JSONPointer, from document: inout JSONValue, context: String) throws(PatchError) -> JSONValue {
     var removed = JSONValue.null
-    try path.modifyParent(of: &document, missing: { missing }) { (parent: inout JSONValue, token: String) throws(PatchError) in
-      switch parent {
+    try path.modifyContainer(in: &document, missing: failure("\(kind) operation does not apply: doc is missing path: \(path)")) { (container: inout JSONValue) throws(PatchError) in
+      switch container {
       case .object(var object):
-        guard let value = object[token] else {
-          throw failure("error in \(verb) for path: '\(path)': Unable to remove nonexistent key: \(token): missing value")
+        guard let value = object[path.key] else {
+          throw failure("\(context): Unable to remove nonexistent key: \(path.key): missing value")
         }
         removed = value
-        parent = .null
-        object.removeValue(forKey: token)
-        parent = .object(object)
+        container = .null
+        object.removeValue(forKey: path.key)
+        container = .object(object)
       case .array(var array):
-        guard let index = JSONPointer.arrayIndex(token), index < array.count else {
-          throw failure("error in \(verb) for path: '\(path)': Unable to access invalid index: \(token): invalid index referenced")
+        switch JSONPointer.existingIndex(path.key, count: array.count) {
+        case .success(let position):
+          container = .null
+          removed = array.remove(at: position)
+          container = .array(array)
+        case .failure(let reason):
+          throw failure("\(context): \(reason)")
         }
-        parent = .null
-        removed = array.remove(at: index)
-        parent = .array(array)
       case .null, .bool, .number, .string:
-        throw missing
+        break
       }
     }
     return removed
   }
 
-  /// RFC 6902 §4.3: the target location must exist.
-  private func replace(at path: JSONPointer, with value: JSONValue, in document: inout JSONValue) throws(PatchError) {
-    if path.tokens.isEmpty { document = value; return }
-    let missing = failure("replace operation does not apply: doc is missing path: \(path): missing value")
-    try path.modifyParent(of: &document, missing: { missing }) { (parent: inout JSONValue, token: String) throws(PatchError) in
-      switch parent {
+  /// Upstream `replace`: an object member is set even when it did not exist (evanphx/json-patch v4
+  /// differs from RFC 6902 §4.3 here, and kube-apiserver with it); an array element must exist.
+  private func replace(at path: JSONPointer, in document: inout JSONValue) throws(PatchError) {
+    let replacement = value
+    try path.modifyContainer(in: &document, missing: failure("replace operation does not apply: doc is missing path: \(path)")) { (container: inout JSONValue) throws(PatchError) in
+      switch container {
       case .object(var object):
-        guard object[token] != nil else {
+        container = .null
+        object[path.key] = replacement
+        container = .object(object)
+      case .array(var array):
+        guard case .success(let position) = JSONPointer.existingIndex(path.key, count: array.count) else {
           throw failure("replace operation does not apply: doc is missing key: \(path): missing value")
         }
-        parent = .null
-        object[token] = value
-        parent = .object(object)
-      case .array(var array):
-        guard let index = JSONPointer.arrayIndex(token), index < array.count else {
-          throw failure("error in replace for path: '\(path)': Unable to access invalid index: \(token): invalid index referenced")
-        }
-        parent = .null
-        array[index] = value
-        parent = .array(array)
+        container = .null
+        array[position] = replacement
+        container = .array(array)
       case .null, .bool, .number, .string:
-        throw missing
+        break
       }
     }
+  }
+}
+
+extension String {
+  fileprivate func replacingPlaceholder(with path: String) -> String {
+    guard let percent = firstIndex(of: "%") else { return self }
+    return self[..<percent] + path + self[index(after: percent)...]
   }
 }

@@ -1,106 +1,133 @@
 import KubeCore
 
-/// A JSON Pointer (RFC 6901): the path syntax of JSON Patch operations.
+/// A JSON Patch path as kube-apiserver's JSON Patch library reads it.
 ///
-/// `""` is the whole document; otherwise each `/`-separated reference token names an object member or
-/// an array index, with `~1` standing for `/` and `~0` for `~` (decoded in that order, RFC 6901 §4).
+/// RFC 6901 pointers: `/`-separated reference tokens, `~1` standing for `/` and `~0` for `~`. Read the
+/// way evanphx/json-patch v4 (`patch.go`, `findObject` and `decodePatchKey`) reads them, which is what
+/// a client of kube-apiserver sees: everything before the first `/` is ignored, an unknown escape such
+/// as `~2` is kept literally, and array tokens are parsed like Go's `strconv.Atoi` (`+1`, `01` and
+/// negative indices counting from the end are accepted).
 struct JSONPointer: Sendable, Equatable, CustomStringConvertible {
-  /// The decoded reference tokens, outermost first; empty for the whole document.
-  let tokens: [String]
-  /// The pointer as written.
+  /// The decoded reference tokens leading to the parent of the target, outermost first.
+  let parentTokens: [String]
+  /// The decoded last reference token: the member name or index the operation acts on.
+  let key: String
+  /// The path as written.
   let description: String
 
-  /// Parses `text`, or returns nil when it is not a pointer (no leading `/`, or a `~` not followed by `0`/`1`).
+  /// Parses `text`, or returns nil when it names no member at all (no `/`: `""` is the whole document,
+  /// which only `replace` and `test` accept, handled by them).
   init?(parsing text: String) {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count >= 2, let last = parts.last else { return nil }
     description = text
-    if text.isEmpty { tokens = []; return }
-    guard text.hasPrefix("/") else { return nil }
-    var decoded: [String] = []
-    for raw in text.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-      var token = ""
-      var iterator = raw.makeIterator()
-      while let character = iterator.next() {
-        guard character == "~" else { token.append(character); continue }
-        switch iterator.next() {
-        case "0": token.append("~")
-        case "1": token.append("/")
-        default: return nil
-        }
-      }
-      decoded.append(token)
-    }
-    tokens = decoded
+    parentTokens = parts.dropFirst().dropLast().map(JSONPointer.decode)
+    key = JSONPointer.decode(last)
   }
 
-  /// Whether `self` is a proper prefix of `other` (RFC 6902 §4.4 forbids moving a value into its own child).
-  func isProperPrefix(of other: JSONPointer) -> Bool {
-    tokens.count < other.tokens.count && Array(other.tokens.prefix(tokens.count)) == tokens
-  }
-
-  /// The array index a token names when it is a valid RFC 6901 array index (`0` or digits without a
-  /// leading zero), else nil. `-` (past the end) is handled by the callers that allow it.
-  static func arrayIndex(_ token: String) -> Int? {
-    guard let first = token.utf8.first, token.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-    if first == UInt8(ascii: "0") && token.utf8.count > 1 { return nil }
-    return Int(token)
-  }
-
-  /// The value the pointer references in `document`, or nil when any step is missing.
-  func value(in document: JSONValue) -> JSONValue? {
-    var current = document
-    for token in tokens {
-      switch current {
-      case .object(let object):
-        guard let next = object[token] else { return nil }
-        current = next
-      case .array(let array):
-        guard let index = JSONPointer.arrayIndex(token), index < array.count else { return nil }
-        current = array[index]
-      case .null, .bool, .number, .string:
-        return nil
+  /// One pass replacing `~1` with `/` and `~0` with `~` (Go's `strings.NewReplacer("~1", "/", "~0", "~")`).
+  private static func decode(_ token: Substring) -> String {
+    var decoded = ""
+    var characters = token[...]
+    while let character = characters.popFirst() {
+      if character == "~", let next = characters.first, next == "0" || next == "1" {
+        decoded.append(next == "0" ? "~" : "/")
+        characters.removeFirst()
+      } else {
+        decoded.append(character)
       }
     }
-    return current
+    return decoded
   }
 
-  /// Runs `body` on the container that holds the pointer's last token, writing the change back.
+  /// The position `token` names in an array of `count` elements (negative counts from the end), or a
+  /// failure worded as upstream's `partialArray.get`.
+  static func existingIndex(_ token: String, count: Int) -> Result<Int, IndexFailure> {
+    guard let index = Int(token) else { return .failure(.notANumber(token)) }
+    guard index < count, index >= -count else { return .failure(.outOfRange(index)) }
+    return .success(index < 0 ? index + count : index)
+  }
+
+  /// Why a token does not name an array element.
+  enum IndexFailure: Error, CustomStringConvertible {
+    case notANumber(String)
+    case outOfRange(Int)
+
+    var description: String {
+      switch self {
+      case .notANumber(let token): return "strconv.Atoi: parsing \"\(token)\": invalid syntax"
+      case .outOfRange(let index): return "Unable to access invalid index: \(index): invalid index referenced"
+      }
+    }
+  }
+
+  /// Runs `body` on the container holding `key`, writing the change back into `document`.
   ///
-  /// The pointer must have at least one token. `missing` builds the error thrown when a step on the
-  /// way is absent or not a container.
-  func modifyParent(
-    of document: inout JSONValue,
-    missing: () -> PatchError,
-    _ body: (inout JSONValue, String) throws(PatchError) -> Void
+  /// Each parent token must name an existing, non-null object or array, else `missing` is thrown
+  /// (upstream `findObject` answers nil for all of these).
+  func modifyContainer(
+    in document: inout JSONValue,
+    missing: PatchError,
+    _ body: (inout JSONValue) throws(PatchError) -> Void
   ) throws(PatchError) {
-    guard let last = tokens.last else { throw missing() }
-    try JSONPointer.descend(&document, through: tokens.dropLast()[...], missing: missing) { (parent: inout JSONValue) throws(PatchError) in
-      try body(&parent, last)
+    try JSONPointer.descend(&document, through: parentTokens[...], missing: missing, body)
+  }
+
+  /// The container holding `key`, if every parent token resolves.
+  func container(in document: JSONValue) -> JSONValue? {
+    var current = document
+    for token in parentTokens {
+      guard let next = JSONPointer.child(of: current, token) else { return nil }
+      current = next
     }
+    return JSONPointer.isContainer(current) ? current : nil
+  }
+
+  private static func isContainer(_ value: JSONValue) -> Bool {
+    switch value {
+    case .object, .array: return true
+    case .null, .bool, .number, .string: return false
+    }
+  }
+
+  private static func child(of node: JSONValue, _ token: String) -> JSONValue? {
+    let next: JSONValue?
+    switch node {
+    case .object(let object):
+      next = object[token]
+    case .array(let array):
+      guard case .success(let index) = existingIndex(token, count: array.count) else { return nil }
+      next = array[index]
+    case .null, .bool, .number, .string:
+      next = nil
+    }
+    guard let next, isContainer(next) else { return nil }
+    return next
   }
 
   private static func descend(
     _ node: inout JSONValue,
     through path: ArraySlice<String>,
-    missing: () -> PatchError,
+    missing: PatchError,
     _ body: (inout JSONValue) throws(PatchError) -> Void
   ) throws(PatchError) {
+    guard isContainer(node) else { throw missing }
     guard let token = path.first else { try body(&node); return }
+    guard var child = child(of: node, token) else { throw missing }
     switch node {
     case .object(var object):
-      guard var child = object[token] else { throw missing() }
       node = .null  // keep `object` uniquely referenced while it is rebuilt
       object[token] = .null
       defer { object[token] = child; node = .object(object) }
       try descend(&child, through: path.dropFirst(), missing: missing, body)
     case .array(var array):
-      guard let index = arrayIndex(token), index < array.count else { throw missing() }
-      var child = array[index]
+      guard case .success(let index) = existingIndex(token, count: array.count) else { throw missing }
       node = .null
       array[index] = .null
       defer { array[index] = child; node = .array(array) }
       try descend(&child, through: path.dropFirst(), missing: missing, body)
     case .null, .bool, .number, .string:
-      throw missing()
+      throw missing
     }
   }
 }
