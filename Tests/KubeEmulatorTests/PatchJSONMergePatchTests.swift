@@ -41,6 +41,22 @@ func mergePatchKeepsOrder() throws {
 
 @Test("kube-apiserver refuses null and scalar merge patch bodies with 400 Invalid JSON Patch", arguments: ["null", "1", #""x""#, "true"])
 func mergePatchRejectsScalars(_ body: String) throws {
-  #expect(throws: PatchError.malformedPatch(detail: "Invalid JSON Patch")) { try JSONMergePatch.validate(try PatchFixtures.json(body)) }
-  #expect(PatchError.malformedPatch(detail: "Invalid JSON Patch").statusCode == 400)
+  let error = #expect(throws: PatchError.self) { try JSONMergePatch.applyLikeAPIServer(try PatchFixtures.json(body), to: ["a": 1]) }
+  #expect(error == .malformedPatch(detail: "Invalid JSON Patch"))
+  #expect(error?.statusCode == 400)
+  #expect(error?.reason == "BadRequest")
+  #expect(error?.message == "Invalid JSON Patch")
+}
+
+@Test("like kube-apiserver, a merge patch prunes nulls inside added values, arrays included", arguments: [
+  MergePatchExample(original: #"{"a":"b"}"#, patch: #"{"a":"c","n":null}"#, result: #"{"a":"c"}"#),
+  MergePatchExample(original: #"{"spec":{}}"#, patch: #"{"spec":{"items":[{"x":1,"y":null},null]}}"#, result: #"{"spec":{"items":[{"x":1},null]}}"#),
+  MergePatchExample(original: #"{"spec":{"items":[1]}}"#, patch: #"{"spec":{"items":[{"y":null}]}}"#, result: #"{"spec":{"items":[{}]}}"#),
+  MergePatchExample(original: #"{"spec":{"obj":{"a":1}}}"#, patch: #"{"spec":{"obj":[{"y":null}]}}"#, result: #"{"spec":{"obj":[{"y":null}]}}"#),
+  MergePatchExample(original: #"{"spec":{"obj":{"a":1,"b":2}}}"#, patch: #"{"spec":{"obj":{"a":null,"c":{"d":null}}}}"#, result: #"{"spec":{"obj":{"b":2,"c":{}}}}"#),
+  MergePatchExample(original: #"{"a":1}"#, patch: #"[{"b":null}]"#, result: #"[{}]"#),
+])
+func mergePatchLikeAPIServer(_ example: MergePatchExample) throws {
+  let result = try JSONMergePatch.applyLikeAPIServer(try PatchFixtures.json(example.patch), to: try PatchFixtures.json(example.original))
+  #expect(result == (try PatchFixtures.json(example.result)))
 }

@@ -129,6 +129,36 @@ private func check(_ c: StrategicCase) throws {
     original: #"{"spec":{"volumes":[{"name":"a","emptyDir":{}}]}}"#,
     patch: #"{"spec":{"$setElementOrder/volumes":[{"name":"a"},{"name":"b"}],"volumes":[{"name":"b","$retainKeys":["name","secret"],"secret":{"secretName":"s"}}]}}"#,
     result: #"{"spec":{"volumes":[{"name":"a","emptyDir":{}},{"name":"b","secret":{"secretName":"s"}}]}}"#),
+  StrategicCase(
+    name: "a kubectl apply patch: new annotation, replicas, env reordered and deleted, a sidecar swapped",
+    definition: "io.k8s.api.apps.v1.Deployment",
+    original: #"""
+      {"metadata":{"name":"web","annotations":{"kubectl.kubernetes.io/last-applied-configuration":"old"}},
+       "spec":{"replicas":1,"template":{"spec":{"containers":[
+         {"name":"app","image":"app:1","env":[{"name":"A","value":"1"},{"name":"B","value":"2"}]},
+         {"name":"old-sidecar","image":"s:1"}]}}}}
+      """#,
+    patch: #"""
+      {"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"new"}},
+       "spec":{"replicas":3,"template":{"spec":{
+         "$setElementOrder/containers":[{"name":"app"},{"name":"new-sidecar"}],
+         "containers":[
+           {"$setElementOrder/env":[{"name":"C"},{"name":"A"}],"env":[{"name":"C","value":"3"},{"$patch":"delete","name":"B"}],"name":"app"},
+           {"image":"n:1","name":"new-sidecar"},
+           {"$patch":"delete","name":"old-sidecar"}]}}}}
+      """#,
+    result: #"""
+      {"metadata":{"name":"web","annotations":{"kubectl.kubernetes.io/last-applied-configuration":"new"}},
+       "spec":{"replicas":3,"template":{"spec":{"containers":[
+         {"name":"app","image":"app:1","env":[{"name":"C","value":"3"},{"name":"A","value":"1"}]},
+         {"name":"new-sidecar","image":"n:1"}]}}}}
+      """#),
+  StrategicCase(
+    name: "kubectl apply switching a Deployment to Recreate sends $retainKeys and a null rollingUpdate",
+    definition: "io.k8s.api.apps.v1.Deployment",
+    original: #"{"spec":{"replicas":2,"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":"25%"}}}}"#,
+    patch: #"{"spec":{"strategy":{"$retainKeys":["type"],"rollingUpdate":null,"type":"Recreate"}}}"#,
+    result: #"{"spec":{"replicas":2,"strategy":{"type":"Recreate"}}}"#),
 ])
 func strategicMerges(_ c: StrategicCase) throws {
   try check(c)

@@ -31,7 +31,7 @@ enum Merger {
       guard let originalValue = original[key], ElementKind(originalValue) == ElementKind(patchValue) else {
         // Absent, or of another type: the patch value wins, cleaned (a delete list just does nothing).
         if !isDeleteList {
-          original[key] = Directive.removingPatchMarkers(Directive.discardingNullMembers(patchValue))
+          original[key] = Directive.removingPatchMarkers(JSONMergePatch.prunedNulls(patchValue))  // upstream `discardNullValuesFromPatch`
         }
         continue
       }

@@ -109,20 +109,4 @@ enum Directive {
       return value
     }
   }
-
-  /// Upstream `discardNullValuesFromPatch`: drops `null` members of objects at any depth.
-  static func discardingNullMembers(_ value: JSONValue) -> JSONValue {
-    switch value {
-    case .object(let object):
-      var result = JSONObject()
-      for (key, member) in object where !member.isNull {
-        result.appendUnchecked(key, discardingNullMembers(member))
-      }
-      return .object(result)
-    case .array(let elements):
-      return .array(elements.map(discardingNullMembers))
-    case .null, .bool, .number, .string:
-      return value
-    }
-  }
 }
