@@ -51,3 +51,24 @@ enum PatchFixtures {
   /// Parses JSON text written in a test.
   static func json(_ text: String) throws -> JSONValue { try JSONValue(parsing: text) }
 }
+
+/// One patch case of a table-driven test: a document, a patch, and the expected result or error.
+struct PatchCase: CustomTestStringConvertible, Sendable {
+  var name: String?
+  var original: String
+  var patch: String
+  /// The expected document; nil when the patch must fail.
+  var result: String?
+  /// Text the failure's detail must contain, when the case expects one.
+  var expectedError: String?
+
+  init(name: String? = nil, original: String, patch: String, result: String? = nil, expectedError: String? = nil) {
+    self.name = name
+    self.original = original
+    self.patch = patch
+    self.result = result
+    self.expectedError = expectedError
+  }
+
+  var testDescription: String { name ?? "\(original) + \(patch)" }
+}

@@ -4,50 +4,42 @@ import Testing
 @testable import KubeEmulator
 
 /// RFC 6902 appendix A: a document, a patch, and the result (nil when the patch must fail).
-struct JSONPatchExample: CustomTestStringConvertible, Sendable {
-  var section: String
-  var document: String
-  var patch: String
-  var result: String?
-  var testDescription: String { "RFC 6902 \(section)" }
-}
-
 @Test("JSON patch gives the RFC 6902 appendix A results", arguments: [
-  JSONPatchExample(section: "A.1 adding an object member", document: #"{"foo":"bar"}"#,
+  PatchCase(name: "A.1 adding an object member", original: #"{"foo":"bar"}"#,
                    patch: #"[{"op":"add","path":"/baz","value":"qux"}]"#, result: #"{"baz":"qux","foo":"bar"}"#),
-  JSONPatchExample(section: "A.2 adding an array element", document: #"{"foo":["bar","baz"]}"#,
+  PatchCase(name: "A.2 adding an array element", original: #"{"foo":["bar","baz"]}"#,
                    patch: #"[{"op":"add","path":"/foo/1","value":"qux"}]"#, result: #"{"foo":["bar","qux","baz"]}"#),
-  JSONPatchExample(section: "A.3 removing an object member", document: #"{"baz":"qux","foo":"bar"}"#,
+  PatchCase(name: "A.3 removing an object member", original: #"{"baz":"qux","foo":"bar"}"#,
                    patch: #"[{"op":"remove","path":"/baz"}]"#, result: #"{"foo":"bar"}"#),
-  JSONPatchExample(section: "A.4 removing an array element", document: #"{"foo":["bar","qux","baz"]}"#,
+  PatchCase(name: "A.4 removing an array element", original: #"{"foo":["bar","qux","baz"]}"#,
                    patch: #"[{"op":"remove","path":"/foo/1"}]"#, result: #"{"foo":["bar","baz"]}"#),
-  JSONPatchExample(section: "A.5 replacing a value", document: #"{"baz":"qux","foo":"bar"}"#,
+  PatchCase(name: "A.5 replacing a value", original: #"{"baz":"qux","foo":"bar"}"#,
                    patch: #"[{"op":"replace","path":"/baz","value":"boo"}]"#, result: #"{"baz":"boo","foo":"bar"}"#),
-  JSONPatchExample(section: "A.6 moving a value", document: #"{"foo":{"bar":"baz","waldo":"fred"},"qux":{"corge":"grault"}}"#,
+  PatchCase(name: "A.6 moving a value", original: #"{"foo":{"bar":"baz","waldo":"fred"},"qux":{"corge":"grault"}}"#,
                    patch: #"[{"op":"move","from":"/foo/waldo","path":"/qux/thud"}]"#,
                    result: #"{"foo":{"bar":"baz"},"qux":{"corge":"grault","thud":"fred"}}"#),
-  JSONPatchExample(section: "A.7 moving an array element", document: #"{"foo":["all","grass","cows","eat"]}"#,
+  PatchCase(name: "A.7 moving an array element", original: #"{"foo":["all","grass","cows","eat"]}"#,
                    patch: #"[{"op":"move","from":"/foo/1","path":"/foo/3"}]"#, result: #"{"foo":["all","cows","eat","grass"]}"#),
-  JSONPatchExample(section: "A.8 testing a value: success", document: #"{"baz":"qux","foo":["a",2,"c"]}"#,
+  PatchCase(name: "A.8 testing a value: success", original: #"{"baz":"qux","foo":["a",2,"c"]}"#,
                    patch: #"[{"op":"test","path":"/baz","value":"qux"},{"op":"test","path":"/foo/1","value":2}]"#,
                    result: #"{"baz":"qux","foo":["a",2,"c"]}"#),
-  JSONPatchExample(section: "A.9 testing a value: error", document: #"{"baz":"qux"}"#,
+  PatchCase(name: "A.9 testing a value: error", original: #"{"baz":"qux"}"#,
                    patch: #"[{"op":"test","path":"/baz","value":"bar"}]"#, result: nil),
-  JSONPatchExample(section: "A.10 adding a nested member object", document: #"{"foo":"bar"}"#,
+  PatchCase(name: "A.10 adding a nested member object", original: #"{"foo":"bar"}"#,
                    patch: #"[{"op":"add","path":"/child","value":{"grandchild":{}}}]"#, result: #"{"foo":"bar","child":{"grandchild":{}}}"#),
-  JSONPatchExample(section: "A.11 ignoring unrecognized elements", document: #"{"foo":"bar"}"#,
+  PatchCase(name: "A.11 ignoring unrecognized elements", original: #"{"foo":"bar"}"#,
                    patch: #"[{"op":"add","path":"/baz","value":"qux","xyz":123}]"#, result: #"{"foo":"bar","baz":"qux"}"#),
-  JSONPatchExample(section: "A.12 adding to a nonexistent target", document: #"{"foo":"bar"}"#,
+  PatchCase(name: "A.12 adding to a nonexistent target", original: #"{"foo":"bar"}"#,
                    patch: #"[{"op":"add","path":"/baz/bat","value":"qux"}]"#, result: nil),
-  JSONPatchExample(section: "A.14 ~ escape ordering", document: #"{"/":9,"~1":10}"#,
+  PatchCase(name: "A.14 ~ escape ordering", original: #"{"/":9,"~1":10}"#,
                    patch: #"[{"op":"test","path":"/~01","value":10}]"#, result: #"{"/":9,"~1":10}"#),
-  JSONPatchExample(section: "A.15 comparing strings and numbers", document: #"{"/":9,"~1":10}"#,
+  PatchCase(name: "A.15 comparing strings and numbers", original: #"{"/":9,"~1":10}"#,
                    patch: #"[{"op":"test","path":"/~01","value":"10"}]"#, result: nil),
-  JSONPatchExample(section: "A.16 adding an array value", document: #"{"foo":["bar"]}"#,
+  PatchCase(name: "A.16 adding an array value", original: #"{"foo":["bar"]}"#,
                    patch: #"[{"op":"add","path":"/foo/-","value":["abc","def"]}]"#, result: #"{"foo":["bar",["abc","def"]]}"#),
 ])
-func jsonPatchAppendixA(_ example: JSONPatchExample) throws {
-  let document = try PatchFixtures.json(example.document)
+func jsonPatchAppendixA(_ example: PatchCase) throws {
+  let document = try PatchFixtures.json(example.original)
   let patch = try PatchFixtures.json(example.patch)
   if let expected = example.result {
     #expect(try JSONPatch.apply(patch, to: document) == (try PatchFixtures.json(expected)))
@@ -151,23 +143,23 @@ func testMissingAgainstNull() throws {
 }
 
 @Test("where kube-apiserver's JSON patch departs from RFC 6902, the emulator answers as kube-apiserver does", arguments: [
-  JSONPatchExample(section: "replace of a missing object member adds it", document: #"{"a":1}"#,
+  PatchCase(name: "replace of a missing object member adds it", original: #"{"a":1}"#,
                    patch: #"[{"op":"replace","path":"/b","value":2}]"#, result: #"{"a":1,"b":2}"#),
-  JSONPatchExample(section: "an absent value is null", document: #"{"a":1}"#,
+  PatchCase(name: "an absent value is null", original: #"{"a":1}"#,
                    patch: #"[{"op":"add","path":"/b"}]"#, result: #"{"a":1,"b":null}"#),
-  JSONPatchExample(section: "an unknown escape is kept literally", document: #"{}"#,
+  PatchCase(name: "an unknown escape is kept literally", original: #"{}"#,
                    patch: #"[{"op":"add","path":"/a~2","value":1}]"#, result: #"{"a~2":1}"#),
-  JSONPatchExample(section: "indices with leading zeros and negative indices", document: #"{"l":[1,2,3]}"#,
+  PatchCase(name: "indices with leading zeros and negative indices", original: #"{"l":[1,2,3]}"#,
                    patch: #"[{"op":"replace","path":"/l/01","value":20},{"op":"remove","path":"/l/-1"},{"op":"add","path":"/l/-1","value":9}]"#,
                    result: #"{"l":[1,20,9]}"#),
-  JSONPatchExample(section: "copy from a missing member copies null", document: #"{"a":1}"#,
+  PatchCase(name: "copy from a missing member copies null", original: #"{"a":1}"#,
                    patch: #"[{"op":"copy","from":"/nope","path":"/x"}]"#, result: #"{"a":1,"x":null}"#),
-  JSONPatchExample(section: "replace of the whole document", document: #"{"a":1}"#,
+  PatchCase(name: "replace of the whole document", original: #"{"a":1}"#,
                    patch: #"[{"op":"replace","path":"","value":{"b":2}}]"#, result: #"{"b":2}"#),
-  JSONPatchExample(section: "test of the whole document", document: #"{"a":[1]}"#,
+  PatchCase(name: "test of the whole document", original: #"{"a":[1]}"#,
                    patch: #"[{"op":"test","path":"","value":{"a":[1]}}]"#, result: #"{"a":[1]}"#),
 ])
-func jsonPatchLikeKubeAPIServer(_ example: JSONPatchExample) throws {
-  let result = try JSONPatch.apply(try PatchFixtures.json(example.patch), to: try PatchFixtures.json(example.document))
+func jsonPatchLikeKubeAPIServer(_ example: PatchCase) throws {
+  let result = try JSONPatch.apply(try PatchFixtures.json(example.patch), to: try PatchFixtures.json(example.original))
   #expect(result == (try PatchFixtures.json(try #require(example.result))))
 }

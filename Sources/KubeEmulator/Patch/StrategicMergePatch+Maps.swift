@@ -117,10 +117,54 @@ enum Merger {
       }
       let kind = try ElementKind.common(originalList ?? [], patchList ?? [])
       let (patchItems, serverOnly) = try partition(merged, by: order, mergeKey: mergeKey)
+      var serverOrder = originalList ?? []
+      if let patchList, kind == .object, fieldSchema?.patchStrategy.merges == true {
+        serverOrder = liveOrderAfterMerge(serverOrder, patchList, mergeKey: mergeKey)
+      }
       original[key] = .array(try normalizeOrder(
-        patchItems: patchItems, serverOnly: serverOnly, patchOrder: order, serverOrder: originalList ?? [], mergeKey: mergeKey, kind: kind))
+        patchItems: patchItems, serverOnly: serverOnly, patchOrder: order, serverOrder: serverOrder, mergeKey: mergeKey, kind: kind))
       patch.removeValue(forKey: key)
     }
+  }
+
+  /// The live list as upstream's `mergePatchIntoOriginal` sees it after merging `patch` into it.
+  ///
+  /// Upstream orders by `originalFieldValue`, a Go slice that shares its array with the list that
+  /// `mergeSlice` edits in place: `deleteMatchingEntries` shifts the elements after a deleted one to
+  /// the left, and `mergeSliceWithoutSpecialElements` appends new elements into the slots that frees.
+  /// So a deletion plus an addition changes the order the server-only elements are placed by (its test
+  /// "add map and delete map from merging list" expects exactly that). The capacity of the slice does
+  /// not matter: only writes below the original length are seen, and those always fit.
+  private static func liveOrderAfterMerge(_ original: [JSONValue], _ patch: [JSONValue], mergeKey: String) -> [JSONValue] {
+    var shared = original
+    var length = original.count
+    var plain: [JSONValue] = []
+    var replaces = false
+    func keyValue(_ value: JSONValue) -> JSONValue? { value.objectValue?[mergeKey] }
+    for element in patch {
+      switch element.objectValue?[Directive.marker]?.stringValue {
+      case nil where element.objectValue?[Directive.marker] == nil:
+        plain.append(element)
+      case Directive.delete?:
+        guard let value = keyValue(element) else { return original }  // mergeSlice fails first
+        while let index = shared[..<length].firstIndex(where: { keyValue($0) == value }) {
+          shared[index..<(length - 1)] = shared[(index + 1)..<length]
+          length -= 1
+        }
+      case Directive.replace?:
+        replaces = true
+      default:
+        return original  // mergeSlice fails first
+      }
+    }
+    guard !replaces else { return shared }  // the rest is merged into a new array
+    var present = Array(shared[..<length])
+    for element in plain where !present.contains(where: { keyValue($0) == keyValue(element) }) {
+      if length < original.count { shared[length] = element }
+      present.append(element)
+      length += 1
+    }
+    return shared
   }
 
   private static func listMember(_ value: JSONValue?) throws(PatchError) -> [JSONValue]? {
