@@ -22,12 +22,18 @@ public enum JSONPatch {
   /// - Parameters:
   ///   - patch: the JSON Patch document, an array of operation objects.
   ///   - target: the document to patch.
+  ///   - maximumCopyBytes: how much `copy` operations may add in all, in bytes of compact JSON
+  ///     (evanphx/json-patch `AccumulatedCopySizeLimit`, which kube-apiserver sets from its
+  ///     `JSONPatchMaxCopyBytes`); 0 for no limit.
   /// - Returns: the patched document.
   /// - Throws: `PatchError.malformedPatch` (400) when `patch` is not an array of objects,
   ///   `.tooManyOperations` (413) above `PatchError.maximumJSONPatchOperations`, `.testFailed` (422)
-  ///   for a `test` that does not match, `.operationFailed` (422) for any other operation that cannot apply.
+  ///   for a `test` that does not match, `.operationFailed` (422) for any other operation that cannot
+  ///   apply, going over `maximumCopyBytes` included.
   /// - Complexity: O(operations × path depth × keys per level), plus the copies `copy` makes.
-  public static func apply(_ patch: JSONValue, to target: JSONValue) throws(PatchError) -> JSONValue {
+  public static func apply(
+    _ patch: JSONValue, to target: JSONValue, maximumCopyBytes: Int = defaultMaximumCopyBytes
+  ) throws(PatchError) -> JSONValue {
     guard case .array(let operations) = patch else {
       throw .malformedPatch(detail: "json: cannot unmarshal \(goTypeWord(patch)) into Go value of type jsonpatch.Patch")
     }
@@ -43,11 +49,16 @@ public enum JSONPatch {
       operationObjects.append(object)
     }
     var document = target
+    var copiedBytes = 0
     for (index, operation) in operationObjects.enumerated() {
-      try Operation(operation, index: index).apply(to: &document)
+      try Operation(operation, index: index).apply(to: &document, copiedBytes: &copiedBytes, maximumCopyBytes: maximumCopyBytes)
     }
     return document
   }
+
+  /// kube-apiserver's default `JSONPatchMaxCopyBytes`: 3 MiB (kubernetes/apiserver
+  /// `pkg/server/config.go`, `NewConfig`), twice etcd's recommended 1.5 MiB request size.
+  public static let defaultMaximumCopyBytes = 3 * 1024 * 1024
 
   /// The word Go's `encoding/json` uses for a JSON value's kind in `UnmarshalTypeError`.
   static func goTypeWord(_ value: JSONValue) -> String {
@@ -98,7 +109,7 @@ private struct Operation {
   /// The `value` member; upstream treats an absent value as `null`.
   var value: JSONValue { fields["value"] ?? .null }
 
-  func apply(to document: inout JSONValue) throws(PatchError) {
+  func apply(to document: inout JSONValue, copiedBytes: inout Int, maximumCopyBytes: Int) throws(PatchError) {
     switch kind {
     case "add":
       let path = try pointer("path", in: document, missing: "doc is missing path: \"%\"")
@@ -125,6 +136,10 @@ private struct Operation {
       // Upstream copies `null` from a missing object member.
       let copied = try element(at: from, in: document, context: "error in copy for from: '\(from)'") ?? .null
       let path = try pointer("path", in: document, missing: "doc is missing destination path: %")
+      copiedBytes += copied.serialized().count
+      if maximumCopyBytes > 0 && copiedBytes > maximumCopyBytes {
+        throw failure("Unable to complete the copy, the accumulated size increase of copy is \(copiedBytes), exceeding the limit \(maximumCopyBytes)")
+      }
       try add(copied, at: path, in: &document, context: "error while adding value during copy")
     case "test":
       try test(document)
