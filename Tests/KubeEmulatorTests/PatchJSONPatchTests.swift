@@ -58,6 +58,8 @@ func failedTestIs422() throws {
   #expect(error?.statusCode == 422)
   #expect(error?.message == "the server rejected our request due to an error in our request")
   #expect(error?.detail == "testing value /spec/replicas failed: test failed")
+  let status = try #require(error?.status)
+  #expect(status.serializedString() == #"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server rejected our request due to an error in our request","reason":"Invalid","details":{},"code":422}"#)
 }
 
 @Test("a JSON patch is all or nothing: a later failing operation leaves no earlier change behind")
@@ -133,7 +135,7 @@ func tooManyOperations() throws {
   let patch = JSONValue.array(Array(repeating: operation, count: 10_001))
   let error = #expect(throws: PatchError.self) { try JSONPatch.apply(patch, to: [:]) }
   #expect(error?.statusCode == 413)
-  #expect(error?.message == "The allowed maximum operations in a JSON patch is 10000, got 10001")
+  #expect(error?.message == "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001")
 }
 
 @Test("testing a missing member against null succeeds, as evanphx/json-patch does")

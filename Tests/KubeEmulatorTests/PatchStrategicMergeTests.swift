@@ -211,6 +211,14 @@ func malformedStrategicPatch(_ bad: BadStrategicPatch) throws {
     try StrategicMergePatch.apply(try PatchFixtures.json(bad.patch), to: original, schema: schema)
   }
   #expect(error?.statusCode == bad.statusCode)
+  #expect(error?.status["code"] == JSONValue(bad.statusCode))
+  #expect(error?.status["reason"]?.stringValue == (bad.statusCode == 500 ? nil : error?.reason))
+}
+
+@Test("a strategic merge patch that is not an object is a 400 BadRequest Status carrying the decoder's message")
+func strategicBadRequestStatus() throws {
+  let error = #expect(throws: PatchError.self) { try StrategicMergePatch.apply([1], to: [:], schema: nil) }
+  #expect(error?.status.serializedString() == #"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"json: cannot unmarshal array into Go value of type map[string]interface {}","reason":"BadRequest","code":400}"#)
 }
 
 @Test("the schema registry resolves $refs lazily through recursive definitions")

@@ -1,3 +1,5 @@
+import KubeCore
+
 /// Why a PATCH body could not be applied, with the answer kube-apiserver gives for it.
 ///
 /// Each case says what failed; `statusCode`, `reason` and `message` are what the emulator writes
@@ -71,7 +73,8 @@ public enum PatchError: Error, Sendable, Equatable, CustomStringConvertible {
     case .operationFailed, .testFailed, .listOfLists:
       return "the server rejected our request due to an error in our request"
     case .tooManyOperations(let count):
-      return "The allowed maximum operations in a JSON patch is \(PatchError.maximumJSONPatchOperations), got \(count)"
+      // `errors.NewRequestEntityTooLargeError` prefixes its message.
+      return "Request entity too large: The allowed maximum operations in a JSON patch is \(PatchError.maximumJSONPatchOperations), got \(count)"
     case .malformedPatch, .malformedDirective, .mergeFailed:
       return detail
     }
@@ -95,4 +98,17 @@ public enum PatchError: Error, Sendable, Equatable, CustomStringConvertible {
 
   /// The status code, reason and detail on one line.
   public var description: String { "\(statusCode) \(reason): \(detail)" }
+
+  /// The `Status` object kube-apiserver answers with, member for member and in its order.
+  ///
+  /// 422 answers come from `NewGenericServerResponse`, whose `details` is present but empty; 400 and
+  /// 413 answers have no `details`; 500 answers (`ErrorToAPIStatus`) have no `reason` either.
+  public var status: JSONValue {
+    var object: JSONObject = ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure"]
+    object["message"] = .string(message)
+    if !reason.isEmpty { object["reason"] = .string(reason) }
+    if statusCode == 422 { object["details"] = [:] }
+    object["code"] = JSONValue(statusCode)
+    return .object(object)
+  }
 }
