@@ -15,6 +15,9 @@ public enum JSONMergePatch {
   /// remove the member from the target (and never appear in the result, even when the target lacked
   /// them). Member order follows the target, with new members appended in patch order.
   ///
+  /// It recurses once per nesting level of `patch` and has no error to report, so it does not guard
+  /// against bodies nested thousands of levels deep; a server uses `applyLikeAPIServer`, which does.
+  ///
   /// - Parameters:
   ///   - patch: the merge patch document.
   ///   - target: the document to patch.
@@ -47,16 +50,20 @@ public enum JSONMergePatch {
   ///   - target: the stored object.
   /// - Returns: the patched document.
   /// - Throws: `PatchError.malformedPatch` ("Invalid JSON Patch", 400, `applyJSPatch` in
-  ///   kubernetes/apiserver `pkg/endpoints/handlers/patch.go`) for a `null`, boolean, number or string body.
+  ///   kubernetes/apiserver `pkg/endpoints/handlers/patch.go`) for a `null`, boolean, number or string
+  ///   body, and for a body nested deeper than 2 000 levels (a guard for the stack, not upstream's).
   public static func applyLikeAPIServer(_ patch: JSONValue, to target: JSONValue) throws(PatchError) -> JSONValue {
     switch (patch, target) {
     case (.null, _), (.bool, _), (.number, _), (.string, _):
       throw .malformedPatch(detail: "Invalid JSON Patch")
     case (.array, _):
+      try PatchDepth.check(patch)
       return prunedNulls(patch)
     case (.object(let patchObject), .object(let targetObject)):
+      try PatchDepth.check(patch)
       return .object(mergeDocuments(targetObject, patchObject))
     case (.object, _):
+      try PatchDepth.check(patch)
       return prunedNulls(patch)
     }
   }

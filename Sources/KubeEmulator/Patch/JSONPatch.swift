@@ -26,7 +26,8 @@ public enum JSONPatch {
   ///     (evanphx/json-patch `AccumulatedCopySizeLimit`, which kube-apiserver sets from its
   ///     `JSONPatchMaxCopyBytes`); 0 for no limit.
   /// - Returns: the patched document.
-  /// - Throws: `PatchError.malformedPatch` (400) when `patch` is not an array of objects,
+  /// - Throws: `PatchError.malformedPatch` (400) when `patch` is not an array of objects (or nests
+  ///   deeper than 2 000 levels, a guard for the stack),
   ///   `.tooManyOperations` (413) above `PatchError.maximumJSONPatchOperations`, `.testFailed` (422)
   ///   for a `test` that does not match, `.operationFailed` (422) for any other operation that cannot
   ///   apply, going over `maximumCopyBytes` included.
@@ -40,6 +41,7 @@ public enum JSONPatch {
     guard operations.count <= PatchError.maximumJSONPatchOperations else {
       throw .tooManyOperations(count: operations.count)
     }
+    try PatchDepth.check(patch)
     var operationObjects: [JSONObject] = []
     operationObjects.reserveCapacity(operations.count)
     for operation in operations {

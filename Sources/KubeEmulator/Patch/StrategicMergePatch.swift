@@ -31,7 +31,8 @@ public enum StrategicMergePatch {
   ///   - schema: the schema of the object's type (`PatchSchemaRegistry.schema(forDefinition:)`), or nil
   ///     for data without one — then, as for unknown fields anywhere, objects merge and lists are replaced.
   /// - Returns: the patched object.
-  /// - Throws: `PatchError.malformedPatch` (400) when `patch` is not an object; `.malformedDirective`
+  /// - Throws: `PatchError.malformedPatch` (400) when `patch` is not an object (or nests deeper than
+  ///   2 000 levels, a guard for the stack); `.malformedDirective`
   ///   (400) for a malformed `$retainKeys`, `$setElementOrder/…` or `$deleteFromPrimitiveList/…`;
   ///   `.listOfLists` (422); `.mergeFailed` (500) for the other failures upstream leaves unclassified.
   public static func apply(_ patch: JSONValue, to original: JSONValue, schema: PatchSchema?) throws(PatchError) -> JSONValue {
@@ -42,6 +43,7 @@ public enum StrategicMergePatch {
     case .bool, .number, .string, .array:
       throw .malformedPatch(detail: "json: cannot unmarshal \(JSONPatch.goTypeWord(patch)) into Go value of type map[string]interface {}")
     }
+    try PatchDepth.check(patch)
     let merged = try Merger.mergeMap(original.objectValue ?? JSONObject(), patchObject, schema: schema)
     guard schema != nil else { return .object(merged) }
     return Directive.strippingDirectiveMembers(from: .object(merged))
