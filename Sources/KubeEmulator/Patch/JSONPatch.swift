@@ -36,7 +36,7 @@ public enum JSONPatch {
     _ patch: JSONValue, to target: JSONValue, maximumCopyBytes: Int = defaultMaximumCopyBytes
   ) throws(PatchError) -> JSONValue {
     guard case .array(let operations) = patch else {
-      throw .malformedPatch(detail: "json: cannot unmarshal \(goTypeWord(patch)) into Go value of type jsonpatch.Patch")
+      throw .malformedPatch(detail: "json: cannot unmarshal \(GoFormat.jsonKind(patch)) into Go value of type jsonpatch.Patch")
     }
     guard operations.count <= PatchError.maximumJSONPatchOperations else {
       throw .tooManyOperations(count: operations.count)
@@ -46,7 +46,7 @@ public enum JSONPatch {
     operationObjects.reserveCapacity(operations.count)
     for operation in operations {
       guard case .object(let object) = operation else {
-        throw .malformedPatch(detail: "json: cannot unmarshal \(goTypeWord(operation)) into Go value of type jsonpatch.Operation")
+        throw .malformedPatch(detail: "json: cannot unmarshal \(GoFormat.jsonKind(operation)) into Go value of type jsonpatch.Operation")
       }
       operationObjects.append(object)
     }
@@ -61,18 +61,6 @@ public enum JSONPatch {
   /// kube-apiserver's default `JSONPatchMaxCopyBytes`: 3 MiB (kubernetes/apiserver
   /// `pkg/server/config.go`, `NewConfig`), twice etcd's recommended 1.5 MiB request size.
   public static let defaultMaximumCopyBytes = 3 * 1024 * 1024
-
-  /// The word Go's `encoding/json` uses for a JSON value's kind in `UnmarshalTypeError`.
-  static func goTypeWord(_ value: JSONValue) -> String {
-    switch value {
-    case .null: return "null"
-    case .bool: return "bool"
-    case .number: return "number"
-    case .string: return "string"
-    case .array: return "array"
-    case .object: return "object"
-    }
-  }
 }
 
 /// One JSON Patch operation, applied as evanphx/json-patch v4 (`patch.go`: `add`, `remove`,

@@ -53,7 +53,7 @@ extension Merger {
       case Directive.merge?:
         throw .mergeFailed(detail: "merging lists cannot yet be specified in the patch")
       default:
-        throw .mergeFailed(detail: "unknown patch type: \(goDescription(directive)) in map: \(goDescription(element))")
+        throw .mergeFailed(detail: "unknown patch type: \(GoFormat.description(directive)) in map: \(GoFormat.description(element))")
       }
     }
     return replaces ? (plain, []) : (original, plain)
@@ -170,12 +170,12 @@ extension Merger {
 
   /// Upstream `mergepatch.ErrNoMergeKey`.
   static func noMergeKey(_ object: JSONObject, _ mergeKey: String) -> PatchError {
-    .mergeFailed(detail: "map: \(goDescription(.object(object))) does not contain declared merge key: \(mergeKey)")
+    .mergeFailed(detail: "map: \(GoFormat.description(.object(object))) does not contain declared merge key: \(mergeKey)")
   }
 
   /// Upstream `mergepatch.ErrBadArgType`.
   static func badArgType(expected: String, _ actual: JSONValue) -> PatchError {
-    .mergeFailed(detail: "expected a \(expected), but received a \(goTypeName(actual))")
+    .mergeFailed(detail: "expected a \(expected), but received a \(GoFormat.typeName(actual))")
   }
 }
 
@@ -207,38 +207,12 @@ enum ElementKind: Equatable {
           continue
         }
         guard previous == kind else {
-          throw .mergeFailed(detail: "list element types are not identical: \(goDescription(.array(lists.map(JSONValue.array))))")
+          throw .mergeFailed(detail: "list element types are not identical: \(GoFormat.description(.array(lists.map(JSONValue.array))))")
         }
       }
     }
     guard let found else { throw .mergeFailed(detail: "no elements in any of the given slices") }
     if found == .null { throw .mergeFailed(detail: "list elements must not be null") }
     return found
-  }
-}
-
-/// A value formatted the way Go's `%v` formats the decoded `interface{}` (for error details).
-func goDescription(_ value: JSONValue) -> String {
-  switch value {
-  case .null: return "<nil>"
-  case .bool(let flag): return flag ? "true" : "false"
-  case .number(let number): return number.literal
-  case .string(let text): return text
-  case .array(let elements): return "[" + elements.map(goDescription).joined(separator: " ") + "]"
-  case .object(let object):
-    let members = object.keys.sorted().map { key in "\(key):\(object[key].map(goDescription) ?? "<nil>")" }
-    return "map[" + members.joined(separator: " ") + "]"
-  }
-}
-
-/// The Go type name of a decoded JSON value (for `ErrBadArgType` details).
-func goTypeName(_ value: JSONValue) -> String {
-  switch value {
-  case .null: return "<nil>"
-  case .bool: return "bool"
-  case .number(let number): return number.isInteger ? "int64" : "float64"
-  case .string: return "string"
-  case .array: return "[]interface {}"
-  case .object: return "map[string]interface {}"
   }
 }

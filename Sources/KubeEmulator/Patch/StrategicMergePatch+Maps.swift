@@ -66,7 +66,7 @@ enum Merger {
     case Directive.delete?:
       return JSONObject()
     default:
-      throw .mergeFailed(detail: "unknown patch type: \(goDescription(directive)) in map: \(goDescription(.object(patch)))")
+      throw .mergeFailed(detail: "unknown patch type: \(GoFormat.description(directive)) in map: \(GoFormat.description(.object(patch)))")
     }
   }
 
@@ -95,7 +95,7 @@ enum Merger {
     for directiveKey in patch.keys where directiveKey.hasPrefix(Directive.setElementOrderPrefix) {
       guard let orderValue = patch.removeValue(forKey: directiveKey) else { continue }
       guard case .array(let order) = orderValue else {
-        throw .mergeFailed(detail: "expected a []interface {}, but received a \(goTypeName(orderValue))")
+        throw .mergeFailed(detail: "expected a []interface {}, but received a \(GoFormat.typeName(orderValue))")
       }
       let key = try Directive.listKey(of: directiveKey, prefix: Directive.setElementOrderPrefix)
       let originalList = try listMember(original[key])
@@ -170,7 +170,7 @@ enum Merger {
   private static func listMember(_ value: JSONValue?) throws(PatchError) -> [JSONValue]? {
     guard let value else { return nil }
     guard case .array(let list) = value else {
-      throw .mergeFailed(detail: "expected a []interface {}, but received a \(goTypeName(value))")
+      throw .mergeFailed(detail: "expected a []interface {}, but received a \(GoFormat.typeName(value))")
     }
     return list
   }
@@ -184,7 +184,7 @@ enum Merger {
       kept = []
       for element in patchList {
         guard case .object(let object) = element else {
-          throw .mergeFailed(detail: "expected a map[string]interface {}, but received a \(goTypeName(element))")
+          throw .mergeFailed(detail: "expected a map[string]interface {}, but received a \(GoFormat.typeName(element))")
         }
         if object[Directive.marker]?.stringValue != Directive.delete { kept.append(element) }
       }
@@ -200,7 +200,7 @@ enum Merger {
       orderIndex += 1
     }
     if patchIndex < kept.count && orderIndex >= order.count {
-      throw .mergeFailed(detail: "the order in patch list:\n\(goDescription(.array(patchList)))\n doesn't match \(Directive.setElementOrderPrefix) list:\n\(goDescription(.array(order)))")
+      throw .mergeFailed(detail: "the order in patch list:\n\(GoFormat.description(.array(patchList)))\n doesn't match \(Directive.setElementOrderPrefix) list:\n\(GoFormat.description(.array(order)))")
     }
   }
 

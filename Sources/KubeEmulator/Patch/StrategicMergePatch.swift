@@ -41,7 +41,7 @@ public enum StrategicMergePatch {
     case .object(let object): patchObject = object
     case .null: return original
     case .bool, .number, .string, .array:
-      throw .malformedPatch(detail: "json: cannot unmarshal \(JSONPatch.goTypeWord(patch)) into Go value of type map[string]interface {}")
+      throw .malformedPatch(detail: "json: cannot unmarshal \(GoFormat.jsonKind(patch)) into Go value of type map[string]interface {}")
     }
     try PatchDepth.check(patch)
     let merged = try Merger.mergeMap(original.objectValue ?? JSONObject(), patchObject, schema: schema)
