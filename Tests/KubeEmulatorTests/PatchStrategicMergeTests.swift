@@ -235,3 +235,11 @@ func schemaRegistryResolvesRecursiveRefs() throws {
   #expect(try PatchFixtures.schema("io.k8s.api.core.v1.PodSpec").field("tolerations")?.listType == "atomic")
   #expect(try PatchFixtures.registry.get().schema(forDefinition: "no.such.Type") == nil)
 }
+
+@Test("the schema of a built-in kind is found by group, version and kind")
+func schemaByKind() throws {
+  let registry = try PatchFixtures.registry.get()
+  #expect(registry.schema(group: "apps", version: "v1", kind: "Deployment")?.field("spec")?.field("strategy")?.patchStrategy.retainsKeys == true)
+  #expect(registry.schema(group: "", version: "v1", kind: "Pod")?.field("spec")?.field("containers")?.mergeKey == "name")
+  #expect(registry.schema(group: "edgeml.io", version: "v1alpha1", kind: "EdgeModel") == nil)
+}

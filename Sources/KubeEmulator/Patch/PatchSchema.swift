@@ -12,6 +12,7 @@ import KubeCore
 /// recursive definitions (`JSONSchemaProps`) cost nothing up front.
 public struct PatchSchemaRegistry: Sendable {
   private let definitions: [String: JSONValue]
+  private let definitionNamesByKind: [String: String]
 
   /// Builds a registry from the document's `definitions` object (names such as
   /// `io.k8s.api.apps.v1.Deployment`). Anything that is not an object gives an empty registry.
@@ -19,11 +20,22 @@ public struct PatchSchemaRegistry: Sendable {
   /// - Complexity: O(number of definitions).
   public init(swaggerDefinitions: JSONValue) {
     var table: [String: JSONValue] = [:]
+    var kinds: [String: String] = [:]
     if case .object(let object) = swaggerDefinitions {
       table.reserveCapacity(object.count)
-      for (name, definition) in object { table[name] = definition }
+      for (name, definition) in object {
+        table[name] = definition
+        for gvk in definition["x-kubernetes-group-version-kind"]?.arrayValue ?? [] {
+          guard let group = gvk["group"]?.stringValue, let version = gvk["version"]?.stringValue,
+            let kind = gvk["kind"]?.stringValue
+          else { continue }
+          let key = PatchSchemaRegistry.kindKey(group: group, version: version, kind: kind)
+          if kinds[key] == nil { kinds[key] = name }
+        }
+      }
     }
     definitions = table
+    definitionNamesByKind = kinds
   }
 
   /// The schema of definition `name`, or nil when the document has no such definition.
@@ -31,6 +43,14 @@ public struct PatchSchemaRegistry: Sendable {
     guard case .object(let node)? = definitions[name] else { return nil }
     return PatchSchema(node: node, definitions: definitions)
   }
+
+  /// The schema of the definition whose `x-kubernetes-group-version-kind` names this kind (`""` is the
+  /// core group), or nil for kinds the document does not serve, such as custom resources.
+  public func schema(group: String, version: String, kind: String) -> PatchSchema? {
+    definitionNamesByKind[PatchSchemaRegistry.kindKey(group: group, version: version, kind: kind)].flatMap(schema(forDefinition:))
+  }
+
+  private static func kindKey(group: String, version: String, kind: String) -> String { "\(group)/\(version)/\(kind)" }
 }
 
 /// How a field is patched, from `x-kubernetes-patch-strategy` (`merge`, `replace`, `retainKeys`,
