@@ -100,6 +100,7 @@ struct BadJSONPatch: CustomTestStringConvertible, Sendable {
 @Test("malformed JSON patches give an error with the API server's status code, never a crash", arguments: [
   BadJSONPatch(name: "an object instead of an array", patch: #"{"op":"add"}"#, statusCode: 400),
   BadJSONPatch(name: "a string operation", patch: #"["add"]"#, statusCode: 400),
+  BadJSONPatch(name: "a null operation", patch: #"[null]"#, statusCode: 422),
   BadJSONPatch(name: "an unknown op", patch: #"[{"op":"frobnicate","path":"/a"}]"#, statusCode: 422),
   BadJSONPatch(name: "no op", patch: #"[{"path":"/a"}]"#, statusCode: 422),
   BadJSONPatch(name: "a numeric op", patch: #"[{"op":1,"path":"/a"}]"#, statusCode: 422),
@@ -164,4 +165,9 @@ func testMissingAgainstNull() throws {
 func jsonPatchLikeKubeAPIServer(_ example: PatchCase) throws {
   let result = try JSONPatch.apply(try PatchFixtures.json(example.patch), to: try PatchFixtures.json(example.original))
   #expect(result == (try PatchFixtures.json(try #require(example.result))))
+}
+
+@Test("a null JSON patch body patches nothing, as kube-apiserver decodes it into an empty patch")
+func nullJSONPatch() throws {
+  #expect(try JSONPatch.apply(.null, to: ["a": 1]) == ["a": 1])
 }

@@ -19,6 +19,8 @@ import KubeCore
 public enum JSONPatch {
   /// Applies `patch` to `target`.
   ///
+  /// A `null` body patches nothing and a `null` operation is one of unknown kind, as Go decodes them.
+  ///
   /// - Parameters:
   ///   - patch: the JSON Patch document, an array of operation objects.
   ///   - target: the document to patch.
@@ -35,7 +37,11 @@ public enum JSONPatch {
   public static func apply(
     _ patch: JSONValue, to target: JSONValue, maximumCopyBytes: Int = defaultMaximumCopyBytes
   ) throws(PatchError) -> JSONValue {
-    guard case .array(let operations) = patch else {
+    let operations: [JSONValue]
+    switch patch {
+    case .array(let elements): operations = elements
+    case .null: return target  // Go decodes `null` into an empty patch
+    case .bool, .number, .string, .object:
       throw .malformedPatch(detail: "json: cannot unmarshal \(GoFormat.jsonKind(patch)) into Go value of type jsonpatch.Patch")
     }
     guard operations.count <= PatchError.maximumJSONPatchOperations else {
@@ -45,10 +51,12 @@ public enum JSONPatch {
     var operationObjects: [JSONObject] = []
     operationObjects.reserveCapacity(operations.count)
     for operation in operations {
-      guard case .object(let object) = operation else {
+      switch operation {
+      case .object(let object): operationObjects.append(object)
+      case .null: operationObjects.append(JSONObject())  // an empty operation, whose kind is "unknown"
+      case .bool, .number, .string, .array:
         throw .malformedPatch(detail: "json: cannot unmarshal \(GoFormat.jsonKind(operation)) into Go value of type jsonpatch.Operation")
       }
-      operationObjects.append(object)
     }
     var document = target
     var copiedBytes = 0
