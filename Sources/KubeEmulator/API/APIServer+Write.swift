@@ -483,15 +483,16 @@ extension APIServer {
       case "application/json-patch+json":
         return try JSONPatch.apply(patch, to: current)
       case "application/merge-patch+json":
-        guard case .object = patch else { throw APIError.badRequest("error decoding patch: the patch is not a JSON object") }
-        return JSONMergePatch.apply(patch, to: current)
+        return try JSONMergePatch.applyLikeAPIServer(patch, to: current)
       default:
         guard case .object = patch else { throw APIError.badRequest("error decoding patch: the patch is not a JSON object") }
         let schema = resource.definitionName.flatMap { patchSchemas.schema(forDefinition: $0) }
         return try StrategicMergePatch.apply(patch, to: current, schema: schema)
       }
     } catch let error as PatchError {
-      throw APIError(code: error.statusCode, reason: error.reason, message: error.message)
+      var e = APIError(code: error.statusCode, reason: error.reason, message: error.message)
+      e.details = error.status["details"]
+      throw e
     }
   }
 }
