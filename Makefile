@@ -18,7 +18,7 @@ test: build
 	python3 -m pytest -q acceptance
 
 bench: setup
-	$(SWIFT) build -c release --product edgeml
+	$(SWIFT) build -c release --product edgeml --scratch-path .build-release
 	python3 scripts/bench-emulator.py
 
 clean:
