@@ -16,14 +16,15 @@ extension APIServer {
       throw APIError.methodNotAllowed
     }
     if ctx.wantsTable {
-      return .json(TableConverter.table(for: ctx.resource, objects: [object], includeObject: ctx.tableIncludeObject,
-                                        listMetadata: nil, now: now()))
+      return .json(TableConverter.table(for: ctx.resource, objects: [present(object, ctx.resource)],
+                                        includeObject: ctx.tableIncludeObject, listMetadata: nil, now: now()))
     }
     return .json(present(object, ctx.resource))
   }
 
   /// The object as served at the requested version: kind and apiVersion first, apiVersion of the URL.
   func present(_ object: JSONValue, _ resource: APIResource) -> JSONValue {
+    if resource.isConvertedEvents { return EventConversion.toEventsV1(object) }
     guard case .object(let o) = object else { return object }
     var out = JSONObject()
     if resource.isCustom {
@@ -147,11 +148,12 @@ extension APIServer {
       if sel.labels == nil && sel.fields == nil { listMeta["remainingItemCount"] = JSONValue(remaining) }
     }
     if ctx.wantsTable {
-      return .json(TableConverter.table(for: ctx.resource, objects: items, includeObject: ctx.tableIncludeObject,
-                                        listMetadata: .object(listMeta), now: now()))
+      return .json(TableConverter.table(for: ctx.resource, objects: items.map { present($0, ctx.resource) },
+                                        includeObject: ctx.tableIncludeObject, listMetadata: .object(listMeta), now: now()))
     }
     let presented: [JSONValue] = items.map { item in
       if ctx.resource.isCustom { return present(item, ctx.resource) }
+      let item = ctx.resource.isConvertedEvents ? present(item, ctx.resource) : item
       guard case .object(var o) = item else { return item }
       o.removeValue(forKey: "kind")
       o.removeValue(forKey: "apiVersion")
@@ -205,7 +207,7 @@ extension APIServer {
 
     let encodeObject: @Sendable (JSONValue) -> JSONValue = { [unowned self] object in
       if asTable {
-        return TableConverter.table(for: resource, objects: [object], includeObject: includeObject, listMetadata: nil, now: clock())
+        return TableConverter.table(for: resource, objects: [self.present(object, resource)], includeObject: includeObject, listMetadata: nil, now: clock())
       }
       return self.present(object, resource)
     }

@@ -149,6 +149,7 @@ extension APIServer {
     var errors = Validation.validateObject(object, resource: resource, isCreate: true)
     if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(object) }
     if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" { errors += CRDSupport.validate(object) }
+    if resource.isConvertedEvents { errors += EventConversion.validateEventsV1(object) }
     if !errors.isEmpty {
       throw APIError.invalid(kind: resource.kind, group: resource.group, name: name, errors: errors)
     }
@@ -159,6 +160,7 @@ extension APIServer {
       try CRDSupport.checkNamesFree(object, catalog: catalog)
     }
     if dryRun { return object }
+    if resource.isConvertedEvents { object = EventConversion.toCore(object) }
     var stored = state.put(resource.storageKey, object, type: .added)
     if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
       let response = stored
@@ -201,9 +203,10 @@ extension APIServer {
   func updateLocked(_ state: inout ObjectStore.State, ctx: RequestContext, name: String, subresource: String?,
                     newObject: JSONValue, preconditionRV: String?) throws -> JSONValue {
     let resource = ctx.resource
-    guard let existing = state.get(resource.storageKey, namespace: ctx.namespace, name: name) else {
+    guard let storedForm = state.get(resource.storageKey, namespace: ctx.namespace, name: name) else {
       throw APIError.notFound(resource.groupResource, name: name)
     }
+    let existing = resource.isConvertedEvents ? EventConversion.toEventsV1(storedForm) : storedForm
     let currentRV = existing[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
     let givenRV = preconditionRV ?? newObject[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
     if !givenRV.isEmpty && givenRV != currentRV {
@@ -252,6 +255,7 @@ extension APIServer {
       return existing   // a no-op update writes nothing and keeps the resourceVersion
     }
     if ctx.isDryRun { updated[path: ["metadata", "resourceVersion"]] = .string(currentRV); return updated }
+    if resource.isConvertedEvents { updated = EventConversion.toCore(updated) }
     let isDeleting = updated[path: ["metadata", "deletionTimestamp"]] != nil
     let finalizers = updated[path: ["metadata", "finalizers"]]?.arrayValue ?? []
     if isDeleting && finalizers.isEmpty && !(resource.storageKey == "/namespaces") {

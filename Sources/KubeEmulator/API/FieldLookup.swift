@@ -30,6 +30,11 @@ enum FieldLookup {
   }
 
   static func value(of object: JSONValue, field: String, resource: APIResource) -> String? {
+    if resource.isConvertedEvents {
+      var core = resource
+      core.group = ""
+      return value(of: object, field: EventConversion.coreField(field), resource: core)
+    }
     let path = field.split(separator: ".").map(String.init)
     // The core Event's `source` field selects on source.component (event strategy `source`).
     if resource.group.isEmpty && resource.resource == "events" && field == "source" {

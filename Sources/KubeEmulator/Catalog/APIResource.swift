@@ -48,7 +48,13 @@ public struct APIResource: Sendable, Hashable {
   public var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
   public var groupResource: GroupResource { GroupResource(group: group, resource: resource) }
   /// Storage key: objects are shared between versions of one group and resource, as in etcd.
-  public var storageKey: String { "\(group)/\(resource)" }
+  public var storageKey: String {
+    // events.k8s.io Events are core Events seen through another version (EventConversion).
+    if group == "events.k8s.io" && resource == "events" { return "/events" }
+    return "\(group)/\(resource)"
+  }
+  /// True when stored objects are kept in another group's form and converted on the way in and out.
+  var isConvertedEvents: Bool { group == "events.k8s.io" && resource == "events" }
   public var hasStatus: Bool { subresources["status"] != nil }
 
   /// The discovery `APIResource` entries for this resource and its subresources.
