@@ -1,0 +1,56 @@
+import Testing
+@testable import KubeCore
+
+@Test("Durations parse like Go's time.ParseDuration and print like Duration.String", arguments: [
+  TextCase(text: "1h30m", expected: "1h30m0s"),
+  TextCase(text: "500ms", expected: "500ms"),
+  TextCase(text: "1.5h", expected: "1h30m0s"),
+  TextCase(text: "-2m", expected: "-2m0s"),
+  TextCase(text: "0", expected: "0s"),
+  TextCase(text: "+5s", expected: "5s"),
+  TextCase(text: "1.5s", expected: "1.5s"),
+  TextCase(text: ".5s", expected: "500ms"),
+  TextCase(text: "1.s", expected: "1s"),
+  TextCase(text: "1us", expected: "1µs"),
+  TextCase(text: "1µs", expected: "1µs"),
+  TextCase(text: "1μs", expected: "1µs"),
+  TextCase(text: "1ns", expected: "1ns"),
+  TextCase(text: "1500us", expected: "1.5ms"),
+  TextCase(text: "2h45m30.5s", expected: "2h45m30.5s"),
+  TextCase(text: "1m0.05s", expected: "1m0.05s"),
+  TextCase(text: "90m", expected: "1h30m0s"),
+  TextCase(text: "9223372036854775807ns", expected: "2562047h47m16.854775807s"),
+  TextCase(text: "-9223372036854775808ns", expected: "-2562047h47m16.854775808s"),
+  TextCase(text: "0.3333333333333333333h", expected: "20m0s"),
+])
+func goDurationRoundTrip(_ c: TextCase) throws {
+  let duration = try GoDuration(parsing: c.text)
+  #expect(duration.description == c.expected)
+  #expect(try GoDuration(parsing: duration.description) == duration)
+}
+
+@Test("Durations expose nanoseconds and seconds and order by length")
+func goDurationValues() throws {
+  #expect(try GoDuration(parsing: "1h30m").nanoseconds == 5_400_000_000_000)
+  #expect(try GoDuration(parsing: "500ms").seconds == 0.5)
+  #expect(try GoDuration(parsing: "-1s") < GoDuration(parsing: "1ns"))
+}
+
+@Test("Malformed durations are rejected with Go's message", arguments: [
+  TextCase(text: "", expected: #"time: invalid duration """#),
+  TextCase(text: "-", expected: #"time: invalid duration "-""#),
+  TextCase(text: "1", expected: #"time: missing unit in duration "1""#),
+  TextCase(text: "1d", expected: #"time: unknown unit "d" in duration "1d""#),
+  TextCase(text: "1h 30m", expected: #"time: unknown unit "h " in duration "1h 30m""#),
+  TextCase(text: "h", expected: #"time: invalid duration "h""#),
+  TextCase(text: ".s", expected: #"time: invalid duration ".s""#),
+  TextCase(text: "--1s", expected: #"time: invalid duration "--1s""#),
+  TextCase(text: "1.5.5s", expected: #"time: missing unit in duration "1.5.5s""#),
+  TextCase(text: "9223372036854775808ns", expected: #"time: invalid duration "9223372036854775808ns""#),
+  TextCase(text: "3000000h", expected: #"time: invalid duration "3000000h""#),
+  TextCase(text: "99999999999999999999s", expected: #"time: invalid duration "99999999999999999999s""#),
+  TextCase(text: "1é", expected: #"time: unknown unit "\xc3\xa9" in duration "1\xc3\xa9""#),
+])
+func malformedGoDuration(_ c: TextCase) {
+  #expect(throws: GoDurationError(c.expected)) { try GoDuration(parsing: c.text) }
+}
