@@ -117,7 +117,7 @@ public struct LabelSelector: Sendable, Equatable, CustomStringConvertible {
         case "NotIn": op = .notIn
         case "Exists": op = .exists
         case "DoesNotExist": op = .doesNotExist
-        default: throw LabelSelectorError("\(LabelValidation.goQuoted(name)) is not a valid label selector operator")
+        default: throw LabelSelectorError("\(name.goQuoted) is not a valid label selector operator")
         }
         var values: [String] = []
         if let raw = expression["values"], !raw.isNull {

@@ -97,35 +97,13 @@ enum LabelValidation {
 
   /// `field.Invalid(path, value, detail).Error()` for a string value: `path: Invalid value: "v": detail`.
   static func invalid(path: String, value: String, detail: String) -> String {
-    "\(path): Invalid value: \(goQuoted(value)): \(detail)"
+    "\(path): Invalid value: \(value.goQuoted): \(detail)"
   }
 
   /// `%#v` of a Go `[]string`, as field errors print a value list.
   static func goStringSlice(_ values: [String]?) -> String {
     guard let values, !values.isEmpty else { return "[]string(nil)" }
-    return "[]string{" + values.map(goQuoted).joined(separator: ", ") + "}"
-  }
-
-  /// Go's `%q` for the strings label selectors carry: escapes quotes, backslashes and control characters.
-  static func goQuoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      case "\r": out += "\\r"
-      default:
-        if scalar.value < 0x20 || scalar.value == 0x7F {
-          let hex = String(scalar.value, radix: 16)
-          out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
+    return "[]string{" + values.map(\.goQuoted).joined(separator: ", ") + "}"
   }
 
   /// `utilerrors.NewAggregate(...).Error()`: one message as is, several in brackets.
