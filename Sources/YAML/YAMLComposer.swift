@@ -22,6 +22,8 @@ struct YAMLComposer {
   private let parser: LibYAMLParser
   private var anchors: [String: (Node, Cost)] = [:]
   private var documentCost = Cost()
+  /// Collections currently open; composing recurses, so depth is bounded as `JSONParser` bounds it.
+  private var depth = 0
   /// Nodes that aliases stand for; capped so a value too big to print or serialize is never returned.
   private var expandedByAliases = 0
   private static let maximumAliasExpansion = 4_000_000
@@ -62,6 +64,20 @@ struct YAMLComposer {
 
   private mutating func compose(_ event: YAMLEvent) throws(YAMLError) -> (Node, Cost) {
     switch event.kind {
+    case .sequenceStart, .mappingStart:
+      depth += 1
+      defer { depth -= 1 }
+      guard depth <= JSONParser.maximumDepth else {
+        throw YAMLError(message: "exceeded max depth of \(JSONParser.maximumDepth)", line: event.line, column: event.column)
+      }
+      return try composeCollection(event)
+    default:
+      return try composeLeaf(event)
+    }
+  }
+
+  private mutating func composeLeaf(_ event: YAMLEvent) throws(YAMLError) -> (Node, Cost) {
+    switch event.kind {
     case .alias(let anchor):
       guard let (node, cost) = anchors[anchor] else {
         throw YAMLError(message: "unknown anchor '\(anchor)' referenced", line: event.line, column: event.column)
@@ -82,6 +98,13 @@ struct YAMLComposer {
       remember(anchor, node, Cost(nodes: 1))
       documentCost = documentCost + Cost(nodes: 1)
       return (node, Cost(nodes: 1))
+    default:
+      return try composeCollection(event)
+    }
+  }
+
+  private mutating func composeCollection(_ event: YAMLEvent) throws(YAMLError) -> (Node, Cost) {
+    switch event.kind {
     case .sequenceStart(let anchor, _):
       documentCost = documentCost + Cost(nodes: 1)
       var items: [JSONValue] = []

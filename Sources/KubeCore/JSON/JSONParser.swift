@@ -22,8 +22,12 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// document with only whitespace around it. Duplicate keys keep the last value, as Go does; the API
 /// server's strict field validation reports them separately (`duplicateKeys`).
 public struct JSONParser {
-  /// Nesting deeper than this is refused (Go's `encoding/json` limit is 10000).
-  public static let maximumDepth = 10_000
+  /// Nesting deeper than this is refused.
+  ///
+  /// Go's `encoding/json` allows 10000 levels because goroutine stacks grow; this parser recurses on a
+  /// fixed thread stack (about 2 KB a level in debug builds, and NIO or Swift Testing threads may have
+  /// less than 8 MB), where 10000 levels crashed. Real objects nest a few dozen levels deep.
+  public static let maximumDepth = 512
 
   private let bytes: [UInt8]
   private var index = 0
