@@ -90,4 +90,6 @@ func jsonErrorMessages() {
     #expect(error.description == "invalid character ']' looking for beginning of value (line 1, column 4)")
   }
   do { _ = try JSONValue(parsing: "") } catch { #expect(error.message == "unexpected end of JSON input") }
+  do { _ = try JSONValue(parsing: "\"a\nb\"") } catch { #expect(error.message == #"invalid character '\n' in string literal"#) }
+  do { _ = try JSONValue(parsing: "\u{FEFF}{}") } catch { #expect(error.message == "invalid character 'ï' looking for beginning of value") }
 }

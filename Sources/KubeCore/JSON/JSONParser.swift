@@ -80,12 +80,22 @@ public struct JSONParser {
     return JSONParseError(message: message, line: line, column: at - lineStart + 1, offset: at)
   }
 
+  /// Go's `quoteChar` (encoding/json scanner.go): the byte as a rune, quoted as `strconv.Quote` would.
   private func describe(_ byte: UInt8) -> String {
+    let hex = String(byte, radix: 16, uppercase: false).leftPadded(to: 2)
     switch byte {
     case UInt8(ascii: "'"): return "'\\''"
     case UInt8(ascii: "\""): return "'\"'"
-    case 0x20...0x7E: return "'\(Character(Unicode.Scalar(byte)))'"
-    default: return "'\\x" + String(byte, radix: 16, uppercase: false).leftPadded(to: 2) + "'"
+    case 0x07: return "'\\a'"
+    case 0x08: return "'\\b'"
+    case 0x09: return "'\\t'"
+    case 0x0A: return "'\\n'"
+    case 0x0B: return "'\\v'"
+    case 0x0C: return "'\\f'"
+    case 0x0D: return "'\\r'"
+    case 0x20...0x7E, 0xA1...0xAC, 0xAE...0xFF: return "'\(Character(Unicode.Scalar(byte)))'"
+    case 0x80...0xA0, 0xAD: return "'\\u00" + hex + "'"
+    default: return "'\\x" + hex + "'"
     }
   }
 

@@ -56,4 +56,7 @@ public struct Condition: Sendable, Equatable {
     writer.set("message", message)
     return writer.json
   }
+
+  /// Equal when their JSON is equal: typed fields and every kept unknown field, in any key order.
+  public static func == (lhs: Condition, rhs: Condition) -> Bool { lhs.json == rhs.json }
 }

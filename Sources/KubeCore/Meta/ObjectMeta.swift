@@ -91,4 +91,7 @@ public struct ObjectMeta: Sendable, Equatable {
     writer.set("managedFields", managedFields)
     return writer.json
   }
+
+  /// Equal when their JSON is equal: typed fields and every kept unknown field, in any key order.
+  public static func == (lhs: ObjectMeta, rhs: ObjectMeta) -> Bool { lhs.json == rhs.json }
 }

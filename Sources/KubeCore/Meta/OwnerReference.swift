@@ -56,4 +56,7 @@ public struct OwnerReference: Sendable, Equatable {
     writer.set("blockOwnerDeletion", blockOwnerDeletion)
     return writer.json
   }
+
+  /// Equal when their JSON is equal: typed fields and every kept unknown field, in any key order.
+  public static func == (lhs: OwnerReference, rhs: OwnerReference) -> Bool { lhs.json == rhs.json }
 }

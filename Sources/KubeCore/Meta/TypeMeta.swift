@@ -33,4 +33,7 @@ public struct TypeMeta: Sendable, Equatable {
     writer.set("kind", kind)
     return writer.json
   }
+
+  /// Equal when their JSON is equal: typed fields and every kept unknown field, in any key order.
+  public static func == (lhs: TypeMeta, rhs: TypeMeta) -> Bool { lhs.json == rhs.json }
 }

@@ -21,6 +21,13 @@ public struct LabelSelector: Sendable, Equatable, CustomStringConvertible {
     /// The values; empty for `exists` and `doesNotExist`, one for equality and ordering operators.
     public var values: [String]
 
+    /// Creates a requirement without validating it; `LabelSelector.parse` and `init(json:)` validate.
+    public init(key: String, operator: Operator, values: [String] = []) {
+      self.key = key
+      self.operator = `operator`
+      self.values = values
+    }
+
     /// Whether `labels` satisfies this requirement (selector.go, `Requirement.Matches`).
     ///
     /// A missing key satisfies `notin`, `!=` and `!key`; `gt`/`lt` need an integer label value.
