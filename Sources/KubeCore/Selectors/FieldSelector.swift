@@ -109,7 +109,9 @@ public struct FieldSelector: Sendable, Equatable, CustomStringConvertible {
 public struct FieldRequirement: Sendable, Equatable, CustomStringConvertible {
   /// Equality or inequality; `==` parses to `.equals`.
   public enum Operator: String, Sendable, Equatable {
+    /// `field=value` (also written `field==value`).
     case equals = "="
+    /// `field!=value`.
     case notEquals = "!="
   }
 

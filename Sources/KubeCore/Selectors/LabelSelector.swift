@@ -8,8 +8,24 @@
 public struct LabelSelector: Sendable, Equatable, CustomStringConvertible {
   /// How one requirement relates a label key to its values (apimachinery `selection.Operator`).
   public enum Operator: String, Sendable, Equatable {
-    case `in` = "in", notIn = "notin", equals = "=", doubleEquals = "==", notEquals = "!="
-    case exists = "exists", doesNotExist = "!", greaterThan = "gt", lessThan = "lt"
+    /// `key in (a,b)`: the label is present with one of the values.
+    case `in` = "in"
+    /// `key notin (a,b)`: the label is absent or has none of the values.
+    case notIn = "notin"
+    /// `key=value`.
+    case equals = "="
+    /// `key==value`, the same test as `=` (kept apart so the canonical form echoes the input).
+    case doubleEquals = "=="
+    /// `key!=value`: the label is absent or has another value.
+    case notEquals = "!="
+    /// `key`: the label is present.
+    case exists = "exists"
+    /// `!key`: the label is absent.
+    case doesNotExist = "!"
+    /// `key>n`: the label is an integer greater than n.
+    case greaterThan = "gt"
+    /// `key<n`: the label is an integer less than n.
+    case lessThan = "lt"
   }
 
   /// One condition on one label key.
