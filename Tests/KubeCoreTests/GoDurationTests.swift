@@ -49,6 +49,7 @@ func goDurationValues() throws {
   TextCase(text: "9223372036854775808ns", expected: #"time: invalid duration "9223372036854775808ns""#),
   TextCase(text: "3000000h", expected: #"time: invalid duration "3000000h""#),
   TextCase(text: "99999999999999999999s", expected: #"time: invalid duration "99999999999999999999s""#),
+  TextCase(text: "9223372036854775808ns9223372036854775808ns", expected: #"time: invalid duration "9223372036854775808ns9223372036854775808ns""#),
   TextCase(text: "1é", expected: #"time: unknown unit "\xc3\xa9" in duration "1\xc3\xa9""#),
 ])
 func malformedGoDuration(_ c: TextCase) {

@@ -78,3 +78,13 @@ func quantityErrorText() {
   #expect(QuantityError.suffix.description == "unable to parse quantity's suffix")
   #expect(QuantityError.formatWrong.description.hasPrefix("quantities must match the regular expression"))
 }
+
+@Test("Quantities read from JSON strings, numbers and null as UnmarshalJSON does")
+func quantityFromJSON() throws {
+  #expect(try Quantity(json: " 1.5Gi ").canonical == "1536Mi")
+  #expect(try Quantity(json: .number(JSONNumber(unchecked: "0.5"))).canonical == "500m")
+  #expect(try Quantity(json: .null).isZero)
+  #expect(try Quantity(json: "2").json == "2")
+  #expect(throws: QuantityError.formatWrong) { try Quantity(json: true) }
+  #expect(throws: QuantityError.suffix) { try Quantity(json: "1K") }
+}

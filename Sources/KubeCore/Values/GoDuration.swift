@@ -84,8 +84,9 @@ public struct GoDuration: Sendable, Comparable, Hashable, CustomStringConvertibl
         value += UInt64(Double(fraction) * (Double(unit) / scale))
         guard value <= GoDuration.limit else { throw invalid }
       }
-      total += value
-      guard total <= GoDuration.limit else { throw invalid }
+      let (sum, overflow) = total.addingReportingOverflow(value)
+      guard !overflow, sum <= GoDuration.limit else { throw invalid }
+      total = sum
     }
     if negative {
       self.init(nanoseconds: total == GoDuration.limit ? Int64.min : -Int64(total))
