@@ -54,7 +54,12 @@ enum YAMLScalarResolver {
     let short = String(tag.dropFirst(tagPrefix.count))
     let resolved = resolvePlain(text)
     switch (short, resolved) {
-    case ("str", _), ("binary", _), ("timestamp", _): return .string(text)
+    case ("binary", _):
+      guard let bytes = base64Decoded(text) else {
+        throw YAMLResolveFailure(message: "!!binary value contains invalid base64 data")
+      }
+      return .string(String(decoding: bytes, as: UTF8.self))  // invalid UTF-8 becomes U+FFFD, as in encoding/json
+    case ("str", _), ("timestamp", _): return .string(text)
     case ("null", .null), ("bool", .bool), ("int", .int), ("float", .float): return resolved
     case ("float", .int(let digits)): return .float(Double(digits) ?? 0)
     case ("null", _): return .string(text)
@@ -62,6 +67,40 @@ enum YAMLScalarResolver {
       throw YAMLResolveFailure(message: "cannot decode !!\(resolved.shortTag) `\(text)` as a !!\(short)")
     default: return .string(text)
     }
+  }
+
+  /// Go's `base64.StdEncoding.DecodeString`: standard alphabet, `=` padding required, `\r` and `\n` ignored.
+  static func base64Decoded(_ text: String) -> [UInt8]? {
+    func sextet(_ c: UInt8) -> UInt8? {
+      switch c {
+      case 65...90: return c - 65
+      case 97...122: return c - 71
+      case 48...57: return c + 4
+      case UInt8(ascii: "+"): return 62
+      case UInt8(ascii: "/"): return 63
+      default: return nil
+      }
+    }
+    let chars = text.utf8.filter { $0 != 0x0A && $0 != 0x0D }
+    guard chars.count % 4 == 0 else { return nil }
+    var out: [UInt8] = []
+    var index = 0
+    while index < chars.count {
+      let quad = chars[index..<index + 4]
+      let padding = quad.reversed().prefix { $0 == UInt8(ascii: "=") }.count
+      guard padding <= 2, index + 4 == chars.count || padding == 0 else { return nil }
+      var values: [UInt8] = []
+      for c in quad.dropLast(padding) {
+        guard let v = sextet(c) else { return nil }
+        values.append(v)
+      }
+      let bits = values.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (18 - 6 * UInt32($1.offset)) }
+      out.append(UInt8(bits >> 16 & 0xFF))
+      if padding < 2 { out.append(UInt8(bits >> 8 & 0xFF)) }
+      if padding < 1 { out.append(UInt8(bits & 0xFF)) }
+      index += 4
+    }
+    return out
   }
 
   /// Go `strconv.ParseInt(s, 0, 64)`, then `ParseUint(s, 0, 64)`: decimal text of the value, or nil.

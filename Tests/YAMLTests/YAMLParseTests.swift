@@ -66,6 +66,12 @@ func yamlTags() throws {
   #expect(throws: YAMLError(message: "cannot decode !!str `abc` as a !!int", line: 1, column: 4)) { try YAML.parse("a: !!int abc") }
 }
 
+@Test("!!binary scalars are base64-decoded, as go-yaml v2 does")
+func yamlBinary() throws {
+  #expect(try YAML.parse("a: !!binary aGVsbG8=\nb: !!binary |\n  aGVs\n  bG8h\n")  == ["a": "hello", "b": "hello!"])
+  #expect(throws: YAMLError(message: "!!binary value contains invalid base64 data", line: 1, column: 4)) { try YAML.parse("a: !!binary aGVsbG8") }
+}
+
 @Test("Anchors and aliases reuse a node")
 func yamlAnchors() throws {
   #expect(try parsed("base: &b {x: 1}\ncopy: *b\nlist: [&s hi, *s]") == #"{"base":{"x":1},"copy":{"x":1},"list":["hi","hi"]}"#)
