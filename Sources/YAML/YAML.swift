@@ -9,11 +9,19 @@ import KubeCore
 public enum YAML {
   /// Parses every document of a stream (`---` separated).
   ///
-  /// A document with no content at the end (`a: 1\n---\n`) is dropped, as kubectl skips it.
+  /// A document with no content at the end (`a: 1\n---\n`) is dropped, as kubectl skips it. A stream
+  /// that starts with `{` and is one valid JSON object is read as JSON, as kubectl does.
   /// - Throws: `YAMLError` with libyaml's problem and its 1-based position, or a conversion error
   ///   (duplicate key, unknown anchor, bad merge, NaN/infinity, a tag that does not fit its value).
   /// - Complexity: O(n) in the input size; aliases share their values instead of copying them.
   public static func parseDocuments(_ text: String) throws(YAMLError) -> [JSONValue] {
+    // kubectl's decoder reads input that starts with `{` as JSON (k8s.io/apimachinery/pkg/util/yaml
+    // decoder.go, `NewYAMLOrJSONDecoder`): numbers stay exact and duplicate keys keep the last value.
+    if text.utf8.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) == UInt8(ascii: "{"),
+      let value = try? JSONValue(parsing: text)
+    {
+      return [value]
+    }
     var composer = try YAMLComposer(text)
     return try composer.documents()
   }

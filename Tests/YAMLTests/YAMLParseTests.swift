@@ -123,6 +123,12 @@ func yamlDocuments() throws {
   #expect(throws: YAMLError(message: "expected a single YAML document, found 2", line: 1, column: 1)) { try YAML.parse("a\n---\nb") }
 }
 
+@Test("A JSON object is read as JSON, keeping numbers exact as kubectl's JSON path does")
+func yamlJSONInput() throws {
+  #expect(try parsed(#"  {"n": 123456789012345678901234567890, "a": 1, "a": 2}"#) == #"{"n":123456789012345678901234567890,"a":2}"#)
+  #expect(try parsed("{a: yes}") == #"{"a":true}"#)
+}
+
 @Test("Timestamps stay strings, as go-yaml v2 leaves them in interface{}")
 func yamlTimestamps() throws {
   #expect(try parsed("t: 2026-11-25T12:00:00Z\nd: 2026-11-25") == #"{"t":"2026-11-25T12:00:00Z","d":"2026-11-25"}"#)
