@@ -45,6 +45,22 @@ func quantityCanonical(_ c: TextCase) throws {
   #expect(try Quantity(parsing: quantity.canonical) == quantity)
 }
 
+/// Rows from apimachinery's pkg/api/resource/quantity_test.go (TestQuantityString alternates,
+/// TestQuantityParse values, TestQuantityParseEmit), with the canonical text upstream prints.
+@Test("Quantities match apimachinery's own test table", arguments: [
+  ("1024Mi", "1Gi"), ("307200Ki", "300Mi"), ("1025024Mi", "1001Gi"), ("1024Gi", "1Ti"), ("5000m", "5"),
+  ("1000M", "1G"), ("0.001T", "1G"), ("1000u", "1m"), ("1.08", "1080m"), ("1080000000n", "1080m"), (".001e12", "1e9"),
+  ("0.001e0", "1e-3"), ("1000e-12", "1e-9"), ("00", "0"), ("3.001n", "4n"), ("1.1E-9", "2e-9"), ("0.0000000005", "1n"),
+  ("0.00000012345", "124n"), ("9Ei", "9223372036854775807"), ("9223372036854775807Ki", "9223372036854775807"),
+  ("12E", "12E"), ("100.035Ki", "102435840m"), ("0.5Mi", "512Ki"), ("0.05Gi", "53687091200m"), ("1.G", "1G"),
+  (".0001k", "100m"), ("1.3E+6", "1300e3"), ("100.035k", "100035"), ("0.5e-2", "5e-3"), ("300e6", "300e6"),
+  (".001Ki", "1024m"), (".000001Ki", "1024u"), (".000000001Ki", "1024n"), (".000000000001Ki", "2n"),
+])
+func quantityUpstreamTable(_ text: String, _ canonical: String) throws {
+  #expect(try Quantity(parsing: text).canonical == canonical)
+  #expect(try Quantity(parsing: "-" + text).canonical == (canonical == "0" ? "0" : "-" + canonical))
+}
+
 @Test("Quantities compare exactly, whatever their suffix")
 func quantityComparison() throws {
   func q(_ text: String) throws -> Quantity { try Quantity(parsing: text) }
@@ -68,6 +84,8 @@ func quantityComparison() throws {
   ("1e3.5", .formatWrong), ("1..5", .formatWrong), ("1Gi ", .formatWrong), ("abc", .formatWrong),
   ("1.5.5", .formatWrong), ("1K", .suffix), ("--1", .suffix), ("1ki", .suffix), ("1e", .suffix),
   ("1ee3", .suffix), ("1Mi5", .suffix), ("1e99999999999999999999", .suffix), ("1iK", .suffix),
+  ("1.1.M", .formatWrong), ("1+1.0M", .formatWrong), ("0.1mi", .suffix), ("0.1am", .formatWrong), ("aoeu", .formatWrong),
+  (".5i", .suffix), ("1i", .suffix), ("-3.01i", .suffix), ("-3.01e-", .suffix),
 ])
 func malformedQuantity(_ text: String, _ error: QuantityError) {
   #expect(throws: error) { try Quantity(parsing: text) }
