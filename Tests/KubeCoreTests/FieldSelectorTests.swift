@@ -9,6 +9,11 @@ import Testing
   (#"a=x\,y\=z\\"#, #"a=x\,y\=z\\"#),
   ("a=", "a="),
   ("=", ""),
+  // TestSelectorParse's good strings (k8s.io/apimachinery/pkg/fields/selector_test.go) restring unchanged.
+  ("x=a,y=b,z=c", "x=a,y=b,z=c"),
+  ("x!=a,y=b", "x!=a,y=b"),
+  (#"x=a||y\=b"#, #"x=a||y\=b"#),
+  (#"x=a\=\=b"#, #"x=a\=\=b"#),
 ])
 func fieldSelectorParse(_ text: String, _ canonical: String) throws {
   let selector = try FieldSelector.parse(text)
@@ -37,6 +42,9 @@ func fieldSelectorMatching() throws {
   ("metadata.name", "invalid selector: 'metadata.name'; can't understand 'metadata.name'"),
   ("a=b,c", "invalid selector: 'a=b,c'; can't understand 'c'"),
   ("a=b=c", "invalid field selector: unescaped character in value: 61"),
+  ("x=a||y=b", "invalid field selector: unescaped character in value: 61"),
+  ("x==a==b", "invalid field selector: unescaped character in value: 61"),
+  ("x in (a)", "invalid selector: 'x in (a)'; can't understand 'x in (a)'"),
   (#"a=b\q"#, #"invalid field selector: invalid escape sequence: \q"#),
   (#"a=b\"#, #"invalid field selector: invalid escape sequence: \"#),
 ])

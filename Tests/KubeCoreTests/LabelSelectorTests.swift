@@ -23,6 +23,13 @@ struct TextCase: Sendable, CustomStringConvertible {
   TextCase(text: "in in (in, notin)", expected: "in in (in,notin)"),
   TextCase(text: "x>1,y<2", expected: "x>1,y<2"),
   TextCase(text: "app.kubernetes.io/name=web,tier!=db", expected: "app.kubernetes.io/name=web,tier!=db"),
+  // TestSelectorParse's good strings (k8s.io/apimachinery/pkg/labels/selector_test.go): spaces vanish.
+  TextCase(text: "x=a,y=b,z=c", expected: "x=a,y=b,z=c"),
+  TextCase(text: "x= ", expected: "x="),
+  TextCase(text: "x=,z= ", expected: "x=,z="),
+  TextCase(text: "x= ,z= ", expected: "x=,z="),
+  TextCase(text: "x>1,z<5", expected: "x>1,z<5"),
+  TextCase(text: "x=a,a=x", expected: "a=x,x=a"),
 ])
 func labelSelectorCanonical(_ c: TextCase) throws {
   let selector = try LabelSelector.parse(c.text)
@@ -35,6 +42,7 @@ private let nameRegex =
 
 @Test("Malformed label selectors are rejected with apimachinery's message", arguments: [
   TextCase(text: "app:monolith", expected: "unable to parse requirement: <nil>: Invalid value: \"app:monolith\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character \(nameRegex)"),
+  TextCase(text: "x==a==b", expected: "found '==', expected: ',' or 'end of string'"),
   TextCase(text: "x=a b", expected: "found 'b', expected: ',' or 'end of string'"),
   TextCase(text: "x y", expected: "unable to parse requirement: found 'y', expected: in, notin, =, ==, !=, gt, lt"),
   TextCase(text: ",x", expected: "found ',', expected: !, identifier, or 'end of string'"),
