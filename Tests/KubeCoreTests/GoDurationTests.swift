@@ -29,6 +29,16 @@ func goDurationRoundTrip(_ c: TextCase) throws {
   #expect(try GoDuration(parsing: duration.description) == duration)
 }
 
+/// Rows from Go's src/time/time_test.go `parseDurationTests` at the edges of the range and precision.
+@Test("Durations match Go's own parse tests", arguments: [
+  ("-9223372036854775.808us", Int64.min), ("-9223372036s854ms775us808ns", Int64.min), ("-2562047h47m16.854775808s", Int64.min),
+  ("0.100000000000000000000h", 360_000_000_000), ("0.830103483285477580700h", 2_988_372_539_827), ("10.5s4m", 250_500_000_000),
+  ("1h2m3s4ms5us6ns", 3_723_004_005_006), ("100.00100s", 100_001_000_000), ("-0", 0), ("+0", 0), ("12μs", 12_000),
+])
+func goDurationUpstream(_ text: String, _ nanoseconds: Int64) throws {
+  #expect(try GoDuration(parsing: text).nanoseconds == nanoseconds)
+}
+
 @Test("Durations expose nanoseconds and seconds and order by length")
 func goDurationValues() throws {
   #expect(try GoDuration(parsing: "1h30m").nanoseconds == 5_400_000_000_000)
@@ -50,6 +60,17 @@ func goDurationValues() throws {
   TextCase(text: "3000000h", expected: #"time: invalid duration "3000000h""#),
   TextCase(text: "99999999999999999999s", expected: #"time: invalid duration "99999999999999999999s""#),
   TextCase(text: "9223372036854775808ns9223372036854775808ns", expected: #"time: invalid duration "9223372036854775808ns9223372036854775808ns""#),
+  TextCase(text: "3", expected: #"time: missing unit in duration "3""#),
+  TextCase(text: "s", expected: #"time: invalid duration "s""#),
+  TextCase(text: ".", expected: #"time: invalid duration ".""#),
+  TextCase(text: "-.", expected: #"time: invalid duration "-.""#),
+  TextCase(text: "+.s", expected: #"time: invalid duration "+.s""#),
+  TextCase(text: "\u{FFFD}", expected: #"time: invalid duration "\xef\xbf\xbd""#),
+  TextCase(text: "9223372036854775810ns", expected: #"time: invalid duration "9223372036854775810ns""#),
+  TextCase(text: "-9223372036854775809ns", expected: #"time: invalid duration "-9223372036854775809ns""#),
+  TextCase(text: "9223372036854776us", expected: #"time: invalid duration "9223372036854776us""#),
+  TextCase(text: "9223372036854775.808us", expected: #"time: invalid duration "9223372036854775.808us""#),
+  TextCase(text: "9223372036854ms775us808ns", expected: #"time: invalid duration "9223372036854ms775us808ns""#),
   TextCase(text: "1é", expected: #"time: unknown unit "\xc3\xa9" in duration "1\xc3\xa9""#),
 ])
 func malformedGoDuration(_ c: TextCase) {
