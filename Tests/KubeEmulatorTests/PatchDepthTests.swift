@@ -19,7 +19,7 @@ func deepPatches() throws {
   let operations = deeplyNested(PatchDepth.maximum - 2, leaf: ["y": 1])
   #expect(try JSONPatch.apply([["op": "add", "path": "/deep", "value": operations]], to: [:]) != .null)
 
-  let tooDeep = deeplyNested(JSONParser.maximumDepth, leaf: ["y": 1])
+  let tooDeep = deeplyNested(PatchDepth.maximum + 10, leaf: ["y": 1])
   let errors = [
     #expect(throws: PatchError.self) { try JSONMergePatch.applyLikeAPIServer(tooDeep, to: [:]) },
     #expect(throws: PatchError.self) { try StrategicMergePatch.apply(tooDeep, to: [:], schema: schema) },

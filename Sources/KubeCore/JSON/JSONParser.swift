@@ -22,8 +22,12 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// document with only whitespace around it. Duplicate keys keep the last value, as Go does; the API
 /// server's strict field validation reports them separately (`duplicateKeys`).
 public struct JSONParser {
-  /// Nesting deeper than this is refused (Go's `encoding/json` limit is 10000).
-  public static let maximumDepth = 10_000
+  /// Nesting deeper than this is refused.
+  ///
+  /// Go's `encoding/json` allows 10000 levels because goroutine stacks grow; this parser recurses on a
+  /// fixed thread stack (about 2 KB a level in debug builds, and NIO or Swift Testing threads may have
+  /// less than 8 MB), where 10000 levels crashed. Real objects nest a few dozen levels deep.
+  public static let maximumDepth = 512
 
   private let bytes: [UInt8]
   private var index = 0
@@ -76,12 +80,22 @@ public struct JSONParser {
     return JSONParseError(message: message, line: line, column: at - lineStart + 1, offset: at)
   }
 
+  /// Go's `quoteChar` (encoding/json scanner.go): the byte as a rune, quoted as `strconv.Quote` would.
   private func describe(_ byte: UInt8) -> String {
+    let hex = String(byte, radix: 16, uppercase: false).leftPadded(to: 2)
     switch byte {
     case UInt8(ascii: "'"): return "'\\''"
     case UInt8(ascii: "\""): return "'\"'"
-    case 0x20...0x7E: return "'\(Character(Unicode.Scalar(byte)))'"
-    default: return "'\\x" + String(byte, radix: 16, uppercase: false).leftPadded(to: 2) + "'"
+    case 0x07: return "'\\a'"
+    case 0x08: return "'\\b'"
+    case 0x09: return "'\\t'"
+    case 0x0A: return "'\\n'"
+    case 0x0B: return "'\\v'"
+    case 0x0C: return "'\\f'"
+    case 0x0D: return "'\\r'"
+    case 0x20...0x7E, 0xA1...0xAC, 0xAE...0xFF: return "'\(Character(Unicode.Scalar(byte)))'"
+    case 0x80...0xA0, 0xAD: return "'\\u00" + hex + "'"
+    default: return "'\\x" + hex + "'"
     }
   }
 

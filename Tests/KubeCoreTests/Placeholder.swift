@@ -1,4 +1,0 @@
-import Testing
-@testable import KubeCore
-
-@Test("placeholder") func placeholder() {}

@@ -1,4 +1,0 @@
-import Testing
-@testable import YAML
-
-@Test("placeholder") func placeholder() {}
