@@ -9,43 +9,31 @@ extension APIServer {
   /// Upstream runs these as asynchronous controllers (k8s.io/kubernetes/pkg/controller/garbagecollector,
   /// pkg/controller/namespace, apiextensions-apiserver pkg/controller/finalizer); running them to a
   /// fixpoint right after the write gives the same end state, deterministically, which tests want.
+  /// - Complexity: proportional to the objects being deleted and their dependents (the store keeps
+  ///   uid and owner indexes), not to the size of the store.
   func collectGarbage(_ state: inout ObjectStore.State) {
     guard !state.isCollectingGarbage else { return }
     state.isCollectingGarbage = true
     defer { state.isCollectingGarbage = false }
-    for _ in 0..<64 {   // bounded: each round removes or changes at least one object
+    for _ in 0..<10_000 {   // bounded: each round removes or changes at least one object
       var changed = false
-      var liveUIDs = Set<String>()
-      var all: [(key: String, object: JSONValue)] = []
-      for key in state.storageKeys {
-        for o in state.list(key, namespace: nil) {
-          if let uid = o[path: ["metadata", "uid"]]?.stringValue { liveUIDs.insert(uid) }
-          all.append((key, o))
-        }
-      }
-      for (key, object) in all where object[path: ["metadata", "deletionTimestamp"]] != nil {
-        guard let current = state.get(key, namespace: ns(object), name: name(object)) else { continue }
-        if processDeleting(&state, key: key, object: current, all: all) { changed = true }
+      for ref in state.deleting.sorted(by: { $0.description < $1.description }) {
+        guard let current = state.get(ref) else { continue }
+        if processDeleting(&state, ref: ref, object: current) { changed = true }
       }
       // Dependents whose owners are all gone are deleted (background propagation).
-      for (key, object) in all {
-        let owners = object[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []
-        guard !owners.isEmpty, object[path: ["metadata", "deletionTimestamp"]] == nil else { continue }
-        let ownerUIDs = owners.compactMap { $0["uid"]?.stringValue }
-        if ownerUIDs.allSatisfy({ !liveUIDs.contains($0) }) {
-          guard let resource = resourceFor(storageKey: key) else { continue }
-          _ = try? deleteLocked(&state, resource: resource, namespace: ns(object), name: name(object),
-                                options: DeleteOptions(propagationPolicy: "Background"))
-          changed = true
-        }
+      for ref in state.takeOrphanCandidates() {
+        guard let object = state.get(ref), object[path: ["metadata", "deletionTimestamp"]] == nil else { continue }
+        let owners = (object[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).compactMap { $0["uid"]?.stringValue }
+        guard !owners.isEmpty, owners.allSatisfy({ !state.exists(uid: $0) }), let resource = resourceFor(storageKey: ref.storageKey) else { continue }
+        _ = try? deleteLocked(&state, resource: resource, namespace: ref.namespace, name: ref.name,
+                              options: DeleteOptions(propagationPolicy: "Background"))
+        changed = true
       }
       if !changed { break }
     }
     syncCRDs(&state)
   }
-
-  private func ns(_ o: JSONValue) -> String { o[path: ["metadata", "namespace"]]?.stringValue ?? "" }
-  private func name(_ o: JSONValue) -> String { o[path: ["metadata", "name"]]?.stringValue ?? "" }
 
   func resourceFor(storageKey: String) -> APIResource? {
     let parts = storageKey.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
@@ -55,84 +43,69 @@ extension APIServer {
     return candidates.sorted { ResourceCatalog.versionPriority($0.version, $1.version) }.first
   }
 
-  func hasDependentObjects(_ state: inout ObjectStore.State, uid: String) -> Bool {
-    for key in state.storageKeys {
-      for o in state.list(key, namespace: nil) {
-        if (o[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).contains(where: { $0["uid"]?.stringValue == uid }) { return true }
-      }
-    }
-    return false
-  }
-
   /// Advances one object that is being deleted; returns whether anything changed.
-  private func processDeleting(_ state: inout ObjectStore.State, key: String, object: JSONValue,
-                               all: [(key: String, object: JSONValue)]) -> Bool {
+  private func processDeleting(_ state: inout ObjectStore.State, ref: ObjectRef, object: JSONValue) -> Bool {
     var object = object
     let uid = object[path: ["metadata", "uid"]]?.stringValue ?? ""
     var finalizers = (object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).compactMap(\.stringValue)
-    let dependents = all.filter { entry in
-      (entry.object[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == uid }
-    }
+    let dependents = state.dependents(of: uid)
     var changed = false
     if finalizers.contains("orphan") {
       for d in dependents {
-        guard var current = state.get(d.key, namespace: ns(d.object), name: name(d.object)) else { continue }
+        guard var current = state.get(d) else { continue }
         let refs = (current[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).filter { $0["uid"]?.stringValue != uid }
         current[path: ["metadata", "ownerReferences"]] = refs.isEmpty ? nil : .array(refs)
-        state.put(d.key, current, type: .modified)
+        state.put(d.storageKey, current, type: .modified)
       }
       finalizers.removeAll { $0 == "orphan" }
       changed = true
     }
     if finalizers.contains("foregroundDeletion") {
-      var remaining = 0
       for d in dependents {
-        guard let current = state.get(d.key, namespace: ns(d.object), name: name(d.object)) else { continue }
-        remaining += 1
-        if current[path: ["metadata", "deletionTimestamp"]] == nil, let r = resourceFor(storageKey: d.key) {
-          _ = try? deleteLocked(&state, resource: r, namespace: ns(current), name: name(current),
+        guard let current = state.get(d) else { continue }
+        if current[path: ["metadata", "deletionTimestamp"]] == nil, let r = resourceFor(storageKey: d.storageKey) {
+          _ = try? deleteLocked(&state, resource: r, namespace: d.namespace, name: d.name,
                                 options: DeleteOptions(propagationPolicy: "Foreground"))
           changed = true
         }
       }
-      let stillThere = dependents.contains { state.get($0.key, namespace: ns($0.object), name: name($0.object)) != nil }
-      if remaining == 0 || !stillThere {
+      if state.dependents(of: uid).isEmpty {
         finalizers.removeAll { $0 == "foregroundDeletion" }
         changed = true
       }
     }
-    if key == "/namespaces" {
-      let namespace = name(object)
-      var left = 0
+    if ref.storageKey == "/namespaces" {
+      let namespace = ref.name
+      var anyLeft = false
       for k in state.storageKeys where k != "/namespaces" {
-        for o in state.list(k, namespace: namespace) where ns(o) == namespace {
-          left += 1
+        for o in state.list(k, namespace: namespace) {
+          anyLeft = true
           if o[path: ["metadata", "deletionTimestamp"]] == nil, let r = resourceFor(storageKey: k) {
-            _ = try? deleteLocked(&state, resource: r, namespace: namespace, name: name(o), options: DeleteOptions())
+            _ = try? deleteLocked(&state, resource: r, namespace: namespace,
+                                  name: o[path: ["metadata", "name"]]?.stringValue ?? "", options: DeleteOptions())
             changed = true
           }
         }
       }
-      let stillLeft = state.storageKeys.filter { $0 != "/namespaces" }.contains { !state.list($0, namespace: namespace).isEmpty }
-      if !stillLeft, object[path: ["spec", "finalizers"]] != nil {
+      if anyLeft {
+        anyLeft = state.storageKeys.filter { $0 != "/namespaces" }.contains { !state.list($0, namespace: namespace).isEmpty }
+      }
+      if !anyLeft, object[path: ["spec", "finalizers"]] != nil {
         object[path: ["spec", "finalizers"]] = nil
         changed = true
       }
-      _ = left
     }
-    if key == "apiextensions.k8s.io/customresourcedefinitions", finalizers.contains(CRDSupport.cleanupFinalizer) {
+    if ref.storageKey == CRDSupport.storageKey, finalizers.contains(CRDSupport.cleanupFinalizer) {
       CRDSupport.removeServedResources(object, state: &state, catalog: catalog)
       finalizers.removeAll { $0 == CRDSupport.cleanupFinalizer }
       changed = true
     }
     guard changed else { return false }
     object[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers.map { .string($0) })
-    let nsFinalizers = key == "/namespaces" ? (object[path: ["spec", "finalizers"]]?.arrayValue ?? []) : []
+    let nsFinalizers = ref.storageKey == "/namespaces" ? (object[path: ["spec", "finalizers"]]?.arrayValue ?? []) : []
+    state.put(ref.storageKey, object, type: .modified)
     if finalizers.isEmpty && nsFinalizers.isEmpty {
-      state.put(key, object, type: .modified)
-      state.remove(key, namespace: ns(object), name: name(object))
-    } else {
-      state.put(key, object, type: .modified)
+      state.remove(ref.storageKey, namespace: ref.namespace, name: ref.name)
     }
     return true
   }

@@ -58,6 +58,13 @@ public final class ObjectStore: @unchecked Sendable {
     var subscribers: [String: [UInt64: StoreEventSink]] = [:]
     /// Set while the garbage collector runs, so deletions it makes do not start it again.
     var isCollectingGarbage = false
+    /// Indexes the garbage collector uses instead of scanning every object (its own graph, like
+    /// the upstream GC's dependency graph): uid → object, owner uid → dependents, objects being
+    /// deleted, and objects whose owner disappeared since the last collection.
+    var objectByUID: [String: ObjectRef] = [:]
+    var dependentsByOwner: [String: Set<ObjectRef>] = [:]
+    public internal(set) var deleting: Set<ObjectRef> = []
+    var orphanCandidates: Set<ObjectRef> = []
     var nextSubscriberID: UInt64 = 1
 
     init(historyLimit: Int, currentRV: Int64) {
@@ -103,6 +110,7 @@ public final class ObjectStore: @unchecked Sendable {
       let key = State.key(namespace, name)
       let previous = buckets[storageKey]?[key]
       buckets[storageKey, default: [:]][key] = stored
+      index(ObjectRef(storageKey: storageKey, namespace: namespace, name: name), old: previous, new: stored)
       record(StoreEvent(type: type, storageKey: storageKey, namespace: namespace, object: stored,
                         previous: previous, resourceVersion: currentRV))
       return stored
@@ -115,6 +123,7 @@ public final class ObjectStore: @unchecked Sendable {
       let key = State.key(namespace, name)
       guard var object = buckets[storageKey]?.removeValue(forKey: key) else { return nil }
       if buckets[storageKey]?.isEmpty == true { buckets[storageKey] = nil }
+      index(ObjectRef(storageKey: storageKey, namespace: namespace, name: name), old: object, new: nil)
       let previous = object
       currentRV += 1
       object[path: ["metadata", "resourceVersion"]] = .string(String(currentRV))
@@ -129,6 +138,44 @@ public final class ObjectStore: @unchecked Sendable {
         remove(storageKey, namespace: object[path: ["metadata", "namespace"]]?.stringValue ?? "",
                name: object[path: ["metadata", "name"]]?.stringValue ?? "")
       }
+    }
+
+    private static func uid(_ o: JSONValue?) -> String? { o?[path: ["metadata", "uid"]]?.stringValue }
+    private static func owners(_ o: JSONValue?) -> [String] {
+      (o?[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).compactMap { $0["uid"]?.stringValue }
+    }
+
+    private mutating func index(_ ref: ObjectRef, old: JSONValue?, new: JSONValue?) {
+      if let u = State.uid(old), State.uid(new) != u {
+        objectByUID[u] = nil
+        // Everything this object owned may now be an orphan.
+        for d in dependentsByOwner[u] ?? [] { orphanCandidates.insert(d) }
+      }
+      if let u = State.uid(new) { objectByUID[u] = ref }
+      let before = Set(State.owners(old)), after = new == nil ? [] : Set(State.owners(new))
+      for o in before.subtracting(after) {
+        dependentsByOwner[o]?.remove(ref)
+        if dependentsByOwner[o]?.isEmpty == true { dependentsByOwner[o] = nil }
+      }
+      for o in after.subtracting(before) {
+        dependentsByOwner[o, default: []].insert(ref)
+        if objectByUID[o] == nil { orphanCandidates.insert(ref) }
+      }
+      if new?[path: ["metadata", "deletionTimestamp"]] != nil { deleting.insert(ref) } else { deleting.remove(ref) }
+    }
+
+    /// Whether an object with this uid exists.
+    public func exists(uid: String) -> Bool { objectByUID[uid] != nil }
+
+    /// The objects whose ownerReferences name this uid.
+    public func dependents(of uid: String) -> [ObjectRef] { Array(dependentsByOwner[uid] ?? []).sorted { $0.description < $1.description } }
+
+    public func get(_ ref: ObjectRef) -> JSONValue? { get(ref.storageKey, namespace: ref.namespace, name: ref.name) }
+
+    /// Takes the objects whose owner disappeared since the last call.
+    mutating func takeOrphanCandidates() -> [ObjectRef] {
+      defer { orphanCandidates = [] }
+      return orphanCandidates.sorted { $0.description < $1.description }
     }
 
     private mutating func record(_ event: StoreEvent) {
@@ -167,4 +214,12 @@ public final class ObjectStore: @unchecked Sendable {
 
     public var subscriberCount: Int { subscribers.values.reduce(0) { $0 + $1.count } }
   }
+}
+
+/// Where one object lives in the store.
+public struct ObjectRef: Hashable, Sendable, CustomStringConvertible {
+  public var storageKey: String
+  public var namespace: String
+  public var name: String
+  public var description: String { "\(storageKey)|\(namespace)|\(name)" }
 }
