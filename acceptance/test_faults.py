@@ -90,3 +90,36 @@ def test_fault_flags_on_the_command_line():
         assert json.loads(body)["unavailableRate"] == 1
     finally:
         s.stop()
+
+
+def test_bookmarks_never_overtake_events():
+    """A client resuming from a bookmark's resourceVersion must not miss an event: every event after
+    a bookmark has a larger resourceVersion than the bookmark."""
+    import threading
+    s = Sim("--bookmark-seconds", "1")
+    try:
+        frames = []
+
+        def watch():
+            _, _, body = call(s, "GET", "/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&timeoutSeconds=4")
+            frames.extend(json.loads(l) for l in body.splitlines() if l.strip())
+
+        t = threading.Thread(target=watch)
+        t.start()
+        deadline = time.monotonic() + 3.5
+        i = 0
+        while time.monotonic() < deadline:
+            call(s, "POST", "/api/v1/namespaces/default/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"b{i}"}})
+            i += 1
+        t.join()
+        bookmarks = [f for f in frames if f["type"] == "BOOKMARK"]
+        assert len(bookmarks) >= 2
+        highest_bookmark = 0
+        for f in frames:
+            rv = int(f["object"]["metadata"]["resourceVersion"])
+            if f["type"] == "BOOKMARK":
+                highest_bookmark = max(highest_bookmark, rv)
+            else:
+                assert rv > highest_bookmark, "an event arrived after a bookmark that already covered it"
+    finally:
+        s.stop()

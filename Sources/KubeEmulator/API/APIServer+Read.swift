@@ -263,7 +263,8 @@ extension APIServer {
         guard let events = state.events(storageKey, after: requested) else {
           let gone = APIError.gone("too old resource version: \(requested) (\(state.compactedRV + 1))")
           initial.append(frame("ERROR", gone.status))
-          let s = WatchStream(initialFrames: initial, encode: { _ in nil }, bookmark: nil, timeout: .zero,
+          let s = WatchStream(initialFrames: initial, encode: { _ in nil }, bookmark: nil,
+                              currentResourceVersion: { store.currentResourceVersion }, timeout: .zero,
                               bookmarkInterval: .seconds(60), contentType: "application/json")
           return s
         }
@@ -273,12 +274,13 @@ extension APIServer {
         throw APIError.badRequest("resourceVersion: Invalid value: \"\(rvParam)\": must be a valid resourceVersion")
       }
       _ = fromRV
-      var bookmark: (@Sendable () -> [UInt8])? = nil
+      var bookmark: (@Sendable (Int64) -> [UInt8])? = nil
       if allowBookmarks {
-        let makeBookmark: @Sendable () -> [UInt8] = { bookmarkFrame(store.currentResourceVersion, false) }
+        let makeBookmark: @Sendable (Int64) -> [UInt8] = { rv in bookmarkFrame(rv, false) }
         bookmark = makeBookmark
       }
-      let s = WatchStream(initialFrames: initial, encode: encode, bookmark: bookmark, timeout: timeout,
+      let s = WatchStream(initialFrames: initial, encode: encode, bookmark: bookmark,
+                          currentResourceVersion: { store.currentResourceVersion }, timeout: timeout,
                           bookmarkInterval: interval, contentType: "application/json")
       let id = state.subscribe(storageKey) { [weak s] event in s?.deliver(event) }
       s.setCancel { store.transaction { $0.unsubscribe(storageKey, id: id) } }

@@ -174,10 +174,15 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     if let bookmark = stream.bookmark {
       let interval = TimeAmount.nanoseconds(Self.nanos(stream.bookmarkInterval))
       watchTimer = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-        let (handler, ctx) = bound.value
-        guard handler.activeWatch === stream else { return }
-        handler.writeFrame(context: ctx, bookmark())
-        ctx.flush()
+        // Read the version first, then queue the bookmark behind every event already queued for
+        // this stream (events up to that version were queued while the store lock was held).
+        let rv = stream.currentResourceVersion()
+        loop.execute {
+          let (handler, ctx) = bound.value
+          guard handler.activeWatch === stream else { return }
+          handler.writeFrame(context: ctx, bookmark(rv))
+          ctx.flush()
+        }
       }
     }
   }

@@ -18,8 +18,14 @@ public final class WatchStream: @unchecked Sendable {
   public let initialFrames: [[UInt8]]
   /// Filters and encodes a live event for this watcher; nil means "not for this watcher".
   public let encode: @Sendable (StoreEvent) -> [UInt8]?
-  /// Encodes a BOOKMARK at the store's current version, or nil when bookmarks were not asked for.
-  public let bookmark: (@Sendable () -> [UInt8])?
+  /// Encodes a BOOKMARK at a given resourceVersion, or nil when bookmarks were not asked for.
+  ///
+  /// The HTTP layer must read the version with `currentResourceVersion` and then queue the bookmark
+  /// behind the events already queued for this stream, so a client that resumes from a bookmark
+  /// never skips an event committed before it (events are queued while the store lock is held).
+  public let bookmark: (@Sendable (Int64) -> [UInt8])?
+  /// The store's newest committed resourceVersion.
+  public let currentResourceVersion: @Sendable () -> Int64
   /// Closes the stream after this long (`timeoutSeconds`).
   public let timeout: Duration?
   /// How often to send bookmarks when asked for.
@@ -28,10 +34,12 @@ public final class WatchStream: @unchecked Sendable {
   public let contentType: String
 
   init(initialFrames: [[UInt8]], encode: @escaping @Sendable (StoreEvent) -> [UInt8]?,
-       bookmark: (@Sendable () -> [UInt8])?, timeout: Duration?, bookmarkInterval: Duration, contentType: String) {
+       bookmark: (@Sendable (Int64) -> [UInt8])?, currentResourceVersion: @escaping @Sendable () -> Int64,
+       timeout: Duration?, bookmarkInterval: Duration, contentType: String) {
     self.initialFrames = initialFrames
     self.encode = encode
     self.bookmark = bookmark
+    self.currentResourceVersion = currentResourceVersion
     self.timeout = timeout
     self.bookmarkInterval = bookmarkInterval
     self.contentType = contentType
