@@ -367,3 +367,43 @@ struct RequestPathTests {
     #expect(TableConverter.humanDuration(seconds) == text)
   }
 }
+
+@Suite("Bodies, dry runs and verbs")
+struct BodyAndVerbTests {
+  @Test("a YAML body creates the same object a JSON body would, and malformed YAML is a 400 with its line")
+  func yamlBodies() {
+    let s = makeServer()
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  port: \"8080\"\n  mode: fast\n"
+    let r = s.handle(APIRequest(method: "POST", uri: cmPath, headers: [("Content-Type", "application/yaml")], body: Array(yaml.utf8), user: admin))
+    #expect(r.status == 201)
+    let (_, got) = s.call("GET", cmPath + "/from-yaml")
+    #expect(got["data"] == ["port": "8080", "mode": "fast"])
+    // YAML 1.1 as kube-apiserver reads it: `yes` is a boolean, and ConfigMap data must be strings.
+    let boolValue = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bool-yaml\ndata:\n  enabled: yes\n"
+    let rejected = s.handle(APIRequest(method: "POST", uri: cmPath, headers: [("Content-Type", "application/yaml")], body: Array(boolValue.utf8), user: admin))
+    #expect(rejected.status == 400)
+    let bad = s.handle(APIRequest(method: "POST", uri: cmPath, headers: [("Content-Type", "application/yaml")],
+                                  body: Array("metadata:\n  name: [unclosed\n".utf8), user: admin))
+    #expect(bad.status == 400)
+  }
+
+  @Test("dryRun=All validates and answers without storing anything")
+  func dryRun() {
+    let s = makeServer()
+    let before = s.store.currentResourceVersion
+    let (code, obj) = s.call("POST", cmPath + "?dryRun=All", configMap("dry"))
+    #expect(code == 201 && obj[path: ["metadata", "name"]] == "dry")
+    #expect(s.call("GET", cmPath + "/dry").0 == 404)
+    #expect(s.store.currentResourceVersion == before)
+    #expect(s.call("POST", cmPath + "?dryRun=All", configMap("Bad_Name")).0 == 422)
+  }
+
+  @Test("unknown resources are 404 and verbs a resource lacks are 405")
+  func unknownAndNotAllowed() {
+    let s = makeServer()
+    #expect(s.call("GET", "/api/v1/namespaces/default/widgets").0 == 404)
+    #expect(s.call("GET", "/apis/nope.example.com/v1").0 == 404)
+    #expect(s.call("POST", cmPath + "/named", configMap("named")).0 == 405)
+    #expect(s.call("PUT", cmPath, configMap("x")).0 == 405)
+  }
+}
