@@ -81,8 +81,8 @@ def test_kubectl_with_a_client_certificate():
         assert "client-certificate-data" in open(s.kubeconfig).read()
         out = s.kubectl("get", "namespaces", "-o", "name").stdout.split()
         assert "namespace/default" in out
-        who = s.kubectl("auth", "whoami", "-o", "json", check=False)
-        if who.returncode == 0:   # needs SelfSubjectReview, not served yet: then skip this part
-            assert json.loads(who.stdout)["status"]["userInfo"]["username"] == "admin"
+        who = s.kubectl("auth", "whoami", "-o", "json")
+        user = json.loads(who.stdout)["status"]["userInfo"]
+        assert user["username"] == "admin" and "system:masters" in user["groups"]
     finally:
         s.stop()

@@ -22,8 +22,12 @@ extension APIServer {
       do { value = try YAML.parse(String(decoding: ctx.request.body, as: UTF8.self)) } catch {
         throw APIError.badRequest("couldn't get version/kind; yaml parse error: \(error)")
       }
+    case "application/vnd.kubernetes.protobuf":
+      do { value = try KubeProtobuf.decodeObject(ctx.request.body) } catch {
+        throw APIError.badRequest("couldn't decode protobuf body: \(error)")
+      }
     default:
-      throw APIError.unsupportedMediaType(type, accepted: ["application/json", "application/yaml"])
+      throw APIError.unsupportedMediaType(type, accepted: ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"])
     }
     guard case .object = value else {
       throw APIError.badRequest("couldn't get version/kind; json parse error: json: cannot unmarshal \(value.typeName == "array" ? "array" : value.typeName) into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }")
@@ -85,6 +89,7 @@ extension APIServer {
     guard ctx.resource.verbs.contains("create") else { throw APIError.methodNotAllowed }
     var (object, duplicates) = try decodeBody(ctx)
     try checkTypeMeta(&object, ctx.resource)
+    if APIServer.reviewResources.contains(ctx.resource.storageKey) { return review(ctx, object: object) }
     let warnings = try applyFieldValidation(&object, ctx, duplicates: duplicates)
     if ctx.resource.namespaced {
       let bodyNS = object[path: ["metadata", "namespace"]]?.stringValue ?? ""
@@ -360,9 +365,15 @@ extension APIServer {
   func deleteOptions(_ ctx: RequestContext) throws -> DeleteOptions {
     var options = DeleteOptions()
     if !ctx.request.body.isEmpty {
-      let body: JSONValue
-      do { body = try JSONValue(parsing: ctx.request.body) } catch {
-        throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
+      var body: JSONValue
+      if ctx.request.contentType == "application/vnd.kubernetes.protobuf" {
+        do { body = try KubeProtobuf.decodeObject(ctx.request.body) } catch {
+          throw APIError.badRequest("couldn't decode protobuf DeleteOptions: \(error)")
+        }
+      } else {
+        do { body = try JSONValue(parsing: ctx.request.body) } catch {
+          throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
+        }
       }
       options.propagationPolicy = body["propagationPolicy"]?.stringValue
       if let orphan = body["orphanDependents"]?.boolValue, options.propagationPolicy == nil {
