@@ -1,0 +1,24 @@
+/// The outcome of a two-sample test or a distance: its statistic, p-value and the sample sizes used.
+///
+/// Distances (Wasserstein, Jensen–Shannon, PSI…) have no p-value and leave `pValue` nil.
+public struct DriftTestResult: Sendable, Equatable {
+  /// The test statistic or distance, always finite.
+  public var statistic: Double
+  /// The p-value in [0, 1], or nil for a distance that has none.
+  public var pValue: Double?
+  /// The sizes of the samples (or totals of the count vectors) the result was computed from.
+  public var sampleSizes: [Int]
+
+  public init(statistic: Double, pValue: Double?, sampleSizes: [Int]) {
+    self.statistic = statistic
+    self.pValue = pValue
+    self.sampleSizes = sampleSizes
+  }
+}
+
+/// Which alternative hypothesis a one- or two-sided test uses (scipy's `alternative`).
+public enum Alternative: String, Sendable, CaseIterable {
+  case twoSided = "two-sided"
+  case less
+  case greater
+}
