@@ -35,7 +35,7 @@ private func cdfDistance(
   let su = try sortedWithCumulativeWeights(u, uw, name: "reference")
   let sv = try sortedWithCumulativeWeights(v, vw, name: "current")
   let nu = su.values.count, nv = sv.values.count
-  let totalU = su.cumulative[nu], totalV = sv.cumulative[nv]
+  let totalU = su.cumulative.last ?? 1, totalV = sv.cumulative.last ?? 1
   var i = 0, j = 0
   var sum = 0.0
   var previous = min(su.values[0], sv.values[0])

@@ -29,16 +29,25 @@ public func populationStabilityIndex(
 ) throws(DriftStatisticsError) -> DriftTestResult {
   guard bins >= 1 else { throw .invalidParameter("--bins must be at least 1") }
   guard epsilon > 0, epsilon.isFinite else { throw .invalidParameter("epsilon must be positive") }
+  let histogram = try quantileHistograms(reference: reference, current: current, bins: bins)
+  let psi = populationStabilityIndex(referenceCounts: histogram.reference, currentCounts: histogram.current, epsilon: epsilon)
+  return DriftTestResult(statistic: psi, pValue: nil, sampleSizes: [reference.count, current.count])
+}
+
+/// Histograms of two samples over `bins` bins at the reference quantiles (the binning of
+/// `populationStabilityIndex(reference:current:bins:epsilon:)`, also used for JS/KL/Hellinger on raw samples).
+///
+/// - Returns: the interior edges and the counts per bin of each sample.
+/// - Throws: `DriftStatisticsError` for empty or NaN samples, infinite reference values, or bins < 1.
+public func quantileHistograms(reference: [Double], current: [Double], bins: Int) throws(DriftStatisticsError) -> (edges: [Double], reference: [Double], current: [Double]) {
+  guard bins >= 1 else { throw .invalidParameter("--bins must be at least 1") }
   try requireSample(reference, name: "reference")
   try requireSample(current, name: "current")
   for x in reference where x.isInfinite { throw .infiniteValue(name: "reference") }
   var sorted = ContiguousArray(reference)
   sorted.sort()
   let edges = interiorQuantileEdges(sorted: sorted, bins: bins)
-  let referenceCounts = binCounts(sorted, edges: edges)
-  let currentCounts = binCounts(current, edges: edges)
-  let psi = populationStabilityIndex(referenceCounts: referenceCounts, currentCounts: currentCounts, epsilon: epsilon)
-  return DriftTestResult(statistic: psi, pValue: nil, sampleSizes: [reference.count, current.count])
+  return (edges, binCounts(sorted, edges: edges), binCounts(current, edges: edges))
 }
 
 /// PSI from two vectors of bin (or category) counts, with the same epsilon floor on the shares.

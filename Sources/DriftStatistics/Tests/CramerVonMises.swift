@@ -99,7 +99,7 @@ func limitingCramerVonMisesCDF(_ x: Double) -> Double {
   return total
 }
 
-/// e^{-q}·K_{1/4}(q) for q > 0, by the trapezoidal rule on ∫₀^∞ e^{-q(cosh t - 1)} cosh(t/4) dt.
+/// e^{-q}·K_{1/4}(q) for q > 0, as e^{-2q}·∫₀^∞ e^{-q(cosh t - 1)} cosh(t/4) dt by the trapezoidal rule.
 func scaledBesselKQuarter(_ q: Double) -> Double {
   let h = 0.1
   var sum = 0.5   // t = 0: e^0 · cosh 0, half weight
@@ -110,5 +110,5 @@ func scaledBesselKQuarter(_ q: Double) -> Double {
     if term < 1e-18 * sum { break }
     t += h
   }
-  return sum * h
+  return exp(-2 * q) * sum * h
 }
