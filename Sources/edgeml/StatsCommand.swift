@@ -13,7 +13,7 @@ struct StatsCommand: ParsableCommand {
     commandName: "stats",
     abstract: "Drift statistics (KS, chi², PSI, JS, Wasserstein, …) on files, as JSON.",
     discussion: StatsTestCommand.fileFormats,
-    subcommands: [StatsTestCommand.self, StatsAdjustCommand.self, StatsBatchCommand.self],
+    subcommands: [StatsTestCommand.self, StatsAdjustCommand.self, StatsBatchCommand.self, StatsSketchCommand.self],
     defaultSubcommand: StatsTestCommand.self
   )
 }
@@ -113,6 +113,28 @@ struct StatsBatchCommand: ParsableCommand {
       results.reserveCapacity(items.count)
       for item in items { results.append(runBatchCase(item)) }
       print(JSONValue.array(results).serializedString())
+    }
+  }
+}
+
+/// Sketches a file of numbers and reports the sketch's size (the benchmark's memory figure).
+struct StatsSketchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sketch", abstract: "Report the KLL sketch size for a file of numbers.", shouldDisplay: false)
+
+  @Option(help: "File of numbers.") var values: String
+  @Option(help: "KLL accuracy parameter.") var k: Int = 400
+
+  func run() throws {
+    try exitingOnBadInput {
+      var sketch = KLLSketch(k: k)
+      try sketch.insert(contentsOf: try readStatsFile(values).numbers(name: "values"))
+      let output: JSONValue = .object([
+        "count": .number(JSONNumber(sketch.count)), "k": .number(JSONNumber(sketch.k)),
+        "retained": .number(JSONNumber(sketch.retainedCount)), "bytes": .number(JSONNumber(sketch.serializedBytes)),
+        "rankErrorBound": jsonNumber(KLLSketch.normalizedRankError(k: sketch.k)),
+      ])
+      print(output.serializedString())
     }
   }
 }
