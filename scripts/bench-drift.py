@@ -16,8 +16,13 @@ import subprocess
 import tempfile
 import time
 
+import sys
+
 import numpy as np
 from scipy import stats
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "acceptance", "drift"))
+from drift_reference import psi_quantile as psi_numpy  # noqa: E402
 
 BIN = os.environ.get("EDGEML_BIN", ".build/release/edgeml")
 N = int(os.environ.get("BENCH_N", "1000000"))
@@ -48,15 +53,6 @@ def best_time(fn):
         value = fn()
         best = min(best, time.perf_counter() - start)
     return best, value
-
-
-def psi_numpy(ref, cur, n_bins=10, eps=1e-4):
-    interior = np.quantile(ref, np.linspace(0.0, 1.0, n_bins + 1))[1:-1]
-    ref_cnt = np.bincount(np.searchsorted(interior, ref, side="right"), minlength=n_bins)
-    cur_cnt = np.bincount(np.searchsorted(interior, cur, side="right"), minlength=n_bins)
-    p_ref = np.maximum(ref_cnt / len(ref), eps)
-    p_cur = np.maximum(cur_cnt / len(cur), eps)
-    return float(((p_cur - p_ref) * np.log(p_cur / p_ref)).sum())
 
 
 def rel(a, b):

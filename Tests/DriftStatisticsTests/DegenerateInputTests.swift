@@ -81,3 +81,16 @@ func holmKeepsOrder() throws {
   let adjusted = try adjustPValues([0.04, 0.01, 0.03], method: .holm)
   #expect(adjusted.map { ($0 * 1e12).rounded() / 1e12 } == [0.06, 0.03, 0.06])
 }
+
+@Test("The default test follows Evidently's table by feature kind, size and unique values", arguments: [
+  (DefaultDriftTest.FeatureKind.numerical, 500, 100, DefaultDriftTest.kolmogorovSmirnov),
+  (.numerical, 500, 4, .chiSquared),
+  (.categorical, 1000, 7, .chiSquared),
+  (.categorical, 800, 2, .twoProportion),
+  (.numerical, 1001, 6, .wasserstein),
+  (.numerical, 5000, 5, .jensenShannon),
+  (.categorical, 5000, 2, .jensenShannon),
+])
+func defaultTestChoice(kind: DefaultDriftTest.FeatureKind, referenceCount: Int, unique: Int, expected: DefaultDriftTest) {
+  #expect(DefaultDriftTest.choose(kind: kind, referenceCount: referenceCount, uniqueValues: unique) == expected)
+}

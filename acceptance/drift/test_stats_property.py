@@ -25,10 +25,15 @@ import subprocess
 import tempfile
 import warnings
 
+import sys
+
 import numpy as np
 import pytest
 from scipy import stats
 from scipy.spatial import distance
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from drift_reference import psi_quantile  # noqa: E402
 
 CASES = int(os.environ.get("DRIFT_PROPERTY_CASES", "500"))
 BIN = os.environ.get("EDGEML_BIN", ".build/debug/edgeml")
@@ -216,17 +221,6 @@ def test_two_proportion():
             return z, float(2 * stats.norm.sf(abs(z)))
         expected.append(scipy_or_error(ref_answer))
     check("two-proportion", cases, expected)
-
-
-def psi_quantile(ref, cur, n_bins=10, eps=1e-4):
-    ref = np.asarray(ref, float)
-    cur = np.asarray(cur, float)
-    interior = np.quantile(ref, np.linspace(0.0, 1.0, n_bins + 1))[1:-1]
-    ref_cnt = np.bincount(np.searchsorted(interior, ref, side="right"), minlength=n_bins)
-    cur_cnt = np.bincount(np.searchsorted(interior, cur, side="right"), minlength=n_bins)
-    p_ref = np.maximum(ref_cnt / len(ref), eps)
-    p_cur = np.maximum(cur_cnt / len(cur), eps)
-    return float(((p_cur - p_ref) * np.log(p_cur / p_ref)).sum())
 
 
 def test_psi():

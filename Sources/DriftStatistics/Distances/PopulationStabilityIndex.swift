@@ -23,7 +23,7 @@
 ///   - epsilon: the floor for a bin's share, > 0.
 /// - Returns: statistic = PSI, no p-value, sizes [n_reference, n_current].
 /// - Throws: `DriftStatisticsError` for empty or NaN samples, infinite reference values, bad parameters.
-/// - Complexity: O(n log n) to sort the reference, O(m log bins) to bin the current sample.
+/// - Complexity: O(n log bins) expected to select the reference quantiles and bin both samples.
 public func populationStabilityIndex(
   reference: [Double], current: [Double], bins: Int = 10, epsilon: Double = 1e-4
 ) throws(DriftStatisticsError) -> DriftTestResult {
@@ -44,10 +44,17 @@ public func quantileHistograms(reference: [Double], current: [Double], bins: Int
   try requireSample(reference, name: "reference")
   try requireSample(current, name: "current")
   for x in reference where x.isInfinite { throw .infiniteValue(name: "reference") }
-  var sorted = ContiguousArray(reference)
-  sorted.sort()
-  let edges = interiorQuantileEdges(sorted: sorted, bins: bins)
-  return (edges, binCounts(sorted, edges: edges), binCounts(current, edges: edges))
+  var values = ContiguousArray(reference)
+  // Only the order statistics around each quantile are needed: select them instead of sorting.
+  var positions: [Int] = []
+  for i in 1..<max(bins, 1) {
+    let virtualIndex = Double(values.count - 1) * (Double(i) * (1.0 / Double(bins)))
+    let below = Int(virtualIndex.rounded(.down))
+    positions += [below, below + 1]
+  }
+  selectOrderStatistics(&values, positions: positions)
+  let edges = interiorQuantileEdges(selected: values, bins: bins)
+  return (edges, binCounts(values, edges: edges), binCounts(current, edges: edges))
 }
 
 /// PSI from two vectors of bin (or category) counts, with the same epsilon floor on the shares.
@@ -65,9 +72,10 @@ public func populationStabilityIndex(referenceCounts: [Double], currentCounts: [
   return psi
 }
 
-/// The interior edges (quantiles 1/bins … (bins-1)/bins) of a sorted sample, computed exactly as numpy's
-/// `np.quantile(a, np.linspace(0, 1, bins+1))` with linear interpolation, so bin membership matches numpy.
-func interiorQuantileEdges(sorted: ContiguousArray<Double>, bins: Int) -> [Double] {
+/// The interior edges (quantiles 1/bins … (bins-1)/bins) of a sample whose needed order statistics are in
+/// place (`selectOrderStatistics`), computed exactly as numpy's `np.quantile(a, np.linspace(0, 1, bins+1))`
+/// with linear interpolation, so bin membership matches numpy.
+func interiorQuantileEdges(selected sorted: ContiguousArray<Double>, bins: Int) -> [Double] {
   let n = sorted.count
   let step = 1.0 / Double(bins)
   var edges: [Double] = []
