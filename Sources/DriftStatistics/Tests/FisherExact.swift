@@ -4,13 +4,13 @@
 /// table's margins fixed. The two-sided p-value sums the probabilities of all tables no more likely than
 /// the observed one, with scipy's relative slack of 1e-14 for ties in probability, found (as scipy does)
 /// by a binary search on the far side of the mode. A zero row or column total gives p = 1 (scipy
-/// returns p = 1 with a NaN odds ratio).
+/// returns p = 1 with a NaN odds ratio; we report the odds ratio as 1 there rather than NaN).
 ///
 /// - Parameters:
 ///   - table: [[a, b], [c, d]], non-negative counts (rows: reference/current, columns: event/no event).
 ///   - alternative: `less` / `greater` test whether the odds ratio is below / above 1.
-/// - Returns: statistic = the sample odds ratio ad/(bc) (+∞ reported as `Double.infinity` only when
-///   b·c = 0 — callers printing JSON should check `isFinite`), pValue and the row totals.
+/// - Returns: statistic = the sample odds ratio ad/(bc), which is +∞ when b·c = 0 and a·d > 0 (as
+///   scipy; `edgeml stats` prints it as JSON null), the p-value, and the row totals.
 /// - Throws: `DriftStatisticsError.badTableShape` or `.negativeValue`.
 public func fisherExact(table: [[Int]], alternative: Alternative = .twoSided) throws(DriftStatisticsError) -> DriftTestResult {
   guard table.count == 2, table.allSatisfy({ $0.count == 2 }) else { throw .badTableShape("Fisher's exact test needs a 2×2 table") }
