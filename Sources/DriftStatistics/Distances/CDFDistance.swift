@@ -67,7 +67,7 @@ private func sortedWithCumulativeWeights(_ values: [Double], _ weights: [Double]
   for x in values where x.isInfinite { throw .infiniteValue(name: name) }
   guard let weights else {
     // Integer order keys sort faster than doubles (see `sortedOrderKeys`); -0 becomes +0, harmless here.
-    let sorted = ContiguousArray(try sortedOrderKeys(values, name: name).lazy.map(doubleFromOrderKey))
+    let sorted = ContiguousArray(try sortedOrderKeys(ContiguousArray(values), name: name).lazy.map(doubleFromOrderKey))
     return SortedSample(values: sorted, cumulative: [0, Double(values.count)], weighted: false)
   }
   guard weights.count == values.count else { throw .lengthMismatch(expected: values.count, actual: weights.count) }
