@@ -13,8 +13,14 @@ struct StatsSettings {
 }
 
 extension StatsOptions {
-  var settings: StatsSettings {
-    StatsSettings(alternative: alternative, method: method, bins: bins, base: base, correction: correction, noYates: noYates)
+  /// The options as settings; a `--bins` that is not a whole number is bad input (exit 2).
+  func settings() throws -> StatsSettings {
+    var parsedBins: Int?
+    if let bins {
+      guard let value = Int(bins) else { throw StatsInputError("--bins must be a whole number, not '\(bins)'") }
+      parsedBins = value
+    }
+    return StatsSettings(alternative: alternative, method: method, bins: parsedBins, base: base, correction: correction, noYates: noYates)
   }
 }
 

@@ -25,7 +25,7 @@ struct StatsOptions: ParsableArguments {
   @Option(help: "auto | exact | asymp (ks); auto | exact | asymptotic (mannwhitney, cramervonmises).")
   var method: String = "auto"
   @Option(help: "Quantile bins from the reference (psi; jensen-shannon/kl/hellinger on raw samples).")
-  var bins: Int?
+  var bins: String?
   @Option(help: "Logarithm base for jensen-shannon and kl: 2 or e.")
   var base: String = "e"
   @Option(help: "none | bonferroni | holm | bh, across the features of a multi-feature file.")
@@ -68,7 +68,7 @@ struct StatsTestCommand: ParsableCommand {
       let referenceValue = try reference.map { try readStatsFile($0).data }
       let currentValue = try current.map { try readStatsFile($0).data }
       var output = try runStatsRequest(test: test, reference: referenceValue, current: currentValue,
-                                       options: options.settings, measureTime: timing)
+                                       options: try options.settings(), measureTime: timing)
       if !timing, case .object(var object) = output { _ = object.removeValue(forKey: "computeSeconds"); output = .object(object) }
       print(output.serializedString())
     }
