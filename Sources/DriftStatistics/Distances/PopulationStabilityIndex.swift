@@ -8,13 +8,15 @@
 /// to `epsilon`, without renormalising, so an empty bin contributes a large but finite term.
 /// This is `psi_quantile` of the reference vectors (`make_vectors.py`).
 ///
-/// Compared with Evidently (from the notes in the reference vectors and Evidently's documentation):
-/// Evidently's `psi` bins numerical features by its own histogram edges over reference and current
-/// together and fills empty bins with a small constant; PSI values are therefore close but not equal
-/// to ours. Quantile bins give every reference bin ~10% of the mass, the usual credit-scoring
-/// convention (Siddiqi, *Credit Risk Scorecards*, 2006), so the rule of thumb applies: < 0.1 no
-/// shift, 0.1–0.25 moderate, > 0.25 significant. Tied reference values can make edges coincide;
-/// such empty bins then contribute (ε - ε)·ln 1 = 0.
+/// Compared with Evidently: our reference notes (`make_vectors.py`) fix only this quantile variant, not
+/// Evidently's PSI. Evidently's `psi` stat test, as we read its source, bins numerical features by
+/// histogram edges over reference and current together and replaces empty shares by a small constant,
+/// so its values are close to but not equal to ours; treat that description as unverified until it
+/// is pinned by a reference vector. Quantile bins give every reference bin ~1/bins of the mass, the
+/// credit-scoring convention (Siddiqi, *Credit Risk Scorecards*, 2006), for which the usual rule of
+/// thumb holds: < 0.1 no shift, 0.1–0.25 moderate, > 0.25 significant (Evidently's default PSI drift
+/// threshold is also 0.1). Tied reference values can make edges coincide; the empty bins between them
+/// then contribute (ε - ε)·ln 1 = 0.
 ///
 /// - Parameters:
 ///   - reference: the reference sample (finite values; ±∞ would make the quantile edges infinite).
