@@ -9,6 +9,7 @@ public struct DriftTestResult: Sendable, Equatable {
   /// The sizes of the samples (or totals of the count vectors) the result was computed from.
   public var sampleSizes: [Int]
 
+  /// Creates a result; `pValue` nil for distances.
   public init(statistic: Double, pValue: Double?, sampleSizes: [Int]) {
     self.statistic = statistic
     self.pValue = pValue
@@ -18,7 +19,10 @@ public struct DriftTestResult: Sendable, Equatable {
 
 /// Which alternative hypothesis a one- or two-sided test uses (scipy's `alternative`).
 public enum Alternative: String, Sendable, CaseIterable {
+  /// The distributions differ (in either direction).
   case twoSided = "two-sided"
+  /// The reference's CDF lies below the current's (reference values tend to be larger) — scipy's `less`.
   case less
+  /// The reference's CDF lies above the current's (reference values tend to be smaller) — scipy's `greater`.
   case greater
 }

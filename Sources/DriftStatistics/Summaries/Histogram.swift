@@ -53,6 +53,7 @@ public struct CategoricalCounts: Sendable, Equatable {
   /// Count per category.
   public private(set) var counts: [String: Double] = [:]
 
+  /// Creates empty counts.
   public init() {}
 
   /// Counts each value once.

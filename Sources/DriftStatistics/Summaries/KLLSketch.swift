@@ -20,8 +20,9 @@ public struct KLLSketch: Sendable, Equatable {
   public let k: Int
   /// How many values were inserted (in this sketch and all merged into it).
   public private(set) var count: Int = 0
-  /// The smallest and largest value inserted (exact).
+  /// The smallest value inserted (exact); +∞ while empty.
   public private(set) var minimum: Double = .infinity
+  /// The largest value inserted (exact); -∞ while empty.
   public private(set) var maximum: Double = -.infinity
   private var levels: [[Double]] = [[]]
   private var randomState: UInt64

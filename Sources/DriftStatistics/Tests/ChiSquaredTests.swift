@@ -39,13 +39,18 @@ public func chiSquaredGoodnessOfFit(observed: [Double], expected: [Double]? = ni
 /// The result of a contingency-table chi-squared test: the test plus its degrees of freedom and table of
 /// expected frequencies.
 public struct ContingencyTestResult: Sendable, Equatable {
+  /// Pearson's χ² (after Yates' correction when it applied).
   public var statistic: Double
+  /// The χ² upper-tail p-value.
   public var pValue: Double
+  /// (rows - 1)·(columns - 1).
   public var degreesOfFreedom: Int
+  /// rowᵢ·colⱼ/N, the frequencies expected under independence.
   public var expectedFrequencies: [[Double]]
   /// The row totals (for reference/current rows, the two sample sizes).
   public var sampleSizes: [Int]
 
+  /// The statistic, p-value and row totals in the module's common shape.
   public var driftTestResult: DriftTestResult { DriftTestResult(statistic: statistic, pValue: pValue, sampleSizes: sampleSizes) }
 }
 

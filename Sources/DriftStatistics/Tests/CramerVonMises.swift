@@ -2,7 +2,9 @@
 public enum CramerVonMisesMethod: String, Sendable, CaseIterable {
   /// Exact when both samples have at most 20 values, asymptotic otherwise (scipy's rule).
   case auto
+  /// The exact null distribution by lattice-path counting (Xiao, Gordon & Yakovlev 2006).
   case exact
+  /// Anderson's normalised statistic referred to the limiting distribution.
   case asymptotic
 }
 
