@@ -18,11 +18,16 @@ public struct DriftTestResult: Sendable, Equatable {
 }
 
 /// Which alternative hypothesis a one- or two-sided test uses (scipy's `alternative`).
+///
+/// Each test keeps its scipy meaning, and they differ: for KS, `greater` means the reference ECDF lies
+/// *above* the current one somewhere (reference values tend to be smaller); for Mann–Whitney,
+/// `greater` means the reference is stochastically *larger*; for Fisher and the two-proportion test,
+/// that the reference's odds ratio or proportion is larger.
 public enum Alternative: String, Sendable, CaseIterable {
   /// The distributions differ (in either direction).
   case twoSided = "two-sided"
-  /// The reference's CDF lies below the current's (reference values tend to be larger) — scipy's `less`.
+  /// One-sided, "reference below current" in the test's own sense (see above).
   case less
-  /// The reference's CDF lies above the current's (reference values tend to be smaller) — scipy's `greater`.
+  /// One-sided, "reference above current" in the test's own sense (see above).
   case greater
 }
