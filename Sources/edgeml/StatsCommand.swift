@@ -42,19 +42,27 @@ struct StatsTestCommand: ParsableCommand {
   )
 
   static let fileFormats = """
+    USAGE: edgeml stats TEST --reference FILE --current FILE [options]
     TEST: \(StatsTest.allCases.map(\.rawValue).joined(separator: ", ")).
-    FILE: numbers one per line ('#' comments, nan/inf allowed) or a JSON array. Shapes per test:
-      ks, mannwhitney, cramervonmises, anderson-ksamp, wasserstein, energy, psi: raw samples.
-      psi, jensen-shannon, kl, hellinger, chi2, chi2-contingency: categorical values (strings) are
-        counted per category (union of both files, sorted). Numbers for jensen-shannon/kl/hellinger
-        are count or probability vectors of equal length, or raw samples when --bins is given.
-      chi2: reference and current count vectors (expected = reference scaled to the current total,
-        as Evidently); without --reference the expected counts are uniform.
-      chi2-contingency: a JSON 2-D array table in --reference, or two count vectors as its two rows.
-      fisher, two-proportion: each file holds [successes, trials]; fisher also takes a 2×2 JSON
-        table in --reference.
-    A JSON object {"feature": array, …} in both files runs the test per feature; --correction then
-    adjusts the p-values across features.
+
+    FILE: numbers one per line ('#' comments; nan, inf allowed) or a JSON
+    array. Per test:
+    - ks, mannwhitney, cramervonmises, anderson-ksamp, wasserstein, energy,
+      psi: raw samples.
+    - psi, jensen-shannon, kl, hellinger, chi2, chi2-contingency: strings
+      are categories, counted over the sorted union of both files.
+    - jensen-shannon, kl, hellinger: numbers are count or probability
+      vectors of equal length, or raw samples binned at reference
+      quantiles when --bins is given.
+    - chi2: count vectors; expected = reference scaled to the current
+      total (as Evidently); no --reference means uniform expected counts.
+    - chi2-contingency: a JSON 2-D table in --reference, or two count
+      vectors as its rows.
+    - fisher, two-proportion: each file is [successes, trials]; fisher
+      also takes a 2x2 JSON table in --reference.
+    A JSON object {"feature": array, ...} in both files runs the test per
+    feature, and --correction adjusts the p-values across features.
+    Output: one JSON object; bad input: a message on stderr, exit 2.
     """
 
   @Argument(help: "The test to run.") var test: String
