@@ -354,3 +354,38 @@ def test_adjust():
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))
+
+
+def test_distribution_tails():
+    """Survival functions on a grid that reaches every branch (kstwo: Ruben-Gambino, Durbin matrix,
+    Pomeranz, Pelz-Good, 2*Smirnov; Smirnov: lower and upper sums; chi2: series and continued
+    fraction), compared with scipy.special / scipy.stats."""
+    from scipy import special
+    rng = np.random.default_rng(22)
+    cases, expected = [], []
+    for _ in range(CASES):
+        n = int(rng.choice([int(rng.integers(1, 141)), int(rng.integers(141, 5000)), int(rng.integers(5000, 400_000))]))
+        x = float(rng.uniform(0, 1) ** 3) if rng.random() < 0.5 else float(rng.uniform(0, 4) / np.sqrt(n))
+        x = min(x, 1.0)
+        cases.append({"test": "distribution", "name": "kstwo", "x": x, "n": n})
+        expected.append(float(stats.kstwo.sf(x, n)))
+        m = int(rng.integers(1, 20_000))
+        y = float(rng.uniform(0, 1) ** 2)
+        cases.append({"test": "distribution", "name": "smirnov", "x": y, "n": m})
+        expected.append(float(special.smirnov(m, y)))
+        df = float(rng.integers(1, 200))
+        c = float(rng.uniform(0, 3 * df + 50))
+        cases.append({"test": "distribution", "name": "chi2", "x": c, "df": df})
+        expected.append(float(stats.chi2.sf(c, df)))
+        z = float(rng.uniform(-10, 38))
+        cases.append({"test": "distribution", "name": "norm", "x": z})
+        expected.append(float(stats.norm.sf(z)))
+        k = float(rng.uniform(0, 4))
+        cases.append({"test": "distribution", "name": "kolmogorov", "x": k})
+        expected.append(float(special.kolmogorov(k)))
+    results = run_batch(cases)
+    bad = [(c, r, e) for c, r, e in zip(cases, results, expected)
+           if "error" in r or not close(r["sf"], e, REL, P_ABS)]
+    for c, r, e in bad[:8]:
+        print(c, r, e)
+    assert not bad, f"{len(bad)} of {len(cases)} survival-function values differ from scipy"
