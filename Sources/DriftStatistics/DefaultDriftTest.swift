@@ -1,7 +1,8 @@
 /// The drift test `edgeml` runs for a feature when the DriftPolicy does not name one.
 ///
-/// The choice is Evidently's documented default (Evidently "Data drift" preset: "Data drift
-/// algorithm"), so reports agree with what data scientists see there:
+/// The choice is Evidently's default (`_get_default_stattest` in evidently
+/// `src/evidently/legacy/calculations/stattests/registry.py`, read at commit b419ef0), so reports agree
+/// with what data scientists see there; unique values are counted over reference and current together:
 ///
 /// | reference size | numerical, > 5 unique values | categorical, or ≤ 5 unique values | 2 unique values (binary) |
 /// | --- | --- | --- | --- |
@@ -9,9 +10,9 @@
 /// | > 1000 | Wasserstein-1 / σ_ref ≥ 0.1 | Jensen–Shannon (base e) ≥ 0.1 | Jensen–Shannon ≥ 0.1 |
 ///
 /// Why the switch at 1000: with large samples every p-value test flags negligible differences, so
-/// Evidently moves to distances with a fixed threshold. Differences from Evidently: we count unique
-/// values over reference and current together (as Evidently does) but let the caller pass that
-/// count, and we expose the thresholds as data so a DriftPolicy can override them.
+/// Evidently moves to distances with a fixed threshold. Differences from Evidently: the caller passes
+/// the unique count (NaN excluded, as pandas' `nunique`), there is no text-feature branch, and the
+/// thresholds are data so a DriftPolicy can override them.
 public enum DefaultDriftTest: String, Sendable, CaseIterable {
   case kolmogorovSmirnov = "ks"
   case chiSquared = "chi2"

@@ -8,15 +8,18 @@
 /// to `epsilon`, without renormalising, so an empty bin contributes a large but finite term.
 /// This is `psi_quantile` of the reference vectors (`make_vectors.py`).
 ///
-/// Compared with Evidently: our reference notes (`make_vectors.py`) fix only this quantile variant, not
-/// Evidently's PSI. Evidently's `psi` stat test, as we read its source, bins numerical features by
-/// histogram edges over reference and current together and replaces empty shares by a small constant,
-/// so its values are close to but not equal to ours; treat that description as unverified until it
-/// is pinned by a reference vector. Quantile bins give every reference bin ~1/bins of the mass, the
-/// credit-scoring convention (Siddiqi, *Credit Risk Scorecards*, 2006), for which the usual rule of
-/// thumb holds: < 0.1 no shift, 0.1–0.25 moderate, > 0.25 significant (Evidently's default PSI drift
-/// threshold is also 0.1). Tied reference values can make edges coincide; the empty bins between them
-/// then contribute (ε - ε)·ln 1 = 0.
+/// Compared with Evidently's `psi` stat test (evidently `src/evidently/legacy/calculations/stattests/psi.py`
+/// and `utils.get_binned_data`, read at commit 05d85bb): for a numerical feature with more than 20
+/// distinct reference values Evidently bins by `np.histogram_bin_edges(reference ∪ current,
+/// bins="sturges")` — equal-width bins over both samples, ⌈log₂ n⌉ + 1 of them — instead of
+/// reference quantiles (its `n_bins=30` argument is unused there); otherwise one bin per category.
+/// It replaces zero shares by 1e-4, or by (smallest non-zero share)/10⁶ when that share is ≤ 1e-4,
+/// where we floor every share below ε at ε; and flags drift at PSI ≥ 0.1. The formula is the same,
+/// so on identical bins the two agree except for bins with shares below 1e-4. We keep quantile
+/// bins: each reference bin holds ~1/bins of the mass, the credit-scoring convention (Siddiqi,
+/// *Credit Risk Scorecards*, 2006) behind the rule of thumb < 0.1 no shift, 0.1–0.25 moderate,
+/// > 0.25 significant, and a bin layout that does not depend on the current sample. Tied reference
+/// values can make edges coincide; the empty bins between them contribute (ε - ε)·ln 1 = 0.
 ///
 /// - Parameters:
 ///   - reference: the reference sample (finite values; ±∞ would make the quantile edges infinite).
