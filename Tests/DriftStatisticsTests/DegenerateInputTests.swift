@@ -94,3 +94,11 @@ func holmKeepsOrder() throws {
 func defaultTestChoice(kind: DefaultDriftTest.FeatureKind, referenceCount: Int, unique: Int, expected: DefaultDriftTest) {
   #expect(DefaultDriftTest.choose(kind: kind, referenceCount: referenceCount, uniqueValues: unique) == expected)
 }
+
+@Test("Exact methods refuse sizes whose tables would not fit, instead of exhausting memory")
+func exactMethodsAreBounded() {
+  let big = [Double](repeating: 1, count: 20_000)
+  #expect(throws: DriftStatisticsError.self) { _ = try mannWhitneyU(reference: big, current: big, method: .exact) }
+  #expect(throws: DriftStatisticsError.self) { _ = try cramerVonMisesTwoSample(reference: big, current: big, method: .exact) }
+  #expect(throws: DriftStatisticsError.self) { _ = try populationStabilityIndex(reference: [1, 2], current: [1], bins: 2_000_000) }
+}

@@ -45,7 +45,7 @@ public func populationStabilityIndex(
 /// - Returns: the interior edges and the counts per bin of each sample.
 /// - Throws: `DriftStatisticsError` for empty or NaN samples, infinite reference values, or bins < 1.
 public func quantileHistograms(reference: [Double], current: [Double], bins: Int) throws(DriftStatisticsError) -> (edges: [Double], reference: [Double], current: [Double]) {
-  guard bins >= 1 else { throw .invalidParameter("--bins must be at least 1") }
+  guard bins >= 1, bins <= 1_000_000 else { throw .invalidParameter("--bins must be between 1 and 1000000") }
   try requireSample(reference, name: "reference")
   try requireSample(current, name: "current")
   for x in reference where x.isInfinite { throw .infiniteValue(name: "reference") }

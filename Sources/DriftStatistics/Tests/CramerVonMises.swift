@@ -24,7 +24,8 @@ public enum CramerVonMisesMethod: String, Sendable, CaseIterable {
 /// - Parameters:
 ///   - reference, current: at least two observations each, no NaN.
 /// - Returns: statistic T, p-value and [m, n].
-/// - Throws: `DriftStatisticsError.tooFewObservations`, `.notANumber`.
+/// - Throws: `DriftStatisticsError.tooFewObservations`, `.notANumber`, or `.invalidParameter` for the
+///   exact method when m·n > 10 000.
 public func cramerVonMisesTwoSample(
   reference: [Double], current: [Double], method: CramerVonMisesMethod = .auto
 ) throws(DriftStatisticsError) -> DriftTestResult {
@@ -43,6 +44,10 @@ public func cramerVonMisesTwoSample(
   let t = u / (k * N) - (4 * k - 1) / (6 * N)
   let p: Double
   if chosen == .exact {
+    // The path-counting table grows quickly; scipy's own `auto` stops at 20 × 20.
+    guard nx * ny <= 10_000 else {
+      throw .invalidParameter("exact Cramér–von Mises needs m·n ≤ 10000; use the asymptotic method")
+    }
     p = exactCramerVonMisesPValue(u: u, m: nx, n: ny)
   } else {
     let et = (1 + 1 / N) / 6

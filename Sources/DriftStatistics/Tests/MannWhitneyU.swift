@@ -19,7 +19,8 @@ public enum MannWhitneyMethod: String, Sendable, CaseIterable {
 /// All observations equal gives σ = 0, z = -∞ and p = 1, as scipy.
 ///
 /// - Returns: statistic U₁ (for the reference sample, as scipy), the p-value and [n₁, n₂].
-/// - Throws: `DriftStatisticsError.emptySample` or `.notANumber`.
+/// - Throws: `DriftStatisticsError.emptySample`, `.notANumber`, or `.invalidParameter` for an exact
+///   method on more than 10⁸ (n₁·n₂) outcomes.
 public func mannWhitneyU(
   reference x: [Double], current y: [Double], alternative: Alternative = .twoSided,
   method: MannWhitneyMethod = .auto, useContinuity: Bool = true
@@ -44,6 +45,10 @@ public func mannWhitneyU(
   }
   var p: Double
   if chosen == .exact {
+    // The exact distribution has n₁n₂ + 1 points; beyond 10⁸ the table would not fit in memory.
+    guard Double(n1) * Double(n2) <= 1e8 else {
+      throw .invalidParameter("exact Mann–Whitney needs n1·n2 ≤ 10^8; use the asymptotic method")
+    }
     p = exactMannWhitneySurvival(Int(u), n1: n1, n2: n2)
   } else {
     let mu = Double(n1) * Double(n2) / 2
