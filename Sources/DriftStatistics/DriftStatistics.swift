@@ -1,1 +1,0 @@
-// Placeholder: DriftStatistics is being written (issue 7).

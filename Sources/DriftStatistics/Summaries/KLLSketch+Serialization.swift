@@ -1,0 +1,72 @@
+extension KLLSketch {
+  /// The sketch as bytes, to travel from an inference pod to the controller.
+  ///
+  /// Layout (little-endian): "KLL1", k: UInt32, count: UInt64, minimum, maximum: Float64 bits,
+  /// coin state: UInt64, level count: UInt32, then per level its size: UInt32 and its values as
+  /// Float64 bits. 1 M values at k = 400 serialise to about 10 KiB.
+  public func serialized() -> [UInt8] {
+    var out: [UInt8] = Array("KLL1".utf8)
+    func append<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+    append(UInt32(k))
+    append(UInt64(count))
+    append(minimum.bitPattern)
+    append(maximum.bitPattern)
+    append(coinState)
+    append(UInt32(levelValues.count))
+    for level in levelValues {
+      append(UInt32(level.count))
+      for v in level { append(v.bitPattern) }
+    }
+    return out
+  }
+
+  /// The size of `serialized()` in bytes.
+  public var serializedBytes: Int { 4 + 4 + 8 + 8 + 8 + 8 + 4 + levelValues.reduce(0) { $0 + 4 + 8 * $1.count } }
+
+  /// Reads a sketch written by `serialized()`.
+  ///
+  /// - Throws: `DriftStatisticsError.invalidParameter` for truncated or malformed bytes.
+  public init(serialized bytes: [UInt8]) throws(DriftStatisticsError) {
+    var reader = ByteReader(bytes: bytes)
+    guard bytes.starts(with: Array("KLL1".utf8)) else { throw .invalidParameter("not a KLL sketch") }
+    reader.offset = 4
+    guard let k = reader.read(UInt32.self), let count = reader.read(UInt64.self),
+          let minBits = reader.read(UInt64.self), let maxBits = reader.read(UInt64.self),
+          let state = reader.read(UInt64.self), let levelCount = reader.read(UInt32.self), levelCount <= 64
+    else { throw .invalidParameter("truncated KLL sketch") }
+    var levels: [[Double]] = []
+    var weight: UInt64 = 0
+    for h in 0..<Int(levelCount) {
+      guard let size = reader.read(UInt32.self), Int(size) <= (bytes.count - reader.offset) / 8 else {
+        throw .invalidParameter("truncated KLL sketch")
+      }
+      var level: [Double] = []
+      level.reserveCapacity(Int(size))
+      for _ in 0..<size {
+        guard let bits = reader.read(UInt64.self) else { throw .invalidParameter("truncated KLL sketch") }
+        let v = Double(bitPattern: bits)
+        if v.isNaN { throw .invalidParameter("KLL sketch holds NaN") }
+        level.append(v)
+      }
+      weight &+= UInt64(size) << UInt64(h)
+      levels.append(level)
+    }
+    guard weight == count, reader.offset == bytes.count else { throw .invalidParameter("inconsistent KLL sketch") }
+    self.init(k: Int(k), count: Int(count), minimum: Double(bitPattern: minBits), maximum: Double(bitPattern: maxBits),
+              levels: levels.isEmpty ? [[]] : levels, coinState: state)
+  }
+}
+
+private struct ByteReader {
+  let bytes: [UInt8]
+  var offset = 0
+
+  mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
+    let size = MemoryLayout<T>.size
+    guard offset + size <= bytes.count else { return nil }
+    var value: T = 0
+    for i in 0..<size { value |= T(bytes[offset + i]) << (8 * i) }
+    offset += size
+    return value
+  }
+}

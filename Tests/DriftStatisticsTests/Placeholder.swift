@@ -1,4 +1,0 @@
-import Testing
-@testable import DriftStatistics
-
-@Test("placeholder") func placeholder() {}
