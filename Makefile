@@ -19,9 +19,11 @@ test: build
 	$(SWIFT) test --skip-build
 	python3 -m pytest -q acceptance
 
+# Benchmarks print figures (no thresholds): the emulator over HTTP, and DriftStatistics against scipy.
 bench: setup
 	$(SWIFT) build -c release --product edgeml --scratch-path .build-release
-	python3 scripts/bench-emulator.py
+	python3 scripts/bench-emulator.py --bin .build-release/release/edgeml
+	EDGEML_BIN=.build-release/release/edgeml python3 scripts/bench-drift.py
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-release
