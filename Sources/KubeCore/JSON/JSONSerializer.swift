@@ -12,26 +12,43 @@ public enum JSONSerializer {
     case .string(let s): writeString(s, into: &out, escapeHTML: escapeHTML)
     case .array(let a):
       out.append(UInt8(ascii: "["))
-      var first = true
-      for element in a {
-        if !first { out.append(UInt8(ascii: ",")) }
-        first = false
-        write(element, into: &out, escapeHTML: escapeHTML)
+      a.withUnsafeBufferPointer { elements in
+        for i in 0..<elements.count {
+          if i > 0 { out.append(UInt8(ascii: ",")) }
+          write(elements[i], into: &out, escapeHTML: escapeHTML)
+        }
       }
       out.append(UInt8(ascii: "]"))
     case .object(let o):
       out.append(UInt8(ascii: "{"))
-      var first = true
-      for (k, v) in o {
-        if !first { out.append(UInt8(ascii: ",")) }
-        first = false
-        writeString(k, into: &out, escapeHTML: escapeHTML)
-        out.append(UInt8(ascii: ":"))
-        write(v, into: &out, escapeHTML: escapeHTML)
+      // Index the two arrays directly: iterating pairs copies (and retains) every key and value.
+      let count = o.keys.count
+      o.keys.withUnsafeBufferPointer { keys in
+        o.values.withUnsafeBufferPointer { values in
+          for i in 0..<count {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(keys[i], into: &out, escapeHTML: escapeHTML)
+            out.append(UInt8(ascii: ":"))
+            write(values[i], into: &out, escapeHTML: escapeHTML)
+          }
+        }
       }
       out.append(UInt8(ascii: "}"))
     }
   }
+
+  /// Bytes that need an escape: 1 always, 2 only when escaping HTML, 3 the lead byte of U+2028/U+2029.
+  private static let escapeClass: [UInt8] = {
+    var table = [UInt8](repeating: 0, count: 256)
+    for b in 0..<0x20 { table[b] = 1 }
+    table[0x22] = 1
+    table[0x5C] = 1
+    table[0x3C] = 2
+    table[0x3E] = 2
+    table[0x26] = 2
+    table[0xE2] = 3
+    return table
+  }()
 
   /// Appends an indented encoding (two spaces, like `kubectl -o json`).
   public static func writePretty(_ value: JSONValue, into out: inout [UInt8], indent: Int = 0) {
@@ -75,15 +92,22 @@ public enum JSONSerializer {
   static func writeString(_ s: String, into out: inout [UInt8], escapeHTML: Bool) {
     out.append(UInt8(ascii: "\""))
     var s = s
+    let table = escapeClass
+    table.withUnsafeBufferPointer { escapeClass in
     s.withUTF8 { utf8 in
       var runStart = 0
       var i = 0
       let n = utf8.count
       while i < n {
         let b = utf8[i]
+        let cls = escapeClass[Int(b)]
+        if cls == 0 || (cls == 2 && !escapeHTML) {
+          i += 1
+          continue
+        }
         var escape: [UInt8]? = nil
         var width = 1
-        if b < 0x20 || b == 0x22 || b == 0x5C || (escapeHTML && (b == 0x3C || b == 0x3E || b == 0x26)) {
+        if cls == 1 || cls == 2 {
           switch b {
           case 0x22: escape = [0x5C, 0x22]
           case 0x5C: escape = [0x5C, 0x5C]
@@ -107,6 +131,7 @@ public enum JSONSerializer {
         }
       }
       if runStart < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<n])) }
+    }
     }
     out.append(UInt8(ascii: "\""))
   }
