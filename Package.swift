@@ -25,6 +25,7 @@ let package = Package(
     .target(name: "KubeCore"),
     .target(name: "YAML", dependencies: ["CYAML", "KubeCore"]),
     .target(name: "DriftStatistics"),
+    .target(name: "EdgeML", dependencies: ["KubeCore", "DriftStatistics"]),
     .target(
       name: "KubeEmulator",
       dependencies: [
@@ -43,7 +44,7 @@ let package = Package(
     .executableTarget(
       name: "edgeml",
       dependencies: [
-        "KubeCore", "YAML", "KubeEmulator", "DriftStatistics",
+        "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -53,6 +54,7 @@ let package = Package(
     .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeCore"]),
     .testTarget(name: "DriftStatisticsTests", dependencies: ["DriftStatistics"], resources: [.copy("Fixtures")]),
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeCore", "YAML"]),
+    .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "KubeCore", "YAML"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,170 @@
+import Foundation
+import KubeCore
+
+/// One of the project's custom resources: metadata, a typed spec and status, and the object as it
+/// was read, so that writing it back never erases a field this version of the code does not know.
+///
+/// *Guarantees*: `json` is the original object with every field the Swift types model replaced by
+/// their current values (an optional set to nil removes the field) and every field they do not
+/// model kept as it was — at every level, so a newer CRD field inside `spec.engine` survives a
+/// round trip through an older controller.
+public protocol CustomResource: Sendable {
+  associatedtype Spec: Codable & Sendable & Equatable
+  associatedtype Status: Codable & Sendable & Equatable
+  static var kind: String { get }
+  static var plural: String { get }
+  var metadata: ObjectMeta { get set }
+  var spec: Spec { get set }
+  var status: Status? { get set }
+  /// The object as read (or as built), the base unknown fields are kept from.
+  var original: JSONValue { get }
+  init(metadata: ObjectMeta, spec: Spec, status: Status?, original: JSONValue)
+}
+
+/// The API group and version of the project's custom resources.
+public enum EdgeMLAPI {
+  public static let group = "edgeml.io"
+  public static let version = "v1alpha1"
+  public static let apiVersion = "edgeml.io/v1alpha1"
+}
+
+/// Why an object could not be read as one of our kinds.
+public struct ResourceDecodingError: Error, Sendable, CustomStringConvertible {
+  public var kind: String
+  public var message: String
+  public var description: String { "cannot read \(kind): \(message)" }
+}
+
+extension CustomResource {
+  /// Reads an object as the API server returns it.
+  /// - Throws: `ResourceDecodingError` naming the field that does not fit the type.
+  public init(json: JSONValue) throws(ResourceDecodingError) {
+    do {
+      let metadata = try ObjectMeta(json: json["metadata"] ?? [:])
+      let spec = try ModelCoding.decode(Spec.self, from: json["spec"] ?? [:])
+      let status = try json["status"].map { try ModelCoding.decode(Status.self, from: $0) }
+      self.init(metadata: metadata, spec: spec, status: status, original: json)
+    } catch let error as ResourceDecodingError {
+      throw error
+    } catch {
+      throw ResourceDecodingError(kind: Self.kind, message: "\(error)")
+    }
+  }
+
+  /// The object to send back: known fields from the Swift values, unknown ones from `original`.
+  public var json: JSONValue {
+    var out = original
+    out["apiVersion"] = .string(EdgeMLAPI.apiVersion)
+    out["kind"] = .string(Self.kind)
+    out["metadata"] = metadata.json
+    out["spec"] = ModelCoding.merge(encoded: ModelCoding.encode(spec), original: original["spec"], model: spec)
+    if let status {
+      out["status"] = ModelCoding.merge(encoded: ModelCoding.encode(status), original: original["status"], model: status)
+    } else {
+      out["status"] = nil
+    }
+    return out
+  }
+}
+
+/// JSON ↔ Codable for the API types, and the merge that keeps unknown fields.
+public enum ModelCoding {
+  public static func decode<T: Decodable>(_ type: T.Type, from json: JSONValue) throws -> T {
+    try JSONDecoder().decode(T.self, from: Data(json.serialized()))
+  }
+
+  public static func encode<T: Encodable>(_ value: T) -> JSONValue {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    guard let data = try? encoder.encode(value), let json = try? JSONValue(parsing: [UInt8](data)) else { return .null }
+    return json
+  }
+
+  /// Known fields (stored properties of `model`) come from `encoded`; fields of `original` the
+  /// model does not have are kept. Recurses into nested structs and into arrays of equal length.
+  public static func merge(encoded: JSONValue, original: JSONValue?, model: Any) -> JSONValue {
+    guard let original else { return encoded }
+    let value = unwrapOptional(model)
+    switch (encoded, original) {
+    case (.object(var out), .object(let orig)):
+      let mirror = Mirror(reflecting: value)
+      guard mirror.displayStyle == .struct else { return encoded }   // maps and free-form JSON replace
+      var known: [String: Any] = [:]
+      for child in mirror.children { if let label = child.label { known[label] = child.value } }
+      for (k, v) in orig where known[k] == nil { out[k] = v }
+      for (k, child) in known {
+        if let e = out[k], let o = orig[k] { out[k] = merge(encoded: e, original: o, model: child) }
+      }
+      return .object(out)
+    case (.array(let items), .array(let origItems)) where items.count == origItems.count:
+      let elements = Mirror(reflecting: value).children.map(\.value)
+      guard elements.count == items.count else { return encoded }
+      return .array((0..<items.count).map { merge(encoded: items[$0], original: origItems[$0], model: elements[$0]) })
+    default:
+      return encoded
+    }
+  }
+
+  static func unwrapOptional(_ value: Any) -> Any {
+    let mirror = Mirror(reflecting: value)
+    if mirror.displayStyle == .optional, let first = mirror.children.first { return unwrapOptional(first.value) }
+    return value
+  }
+}
+
+/// An integer or a string, as `x-kubernetes-int-or-string` fields hold (`maxUnavailable: 1` or `"25%"`).
+public enum IntOrString: Codable, Sendable, Equatable {
+  case int(Int)
+  case string(String)
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.singleValueContainer()
+    if let i = try? c.decode(Int.self) { self = .int(i) } else { self = .string(try c.decode(String.self)) }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.singleValueContainer()
+    switch self {
+    case .int(let i): try c.encode(i)
+    case .string(let s): try c.encode(s)
+    }
+  }
+}
+
+/// A condition in a status, with the fields of metav1.Condition.
+public struct StatusCondition: Codable, Sendable, Equatable {
+  public var type: String
+  public var status: String
+  public var observedGeneration: Int?
+  public var lastTransitionTime: String?
+  public var reason: String?
+  public var message: String?
+
+  public init(type: String, status: String, observedGeneration: Int? = nil, lastTransitionTime: String? = nil,
+              reason: String? = nil, message: String? = nil) {
+    self.type = type
+    self.status = status
+    self.observedGeneration = observedGeneration
+    self.lastTransitionTime = lastTransitionTime
+    self.reason = reason
+    self.message = message
+  }
+}
+
+/// A reference to an object in the same namespace.
+public struct LocalObjectReference: Codable, Sendable, Equatable {
+  public var name: String
+  public init(name: String) { self.name = name }
+}
+
+/// A key of a Secret or ConfigMap in the same namespace.
+public struct KeySelector: Codable, Sendable, Equatable {
+  public var name: String
+  public var key: String
+  public init(name: String, key: String) { self.name = name; self.key = key }
+}
+
+/// An object with no fields of its own (`replicaRatio: {}`).
+public struct EmptyObject: Codable, Sendable, Equatable {
+  public init() {}
+}

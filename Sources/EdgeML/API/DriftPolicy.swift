@@ -1,0 +1,127 @@
+import KubeCore
+
+/// Drift tests on a model's inputs and outputs, and retraining (crds/driftpolicies.edgeml.io.yaml; DESIGN.md §2).
+public struct DriftPolicy: CustomResource {
+  public static let kind = "DriftPolicy"
+  public static let plural = "driftpolicies"
+  public var metadata: ObjectMeta
+  public var spec: DriftPolicySpec
+  public var status: DriftPolicyStatus?
+  public let original: JSONValue
+  public init(metadata: ObjectMeta, spec: DriftPolicySpec, status: DriftPolicyStatus?, original: JSONValue) {
+    self.metadata = metadata
+    self.spec = spec
+    self.status = status
+    self.original = original
+  }
+}
+
+public struct DriftPolicySpec: Codable, Sendable, Equatable {
+  public var modelRef: LocalObjectReference
+  public var source: DriftSource
+  public var reference: DriftReference
+  public var features: [DriftFeature]
+  public var datasetDrift: DatasetDrift?
+  public var correction: String?
+  public var schedule: DriftSchedule?
+  public var performance: PerformanceTrigger?
+  public var retraining: RetrainingSpec
+}
+
+public struct DriftSource: Codable, Sendable, Equatable {
+  public var podMetrics: PodMetricsSource?
+  public var prometheus: PrometheusQuery?
+  public var samples: SamplesSource?
+}
+
+public struct PodMetricsSource: Codable, Sendable, Equatable {
+  public var path: String?
+  public var prefix: String?
+}
+
+public struct SamplesSource: Codable, Sendable, Equatable {
+  public var path: String?
+}
+
+public struct DriftReference: Codable, Sendable, Equatable {
+  public var configMapRef: KeySelector?
+  public var uri: String?
+  public var digest: String?
+  public var baseline: BaselineReference?
+}
+
+public struct BaselineReference: Codable, Sendable, Equatable {
+  public var window: String
+}
+
+public struct DriftFeature: Codable, Sendable, Equatable {
+  public var name: String
+  public var type: FeatureType
+  public var test: String?
+  public var threshold: Double?
+}
+
+public enum FeatureType: String, Codable, Sendable { case numerical, categorical }
+
+public struct DatasetDrift: Codable, Sendable, Equatable {
+  public var share: Double?
+}
+
+public struct DriftSchedule: Codable, Sendable, Equatable {
+  public var interval: String?
+  public var window: String?
+  public var minSamples: Int?
+}
+
+public struct PerformanceTrigger: Codable, Sendable, Equatable {
+  public var provider: JSONValue
+  public var successCondition: String
+}
+
+public struct RetrainingSpec: Codable, Sendable, Equatable {
+  public var jobTemplate: JSONValue?
+  public var cooldown: String?
+  public var maxConcurrent: Int?
+  public var historyLimit: Int?
+  public var promote: PromoteSpec?
+  public var federated: FederatedRetraining?
+}
+
+public struct PromoteSpec: Codable, Sendable, Equatable {
+  public var rollout: JSONValue?
+}
+
+public struct FederatedRetraining: Codable, Sendable, Equatable {
+  public var rounds: Int?
+  public var minClients: Int?
+  public var strategy: String?
+  public var serverImage: String
+  public var clientImage: String
+  public var nodeSelector: [String: String]?
+}
+
+public struct DriftPolicyStatus: Codable, Sendable, Equatable {
+  public var observedGeneration: Int?
+  public var lastEvaluation: DriftEvaluation?
+  public var conditions: [StatusCondition]?
+  public var lastRetrainJob: String?
+  public var retrainCount: Int?
+  public var message: String?
+  public init() {}
+}
+
+public struct DriftEvaluation: Codable, Sendable, Equatable {
+  public var time: String?
+  public var samples: Int?
+  public var driftShare: Double?
+  public var datasetDrift: Bool?
+  public var features: [FeatureResult]?
+}
+
+public struct FeatureResult: Codable, Sendable, Equatable {
+  public var name: String?
+  public var test: String?
+  public var statistic: Double?
+  public var pValue: Double?
+  public var drifted: Bool?
+}

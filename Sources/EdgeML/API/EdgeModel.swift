@@ -1,0 +1,167 @@
+import KubeCore
+
+/// An ML model served on Jetson nodes (crds/edgemodels.edgeml.io.yaml; DESIGN.md §2).
+public struct EdgeModel: CustomResource {
+  public static let kind = "EdgeModel"
+  public static let plural = "edgemodels"
+  public var metadata: ObjectMeta
+  public var spec: EdgeModelSpec
+  public var status: EdgeModelStatus?
+  public let original: JSONValue
+  public init(metadata: ObjectMeta, spec: EdgeModelSpec, status: EdgeModelStatus?, original: JSONValue) {
+    self.metadata = metadata
+    self.spec = spec
+    self.status = status
+    self.original = original
+  }
+}
+
+public struct EdgeModelSpec: Codable, Sendable, Equatable {
+  public var model: ModelSource
+  public var engine: EngineSpec?
+  public var placement: PlacementSpec?
+  public var serving: ServingSpec
+}
+
+/// The model artifact and how to trust it.
+public struct ModelSource: Codable, Sendable, Equatable {
+  public var uri: String
+  public var digest: String?
+  public var format: ModelFormat?
+  public var version: String?
+  public var encryption: ModelEncryption?
+  public var signature: ModelSignature?
+}
+
+public enum ModelFormat: String, Codable, Sendable { case onnx, tensorrtPlan = "tensorrt-plan" }
+
+public struct ModelEncryption: Codable, Sendable, Equatable {
+  public var keySecretRef: KeySelector
+}
+
+public struct ModelSignature: Codable, Sendable, Equatable {
+  public var publicKeySecretRef: KeySelector
+  public var uri: String
+}
+
+/// How the init container builds the TensorRT engine.
+public struct EngineSpec: Codable, Sendable, Equatable {
+  public var precision: Precision?
+  public var calibration: Calibration?
+  public var dlaCore: Int?
+  public var allowGPUFallback: Bool?
+  public var workspaceMiB: Int?
+  public var shapes: EngineShapes?
+  public var builderImage: String?
+  public var cache: EngineCache?
+  public var acceptance: EngineAcceptance?
+}
+
+public enum Precision: String, Codable, Sendable { case fp32, fp16, int8, best }
+
+public struct Calibration: Codable, Sendable, Equatable {
+  public var uri: String
+  public var digest: String
+}
+
+public struct EngineShapes: Codable, Sendable, Equatable {
+  public var min: String?
+  public var opt: String?
+  public var max: String?
+}
+
+public struct EngineCache: Codable, Sendable, Equatable {
+  public var hostPath: String?
+}
+
+public struct EngineAcceptance: Codable, Sendable, Equatable {
+  public var maxLatencyMs: Double?
+  public var minThroughputQPS: Double?
+}
+
+/// Which nodes may run the model, and how many pods.
+public struct PlacementSpec: Codable, Sendable, Equatable {
+  public var jetson: JetsonRequirements?
+  public var nodeSelector: [String: String]?
+  public var tolerations: [Toleration]?
+  public var mode: PlacementMode?
+  public var replicas: Int?
+}
+
+public struct JetsonRequirements: Codable, Sendable, Equatable {
+  public var modules: [String]?
+  public var minMemoryMiB: Int?
+  public var l4t: String?
+  public var requireDLA: Bool?
+  public var requireSecureBoot: Bool?
+}
+
+public struct Toleration: Codable, Sendable, Equatable {
+  public var key: String?
+  public var `operator`: String?
+  public var value: String?
+  public var effect: String?
+  public var tolerationSeconds: Int?
+}
+
+public enum PlacementMode: String, Codable, Sendable { case deployment = "Deployment", daemonSet = "DaemonSet" }
+
+/// The inference server.
+public struct ServingSpec: Codable, Sendable, Equatable {
+  public var image: String
+  public var modelRepositoryLayout: RepositoryLayout?
+  public var ports: ServingPorts?
+  public var runtimeClassName: String?
+  public var resources: ResourceRequirements?
+}
+
+public enum RepositoryLayout: String, Codable, Sendable { case triton, plain }
+
+public struct ServingPorts: Codable, Sendable, Equatable {
+  public var http: Int?
+  public var grpc: Int?
+  public var metrics: Int?
+}
+
+public struct ResourceRequirements: Codable, Sendable, Equatable {
+  public var limits: [String: IntOrString]?
+  public var requests: [String: IntOrString]?
+}
+
+public struct EdgeModelStatus: Codable, Sendable, Equatable {
+  public var observedGeneration: Int?
+  public var phase: EdgeModelPhase?
+  public var conditions: [StatusCondition]?
+  public var placement: PlacementStatus?
+  public var engines: [EngineStatus]?
+  public var readyReplicas: Int?
+  public var currentVersion: String?
+  public init() {}
+}
+
+public enum EdgeModelPhase: String, Codable, Sendable { case pending = "Pending", building = "Building", ready = "Ready", degraded = "Degraded", failed = "Failed" }
+
+public struct PlacementStatus: Codable, Sendable, Equatable {
+  public var eligibleNodes: Int?
+  public var nodeGroups: Int?
+  public var unschedulableReason: String?
+}
+
+public struct EngineStatus: Codable, Sendable, Equatable {
+  public var key: String?
+  public var nodeGroup: NodeGroupFacts?
+  public var state: EngineState?
+  public var buildSeconds: Double?
+  public var cacheHits: Int?
+  public var sizeBytes: Int?
+  public var message: String?
+}
+
+public struct NodeGroupFacts: Codable, Sendable, Equatable {
+  public var module: String?
+  public var l4t: String?
+  public var tensorrt: String?
+  public var gpuArch: String?
+}
+
+public enum EngineState: String, Codable, Sendable { case building = "Building", built = "Built", failed = "Failed" }

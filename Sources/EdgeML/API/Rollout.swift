@@ -1,0 +1,172 @@
+import KubeCore
+
+/// A progressive change of an EdgeModel's model (crds/rollouts.edgeml.io.yaml; DESIGN.md §2).
+public struct Rollout: CustomResource {
+  public static let kind = "Rollout"
+  public static let plural = "rollouts"
+  public var metadata: ObjectMeta
+  public var spec: RolloutSpec
+  public var status: RolloutStatus?
+  public let original: JSONValue
+  public init(metadata: ObjectMeta, spec: RolloutSpec, status: RolloutStatus?, original: JSONValue) {
+    self.metadata = metadata
+    self.spec = spec
+    self.status = status
+    self.original = original
+  }
+}
+
+public struct RolloutSpec: Codable, Sendable, Equatable {
+  public var modelRef: LocalObjectReference
+  public var candidate: RolloutCandidate
+  public var strategy: RolloutStrategy
+  public var trafficRouting: TrafficRouting?
+  public var analysis: AnalysisSpec?
+  public var abortOnFailure: Bool?
+}
+
+public struct RolloutCandidate: Codable, Sendable, Equatable {
+  public var model: CandidateModel
+}
+
+public struct CandidateModel: Codable, Sendable, Equatable {
+  public var uri: String
+  public var digest: String?
+  public var version: String?
+}
+
+/// Exactly one of canary, abTest or fleet (a CEL rule in the CRD).
+public struct RolloutStrategy: Codable, Sendable, Equatable {
+  public var canary: CanaryStrategy?
+  public var abTest: ABTestStrategy?
+  public var fleet: FleetStrategy?
+}
+
+public struct CanaryStrategy: Codable, Sendable, Equatable {
+  public var steps: [CanaryStep]
+}
+
+public struct CanaryStep: Codable, Sendable, Equatable {
+  public var setWeight: Int?
+  public var pause: PauseStep?
+  public var analysis: AnalysisStep?
+}
+
+public struct PauseStep: Codable, Sendable, Equatable {
+  public var duration: String?
+}
+
+public struct AnalysisStep: Codable, Sendable, Equatable {
+  public var metrics: [String]?
+}
+
+public struct ABTestStrategy: Codable, Sendable, Equatable {
+  public var variants: [ABVariant]
+  public var match: ABMatch?
+  public var duration: String?
+  public var metric: ABMetric
+  public var decision: ABDecision?
+}
+
+public struct ABVariant: Codable, Sendable, Equatable {
+  public var name: String
+  public var weight: Int
+}
+
+public struct ABMatch: Codable, Sendable, Equatable {
+  public var header: String?
+}
+
+public struct ABMetric: Codable, Sendable, Equatable {
+  public var name: String
+  public var kind: String?
+}
+
+public struct ABDecision: Codable, Sendable, Equatable {
+  public var test: String?
+  public var alpha: Double?
+  public var minSamples: Int?
+}
+
+public struct FleetStrategy: Codable, Sendable, Equatable {
+  public var waves: [FleetWave]
+  public var maxUnavailable: IntOrString?
+  public var waveOrder: WaveOrder?
+}
+
+public struct FleetWave: Codable, Sendable, Equatable {
+  public var nodes: Int?
+  public var percent: Int?
+}
+
+public struct WaveOrder: Codable, Sendable, Equatable {
+  public var labelKey: String?
+}
+
+/// Exactly one router (a CEL rule in the CRD).
+public struct TrafficRouting: Codable, Sendable, Equatable {
+  public var replicaRatio: EmptyObject?
+  public var gatewayAPI: GatewayAPIRouting?
+  public var traefik: TraefikRouting?
+  public var nginx: NginxRouting?
+}
+
+public struct GatewayAPIRouting: Codable, Sendable, Equatable {
+  public var httpRoute: String
+}
+
+public struct TraefikRouting: Codable, Sendable, Equatable {
+  public var traefikService: String
+}
+
+public struct NginxRouting: Codable, Sendable, Equatable {
+  public var ingress: String
+}
+
+public struct AnalysisSpec: Codable, Sendable, Equatable {
+  public var interval: String?
+  public var metrics: [AnalysisMetric]?
+}
+
+public struct AnalysisMetric: Codable, Sendable, Equatable {
+  public var name: String
+  public var provider: MetricProvider
+  public var successCondition: String
+  public var failureLimit: Int?
+}
+
+public struct MetricProvider: Codable, Sendable, Equatable {
+  public var prometheus: PrometheusQuery?
+  public var podMetrics: PodMetricQuery?
+  public var job: JobMetric?
+}
+
+public struct PrometheusQuery: Codable, Sendable, Equatable {
+  public var address: String
+  public var query: String
+}
+
+public struct PodMetricQuery: Codable, Sendable, Equatable {
+  public var metric: String
+  public var aggregation: String?
+}
+
+public struct JobMetric: Codable, Sendable, Equatable {
+  public var template: JSONValue
+}
+
+public struct RolloutStatus: Codable, Sendable, Equatable {
+  public var observedGeneration: Int?
+  public var phase: RolloutPhase?
+  public var currentStep: Int?
+  public var stableWeight: Int?
+  public var candidateWeight: Int?
+  public var analysisRuns: [JSONValue]?
+  public var conditions: [StatusCondition]?
+  public var message: String?
+  public init() {}
+}
+
+public enum RolloutPhase: String, Codable, Sendable {
+  case progressing = "Progressing", paused = "Paused", promoted = "Promoted", aborted = "Aborted", degraded = "Degraded"
+}
