@@ -113,9 +113,10 @@ def test_label_and_field_selectors_filter(sim):
 def test_get_watch_prints_changes_until_the_request_timeout(sim):
     configmap(sim, "watched")
     proc = subprocess.Popen(["kubectl", "--kubeconfig", sim.kubeconfig, "--cache-dir", sim.cache, "get", "cm", "watched",
-                             "-w", "--request-timeout=4s", "-o", "custom-columns=NAME:.metadata.name,V:.data.v"],
+                             "-w", "--request-timeout=8s", "-o", "custom-columns=NAME:.metadata.name,V:.data.v"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    sim.kubectl("get", "cm", "watched")   # warms the discovery cache the watcher shares
+    time.sleep(3)
     sim.kubectl("patch", "cm", "watched", "--type", "merge", "-p", '{"data":{"v":"one"}}')
     sim.kubectl("patch", "cm", "watched", "--type", "merge", "-p", '{"data":{"v":"two"}}')
     out, _ = proc.communicate(timeout=30)
