@@ -26,8 +26,7 @@ let package = Package(
     .target(name: "YAML", dependencies: ["CYAML", "KubeCore"]),
     .target(name: "DriftStatistics"),
     .target(name: "EdgeML", dependencies: ["KubeCore", "DriftStatistics"]),
-    // KubeClient: kubeconfig and in-cluster configuration so far; the libcurl transport (CCurl) comes next.
-    .target(name: "KubeClient", dependencies: ["KubeCore", "YAML"]),
+    .target(name: "KubeClient", dependencies: ["CCurl", "KubeCore", "YAML"]),
     .target(
       name: "KubeEmulator",
       dependencies: [
@@ -57,7 +56,7 @@ let package = Package(
     .testTarget(name: "DriftStatisticsTests", dependencies: ["DriftStatistics"], resources: [.copy("Fixtures")]),
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeCore", "YAML"]),
     .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "KubeCore", "YAML"]),
-    .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore"]),
+    .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
   ],
   swiftLanguageModes: [.v6]
 )

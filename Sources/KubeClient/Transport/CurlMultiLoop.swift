@@ -1,0 +1,104 @@
+internal import CCurl
+import Foundation
+import Synchronization
+
+/// One libcurl multi handle driven by one thread: every request and every watch stream of a
+/// client goes through it, so connections (and HTTP/2 streams) are shared.
+///
+/// Other threads only hand transfers over (`submit`, `cancel`) and wake the loop with
+/// `curl_multi_wakeup`; the easy handles are touched only on the loop thread.
+public final class CurlMultiLoop: Sendable {
+  private struct Shared {
+    var toAdd: [CurlTransfer] = []
+    /// Held strongly until the loop handles them, so an identifier is never reused meanwhile.
+    var toCancel: [CurlTransfer] = []
+    var isStopped = false
+  }
+  // Safety: `multi` is used by the loop thread, and by `curl_multi_wakeup`, which libcurl documents
+  // as callable from any thread.
+  private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
+  private let shared = Mutex(Shared())
+  private let finished = Mutex(false)
+
+  public init() throws(TransportError) {
+    _ = CurlMultiLoop.globalInit
+    guard let m = curl_multi_init() else { throw TransportError.setupFailed("curl_multi_init returned NULL") }
+    multi = m
+    // HTTP/2 multiplexing over one connection per host (libcurl's default; stated for clarity).
+    _ = ccurl_multi_setopt_long(m, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+    let thread = Thread { [self] in self.run() }
+    thread.name = "edgeml-curl"
+    thread.start()
+  }
+
+  private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+  /// Starts a transfer; its callbacks run on the loop thread.
+  func submit(_ transfer: CurlTransfer) {
+    let stopped = shared.withLock { s -> Bool in
+      if s.isStopped { return true }
+      s.toAdd.append(transfer)
+      return false
+    }
+    if stopped { transfer.cancel(); return }
+    curl_multi_wakeup(multi)
+  }
+
+  /// Stops a transfer early (a watch the caller no longer reads).
+  func cancel(_ transfer: CurlTransfer) {
+    shared.withLock { $0.toCancel.append(transfer) }
+    curl_multi_wakeup(multi)
+  }
+
+  /// Stops the loop; pending transfers fail with `.cancelled`.
+  public func shutdown() {
+    shared.withLock { $0.isStopped = true }
+    curl_multi_wakeup(multi)
+  }
+
+  private func run() {
+    var active: [ObjectIdentifier: CurlTransfer] = [:]
+    while true {
+      let (add, cancel, stopped) = shared.withLock { s -> ([CurlTransfer], [CurlTransfer], Bool) in
+        defer { s.toAdd = []; s.toCancel = [] }
+        return (s.toAdd, s.toCancel, s.isStopped)
+      }
+      for t in add {
+        active[ObjectIdentifier(t)] = t
+        curl_multi_add_handle(multi, t.handle)
+      }
+      for c in cancel {
+        if let t = active.removeValue(forKey: ObjectIdentifier(c)) {
+          curl_multi_remove_handle(multi, t.handle)
+          t.cancel()
+        }
+      }
+      if stopped {
+        for t in active.values {
+          curl_multi_remove_handle(multi, t.handle)
+          t.cancel()
+        }
+        curl_multi_cleanup(multi)
+        finished.withLock { $0 = true }
+        return
+      }
+      var running: Int32 = 0
+      curl_multi_perform(multi, &running)
+      var queued: Int32 = 0
+      while let message = curl_multi_info_read(multi, &queued) {
+        guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+        let code = message.pointee.data.result
+        var privatePointer: UnsafeMutableRawPointer? = nil
+        _ = ccurl_easy_getinfo_ptr(easy, CURLINFO_PRIVATE, &privatePointer)
+        curl_multi_remove_handle(multi, easy)
+        if let privatePointer {
+          let transfer = Unmanaged<CurlTransfer>.fromOpaque(privatePointer).takeUnretainedValue()
+          active.removeValue(forKey: ObjectIdentifier(transfer))
+          transfer.finish(code: code)
+        }
+      }
+      var numfds: Int32 = 0
+      curl_multi_poll(multi, nil, 0, 1000, &numfds)
+    }
+  }
+}
