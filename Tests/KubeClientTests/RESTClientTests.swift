@@ -1,0 +1,156 @@
+import Foundation
+import KubeCore
+import KubeEmulator
+import Testing
+@testable import KubeClient
+
+func client(for emulator: KubeEmulator, credential: ClientConfiguration.Credential? = nil, qps: Double = 1000, burst: Int = 1000,
+            retry: RetryPolicy = RetryPolicy()) throws -> KubeClient {
+  let ca = emulator.certificateAuthority.map { Array($0.certificatePEM.utf8) }
+  let config = ClientConfiguration(server: emulator.url, namespace: "default", certificateAuthorityPEM: ca, insecureSkipTLSVerify: false,
+                                   tlsServerName: nil, credential: credential ?? .bearerToken(emulator.adminToken))
+  return try KubeClient(configuration: config, qps: qps, burst: burst, retry: retry)
+}
+
+func configMap(_ name: String, _ data: JSONValue = [:]) -> JSONValue {
+  ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(name)], "data": data]
+}
+
+@Suite("REST client against the emulator")
+struct RESTClientTests {
+  @Test("create, get, update, patch and delete, with errors decoded from Status")
+  func verbs() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let c = try client(for: emulator)
+    defer { c.shutdown() }
+    let created = try await c.create(.configMaps, namespace: "default", configMap("a", ["k": "1"]))
+    #expect(created[path: ["metadata", "uid"]] != nil)
+    var got = try await c.get(.configMaps, namespace: "default", name: "a")
+    got["data"] = ["k": "2"]
+    let updated = try await c.update(.configMaps, namespace: "default", got)
+    #expect(updated["data"] == ["k": "2"])
+    // The stale copy conflicts: reason Conflict, not message text.
+    do { _ = try await c.update(.configMaps, namespace: "default", got); Issue.record("no conflict") }
+    catch let e as KubeAPIError { #expect(e.isConflict && e.code == 409) }
+    for type in [PatchType.merge, .strategicMerge] {
+      _ = try await c.patch(.configMaps, namespace: "default", name: "a", ["data": ["m": .string("\(type)")]], type: type)
+    }
+    _ = try await c.patch(.configMaps, namespace: "default", name: "a", [["op": "add", "path": "/data/j", "value": "x"]], type: .json)
+    let patched = try await c.get(.configMaps, namespace: "default", name: "a")
+    #expect(patched[path: ["data", "j"]] == "x" && patched[path: ["data", "m"]] != nil)
+    do { _ = try await c.create(.configMaps, namespace: "default", configMap("a")); Issue.record("no AlreadyExists") }
+    catch let e as KubeAPIError { #expect(e.isAlreadyExists) }
+    do { _ = try await c.create(.configMaps, namespace: "default", configMap("Bad_Name")); Issue.record("no 422") }
+    catch let e as KubeAPIError { #expect(e.reason == "Invalid" && e.causes.first?.field == "metadata.name") }
+    try await c.delete(.configMaps, namespace: "default", name: "a")
+    do { _ = try await c.get(.configMaps, namespace: "default", name: "a"); Issue.record("still there") }
+    catch let e as KubeAPIError { #expect(e.isNotFound) }
+  }
+
+  @Test("listAll pages through everything; each page respects the limit")
+  func pagination() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let c = try client(for: emulator)
+    defer { c.shutdown() }
+    for i in 0..<23 { _ = try await c.create(.configMaps, namespace: "default", configMap(String(format: "p%02d", i))) }
+    let page = try await c.list(.configMaps, namespace: "default", limit: 10)
+    #expect(page.items.count == 10 && page.continueToken != nil)
+    let all = try await c.listAll(.configMaps, namespace: "default", pageSize: 7)
+    let names = all.items.compactMap { $0[path: ["metadata", "name"]]?.stringValue }.filter { $0.hasPrefix("p") }
+    #expect(names == (0..<23).map { String(format: "p%02d", $0) })
+  }
+
+  @Test("a watch resumes from a resourceVersion, and a compacted one is a 410 Expired error")
+  func watchResume() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let c = try client(for: emulator)
+    defer { c.shutdown() }
+    let rv = try await c.list(.configMaps, namespace: "default").resourceVersion
+    _ = try await c.create(.configMaps, namespace: "default", configMap("w1"))
+    _ = try await c.create(.configMaps, namespace: "default", configMap("w2"))
+    var seen: [String] = []
+    for try await event in try await c.watch(.configMaps, namespace: "default", resourceVersion: rv, timeoutSeconds: 2) {
+      if event.type != "BOOKMARK" { seen.append("\(event.type) \(event.object[path: ["metadata", "name"]]?.stringValue ?? "")") }
+      if seen.count == 2 { break }
+    }
+    #expect(seen == ["ADDED w1", "ADDED w2"])
+    emulator.api.store.transaction { $0.compact() }
+    do {
+      for try await _ in try await c.watch(.configMaps, namespace: "default", resourceVersion: rv, timeoutSeconds: 2) {}
+      Issue.record("no 410")
+    } catch let e as KubeAPIError {
+      #expect(e.isGone && e.reason == "Expired")
+    }
+  }
+
+  @Test("429s are retried after Retry-After and 503 bursts are survived")
+  func retries() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    var faults = FaultInjector.Configuration()
+    faults.tooManyRequestsRate = 0.3
+    faults.unavailableRate = 0.2
+    faults.retryAfterSeconds = 0
+    faults.seed = 11
+    emulator.api.faults.configuration = faults
+    var policy = RetryPolicy()
+    policy.maxAttempts = 12
+    policy.baseDelay = .milliseconds(5)
+    let c = try client(for: emulator, retry: policy)
+    defer { c.shutdown() }
+    for i in 0..<30 { _ = try await c.create(.configMaps, namespace: "default", configMap("r\(i)")) }
+    emulator.api.faults.configuration = FaultInjector.Configuration()
+    #expect(try await c.list(.configMaps, namespace: "default").items.count >= 30)
+  }
+
+  @Test("the client-side rate limit holds the request rate to QPS after the burst")
+  func rateLimit() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let c = try client(for: emulator, qps: 20, burst: 5)
+    defer { c.shutdown() }
+    let start = ContinuousClock.now
+    for _ in 0..<25 { _ = try await c.list(.configMaps, namespace: "default") }
+    let elapsed = ContinuousClock.now - start
+    // 5 immediately, then 20 more at 20/s: never faster than 1 s in total (a lower bound, not a timing budget).
+    #expect(elapsed >= .milliseconds(950))
+  }
+
+  @Test("an exec credential plugin supplies the token")
+  func execPlugin() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let dir = TempDir()
+    let script = dir.write("get-token", """
+      #!/bin/sh
+      test -n "$KUBERNETES_EXEC_INFO" || exit 3
+      echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"\(emulator.adminToken)"}}'
+      """)
+    chmod(script, 0o755)
+    let exec = Kubeconfig.ExecConfig(apiVersion: "client.authentication.k8s.io/v1", command: script)
+    let c = try client(for: emulator, credential: .exec(exec))
+    defer { c.shutdown() }
+    #expect(try await c.list(.configMaps, namespace: "default").resourceVersion.isEmpty == false)
+  }
+
+  @Test("a token file is re-read when it rotates")
+  func tokenRotation() async throws {
+    var config = KubeEmulator.Configuration()
+    config.tokens = ["second-token": UserInfo(name: "robot", groups: ["system:masters"])]
+    let emulator = try await KubeEmulator.start(config)
+    defer { Task { await emulator.shutdown() } }
+    let dir = TempDir()
+    let path = dir.write("token", emulator.adminToken)
+    let c = try client(for: emulator, credential: .bearerTokenFile(path))
+    defer { c.shutdown() }
+    _ = try await c.list(.configMaps, namespace: "default")
+    try await Task.sleep(for: .milliseconds(1100))   // file systems with second-resolution mtimes
+    try Data("second-token".utf8).write(to: URL(fileURLWithPath: path))
+    let review = try await c.create(GroupVersionResource(group: "authentication.k8s.io", version: "v1", resource: "selfsubjectreviews", namespaced: false),
+                                    ["apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"])
+    #expect(review[path: ["status", "userInfo", "username"]] == "robot")
+  }
+}
