@@ -28,6 +28,10 @@ let package = Package(
     .target(name: "EdgeML", dependencies: ["KubeCore", "DriftStatistics"]),
     .target(name: "KubeClient", dependencies: ["CCurl", "KubeCore", "YAML"]),
     .target(
+      name: "ControllerRuntime",
+      dependencies: ["KubeClient", "KubeCore", .product(name: "DequeModule", package: "swift-collections")]
+    ),
+    .target(
       name: "KubeEmulator",
       dependencies: [
         "KubeCore", "YAML",
@@ -57,6 +61,7 @@ let package = Package(
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeCore", "YAML"]),
     .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "KubeCore", "YAML"]),
     .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
+    .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubeClient", "KubeCore", "KubeEmulator"]),
   ],
   swiftLanguageModes: [.v6]
 )
