@@ -1,0 +1,152 @@
+import KubeCore
+import YAML
+
+/// Server-side apply and `metadata.managedFields` on every write.
+///
+/// Upstream: k8s.io/apiserver `pkg/endpoints/handlers/patch.go` (`applyPatcher`), `create.go` and
+/// `update.go` (`managerOrUserAgent`, `UpdateNoErrors`), and k8s.io/apimachinery
+/// `pkg/util/managedfields/internal/fieldmanager.go`; the field rules are in `Apply/`.
+extension APIServer {
+  static let applyPatchType = "application/apply-patch+yaml"
+
+  /// The manager a non-apply write is recorded under: `?fieldManager=`, else the User-Agent up to its
+  /// first `/` (`kubectl/v1.36.0 (linux/amd64) …` → `kubectl`), else `unknown`
+  /// (handlers/rest.go `managerOrUserAgent`, `prefixFromUserAgent`).
+  static func managerName(fieldManager: String?, userAgent: String?) -> String {
+    if let fieldManager, !fieldManager.isEmpty { return fieldManager }
+    let prefix = (userAgent ?? "").split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+    return prefix.isEmpty ? "unknown" : prefix
+  }
+
+  func managerName(_ ctx: RequestContext) -> String {
+    APIServer.managerName(fieldManager: ctx.request.queryValue("fieldManager"), userAgent: ctx.request.header("user-agent"))
+  }
+
+  /// The field manager of one endpoint of `resource`.
+  func fieldManager(for resource: APIResource, subresource: String?) -> FieldManager {
+    let schema: ApplySchema
+    if resource.isCustom {
+      let metadata = patchSchemas.schema(forDefinition: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+      schema = customSchema(for: resource).map { ApplySchema(custom: $0.root, metadata: metadata) } ?? .deduced
+    } else {
+      schema = resource.definitionName.flatMap { patchSchemas.schema(forDefinition: $0) }.map(ApplySchema.init(builtin:)) ?? .deduced
+    }
+    return FieldManager(schema: schema, apiVersion: resource.groupVersion, subresource: subresource,
+                        ignoresStatus: resource.hasStatus && subresource == nil)
+  }
+
+  /// Records a non-apply write in `new`'s `metadata.managedFields`.
+  ///
+  /// The entries to start from are the ones the client sent when they are valid and non-empty on the
+  /// main resource (so a client may edit or reset them: a single empty entry `[{}]` clears them), else
+  /// the live object's — a client that drops or garbles the list cannot erase ownership
+  /// (fieldmanager.go `FieldManager.Update`).
+  func recordingUpdate(old: JSONValue?, new: JSONValue, resource: APIResource, subresource: String?, manager: String) -> JSONValue {
+    let sent = new[path: ["metadata", "managedFields"]]
+    var base: [ManagedFieldsEntry] = []
+    if subresource == nil, let sent, let entries = try? ManagedFieldsEntry.decodeList(sent), !entries.isEmpty {
+      base = entries
+    } else if subresource == nil, sent == .array([.object([:])]) {
+      base = []
+    } else if let live = old?[path: ["metadata", "managedFields"]] {
+      base = (try? ManagedFieldsEntry.decodeList(live)) ?? []
+    }
+    let entries = fieldManager(for: resource, subresource: subresource)
+      .update(old: old.map(withoutManagedFields), new: withoutManagedFields(new), managed: base, manager: manager,
+              now: RFC3339.format(now()))
+    return withManagedFields(new, entries, resource: resource)
+  }
+
+  func withoutManagedFields(_ object: JSONValue) -> JSONValue {
+    var o = object
+    if o[path: ["metadata", "managedFields"]] != nil { o[path: ["metadata", "managedFields"]] = nil }
+    return o
+  }
+
+  func withManagedFields(_ object: JSONValue, _ entries: [ManagedFieldsEntry], resource: APIResource) -> JSONValue {
+    var o = object
+    o[path: ["metadata", "managedFields"]] = entries.isEmpty ? nil : ManagedFieldsEntry.encodeList(entries, sortedMembers: resource.isCustom)
+    return o
+  }
+
+  /// The hook at the end of `updateLocked`: apply has computed the entries already; every other write
+  /// is recorded for its manager.
+  func managedFieldsAfterUpdate(ctx: RequestContext, subresource: String?, old: JSONValue, updated: JSONValue, sent: JSONValue) -> JSONValue {
+    if ctx.request.method == "PATCH" && ctx.request.contentType == APIServer.applyPatchType {
+      var o = updated
+      o[path: ["metadata", "managedFields"]] = sent[path: ["metadata", "managedFields"]]
+      return o
+    }
+    return recordingUpdate(old: old, new: updated, resource: ctx.resource, subresource: subresource, manager: managerName(ctx))
+  }
+
+  // MARK: apply
+
+  /// `PATCH` with `application/apply-patch+yaml`: creates the object or merges the configuration,
+  /// with ownership and conflicts.
+  func serverSideApply(_ ctx: RequestContext, name: String, subresource: String?) throws -> APIResponse {
+    let resource = ctx.resource
+    if let subresource, subresource != "status" {
+      throw APIError.unsupportedMediaType(APIServer.applyPatchType, accepted: ["application/json-patch+json", "application/merge-patch+json"])
+    }
+    // handlers/patch.go validatePatchOptions.
+    guard let manager = ctx.request.queryValue("fieldManager"), !manager.isEmpty else {
+      throw APIError.invalid(kind: "PatchOptions", group: "meta.k8s.io", name: "",
+                             errors: [FieldError(.required, field: "fieldManager", detail: "is required for apply patch")])
+    }
+    let force = ctx.request.queryBool("force")
+    var config: JSONValue
+    do { config = try YAML.parse(String(decoding: ctx.request.body, as: UTF8.self)) } catch {
+      throw APIError.badRequest("error decoding YAML: \(error)")
+    }
+    guard case .object = config else {
+      throw APIError.badRequest("error decoding YAML: the applied configuration is not an object")
+    }
+    if let version = config["apiVersion"]?.stringValue, version != resource.groupVersion {
+      throw APIError.badRequest("Incorrect version specified in apply patch. Specified patch version: \(version), expected: \(resource.groupVersion)")
+    }
+    if config[path: ["metadata", "managedFields"]] != nil {
+      throw APIError.badRequest("metadata.managedFields must be nil")
+    }
+    try checkTypeMeta(&config, resource)
+    let warnings = try applyFieldValidation(&config, ctx, duplicates: [])
+    let bodyName = config[path: ["metadata", "name"]]?.stringValue ?? ""
+    if bodyName.isEmpty { config[path: ["metadata", "name"]] = .string(name) } else if bodyName != name {
+      throw APIError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
+    }
+    if resource.namespaced {
+      let bodyNS = config[path: ["metadata", "namespace"]]?.stringValue ?? ""
+      if !bodyNS.isEmpty && bodyNS != ctx.namespace {
+        throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+      }
+    }
+    let manager_ = fieldManager(for: resource, subresource: subresource)
+    let stamp = RFC3339.format(now())
+    do {
+      let (object, status) = try store.transaction { state -> (JSONValue, Int) in
+        guard let existing = state.get(resource.storageKey, namespace: ctx.namespace, name: name) else {
+          if subresource != nil { throw APIError.notFound(resource.groupResource, name: name) }
+          let (merged, entries) = try manager_.apply(live: nil, config: config, managed: [], manager: manager, force: force, now: stamp)
+          let created = try createLocked(&state, resource: resource, namespace: ctx.path.namespace,
+                                         object: withManagedFields(merged, entries, resource: resource),
+                                         dryRun: ctx.isDryRun, userAgent: ctx.request.header("user-agent"))
+          return (created, 201)
+        }
+        let live = present(existing, resource)
+        let managed = live[path: ["metadata", "managedFields"]].flatMap { try? ManagedFieldsEntry.decodeList($0) } ?? []
+        var (merged, entries) = try manager_.apply(live: withoutManagedFields(live), config: config, managed: managed,
+                                                   manager: manager, force: force, now: stamp)
+        merged = withManagedFields(merged, entries, resource: resource)
+        let currentRV = existing[path: ["metadata", "resourceVersion"]]?.stringValue
+        let sentRV = config[path: ["metadata", "resourceVersion"]]?.stringValue
+        merged[path: ["metadata", "resourceVersion"]] = currentRV.map(JSONValue.string)
+        let updated = try updateLocked(&state, ctx: ctx, name: name, subresource: subresource, newObject: merged,
+                                       preconditionRV: (sentRV?.isEmpty == false ? sentRV : nil) ?? currentRV)
+        return (updated, 200)
+      }
+      return .json(present(object, resource), status: status, warnings: warnings)
+    } catch let conflict as ApplyConflictError {
+      throw APIError(code: 409, reason: "Conflict", message: conflict.message, details: .object(["causes": .array(conflict.causes)]))
+    }
+  }
+}

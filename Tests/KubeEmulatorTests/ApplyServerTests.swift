@@ -1,0 +1,248 @@
+import Foundation
+import KubeCore
+import Testing
+
+@testable import KubeEmulator
+
+private let deployments = "/apis/apps/v1/namespaces/default/deployments"
+
+/// A Deployment configuration as a user would apply it.
+private func deployment(_ name: String = "web", replicas: Int? = nil, containers: [(String, String)] = [("app", "nginx:1")],
+                        labels: JSONValue? = nil) -> JSONValue {
+  var spec: JSONValue = [
+    "selector": ["matchLabels": ["app": .string(name)]],
+    "template": ["metadata": ["labels": ["app": .string(name)]],
+                 "spec": ["containers": .array(containers.map { ["name": .string($0.0), "image": .string($0.1)] })]],
+  ]
+  if let replicas { spec["replicas"] = JSONValue(replicas) }
+  var meta: JSONValue = ["name": .string(name)]
+  if let labels { meta["labels"] = labels }
+  return ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec]
+}
+
+extension APIServer {
+  /// A server-side apply, as `kubectl apply --server-side` sends it.
+  @discardableResult
+  func apply(_ uri: String, _ config: JSONValue, manager: String?, force: Bool = false, extra: String = "") -> (Int, JSONValue) {
+    var query: [String] = []
+    if let manager { query.append("fieldManager=\(manager)") }
+    if force { query.append("force=true") }
+    if !extra.isEmpty { query.append(extra) }
+    return call("PATCH", uri + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), config, contentType: "application/apply-patch+yaml")
+  }
+}
+
+/// The managedFields entry of `manager` with `operation`, if any.
+private func entry(_ object: JSONValue, _ manager: String, _ operation: String = "Apply") -> JSONValue? {
+  object[path: ["metadata", "managedFields"]]?.arrayValue?.first {
+    $0["manager"]?.stringValue == manager && $0["operation"]?.stringValue == operation
+  }
+}
+
+/// A ConfigMap with only a name and data.
+private func configMap(_ name: String, data: JSONValue) -> JSONValue {
+  ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(name)], "data": data]
+}
+
+private func fields(_ text: String) -> JSONValue { (try? JSONValue(parsing: Array(text.utf8))) ?? .null }
+
+@Suite("managedFields on writes")
+struct ManagedFieldsWriteTests {
+  @Test("a create is recorded for its fieldManager, else the User-Agent's product, else unknown")
+  func createManagers() {
+    let s = makeServer()
+    let (c1, a) = s.call("POST", cmPath + "?fieldManager=my-tool", configMap("a", data: ["k": "v"]))
+    let (_, b) = s.call("POST", cmPath, configMap("b", data: ["k": "v"]), headers: [("User-Agent", "kubectl/v1.36.0 (linux/amd64) kubernetes/abcdef")])
+    let (_, c) = s.call("POST", cmPath, configMap("c", data: ["k": "v"]))
+    #expect(c1 == 201)
+    for (object, manager) in [(a, "my-tool"), (b, "kubectl"), (c, "unknown")] {
+      let e = entry(object, manager, "Update")
+      #expect(e?["apiVersion"] == "v1")
+      #expect(e?["fieldsType"] == "FieldsV1")
+      #expect(e?["fieldsV1"] == fields(#"{"f:data":{".":{},"f:k":{}}}"#))
+      #expect(e?["time"]?.stringValue?.count == 20)   // 2026-06-15T04:15:57Z
+    }
+    #expect(s.call("GET", cmPath + "/a").1[path: ["metadata", "managedFields"]] == a[path: ["metadata", "managedFields"]])
+  }
+
+  @Test("an update's manager owns what it changed; the creator keeps the rest; owners of removed fields lose them")
+  func updateTakesChangedFields() {
+    let s = makeServer()
+    var (_, cm) = s.call("POST", cmPath + "?fieldManager=creator", configMap("x", data: ["a": "1", "b": "2", "c": "3"]))
+    cm["data"] = ["a": "1", "b": "changed"]
+    let (code, updated) = s.call("PUT", cmPath + "/x?fieldManager=editor", cm)
+    #expect(code == 200)
+    #expect(entry(updated, "creator", "Update")?["fieldsV1"] == fields(#"{"f:data":{".":{},"f:a":{}}}"#))
+    #expect(entry(updated, "editor", "Update")?["fieldsV1"] == fields(#"{"f:data":{"f:b":{}}}"#))
+  }
+
+  @Test("a write that changes nothing adds no manager and keeps the resourceVersion")
+  func noOpWrite() {
+    let s = makeServer()
+    let (_, cm) = s.call("POST", cmPath + "?fieldManager=creator", configMap("n", data: ["a": "1"]))
+    let (_, same) = s.call("PUT", cmPath + "/n?fieldManager=other", cm)
+    #expect(same[path: ["metadata", "managedFields"]]?.arrayValue?.count == 1)
+    #expect(same[path: ["metadata", "resourceVersion"]] == cm[path: ["metadata", "resourceVersion"]])
+  }
+
+  @Test("a client cannot garble managedFields, but may replace them with a valid list or reset them with [{}]")
+  func clientManagedFields() {
+    let s = makeServer()
+    var (_, cm) = s.call("POST", cmPath + "?fieldManager=creator", configMap("m", data: ["a": "1"]))
+    let original = cm[path: ["metadata", "managedFields"]]
+    cm[path: ["metadata", "managedFields"]] = [["manager": "evil", "operation": "Delete"]]
+    cm["data"] = ["a": "1", "b": "2"]
+    let (_, kept) = s.call("PUT", cmPath + "/m?fieldManager=creator", cm)
+    #expect(entry(kept, "evil", "Delete") == nil)
+    #expect(entry(kept, "creator", "Update")?["fieldsV1"] == fields(#"{"f:data":{".":{},"f:a":{},"f:b":{}}}"#))
+    #expect(original != nil)
+
+    var reset = kept
+    reset[path: ["metadata", "managedFields"]] = [[:]]
+    reset["data"] = ["a": "1", "b": "2", "c": "3"]
+    let (_, after) = s.call("PUT", cmPath + "/m?fieldManager=resetter", reset)
+    #expect(after[path: ["metadata", "managedFields"]]?.arrayValue?.count == 1)
+    #expect(entry(after, "resetter", "Update")?["fieldsV1"] == fields(#"{"f:data":{"f:c":{}}}"#))
+  }
+
+  @Test("status writes are recorded with subresource status, separately from spec writers")
+  func statusSubresource() {
+    let s = makeServer()
+    var (_, d) = s.call("POST", deployments + "?fieldManager=creator", deployment())
+    d["status"] = ["observedGeneration": 1, "replicas": 1]
+    let (code, updated) = s.call("PUT", deployments + "/web/status?fieldManager=controller", d)
+    #expect(code == 200)
+    let e = entry(updated, "controller", "Update")
+    #expect(e?["subresource"] == "status")
+    #expect(e?["fieldsV1"] == fields(#"{"f:status":{"f:observedGeneration":{},"f:replicas":{}}}"#))
+    #expect(entry(updated, "creator", "Update")?["fieldsV1"]?["f:status"] == nil)
+  }
+}
+
+@Suite("Server-side apply")
+struct ServerSideApplyTests {
+  @Test("apply without fieldManager is refused with upstream's message")
+  func fieldManagerRequired() {
+    let (code, status) = makeServer().apply(deployments + "/web", deployment(), manager: nil)
+    #expect(code == 422)
+    #expect(status["message"] == "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch")
+  }
+
+  @Test("apply creates the object, and the applier owns exactly the fields it sent")
+  func applyCreates() {
+    let s = makeServer()
+    let (code, created) = s.apply(deployments + "/web", deployment(replicas: 2), manager: "alice")
+    #expect(code == 201)
+    #expect(created[path: ["spec", "replicas"]] == 2)
+    #expect(created[path: ["spec", "strategy", "type"]] == "RollingUpdate")   // defaulted, owned by nobody
+    let e = entry(created, "alice")
+    #expect(e?["apiVersion"] == "apps/v1")
+    #expect(e?["fieldsV1"] == fields(#"{"f:spec":{"f:replicas":{},"f:selector":{},"f:template":{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{".":{},"f:image":{},"f:name":{}}}}}}}"#))
+    #expect(s.call("GET", deployments + "/web").0 == 200)
+    // The same configuration again changes nothing.
+    let (again, same) = s.apply(deployments + "/web", deployment(replicas: 2), manager: "alice")
+    #expect(again == 200)
+    #expect(same[path: ["metadata", "resourceVersion"]] == created[path: ["metadata", "resourceVersion"]])
+  }
+
+  @Test("a field the applier stops sending is removed from the object")
+  func applyRemovesDroppedFields() {
+    let s = makeServer()
+    s.apply(deployments + "/web", deployment(replicas: 2, labels: ["team": "a", "tier": "web"]), manager: "alice")
+    let (code, updated) = s.apply(deployments + "/web", deployment(labels: ["team": "a"]), manager: "alice")
+    #expect(code == 200)
+    #expect(updated[path: ["metadata", "labels"]] == ["team": "a"])
+    #expect(updated[path: ["spec", "replicas"]] == 1)   // gone, then defaulted again
+    #expect(entry(updated, "alice")?["fieldsV1"]?["f:spec"]?["f:replicas"] == nil)
+  }
+
+  @Test("a field another manager also owns stays when one applier stops sending it")
+  func sharedFieldsStay() {
+    let s = makeServer()
+    s.apply(deployments + "/web", deployment(replicas: 3), manager: "alice")
+    s.apply(deployments + "/web", deployment(replicas: 3), manager: "bob")   // same value: shared, no conflict
+    let (_, updated) = s.apply(deployments + "/web", deployment(), manager: "alice")
+    #expect(updated[path: ["spec", "replicas"]] == 3)
+    #expect(entry(updated, "bob")?["fieldsV1"]?["f:spec"]?["f:replicas"] != nil)
+  }
+
+  @Test("two appliers setting different values conflict with 409 and upstream's message")
+  func conflict() {
+    let s = makeServer()
+    s.apply(deployments + "/web", deployment(replicas: 2), manager: "alice")
+    let (code, status) = s.apply(deployments + "/web", deployment(replicas: 3), manager: "bob")
+    #expect(code == 409)
+    #expect(status["reason"] == "Conflict")
+    #expect(status["message"] == "Apply failed with 1 conflict: conflict with \"alice\": .spec.replicas")
+    #expect(status[path: ["details", "causes"]] == [["reason": "FieldManagerConflict", "message": "conflict with \"alice\"", "field": ".spec.replicas"]])
+    #expect(s.call("GET", deployments + "/web").1[path: ["spec", "replicas"]] == 2)
+  }
+
+  @Test("a conflict with an update manager names its apiVersion, and several conflicts are listed per manager")
+  func conflictWithUpdater() {
+    let s = makeServer()
+    s.call("POST", deployments, deployment(replicas: 2), headers: [("User-Agent", "kubectl/v1.36.0 (linux/amd64)")])
+    let (code, status) = s.apply(deployments + "/web", deployment(replicas: 3, containers: [("app", "nginx:2")]), manager: "bob")
+    #expect(code == 409)
+    #expect(status["message"] == """
+      Apply failed with 2 conflicts: conflicts with "kubectl" using apps/v1:
+      - .spec.replicas
+      - .spec.template.spec.containers[name="app"].image
+      """)
+    #expect(status[path: ["details", "causes"]]?.arrayValue?.first?["message"] == "conflict with \"kubectl\" using apps/v1")
+  }
+
+  @Test("force=true takes the conflicting fields from their owner")
+  func forceTakesOwnership() {
+    let s = makeServer()
+    s.apply(deployments + "/web", deployment(replicas: 2), manager: "alice")
+    let (code, updated) = s.apply(deployments + "/web", deployment(replicas: 3), manager: "bob", force: true)
+    #expect(code == 200)
+    #expect(updated[path: ["spec", "replicas"]] == 3)
+    #expect(entry(updated, "bob")?["fieldsV1"]?["f:spec"]?["f:replicas"] == [:])
+    #expect(entry(updated, "alice")?["fieldsV1"]?["f:spec"]?["f:replicas"] == nil)
+    #expect(entry(updated, "alice")?["fieldsV1"]?["f:spec"]?["f:selector"] != nil)
+  }
+
+  @Test("containers merge by name: two appliers own one container each, and neither removes the other's")
+  func keyedListItems() {
+    let s = makeServer()
+    s.apply(deployments + "/web", deployment(containers: [("app", "nginx:1")]), manager: "alice")
+    let sidecar: JSONValue = ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "web"],
+                              "spec": ["template": ["spec": ["containers": [["name": "proxy", "image": "envoy:1"]]]]]]
+    let (code, both) = s.apply(deployments + "/web", sidecar, manager: "bob")
+    #expect(code == 200)
+    #expect(both[path: ["spec", "template", "spec", "containers"]]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["app", "proxy"])
+    #expect(entry(both, "bob")?["fieldsV1"] == fields(#"{"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"proxy\"}":{".":{},"f:image":{},"f:name":{}}}}}}}"#))
+    let (_, again) = s.apply(deployments + "/web", deployment(containers: [("app", "nginx:2")]), manager: "alice")
+    #expect(again[path: ["spec", "template", "spec", "containers"]]?.arrayValue?.compactMap { $0["image"]?.stringValue } == ["nginx:2", "envoy:1"])
+    let (_, dropped) = s.apply(deployments + "/web", ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "web"]], manager: "bob")
+    #expect(dropped[path: ["spec", "template", "spec", "containers"]]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["app"])
+  }
+
+  @Test("dryRun=All answers the applied object without storing it")
+  func dryRun() {
+    let s = makeServer()
+    let (code, answer) = s.apply(deployments + "/web", deployment(replicas: 4), manager: "alice", extra: "dryRun=All")
+    #expect(code == 201)
+    #expect(answer[path: ["spec", "replicas"]] == 4)
+    #expect(s.call("GET", deployments + "/web").0 == 404)
+  }
+
+  @Test("an apply body may be YAML")
+  func yamlBody() {
+    let s = makeServer()
+    let yaml = """
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: from-yaml
+      data:
+        k: v
+      """
+    let response = s.handle(APIRequest(method: "PATCH", uri: cmPath + "/from-yaml?fieldManager=yaml-user",
+                                       headers: [("Content-Type", "application/apply-patch+yaml")], body: Array(yaml.utf8), user: admin))
+    #expect(response.status == 201, "\(response.body)")
+    #expect(s.call("GET", cmPath + "/from-yaml").1["data"] == ["k": "v"])
+  }
+}
