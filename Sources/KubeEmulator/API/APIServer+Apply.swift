@@ -6,6 +6,9 @@ import YAML
 /// Upstream: k8s.io/apiserver `pkg/endpoints/handlers/patch.go` (`applyPatcher`), `create.go` and
 /// `update.go` (`managerOrUserAgent`, `UpdateNoErrors`), and k8s.io/apimachinery
 /// `pkg/util/managedfields/internal/fieldmanager.go`; the field rules are in `Apply/`.
+/// Built once per process from the bundled documents: they are the same for every server.
+private let zeroObjectsCache = Locked<ZeroObjects?>(nil)
+
 extension APIServer {
   static let applyPatchType = "application/apply-patch+yaml"
 
@@ -35,6 +38,34 @@ extension APIServer {
                         ignoresStatus: resource.hasStatus && subresource == nil)
   }
 
+  /// The zero value of a built-in kind, which a create is compared against; nil for custom resources
+  /// (their zero value is an empty object, as for an unstructured object upstream).
+  func zeroObject(for resource: APIResource) -> JSONValue? {
+    guard !resource.isCustom, let definition = resource.definitionName else { return nil }
+    if let cached = zeroObjectsCache.value { return cached.zero(definition: definition) }
+    let documents = self.documents.openAPIV3.values.compactMap { try? JSONValue(parsing: $0) }
+    let built = ZeroObjects(openAPIV3Documents: documents)
+    zeroObjectsCache.value = built
+    return built.zero(definition: definition)
+  }
+
+  /// What the writer of a create is recorded as setting: the object without what the strategy's
+  /// `PrepareForCreate` adds after the field manager ran upstream — a Job's generated selector and
+  /// labels (pkg/registry/batch/job/strategy.go).
+  func createdByClient(_ object: JSONValue, resource: APIResource) -> JSONValue {
+    guard resource.storageKey == "batch/jobs", object[path: ["spec", "manualSelector"]]?.boolValue != true else { return object }
+    var o = object
+    o[path: ["spec", "selector"]] = nil
+    for key in [["metadata", "labels"], ["spec", "template", "metadata", "labels"]] {
+      guard case .object(var labels)? = o[path: key] else { continue }
+      for generated in ["batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name", "controller-uid", "job-name"] {
+        labels.removeValue(forKey: generated)
+      }
+      o[path: key] = labels.isEmpty ? nil : .object(labels)
+    }
+    return o
+  }
+
   /// Records a non-apply write in `new`'s `metadata.managedFields`.
   ///
   /// The entries to start from are the ones the client sent when they are valid and non-empty on the
@@ -51,9 +82,10 @@ extension APIServer {
     } else if let live = old?[path: ["metadata", "managedFields"]] {
       base = (try? ManagedFieldsEntry.decodeList(live)) ?? []
     }
+    let before = old.map(withoutManagedFields) ?? zeroObject(for: resource)
+    let after = old == nil ? createdByClient(withoutManagedFields(new), resource: resource) : withoutManagedFields(new)
     let entries = fieldManager(for: resource, subresource: subresource)
-      .update(old: old.map(withoutManagedFields), new: withoutManagedFields(new), managed: base, manager: manager,
-              now: RFC3339.format(now()))
+      .update(old: before, new: after, managed: base, manager: manager, now: RFC3339.format(now()))
     return withManagedFields(new, entries, resource: resource)
   }
 
