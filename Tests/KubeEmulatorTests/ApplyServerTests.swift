@@ -85,7 +85,7 @@ struct ManagedFieldsWriteTests {
     #expect(same[path: ["metadata", "resourceVersion"]] == cm[path: ["metadata", "resourceVersion"]])
   }
 
-  @Test("a client cannot garble managedFields, but may replace them with a valid list or reset them with [{}]")
+  @Test("a client cannot garble managedFields, but may replace them with a valid list or clear them with [{}]")
   func clientManagedFields() {
     let s = makeServer()
     var (_, cm) = s.call("POST", cmPath + "?fieldManager=creator", configMap("m", data: ["a": "1"]))
@@ -244,5 +244,115 @@ struct ServerSideApplyTests {
                                        headers: [("Content-Type", "application/apply-patch+yaml")], body: Array(yaml.utf8), user: admin))
     #expect(response.status == 201, "\(response.body)")
     #expect(s.call("GET", cmPath + "/from-yaml").1["data"] == ["k": "v"])
+  }
+}
+
+/// A CRD whose schema declares a keyed list (`stages` by `name`), a set (`tags`) and an atomic list.
+private let widgetCRD: JSONValue = [
+  "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+  "metadata": ["name": "widgets.ssa.example.com"],
+  "spec": [
+    "group": "ssa.example.com", "scope": "Namespaced",
+    "names": ["plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"],
+    "versions": [[
+      "name": "v1", "served": true, "storage": true, "subresources": ["status": [:]],
+      "schema": ["openAPIV3Schema": [
+        "type": "object",
+        "properties": [
+          "spec": ["type": "object", "properties": [
+            "size": ["type": "integer"],
+            "stages": ["type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                       "items": ["type": "object", "required": ["name"],
+                                 "properties": ["name": ["type": "string"], "weight": ["type": "integer"]]]],
+            "tags": ["type": "array", "x-kubernetes-list-type": "set", "items": ["type": "string"]],
+            "args": ["type": "array", "items": ["type": "string"]],
+          ]],
+          "status": ["type": "object", "properties": ["phase": ["type": "string"]]],
+        ],
+      ]],
+    ]],
+  ],
+]
+
+private let widgets = "/apis/ssa.example.com/v1/namespaces/default/widgets"
+
+private func widget(_ spec: JSONValue) -> JSONValue {
+  ["apiVersion": "ssa.example.com/v1", "kind": "Widget", "metadata": ["name": "w"], "spec": spec]
+}
+
+@Suite("Server-side apply of custom resources")
+struct CustomResourceApplyTests {
+  func server() throws -> APIServer {
+    let s = makeServer()
+    let (code, _) = s.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", widgetCRD)
+    try #require(code == 201)
+    return s
+  }
+
+  @Test("list-type map items and set values from the CRD schema are owned one by one")
+  func keyedAndSetLists() throws {
+    let s = try server()
+    let (c1, first) = s.apply(widgets + "/w", widget(["stages": [["name": "a", "weight": 10]], "tags": ["x"], "args": ["1"]]), manager: "alice")
+    #expect(c1 == 201)
+    #expect(entry(first, "alice")?["fieldsV1"] == fields(#"{"f:spec":{"f:args":{},"f:stages":{"k:{\"name\":\"a\"}":{".":{},"f:name":{},"f:weight":{}}},"f:tags":{"v:\"x\"":{}}}}"#))
+    // Custom resources are unstructured upstream: entry members come sorted by name.
+    #expect(first[path: ["metadata", "managedFields"]]?.arrayValue?.first?.objectValue?.keys == ["apiVersion", "fieldsType", "fieldsV1", "manager", "operation", "time"])
+    let (c2, both) = s.apply(widgets + "/w", widget(["stages": [["name": "b", "weight": 90]], "tags": ["y"]]), manager: "bob")
+    #expect(c2 == 200)
+    #expect(both[path: ["spec", "stages"]] == [["name": "a", "weight": 10], ["name": "b", "weight": 90]])
+    #expect(both[path: ["spec", "tags"]] == ["x", "y"])
+    let (c3, conflict) = s.apply(widgets + "/w", widget(["stages": [["name": "a", "weight": 50]]]), manager: "bob")
+    #expect(c3 == 409)
+    #expect(conflict["message"] == #"Apply failed with 1 conflict: conflict with "alice": .spec.stages[name="a"].weight"#)
+  }
+
+  @Test("apply to the status subresource owns status only, under subresource status")
+  func statusApply() throws {
+    let s = try server()
+    s.apply(widgets + "/w", widget(["size": 1]), manager: "alice")
+    var config = widget([:])
+    config["spec"] = nil
+    config["status"] = ["phase": "Ready"]
+    let (code, object) = s.apply(widgets + "/w/status", config, manager: "controller")
+    #expect(code == 200)
+    #expect(object[path: ["status", "phase"]] == "Ready")
+    let e = object[path: ["metadata", "managedFields"]]?.arrayValue?.first { $0["manager"] == "controller" }
+    #expect(e?["subresource"] == "status")
+    #expect(e?["fieldsV1"] == fields(#"{"f:status":{"f:phase":{}}}"#))
+    // The main endpoint ignores status, so alice's apply does not fight the controller.
+    let (again, after) = s.apply(widgets + "/w", widget(["size": 2]), manager: "alice")
+    #expect(again == 200)
+    #expect(after[path: ["status", "phase"]] == "Ready")
+  }
+}
+
+@Suite("Server-side apply input checks")
+struct ApplyInputTests {
+  @Test("the applied apiVersion must be the endpoint's")
+  func versionMismatch() {
+    var config = deployment()
+    config["apiVersion"] = "apps/v1beta1"
+    let (code, status) = makeServer().apply(deployments + "/web", config, manager: "alice")
+    #expect(code == 400)
+    #expect(status["message"] == "Incorrect version specified in apply patch. Specified patch version: apps/v1beta1, expected: apps/v1")
+  }
+
+  @Test("an applied configuration may not carry managedFields")
+  func managedFieldsRefused() {
+    var config = deployment()
+    config[path: ["metadata", "managedFields"]] = [[:]]
+    let (code, status) = makeServer().apply(deployments + "/web", config, manager: "alice")
+    #expect(code == 400)
+    #expect(status["message"] == "metadata.managedFields must be nil")
+  }
+
+  @Test("an update sending managedFields: [] clears the list")
+  func emptyListResets() {
+    let s = makeServer()
+    var (_, cm) = s.call("POST", cmPath + "?fieldManager=creator", configMap("r", data: ["a": "1"]))
+    cm[path: ["metadata", "managedFields"]] = []
+    cm["data"] = ["a": "1", "b": "2"]
+    let (_, after) = s.call("PUT", cmPath + "/r?fieldManager=editor", cm)
+    #expect(after[path: ["metadata", "managedFields"]]?.arrayValue?.map { $0["manager"] } == ["editor"])
   }
 }

@@ -69,16 +69,16 @@ extension APIServer {
   /// Records a non-apply write in `new`'s `metadata.managedFields`.
   ///
   /// The entries to start from are the ones the client sent when they are valid and non-empty on the
-  /// main resource (so a client may edit or reset them: a single empty entry `[{}]` clears them), else
+  /// main resource (so a client may edit them, or clear them with `[]` or `[{}]`), else
   /// the live object's — a client that drops or garbles the list cannot erase ownership
-  /// (fieldmanager.go `FieldManager.Update`).
+  /// (fieldmanager.go `decodeLiveOrNew`).
   func recordingUpdate(old: JSONValue?, new: JSONValue, resource: APIResource, subresource: String?, manager: String) -> JSONValue {
     let sent = new[path: ["metadata", "managedFields"]]
     var base: [ManagedFieldsEntry] = []
-    if subresource == nil, let sent, let entries = try? ManagedFieldsEntry.decodeList(sent), !entries.isEmpty {
+    if subresource == nil, sent == .array([]) || sent == .array([.object([:])]) {
+      base = []   // fieldmanager.go isResetManagedFields: `[]` or one empty entry clears the list
+    } else if subresource == nil, let sent, let entries = try? ManagedFieldsEntry.decodeList(sent), !entries.isEmpty {
       base = entries
-    } else if subresource == nil, sent == .array([.object([:])]) {
-      base = []
     } else if let live = old?[path: ["metadata", "managedFields"]] {
       base = (try? ManagedFieldsEntry.decodeList(live)) ?? []
     }
@@ -134,7 +134,9 @@ extension APIServer {
     guard case .object = config else {
       throw APIError.badRequest("error decoding YAML: the applied configuration is not an object")
     }
-    if let version = config["apiVersion"]?.stringValue, version != resource.groupVersion {
+    // managedfields/internal/structuredmerge.go Apply.
+    let version = config["apiVersion"]?.stringValue ?? ""
+    if version != resource.groupVersion {
       throw APIError.badRequest("Incorrect version specified in apply patch. Specified patch version: \(version), expected: \(resource.groupVersion)")
     }
     if config[path: ["metadata", "managedFields"]] != nil {
