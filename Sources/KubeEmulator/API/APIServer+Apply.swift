@@ -89,6 +89,15 @@ extension APIServer {
     return withManagedFields(new, entries, resource: resource)
   }
 
+  /// Records a write the emulator makes on its own behalf — a built-in controller's status update —
+  /// as that controller's `Update` entry (`kube-apiserver` for a CRD's conditions and accepted names).
+  /// Without a catalog entry for the resource the object is returned unchanged.
+  func recordingInternalWrite(old: JSONValue, new: JSONValue, group: String, version: String, resource: String,
+                              subresource: String?, manager: String) -> JSONValue {
+    guard let r = catalog.resource(group: group, version: version, resource: resource) else { return new }
+    return recordingUpdate(old: old, new: new, resource: r, subresource: subresource, manager: manager)
+  }
+
   func withoutManagedFields(_ object: JSONValue) -> JSONValue {
     var o = object
     if o[path: ["metadata", "managedFields"]] != nil { o[path: ["metadata", "managedFields"]] = nil }
