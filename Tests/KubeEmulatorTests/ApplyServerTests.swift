@@ -356,3 +356,21 @@ struct ApplyInputTests {
     #expect(after[path: ["metadata", "managedFields"]]?.arrayValue?.map { $0["manager"] } == ["editor"])
   }
 }
+
+@Suite("Patch options")
+struct PatchOptionsTests {
+  @Test("force is refused on a non-apply patch, and a fieldManager must be short and printable")
+  func patchOptions() {
+    let s = makeServer()
+    s.call("POST", cmPath, configMap("p", data: ["a": "1"]))
+    let (c1, forced) = s.call("PATCH", cmPath + "/p?force=true", ["data": ["a": "2"]], contentType: "application/merge-patch+json")
+    #expect(c1 == 422)
+    #expect(forced["message"] == "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch")
+    let long = String(repeating: "m", count: 129)
+    let (c2, tooLong) = s.call("PATCH", cmPath + "/p?fieldManager=\(long)", ["data": ["a": "2"]], contentType: "application/merge-patch+json")
+    #expect(c2 == 422)
+    #expect(tooLong["message"]?.stringValue?.hasSuffix("fieldManager: Too long: may not be more than 128 bytes") == true)
+    let (c3, _) = s.call("PATCH", cmPath + "/p?fieldManager=ok-tool", ["data": ["a": "2"]], contentType: "application/merge-patch+json")
+    #expect(c3 == 200)
+  }
+}

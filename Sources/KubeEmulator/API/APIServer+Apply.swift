@@ -123,6 +123,36 @@ extension APIServer {
 
   // MARK: apply
 
+  /// Checks a PATCH's options as kube-apiserver does before patching (k8s.io/apimachinery
+  /// `pkg/apis/meta/v1/validation/validation.go` `ValidatePatchOptions`, `ValidateFieldManager`):
+  /// `force` only for apply, `fieldManager` required for apply, at most 128 bytes, printable.
+  ///
+  /// - Throws: 422 `Invalid` on `PatchOptions.meta.k8s.io` listing every problem.
+  func validatePatchOptions(_ ctx: RequestContext, type: String) throws {
+    var errors: [FieldError] = []
+    let manager = ctx.request.queryValue("fieldManager") ?? ""
+    if type != APIServer.applyPatchType {
+      if ctx.request.queryValue("force") != nil {
+        errors.append(FieldError(.forbidden, field: "force", detail: "may not be specified for non-apply patch"))
+      }
+    } else if manager.isEmpty {
+      errors.append(FieldError(.required, field: "fieldManager", detail: "is required for apply patch"))
+    }
+    if manager.utf8.count > 128 {
+      errors.append(FieldError(.tooLong, field: "fieldManager", detail: "may not be more than 128 bytes"))
+    }
+    var offset = 0
+    for scalar in manager.unicodeScalars {
+      if scalar.properties.generalCategory.isControlOrUnassigned {
+        let code = String(scalar.value, radix: 16, uppercase: true)
+        errors.append(FieldError(.invalid, field: "fieldManager", value: "\"\(manager)\"",
+                                 detail: "invalid character U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code) (at position \(offset))"))
+      }
+      offset += String(scalar).utf8.count
+    }
+    if !errors.isEmpty { throw APIError.invalid(kind: "PatchOptions", group: "meta.k8s.io", name: "", errors: errors) }
+  }
+
   /// `PATCH` with `application/apply-patch+yaml`: creates the object or merges the configuration,
   /// with ownership and conflicts.
   func serverSideApply(_ ctx: RequestContext, name: String, subresource: String?) throws -> APIResponse {
@@ -130,11 +160,8 @@ extension APIServer {
     if let subresource, subresource != "status" {
       throw APIError.unsupportedMediaType(APIServer.applyPatchType, accepted: ["application/json-patch+json", "application/merge-patch+json"])
     }
-    // handlers/patch.go validatePatchOptions.
-    guard let manager = ctx.request.queryValue("fieldManager"), !manager.isEmpty else {
-      throw APIError.invalid(kind: "PatchOptions", group: "meta.k8s.io", name: "",
-                             errors: [FieldError(.required, field: "fieldManager", detail: "is required for apply patch")])
-    }
+    try validatePatchOptions(ctx, type: APIServer.applyPatchType)
+    let manager = ctx.request.queryValue("fieldManager") ?? ""
     let force = ctx.request.queryBool("force")
     var config: JSONValue
     do { config = try YAML.parse(String(decoding: ctx.request.body, as: UTF8.self)) } catch {
@@ -190,6 +217,17 @@ extension APIServer {
       return .json(present(object, resource), status: status, warnings: warnings)
     } catch let conflict as ApplyConflictError {
       throw APIError(code: 409, reason: "Conflict", message: conflict.message, details: .object(["causes": .array(conflict.causes)]))
+    }
+  }
+}
+
+extension Unicode.GeneralCategory {
+  /// Not printable in Go's `unicode.IsPrint` sense, for the categories that matter in a header-borne
+  /// name: controls, format characters, unassigned and private-use code points, separators other than space.
+  var isControlOrUnassigned: Bool {
+    switch self {
+    case .control, .format, .unassigned, .privateUse, .surrogate, .lineSeparator, .paragraphSeparator: true
+    default: false
     }
   }
 }

@@ -301,6 +301,7 @@ extension APIServer {
     let type = ctx.request.contentType ?? ""
     var accepted = ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
     if !ctx.resource.isCustom { accepted.insert("application/strategic-merge-patch+json", at: 2) }
+    if accepted.contains(type) { try validatePatchOptions(ctx, type: type) }
     if type == APIServer.applyPatchType { return try serverSideApply(ctx, name: name, subresource: subresource) }
     guard accepted.contains(type) else {
       throw APIError.unsupportedMediaType(type, accepted: accepted)
