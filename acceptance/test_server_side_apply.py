@@ -65,3 +65,32 @@ def test_client_side_edits_are_recorded_as_update_managers(sim):
     _, entries = managers(sim)
     labeller = [e for e in entries.values() if e["operation"] == "Update"]
     assert labeller and labeller[0]["fieldsV1"] == {"f:metadata": {"f:labels": {".": {}, "f:team": {}}}}
+
+
+def test_python_client_apply_reports_conflicts_as_409(sim):
+    """The official Python client applies with `_content_type="application/apply-patch+yaml"`."""
+    import pytest
+    kubernetes = pytest.importorskip("kubernetes")
+    from kubernetes import client, config
+    from kubernetes.client.rest import ApiException
+
+    api = client.CoreV1Api(config.new_client_from_config(config_file=sim.kubeconfig))
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "py-ssa"}, "data": {"mode": "fast"}}
+    created = api.patch_namespaced_config_map("py-ssa", "default", body, field_manager="py-one",
+                                              _content_type="application/apply-patch+yaml")
+    assert created.data == {"mode": "fast"}
+    assert [(m.manager, m.operation) for m in created.metadata.managed_fields] == [("py-one", "Apply")]
+
+    body["data"]["mode"] = "slow"
+    with pytest.raises(ApiException) as failure:
+        api.patch_namespaced_config_map("py-ssa", "default", body, field_manager="py-two",
+                                        _content_type="application/apply-patch+yaml")
+    assert failure.value.status == 409
+    status = json.loads(failure.value.body)
+    assert status["message"] == 'Apply failed with 1 conflict: conflict with "py-one": .data.mode'
+    assert status["details"]["causes"] == [
+        {"reason": "FieldManagerConflict", "message": 'conflict with "py-one"', "field": ".data.mode"}]
+
+    forced = api.patch_namespaced_config_map("py-ssa", "default", body, field_manager="py-two", force=True,
+                                             _content_type="application/apply-patch+yaml")
+    assert forced.data == {"mode": "slow"}
