@@ -374,3 +374,20 @@ struct PatchOptionsTests {
     #expect(c3 == 200)
   }
 }
+
+@Suite("Client-side apply annotation")
+struct LastAppliedTests {
+  @Test("kubectl's server-side apply rewrites an existing last-applied annotation; other managers leave it")
+  func lastAppliedFollowsKubectl() {
+    let s = makeServer()
+    let key = "kubectl.kubernetes.io/last-applied-configuration"
+    var cm = configMap("csa", data: ["a": "1"])
+    cm[path: ["metadata", "annotations"]] = [.init(stringLiteral: key): "{\"old\":true}"]
+    s.call("POST", cmPath + "?fieldManager=kubectl-client-side-apply", cm)
+    let config = configMap("csa", data: ["a": "1", "b": "2"])
+    let (_, byOther) = s.apply(cmPath + "/csa", config, manager: "flux")
+    #expect(byOther[path: ["metadata", "annotations", key]] == "{\"old\":true}")
+    let (_, byKubectl) = s.apply(cmPath + "/csa", config, manager: "kubectl", force: true)
+    #expect(byKubectl[path: ["metadata", "annotations", key]] == #"{"apiVersion":"v1","data":{"a":"1","b":"2"},"kind":"ConfigMap","metadata":{"name":"csa"}}"#)
+  }
+}

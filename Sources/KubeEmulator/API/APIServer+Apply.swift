@@ -123,6 +123,37 @@ extension APIServer {
 
   // MARK: apply
 
+  static let lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+  /// Keeps `kubectl apply`'s (client-side) annotation in step when kubectl applies server-side, so
+  /// going back to client-side apply computes the right deletions (managedfields/internal/
+  /// `lastappliedupdater.go`): only for the manager `kubectl`, only when the object has the
+  /// annotation; the new value is the applied configuration without that annotation, as Go encodes
+  /// an unstructured object (keys sorted).
+  func syncingLastApplied(_ object: JSONValue, config: JSONValue, manager: String) -> JSONValue {
+    let path = ["metadata", "annotations", APIServer.lastAppliedAnnotation]
+    guard manager == "kubectl", let current = object[path: path]?.stringValue, !current.isEmpty else { return object }
+    var applied = config
+    if case .object(var annotations)? = applied[path: ["metadata", "annotations"]] {
+      annotations.removeValue(forKey: APIServer.lastAppliedAnnotation)
+      applied[path: ["metadata", "annotations"]] = .object(annotations)
+    }
+    var out = object
+    out[path: path] = .string(APIServer.sortingKeys(applied).serializedString())
+    return out
+  }
+
+  static func sortingKeys(_ value: JSONValue) -> JSONValue {
+    switch value {
+    case .object(let object):
+      return .object(JSONObject(object.keys.sorted().compactMap { k in object[k].map { (k, sortingKeys($0)) } }))
+    case .array(let items):
+      return .array(items.map(sortingKeys))
+    default:
+      return value
+    }
+  }
+
   /// Checks a PATCH's options as kube-apiserver does before patching (k8s.io/apimachinery
   /// `pkg/apis/meta/v1/validation/validation.go` `ValidatePatchOptions`, `ValidateFieldManager`):
   /// `force` only for apply, `fieldManager` required for apply, at most 128 bytes, printable.
@@ -196,7 +227,8 @@ extension APIServer {
       let (object, status) = try store.transaction { state -> (JSONValue, Int) in
         guard let existing = state.get(resource.storageKey, namespace: ctx.namespace, name: name) else {
           if subresource != nil { throw APIError.notFound(resource.groupResource, name: name) }
-          let (merged, entries) = try manager_.apply(live: nil, config: config, managed: [], manager: manager, force: force, now: stamp)
+          var (merged, entries) = try manager_.apply(live: nil, config: config, managed: [], manager: manager, force: force, now: stamp)
+          merged = syncingLastApplied(merged, config: config, manager: manager)
           let created = try createLocked(&state, resource: resource, namespace: ctx.path.namespace,
                                          object: withManagedFields(merged, entries, resource: resource),
                                          dryRun: ctx.isDryRun, userAgent: ctx.request.header("user-agent"))
@@ -206,7 +238,7 @@ extension APIServer {
         let managed = live[path: ["metadata", "managedFields"]].flatMap { try? ManagedFieldsEntry.decodeList($0) } ?? []
         var (merged, entries) = try manager_.apply(live: withoutManagedFields(live), config: config, managed: managed,
                                                    manager: manager, force: force, now: stamp)
-        merged = withManagedFields(merged, entries, resource: resource)
+        merged = withManagedFields(syncingLastApplied(merged, config: config, manager: manager), entries, resource: resource)
         let currentRV = existing[path: ["metadata", "resourceVersion"]]?.stringValue
         let sentRV = config[path: ["metadata", "resourceVersion"]]?.stringValue
         merged[path: ["metadata", "resourceVersion"]] = currentRV.map(JSONValue.string)
