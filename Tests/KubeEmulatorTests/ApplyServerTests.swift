@@ -391,3 +391,26 @@ struct LastAppliedTests {
     #expect(byKubectl[path: ["metadata", "annotations", key]] == #"{"apiVersion":"v1","data":{"a":"1","b":"2"},"kind":"ConfigMap","metadata":{"name":"csa"}}"#)
   }
 }
+
+@Suite("Upgrading from client-side apply")
+struct ClientSideApplyUpgradeTests {
+  @Test("kubectl may take over fields its client-side apply set, but not fields others changed since")
+  func kubectlTakesOverItsOwnFields() {
+    let s = makeServer()
+    let key = "kubectl.kubernetes.io/last-applied-configuration"
+    var cm = configMap("up", data: ["a": "1", "b": "1"])
+    cm[path: ["metadata", "annotations"]] = [.init(stringLiteral: key): .string(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"up"},"data":{"a":"1","b":"1"}}"#)]
+    s.call("POST", cmPath + "?fieldManager=kubectl-client-side-apply", cm)
+    let (code, upgraded) = s.apply(cmPath + "/up", configMap("up", data: ["a": "2", "b": "1"]), manager: "kubectl")
+    #expect(code == 200)
+    #expect(upgraded["data"] == ["a": "2", "b": "1"])
+    // Someone else changes b; kubectl's annotation no longer matches it, so that conflict stands.
+    s.call("PATCH", cmPath + "/up?fieldManager=editor", ["data": ["b": "9"]], contentType: "application/merge-patch+json")
+    let (conflict, status) = s.apply(cmPath + "/up", configMap("up", data: ["a": "2", "b": "3"]), manager: "kubectl")
+    #expect(conflict == 409)
+    #expect(status["message"] == #"Apply failed with 1 conflict: conflict with "editor" using v1: .data.b"#)
+    // Another manager gets no such allowance.
+    let (other, _) = s.apply(cmPath + "/up", configMap("up", data: ["a": "5"]), manager: "flux")
+    #expect(other == 409)
+  }
+}

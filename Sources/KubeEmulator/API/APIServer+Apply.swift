@@ -143,6 +143,29 @@ extension APIServer {
     return out
   }
 
+  /// Applies, letting `kubectl` take over from its own client-side apply without conflicts
+  /// (managedfields/internal/`lastappliedmanager.go`): conflicts on fields the live object's
+  /// last-applied annotation still sets to their live values are forced; any other conflict stands.
+  func applyUpgradingClientSideApply(_ fieldManager: FieldManager, live: JSONValue, config: JSONValue,
+                                     managed: [ManagedFieldsEntry], manager: String, force: Bool,
+                                     now: String) throws(ApplyConflictError) -> (object: JSONValue, managed: [ManagedFieldsEntry]) {
+    do {
+      return try fieldManager.apply(live: live, config: config, managed: managed, manager: manager, force: force, now: now)
+    } catch {
+      guard manager == "kubectl",
+        let text = live[path: ["metadata", "annotations", APIServer.lastAppliedAnnotation]]?.stringValue,
+        let lastApplied = try? JSONValue(parsing: Array(text.utf8)),
+        lastApplied["apiVersion"]?.stringValue == fieldManager.apiVersion
+      else { throw error }
+      let comparison = FieldComparison(old: lastApplied, new: live, schema: fieldManager.schema)
+      let allowed = FieldSet(fieldsOf: lastApplied, schema: fieldManager.schema)
+        .subtracting(comparison.modified).subtracting(comparison.added).subtracting(comparison.removed)
+      let remaining = error.conflicts.filter { !allowed.contains($0.path) }
+      guard remaining.isEmpty else { throw ApplyConflictError(conflicts: remaining) }
+      return try fieldManager.apply(live: live, config: config, managed: managed, manager: manager, force: true, now: now)
+    }
+  }
+
   static func sortingKeys(_ value: JSONValue) -> JSONValue {
     switch value {
     case .object(let object):
@@ -236,8 +259,8 @@ extension APIServer {
         }
         let live = present(existing, resource)
         let managed = live[path: ["metadata", "managedFields"]].flatMap { try? ManagedFieldsEntry.decodeList($0) } ?? []
-        var (merged, entries) = try manager_.apply(live: withoutManagedFields(live), config: config, managed: managed,
-                                                   manager: manager, force: force, now: stamp)
+        var (merged, entries) = try applyUpgradingClientSideApply(manager_, live: withoutManagedFields(live), config: config,
+                                                                  managed: managed, manager: manager, force: force, now: stamp)
         merged = withManagedFields(syncingLastApplied(merged, config: config, manager: manager), entries, resource: resource)
         let currentRV = existing[path: ["metadata", "resourceVersion"]]?.stringValue
         let sentRV = config[path: ["metadata", "resourceVersion"]]?.stringValue
