@@ -94,3 +94,29 @@ def test_python_client_apply_reports_conflicts_as_409(sim):
     forced = api.patch_namespaced_config_map("py-ssa", "default", body, field_manager="py-two", force=True,
                                              _content_type="application/apply-patch+yaml")
     assert forced.data == {"mode": "slow"}
+
+
+MIGRATE = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: csa-to-ssa
+  namespace: default
+data:
+  color: {color}
+"""
+
+
+def test_kubectl_moves_from_client_side_to_server_side_apply_without_conflicts(sim):
+    sim.kubectl("apply", "-f", "-", input=MIGRATE.format(color="red"))
+    r = sim.kubectl("apply", "--server-side", "-f", "-", input=MIGRATE.format(color="green"))
+    assert "serverside-applied" in r.stdout
+    obj = json.loads(sim.kubectl("get", "configmap", "csa-to-ssa", "-o", "json", "--show-managed-fields").stdout)
+    assert obj["data"] == {"color": "green"}
+    entries = {e["manager"]: e for e in obj["metadata"]["managedFields"]}
+    assert entries["kubectl"]["operation"] == "Apply"
+    last = json.loads(obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
+    assert last["data"] == {"color": "green"}
+    # And back: client-side apply still works from the updated annotation.
+    sim.kubectl("apply", "-f", "-", input=MIGRATE.format(color="blue"))
+    obj = json.loads(sim.kubectl("get", "configmap", "csa-to-ssa", "-o", "json").stdout)
+    assert obj["data"] == {"color": "blue"}
