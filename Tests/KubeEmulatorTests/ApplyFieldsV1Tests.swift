@@ -117,3 +117,29 @@ struct RecordedWriteManagersTests {
     #expect(compared > 0)
   }
 }
+
+@Suite("Path element order")
+struct PathElementOrderTests {
+  /// Two keys, the first sorting before the second.
+  struct KeyRow: Sendable, CustomTestStringConvertible {
+    var smaller: [PathElement.KeyField]
+    var larger: [PathElement.KeyField]
+    var testDescription: String { "\(PathElement.keyed(smaller)) < \(PathElement.keyed(larger))" }
+    init(_ smaller: [(String, JSONValue)], _ larger: [(String, JSONValue)]) {
+      self.smaller = smaller.map { .init(name: $0.0, value: $0.1) }
+      self.larger = larger.map { .init(name: $0.0, value: $0.1) }
+    }
+  }
+
+  static let rows: [KeyRow] = [
+    KeyRow([("containerPort", 53), ("protocol", "UDP")], [("containerPort", 8080), ("protocol", "TCP")]),
+    KeyRow([("a", 1)], [("a", 1), ("b", 0)]),
+    KeyRow([("a", 2), ("b", 0)], [("a", 10)]),
+  ]
+
+  @Test("keyed items sort field by field, as upstream's FieldList.Compare, so ports list in port order", arguments: rows)
+  func keyOrder(_ row: KeyRow) {
+    #expect(PathElement.keyed(row.smaller) < PathElement.keyed(row.larger))
+    #expect(!(PathElement.keyed(row.larger) < PathElement.keyed(row.smaller)))
+  }
+}

@@ -8,7 +8,8 @@ import KubeCore
 /// has neither (only ever seen in old data: atomic lists are owned whole).
 ///
 /// Ordering is upstream's `PathElement.Compare`: fields before keys before values before indices;
-/// fields by name (bytewise), keys field by field, values by `ApplyValueOrder`.
+/// fields by name (bytewise), keys field by field (`value/fields.go` `FieldList.Compare`), values by
+/// `ApplyValueOrder`.
 public enum PathElement: Sendable, Hashable, Comparable, CustomStringConvertible {
   /// `f:<name>` — a member of a map or struct.
   case field(String)
@@ -48,14 +49,13 @@ public enum PathElement: Sendable, Hashable, Comparable, CustomStringConvertible
     case (.field(let a), .field(let b)):
       return a.utf8.lexicographicallyPrecedes(b.utf8)
     case (.key(let a), .key(let b)):
-      // fieldpath/element.go KeyByFields.Compare: shorter keys first, then name, then value.
-      if a.count != b.count { return a.count < b.count }
+      // value/fields.go FieldList.Compare: lexical, field by field (name, then value); a prefix first.
       for (x, y) in zip(a, b) {
         if x.name != y.name { return x.name.utf8.lexicographicallyPrecedes(y.name.utf8) }
         let c = ApplyValueOrder.compare(x.value, y.value)
         if c != 0 { return c < 0 }
       }
-      return false
+      return a.count < b.count
     case (.value(let a), .value(let b)):
       return ApplyValueOrder.compare(a, b) < 0
     case (.index(let a), .index(let b)):
@@ -118,7 +118,8 @@ public typealias FieldPath = [PathElement]
 public func describe(_ path: FieldPath) -> String { path.map(\.description).joined() }
 
 /// The total order of values that structured-merge-diff uses to sort set items (`value/value.go`
-/// `Compare`): numbers, then strings, booleans, lists, maps, and null last.
+/// `CompareUsing`): numbers (floats and integers compared numerically), then strings, booleans,
+/// lists, maps, and null last.
 enum ApplyValueOrder {
   static func compare(_ a: JSONValue, _ b: JSONValue) -> Int {
     func rank(_ v: JSONValue) -> Int {
