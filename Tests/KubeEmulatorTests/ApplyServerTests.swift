@@ -156,7 +156,7 @@ struct ServerSideApplyTests {
     #expect(entry(updated, "alice")?["fieldsV1"]?["f:spec"]?["f:replicas"] == nil)
   }
 
-  @Test("a field another manager also owns stays when one applier stops sending it")
+  @Test("a field another applier also owns stays when one applier stops sending it")
   func sharedFieldsStay() {
     let s = makeServer()
     s.apply(deployments + "/web", deployment(replicas: 3), manager: "alice")
@@ -164,6 +164,15 @@ struct ServerSideApplyTests {
     let (_, updated) = s.apply(deployments + "/web", deployment(), manager: "alice")
     #expect(updated[path: ["spec", "replicas"]] == 3)
     #expect(entry(updated, "bob")?["fieldsV1"]?["f:spec"]?["f:replicas"] != nil)
+  }
+
+  @Test("a field only an update manager shares is removed when the applier stops sending it")
+  func updatersDoNotKeepFields() {
+    let s = makeServer()
+    s.call("POST", deployments + "?fieldManager=creator", deployment(replicas: 3))
+    s.apply(deployments + "/web", deployment(replicas: 3), manager: "alice")   // same value: shared with creator
+    let (_, updated) = s.apply(deployments + "/web", deployment(), manager: "alice")
+    #expect(updated[path: ["spec", "replicas"]] == 1)   // removed, then defaulted
   }
 
   @Test("two appliers setting different values conflict with 409 and upstream's message")

@@ -91,7 +91,7 @@ public struct FieldManager: Sendable {
   ///
   /// The configuration is merged into the live object; the applier then owns exactly the fields its
   /// configuration sets; fields it owned before and no longer sets are removed from the object unless
-  /// another manager owns them (`merge/update.go` `prune`).
+  /// another applier owns them (`merge/update.go` `prune`).
   ///
   /// - Returns: the object to store (without `managedFields`) and the new entries.
   /// - Throws: `ApplyConflictError` when the configuration changes a field another manager owns
@@ -115,9 +115,11 @@ public struct FieldManager: Sendable {
     if !conflicts.isEmpty && !force { throw ApplyConflictError(conflicts: conflicts) }
     for i in entries.indices where !entries[i].isSameManager(me) { entries[i].fields = entries[i].fields.subtracting(changed) }
 
-    // Prune what this manager applied last time and gave up, unless someone else holds it.
+    // Prune what this manager applied last time and gave up, unless another *applier* holds it:
+    // fields held only by update managers do not keep it (`merge/update.go` `addBackOwnedItems`
+    // counts `Applied()` sets only).
     let previous = entries.first(where: { $0.isSameManager(me) })?.fields ?? FieldSet()
-    let others = entries.filter { !$0.isSameManager(me) }.reduce(FieldSet()) { $0.union($1.fields) }
+    let others = entries.filter { !$0.isSameManager(me) && $0.operation == .apply }.reduce(FieldSet()) { $0.union($1.fields) }
     var candidates = previous.subtracting(applied)
     for path in previous.paths {   // named fields above given-up leaves (`EnsureNamedFieldsAreMembers`)
       for n in stride(from: path.count - 1, to: 0, by: -1) {
