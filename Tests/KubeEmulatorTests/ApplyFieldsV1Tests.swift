@@ -143,3 +143,21 @@ struct PathElementOrderTests {
     #expect(!(PathElement.keyed(row.larger) < PathElement.keyed(row.smaller)))
   }
 }
+
+@Suite("Keyed list merge order")
+struct KeyedListMergeOrderTests {
+  /// `finalizers`-like set list: items are their own keys.
+  static let setSchema = ApplySchema(custom: ["type": "array", "x-kubernetes-list-type": "set", "items": ["type": "string"]], metadata: nil)
+
+  @Test("shared items follow the applied order; live-only items keep their place; new items come where applied", arguments: [
+    (["a", "b"], ["b", "c"], ["a", "b", "c"]),
+    (["a", "b"], ["b", "a"], ["b", "a"]),
+    (["a", "x", "b"], ["b", "a"], ["x", "b", "a"]),
+    ([], ["a"], ["a"]),
+    (["a"], [], ["a"]),
+  ] as [([String], [String], [String])])
+  func order(_ row: ([String], [String], [String])) {
+    let merged = ObjectMerge.mergeItems(row.0.map(JSONValue.string), row.1.map(JSONValue.string), schema: Self.setSchema)
+    #expect(merged == row.2.map(JSONValue.string))
+  }
+}

@@ -5,9 +5,8 @@ import KubeCore
 public enum ObjectMerge {
   /// Merges `config` into `live` (structured-merge-diff `typed/merge.go`, `TypedValue.Merge`).
   ///
-  /// Granular maps merge member by member; keyed and set lists merge item by item (live items
-  /// first, in their order, then new items in the configuration's order); scalars and atomic lists
-  /// and maps take the configuration's value.
+  /// Granular maps merge member by member; keyed and set lists merge item by item; scalars and
+  /// atomic lists and maps take the configuration's value.
   public static func merge(_ live: JSONValue, _ config: JSONValue, schema: ApplySchema) -> JSONValue {
     switch (live, config) {
     case (.object(let lhs), .object(let rhs)) where !schema.isAtomicMap:
@@ -17,26 +16,54 @@ public enum ObjectMerge {
       }
       return .object(out)
     case (.array(let lhs), .array(let rhs)) where schema.listType != .atomic:
-      let listType = schema.listType
-      let right = FieldComparison.index(rhs, listType)
-      var out: [JSONValue] = []
-      var used: Set<PathElement> = []
-      for (pe, item) in FieldComparison.index(lhs, listType) {
-        if let match = right.first(where: { $0.0 == pe }) {
-          out.append(merge(item, match.1, schema: schema.items))
-          used.insert(pe)
-        } else {
-          out.append(item)
-        }
-      }
-      for (pe, item) in right where !used.contains(pe) {
-        out.append(item)
-        used.insert(pe)
-      }
-      return .array(out)
+      return .array(mergeItems(lhs, rhs, schema: schema))
     default:
       return config
     }
+  }
+
+  /// Merges the items of a keyed or set list in upstream's order (`typed/merge.go`
+  /// `visitListItems`): items both lists hold come in the configuration's order, live-only items
+  /// keep their place among them, configuration-only items come where the configuration puts them.
+  static func mergeItems(_ lhs: [JSONValue], _ rhs: [JSONValue], schema: ApplySchema) -> [JSONValue] {
+    let listType = schema.listType
+    let left = FieldComparison.index(lhs, listType), right = FieldComparison.index(rhs, listType)
+    let leftItems = Dictionary(left, uniquingKeysWith: { a, _ in a })
+    let rightItems = Dictionary(right, uniquingKeysWith: { a, _ in a })
+    let shared = right.map(\.0).filter { leftItems[$0] != nil }
+    var sharedIndex = 0
+    var nextShared: PathElement? { sharedIndex < shared.count ? shared[sharedIndex] : nil }
+    var taken: Set<PathElement> = []
+    var out: [JSONValue] = []
+    func combined(_ pe: PathElement, _ item: JSONValue) -> JSONValue {
+      leftItems[pe].map { merge($0, item, schema: schema.items) } ?? item
+    }
+    var l = 0, r = 0
+    while l < left.count || r < right.count {
+      if l < left.count && r < right.count {
+        let pe = left[l].0
+        if pe == right[r].0 {
+          out.append(combined(pe, right[r].1))
+          taken.insert(pe)
+          l += 1; r += 1; sharedIndex += 1
+          continue
+        }
+        if rightItems[pe] != nil, let next = nextShared, next != pe { l += 1; continue }   // placed later
+      }
+      if l < left.count {
+        let pe = left[l].0
+        if rightItems[pe] == nil { out.append(left[l].1); l += 1; continue }
+        if taken.contains(pe) { l += 1; continue }
+      }
+      if r < right.count {
+        let pe = right[r].0
+        taken.insert(pe)
+        out.append(combined(pe, right[r].1))
+        r += 1
+        if nextShared == pe { sharedIndex += 1 }
+      }
+    }
+    return out
   }
 
   /// Removes the value at `path`, if present: a member of a map, an item of a list by key or value.
