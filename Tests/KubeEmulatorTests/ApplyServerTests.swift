@@ -423,3 +423,14 @@ struct ClientSideApplyUpgradeTests {
     #expect(other == 409)
   }
 }
+
+@Suite("Applied field sets")
+struct AppliedFieldSetTests {
+  @Test("an empty struct in the configuration owns nothing; label keys are owned one by one")
+  func emptyStructsAndMapKeys() throws {
+    let registry = try PatchFixtures.registry.get()
+    let schema = ApplySchema(builtin: try #require(registry.schema(forDefinition: "io.k8s.api.apps.v1.Deployment")))
+    let config: JSONValue = ["metadata": ["labels": ["app": "web"]], "spec": ["template": ["spec": ["securityContext": [:]]]]]
+    #expect(FieldSet(fieldsOf: config, schema: schema).fieldsV1 == fields(#"{"f:metadata":{"f:labels":{"f:app":{}}}}"#))
+  }
+}

@@ -5,8 +5,9 @@ extension FieldSet {
   /// `typed/tofieldset.go`).
   ///
   /// Every scalar, atomic list and atomic map is a member; every item of a keyed or set list is a
-  /// member (so `k:{…}` entries carry `.`); a map member is added itself when it is empty or null, or
-  /// when it is a key of a map rather than a declared field.
+  /// member (so `k:{…}` entries carry `.`); a member of a map that is a key rather than a declared
+  /// field is a member itself (`labels`' keys, everything in an unknown type). An empty granular map
+  /// adds nothing.
   public init(fieldsOf object: JSONValue, schema: ApplySchema) {
     self.init()
     FieldSet.collect(object, schema: schema, path: [], into: &self)
@@ -19,7 +20,7 @@ extension FieldSet {
       for (key, child) in object {
         let childPath = path + [.field(key)]
         collect(child, schema: schema.field(key), path: childPath, into: &set)
-        if child.isNull || child.objectValue?.isEmpty == true || !schema.declares(key) { set.insert(childPath) }
+        if !schema.declares(key) { set.insert(childPath) }
       }
     case .array(let items):
       let listType = schema.listType
