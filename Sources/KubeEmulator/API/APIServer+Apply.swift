@@ -6,8 +6,9 @@ import YAML
 /// Upstream: k8s.io/apiserver `pkg/endpoints/handlers/patch.go` (`applyPatcher`), `create.go` and
 /// `update.go` (`managerOrUserAgent`, `UpdateNoErrors`), and k8s.io/apimachinery
 /// `pkg/util/managedfields/internal/fieldmanager.go`; the field rules are in `Apply/`.
-/// Built once per process from the bundled documents: they are the same for every server.
-private let zeroObjectsCache = Locked<ZeroObjects?>(nil)
+/// Built once per process and group-version from the bundled documents (the same for every server):
+/// each v3 document holds every schema its kinds reference, so one small document is enough.
+private let zeroObjectsCache = Locked<[String: ZeroObjects]>([:])
 
 extension APIServer {
   static let applyPatchType = "application/apply-patch+yaml"
@@ -42,10 +43,13 @@ extension APIServer {
   /// (their zero value is an empty object, as for an unstructured object upstream).
   func zeroObject(for resource: APIResource) -> JSONValue? {
     guard !resource.isCustom, let definition = resource.definitionName else { return nil }
-    if let cached = zeroObjectsCache.value { return cached.zero(definition: definition) }
-    let documents = self.documents.openAPIV3.values.compactMap { try? JSONValue(parsing: $0) }
-    let built = ZeroObjects(openAPIV3Documents: documents)
-    zeroObjectsCache.value = built
+    let key = resource.group.isEmpty ? "api/\(resource.version)" : "apis/\(resource.group)/\(resource.version)"
+    if let cached = zeroObjectsCache.value[key] { return cached.zero(definition: definition) }
+    let document = documents.openAPIV3[key].flatMap { try? JSONValue(parsing: $0) }
+    let built = ZeroObjects(openAPIV3Documents: document.map { [$0] } ?? [])
+    var all = zeroObjectsCache.value
+    all[key] = built
+    zeroObjectsCache.value = all
     return built.zero(definition: definition)
   }
 
