@@ -434,3 +434,20 @@ struct AppliedFieldSetTests {
     #expect(FieldSet(fieldsOf: config, schema: schema).fieldsV1 == fields(#"{"f:metadata":{"f:labels":{"f:app":{}}}}"#))
   }
 }
+
+@Suite("Scale writes")
+struct ScaleManagedFieldsTests {
+  @Test("a write through /scale is recorded with subresource scale and owns spec.replicas")
+  func scaleSubresource() {
+    let s = makeServer()
+    s.call("POST", deployments + "?fieldManager=creator", deployment(replicas: 1))
+    let (code, _) = s.call("PATCH", deployments + "/web/scale?fieldManager=autoscaler", ["spec": ["replicas": 4]],
+                           contentType: "application/merge-patch+json")
+    #expect(code == 200)
+    let (_, d) = s.call("GET", deployments + "/web")
+    let e = d[path: ["metadata", "managedFields"]]?.arrayValue?.first { $0["manager"] == "autoscaler" }
+    #expect(e?["subresource"] == "scale")
+    #expect(e?["fieldsV1"] == fields(#"{"f:spec":{"f:replicas":{}}}"#))
+    #expect(entry(d, "creator", "Update")?["fieldsV1"]?["f:spec"]?["f:replicas"] == nil)
+  }
+}

@@ -122,7 +122,9 @@ extension APIServer {
       o[path: ["metadata", "managedFields"]] = sent[path: ["metadata", "managedFields"]]
       return o
     }
-    return recordingUpdate(old: old, new: updated, resource: ctx.resource, subresource: subresource, manager: managerName(ctx))
+    // Writes through /scale reach here as main-resource updates; upstream records them as `scale`.
+    let recorded = subresource ?? (ctx.path.subresource == "scale" ? "scale" : nil)
+    return recordingUpdate(old: old, new: updated, resource: ctx.resource, subresource: recorded, manager: managerName(ctx))
   }
 
   // MARK: apply
