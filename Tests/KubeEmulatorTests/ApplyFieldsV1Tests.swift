@@ -62,6 +62,11 @@ struct ApplyFieldsV1Tests {
     #expect(text == #"{"f:metadata":{"f:finalizers":{"v:\"a\"":{},"v:\"b\"":{}}},"f:spec":{"f:args":{"i:0":{}},"f:ports":{"k:{\"port\":80,\"protocol\":\"TCP\"}":{".":{},"f:port":{}}},"f:replicas":{}}}"#)
     #expect(try FieldSet(fieldsV1: set.fieldsV1) == set)
     #expect(describe(port) == #".spec.ports[port=80,protocol="TCP"]"#)
+    // Iteration order: a level's members before its children.
+    #expect(set.sortedPaths.map(describe) == [
+      #".metadata.finalizers[="a"]"#, #".metadata.finalizers[="b"]"#, ".spec.replicas", ".spec.args[0]",
+      #".spec.ports[port=80,protocol="TCP"]"#, #".spec.ports[port=80,protocol="TCP"].port"#,
+    ])
   }
 
   @Test("a managedFields list with a bad entry is refused with upstream's reason", arguments: [

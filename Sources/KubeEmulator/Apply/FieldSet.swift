@@ -36,11 +36,16 @@ public struct FieldSet: Sendable, Hashable {
   /// Members of both sets.
   public func intersection(_ other: FieldSet) -> FieldSet { FieldSet(paths.intersection(other.paths)) }
 
-  /// The members, sorted as upstream iterates a set (`fieldpath/set.go` `Iterate`): parents before
-  /// children, siblings by `PathElement` order.
+  /// The members, in the order upstream iterates a set (`fieldpath/set.go` `iteratePrefix`): at each
+  /// level the members first, then the children; each group by `PathElement` order. Conflicts are
+  /// listed in this order.
   public var sortedPaths: [FieldPath] {
     paths.sorted { a, b in
-      for (x, y) in zip(a, b) where x != y { return x < y }
+      for i in 0..<min(a.count, b.count) where a[i] != b[i] {
+        let aIsMember = a.count == i + 1, bIsMember = b.count == i + 1
+        if aIsMember != bIsMember { return aIsMember }
+        return a[i] < b[i]
+      }
       return a.count < b.count
     }
   }
