@@ -120,12 +120,9 @@ public struct FieldManager: Sendable {
     // counts `Applied()` sets only).
     let previous = entries.first(where: { $0.isSameManager(me) })?.fields ?? FieldSet()
     let others = entries.filter { !$0.isSameManager(me) && $0.operation == .apply }.reduce(FieldSet()) { $0.union($1.fields) }
-    var candidates = previous.subtracting(applied)
-    for path in previous.paths {   // named fields above given-up leaves (`EnsureNamedFieldsAreMembers`)
-      for n in stride(from: path.count - 1, to: 0, by: -1) {
-        if case .field = path[n - 1] { candidates.insert(Array(path.prefix(n))) }
-      }
-    }
+    // Only the given-up members go: `addBackDanglingItems` restores whatever was not in the last
+    // applied set, so parents and unowned (defaulted) siblings stay.
+    let candidates = previous.subtracting(applied)
     for path in candidates.sortedPaths where !applied.containsPrefix(path) && !others.containsPrefix(path)
       && !FieldManager.strippedPaths.contains(path) {
       merged = ObjectMerge.remove(path, from: merged, schema: schema)
