@@ -156,6 +156,14 @@ struct ServerSideApplyTests {
     #expect(entry(updated, "alice")?["fieldsV1"]?["f:spec"]?["f:replicas"] == nil)
   }
 
+  @Test("a built-in kind's map emptied by apply disappears, as Go's omitempty drops it")
+  func emptiedMapGoes() {
+    let s = makeServer()
+    s.apply(deployments + "/web", deployment(labels: ["team": "a"]), manager: "alice")
+    let (_, updated) = s.apply(deployments + "/web", deployment(), manager: "alice")
+    #expect(updated[path: ["metadata", "labels"]] == nil)
+  }
+
   @Test("a field another applier also owns stays when one applier stops sending it")
   func sharedFieldsStay() {
     let s = makeServer()

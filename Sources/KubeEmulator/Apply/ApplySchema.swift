@@ -77,6 +77,13 @@ public struct ApplySchema: Sendable {
     }
   }
 
+  /// Whether objects of this type drop empty maps and lists when stored: built-in kinds are Go
+  /// structs whose collections are `omitempty`; custom resources are stored as sent.
+  public var omitsEmptyCollections: Bool {
+    if case .builtin = source { return true }
+    return false
+  }
+
   /// Whether the map is owned whole (`x-kubernetes-map-type: atomic`).
   public var isAtomicMap: Bool {
     switch source {

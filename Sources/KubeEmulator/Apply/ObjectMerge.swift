@@ -67,15 +67,22 @@ public enum ObjectMerge {
   }
 
   /// Removes the value at `path`, if present: a member of a map, an item of a list by key or value.
+  ///
+  /// A built-in kind's map or list left empty goes too, as Go's `omitempty` drops it when the object
+  /// is stored (`labels: {}` never reaches a reader); structs and custom resources keep their `{}`.
   public static func remove(_ path: FieldPath, from value: JSONValue, schema: ApplySchema) -> JSONValue {
     guard let first = path.first else { return value }
     let rest = Array(path.dropFirst())
     switch (first, value) {
     case (.field(let name), .object(var object)):
       guard let child = object[name] else { return value }
-      if rest.isEmpty { object.removeValue(forKey: name) } else {
-        object[name] = remove(rest, from: child, schema: schema.field(name))
-      }
+      if rest.isEmpty { object.removeValue(forKey: name); return .object(object) }
+      let childSchema = schema.field(name)
+      let pruned = remove(rest, from: child, schema: childSchema)
+      var isStruct = false
+      if case .field(let member)? = rest.first { isStruct = childSchema.declares(member) }
+      let isEmpty = pruned.objectValue?.isEmpty == true || pruned.arrayValue?.isEmpty == true
+      if isEmpty && !isStruct && schema.omitsEmptyCollections { object.removeValue(forKey: name) } else { object[name] = pruned }
       return .object(object)
     case (_, .array(var items)):
       let listType = schema.listType
