@@ -99,7 +99,7 @@ extension APIServer {
     }
     let created = try store.transaction { state in
       try createLocked(&state, resource: ctx.resource, namespace: ctx.path.namespace, object: object,
-                       dryRun: ctx.isDryRun, userAgent: ctx.request.header("user-agent"))
+                       dryRun: ctx.isDryRun, userAgent: ctx.request.header("user-agent"), fieldManager: managerName(ctx))
     }
     return .json(present(created, ctx.resource), status: 201, warnings: warnings)
   }
@@ -113,7 +113,7 @@ extension APIServer {
   }
 
   func createLocked(_ state: inout ObjectStore.State, resource: APIResource, namespace: String?, object input: JSONValue,
-                    dryRun: Bool, userAgent: String?) throws -> JSONValue {
+                    dryRun: Bool, userAgent: String?, fieldManager: String? = nil) throws -> JSONValue {
     var object = input
     var meta = object["metadata"]?.objectValue ?? JSONObject()
     let ns = resource.namespaced ? (namespace ?? "") : ""
@@ -151,6 +151,7 @@ extension APIServer {
     if resource.hasStatus { object["status"] = nil }
     try BuiltinDefaults.apply(to: &object, resource: resource, isCreate: true, server: self)
     if resource.isCustom, let schema = customSchema(for: resource) { schema.applyDefaults(&object) }
+    if let fieldManager { object = recordingUpdate(old: nil, new: object, resource: resource, subresource: nil, manager: fieldManager) }
     var errors = Validation.validateObject(object, resource: resource, isCreate: true)
     if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(object) }
     if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" { errors += CRDSupport.validate(object) }
@@ -230,7 +231,7 @@ extension APIServer {
       updated = newObject
       var meta = updated["metadata"]?.objectValue ?? JSONObject()
       let old = existing["metadata"]?.objectValue ?? JSONObject()
-      for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "managedFields"] {
+      for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace"] {
         meta[key] = old[key]
       }
       if meta["generateName"] == nil { meta["generateName"] = old["generateName"] }
@@ -254,6 +255,7 @@ extension APIServer {
       let gen = existing[path: ["metadata", "generation"]]?.intValue ?? 1
       updated[path: ["metadata", "generation"]] = JSONValue(a == b ? gen : gen + 1)
     }
+    updated = managedFieldsAfterUpdate(ctx: ctx, subresource: subresource, old: existing, updated: updated, sent: newObject)
     var unchanged = existing
     unchanged[path: ["metadata", "resourceVersion"]] = nil
     if updated == unchanged {
@@ -304,7 +306,9 @@ extension APIServer {
     let type = ctx.request.contentType ?? ""
     var accepted = ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
     if !ctx.resource.isCustom { accepted.insert("application/strategic-merge-patch+json", at: 2) }
-    guard accepted.contains(type), type != "application/apply-patch+yaml" else {
+    if accepted.contains(type) { try validatePatchOptions(ctx, type: type) }
+    if type == APIServer.applyPatchType { return try serverSideApply(ctx, name: name, subresource: subresource) }
+    guard accepted.contains(type) else {
       throw APIError.unsupportedMediaType(type, accepted: accepted)
     }
     let patchDocument: JSONValue

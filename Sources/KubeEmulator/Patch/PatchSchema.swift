@@ -111,6 +111,18 @@ public struct PatchSchema: Sendable {
   /// The field's `x-kubernetes-list-map-keys`; empty when absent.
   public var listMapKeys: [String] { node["x-kubernetes-list-map-keys"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
 
+  /// The field's `x-kubernetes-map-type` (`atomic`, `granular`), read beside a `$ref` or on the
+  /// definition it names (`LabelSelector` is atomic); nil when absent. Used by server-side apply.
+  public var mapType: String? {
+    node["x-kubernetes-map-type"]?.stringValue ?? resolved()?["x-kubernetes-map-type"]?.stringValue
+  }
+
+  /// Whether `name` is a declared property (a struct field), not a key of an `additionalProperties` map.
+  public func declares(_ name: String) -> Bool {
+    guard let resolved = resolved(), case .object(let properties)? = resolved["properties"] else { return false }
+    return properties[name] != nil
+  }
+
   /// The schema of member `name` of an object: a declared property, else the `additionalProperties`
   /// schema of a map type (`labels`, `resources.limits`); nil when the schema says nothing about it.
   public func field(_ name: String) -> PatchSchema? {

@@ -72,7 +72,12 @@ enum CRDSupport {
       let desiredStatus: JSONValue = ["conditions": .array(conditions), "acceptedNames": .object(names),
                                       "storedVersions": crd[path: ["status", "storedVersions"]] ?? .array(storageVersions(crd))]
       if crd["status"] != desiredStatus {
+        // storedVersions comes from the create strategy, the rest from kube-apiserver's naming controller.
+        var before = crd
+        before["status"] = crd["status"] ?? ["storedVersions": desiredStatus["storedVersions"] ?? []]
         crd["status"] = desiredStatus
+        crd = server.recordingInternalWrite(old: before, new: crd, group: "apiextensions.k8s.io", version: "v1",
+                                            resource: "customresourcedefinitions", subresource: "status", manager: "kube-apiserver")
         crd = state.put(storageKey, crd, type: .modified)
       }
     }
