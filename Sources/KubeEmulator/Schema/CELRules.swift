@@ -1,22 +1,278 @@
+import Foundation
 import KubeCore
 
-/// `x-kubernetes-validations` (CEL) rules. The evaluator lands with the CRD issue; until then a
-/// schema that carries rules is refused at CRD creation rather than silently not enforced.
+/// `x-kubernetes-validations` (CEL) rules of a CRD schema: compiled when the CRD is written, evaluated
+/// on every create and update of its objects.
+///
+/// Follows apiextensions-apiserver `pkg/apiserver/schema/cel/validation.go` (evaluation, error wording,
+/// cost budget, transition rules) and `pkg/apis/apiextensions/validation/validation.go` (compile errors
+/// on the CRD).
 enum CELRules {
-  static func validate(_ object: JSONValue, schema: JSONValue) -> [FieldError] { [] }
+  /// The property names reachable from a resource root or embedded resource besides the schema's own
+  /// (apiextensions-apiserver `pkg/apiserver/schema/cel/model` `WithTypeAndObjectMeta`).
+  static func withTypeAndObjectMeta(_ schema: JSONValue) -> JSONValue {
+    var s = schema
+    var props = schema["properties"]?.objectValue ?? JSONObject()
+    props["apiVersion"] = ["type": "string"]
+    props["kind"] = ["type": "string"]
+    props["metadata"] = ["type": "object", "properties": ["name": ["type": "string"], "generateName": ["type": "string"]]]
+    s["properties"] = .object(props)
+    return s
+  }
 
+  // MARK: compile
+
+  /// One rule of a schema node, compiled.
+  struct CompiledRule {
+    var rule: JSONValue
+    var program: CELProgram
+    var messageExpression: CELProgram?
+  }
+
+  /// Declarations for the rules of a node: `self`, and `oldSelf` (optional when `optionalOldSelf`).
+  static func declarations(for node: JSONValue, isRoot: Bool, optionalOldSelf: Bool) -> [String: CELType] {
+    let type = CELType.of(schema: isRoot ? withTypeAndObjectMeta(node) : node)
+    return ["self": type, "oldSelf": optionalOldSelf ? .optional(type) : type]
+  }
+
+  /// Compiles every rule of the schema, returning the errors kube-apiserver gives for a CRD whose rules
+  /// do not compile, e.g. `spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule:
+  /// Invalid value: apiextensions.ValidationRule{…}: compilation failed: ERROR: <input>:1:6: …`.
   static func checkCompiles(_ schema: JSONValue, path: String) -> [FieldError] {
     var errors: [FieldError] = []
-    func walk(_ s: JSONValue, _ p: String) {
-      if let rules = s["x-kubernetes-validations"]?.arrayValue, !rules.isEmpty {
-        errors.append(FieldError(.invalid, field: "\(p).x-kubernetes-validations", value: "\"array\"",
-                                 detail: "CEL validation rules are not supported by this emulator version"))
+    func walk(_ s: JSONValue, _ p: String, isRoot: Bool) {
+      for (j, rule) in (s["x-kubernetes-validations"]?.arrayValue ?? []).enumerated() {
+        errors += compileErrors(rule, node: s, isRoot: isRoot, path: "\(p).x-kubernetes-validations[\(j)]")
       }
-      for (k, v) in s["properties"]?.objectValue ?? JSONObject() { walk(v, "\(p).properties[\(k)]") }
-      if let items = s["items"], case .object = items { walk(items, "\(p).items") }
-      if let a = s["additionalProperties"], case .object = a { walk(a, "\(p).additionalProperties") }
+      for (k, v) in s["properties"]?.objectValue ?? JSONObject() { walk(v, "\(p).properties[\(k)]", isRoot: false) }
+      if let items = s["items"], case .object = items { walk(items, "\(p).items", isRoot: false) }
+      if let a = s["additionalProperties"], case .object = a { walk(a, "\(p).additionalProperties", isRoot: false) }
     }
-    walk(schema, path)
+    walk(schema, path, isRoot: true)
     return errors
+  }
+
+  static let reasons = ["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"]
+
+  private static func compileErrors(_ rule: JSONValue, node: JSONValue, isRoot: Bool, path: String) -> [FieldError] {
+    let source = rule["rule"]?.stringValue ?? ""
+    let printed = goValidationRule(rule)
+    if source.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+      return [FieldError(.required, field: "\(path).rule", detail: "rule is not specified")]
+    }
+    var errors: [FieldError] = []
+    if let reason = rule["reason"]?.stringValue, !reasons.contains(reason) {
+      errors.append(FieldError(.notSupported, field: "\(path).reason", value: "\"\(reason)\"",
+                               detail: "supported values: " + reasons.map { "\"\($0)\"" }.joined(separator: ", ")))
+    }
+    if source.contains("\n") && (rule["message"]?.stringValue ?? "").isEmpty {
+      errors.append(FieldError(.required, field: "\(path).message", detail: "message must be specified if rule contains line breaks"))
+    }
+    let variables = declarations(for: node, isRoot: isRoot, optionalOldSelf: rule["optionalOldSelf"]?.boolValue == true)
+    do {
+      let program = try CELProgram.compile(source, variables: variables)
+      if program.outputType != .bool && program.outputType != .dyn {
+        errors.append(FieldError(.invalid, field: "\(path).rule", value: printed, detail: "cel expression must evaluate to a bool"))
+      }
+    } catch {
+      errors.append(FieldError(.invalid, field: "\(path).rule", value: printed, detail: "compilation failed: " + error.render(source: source)))
+    }
+    if let messageSource = rule["messageExpression"]?.stringValue, !messageSource.isEmpty {
+      do {
+        let program = try CELProgram.compile(messageSource, variables: variables)
+        if program.outputType != .string && program.outputType != .dyn {
+          errors.append(FieldError(.invalid, field: "\(path).messageExpression", value: printed, detail: "must evaluate to a string"))
+        }
+      } catch {
+        errors.append(FieldError(.invalid, field: "\(path).messageExpression", value: printed,
+                                 detail: "messageExpression compilation failed: " + error.render(source: messageSource)))
+      }
+    }
+    return errors
+  }
+
+  /// A ValidationRule as Go's `%#v` prints it in kube-apiserver's field errors.
+  static func goValidationRule(_ rule: JSONValue) -> String {
+    func q(_ key: String) -> String { (rule[key]?.stringValue ?? "").goQuoted }
+    let reason = rule["reason"]?.stringValue.map { _ in "(*apiextensions.FieldValueErrorReason)(0xc000000000)" } ?? "(*apiextensions.FieldValueErrorReason)(nil)"
+    let optional = rule["optionalOldSelf"]?.boolValue.map { _ in "(*bool)(0xc000000000)" } ?? "(*bool)(nil)"
+    return "apiextensions.ValidationRule{Rule:\(q("rule")), Message:\(q("message")), MessageExpression:\(q("messageExpression")), Reason:\(reason), FieldPath:\(q("fieldPath")), OptionalOldSelf:\(optional)}"
+  }
+
+  // MARK: evaluate
+
+  /// Evaluates every rule against `object` (and `old` on updates), with upstream's per-call limit and
+  /// per-object budget. Call only when the object passed its type checks.
+  static func validate(_ object: JSONValue, old: JSONValue?, schema: JSONValue) -> [FieldError] {
+    var run = Run()
+    guard case .object(let o) = object else { return [] }
+    // the root: the schema's own properties plus apiVersion, kind, metadata.name/generateName
+    let root = withTypeAndObjectMeta(schema)
+    var visible = JSONObject()
+    for (k, v) in o {
+      if k == "metadata", case .object(let meta) = v {
+        var m = JSONObject()
+        for key in ["name", "generateName"] { if let x = meta[key] { m[key] = x } }
+        visible[k] = .object(m)
+      } else {
+        visible[k] = v
+      }
+    }
+    var oldVisible: JSONValue?
+    if case .object(let oo)? = old {
+      var ov = JSONObject()
+      for (k, v) in oo where k != "metadata" { ov[k] = v }
+      if case .object(let meta)? = oo["metadata"] {
+        var m = JSONObject()
+        for key in ["name", "generateName"] { if let x = meta[key] { m[key] = x } }
+        ov["metadata"] = .object(m)
+      }
+      oldVisible = .object(ov)
+    }
+    run.validate(.object(visible), old: oldVisible, schema: schema, celSchema: root, path: "", isRoot: true)
+    return run.errors
+  }
+
+  /// One object's evaluation: the errors so far and the budget left.
+  struct Run {
+    var errors: [FieldError] = []
+    var budget: UInt64 = CELCost.runtimeBudget
+    var stopped = false
+
+    mutating func validate(_ value: JSONValue, old: JSONValue?, schema: JSONValue, celSchema: JSONValue, path: String, isRoot: Bool) {
+      if stopped || value == .null { return }
+      let old = old == .null ? nil : old
+      if let rules = schema["x-kubernetes-validations"]?.arrayValue, !rules.isEmpty {
+        evaluateRules(rules, value: value, old: old, schema: schema, celSchema: celSchema, path: path, isRoot: isRoot)
+      }
+      switch value {
+      case .object(let o):
+        if let props = schema["properties"]?.objectValue {
+          for (k, v) in o {
+            guard let p = props[k] else { continue }
+            validate(v, old: old?[k], schema: p, celSchema: p, path: join(path, k), isRoot: false)
+          }
+        } else if let additional = schema["additionalProperties"], case .object = additional {
+          for (k, v) in o {
+            validate(v, old: old?[k], schema: additional, celSchema: additional, path: "\(path)[\(k)]", isRoot: false)
+          }
+        }
+      case .array(let items):
+        guard let itemSchema = schema["items"] else { break }
+        let keys = schema["x-kubernetes-list-type"]?.stringValue == "map"
+          ? schema["x-kubernetes-list-map-keys"]?.arrayValue?.compactMap(\.stringValue) ?? [] : []
+        for (i, item) in items.enumerated() {
+          // only list-type=map items correlate with an old item (by their keys)
+          var oldItem: JSONValue?
+          if !keys.isEmpty, let oldItems = old?.arrayValue {
+            oldItem = oldItems.first { candidate in keys.allSatisfy { candidate[$0] == item[$0] } }
+          }
+          validate(item, old: oldItem, schema: itemSchema, celSchema: itemSchema, path: "\(path)[\(i)]", isRoot: false)
+        }
+      default:
+        break
+      }
+    }
+
+    private func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    private mutating func evaluateRules(_ rules: [JSONValue], value: JSONValue, old: JSONValue?, schema: JSONValue,
+                                        celSchema: JSONValue, path: String, isRoot: Bool) {
+      let typeText = "\"\(schema["type"]?.stringValue ?? value.typeName)\""
+      let path = path.isEmpty ? "<nil>" : path   // upstream's nil field path at the resource root
+      let selfValue = CELValue.from(value, schema: celSchema)
+      let oldValue = old.map { CELValue.from($0, schema: celSchema) }
+      for rule in rules {
+        let source = rule["rule"]?.stringValue ?? ""
+        let ruleText = ruleErrorString(rule)
+        let optionalOldSelf = rule["optionalOldSelf"]?.boolValue == true
+        let variables = CELRules.declarations(for: schema, isRoot: isRoot, optionalOldSelf: optionalOldSelf)
+        let program: CELProgram
+        do { program = try CELProgram.compile(source, variables: variables) } catch {
+          // refused at CRD creation; reaching here means the CRD predates a checker change
+          errors.append(FieldError(.invalid, field: path, value: typeText, detail: "rule compile error: compilation failed: \(error.render(source: source))"))
+          continue
+        }
+        if program.usesOldSelf && oldValue == nil && !optionalOldSelf { continue }   // transition rules need an old value
+        var bindings: [String: CELValue] = ["self": selfValue]
+        if optionalOldSelf { bindings["oldSelf"] = .optional(oldValue) } else if let oldValue { bindings["oldSelf"] = oldValue }
+        if budget == 0 {
+          errors.append(FieldError(.invalid, field: path, value: typeText, detail: "validation failed due to running out of cost budget, no further validation rules will be run"))
+          stopped = true
+          return
+        }
+        let result: CELValue
+        do {
+          let (v, cost) = try program.evaluate(bindings, costLimit: min(CELCost.perCallLimit, budget))
+          budget -= min(cost, budget)
+          result = v
+        } catch .costLimitExceeded {
+          errors.append(FieldError(.invalid, field: path, value: typeText,
+                                   detail: "'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: \(ruleText)"))
+          stopped = true
+          return
+        } catch {
+          if error.description.hasPrefix("no such overload") {
+            errors.append(FieldError(.invalid, field: path, value: typeText,
+                                     detail: "'\(error)': call arguments did not match a supported operator, function or macro signature for rule: \(ruleText)"))
+          } else {
+            errors.append(FieldError(.invalid, field: path, value: typeText, detail: "\(error) evaluating rule: \(ruleText)"))
+          }
+          continue
+        }
+        if case .bool(true) = result { continue }
+        if case .bool(false) = result {} else {
+          errors.append(FieldError(.invalid, field: path, value: typeText,
+                                   detail: "'no such overload': call arguments did not match a supported operator, function or macro signature for rule: \(ruleText)"))
+          continue
+        }
+        var field = path
+        if let fieldPath = rule["fieldPath"]?.stringValue, !fieldPath.isEmpty {
+          field = isRoot ? normalizedFieldPath(fieldPath) : join(path, normalizedFieldPath(fieldPath))
+        }
+        var detail = ruleMessageOrDefault(rule)
+        if let messageSource = rule["messageExpression"]?.stringValue, !messageSource.isEmpty,
+           let messageProgram = try? CELProgram.compile(messageSource, variables: variables) {
+          do {
+            let (v, cost) = try messageProgram.evaluate(bindings, costLimit: min(CELCost.perCallLimit, budget))
+            budget -= min(cost, budget)
+            if case .string(let s) = v {
+              let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
+              if !trimmed.isEmpty && !trimmed.contains("\n") && trimmed.utf8.count <= 5 * 1024 { detail = trimmed }
+            }
+          } catch .costLimitExceeded {
+            errors.append(FieldError(.invalid, field: field, value: typeText,
+                                     detail: "no further validation rules will be run due to call cost exceeds limit for messageExpression: \"\(messageSource)\""))
+            stopped = true
+            return
+          } catch {
+            // upstream logs the failure and falls back to `message`
+          }
+        }
+        switch rule["reason"]?.stringValue {
+        case "FieldValueForbidden"?: errors.append(FieldError(.forbidden, field: field, detail: detail))
+        case "FieldValueRequired"?: errors.append(FieldError(.required, field: field, detail: detail))
+        case "FieldValueDuplicate"?: errors.append(FieldError(.duplicate, field: field, value: FieldError.printed(value)))
+        default: errors.append(FieldError(.invalid, field: field, value: FieldError.printed(value), detail: detail))
+        }
+      }
+    }
+
+    /// `.foo.bar` → `foo.bar`, `.m['k']` → `m[k]`, as upstream's `ValidFieldPath` normalises it.
+    private func normalizedFieldPath(_ fieldPath: String) -> String {
+      var out = fieldPath.hasPrefix(".") ? String(fieldPath.dropFirst()) : fieldPath
+      out = out.replacingOccurrences(of: "['", with: "[").replacingOccurrences(of: "']", with: "]")
+      return out
+    }
+
+    private func ruleMessageOrDefault(_ rule: JSONValue) -> String {
+      let message = (rule["message"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+      return message.isEmpty ? "failed rule: \(ruleErrorString(rule))" : message
+    }
+
+    private func ruleErrorString(_ rule: JSONValue) -> String {
+      let message = (rule["message"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+      return message.isEmpty ? (rule["rule"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines) : message
+    }
   }
 }
