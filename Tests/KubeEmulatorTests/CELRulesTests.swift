@@ -12,7 +12,7 @@ func celSchema(specRules: [JSONValue], fieldRules: JSONValue? = nil, extraSpec: 
     "modelRef": ["type": "string"],
     "precision": ["type": "string", "enum": ["fp16", "int8"]],
     "calibration": ["type": "object", "properties": ["dataset": ["type": "string"]]],
-    "steps": ["type": "array", "items": ["type": "object", "properties": ["setWeight": ["type": "integer"]]]],
+    "steps": ["type": "array", "maxItems": 20, "items": ["type": "object", "properties": ["setWeight": ["type": "integer"]]]],
     "items": ["type": "array", "items": ["type": "integer"]],
   ]
   for (k, v) in extraSpec { props[k] = v }
@@ -157,6 +157,58 @@ struct CELRulesTests {
     let list = CELValue.list(Array(repeating: .int(1), count: 600_000))
     #expect(throws: CELEvalError.costLimitExceeded) { try program?.evaluate(["self": list]) }
     #expect(throws: Never.self) { try program?.evaluate(["self": .list(Array(repeating: .int(1), count: 1000))]) }
+  }
+}
+
+/// The cost examples of the Kubernetes CRD documentation ("Resource use by validation functions").
+struct CostCase: Sendable, CustomTestStringConvertible {
+  var name: String
+  var schema: JSONValue
+  var rejected: Bool
+  var testDescription: String { name }
+}
+
+let costCases: [CostCase] = [
+  CostCase(name: "contains() on every string of an unbounded list is refused",
+           schema: ["type": "array", "items": ["type": "string"], "x-kubernetes-validations": [["rule": "self.all(x, x.contains('a string'))"]]],
+           rejected: true),
+  CostCase(name: "the same rule with maxItems and maxLength is accepted",
+           schema: ["type": "array", "maxItems": 25, "items": ["type": "string", "maxLength": 10],
+                    "x-kubernetes-validations": [["rule": "self.all(x, x.contains('a string'))"]]],
+           rejected: false),
+  CostCase(name: "the rule on the items counts once per item",
+           schema: ["type": "array", "maxItems": 25, "items": ["type": "string", "maxLength": 10,
+                    "x-kubernetes-validations": [["rule": "self.contains('a string')"]]]],
+           rejected: false),
+  CostCase(name: "a constant-time check over an unbounded list of integers is accepted",
+           schema: ["type": "array", "items": ["type": "integer"], "x-kubernetes-validations": [["rule": "self.all(x, x == 5)"]]],
+           rejected: false),
+  CostCase(name: "the same check on every inner list of a nested unbounded list is refused",
+           schema: ["type": "array", "items": ["type": "array", "items": ["type": "integer"],
+                    "x-kubernetes-validations": [["rule": "self.all(x, x == 5)"]]]],
+           rejected: true),
+]
+
+@Suite("CEL rule cost at CRD creation")
+struct CELStaticCostTests {
+  @Test("Rules that could be too expensive are refused when the CRD is written, as the docs' examples", arguments: costCases)
+  func staticCost(_ c: CostCase) {
+    let root: JSONValue = ["type": "object", "properties": ["foo": c.schema]]
+    let errors = CELRules.checkCompiles(root, path: "spec.validation.openAPIV3Schema").map(\.description)
+    if c.rejected {
+      #expect(errors.count == 1)
+      #expect(errors.first?.hasSuffix("x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)") == true, "\(errors)")
+    } else {
+      #expect(errors.isEmpty)
+    }
+  }
+
+  @Test("oldSelf is refused inside a list whose items cannot be matched to old items")
+  func uncorrelatableOldSelf() {
+    let root: JSONValue = ["type": "object", "properties": ["foo": ["type": "array", "maxItems": 5, "items": [
+      "type": "string", "maxLength": 5, "x-kubernetes-validations": [["rule": "self == oldSelf"]]]]]]
+    let errors = CELRules.checkCompiles(root, path: "spec.validation.openAPIV3Schema").map(\.description)
+    #expect(errors == ["spec.validation.openAPIV3Schema.properties[foo].items.x-kubernetes-validations[0].rule: Invalid value: \"self == oldSelf\": oldSelf cannot be used on the uncorrelatable portion of the schema within spec.validation.openAPIV3Schema.properties[foo]"])
   }
 }
 

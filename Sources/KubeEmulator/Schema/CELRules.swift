@@ -40,21 +40,34 @@ enum CELRules {
   /// Invalid value: apiextensions.ValidationRule{…}: compilation failed: ERROR: <input>:1:6: …`.
   static func checkCompiles(_ schema: JSONValue, path: String) -> [FieldError] {
     var errors: [FieldError] = []
-    func walk(_ s: JSONValue, _ p: String, isRoot: Bool) {
+    // `cardinality`: how many times a rule here may run per object (the product of the sizes of the
+    // lists and maps above it); `uncorrelatable`: the first list above it that is not a list-type=map.
+    func walk(_ s: JSONValue, _ p: String, isRoot: Bool, cardinality: UInt64, uncorrelatable: String?) {
       for (j, rule) in (s["x-kubernetes-validations"]?.arrayValue ?? []).enumerated() {
-        errors += compileErrors(rule, node: s, isRoot: isRoot, path: "\(p).x-kubernetes-validations[\(j)]")
+        errors += compileErrors(rule, node: s, isRoot: isRoot, path: "\(p).x-kubernetes-validations[\(j)]",
+                                cardinality: cardinality, uncorrelatable: uncorrelatable)
       }
-      for (k, v) in s["properties"]?.objectValue ?? JSONObject() { walk(v, "\(p).properties[\(k)]", isRoot: false) }
-      if let items = s["items"], case .object = items { walk(items, "\(p).items", isRoot: false) }
-      if let a = s["additionalProperties"], case .object = a { walk(a, "\(p).additionalProperties", isRoot: false) }
+      for (k, v) in s["properties"]?.objectValue ?? JSONObject() {
+        walk(v, "\(p).properties[\(k)]", isRoot: false, cardinality: cardinality, uncorrelatable: uncorrelatable)
+      }
+      let size = CELCostEstimator.maxSize(.init(schema: s, size: nil))
+      if let items = s["items"], case .object = items {
+        let correlates = s["x-kubernetes-list-type"]?.stringValue == "map"
+        walk(items, "\(p).items", isRoot: false, cardinality: CELCostEstimator.multiply(cardinality, size),
+             uncorrelatable: uncorrelatable ?? (correlates ? nil : p))
+      }
+      if let a = s["additionalProperties"], case .object = a {
+        walk(a, "\(p).additionalProperties", isRoot: false, cardinality: CELCostEstimator.multiply(cardinality, size), uncorrelatable: uncorrelatable)
+      }
     }
-    walk(schema, path, isRoot: true)
+    walk(schema, path, isRoot: true, cardinality: 1, uncorrelatable: nil)
     return errors
   }
 
   static let reasons = ["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"]
 
-  private static func compileErrors(_ rule: JSONValue, node: JSONValue, isRoot: Bool, path: String) -> [FieldError] {
+  private static func compileErrors(_ rule: JSONValue, node: JSONValue, isRoot: Bool, path: String,
+                                    cardinality: UInt64, uncorrelatable: String?) -> [FieldError] {
     let source = rule["rule"]?.stringValue ?? ""
     let printed = goValidationRule(rule)
     if source.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
@@ -73,6 +86,17 @@ enum CELRules {
       let program = try CELProgram.compile(source, variables: variables)
       if program.outputType != .bool && program.outputType != .dyn {
         errors.append(FieldError(.invalid, field: "\(path).rule", value: printed, detail: "cel expression must evaluate to a bool"))
+      }
+      let celSchema = isRoot ? withTypeAndObjectMeta(node) : node
+      var estimator = CELCostEstimator(variables: ["self": celSchema, "oldSelf": celSchema])
+      let cost = CELCostEstimator.multiply(estimator.estimate(program.expression).cost, cardinality)
+      if cost > CELCostEstimator.staticLimit {
+        errors.append(FieldError(.forbidden, field: "\(path).rule",
+                                 detail: CELCostEstimator.budgetMessage("estimated rule cost", cost: cost, limit: CELCostEstimator.staticLimit)))
+      }
+      if program.usesOldSelf, let uncorrelatable {
+        errors.append(FieldError(.invalid, field: "\(path).rule", value: source.goQuoted,
+                                 detail: "oldSelf cannot be used on the uncorrelatable portion of the schema within \(uncorrelatable)"))
       }
     } catch {
       errors.append(FieldError(.invalid, field: "\(path).rule", value: printed, detail: "compilation failed: " + error.render(source: source)))
