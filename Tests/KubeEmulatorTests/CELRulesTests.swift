@@ -105,6 +105,25 @@ struct CELRulesTests {
     #expect(StructuralSchema(root).validate(other, old: nil).map(\.description) == ["<nil>: Invalid value: \"object\": bad name"])
   }
 
+  @Test("Property names that are CEL keywords or hold dashes are reached by their escaped names")
+  func escapedNames() {
+    let rules: [JSONValue] = [["rule": "self.__namespace__ == 'edge' && self.x__dash__prop > 0 && self.a__dot__b == 'c'", "message": "escaped"]]
+    let schema = StructuralSchema(celSchema(specRules: rules, extraSpec: [
+      "namespace": ["type": "string"], "x-prop": ["type": "integer"], "a.b": ["type": "string"]]))
+    #expect(CELRules.checkCompiles(schema.root, path: "x").isEmpty)
+    #expect(schema.validate(celObject(["namespace": "edge", "x-prop": 1, "a.b": "c"]), old: nil).isEmpty)
+    #expect(schema.validate(celObject(["namespace": "edge", "x-prop": 0, "a.b": "c"]), old: nil).map(\.description) == ["spec: Invalid value: \"object\": escaped"])
+    let misspelt = CELRules.checkCompiles(celSchema(specRules: [["rule": "self.namespace == 'a'"]], extraSpec: ["namespace": ["type": "string"]]), path: "x")
+    #expect(misspelt.first?.detail.contains("reserved identifier: namespace") == true)
+  }
+
+  @Test("Fields kept by x-kubernetes-preserve-unknown-fields are not visible to rules")
+  func unknownFieldsInvisible() {
+    var root = celSchema(specRules: [["rule": "!has(self.extra)", "message": "extra is visible"]])
+    root["properties"]?["spec"]?["x-kubernetes-preserve-unknown-fields"] = true
+    #expect(StructuralSchema(root).validate(celObject(["extra": 1]), old: nil).isEmpty)
+  }
+
   @Test("A transition rule runs only on updates, against the old value")
   func transitionRules() {
     let rules: JSONValue = [["rule": "self == oldSelf", "message": "modelRef is immutable"]]

@@ -106,7 +106,7 @@ struct CELChecker {
     case .dyn: return .dyn
     case .map(_, let v): return v
     case .object(let schema):
-      if let p = schema["properties"]?[field] { return CELType.of(schema: p) }
+      if let p = CELEscaping.property(field, of: schema) { return CELType.of(schema: p) }
       if schema["x-kubernetes-preserve-unknown-fields"]?.boolValue == true { return .dyn }
       throw CELCompileError(offset: offset, message: "undefined field '\(field)'")
     default:

@@ -87,7 +87,7 @@ struct CELCostEstimator {
     case .select(let operand, let field, let testOnly, _):
       let (c, s) = estimate(operand)
       if testOnly { return (E.add(c, 1), .unknown) }
-      let child = s.schema?["properties"]?[field] ?? s.schema?["additionalProperties"]
+      let child = CELEscaping.property(field, of: s.schema) ?? s.schema?["additionalProperties"]
       return (E.add(c, 1), Shape(schema: child.flatMap { if case .object = $0 { return $0 } else { return nil } }, size: nil))
     case .list(let items, _):
       var c: UInt64 = 10

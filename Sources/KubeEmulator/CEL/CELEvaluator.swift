@@ -5,10 +5,10 @@
 /// other, cel-go `interpreter/interpretable.go` `evalAnd`/`evalOr`); every other use of an error is an
 /// error. Recursion follows the expression tree, whose depth the parser bounds.
 struct CELEvaluator {
-  private var cost: CELCost
+  var cost: CELCost
   private var variables: [String: CELValue]
   /// Comprehension variables, innermost last.
-  private var locals: [(name: String, value: CELValue)] = []
+  var locals: [(name: String, value: CELValue)] = []
 
   init(variables: [String: CELValue], costLimit: UInt64 = CELCost.perCallLimit) {
     self.variables = variables
@@ -92,7 +92,7 @@ struct CELEvaluator {
 
   /// Evaluates one operand of a commutative logical operation: true when it equals `decisive`; an error
   /// or a non-bool is remembered in `firstError` (only the cost limit escapes at once).
-  private mutating func absorbing(_ expr: CELExpr, decisive: Bool, firstError: inout CELEvalError?) throws(CELEvalError) -> Bool {
+  mutating func absorbing(_ expr: CELExpr, decisive: Bool, firstError: inout CELEvalError?) throws(CELEvalError) -> Bool {
     do {
       guard case .bool(let b) = try evaluate(expr) else {
         if firstError == nil { firstError = .noSuchOverload }
@@ -104,52 +104,6 @@ struct CELEvaluator {
     } catch {
       if firstError == nil { firstError = error }
       return false
-    }
-  }
-
-  /// Runs one comprehension macro (langdef.md "Macros"; cel-go `parser/macro.go` expansions).
-  private mutating func evaluateMacro(_ macro: CELMacro, range: CELExpr, variable: String, args: [CELExpr]) throws(CELEvalError) -> CELValue {
-    let collection = try evaluate(range)
-    let elements: [CELValue]
-    switch collection {
-    case .list(let items): elements = items
-    case .map(let m): elements = m.entries.map(\.key)
-    default: throw .error("no such overload: \(collection.typeName).\(macro.rawValue)")
-    }
-    locals.append((variable, .null))
-    defer { locals.removeLast() }
-    let slot = locals.count - 1
-    var firstError: CELEvalError?
-    var count = 0
-    var results: [CELValue] = []
-    for element in elements {
-      try cost.charge(1)
-      locals[slot].value = element
-      switch macro {
-      case .all, .exists:
-        let decisive = macro == .exists
-        if try absorbing(args[0], decisive: decisive, firstError: &firstError) { return .bool(decisive) }
-      case .existsOne:
-        guard case .bool(let b) = try evaluate(args[0]) else { throw CELEvalError.noSuchOverload }
-        if b { count += 1 }
-      case .filter:
-        guard case .bool(let b) = try evaluate(args[0]) else { throw CELEvalError.noSuchOverload }
-        if b { results.append(element) }
-      case .map:
-        if args.count == 2 {
-          guard case .bool(let b) = try evaluate(args[0]) else { throw CELEvalError.noSuchOverload }
-          if b { results.append(try evaluate(args[1])) }
-        } else {
-          results.append(try evaluate(args[0]))
-        }
-      }
-    }
-    switch macro {
-    case .all, .exists:
-      if let firstError { throw firstError }
-      return .bool(macro == .all)
-    case .existsOne: return .bool(count == 1)
-    case .filter, .map: return .list(results)
     }
   }
 }

@@ -126,8 +126,8 @@ public indirect enum CELValue: Sendable {
 
   /// Converts a JSON value to CEL as Kubernetes does for a value of a given structural schema
   /// (k8s.io/apiserver `pkg/cel/common/values.go` `UnstructuredToVal`): `number` is always double,
-  /// `integer` int, `format: date-time` a timestamp, `format: duration` a duration, `format: byte`
-  /// bytes; null-valued object fields are absent.
+  /// `integer` int, `format: date-time` a timestamp, `format: duration` a duration; null-valued object
+  /// fields are absent, and property names are escaped as `CELEscaping` says.
   static func from(_ json: JSONValue, schema: JSONValue?) -> CELValue {
     switch json {
     case .null: return .null
@@ -151,11 +151,16 @@ public indirect enum CELValue: Sendable {
       return .list(items.map { from($0, schema: itemSchema) })
     case .object(let o):
       var map = CELMap()
-      let props = schema?["properties"]?.objectValue
-      let additional = schema?["additionalProperties"]
-      for (k, v) in o where v != .null {
-        map[.string(k)] = from(v, schema: props?[k] ?? (additional.flatMap { if case .object = $0 { return $0 } else { return nil } }))
+      if let props = schema?["properties"]?.objectValue {
+        // an object: declared properties only (unknown preserved fields are not visible), names escaped
+        for (k, v) in o where v != .null {
+          guard let p = props[k], let name = CELEscaping.escape(k) else { continue }
+          map[.string(name)] = from(v, schema: p)
+        }
+        return .map(map)
       }
+      let additional = schema?["additionalProperties"].flatMap { a -> JSONValue? in if case .object = a { return a } else { return nil } }
+      for (k, v) in o where v != .null { map[.string(k)] = from(v, schema: additional) }
       return .map(map)
     }
   }

@@ -1,5 +1,6 @@
 import Foundation
 import KubeCore
+import NIOConcurrencyHelpers
 
 /// `x-kubernetes-validations` (CEL) rules of a CRD schema: compiled when the CRD is written, evaluated
 /// on every create and update of its objects.
@@ -27,6 +28,25 @@ enum CELRules {
     var rule: JSONValue
     var program: CELProgram
     var messageExpression: CELProgram?
+  }
+
+  private struct ProgramKey: Hashable {
+    var source: String, node: JSONValue, isRoot: Bool, optionalOldSelf: Bool
+  }
+  nonisolated(unsafe) private static var programs: [ProgramKey: CELProgram] = [:]
+  private static let programsLock = NIOLock()
+
+  /// The compiled program of a rule at a schema node, compiled once and cached (as upstream compiles
+  /// a CRD's rules once per schema).
+  static func program(_ source: String, node: JSONValue, isRoot: Bool, optionalOldSelf: Bool) throws(CELCompileError) -> CELProgram {
+    let key = ProgramKey(source: source, node: node, isRoot: isRoot, optionalOldSelf: optionalOldSelf)
+    if let cached = programsLock.withLock({ programs[key] }) { return cached }
+    let program = try CELProgram.compile(source, variables: declarations(for: node, isRoot: isRoot, optionalOldSelf: optionalOldSelf))
+    programsLock.withLock {
+      if programs.count > 4096 { programs.removeAll() }
+      programs[key] = program
+    }
+    return program
   }
 
   /// Declarations for the rules of a node: `self`, and `oldSelf` (optional when `optionalOldSelf`).
@@ -129,31 +149,9 @@ enum CELRules {
   /// per-object budget. Call only when the object passed its type checks.
   static func validate(_ object: JSONValue, old: JSONValue?, schema: JSONValue) -> [FieldError] {
     var run = Run()
-    guard case .object(let o) = object else { return [] }
-    // the root: the schema's own properties plus apiVersion, kind, metadata.name/generateName
-    let root = withTypeAndObjectMeta(schema)
-    var visible = JSONObject()
-    for (k, v) in o {
-      if k == "metadata", case .object(let meta) = v {
-        var m = JSONObject()
-        for key in ["name", "generateName"] { if let x = meta[key] { m[key] = x } }
-        visible[k] = .object(m)
-      } else {
-        visible[k] = v
-      }
-    }
-    var oldVisible: JSONValue?
-    if case .object(let oo)? = old {
-      var ov = JSONObject()
-      for (k, v) in oo where k != "metadata" { ov[k] = v }
-      if case .object(let meta)? = oo["metadata"] {
-        var m = JSONObject()
-        for key in ["name", "generateName"] { if let x = meta[key] { m[key] = x } }
-        ov["metadata"] = .object(m)
-      }
-      oldVisible = .object(ov)
-    }
-    run.validate(.object(visible), old: oldVisible, schema: schema, celSchema: root, path: "", isRoot: true)
+    guard case .object = object else { return [] }
+    // the root also sees apiVersion, kind and metadata.name/generateName; CELValue.from drops the rest
+    run.validate(object, old: old, schema: schema, celSchema: withTypeAndObjectMeta(schema), path: "", isRoot: true)
     return run.errors
   }
 
@@ -210,9 +208,8 @@ enum CELRules {
         let source = rule["rule"]?.stringValue ?? ""
         let ruleText = ruleErrorString(rule)
         let optionalOldSelf = rule["optionalOldSelf"]?.boolValue == true
-        let variables = CELRules.declarations(for: schema, isRoot: isRoot, optionalOldSelf: optionalOldSelf)
         let program: CELProgram
-        do { program = try CELProgram.compile(source, variables: variables) } catch {
+        do { program = try CELRules.program(source, node: schema, isRoot: isRoot, optionalOldSelf: optionalOldSelf) } catch {
           // refused at CRD creation; reaching here means the CRD predates a checker change
           errors.append(FieldError(.invalid, field: path, value: typeText, detail: "rule compile error: compilation failed: \(error.render(source: source))"))
           continue
@@ -256,7 +253,7 @@ enum CELRules {
         }
         var detail = ruleMessageOrDefault(rule)
         if let messageSource = rule["messageExpression"]?.stringValue, !messageSource.isEmpty,
-           let messageProgram = try? CELProgram.compile(messageSource, variables: variables) {
+           let messageProgram = try? CELRules.program(messageSource, node: schema, isRoot: isRoot, optionalOldSelf: optionalOldSelf) {
           do {
             let (v, cost) = try messageProgram.evaluate(bindings, costLimit: min(CELCost.perCallLimit, budget))
             budget -= min(cost, budget)

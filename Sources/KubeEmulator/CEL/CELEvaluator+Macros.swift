@@ -1,0 +1,47 @@
+extension CELEvaluator {
+  /// Runs one comprehension macro (langdef.md "Macros"; cel-go `parser/macro.go` expansions).
+  mutating func evaluateMacro(_ macro: CELMacro, range: CELExpr, variable: String, args: [CELExpr]) throws(CELEvalError) -> CELValue {
+    let collection = try evaluate(range)
+    let elements: [CELValue]
+    switch collection {
+    case .list(let items): elements = items
+    case .map(let m): elements = m.entries.map(\.key)
+    default: throw .error("no such overload: \(collection.typeName).\(macro.rawValue)")
+    }
+    locals.append((variable, .null))
+    defer { locals.removeLast() }
+    let slot = locals.count - 1
+    var firstError: CELEvalError?
+    var count = 0
+    var results: [CELValue] = []
+    for element in elements {
+      try cost.charge(1)
+      locals[slot].value = element
+      switch macro {
+      case .all, .exists:
+        let decisive = macro == .exists
+        if try absorbing(args[0], decisive: decisive, firstError: &firstError) { return .bool(decisive) }
+      case .existsOne:
+        guard case .bool(let b) = try evaluate(args[0]) else { throw CELEvalError.noSuchOverload }
+        if b { count += 1 }
+      case .filter:
+        guard case .bool(let b) = try evaluate(args[0]) else { throw CELEvalError.noSuchOverload }
+        if b { results.append(element) }
+      case .map:
+        if args.count == 2 {
+          guard case .bool(let b) = try evaluate(args[0]) else { throw CELEvalError.noSuchOverload }
+          if b { results.append(try evaluate(args[1])) }
+        } else {
+          results.append(try evaluate(args[0]))
+        }
+      }
+    }
+    switch macro {
+    case .all, .exists:
+      if let firstError { throw firstError }
+      return .bool(macro == .all)
+    case .existsOne: return .bool(count == 1)
+    case .filter, .map: return .list(results)
+    }
+  }
+}
