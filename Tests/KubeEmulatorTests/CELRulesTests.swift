@@ -135,6 +135,15 @@ struct CELRulesTests {
     #expect(schema.validate(v2, old: celObject([:])).isEmpty)           // newly set: no old value for the field
   }
 
+  @Test("An update that leaves a failing value unchanged is not refused for it (ratcheting); a changed one is")
+  func ratcheting() {
+    let schema = StructuralSchema(celSchema(specRules: [["rule": "self.replicas <= 5", "message": "at most 5"]]))
+    let legacy = celObject(["replicas": 9])
+    #expect(schema.validate(legacy, old: nil).map(\.description) == ["spec: Invalid value: \"object\": at most 5"])
+    #expect(schema.validate(legacy, old: legacy).isEmpty)
+    #expect(schema.validate(celObject(["replicas": 8]), old: legacy).map(\.description) == ["spec: Invalid value: \"object\": at most 5"])
+  }
+
   @Test("optionalOldSelf runs the rule on create with oldSelf as an optional")
   func optionalOldSelf() {
     let rules: JSONValue = [["rule": "!oldSelf.hasValue() || self >= oldSelf.value()", "message": "replicas may only grow", "optionalOldSelf": true]]

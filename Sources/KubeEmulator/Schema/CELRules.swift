@@ -98,6 +98,9 @@ enum CELRules {
       errors.append(FieldError(.notSupported, field: "\(path).reason", value: "\"\(reason)\"",
                                detail: "supported values: " + reasons.map { "\"\($0)\"" }.joined(separator: ", ")))
     }
+    if let message = rule["message"]?.stringValue, message.contains("\n") || message.contains("\r") {
+      errors.append(FieldError(.invalid, field: "\(path).message", value: message.goQuoted, detail: "message must not contain line breaks"))
+    }
     if source.contains("\n") && (rule["message"]?.stringValue ?? "").isEmpty {
       errors.append(FieldError(.required, field: "\(path).message", detail: "message must be specified if rule contains line breaks"))
     }
@@ -270,6 +273,9 @@ enum CELRules {
             // upstream logs the failure and falls back to `message`
           }
         }
+        // Ratcheting (CRDValidationRatcheting, on by default since 1.30): a value the update leaves
+        // unchanged keeps passing a non-transition rule it already failed (validation.go `addErr`).
+        if !program.usesOldSelf, let old, old == value { continue }
         switch rule["reason"]?.stringValue {
         case "FieldValueForbidden"?: errors.append(FieldError(.forbidden, field: field, detail: detail))
         case "FieldValueRequired"?: errors.append(FieldError(.required, field: field, detail: detail))
