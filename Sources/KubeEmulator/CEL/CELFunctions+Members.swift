@@ -61,11 +61,16 @@ extension CELFunctions {
     case ("contains", 1): let t = try string(args[0]); return .bool(t.isEmpty || s.contains(t))
     case ("startsWith", 1): return .bool(s.unicodeScalars.starts(with: try string(args[0]).unicodeScalars))
     case ("endsWith", 1): return .bool(s.unicodeScalars.reversed().starts(with: try string(args[0]).unicodeScalars.reversed()))
-    case ("matches", 1): return .bool(try CELRegex.compile(try string(args[0])).matches(s))
-    case ("find", 1): return .string(try CELRegex.compile(try string(args[0])).find(s) ?? "")
-    case ("findAll", 1), ("findAll", 2):
-      let limit = args.count == 2 ? try int(args[1]) : -1
-      return .list(try CELRegex.compile(try string(args[0])).findAll(s, limit: limit).map { .string($0) })
+    case ("matches", 1), ("find", 1), ("findAll", 1), ("findAll", 2):
+      let re = try CELRegex.compile(try string(args[0]))
+      try cost.charge(re.cost(length: scalars.count))
+      switch name {
+      case "matches": return .bool(re.matches(s))
+      case "find": return .string(re.find(s) ?? "")
+      default:
+        let limit = args.count == 2 ? try int(args[1]) : -1
+        return .list(re.findAll(s, limit: limit).map { .string($0) })
+      }
     case ("lowerAscii", 0):
       return .string(String(String.UnicodeScalarView(s.unicodeScalars.map { $0 >= "A" && $0 <= "Z" ? Unicode.Scalar($0.value + 32) ?? $0 : $0 })))
     case ("upperAscii", 0):

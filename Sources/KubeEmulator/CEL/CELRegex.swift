@@ -1,66 +1,54 @@
 import NIOConcurrencyHelpers
 
-/// A compiled `matches()` pattern.
+/// A compiled `matches()`/`find()` pattern, cached by its text.
 ///
-/// CEL's regular expressions are RE2 (langdef.md "Regular Expressions"); Swift's `Regex` accepts a
-/// superset of RE2's syntax, so the constructs RE2 rejects — lookaround and backreferences — are refused
-/// here with RE2's wording (`error parsing regexp: invalid or unsupported Perl syntax`). RE2 matches are
-/// unanchored: `'abc'.matches('b')` is true. Compiled patterns are cached.
-struct CELRegex: @unchecked Sendable {
-  // @unchecked: `Regex<AnyRegexOutput>` is immutable once built; it is only read after `compile`.
-  private let regex: Regex<AnyRegexOutput>
+/// Patterns are RE2 and matched by `CELRE2` in linear time. RE2 matches are unanchored:
+/// `'abc'.matches('b')` is true. Errors read as Go's: `error parsing regexp: missing closing ]: `[a``.
+struct CELRegex: Sendable {
+  private let re: CELRE2
 
-  nonisolated(unsafe) private static var cache: [String: Regex<AnyRegexOutput>] = [:]
+  nonisolated(unsafe) private static var cache: [String: CELRE2] = [:]
   private static let lock = NIOLock()
 
   /// Compiles `pattern` (or fetches it from the cache).
-  /// - Throws: `CELEvalError.error` with an RE2-style message for a pattern RE2 would refuse.
+  /// - Throws: `CELEvalError.error` with RE2's message for a pattern RE2 refuses.
   static func compile(_ pattern: String) throws(CELEvalError) -> CELRegex {
-    if let cached = lock.withLock({ cache[pattern] }) { return CELRegex(regex: cached) }
-    if let message = unsupported(pattern) { throw .error("error parsing regexp: \(message)") }
-    let built: Regex<AnyRegexOutput>
-    do { built = try Regex(pattern) } catch {
-      throw .error("error parsing regexp: invalid pattern: `\(pattern)`")
-    }
+    if let cached = lock.withLock({ cache[pattern] }) { return CELRegex(re: cached) }
+    let built: CELRE2
+    do { built = try CELRE2(pattern) } catch { throw .error("error parsing regexp: \(error)") }
     lock.withLock {
       if cache.count > 1000 { cache.removeAll() }
       cache[pattern] = built
     }
-    return CELRegex(regex: built)
+    return CELRegex(re: built)
   }
 
-  /// RE2's refusal for Perl-only constructs, or nil.
-  private static func unsupported(_ pattern: String) -> String? {
-    for construct in ["(?=", "(?!", "(?<=", "(?<!", "(?>"] where pattern.contains(construct) {
-      return "invalid or unsupported Perl syntax: `\(construct)`"
-    }
-    let scalars = Array(pattern.unicodeScalars)
-    var k = 0
-    while k + 1 < scalars.count {
-      if scalars[k] == "\\" {
-        let next = scalars[k + 1]
-        if next >= "1" && next <= "9" { return "invalid escape sequence: `\\\(next)`" }
-        k += 2
-      } else {
-        k += 1
-      }
-    }
-    return nil
+  /// The cost of running this pattern over `length` characters, in `CELCost` units: cel-go charges
+  /// string cost × regex cost (`checker/cost.go`, 0.1 per character × 0.25 per pattern character); the
+  /// compiled program's size stands in for the pattern's length, since that is what the VM walks.
+  func cost(length: Int) -> UInt64 {
+    CELCost.linear(length) * UInt64((re.program.count + 3) / 4)
   }
 
-  func matches(_ s: String) -> Bool { ((try? regex.firstMatch(in: s)) ?? nil) != nil }
+  func matches(_ s: String) -> Bool { re.firstMatch(in: Array(s.unicodeScalars)) != nil }
 
   func find(_ s: String) -> String? {
-    guard let m = (try? regex.firstMatch(in: s)) ?? nil else { return nil }
-    return String(s[m.range])
+    let scalars = Array(s.unicodeScalars)
+    return re.firstMatch(in: scalars).map { text(scalars[$0]) }
   }
 
   func findAll(_ s: String, limit: Int64) -> [String] {
+    let scalars = Array(s.unicodeScalars)
     var out: [String] = []
-    for m in s.matches(of: regex) {
-      if limit >= 0 && out.count >= Int(limit) { break }
-      out.append(String(s[m.range]))
+    var start = 0
+    while start <= scalars.count, limit < 0 || out.count < Int(limit), let r = re.firstMatch(in: scalars, from: start) {
+      out.append(text(scalars[r]))
+      start = r.isEmpty ? r.upperBound + 1 : r.upperBound
     }
     return out
+  }
+
+  private func text(_ slice: ArraySlice<Unicode.Scalar>) -> String {
+    var v = String.UnicodeScalarView(); v.append(contentsOf: slice); return String(v)
   }
 }
