@@ -45,6 +45,10 @@ extension CELFunctions {
 
   private static func stringMember(_ name: String, _ s: String, _ args: [CELValue], cost: inout CELCost) throws(CELEvalError) -> CELValue {
     try cost.charge(CELCost.linear(s.utf8.count))
+    // searching for a substring is charged per (haystack × needle), what the naive search costs
+    if ["contains", "indexOf", "lastIndexOf", "replace", "split"].contains(name), case .string(let needle)? = args.first {
+      try cost.charge(CELCost.linear(s.utf8.count) * CELCost.linear(needle.utf8.count))
+    }
     let scalars = Array(s.unicodeScalars)
     func text(_ slice: ArraySlice<Unicode.Scalar>) -> String {
       var v = String.UnicodeScalarView(); v.append(contentsOf: slice); return String(v)
