@@ -153,6 +153,18 @@ struct CELRulesTests {
     #expect(schema.validate(celObject(["replicas": 2]), old: celObject(["replicas": 3])).map(\.description) == ["spec.replicas: Invalid value: 2: replicas may only grow"])
   }
 
+  @Test("fieldPath must name a field of the schema", arguments: [
+    (".steps", true), (".calibration.dataset", true), (".calibration['dataset']", true),
+    (".nope", false), (".steps[0]", false), ("steps", false),
+  ])
+  func fieldPathChecked(_ fieldPath: String, _ valid: Bool) {
+    let errors = CELRules.checkCompiles(celSchema(specRules: [["rule": "true", "fieldPath": .string(fieldPath)]]), path: "x")
+    #expect(errors.isEmpty == valid)
+    if !valid {
+      #expect(errors.first?.description == "x.properties[spec].x-kubernetes-validations[0].fieldPath: Invalid value: \(fieldPath.goQuoted): fieldPath must be a valid path")
+    }
+  }
+
   @Test("A rule that does not compile is reported on its rule path with cel-go's message", arguments: [
     ("self.replicas == true", "found no matching overload for '_==_' applied to '(int, bool)'"),
     ("self.nonExistingField > 0", "undefined field 'nonExistingField'"),

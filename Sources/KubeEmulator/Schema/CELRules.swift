@@ -101,6 +101,9 @@ enum CELRules {
     if let message = rule["message"]?.stringValue, message.contains("\n") || message.contains("\r") {
       errors.append(FieldError(.invalid, field: "\(path).message", value: message.goQuoted, detail: "message must not contain line breaks"))
     }
+    if let fieldPath = rule["fieldPath"]?.stringValue, !fieldPath.isEmpty, resolveFieldPath(fieldPath, in: node) == nil {
+      errors.append(FieldError(.invalid, field: "\(path).fieldPath", value: fieldPath.goQuoted, detail: "fieldPath must be a valid path"))
+    }
     if source.contains("\n") && (rule["message"]?.stringValue ?? "").isEmpty {
       errors.append(FieldError(.required, field: "\(path).message", detail: "message must be specified if rule contains line breaks"))
     }
@@ -144,6 +147,52 @@ enum CELRules {
     let reason = rule["reason"]?.stringValue.map { _ in "(*apiextensions.FieldValueErrorReason)(0xc000000000)" } ?? "(*apiextensions.FieldValueErrorReason)(nil)"
     let optional = rule["optionalOldSelf"]?.boolValue.map { _ in "(*bool)(0xc000000000)" } ?? "(*bool)(nil)"
     return "apiextensions.ValidationRule{Rule:\(q("rule")), Message:\(q("message")), MessageExpression:\(q("messageExpression")), Reason:\(reason), FieldPath:\(q("fieldPath")), OptionalOldSelf:\(optional)}"
+  }
+
+  /// Resolves a rule's `fieldPath` (`.foo.bar`, `.map['key']`) against the schema node it is scoped
+  /// to, returning the field path suffix Kubernetes reports (`foo.bar`, `map[key]`), or nil when it does
+  /// not name a field of the schema (apiextensions-apiserver `pkg/apiserver/schema/cel/validation.go`
+  /// `ValidFieldPath`; numeric list indexes are not allowed).
+  static func resolveFieldPath(_ fieldPath: String, in node: JSONValue) -> String? {
+    let s = Array(fieldPath.unicodeScalars)
+    var i = 0
+    var schema = node
+    var out = ""
+    func step(_ name: String) -> Bool {
+      if let p = schema["properties"]?[name] {
+        out += out.isEmpty ? name : ".\(name)"
+        schema = p
+        return true
+      }
+      if let a = schema["additionalProperties"], case .object = a {
+        out += "[\(name)]"
+        schema = a
+        return true
+      }
+      return false
+    }
+    while i < s.count {
+      if s[i] == "." {
+        i += 1
+        var name = ""
+        while i < s.count, s[i] != ".", s[i] != "[" { name.unicodeScalars.append(s[i]); i += 1 }
+        guard !name.isEmpty, step(name) else { return nil }
+      } else if s[i] == "[" {
+        guard i + 1 < s.count, s[i + 1] == "'" else { return nil }
+        i += 2
+        var name = ""
+        while i < s.count, s[i] != "'" {
+          if s[i] == "\\", i + 1 < s.count { i += 1 }
+          name.unicodeScalars.append(s[i]); i += 1
+        }
+        guard i + 1 < s.count, s[i + 1] == "]" else { return nil }
+        i += 2
+        guard step(name) else { return nil }
+      } else {
+        return nil
+      }
+    }
+    return out.isEmpty ? nil : out
   }
 
   // MARK: evaluate
@@ -251,8 +300,9 @@ enum CELRules {
           continue
         }
         var field = path
-        if let fieldPath = rule["fieldPath"]?.stringValue, !fieldPath.isEmpty {
-          field = isRoot ? normalizedFieldPath(fieldPath) : join(path, normalizedFieldPath(fieldPath))
+        if let fieldPath = rule["fieldPath"]?.stringValue, !fieldPath.isEmpty,
+           let relative = CELRules.resolveFieldPath(fieldPath, in: schema) {
+          field = isRoot ? relative : (relative.hasPrefix("[") ? path + relative : join(path, relative))
         }
         var detail = ruleMessageOrDefault(rule)
         if let messageSource = rule["messageExpression"]?.stringValue, !messageSource.isEmpty,
@@ -283,13 +333,6 @@ enum CELRules {
         default: errors.append(FieldError(.invalid, field: field, value: FieldError.printed(value), detail: detail))
         }
       }
-    }
-
-    /// `.foo.bar` → `foo.bar`, `.m['k']` → `m[k]`, as upstream's `ValidFieldPath` normalises it.
-    private func normalizedFieldPath(_ fieldPath: String) -> String {
-      var out = fieldPath.hasPrefix(".") ? String(fieldPath.dropFirst()) : fieldPath
-      out = out.replacingOccurrences(of: "['", with: "[").replacingOccurrences(of: "']", with: "]")
-      return out
     }
 
     private func ruleMessageOrDefault(_ rule: JSONValue) -> String {
