@@ -117,6 +117,17 @@ struct CELRulesTests {
     #expect(misspelt.first?.detail.contains("reserved identifier: namespace") == true)
   }
 
+  @Test("An embedded resource's kind and metadata.name are visible to rules")
+  func embeddedResource() {
+    let template: JSONValue = ["type": "object", "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true,
+                               "x-kubernetes-validations": [["rule": "self.kind == 'Pod' && self.metadata.name != ''", "message": "a named Pod"]]]
+    let schema = StructuralSchema(celSchema(specRules: [], extraSpec: ["template": template]))
+    #expect(CELRules.checkCompiles(schema.root, path: "x").isEmpty)
+    #expect(schema.validate(celObject(["template": ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "p"]]]), old: nil).isEmpty)
+    #expect(schema.validate(celObject(["template": ["apiVersion": "v1", "kind": "Job", "metadata": ["name": "p"]]]), old: nil).map(\.description)
+            == ["spec.template: Invalid value: \"object\": a named Pod"])
+  }
+
   @Test("Fields kept by x-kubernetes-preserve-unknown-fields are not visible to rules")
   func unknownFieldsInvisible() {
     var root = celSchema(specRules: [["rule": "!has(self.extra)", "message": "extra is visible"]])

@@ -62,7 +62,8 @@ indirect enum CELType: Sendable, Equatable {
       }
     case "array"?: return .list(of(schema: schema["items"]))
     case "object"?:
-      if schema["properties"] != nil || schema["x-kubernetes-embedded-resource"]?.boolValue == true { return .object(schema) }
+      if schema["x-kubernetes-embedded-resource"]?.boolValue == true { return .object(CELRules.withTypeAndObjectMeta(schema)) }
+      if schema["properties"] != nil { return .object(schema) }
       if let additional = schema["additionalProperties"], case .object = additional {
         return .map(key: .string, value: of(schema: additional))
       }

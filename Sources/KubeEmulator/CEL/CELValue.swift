@@ -151,6 +151,8 @@ public indirect enum CELValue: Sendable {
       return .list(items.map { from($0, schema: itemSchema) })
     case .object(let o):
       var map = CELMap()
+      // an embedded resource also shows apiVersion, kind and metadata.name/generateName
+      let schema = schema?["x-kubernetes-embedded-resource"]?.boolValue == true ? schema.map(CELRules.withTypeAndObjectMeta) : schema
       if let props = schema?["properties"]?.objectValue {
         // an object: declared properties only (unknown preserved fields are not visible), names escaped
         for (k, v) in o where v != .null {
