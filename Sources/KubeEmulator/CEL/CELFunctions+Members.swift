@@ -55,7 +55,7 @@ extension CELFunctions {
     }
     func find(_ needle: [Unicode.Scalar], from start: Int, last: Bool) -> Int {
       if needle.isEmpty { return last ? scalars.count : start }
-      guard scalars.count >= needle.count else { return -1 }
+      guard scalars.count >= needle.count, start <= scalars.count - needle.count else { return -1 }
       let positions = Array(start...(scalars.count - needle.count))
       for p in (last ? positions.reversed() : positions) where Array(scalars[p..<(p + needle.count)]) == needle { return p }
       return -1
