@@ -122,6 +122,11 @@ let celExpressionCases: [CELCase] = [
   .ok("self.steps.all(s, s.setWeight >= 0 && s.setWeight <= 100)", .bool(true)),
   .ok("self.weights.map(w, w).sum() == 100", .bool(true)),
   .ok("[[1, 2], [3]].all(l, l.all(x, x > 0))", .bool(true)),
+  .ok("self.weights.all(i, w, i == 0 || w >= self.weights[i - 1])", .bool(true)),
+  .ok("[3, 1].all(i, w, i == 0 || w >= [3, 1][i - 1])", .bool(false)),
+  .ok("self.labels.exists(k, v, k == 'tier' && v == 'edge')", .bool(true)),
+  .ok("[1, 2, 3].exists_one(i, v, i == v)", .bool(false)),
+  .ok("[0, 2, 3].exists_one(i, v, i == v)", .bool(true)),
   .refused("has(self)", "invalid argument to has() macro"),
   .refused("[1].all(1, true)", "argument must be a simple name"),
   // functions

@@ -12,13 +12,16 @@ indirect enum CELExpr: Sendable {
   case call(function: String, target: CELExpr?, args: [CELExpr], offset: Int)
   case list([CELExpr], offset: Int)
   case map([(key: CELExpr, value: CELExpr)], offset: Int)
-  /// `range.all(x, p)`, `exists`, `exists_one`, `map(x, t)`, `map(x, p, t)`, `filter(x, p)`.
-  case macro(CELMacro, range: CELExpr, variable: String, args: [CELExpr], offset: Int)
+  /// `range.all(x, p)`, `exists`, `exists_one`, `map(x, t)`, `map(x, p, t)`, `filter(x, p)`; and the
+  /// two-variable forms `all(i, v, p)`, `exists(i, v, p)`, `exists_one(i, v, p)` (cel-go
+  /// `ext/comprehensions.go`, enabled in Kubernetes since 1.33), where `variable2` is the element or
+  /// map value and `variable` the index or key.
+  case macro(CELMacro, range: CELExpr, variable: String, variable2: String?, args: [CELExpr], offset: Int)
 
   var offset: Int {
     switch self {
     case .literal(_, let o), .ident(_, let o), .select(_, _, _, let o), .call(_, _, _, let o), .list(_, let o),
-         .map(_, let o), .macro(_, _, _, _, let o):
+         .map(_, let o), .macro(_, _, _, _, _, let o):
       return o
     }
   }

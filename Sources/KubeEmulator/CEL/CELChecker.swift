@@ -58,17 +58,22 @@ struct CELChecker {
         value = value == nil ? v : (value == v ? v : .dyn)
       }
       return .map(key: key ?? .dyn, value: value ?? .dyn)
-    case .macro(let macro, let range, let variable, let args, let offset):
+    case .macro(let macro, let range, let variable, let variable2, let args, let offset):
       let rangeType = try check(range)
-      let element: CELType
+      var element: CELType, second: CELType
       switch rangeType {
-      case .list(let e): element = e
-      case .map(let k, _): element = k
-      case .dyn, .object: element = .dyn
+      case .list(let e): element = e; second = e
+      case .map(let k, let v): element = k; second = v
+      case .dyn, .object: element = .dyn; second = .dyn
       default:
         throw CELCompileError(offset: offset, message: "expression of type '\(rangeType.name)' cannot be range of a comprehension (must be list, map, or dynamic)")
       }
-      scopes.append([variable: element])
+      var scope = [variable: element]
+      if let variable2 {
+        if case .list = rangeType { element = .int; scope[variable] = .int }
+        scope[variable2] = second
+      }
+      scopes.append(scope)
       defer { scopes.removeLast() }
       var last: CELType = .dyn
       for (k, arg) in args.enumerated() {

@@ -97,12 +97,17 @@ struct CELCostEstimator {
       var c: UInt64 = 30
       for e in entries { c = E.add(c, E.add(estimate(e.key).cost, estimate(e.value).cost)) }
       return (c, Shape(schema: nil, size: UInt64(entries.count)))
-    case .macro(let macro, let range, let variable, let args, _):
+    case .macro(let macro, let range, let variable, let variable2, let args, _):
       let (rangeCost, rangeShape) = estimate(range)
       let n = E.maxSize(rangeShape)
       let keySchema: JSONValue = ["type": "string"]   // a map macro iterates over its keys
       let element: JSONValue? = rangeShape.schema?["items"] ?? (rangeShape.schema?["additionalProperties"] == nil ? nil : keySchema)
-      scopes.append([variable: Shape(schema: element, size: nil)])
+      var scope = [variable: Shape(schema: element, size: nil)]
+      if let variable2 {
+        scope[variable] = .unknown   // an index or a key
+        scope[variable2] = Shape(schema: rangeShape.schema?["items"] ?? rangeShape.schema?["additionalProperties"], size: nil)
+      }
+      scopes.append(scope)
       var body: UInt64 = 1
       for a in args { body = E.add(body, estimate(a).cost) }
       scopes.removeLast()

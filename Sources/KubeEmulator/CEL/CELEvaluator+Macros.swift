@@ -1,22 +1,29 @@
 extension CELEvaluator {
   /// Runs one comprehension macro (langdef.md "Macros"; cel-go `parser/macro.go` expansions).
-  mutating func evaluateMacro(_ macro: CELMacro, range: CELExpr, variable: String, args: [CELExpr]) throws(CELEvalError) -> CELValue {
+  mutating func evaluateMacro(_ macro: CELMacro, range: CELExpr, variable: String, variable2: String?, args: [CELExpr]) throws(CELEvalError) -> CELValue {
     let collection = try evaluate(range)
     let elements: [CELValue]
+    var seconds: [CELValue] = []   // with two variables: the list elements or map values
     switch collection {
-    case .list(let items): elements = items
-    case .map(let m): elements = m.entries.map(\.key)
+    case .list(let items):
+      elements = variable2 == nil ? items : items.indices.map { .int(Int64($0)) }
+      if variable2 != nil { seconds = items }
+    case .map(let m):
+      elements = m.entries.map(\.key)
+      if variable2 != nil { seconds = m.entries.map(\.value) }
     default: throw .error("no such overload: \(collection.typeName).\(macro.rawValue)")
     }
     locals.append((variable, .null))
-    defer { locals.removeLast() }
-    let slot = locals.count - 1
+    if let variable2 { locals.append((variable2, .null)) }
+    defer { locals.removeLast(variable2 == nil ? 1 : 2) }
+    let slot = locals.count - (variable2 == nil ? 1 : 2)
     var firstError: CELEvalError?
     var count = 0
     var results: [CELValue] = []
-    for element in elements {
+    for (k, element) in elements.enumerated() {
       try cost.charge(1)
       locals[slot].value = element
+      if variable2 != nil { locals[slot + 1].value = seconds[k] }
       switch macro {
       case .all, .exists:
         let decisive = macro == .exists

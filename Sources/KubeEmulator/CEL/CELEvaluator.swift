@@ -59,8 +59,8 @@ struct CELEvaluator {
         m[k] = try evaluate(entry.value)
       }
       return .map(m)
-    case .macro(let macro, let range, let variable, let args, _):
-      return try evaluateMacro(macro, range: range, variable: variable, args: args)
+    case .macro(let macro, let range, let variable, let variable2, let args, _):
+      return try evaluateMacro(macro, range: range, variable: variable, variable2: variable2, args: args)
     case .call(let function, let target, let args, _):
       try cost.charge(1)
       switch function {

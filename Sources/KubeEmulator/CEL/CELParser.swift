@@ -285,9 +285,9 @@ struct CELParser {
   private func makeReceiverCall(_ name: String, target: CELExpr, args: [CELExpr], offset: Int) throws(CELCompileError) -> CELExpr {
     let macro: CELMacro?
     switch (name, args.count) {
-    case ("all", 2): macro = .all
-    case ("exists", 2): macro = .exists
-    case ("exists_one", 2), ("existsOne", 2): macro = .existsOne
+    case ("all", 2), ("all", 3): macro = .all
+    case ("exists", 2), ("exists", 3): macro = .exists
+    case ("exists_one", 2), ("existsOne", 2), ("exists_one", 3), ("existsOne", 3): macro = .existsOne
     case ("map", 2), ("map", 3): macro = .map
     case ("filter", 2): macro = .filter
     default: macro = nil
@@ -296,6 +296,12 @@ struct CELParser {
     guard case .ident(let variable, _) = args[0] else {
       throw CELCompileError(offset: args[0].offset, message: "argument must be a simple name")
     }
-    return .macro(macro, range: target, variable: variable, args: Array(args.dropFirst()), offset: offset)
+    if args.count == 3, macro != .map {
+      guard case .ident(let variable2, _) = args[1] else {
+        throw CELCompileError(offset: args[1].offset, message: "argument must be a simple name")
+      }
+      return .macro(macro, range: target, variable: variable, variable2: variable2, args: [args[2]], offset: offset)
+    }
+    return .macro(macro, range: target, variable: variable, variable2: nil, args: Array(args.dropFirst()), offset: offset)
   }
 }
