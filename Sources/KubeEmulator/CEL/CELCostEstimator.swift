@@ -126,7 +126,12 @@ struct CELCostEstimator {
       let subject = function == "@in" ? shapes.last : shapes.first
       if linear.contains(function), let subject, let size = CELCostEstimator.sizeIfSized(subject) {
         let isString = subject.schema?["type"]?.stringValue == "string" || (subject.schema == nil && function != "@in" && function != "join")
-        cost = E.add(cost, isString ? (size + 9) / 10 : size)
+        var units = isString ? (size + 9) / 10 : size
+        // a regex search costs string length × pattern length (0.1 and 0.25 per character, cel-go checker/cost.go)
+        if ["matches", "find", "findAll"].contains(function), let pattern = shapes.dropFirst().first {
+          units = E.multiply(units, max(1, (CELCostEstimator.sizeIfSized(pattern) ?? CELCostEstimator.maxRequestBytes) / 4))
+        }
+        cost = E.add(cost, units)
       }
       if function == "_[_]", let s = shapes.first {
         return (cost, Shape(schema: (s.schema?["items"] ?? s.schema?["additionalProperties"]).flatMap { if case .object = $0 { return $0 } else { return nil } }, size: nil))
