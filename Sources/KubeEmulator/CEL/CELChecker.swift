@@ -235,6 +235,8 @@ struct CELChecker {
     case .quantity:
       guard CELChecker.quantityMembers.contains(function) else { throw noOverload(function, t, receiver: receiver, offset: offset) }
     case .duration:
+      guard function.hasPrefix("get"), t.isEmpty else { throw noOverload(function, t, receiver: receiver, offset: offset) }
+    case .timestamp:
       guard function.hasPrefix("get") else { throw noOverload(function, t, receiver: receiver, offset: offset) }
     case .optional(let inner):
       element = inner
@@ -245,7 +247,9 @@ struct CELChecker {
       throw noOverload(function, t, receiver: receiver, offset: offset)
     }
     switch function {
-    case "size", "indexOf", "lastIndexOf", "compareTo", "asInteger", "sign", "getHours", "getMinutes", "getSeconds", "getMilliseconds":
+    case "size", "indexOf", "lastIndexOf", "compareTo", "asInteger", "sign":
+      return .int
+    case _ where function.hasPrefix("get"):
       return .int
     case "contains", "startsWith", "endsWith", "matches", "isSorted", "isGreaterThan", "isLessThan", "isInteger", "hasValue":
       return .bool

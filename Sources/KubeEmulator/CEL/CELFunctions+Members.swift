@@ -11,6 +11,7 @@ extension CELFunctions {
     case .map(let m) where name == "size" && args.isEmpty: return .int(Int64(m.count))
     case .bytes(let b) where name == "size" && args.isEmpty: return .int(Int64(b.count))
     case .quantity(let q): return try quantityMember(name, q, args)
+    case .timestamp(let t): return try timestampMember(name, t, args)
     case .duration(let d):
       switch (name, args.count) {
       case ("getHours", 0): return .int(d / 3_600_000_000_000)

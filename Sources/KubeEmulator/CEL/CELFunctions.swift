@@ -23,7 +23,9 @@ enum CELFunctions {
     "isSorted": [0], "sum": [0], "min": [0], "max": [0], "find": [1], "findAll": [1, 2],
     "compareTo": [1], "isGreaterThan": [1], "isLessThan": [1], "asInteger": [0], "asApproximateFloat": [0],
     "isInteger": [0], "sign": [0],
-    "getHours": [0], "getMinutes": [0], "getSeconds": [0], "getMilliseconds": [0],
+    "getHours": [0, 1], "getMinutes": [0, 1], "getSeconds": [0, 1], "getMilliseconds": [0, 1],
+    "getFullYear": [0, 1], "getMonth": [0, 1], "getDate": [0, 1], "getDayOfMonth": [0, 1], "getDayOfWeek": [0, 1],
+    "getDayOfYear": [0, 1],
     "hasValue": [0], "value": [0], "orValue": [1],
   ]
 
