@@ -5,13 +5,16 @@
 public struct CELCompileError: Error, Sendable, Equatable, CustomStringConvertible {
   /// Offset in unicode scalars from the start of the expression.
   public var offset: Int
+  /// What is wrong, in cel-go's words, without the location.
   public var message: String
 
+  /// An error at `offset` (unicode scalars from the start of the expression).
   public init(offset: Int, message: String) {
     self.offset = offset
     self.message = message
   }
 
+  /// The message alone; use `render(source:)` for the located form.
   public var description: String { message }
 
   /// The cel-go display form of this error for `source`.
@@ -36,9 +39,12 @@ public struct CELCompileError: Error, Sendable, Equatable, CustomStringConvertib
 /// absorbed: it ends the evaluation (cel-go `interpreter/runtimecost.go`, "operation cancelled: actual
 /// cost limit exceeded").
 public enum CELEvalError: Error, Sendable, Equatable, CustomStringConvertible {
+  /// A CEL error value: `no such key: x`, `division by zero`, `integer overflow`…
   case error(String)
+  /// The evaluation spent more than its cost limit and was stopped.
   case costLimitExceeded
 
+  /// The error as cel-go prints it.
   public var description: String {
     switch self {
     case .error(let m): return m

@@ -190,11 +190,14 @@ public struct CELMap: Sendable {
     }
   }
 
+  /// The entries in insertion order (JSON object order for converted objects).
   public private(set) var entries: [(key: CELValue, value: CELValue)] = []
   private var index: [Key: Int] = [:]
 
+  /// An empty map.
   public init() {}
 
+  /// The number of entries.
   public var count: Int { entries.count }
 
   /// The value for `key`, or nil when absent (or when `key` cannot be a map key).
