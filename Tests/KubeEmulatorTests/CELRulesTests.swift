@@ -75,6 +75,11 @@ let ruleCases: [RuleCase] = [
            spec: ["replicas": "three"],
            errors: ["spec.replicas: Invalid value: \"string\": spec.replicas in body must be of type integer: \"string\"",
                     "<nil>: Invalid value: \"null\": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"]),
+  RuleCase(name: "rules are not run when a value is not one of the enum's",
+           rules: [["rule": "self.replicas > 100"]],
+           spec: ["precision": "fp8"],
+           errors: ["spec.precision: Unsupported value: \"fp8\": supported values: \"fp16\", \"int8\"",
+                    "<nil>: Invalid value: \"null\": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"]),
   RuleCase(name: "the root sees apiVersion, kind and metadata.name",
            rules: [["rule": "true"]], spec: [:], errors: []),
 ]
