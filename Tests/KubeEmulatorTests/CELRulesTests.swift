@@ -133,6 +133,30 @@ struct CELRulesTests {
             == ["spec.template: Invalid value: \"object\": a named Pod"])
   }
 
+  @Test("Set and map lists compare without order and merge on +, as the CRD docs say", arguments: [
+    ("self.tags == ['b', 'a']", true),
+    ("['b', 'a'] == self.tags", false),
+    ("size(self.tags + ['a', 'c']) == 3", true),
+    ("(self.tags + ['c']) == ['c', 'b', 'a']", true),
+    ("self.ports == [{'name': 'grpc', 'port': 9000}, {'name': 'http', 'port': 80}]", true),
+    ("size(self.ports + [{'name': 'http', 'port': 8080}]) == 2", true),
+    ("(self.ports + [{'name': 'http', 'port': 8080}]).exists(p, p.name == 'http' && p.port == 8080)", true),
+    ("(self.ports + [{'name': 'http', 'port': 8080}])[0].port == 8080", true),
+    ("self.plain == [2, 1]", false),
+  ])
+  func listTypes(_ rule: String, _ holds: Bool) {
+    let schema = StructuralSchema(celSchema(specRules: [["rule": .string(rule), "message": "no"]], extraSpec: [
+      "tags": ["type": "array", "maxItems": 10, "x-kubernetes-list-type": "set", "items": ["type": "string", "maxLength": 10]],
+      "plain": ["type": "array", "maxItems": 10, "items": ["type": "integer"]],
+      "ports": ["type": "array", "maxItems": 10, "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                "items": ["type": "object", "required": ["name"], "properties": ["name": ["type": "string", "maxLength": 10], "port": ["type": "integer"]]]],
+    ]))
+    #expect(CELRules.checkCompiles(schema.root, path: "x").isEmpty)
+    let object = celObject(["tags": ["a", "b"], "plain": [1, 2],
+                            "ports": [["name": "http", "port": 80], ["name": "grpc", "port": 9000]]])
+    #expect(schema.validate(object, old: nil).isEmpty == holds)
+  }
+
   @Test("Fields kept by x-kubernetes-preserve-unknown-fields are not visible to rules")
   func unknownFieldsInvisible() {
     var root = celSchema(specRules: [["rule": "!has(self.extra)", "message": "extra is visible"]])

@@ -24,6 +24,12 @@ struct CELCost: Sendable {
     if spent > limit { throw .costLimitExceeded }
   }
 
+  /// `a × b`, saturating instead of overflowing.
+  static func multiplied(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let (r, o) = a.multipliedReportingOverflow(by: b)
+    return o ? .max : r
+  }
+
   /// The cost of a function that reads `length` characters or bytes: 0.1 per unit, rounded up.
   static func linear(_ length: Int) -> UInt64 { UInt64((max(length, 0) + 9) / 10) }
 }

@@ -133,6 +133,11 @@ struct CELCostEstimator {
         }
         cost = E.add(cost, units)
       }
+      if function == "_+_", shapes.count == 2, let a = CELCostEstimator.sizeIfSized(shapes[0]), let b = CELCostEstimator.sizeIfSized(shapes[1]) {
+        // concatenation: as long as both sides together; a list keeps its element schema
+        let isList = shapes[0].schema?["type"]?.stringValue == "array"
+        return (cost, Shape(schema: isList ? shapes[0].schema : nil, size: E.add(a, b)))
+      }
       if function == "_[_]", let s = shapes.first {
         return (cost, Shape(schema: (s.schema?["items"] ?? s.schema?["additionalProperties"]).flatMap { if case .object = $0 { return $0 } else { return nil } }, size: nil))
       }

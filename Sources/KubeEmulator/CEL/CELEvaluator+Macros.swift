@@ -4,7 +4,7 @@ extension CELEvaluator {
     let collection = try evaluate(range)
     let elements: [CELValue]
     var seconds: [CELValue] = []   // with two variables: the list elements or map values
-    switch collection {
+    switch collection.listItems.map(CELValue.list) ?? collection {
     case .list(let items):
       elements = variable2 == nil ? items : items.indices.map { .int(Int64($0)) }
       if variable2 != nil { seconds = items }

@@ -8,6 +8,7 @@ extension CELFunctions {
     switch target {
     case .string(let s): return try stringMember(name, s, args, cost: &cost)
     case .list(let items): return try listMember(name, items, args, cost: &cost)
+    case .keyedList(let k): return try listMember(name, k.items, args, cost: &cost)
     case .map(let m) where name == "size" && args.isEmpty: return .int(Int64(m.count))
     case .bytes(let b) where name == "size" && args.isEmpty: return .int(Int64(b.count))
     case .quantity(let q): return try quantityMember(name, q, args)

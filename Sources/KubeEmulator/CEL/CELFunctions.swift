@@ -91,7 +91,12 @@ enum CELFunctions {
     case (.bytes(let x), .bytes(let y)):
       try cost.charge(CELCost.linear(x.count + y.count))
       return .bytes(x + y)
-    case (.list(let x), .list(let y)):
+    case (.keyedList(let x), _):
+      guard let y = b.listItems else { throw CELEvalError.noSuchOverload }
+      try cost.charge(CELCost.multiplied(UInt64(x.items.count), UInt64(y.count)))
+      return .keyedList(x.concatenated(with: y))
+    case (.list(let x), _):
+      guard let y = b.listItems else { throw CELEvalError.noSuchOverload }
       try cost.charge(UInt64(x.count + y.count))
       return .list(x + y)
     case (.duration(let x), .duration(let y)):
@@ -217,12 +222,17 @@ enum CELFunctions {
     case .string(let s): return CELCost.linear(s.utf8.count)
     case .bytes(let b): return CELCost.linear(b.count)
     case .list(let l): return UInt64(l.count)
+    case .keyedList(let k): return CELCost.multiplied(UInt64(k.items.count), UInt64(k.items.count))
     case .map(let m): return UInt64(m.count)
     default: return 0
     }
   }
 
   private static func contains(_ container: CELValue, _ element: CELValue, cost: inout CELCost) throws(CELEvalError) -> CELValue {
+    if let items = container.listItems {
+      try cost.charge(UInt64(items.count))
+      return .bool(items.contains { CELValue.equals($0, element) })
+    }
     switch container {
     case .list(let items):
       try cost.charge(UInt64(items.count))
@@ -233,7 +243,7 @@ enum CELFunctions {
   }
 
   private static func index(_ container: CELValue, _ key: CELValue) throws(CELEvalError) -> CELValue {
-    switch container {
+    switch container.listItems.map(CELValue.list) ?? container {
     case .list(let items):
       let i: Int64
       switch key {
@@ -260,6 +270,7 @@ enum CELFunctions {
     case .string(let s): return .int(Int64(s.unicodeScalars.count))
     case .bytes(let b): return .int(Int64(b.count))
     case .list(let l): return .int(Int64(l.count))
+    case .keyedList(let k): return .int(Int64(k.items.count))
     case .map(let m): return .int(Int64(m.count))
     default: throw CELEvalError.noSuchOverload
     }

@@ -15,6 +15,8 @@ public indirect enum CELValue: Sendable {
   case string(String)
   case bytes([UInt8])
   case list([CELValue])
+  /// A list-type `set` or `map` list from a schema (order-insensitive equality, merging `+`).
+  case keyedList(CELKeyedList)
   case map(CELMap)
   /// A duration in nanoseconds.
   case duration(Int64)
@@ -35,7 +37,7 @@ public indirect enum CELValue: Sendable {
     case .double: return "double"
     case .string: return "string"
     case .bytes: return "bytes"
-    case .list: return "list"
+    case .list, .keyedList: return "list"
     case .map: return "map"
     case .duration: return "google.protobuf.Duration"
     case .timestamp: return "google.protobuf.Timestamp"
@@ -63,7 +65,11 @@ public indirect enum CELValue: Sendable {
       case (let x?, let y?): return equals(x, y)
       default: return false
       }
-    case (.list(let x), .list(let y)):
+    case (.keyedList(let x), _):
+      guard let y = b.listItems else { return false }
+      return x.equals(y)
+    case (.list(let x), _):
+      guard let y = b.listItems else { return false }
       return x.count == y.count && zip(x, y).allSatisfy { equals($0, $1) }
     case (.map(let x), .map(let y)):
       guard x.count == y.count else { return false }
@@ -148,7 +154,14 @@ public indirect enum CELValue: Sendable {
       return .string(s)
     case .array(let items):
       let itemSchema = schema?["items"]
-      return .list(items.map { from($0, schema: itemSchema) })
+      let values = items.map { from($0, schema: itemSchema) }
+      switch schema?["x-kubernetes-list-type"]?.stringValue {
+      case "set"?: return .keyedList(CELKeyedList(items: values, mapKeys: nil))
+      case "map"?:
+        let keys = schema?["x-kubernetes-list-map-keys"]?.arrayValue?.compactMap { $0.stringValue.flatMap(CELEscaping.escape) } ?? []
+        return .keyedList(CELKeyedList(items: values, mapKeys: keys))
+      default: return .list(values)
+      }
     case .object(let o):
       var map = CELMap()
       // an embedded resource also shows apiVersion, kind and metadata.name/generateName
