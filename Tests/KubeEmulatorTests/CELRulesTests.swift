@@ -282,11 +282,25 @@ struct CELStaticCostTests {
     let root: JSONValue = ["type": "object", "properties": ["foo": c.schema]]
     let errors = CELRules.checkCompiles(root, path: "spec.validation.openAPIV3Schema").map(\.description)
     if c.rejected {
-      #expect(errors.count == 1)
+      // an expression over 100x the per-rule limit also passes the schema's total (100,000,000), which
+      // upstream reports too: the rule, the rule again as a contributor, and the total
+      #expect(errors.count == 3)
       #expect(errors.first?.hasSuffix("x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)") == true, "\(errors)")
     } else {
       #expect(errors.isEmpty)
     }
+  }
+
+  @Test("Many affordable rules are refused together when the schema's total passes 100,000,000")
+  func totalCost() {
+    let rules = JSONValue.array(Array(repeating: ["rule": "self.all(x, x == 5)"], count: 25))
+    let root: JSONValue = ["type": "object", "properties": ["foo": ["type": "array", "items": ["type": "integer"], "x-kubernetes-validations": rules]]]
+    let errors = CELRules.checkCompiles(root, path: "spec.versions[0].schema.openAPIV3Schema").map(\.description)
+    #expect(errors.count == 5)
+    #expect(errors.first?.hasSuffix("].rule: Forbidden: contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema") == true)
+    #expect(errors.last?.hasPrefix("spec.versions[0].schema.openAPIV3Schema: Forbidden: x-kubernetes-validations estimated rule & messageExpression cost total for entire OpenAPIv3 schema exceeds budget by factor of 1.") == true, "\(errors)")
+    #expect(CELRules.checkCompiles(["type": "object", "properties": ["foo": ["type": "array", "maxItems": 100, "items": ["type": "integer"],
+                                                                           "x-kubernetes-validations": rules]]], path: "x").isEmpty)
   }
 
   @Test("oldSelf is refused inside a list whose items cannot be matched to old items")

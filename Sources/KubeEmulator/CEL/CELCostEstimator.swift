@@ -13,6 +13,8 @@ import KubeCore
 struct CELCostEstimator {
   /// Upstream's per-rule static limit.
   static let staticLimit: UInt64 = 10_000_000
+  /// Upstream's limit for all the rules of one schema together (`StaticEstimatedCRDCostLimit`).
+  static let staticCRDLimit: UInt64 = 100_000_000
   /// The request body limit sizes are derived from (k8s.io/apiserver `pkg/server/config.go`).
   static let maxRequestBytes: UInt64 = 3 * 1024 * 1024
 

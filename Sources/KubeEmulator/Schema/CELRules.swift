@@ -60,12 +60,13 @@ enum CELRules {
   /// Invalid value: apiextensions.ValidationRule{…}: compilation failed: ERROR: <input>:1:6: …`.
   static func checkCompiles(_ schema: JSONValue, path: String) -> [FieldError] {
     var errors: [FieldError] = []
+    var costs: [(path: String, cost: UInt64)] = []
     // `cardinality`: how many times a rule here may run per object (the product of the sizes of the
     // lists and maps above it); `uncorrelatable`: the first list above it that is not a list-type=map.
     func walk(_ s: JSONValue, _ p: String, isRoot: Bool, cardinality: UInt64, uncorrelatable: String?) {
       for (j, rule) in (s["x-kubernetes-validations"]?.arrayValue ?? []).enumerated() {
         errors += compileErrors(rule, node: s, isRoot: isRoot, path: "\(p).x-kubernetes-validations[\(j)]",
-                                cardinality: cardinality, uncorrelatable: uncorrelatable)
+                                cardinality: cardinality, uncorrelatable: uncorrelatable, costs: &costs)
       }
       for (k, v) in s["properties"]?.objectValue ?? JSONObject() {
         walk(v, "\(p).properties[\(k)]", isRoot: false, cardinality: cardinality, uncorrelatable: uncorrelatable)
@@ -81,13 +82,25 @@ enum CELRules {
       }
     }
     walk(schema, path, isRoot: true, cardinality: 1, uncorrelatable: nil)
+    // the whole schema's budget (StaticEstimatedCRDCostLimit), naming the most expensive expressions
+    let total = costs.reduce(UInt64(0)) { CELCostEstimator.add($0, $1.cost) }
+    if total > CELCostEstimator.staticCRDLimit {
+      for expensive in costs.sorted(by: { $0.cost > $1.cost }).prefix(4) {
+        errors.append(FieldError(.forbidden, field: expensive.path,
+                                 detail: "contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema"))
+      }
+      errors.append(FieldError(.forbidden, field: path, detail: CELCostEstimator.budgetMessage(
+        "x-kubernetes-validations estimated rule & messageExpression cost total for entire OpenAPIv3 schema",
+        cost: total, limit: CELCostEstimator.staticCRDLimit)))
+    }
     return errors
   }
 
   static let reasons = ["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"]
 
   private static func compileErrors(_ rule: JSONValue, node: JSONValue, isRoot: Bool, path: String,
-                                    cardinality: UInt64, uncorrelatable: String?) -> [FieldError] {
+                                    cardinality: UInt64, uncorrelatable: String?,
+                                    costs: inout [(path: String, cost: UInt64)]) -> [FieldError] {
     let source = rule["rule"]?.stringValue ?? ""
     let printed = goValidationRule(rule)
     if source.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
@@ -116,6 +129,7 @@ enum CELRules {
       let celSchema = isRoot ? withTypeAndObjectMeta(node) : node
       var estimator = CELCostEstimator(variables: ["self": celSchema, "oldSelf": celSchema])
       let cost = CELCostEstimator.multiply(estimator.estimate(program.expression).cost, cardinality)
+      costs.append(("\(path).rule", cost))
       if cost > CELCostEstimator.staticLimit {
         errors.append(FieldError(.forbidden, field: "\(path).rule",
                                  detail: CELCostEstimator.budgetMessage("estimated rule cost", cost: cost, limit: CELCostEstimator.staticLimit)))
@@ -132,6 +146,14 @@ enum CELRules {
         let program = try CELProgram.compile(messageSource, variables: variables)
         if program.outputType != .string && program.outputType != .dyn {
           errors.append(FieldError(.invalid, field: "\(path).messageExpression", value: printed, detail: "must evaluate to a string"))
+        }
+        let celSchema = isRoot ? withTypeAndObjectMeta(node) : node
+        var estimator = CELCostEstimator(variables: ["self": celSchema, "oldSelf": celSchema])
+        let cost = CELCostEstimator.multiply(estimator.estimate(program.expression).cost, cardinality)
+        costs.append(("\(path).messageExpression", cost))
+        if cost > CELCostEstimator.staticLimit {
+          errors.append(FieldError(.forbidden, field: "\(path).messageExpression",
+                                   detail: CELCostEstimator.budgetMessage("estimated messageExpression cost", cost: cost, limit: CELCostEstimator.staticLimit)))
         }
       } catch {
         errors.append(FieldError(.invalid, field: "\(path).messageExpression", value: printed,
