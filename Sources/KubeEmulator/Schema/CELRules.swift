@@ -126,14 +126,8 @@ enum CELRules {
       if program.outputType != .bool && program.outputType != .dyn {
         errors.append(FieldError(.invalid, field: "\(path).rule", value: printed, detail: "cel expression must evaluate to a bool"))
       }
-      let celSchema = isRoot ? withTypeAndObjectMeta(node) : node
-      var estimator = CELCostEstimator(variables: ["self": celSchema, "oldSelf": celSchema])
-      let cost = CELCostEstimator.multiply(estimator.estimate(program.expression).cost, cardinality)
-      costs.append(("\(path).rule", cost))
-      if cost > CELCostEstimator.staticLimit {
-        errors.append(FieldError(.forbidden, field: "\(path).rule",
-                                 detail: CELCostEstimator.budgetMessage("estimated rule cost", cost: cost, limit: CELCostEstimator.staticLimit)))
-      }
+      errors += checkCost(program, node: node, isRoot: isRoot, cardinality: cardinality, field: "\(path).rule",
+                          name: "estimated rule cost", costs: &costs)
       if program.usesOldSelf, let uncorrelatable {
         errors.append(FieldError(.invalid, field: "\(path).rule", value: source.goQuoted,
                                  detail: "oldSelf cannot be used on the uncorrelatable portion of the schema within \(uncorrelatable)"))
@@ -147,20 +141,26 @@ enum CELRules {
         if program.outputType != .string && program.outputType != .dyn {
           errors.append(FieldError(.invalid, field: "\(path).messageExpression", value: printed, detail: "must evaluate to a string"))
         }
-        let celSchema = isRoot ? withTypeAndObjectMeta(node) : node
-        var estimator = CELCostEstimator(variables: ["self": celSchema, "oldSelf": celSchema])
-        let cost = CELCostEstimator.multiply(estimator.estimate(program.expression).cost, cardinality)
-        costs.append(("\(path).messageExpression", cost))
-        if cost > CELCostEstimator.staticLimit {
-          errors.append(FieldError(.forbidden, field: "\(path).messageExpression",
-                                   detail: CELCostEstimator.budgetMessage("estimated messageExpression cost", cost: cost, limit: CELCostEstimator.staticLimit)))
-        }
+        errors += checkCost(program, node: node, isRoot: isRoot, cardinality: cardinality, field: "\(path).messageExpression",
+                            name: "estimated messageExpression cost", costs: &costs)
       } catch {
         errors.append(FieldError(.invalid, field: "\(path).messageExpression", value: printed,
                                  detail: "messageExpression compilation failed: " + error.render(source: messageSource)))
       }
     }
     return errors
+  }
+
+  /// Estimates an expression's cost times the number of times it may run, records it for the schema's
+  /// total, and refuses it over the per-expression limit.
+  private static func checkCost(_ program: CELProgram, node: JSONValue, isRoot: Bool, cardinality: UInt64, field: String,
+                                name: String, costs: inout [(path: String, cost: UInt64)]) -> [FieldError] {
+    let celSchema = isRoot ? withTypeAndObjectMeta(node) : node
+    var estimator = CELCostEstimator(variables: ["self": celSchema, "oldSelf": celSchema])
+    let cost = CELCostEstimator.multiply(estimator.estimate(program.expression).cost, cardinality)
+    costs.append((field, cost))
+    guard cost > CELCostEstimator.staticLimit else { return [] }
+    return [FieldError(.forbidden, field: field, detail: CELCostEstimator.budgetMessage(name, cost: cost, limit: CELCostEstimator.staticLimit))]
   }
 
   /// A ValidationRule as Go's `%#v` prints it in kube-apiserver's field errors.
