@@ -213,7 +213,7 @@ struct CELChecker {
   }
 
   private static let stringMembers: Set<String> = ["size", "contains", "startsWith", "endsWith", "matches", "lowerAscii",
-    "upperAscii", "trim", "split", "indexOf", "lastIndexOf", "replace", "substring", "charAt", "reverse", "find", "findAll"]
+    "upperAscii", "trim", "split", "indexOf", "lastIndexOf", "replace", "substring", "charAt", "reverse", "find", "findAll", "format"]
   private static let listMembers: Set<String> = ["size", "join", "indexOf", "lastIndexOf", "isSorted", "sum", "min", "max"]
   private static let quantityMembers: Set<String> = ["compareTo", "isGreaterThan", "isLessThan", "asInteger",
     "asApproximateFloat", "isInteger", "sign"]
@@ -253,7 +253,7 @@ struct CELChecker {
       return .int
     case "contains", "startsWith", "endsWith", "matches", "isSorted", "isGreaterThan", "isLessThan", "isInteger", "hasValue":
       return .bool
-    case "lowerAscii", "upperAscii", "trim", "substring", "charAt", "replace", "reverse", "join", "find": return .string
+    case "lowerAscii", "upperAscii", "trim", "substring", "charAt", "replace", "reverse", "join", "find", "format": return .string
     case "split", "findAll": return .list(.string)
     case "asApproximateFloat": return .double
     case "sum", "min", "max", "value", "orValue": return element

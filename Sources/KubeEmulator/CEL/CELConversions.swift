@@ -1,3 +1,4 @@
+import Foundation
 import KubeCore
 
 /// Type conversions (`int()`, `uint()`, `double()`, `string()`, `bool()`, `bytes()`, `duration()`,
@@ -111,6 +112,102 @@ enum CELConversions {
     default:
       throw .error("no such overload: \(name)")
     }
+  }
+
+  /// `'…'.format([args])` of cel-go `ext/strings.go`: `%s`, `%d`, `%f` (with `.N` precision), `%e`, `%x`,
+  /// `%X`, `%o`, `%b` and `%%`.
+  static func format(_ template: String, _ values: [CELValue]) throws(CELEvalError) -> String {
+    var out = ""
+    var next = 0
+    var scalars = template.unicodeScalars.makeIterator()
+    func argument() throws(CELEvalError) -> CELValue {
+      guard next < values.count else { throw .error("index \(next) out of range") }
+      defer { next += 1 }
+      return values[next]
+    }
+    while let c = scalars.next() {
+      guard c == "%" else { out.unicodeScalars.append(c); continue }
+      var precision: Int?
+      var verb = scalars.next()
+      if verb == "." {
+        var digits = ""
+        while let d = scalars.next() {
+          if d >= "0" && d <= "9" { digits.unicodeScalars.append(d) } else { verb = d; break }
+        }
+        precision = Int(digits)
+      }
+      switch verb {
+      case "%"?: out += "%"
+      case "s"?:
+        let v = try argument()
+        switch v {
+        case .string(let s): out += s
+        case .list, .keyedList, .map, .null, .type: out += display(v)
+        default:
+          var cost = CELCost(limit: .max)
+          guard case .string(let s) = try convert("string", [v], cost: &cost) else { throw CELEvalError.noSuchOverload }
+          out += s
+        }
+      case "d"?:
+        switch try argument() {
+        case .int(let i): out += String(i)
+        case .uint(let u): out += String(u)
+        case .double(let d) where d == d.rounded() && abs(d) < 9.2e18: out += String(Int64(d))
+        default: throw .error("error during formatting: decimal clause can only be used on integers")
+        }
+      case "f"?, "e"?:
+        let d: Double
+        switch try argument() {
+        case .double(let x): d = x
+        case .int(let i): d = Double(i)
+        case .uint(let u): d = Double(u)
+        default: throw .error("error during formatting: fixed-point clause can only be used on doubles")
+        }
+        out += verb == "f" ? fixed(d, precision ?? 6) : scientific(d, precision ?? 6)
+      case "x"?, "X"?, "o"?, "b"?:
+        let radix = verb == "o" ? 8 : (verb == "b" ? 2 : 16)
+        var text: String
+        switch try argument() {
+        case .int(let i): text = (i < 0 ? "-" : "") + String(i.magnitude, radix: radix)
+        case .uint(let u): text = String(u, radix: radix)
+        case .string(let s) where radix == 16: text = s.utf8.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        default: throw .error("error during formatting: only integers and strings can be formatted as hex")
+        }
+        if verb == "X" { text = text.uppercased() }
+        out += text
+      default:
+        throw .error("could not parse formatting clause: unrecognized formatting clause")
+      }
+    }
+    return out
+  }
+
+  /// Go's `%.Nf`, nearly (magnitudes whose scaled value passes Int64 fall back to the shortest form).
+  static func fixed(_ d: Double, _ digits: Int) -> String {
+    let digits = min(max(digits, 0), 17)
+    let scale = (0..<digits).reduce(Int64(1)) { r, _ in r * 10 }
+    // Go rounds the exact binary value half to even; rounding the scaled double matches it except when
+    // the scaling itself rounds (2.675 → "2.68" here, "2.67" in Go)
+    let scaled = (d.magnitude * Double(scale)).rounded(.toNearestOrEven)
+    guard d.isFinite, scaled < 9.2e18 else { return goFormat(d) }
+    let units = Int64(scaled)
+    var text = String(units / scale)
+    if digits > 0 {
+      let fraction = String(units % scale)
+      text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
+    }
+    return (d < 0 && units != 0 ? "-" : "") + text
+  }
+
+  /// Go's `%.Ne`.
+  static func scientific(_ d: Double, _ digits: Int) -> String {
+    if d == 0 { return fixed(0, digits) + "e+00" }
+    if !d.isFinite { return goFormat(d) }
+    var exponent = Int(log10(d.magnitude).rounded(.down))
+    var mantissa = d.magnitude / pow(10, Double(exponent))
+    if mantissa >= 10 { mantissa /= 10; exponent += 1 }
+    let e = abs(exponent) < 10 ? "0\(abs(exponent))" : "\(abs(exponent))"
+    return (d < 0 ? "-" : "") + fixed(mantissa, digits) + "e" + (exponent < 0 ? "-" : "+") + e
   }
 
   /// A map key as cel-go prints it in `no such key: …`.

@@ -147,6 +147,9 @@ extension CELFunctions {
       guard start <= end else { throw .error("invalid substring range. start: \(start), end: \(end)") }
       return .string(text(scalars[Int(start)..<Int(end)]))
     case ("reverse", 0): return .string(text(ArraySlice(scalars.reversed())))
+    case ("format", 1):
+      guard case .list(let values)? = args.first.map({ $0.listItems.map(CELValue.list) ?? $0 }) else { throw CELEvalError.noSuchOverload }
+      return .string(try CELConversions.format(s, values))
     default: throw CELEvalError.noSuchOverload
     }
   }

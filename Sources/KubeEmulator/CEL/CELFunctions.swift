@@ -19,7 +19,7 @@ enum CELFunctions {
   static let members: [String: Set<Int>] = [
     "size": [0], "contains": [1], "startsWith": [1], "endsWith": [1], "matches": [1],
     "lowerAscii": [0], "upperAscii": [0], "trim": [0], "split": [1, 2], "join": [0, 1], "indexOf": [1, 2],
-    "lastIndexOf": [1, 2], "replace": [2, 3], "substring": [1, 2], "charAt": [1], "reverse": [0],
+    "lastIndexOf": [1, 2], "replace": [2, 3], "format": [1], "substring": [1, 2], "charAt": [1], "reverse": [0],
     "isSorted": [0], "sum": [0], "min": [0], "max": [0], "find": [1], "findAll": [1, 2],
     "compareTo": [1], "isGreaterThan": [1], "isLessThan": [1], "asInteger": [0], "asApproximateFloat": [0],
     "isInteger": [0], "sign": [0],
