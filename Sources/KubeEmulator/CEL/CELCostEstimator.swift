@@ -152,18 +152,8 @@ struct CELCostEstimator {
     let factor = Double(cost) / Double(limit)
     let text: String
     if factor > 100 { text = "more than 100x" }
-    else if factor < 1.5 { text = goFixed(factor, digits: 6) + "x" }
-    else { text = goFixed(factor, digits: 1) + "x" }
+    else if factor < 1.5 { text = CELConversions.fixed(factor, 6) + "x" }
+    else { text = CELConversions.fixed(factor, 1) + "x" }
     return "\(name) exceeds budget by factor of \(text) (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)"
-  }
-
-  /// Go's `%.Nf`.
-  private static func goFixed(_ v: Double, digits: Int) -> String {
-    let scale = (0..<digits).reduce(1.0) { r, _ in r * 10 }
-    let scaled = (v * scale).rounded()
-    let whole = Int64(scaled / scale)
-    var fraction = String(Int64(scaled) - whole * Int64(scale))
-    fraction = String(repeating: "0", count: max(0, digits - fraction.count)) + fraction
-    return digits == 0 ? String(whole) : "\(whole).\(fraction)"
   }
 }
