@@ -153,7 +153,7 @@ extension APIServer {
     if resource.isCustom, let schema = customSchema(for: resource) { schema.applyDefaults(&object) }
     if let fieldManager { object = recordingUpdate(old: nil, new: object, resource: resource, subresource: nil, manager: fieldManager) }
     var errors = Validation.validateObject(object, resource: resource, isCreate: true)
-    if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(object) }
+    if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(object, old: nil) }
     if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" { errors += CRDSupport.validate(object) }
     if resource.isConvertedEvents { errors += EventConversion.validateEventsV1(object) }
     if !errors.isEmpty {
@@ -245,7 +245,7 @@ extension APIServer {
     if resource.isCustom, let schema = customSchema(for: resource) { schema.applyDefaults(&updated) }
     var errors = Validation.validateObject(updated, resource: resource, isCreate: false)
     errors += Validation.validateUpdate(updated, old: existing, resource: resource)
-    if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(updated) }
+    if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(updated, old: existing) }
     if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" { errors += CRDSupport.validate(updated) }
     if !errors.isEmpty { throw APIError.invalid(kind: resource.kind, group: resource.group, name: name, errors: errors) }
     // generation: bumped when anything but metadata and status changes.

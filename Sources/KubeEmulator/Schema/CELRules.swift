@@ -1,22 +1,370 @@
+import Foundation
 import KubeCore
+import NIOConcurrencyHelpers
 
-/// `x-kubernetes-validations` (CEL) rules. The evaluator lands with the CRD issue; until then a
-/// schema that carries rules is refused at CRD creation rather than silently not enforced.
+/// `x-kubernetes-validations` (CEL) rules of a CRD schema: compiled when the CRD is written, evaluated
+/// on every create and update of its objects.
+///
+/// Follows apiextensions-apiserver `pkg/apiserver/schema/cel/validation.go` (evaluation, error wording,
+/// cost budget, transition rules) and `pkg/apis/apiextensions/validation/validation.go` (compile errors
+/// on the CRD).
 enum CELRules {
-  static func validate(_ object: JSONValue, schema: JSONValue) -> [FieldError] { [] }
+  /// The property names reachable from a resource root or embedded resource besides the schema's own
+  /// (apiextensions-apiserver `pkg/apiserver/schema/cel/model` `WithTypeAndObjectMeta`).
+  static func withTypeAndObjectMeta(_ schema: JSONValue) -> JSONValue {
+    var s = schema
+    var props = schema["properties"]?.objectValue ?? JSONObject()
+    props["apiVersion"] = ["type": "string"]
+    props["kind"] = ["type": "string"]
+    props["metadata"] = ["type": "object", "properties": ["name": ["type": "string"], "generateName": ["type": "string"]]]
+    s["properties"] = .object(props)
+    return s
+  }
 
+  // MARK: compile
+
+  /// One rule of a schema node, compiled.
+  struct CompiledRule {
+    var rule: JSONValue
+    var program: CELProgram
+    var messageExpression: CELProgram?
+  }
+
+  private struct ProgramKey: Hashable {
+    var source: String, node: JSONValue, isRoot: Bool, optionalOldSelf: Bool
+  }
+  nonisolated(unsafe) private static var programs: [ProgramKey: CELProgram] = [:]
+  private static let programsLock = NIOLock()
+
+  /// The compiled program of a rule at a schema node, compiled once and cached (as upstream compiles
+  /// a CRD's rules once per schema).
+  static func program(_ source: String, node: JSONValue, isRoot: Bool, optionalOldSelf: Bool) throws(CELCompileError) -> CELProgram {
+    let key = ProgramKey(source: source, node: node, isRoot: isRoot, optionalOldSelf: optionalOldSelf)
+    if let cached = programsLock.withLock({ programs[key] }) { return cached }
+    let program = try CELProgram.compile(source, variables: declarations(for: node, isRoot: isRoot, optionalOldSelf: optionalOldSelf))
+    programsLock.withLock {
+      if programs.count > 4096 { programs.removeAll() }
+      programs[key] = program
+    }
+    return program
+  }
+
+  /// Declarations for the rules of a node: `self`, and `oldSelf` (optional when `optionalOldSelf`).
+  static func declarations(for node: JSONValue, isRoot: Bool, optionalOldSelf: Bool) -> [String: CELType] {
+    let type = CELType.of(schema: isRoot ? withTypeAndObjectMeta(node) : node)
+    return ["self": type, "oldSelf": optionalOldSelf ? .optional(type) : type]
+  }
+
+  /// Compiles every rule of the schema, returning the errors kube-apiserver gives for a CRD whose rules
+  /// do not compile, e.g. `spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule:
+  /// Invalid value: apiextensions.ValidationRule{…}: compilation failed: ERROR: <input>:1:6: …`.
   static func checkCompiles(_ schema: JSONValue, path: String) -> [FieldError] {
     var errors: [FieldError] = []
-    func walk(_ s: JSONValue, _ p: String) {
-      if let rules = s["x-kubernetes-validations"]?.arrayValue, !rules.isEmpty {
-        errors.append(FieldError(.invalid, field: "\(p).x-kubernetes-validations", value: "\"array\"",
-                                 detail: "CEL validation rules are not supported by this emulator version"))
+    var costs: [(path: String, cost: UInt64)] = []
+    // `cardinality`: how many times a rule here may run per object (the product of the sizes of the
+    // lists and maps above it); `uncorrelatable`: the first list above it that is not a list-type=map.
+    func walk(_ s: JSONValue, _ p: String, isRoot: Bool, cardinality: UInt64, uncorrelatable: String?) {
+      for (j, rule) in (s["x-kubernetes-validations"]?.arrayValue ?? []).enumerated() {
+        errors += compileErrors(rule, node: s, isRoot: isRoot, path: "\(p).x-kubernetes-validations[\(j)]",
+                                cardinality: cardinality, uncorrelatable: uncorrelatable, costs: &costs)
       }
-      for (k, v) in s["properties"]?.objectValue ?? JSONObject() { walk(v, "\(p).properties[\(k)]") }
-      if let items = s["items"], case .object = items { walk(items, "\(p).items") }
-      if let a = s["additionalProperties"], case .object = a { walk(a, "\(p).additionalProperties") }
+      for (k, v) in s["properties"]?.objectValue ?? JSONObject() {
+        walk(v, "\(p).properties[\(k)]", isRoot: false, cardinality: cardinality, uncorrelatable: uncorrelatable)
+      }
+      let size = CELCostEstimator.maxSize(.init(schema: s, size: nil))
+      if let items = s["items"], case .object = items {
+        let correlates = s["x-kubernetes-list-type"]?.stringValue == "map"
+        walk(items, "\(p).items", isRoot: false, cardinality: CELCostEstimator.multiply(cardinality, size),
+             uncorrelatable: uncorrelatable ?? (correlates ? nil : p))
+      }
+      if let a = s["additionalProperties"], case .object = a {
+        walk(a, "\(p).additionalProperties", isRoot: false, cardinality: CELCostEstimator.multiply(cardinality, size), uncorrelatable: uncorrelatable)
+      }
     }
-    walk(schema, path)
+    walk(schema, path, isRoot: true, cardinality: 1, uncorrelatable: nil)
+    // the whole schema's budget (StaticEstimatedCRDCostLimit), naming the most expensive expressions
+    let total = costs.reduce(UInt64(0)) { CELCostEstimator.add($0, $1.cost) }
+    if total > CELCostEstimator.staticCRDLimit {
+      for expensive in costs.sorted(by: { $0.cost > $1.cost }).prefix(4) {
+        errors.append(FieldError(.forbidden, field: expensive.path,
+                                 detail: "contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema"))
+      }
+      errors.append(FieldError(.forbidden, field: path, detail: CELCostEstimator.budgetMessage(
+        "x-kubernetes-validations estimated rule & messageExpression cost total for entire OpenAPIv3 schema",
+        cost: total, limit: CELCostEstimator.staticCRDLimit)))
+    }
     return errors
+  }
+
+  static let reasons = ["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"]
+
+  private static func compileErrors(_ rule: JSONValue, node: JSONValue, isRoot: Bool, path: String,
+                                    cardinality: UInt64, uncorrelatable: String?,
+                                    costs: inout [(path: String, cost: UInt64)]) -> [FieldError] {
+    let source = rule["rule"]?.stringValue ?? ""
+    let printed = goValidationRule(rule)
+    if source.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+      return [FieldError(.required, field: "\(path).rule", detail: "rule is not specified")]
+    }
+    var errors: [FieldError] = []
+    if let reason = rule["reason"]?.stringValue, !reasons.contains(reason) {
+      errors.append(FieldError(.notSupported, field: "\(path).reason", value: "\"\(reason)\"",
+                               detail: "supported values: " + reasons.map { "\"\($0)\"" }.joined(separator: ", ")))
+    }
+    if let message = rule["message"]?.stringValue, message.contains("\n") || message.contains("\r") {
+      errors.append(FieldError(.invalid, field: "\(path).message", value: message.goQuoted, detail: "message must not contain line breaks"))
+    }
+    if let fieldPath = rule["fieldPath"]?.stringValue, !fieldPath.isEmpty, resolveFieldPath(fieldPath, in: node) == nil {
+      errors.append(FieldError(.invalid, field: "\(path).fieldPath", value: fieldPath.goQuoted, detail: "fieldPath must be a valid path"))
+    }
+    if source.contains("\n") && (rule["message"]?.stringValue ?? "").isEmpty {
+      errors.append(FieldError(.required, field: "\(path).message", detail: "message must be specified if rule contains line breaks"))
+    }
+    let variables = declarations(for: node, isRoot: isRoot, optionalOldSelf: rule["optionalOldSelf"]?.boolValue == true)
+    do {
+      let program = try CELProgram.compile(source, variables: variables)
+      if program.outputType != .bool && program.outputType != .dyn {
+        errors.append(FieldError(.invalid, field: "\(path).rule", value: printed, detail: "cel expression must evaluate to a bool"))
+      }
+      errors += checkCost(program, node: node, isRoot: isRoot, cardinality: cardinality, field: "\(path).rule",
+                          name: "estimated rule cost", costs: &costs)
+      if program.usesOldSelf, let uncorrelatable {
+        errors.append(FieldError(.invalid, field: "\(path).rule", value: source.goQuoted,
+                                 detail: "oldSelf cannot be used on the uncorrelatable portion of the schema within \(uncorrelatable)"))
+      }
+    } catch {
+      errors.append(FieldError(.invalid, field: "\(path).rule", value: printed, detail: "compilation failed: " + error.render(source: source)))
+    }
+    if let messageSource = rule["messageExpression"]?.stringValue, !messageSource.isEmpty {
+      do {
+        let program = try CELProgram.compile(messageSource, variables: variables)
+        if program.outputType != .string && program.outputType != .dyn {
+          errors.append(FieldError(.invalid, field: "\(path).messageExpression", value: printed, detail: "must evaluate to a string"))
+        }
+        errors += checkCost(program, node: node, isRoot: isRoot, cardinality: cardinality, field: "\(path).messageExpression",
+                            name: "estimated messageExpression cost", costs: &costs)
+      } catch {
+        errors.append(FieldError(.invalid, field: "\(path).messageExpression", value: printed,
+                                 detail: "messageExpression compilation failed: " + error.render(source: messageSource)))
+      }
+    }
+    return errors
+  }
+
+  /// Estimates an expression's cost times the number of times it may run, records it for the schema's
+  /// total, and refuses it over the per-expression limit.
+  private static func checkCost(_ program: CELProgram, node: JSONValue, isRoot: Bool, cardinality: UInt64, field: String,
+                                name: String, costs: inout [(path: String, cost: UInt64)]) -> [FieldError] {
+    let celSchema = isRoot ? withTypeAndObjectMeta(node) : node
+    var estimator = CELCostEstimator(variables: ["self": celSchema, "oldSelf": celSchema])
+    let cost = CELCostEstimator.multiply(estimator.estimate(program.expression).cost, cardinality)
+    costs.append((field, cost))
+    guard cost > CELCostEstimator.staticLimit else { return [] }
+    return [FieldError(.forbidden, field: field, detail: CELCostEstimator.budgetMessage(name, cost: cost, limit: CELCostEstimator.staticLimit))]
+  }
+
+  /// A ValidationRule as Go's `%#v` prints it in kube-apiserver's field errors.
+  static func goValidationRule(_ rule: JSONValue) -> String {
+    func q(_ key: String) -> String { (rule[key]?.stringValue ?? "").goQuoted }
+    let reason = rule["reason"]?.stringValue.map { _ in "(*apiextensions.FieldValueErrorReason)(0xc000000000)" } ?? "(*apiextensions.FieldValueErrorReason)(nil)"
+    let optional = rule["optionalOldSelf"]?.boolValue.map { _ in "(*bool)(0xc000000000)" } ?? "(*bool)(nil)"
+    return "apiextensions.ValidationRule{Rule:\(q("rule")), Message:\(q("message")), MessageExpression:\(q("messageExpression")), Reason:\(reason), FieldPath:\(q("fieldPath")), OptionalOldSelf:\(optional)}"
+  }
+
+  /// Resolves a rule's `fieldPath` (`.foo.bar`, `.map['key']`) against the schema node it is scoped
+  /// to, returning the field path suffix Kubernetes reports (`foo.bar`, `map[key]`), or nil when it does
+  /// not name a field of the schema (apiextensions-apiserver `pkg/apiserver/schema/cel/validation.go`
+  /// `ValidFieldPath`; numeric list indexes are not allowed).
+  static func resolveFieldPath(_ fieldPath: String, in node: JSONValue) -> String? {
+    let s = Array(fieldPath.unicodeScalars)
+    var i = 0
+    var schema = node
+    var out = ""
+    func step(_ name: String) -> Bool {
+      if let p = schema["properties"]?[name] {
+        out += out.isEmpty ? name : ".\(name)"
+        schema = p
+        return true
+      }
+      if let a = schema["additionalProperties"], case .object = a {
+        out += "[\(name)]"
+        schema = a
+        return true
+      }
+      return false
+    }
+    while i < s.count {
+      if s[i] == "." {
+        i += 1
+        var name = ""
+        while i < s.count, s[i] != ".", s[i] != "[" { name.unicodeScalars.append(s[i]); i += 1 }
+        guard !name.isEmpty, step(name) else { return nil }
+      } else if s[i] == "[" {
+        guard i + 1 < s.count, s[i + 1] == "'" else { return nil }
+        i += 2
+        var name = ""
+        while i < s.count, s[i] != "'" {
+          if s[i] == "\\", i + 1 < s.count { i += 1 }
+          name.unicodeScalars.append(s[i]); i += 1
+        }
+        guard i + 1 < s.count, s[i + 1] == "]" else { return nil }
+        i += 2
+        guard step(name) else { return nil }
+      } else {
+        return nil
+      }
+    }
+    return out.isEmpty ? nil : out
+  }
+
+  // MARK: evaluate
+
+  /// Evaluates every rule against `object` (and `old` on updates), with upstream's per-call limit and
+  /// per-object budget. Call only when the object passed its type checks.
+  static func validate(_ object: JSONValue, old: JSONValue?, schema: JSONValue) -> [FieldError] {
+    var run = Run()
+    guard case .object = object else { return [] }
+    // the root also sees apiVersion, kind and metadata.name/generateName; CELValue.from drops the rest
+    run.validate(object, old: old, schema: schema, celSchema: withTypeAndObjectMeta(schema), path: "", isRoot: true)
+    return run.errors
+  }
+
+  /// One object's evaluation: the errors so far and the budget left.
+  struct Run {
+    var errors: [FieldError] = []
+    var budget: UInt64 = CELCost.runtimeBudget
+    var stopped = false
+
+    mutating func validate(_ value: JSONValue, old: JSONValue?, schema: JSONValue, celSchema: JSONValue, path: String, isRoot: Bool) {
+      if stopped || value == .null { return }
+      let old = old == .null ? nil : old
+      if let rules = schema["x-kubernetes-validations"]?.arrayValue, !rules.isEmpty {
+        evaluateRules(rules, value: value, old: old, schema: schema, celSchema: celSchema, path: path, isRoot: isRoot)
+      }
+      switch value {
+      case .object(let o):
+        if let props = schema["properties"]?.objectValue {
+          for (k, v) in o {
+            guard let p = props[k] else { continue }
+            validate(v, old: old?[k], schema: p, celSchema: p, path: join(path, k), isRoot: false)
+          }
+        } else if let additional = schema["additionalProperties"], case .object = additional {
+          for (k, v) in o {
+            validate(v, old: old?[k], schema: additional, celSchema: additional, path: "\(path)[\(k)]", isRoot: false)
+          }
+        }
+      case .array(let items):
+        guard let itemSchema = schema["items"] else { break }
+        let keys = schema["x-kubernetes-list-type"]?.stringValue == "map"
+          ? schema["x-kubernetes-list-map-keys"]?.arrayValue?.compactMap(\.stringValue) ?? [] : []
+        for (i, item) in items.enumerated() {
+          // only list-type=map items correlate with an old item (by their keys)
+          var oldItem: JSONValue?
+          if !keys.isEmpty, let oldItems = old?.arrayValue {
+            oldItem = oldItems.first { candidate in keys.allSatisfy { candidate[$0] == item[$0] } }
+          }
+          validate(item, old: oldItem, schema: itemSchema, celSchema: itemSchema, path: "\(path)[\(i)]", isRoot: false)
+        }
+      default:
+        break
+      }
+    }
+
+    private func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    private mutating func evaluateRules(_ rules: [JSONValue], value: JSONValue, old: JSONValue?, schema: JSONValue,
+                                        celSchema: JSONValue, path: String, isRoot: Bool) {
+      let typeText = "\"\(schema["type"]?.stringValue ?? value.typeName)\""
+      let path = path.isEmpty ? "<nil>" : path   // upstream's nil field path at the resource root
+      let selfValue = CELValue.from(value, schema: celSchema)
+      let oldValue = old.map { CELValue.from($0, schema: celSchema) }
+      for rule in rules {
+        let source = rule["rule"]?.stringValue ?? ""
+        let ruleText = ruleErrorString(rule)
+        let optionalOldSelf = rule["optionalOldSelf"]?.boolValue == true
+        let program: CELProgram
+        do { program = try CELRules.program(source, node: schema, isRoot: isRoot, optionalOldSelf: optionalOldSelf) } catch {
+          // refused at CRD creation; reaching here means the CRD predates a checker change
+          errors.append(FieldError(.invalid, field: path, value: typeText, detail: "rule compile error: compilation failed: \(error.render(source: source))"))
+          continue
+        }
+        if program.usesOldSelf && oldValue == nil && !optionalOldSelf { continue }   // transition rules need an old value
+        var bindings: [String: CELValue] = ["self": selfValue]
+        if optionalOldSelf { bindings["oldSelf"] = .optional(oldValue) } else if let oldValue { bindings["oldSelf"] = oldValue }
+        if budget == 0 {
+          errors.append(FieldError(.invalid, field: path, value: typeText, detail: "validation failed due to running out of cost budget, no further validation rules will be run"))
+          stopped = true
+          return
+        }
+        let result: CELValue
+        do {
+          let (v, cost) = try program.evaluate(bindings, costLimit: min(CELCost.perCallLimit, budget))
+          budget -= min(cost, budget)
+          result = v
+        } catch .costLimitExceeded {
+          errors.append(FieldError(.invalid, field: path, value: typeText,
+                                   detail: "'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: \(ruleText)"))
+          stopped = true
+          return
+        } catch {
+          if error.description.hasPrefix("no such overload") {
+            errors.append(FieldError(.invalid, field: path, value: typeText,
+                                     detail: "'\(error)': call arguments did not match a supported operator, function or macro signature for rule: \(ruleText)"))
+          } else {
+            errors.append(FieldError(.invalid, field: path, value: typeText, detail: "\(error) evaluating rule: \(ruleText)"))
+          }
+          continue
+        }
+        if case .bool(true) = result { continue }
+        if case .bool(false) = result {} else {
+          errors.append(FieldError(.invalid, field: path, value: typeText,
+                                   detail: "'no such overload': call arguments did not match a supported operator, function or macro signature for rule: \(ruleText)"))
+          continue
+        }
+        var field = path
+        if let fieldPath = rule["fieldPath"]?.stringValue, !fieldPath.isEmpty,
+           let relative = CELRules.resolveFieldPath(fieldPath, in: schema) {
+          field = isRoot ? relative : (relative.hasPrefix("[") ? path + relative : join(path, relative))
+        }
+        var detail = ruleMessageOrDefault(rule)
+        if let messageSource = rule["messageExpression"]?.stringValue, !messageSource.isEmpty,
+           let messageProgram = try? CELRules.program(messageSource, node: schema, isRoot: isRoot, optionalOldSelf: optionalOldSelf) {
+          do {
+            let (v, cost) = try messageProgram.evaluate(bindings, costLimit: min(CELCost.perCallLimit, budget))
+            budget -= min(cost, budget)
+            if case .string(let s) = v {
+              let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
+              if !trimmed.isEmpty && !trimmed.contains("\n") && trimmed.utf8.count <= 5 * 1024 { detail = trimmed }
+            }
+          } catch .costLimitExceeded {
+            errors.append(FieldError(.invalid, field: field, value: typeText,
+                                     detail: "no further validation rules will be run due to call cost exceeds limit for messageExpression: \"\(messageSource)\""))
+            stopped = true
+            return
+          } catch {
+            // upstream logs the failure and falls back to `message`
+          }
+        }
+        // Ratcheting (CRDValidationRatcheting, on by default since 1.30): a value the update leaves
+        // unchanged keeps passing a non-transition rule it already failed (validation.go `addErr`).
+        if !program.usesOldSelf, let old, old == value { continue }
+        switch rule["reason"]?.stringValue {
+        case "FieldValueForbidden"?: errors.append(FieldError(.forbidden, field: field, detail: detail))
+        case "FieldValueRequired"?: errors.append(FieldError(.required, field: field, detail: detail))
+        case "FieldValueDuplicate"?: errors.append(FieldError(.duplicate, field: field, value: FieldError.printed(value)))
+        default: errors.append(FieldError(.invalid, field: field, value: FieldError.printed(value), detail: detail))
+        }
+      }
+    }
+
+    private func ruleMessageOrDefault(_ rule: JSONValue) -> String {
+      let message = (rule["message"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+      return message.isEmpty ? "failed rule: \(ruleErrorString(rule))" : message
+    }
+
+    private func ruleErrorString(_ rule: JSONValue) -> String {
+      let message = (rule["message"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+      return message.isEmpty ? (rule["rule"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines) : message
+    }
   }
 }

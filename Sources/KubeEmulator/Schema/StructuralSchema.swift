@@ -121,7 +121,11 @@ public struct StructuralSchema: Sendable {
   // MARK: validation
 
   /// Validates an object against the schema; the root's apiVersion/kind/metadata are not the schema's.
-  public func validate(_ object: JSONValue) -> [FieldError] {
+  ///
+  /// `old` is the stored object on updates (nil on create): transition rules (`oldSelf`) need it. CEL
+  /// rules run only when no value failed a type, enum, required or size check, as upstream's
+  /// `hasBlockingErr` (apiextensions-apiserver pkg/registry/customresource/strategy.go).
+  public func validate(_ object: JSONValue, old: JSONValue?) -> [FieldError] {
     var errors: [FieldError] = []
     guard case .object(let o) = object else { return errors }
     for (key, value) in o where !["apiVersion", "kind", "metadata"].contains(key) {
@@ -132,7 +136,11 @@ public struct StructuralSchema: Sendable {
         errors.append(FieldError(.required, field: r))
       }
     }
-    errors += CELRules.validate(object, schema: root)
+    if errors.contains(where: { [.typeInvalid, .notSupported, .required, .tooLong, .tooMany].contains($0.kind) }) {
+      errors.append(FieldError(.invalid, field: "<nil>", value: "\"null\"", detail: "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"))
+    } else {
+      errors += CELRules.validate(object, old: old, schema: root)
+    }
     return errors
   }
 
