@@ -3,9 +3,9 @@
 The recordings are Arnavion/k8s-openapi's test replays against real v1.36 kube-apiservers
 (shared/reference/wire/k8s-openapi-test-replays/v1-36, Apache-2.0). Each file is replayed in order on a
 fresh `edgeml sim`; a response matches when the status code is equal and the JSON bodies are equal
-after dropping what differs on every server: uid, resourceVersion, timestamps, managedFields (their
-`time` differs; the emulator does not track managed fields yet — counted as ignored, not as matched
-content), pod IPs and node names, and random generateName suffixes.
+after dropping what differs on every server: uid, resourceVersion, timestamps (managedFields are
+compared, their `time` dropped), pod IPs and node names, and random generateName suffixes. The
+recording client sent no User-Agent, so neither does the replay (the field manager is `unknown`).
 """
 import glob
 import json
@@ -19,7 +19,7 @@ from conftest import REFERENCE, Sim
 
 REPLAYS = os.path.join(REFERENCE, "wire", "k8s-openapi-test-replays", "v1-36")
 IGNORED_KEYS = {"uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "lastTransitionTime", "time",
-                "managedFields", "podIP", "podIPs", "hostIP", "hostIPs", "startTime", "startedAt", "finishedAt",
+                "podIP", "podIPs", "hostIP", "hostIPs", "startTime", "startedAt", "finishedAt",
                 "containerID", "imageID", "nodeName", "lastProbeTime", "controller-uid",
                 "batch.kubernetes.io/controller-uid", "remainingItemCount", "continue"}
 
@@ -74,6 +74,7 @@ def send(sim, token, ctx, exchange, expected_events):
         url += "&timeoutSeconds=2"
     data = exchange["request_body"].encode() if exchange["request_body"] else None
     req = urllib.request.Request(url, data=data, method=exchange["request_method"])
+    req.add_header("User-Agent", "")
     req.add_header("Authorization", f"Bearer {token}")
     req.add_header("Accept", "application/json")
     if exchange["request_content_type"]:

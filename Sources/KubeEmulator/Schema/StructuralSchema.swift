@@ -11,7 +11,25 @@ import NIOConcurrencyHelpers
 public struct StructuralSchema: Sendable {
   public let root: JSONValue
 
-  public init(_ root: JSONValue) { self.root = root }
+  /// Whether any node carries `x-kubernetes-validations` (then the "rules not checked" error applies).
+  let hasValidationRules: Bool
+
+  public init(_ root: JSONValue) {
+    self.root = root
+    hasValidationRules = StructuralSchema.containsRules(root)
+  }
+
+  static func containsRules(_ schema: JSONValue) -> Bool {
+    switch schema {
+    case .object(let o):
+      if o["x-kubernetes-validations"]?.arrayValue?.isEmpty == false { return true }
+      return o.values.contains(where: containsRules)
+    case .array(let a):
+      return a.contains(where: containsRules)
+    default:
+      return false
+    }
+  }
 
   /// Fields every object has at its root whatever the schema says (apiextensions-apiserver
   /// pkg/apiserver/schema/objectmeta).
@@ -136,6 +154,7 @@ public struct StructuralSchema: Sendable {
         errors.append(FieldError(.required, field: r))
       }
     }
+    if !hasValidationRules { return errors }
     if errors.contains(where: { [.typeInvalid, .notSupported, .required, .tooLong, .tooMany].contains($0.kind) }) {
       errors.append(FieldError(.invalid, field: "<nil>", value: "\"null\"", detail: "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"))
     } else {
