@@ -12,6 +12,16 @@ public struct ClientConfiguration: Sendable, Equatable {
   public var tlsServerName: String?
   public var credential: Credential
 
+  public init(server: String, namespace: String = "default", certificateAuthorityPEM: [UInt8]? = nil,
+              insecureSkipTLSVerify: Bool = false, tlsServerName: String? = nil, credential: Credential) {
+    self.server = server
+    self.namespace = namespace
+    self.certificateAuthorityPEM = certificateAuthorityPEM
+    self.insecureSkipTLSVerify = insecureSkipTLSVerify
+    self.tlsServerName = tlsServerName
+    self.credential = credential
+  }
+
   /// How requests authenticate.
   public enum Credential: Sendable, Equatable {
     case none
