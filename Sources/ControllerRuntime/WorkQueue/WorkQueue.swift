@@ -99,7 +99,8 @@ public actor WorkQueue<Key: Hashable & Sendable> {
   public func runDelays() async {
     while !isShuttingDown {
       let now = ContinuousClock.now
-      let due = delayed.filter { $0.due <= now }
+      // Earliest first, even when several fell due while this task was not running.
+      let due = delayed.filter { $0.due <= now }.sorted { $0.due < $1.due }
       delayed.removeAll { $0.due <= now }
       for d in due { add(d.key) }
       let wait = delayed.map(\.due).min().map { $0 - now }
