@@ -25,6 +25,11 @@ public actor WorkQueue<Key: Hashable & Sendable> {
     addCount += 1
     guard dirty.insert(key).inserted else { return }
     if processing.contains(key) { return }   // `done` re-queues it
+    handOut(key)
+  }
+
+  /// Gives a dirty key to a waiting worker, or queues it.
+  private func handOut(_ key: Key) {
     if let waiter = waiters.popFirst() {
       dirty.remove(key)
       processing.insert(key)
@@ -67,15 +72,7 @@ public actor WorkQueue<Key: Hashable & Sendable> {
   /// Marks `key` processed; queues it again if it was added meanwhile.
   public func done(_ key: Key) {
     processing.remove(key)
-    if dirty.contains(key) {
-      if let waiter = waiters.popFirst() {
-        dirty.remove(key)
-        processing.insert(key)
-        waiter.resume(returning: key)
-      } else {
-        queue.append(key)
-      }
-    }
+    if dirty.contains(key) { handOut(key) }
   }
 
   /// Keys waiting (for informational purposes only, as client-go says of `Len`).
