@@ -1,0 +1,3 @@
+{{- define "edgeml-operator.labels" -}}
+app.kubernetes.io/name: edgeml-operator
+{{- end -}}
