@@ -26,6 +26,8 @@ public final class APIServer: @unchecked Sendable {
   /// The stored CRDs, mirrored here so schema and OpenAPI look-ups need not take the store lock.
   let crdSnapshot = Locked<[JSONValue]>([])
   let patchSchemas: PatchSchemaRegistry
+  /// Service-account tokens issued by TokenRequest (token → user); the HTTP layer consults them.
+  let issuedTokens = Locked<[String: UserInfo]>([:])
   /// The kube-apiserver version reported at `/version`.
   public static let kubernetesVersion = (major: "1", minor: "36", gitVersion: "v1.36.0-edgeml")
 
@@ -69,6 +71,7 @@ public final class APIServer: @unchecked Sendable {
     default: if request.user == nil { return .error(.unauthorized) }
     }
     do {
+      try authorize(target, request)
       return try route(target, request)
     } catch let error as APIError {
       return .error(error)
@@ -174,6 +177,8 @@ public final class APIServer: @unchecked Sendable {
       return try get(context, name: name, subresource: sub)
     case ("POST", nil, nil):
       return try create(context)
+    case ("POST", let name?, "token") where path.group.isEmpty && path.resource == "serviceaccounts":
+      return try tokenRequest(context, serviceAccount: name)
     case ("POST", _?, _):
       throw APIError.methodNotAllowed
     case ("PUT", let name?, let sub):

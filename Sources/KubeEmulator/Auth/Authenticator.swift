@@ -14,12 +14,17 @@ public struct Authenticator: Sendable {
 
   public init(tokens: [String: UserInfo] = [:]) { self.tokens = tokens }
 
-  public func authenticate(authorization: String?, certificateUser: UserInfo?) -> Outcome {
+  /// Authenticates one request.
+  ///
+  /// - Parameters:
+  ///   - issuedToken: looks up tokens issued while the server runs (TokenRequest), after the static ones.
+  public func authenticate(authorization: String?, certificateUser: UserInfo?,
+                           issuedToken: (String) -> UserInfo? = { _ in nil }) -> Outcome {
     if let authorization {
       let parts = authorization.split(separator: " ", maxSplits: 1)
       if parts.count == 2, parts[0].lowercased() == "bearer" {
         let token = String(parts[1]).trimmingSpaces()
-        if let user = tokens[token] { return .authenticated(user) }
+        if let user = tokens[token] ?? issuedToken(token) { return .authenticated(user) }
         return .rejected
       }
       return .rejected

@@ -69,7 +69,8 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
       write(context: context, response: .error(.requestEntityTooLarge(limit: APIServer.maxRequestBodyBytes)), head: head, keepAlive: false)
       return
     }
-    switch authenticator.authenticate(authorization: request.header("authorization"), certificateUser: clientCertificateUser(context: context)) {
+    switch authenticator.authenticate(authorization: request.header("authorization"), certificateUser: clientCertificateUser(context: context),
+                                      issuedToken: server.userForIssuedToken) {
     case .authenticated(let user): request.user = user
     case .anonymous: request.user = nil
     case .rejected:
