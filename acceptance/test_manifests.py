@@ -1,0 +1,191 @@
+"""The deployment manifests: manifests/ (kustomize base) and charts/edgeml-operator/ (Helm).
+
+They render, apply to `edgeml sim`, keep RBAC least-privilege and the pod within the restricted
+Pod Security profile; and the ClusterRole is exactly enough for the operator's service account.
+"""
+import glob
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from rbac_helpers import kubectl_as, token_kubeconfig
+
+MANIFESTS = os.path.join(ROOT, "manifests")
+CHART = os.path.join(ROOT, "charts", "edgeml-operator")
+
+
+def render():
+    r = subprocess.run(["kubectl", "kustomize", MANIFESTS], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout, [d for d in yaml.safe_load_all(r.stdout) if d]
+
+
+def one(objects, kind, name=None):
+    found = [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def test_kustomize_renders_every_object():
+    _, objects = render()
+    kinds = sorted(o["kind"] for o in objects)
+    assert kinds.count("CustomResourceDefinition") == 3
+    for kind in ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
+                 "Deployment", "Service"]:
+        assert kind in kinds, kind
+    assert one(objects, "Deployment")["spec"]["replicas"] == 2
+
+
+def test_crd_copies_equal_the_crds():
+    for source in sorted(glob.glob(os.path.join(ROOT, "crds", "*.yaml"))):
+        for copy_dir in [os.path.join(MANIFESTS, "crds"), os.path.join(CHART, "crds")]:
+            copy = os.path.join(copy_dir, os.path.basename(source))
+            assert os.path.exists(copy), f"{copy} missing: cp crds/*.yaml {copy_dir}/"
+            assert open(copy).read() == open(source).read(), f"{copy} differs from {source}: copy it again"
+
+
+def test_cluster_role_has_no_wildcards():
+    _, objects = render()
+    for role in [o for o in objects if o["kind"] in ("ClusterRole", "Role")]:
+        for rule in role["rules"]:
+            for field in ["verbs", "resources", "apiGroups", "resourceNames", "nonResourceURLs"]:
+                for value in rule.get(field, []):
+                    assert "*" not in value, f"{role['metadata']['name']}: {field} {value}"
+
+
+def test_deployment_meets_the_restricted_profile():
+    _, objects = render()
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    assert pod.get("hostNetwork") in (None, False) and pod.get("hostPID") in (None, False)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    for c in pod["containers"]:
+        sc = c["securityContext"]
+        assert sc["runAsNonRoot"] is True
+        assert sc["runAsUser"] == 65532
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"]["drop"] == ["ALL"]
+        assert not sc["capabilities"].get("add")
+        assert sc["seccompProfile"]["type"] == "RuntimeDefault"
+        assert sc["readOnlyRootFilesystem"] is True
+        assert sc.get("privileged") in (None, False)
+        assert c["resources"]["requests"]["cpu"] and c["resources"]["limits"]["memory"]
+        assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert c["args"] == ["operator", "--leader-elect"]
+
+
+def test_rendered_objects_apply_to_the_sim(sim):
+    text, objects = render()
+    sim.kubectl("apply", "-f", "-", input=text)
+    deployment = sim.kubectl("-n", "edgeml-system", "get", "deployment", "edgeml-operator", "-o", "yaml").stdout
+    assert yaml.safe_load(deployment)["spec"]["replicas"] == 2
+    sim.kubectl("get", "crd", "edgemodels.edgeml.io")
+    sim.kubectl("get", "clusterrole", "edgeml-operator")
+
+
+# (verb, resource as kubectl names it, extra kubectl args): what the operator's controllers do.
+NEEDED = [
+    ("list", "edgemodels.edgeml.io", ["-A"]),
+    ("watch", "edgemodels.edgeml.io", ["-A"]),
+    ("update", "edgemodels.edgeml.io", ["-A", "--subresource=status"]),
+    ("patch", "rollouts.edgeml.io", ["-A", "--subresource=status"]),
+    ("create", "deployments.apps", ["-n", "default"]),
+    ("delete", "daemonsets.apps", ["-n", "default"]),
+    ("create", "events.events.k8s.io", ["-n", "default"]),
+    ("create", "jobs.batch", ["-n", "default"]),
+    ("list", "nodes", []),
+    ("create", "leases.coordination.k8s.io", ["-n", "edgeml-system"]),
+    ("update", "leases.coordination.k8s.io", ["-n", "edgeml-system"]),
+]
+FORBIDDEN = [
+    ("delete", "nodes", []),
+    ("create", "clusterroles.rbac.authorization.k8s.io", []),
+    ("create", "secrets", ["-n", "default"]),
+    ("delete", "edgemodels.edgeml.io", ["-n", "default"]),
+    ("create", "leases.coordination.k8s.io", ["-n", "default"]),
+    ("create", "pods", ["-n", "default"]),
+]
+
+
+@pytest.fixture(scope="module")
+def operator_kubeconfig(sim):
+    text, _ = render()
+    sim.kubectl("apply", "-f", "-", input=text)
+    return token_kubeconfig(sim, "edgeml-system", "edgeml-operator")
+
+
+@pytest.mark.parametrize("verb,resource,extra", NEEDED)
+def test_operator_role_allows_what_it_needs(sim, operator_kubeconfig, verb, resource, extra):
+    r = kubectl_as(sim, operator_kubeconfig, "auth", "can-i", verb, resource, *extra)
+    assert r.stdout.strip() == "yes", f"{verb} {resource} {extra}: {r.stdout}{r.stderr}"
+
+
+@pytest.mark.parametrize("verb,resource,extra", FORBIDDEN)
+def test_operator_role_refuses_what_it_must_not_do(sim, operator_kubeconfig, verb, resource, extra):
+    r = kubectl_as(sim, operator_kubeconfig, "auth", "can-i", verb, resource, *extra)
+    assert r.stdout.strip() == "no", f"{verb} {resource} {extra}: {r.stdout}{r.stderr}"
+
+
+def test_operator_requests_succeed_and_fail_for_real(sim, operator_kubeconfig):
+    kc = operator_kubeconfig
+    assert kubectl_as(sim, kc, "get", "edgemodels.edgeml.io", "-A").returncode == 0
+    deployment = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: rbac-probe, namespace: default}
+spec:
+  selector: {matchLabels: {app: rbac-probe}}
+  template:
+    metadata: {labels: {app: rbac-probe}}
+    spec: {containers: [{name: c, image: busybox}]}
+"""
+    r = kubectl_as(sim, kc, "create", "-f", "-", input=deployment)
+    assert r.returncode == 0, r.stderr
+    lease = """apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: edgeml-operator-leader, namespace: edgeml-system}
+spec: {holderIdentity: pod-a, leaseDurationSeconds: 15}
+"""
+    r = kubectl_as(sim, kc, "create", "-f", "-", input=lease)
+    assert r.returncode == 0, r.stderr
+    r = kubectl_as(sim, kc, "-n", "edgeml-system", "patch", "lease", "edgeml-operator-leader", "--type=merge",
+                   "-p", '{"spec":{"holderIdentity":"pod-b"}}')
+    assert r.returncode == 0, r.stderr
+    event = """apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {name: rbac-probe.1, namespace: default}
+eventTime: "2026-11-25T12:00:00.000000Z"
+reportingController: edgeml.io/operator
+reportingInstance: pod-a
+action: Reconcile
+reason: Probe
+type: Normal
+regarding: {kind: Deployment, name: rbac-probe, namespace: default, apiVersion: apps/v1}
+"""
+    r = kubectl_as(sim, kc, "create", "-f", "-", input=event)
+    assert r.returncode == 0, r.stderr
+    r = kubectl_as(sim, kc, "delete", "node", "no-such-node")
+    assert r.returncode != 0
+    assert ('nodes "no-such-node" is forbidden: User "system:serviceaccount:edgeml-system:edgeml-operator" '
+            'cannot delete resource "nodes" in API group "" at the cluster scope') in r.stderr, r.stderr
+    r = kubectl_as(sim, kc, "create", "clusterrole", "escalate", "--verb=get", "--resource=pods")
+    assert r.returncode != 0 and "Forbidden" in r.stderr, r.stderr
+
+
+def test_helm_chart_lints_and_renders():
+    helm = shutil.which("helm")
+    if not helm:
+        pytest.skip("helm is not on PATH (not in the package registries these machines reach): "
+                    "charts/edgeml-operator is checked only where helm is installed")
+    r = subprocess.run([helm, "lint", CHART], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run([helm, "template", "edgeml-operator", CHART], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    chart_objects = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all(r.stdout) if o}
+    _, objects = render()
+    base = {(o["kind"], o["metadata"]["name"]) for o in objects if o["kind"] != "CustomResourceDefinition"}
+    assert base <= chart_objects, base - chart_objects
