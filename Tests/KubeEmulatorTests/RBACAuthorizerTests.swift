@@ -230,3 +230,50 @@ struct RBACAuthorizerTests {
                    ["apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": [:]]).0 == 403)
   }
 }
+
+/// One request and the verb RBAC sees for it (k8s.io/apiserver pkg/endpoints/request/requestinfo.go).
+struct VerbCase: Sendable, CustomTestStringConvertible {
+  var method: String
+  var uri: String
+  var verb: String
+  var testDescription: String { "\(method) \(uri) → \(verb)" }
+}
+
+@Suite("RBAC request verbs")
+struct RBACVerbTests {
+  @Test("each request maps to upstream's authorization verb", arguments: [
+    VerbCase(method: "GET", uri: "/api/v1/namespaces/default/configmaps", verb: "list"),
+    VerbCase(method: "GET", uri: "/api/v1/namespaces/default/configmaps/a", verb: "get"),
+    VerbCase(method: "HEAD", uri: "/api/v1/namespaces/default/configmaps/a", verb: "get"),
+    VerbCase(method: "GET", uri: "/api/v1/namespaces/default/configmaps?watch=true", verb: "watch"),
+    VerbCase(method: "GET", uri: "/api/v1/watch/namespaces/default/configmaps", verb: "watch"),
+    VerbCase(method: "POST", uri: "/api/v1/namespaces/default/configmaps", verb: "create"),
+    VerbCase(method: "POST", uri: "/api/v1/namespaces/default/serviceaccounts/sa/token", verb: "create"),
+    VerbCase(method: "PUT", uri: "/api/v1/namespaces/default/configmaps/a", verb: "update"),
+    VerbCase(method: "PATCH", uri: "/api/v1/namespaces/default/configmaps/a", verb: "patch"),
+    VerbCase(method: "DELETE", uri: "/api/v1/namespaces/default/configmaps/a", verb: "delete"),
+    VerbCase(method: "DELETE", uri: "/api/v1/namespaces/default/configmaps", verb: "deletecollection"),
+  ])
+  func verbs(_ c: VerbCase) throws {
+    let request = APIRequest(method: c.method, uri: c.uri)
+    guard case .resource(let path) = RequestPathParser.parse(request.path) else {
+      Issue.record("not a resource path: \(c.uri)")
+      return
+    }
+    #expect(APIServer.requestVerb(path, request) == c.verb)
+  }
+
+  @Test("a SelfSubjectRulesReview lists the rules bound to the user, not a wildcard")
+  func rulesReview() {
+    let s = makeServer()
+    s.call("POST", "\(rbacPath)/namespaces/default/roles", role("r", [rule(["list"], [""], ["configmaps"])]))
+    s.call("POST", "\(rbacPath)/namespaces/default/rolebindings", binding("b", role: "r", subjects: [["kind": "User", "name": "alice"]]))
+    let (code, review) = s.call(as: alice, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", [
+      "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "spec": ["namespace": "default"],
+    ])
+    #expect(code == 201)
+    let rules = review[path: ["status", "resourceRules"]]?.arrayValue ?? []
+    #expect(rules.contains { $0["resources"] == ["configmaps"] && $0["verbs"] == ["list"] })
+    #expect(!rules.contains { $0["resources"] == ["*"] })
+  }
+}
