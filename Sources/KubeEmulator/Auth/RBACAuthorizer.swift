@@ -6,14 +6,23 @@ import KubeCore
 /// an API group, a resource, an optional subresource and name, and a namespace (empty at cluster scope);
 /// non-resource requests name only a verb and a path.
 public struct AuthorizationAttributes: Sendable, Equatable {
+  /// Who asks.
   public var user: UserInfo
+  /// The authorization verb (`APIServer.requestVerb` maps HTTP methods to it).
   public var verb: String
+  /// False for paths outside `/api` and `/apis` resources.
   public var isResourceRequest: Bool
+  /// The API group; empty for the core group.
   public var apiGroup: String
+  /// The resource's plural name.
   public var resource: String
+  /// The subresource (`status`, `scale`, `token`…) or empty.
   public var subresource: String
+  /// The object's name; empty for list, watch, create and deletecollection.
   public var name: String
+  /// The namespace; empty at cluster scope.
   public var namespace: String
+  /// The request path of a non-resource request.
   public var path: String
 
   /// Attributes of a resource request.
