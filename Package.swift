@@ -25,11 +25,12 @@ let package = Package(
     .target(name: "KubeCore"),
     .target(name: "YAML", dependencies: ["CYAML", "KubeCore"]),
     .target(name: "DriftStatistics"),
-    .target(name: "EdgeML", dependencies: ["KubeCore", "DriftStatistics"]),
+    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics"]),
     .target(name: "KubeClient", dependencies: ["CCurl", "KubeCore", "YAML"]),
     .target(
       name: "ControllerRuntime",
-      dependencies: ["KubeClient", "KubeCore", .product(name: "DequeModule", package: "swift-collections")]
+      dependencies: ["KubeClient", "KubeCore", .product(name: "DequeModule", package: "swift-collections"),
+                     .product(name: "Logging", package: "swift-log")]
     ),
     .target(
       name: "KubeEmulator",
@@ -49,7 +50,7 @@ let package = Package(
     .executableTarget(
       name: "edgeml",
       dependencies: [
-        "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML",
+        "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML", "KubeClient", "ControllerRuntime",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

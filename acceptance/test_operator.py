@@ -1,0 +1,125 @@
+"""`edgeml operator` against `edgeml sim`, observed with the real kubectl: status is written, a
+steady cluster sees no writes, a SIGKILLed operator restarted converges, and of two replicas with
+leader election exactly one leads, with failover after the lease expires."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import EDGEML, ROOT, Sim
+
+
+def start_operator(sim, *args):
+    log = open(os.path.join(sim.dir, f"operator-{time.monotonic_ns()}.log"), "w")
+    return subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, *args], stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_for(predicate, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+def edgemodel_status(sim, name):
+    r = sim.kubectl("get", "edgemodel", name, "-o", "json", check=False)
+    return json.loads(r.stdout).get("status", {}) if r.returncode == 0 else {}
+
+
+def acknowledged(sim, name, generation):
+    s = edgemodel_status(sim, name)
+    ready = [c for c in s.get("conditions", []) if c["type"] == "Ready"]
+    return s.get("observedGeneration") == generation and ready and ready[0]["status"] == "Unknown"
+
+
+def global_resource_version(sim):
+    out = sim.kubectl("get", "--raw", "/api/v1/namespaces").stdout
+    return int(json.loads(out)["metadata"]["resourceVersion"])
+
+
+@pytest.fixture(scope="module")
+def crd_sim(sim):
+    sim.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
+    sim.kubectl("wait", "--for=condition=Established", "crd/edgemodels.edgeml.io", "--timeout=20s")
+    return sim
+
+
+def model(name, version="1"):
+    return f"""
+apiVersion: edgeml.io/v1alpha1
+kind: EdgeModel
+metadata: {{name: {name}}}
+spec:
+  model: {{uri: "oci://registry.example.com/{name}:{version}", version: "{version}"}}
+  serving: {{image: nvcr.io/nvidia/tritonserver:24.08-py3-igpu}}
+"""
+
+
+def test_status_follows_generation_and_a_steady_cluster_sees_no_writes(crd_sim):
+    op = start_operator(crd_sim)
+    try:
+        crd_sim.kubectl("apply", "-f", "-", input=model("steady"))
+        assert wait_for(lambda: acknowledged(crd_sim, "steady", 1))
+        crd_sim.kubectl("apply", "-f", "-", input=model("steady", version="2"))
+        assert wait_for(lambda: acknowledged(crd_sim, "steady", 2))
+        time.sleep(1)
+        before = global_resource_version(crd_sim)
+        time.sleep(4)
+        assert global_resource_version(crd_sim) == before, "the operator wrote while nothing changed"
+    finally:
+        op.terminate()
+        op.wait(timeout=15)
+
+
+def test_a_sigkilled_operator_restarted_converges(crd_sim):
+    op = start_operator(crd_sim)
+    crd_sim.kubectl("apply", "-f", "-", input=model("before-kill"))
+    assert wait_for(lambda: acknowledged(crd_sim, "before-kill", 1))
+    op.send_signal(signal.SIGKILL)
+    op.wait()
+    crd_sim.kubectl("apply", "-f", "-", input=model("while-down"))
+    crd_sim.kubectl("apply", "-f", "-", input=model("before-kill", version="2"))
+    op = start_operator(crd_sim)
+    try:
+        assert wait_for(lambda: acknowledged(crd_sim, "while-down", 1) and acknowledged(crd_sim, "before-kill", 2))
+    finally:
+        op.terminate()
+        op.wait(timeout=15)
+
+
+def lease_holder(sim):
+    r = sim.kubectl("get", "lease", "edgeml-operator-leader", "-n", "edgeml-system", "-o", "json", check=False)
+    return json.loads(r.stdout)["spec"].get("holderIdentity") if r.returncode == 0 else None
+
+
+def test_two_replicas_one_leader_and_failover(crd_sim):
+    crd_sim.kubectl("apply", "-f", "-", input='{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"edgeml-system"}}')
+    timing = ["--leader-elect", "--lease-duration-seconds", "4", "--renew-deadline-seconds", "3", "--retry-period-seconds", "1"]
+    a = start_operator(crd_sim, *timing, "--identity", "replica-a")
+    time.sleep(1.5)
+    b = start_operator(crd_sim, *timing, "--identity", "replica-b")
+    try:
+        assert wait_for(lambda: lease_holder(crd_sim) == "replica-a")
+        time.sleep(3)
+        assert lease_holder(crd_sim) == "replica-a"          # b waits, never steals a live lease
+        crd_sim.kubectl("apply", "-f", "-", input=model("led"))
+        assert wait_for(lambda: acknowledged(crd_sim, "led", 1))
+        killed_at = time.monotonic()
+        a.send_signal(signal.SIGKILL)                          # no release: b must wait for expiry
+        a.wait()
+        assert wait_for(lambda: lease_holder(crd_sim) == "replica-b", timeout=15)
+        assert time.monotonic() - killed_at < 4 + 4            # the lease duration, plus a retry period and polling slack
+        crd_sim.kubectl("apply", "-f", "-", input=model("after-failover"))
+        assert wait_for(lambda: acknowledged(crd_sim, "after-failover", 1))
+        b.terminate()                                          # clean shutdown releases the lease
+        b.wait(timeout=15)
+        assert wait_for(lambda: lease_holder(crd_sim) in (None, ""), timeout=5)
+    finally:
+        for p in (a, b):
+            if p.poll() is None:
+                p.kill()
