@@ -14,7 +14,26 @@ from conftest import EDGEML, ROOT, Sim
 
 def start_operator(sim, *args):
     log = open(os.path.join(sim.dir, f"operator-{time.monotonic_ns()}.log"), "w")
-    return subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, *args], stdout=log, stderr=subprocess.STDOUT)
+    ports = [] if "--health-port" in args else ["--metrics-port", "0", "--health-port", "0"]
+    return subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, *ports, *args], stdout=log, stderr=subprocess.STDOUT)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path):
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return None, ""
 
 
 def wait_for(predicate, timeout=20):
@@ -123,3 +142,22 @@ def test_two_replicas_one_leader_and_failover(crd_sim):
         for p in (a, b):
             if p.poll() is None:
                 p.kill()
+
+
+def test_health_readiness_and_metrics_endpoints(crd_sim):
+    metrics, health = free_port(), free_port()
+    op = start_operator(crd_sim, "--metrics-port", str(metrics), "--health-port", str(health), "--bind-address", "127.0.0.1",
+                        "--log-format", "json")
+    try:
+        assert wait_for(lambda: http_get(health, "/readyz")[0] == 200)
+        assert http_get(health, "/healthz") == (200, "ok")
+        crd_sim.kubectl("apply", "-f", "-", input=model("measured"))
+        assert wait_for(lambda: acknowledged(crd_sim, "measured", 1))
+        status, text = http_get(metrics, "/metrics")
+        assert status == 200
+        assert 'edgeml_reconcile_total{controller="edgemodel",result="success"}' in text
+        assert 'edgeml_api_requests_total{verb="PATCH",code="200"}' in text
+        assert "edgeml_reconcile_duration_seconds_bucket" in text
+    finally:
+        op.terminate()
+        op.wait(timeout=15)

@@ -4,7 +4,10 @@ import EdgeML
 import Foundation
 import KubeClient
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// `edgeml operator`: the controllers, against the cluster of a kubeconfig or the one it runs in.
 struct OperatorCommand: AsyncParsableCommand {
@@ -23,6 +26,9 @@ struct OperatorCommand: AsyncParsableCommand {
   @Option(help: "Client-side rate limit, requests per second.") var qps = 20.0
   @Option(help: "Client-side rate limit burst.") var burst = 40
   @Option(help: "Log format: text or json.") var logFormat = "text"
+  @Option(help: "Port for /metrics (0 disables).") var metricsPort = 8080
+  @Option(help: "Port for /healthz and /readyz (0 disables).") var healthPort = 8081
+  @Option(help: "Address the metrics and health ports listen on.") var bindAddress = "0.0.0.0"
 
   func validate() throws {
     guard workers > 0 else { throw ValidationError("--workers must be at least 1.") }
@@ -34,6 +40,9 @@ struct OperatorCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    if logFormat == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
     var logger = Logger(label: "edgeml.operator")
     logger.logLevel = .info
     let environment = ProcessInfo.processInfo.environment
@@ -43,7 +52,9 @@ struct OperatorCommand: AsyncParsableCommand {
     } else {
       config = try ClientConfiguration.from(try Kubeconfig.load(explicitPath: kubeconfig), context: context)
     }
-    let client = try KubeClient(configuration: config, qps: qps, burst: burst)
+    let client = try KubeClient(configuration: config, qps: qps, burst: burst, requestObserver: { verb, code in
+      Counter(label: "edgeml_api_requests_total", dimensions: [("verb", verb), ("code", String(code))]).increment()
+    })
     let informer = Informer(client: client, resource: EdgeModelStatusReconciler.resource, namespace: namespace)
     let controller = Controller(name: "edgemodel", reconciler: EdgeModelStatusReconciler(client: client, store: informer.store),
                                 workers: workers, logger: logger)
@@ -58,13 +69,27 @@ struct OperatorCommand: AsyncParsableCommand {
       e.retryPeriod = .seconds(retryPeriodSeconds)
       elector = e
     }
-    let manager = Manager(informers: [informer], controllers: [controller], leaderElector: elector, logger: logger)
+    let ready = ReadyFlag()
+    var manager = Manager(informers: [informer], controllers: [controller], leaderElector: elector, logger: logger)
+    manager.onSynced = { ready.set() }
+    var servers: [HealthServer] = []
+    for port in Set([metricsPort, healthPort]) where port > 0 {
+      servers.append(try await HealthServer(host: bindAddress, port: port, isReady: { ready.isSet }, metrics: { registry.emitToBuffer() }))
+    }
     let service = OperatorService(manager: manager, logger: logger)
     let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     logger.info("Operator starting", metadata: ["server": "\(config.server)", "leaderElection": "\(leaderElect)"])
     try await group.run()
+    for s in servers { await s.shutdown() }
     client.shutdown()
   }
+}
+
+/// Set once the caches synced; read by `/readyz`.
+final class ReadyFlag: Sendable {
+  private let value = Mutex(false)
+  func set() { value.withLock { $0 = true } }
+  var isSet: Bool { value.withLock { $0 } }
 }
 
 /// Runs the manager until graceful shutdown, then lets it release its lease.

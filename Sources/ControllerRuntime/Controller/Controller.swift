@@ -1,6 +1,7 @@
 import Foundation
 import KubeCore
 import Logging
+import Metrics
 
 /// What a reconcile is asked to look at: an object's namespace and name, not the event
 /// (controller-runtime pkg/reconcile/reconcile.go).
@@ -63,7 +64,9 @@ public struct Controller: Sendable {
   }
 
   private func worker() async {
+    let depth = Gauge(label: "edgeml_workqueue_depth", dimensions: [("name", name)])
     while let request = await queue.get() {
+      depth.record(await queue.depth)
       var logger = self.logger
       logger[metadataKey: "controller"] = "\(name)"
       logger[metadataKey: "kube.namespace"] = "\(request.namespace)"
@@ -73,16 +76,16 @@ public struct Controller: Sendable {
         switch try await reconciler.reconcile(request) {
         case .done:
           await queue.forget(request)
-          metrics.record(result: "success", duration: ContinuousClock.now - start)
+          metrics.record(controller: name, result: "success", duration: ContinuousClock.now - start)
         case .requeue(let after):
           await queue.forget(request)
           await queue.add(request, after: after)
-          metrics.record(result: "requeue", duration: ContinuousClock.now - start)
+          metrics.record(controller: name, result: "requeue", duration: ContinuousClock.now - start)
         }
       } catch {
         logger.warning("Reconcile failed; retrying with backoff", metadata: ["error": "\(error)"])
         await queue.addRateLimited(request)
-        metrics.record(result: "error", duration: ContinuousClock.now - start)
+        metrics.record(controller: name, result: "error", duration: ContinuousClock.now - start)
       }
       await queue.done(request)
     }
@@ -96,10 +99,14 @@ public final class ControllerMetrics: @unchecked Sendable {
   private var counts: [String: Int] = [:]
   private var totalSeconds = 0.0
   public init() {}
-  func record(result: String, duration: Duration) {
+  func record(controller: String = "", result: String, duration: Duration) {
     lock.lock(); defer { lock.unlock() }
     counts[result, default: 0] += 1
     totalSeconds += Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    // swift-metrics front end; the backend (Prometheus) is chosen once in `edgeml operator`.
+    Counter(label: "edgeml_reconcile_total", dimensions: [("controller", controller), ("result", result)]).increment()
+    Metrics.Timer(label: "edgeml_reconcile_duration_seconds", dimensions: [("controller", controller)], preferredDisplayUnit: .seconds)
+      .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
   }
   public func count(_ result: String) -> Int { lock.lock(); defer { lock.unlock() }; return counts[result, default: 0] }
   public var reconcileSeconds: Double { lock.lock(); defer { lock.unlock() }; return totalSeconds }

@@ -8,6 +8,8 @@ public struct Manager: Sendable {
   public var controllers: [Controller]
   public var leaderElector: LeaderElector?
   public let logger: Logger
+  /// Called once every informer has synced (readiness).
+  public var onSynced: (@Sendable () -> Void)?
 
   public init(informers: [Informer], controllers: [Controller], leaderElector: LeaderElector?, logger: Logger) {
     self.informers = informers
@@ -22,6 +24,7 @@ public struct Manager: Sendable {
       for informer in informers { group.addTask { try await informer.run() } }
       for informer in informers { try await informer.waitForSync() }
       logger.info("Caches synced", metadata: ["informers": "\(informers.count)"])
+      onSynced?()
       let controllers = self.controllers
       let runControllers: @Sendable () async throws -> Void = {
         await withDiscardingTaskGroup { g in

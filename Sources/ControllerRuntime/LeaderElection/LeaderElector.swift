@@ -2,6 +2,7 @@ import Foundation
 import KubeClient
 import KubeCore
 import Logging
+import Metrics
 
 /// Leader election on a `coordination.k8s.io/v1` Lease, as client-go's leaderelection package does
 /// it (k8s.io/client-go/tools/leaderelection/leaderelection.go): acquire when the lease is free or
@@ -44,6 +45,9 @@ public struct LeaderElector: Sendable {
     }
     guard acquired else { return }
     logger.info("Became leader", metadata: ["lease": "\(namespace)/\(name)", "identity": "\(identity)"])
+    let isLeader = Gauge(label: "edgeml_leader_is_leader", dimensions: [("lease", name)])
+    isLeader.record(1)
+    defer { isLeader.record(0) }
     do {
       try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await whileLeading() }
