@@ -86,6 +86,8 @@ def test_status_follows_generation_and_a_steady_cluster_sees_no_writes(crd_sim):
         assert wait_for(lambda: acknowledged(crd_sim, "steady", 1))
         crd_sim.kubectl("apply", "-f", "-", input=model("steady", version="2"))
         assert wait_for(lambda: acknowledged(crd_sim, "steady", 2))
+        described = crd_sim.kubectl("describe", "edgemodel", "steady").stdout
+        assert "Accepted" in described and "generation 2 accepted" in described   # the operator's Events
         time.sleep(1)
         before = global_resource_version(crd_sim)
         time.sleep(4)

@@ -56,7 +56,10 @@ struct OperatorCommand: AsyncParsableCommand {
       Counter(label: "edgeml_api_requests_total", dimensions: [("verb", verb), ("code", String(code))]).increment()
     })
     let informer = Informer(client: client, resource: EdgeModelStatusReconciler.resource, namespace: namespace)
-    let controller = Controller(name: "edgemodel", reconciler: EdgeModelStatusReconciler(client: client, store: informer.store),
+    let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
+    let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)
+    let controller = Controller(name: "edgemodel",
+                                reconciler: EdgeModelStatusReconciler(client: client, store: informer.store, recorder: recorder),
                                 workers: workers, logger: logger)
     await informer.addHandler { key in await controller.enqueue(key: key) }
     var elector: LeaderElector? = nil

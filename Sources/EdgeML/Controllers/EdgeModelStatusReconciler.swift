@@ -13,10 +13,12 @@ public struct EdgeModelStatusReconciler: Reconciler {
   public static let resource = GroupVersionResource(group: EdgeMLAPI.group, version: EdgeMLAPI.version, resource: "edgemodels", namespaced: true)
   public let client: KubeClient
   public let store: Store
+  public let recorder: EventRecorder?
 
-  public init(client: KubeClient, store: Store) {
+  public init(client: KubeClient, store: Store, recorder: EventRecorder? = nil) {
     self.client = client
     self.store = store
+    self.recorder = recorder
   }
 
   /// The status this reconciler wants for an object at `generation`, keeping a matching
@@ -48,6 +50,10 @@ public struct EdgeModelStatusReconciler: Reconciler {
                                  ["status": desired], type: .merge, subresource: "status")
     } catch let e as KubeAPIError where e.isNotFound {
       return .done
+    }
+    if current["observedGeneration"] != desired["observedGeneration"] {
+      await recorder?.record(regarding: object, type: "Normal", reason: "Accepted", action: "Reconcile",
+                             note: "generation \(desired["observedGeneration"]?.intValue ?? 0) accepted")
     }
     return .done
   }
