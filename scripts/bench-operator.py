@@ -70,6 +70,15 @@ def main():
         idle = rss_mib(op.pid)
         for i in range(args.models):
             call("POST", "/apis/edgeml.io/v1alpha1/namespaces/default/edgemodels", model(f"m{i:04d}"))
+        for i in range(500):
+            call("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"jetson-{i:03d}",
+                 "labels": {"edgeml.io/jetson.module": "orin-nx-16gb", "edgeml.io/l4t": "36.3.0", "edgeml.io/tensorrt": "10.3.0"}},
+                 "status": {"allocatable": {"nvidia.com/gpu": "1", "memory": "16Gi"}}})
+        for i in range(5000):
+            call("POST", "/api/v1/namespaces/default/pods", {"apiVersion": "v1", "kind": "Pod",
+                 "metadata": {"name": f"p{i:05d}", "labels": {"app": "detector"}},
+                 "spec": {"nodeName": f"jetson-{i % 500:03d}", "containers": [{"name": "triton", "image": "triton:1",
+                          "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}})
         deadline = time.time() + 120
         while time.time() < deadline:
             items = call("GET", "/apis/edgeml.io/v1alpha1/namespaces/default/edgemodels")["items"]
@@ -84,7 +93,7 @@ def main():
         print("operator benchmark (release build, emulator over HTTP)")
         print(f"  cold start to first reconcile written: {cold * 1000:.0f} ms")
         print(f"  RSS with 1 EdgeModel cached: {idle:.1f} MiB")
-        print(f"  RSS with {args.models + 1} EdgeModels cached: {loaded:.1f} MiB")
+        print(f"  RSS with {args.models + 1} EdgeModels, 5,000 pods and 500 nodes cached: {loaded:.1f} MiB")
         print(f"  API writes in 20 s with nothing changing: {writes}")
         op.terminate()
         op.wait(timeout=10)

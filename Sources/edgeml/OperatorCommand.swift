@@ -56,6 +56,9 @@ struct OperatorCommand: AsyncParsableCommand {
       Counter(label: "edgeml_api_requests_total", dimensions: [("verb", verb), ("code", String(code))]).increment()
     })
     let informer = Informer(client: client, resource: EdgeModelStatusReconciler.resource, namespace: namespace)
+    // Pods and nodes are cached now so placement and readiness (issue 6) read them from memory.
+    let pods = Informer(client: client, resource: .pods, namespace: namespace)
+    let nodes = Informer(client: client, resource: .nodes)
     let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)
     let controller = Controller(name: "edgemodel",
@@ -73,7 +76,7 @@ struct OperatorCommand: AsyncParsableCommand {
       elector = e
     }
     let ready = ReadyFlag()
-    var manager = Manager(informers: [informer], controllers: [controller], leaderElector: elector, logger: logger)
+    var manager = Manager(informers: [informer, pods, nodes], controllers: [controller], leaderElector: elector, logger: logger)
     manager.onSynced = { ready.set() }
     var servers: [HealthServer] = []
     for port in Set([metricsPort, healthPort]) where port > 0 {
