@@ -54,8 +54,9 @@ def main():
         return int(call("GET", "/api/v1/namespaces")["metadata"]["resourceVersion"])
 
     try:
-        for f in sorted(os.listdir(os.path.join(ROOT, "crds"))):
-            text = subprocess.run(["kubectl", "--kubeconfig", kc, "apply", "-f", os.path.join(ROOT, "crds", f)], capture_output=True, text=True)
+        r = subprocess.run(["kubectl", "--kubeconfig", kc, "apply", "-f", os.path.join(ROOT, "crds")], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"applying the CRDs failed: {r.stderr}")
         # Cold start: the operator starts with one EdgeModel waiting; time to its status.
         model = lambda n: {"apiVersion": "edgeml.io/v1alpha1", "kind": "EdgeModel", "metadata": {"name": n},
                            "spec": {"model": {"uri": f"oci://registry.example.com/{n}:1"}, "serving": {"image": "triton:1"}}}
