@@ -66,7 +66,7 @@ let package = Package(
     .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeCore"]),
     .testTarget(name: "DriftStatisticsTests", dependencies: ["DriftStatistics"], resources: [.copy("Fixtures")]),
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeCore", "YAML"]),
-    .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "KubeCore", "YAML"]),
+    .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "KubeCore", "YAML", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
     .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubeClient", "KubeCore", "KubeEmulator"]),
   ],
