@@ -18,6 +18,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
   ],
   targets: [
     .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
@@ -25,11 +27,14 @@ let package = Package(
     .target(name: "KubeCore"),
     .target(name: "YAML", dependencies: ["CYAML", "KubeCore"]),
     .target(name: "DriftStatistics"),
-    .target(name: "EdgeML", dependencies: ["KubeCore", "DriftStatistics"]),
+    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics"]),
     .target(name: "KubeClient", dependencies: ["CCurl", "KubeCore", "YAML"]),
     .target(
       name: "ControllerRuntime",
-      dependencies: ["KubeClient", "KubeCore", .product(name: "DequeModule", package: "swift-collections")]
+      dependencies: ["KubeClient", "KubeCore", .product(name: "DequeModule", package: "swift-collections"),
+                     .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                     .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                     .product(name: "NIOHTTP1", package: "swift-nio")]
     ),
     .target(
       name: "KubeEmulator",
@@ -49,17 +54,19 @@ let package = Package(
     .executableTarget(
       name: "edgeml",
       dependencies: [
-        "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML",
+        "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML", "KubeClient", "ControllerRuntime",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ]
     ),
     .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
     .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeCore"]),
     .testTarget(name: "DriftStatisticsTests", dependencies: ["DriftStatistics"], resources: [.copy("Fixtures")]),
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeCore", "YAML"]),
-    .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "KubeCore", "YAML"]),
+    .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "KubeCore", "YAML", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
     .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubeClient", "KubeCore", "KubeEmulator"]),
   ],

@@ -86,3 +86,14 @@ def test_kubectl_with_a_client_certificate():
         assert user["username"] == "admin" and "system:masters" in user["groups"]
     finally:
         s.stop()
+
+
+def test_kubectl_over_plain_http():
+    """kubectl sends no bearer token over plain HTTP; the emulator's HTTP listener (loopback, opt-in)
+    treats such requests as the admin, as kube-apiserver's old insecure port did."""
+    s = Sim("--insecure-http")
+    try:
+        assert s.url.startswith("http://")
+        assert "namespace/default" in s.kubectl("get", "namespaces", "-o", "name").stdout.split()
+    finally:
+        s.stop()

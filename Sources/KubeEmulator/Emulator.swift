@@ -46,7 +46,9 @@ public final class KubeEmulator: Sendable {
     let token = UUIDv4.make().replacingOccurrences(of: "-", with: "")
     var tokens = configuration.tokens
     tokens[token] = UserInfo(name: "admin", groups: ["system:masters", "system:authenticated"])
-    let authenticator = Authenticator(tokens: tokens)
+    // Plain HTTP is for local tools only (loopback): requests without credentials are the admin.
+    let authenticator = Authenticator(tokens: tokens, unauthenticatedUser: configuration.useTLS ? nil
+                                        : UserInfo(name: "admin", groups: ["system:masters", "system:authenticated"]))
     var ca: CertificateAuthority? = nil
     var tls: TLSConfiguration? = nil
     if configuration.useTLS {

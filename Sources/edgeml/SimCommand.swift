@@ -12,7 +12,7 @@ struct SimCommand: AsyncParsableCommand {
 
   @Option(help: "Port to listen on (0 picks a free one).") var port = 0
   @Option(help: "Address to listen on (loopback only).") var host = "127.0.0.1"
-  @Flag(help: "Serve plain HTTP instead of HTTPS.") var insecureHTTP = false
+  @Flag(help: "Serve plain HTTP instead of HTTPS; requests without credentials act as the admin (like the old insecure port), since Go clients send no token over HTTP.") var insecureHTTP = false
   @Option(help: "Where to write the kubeconfig.") var kubeconfig: String?
   @Flag(help: "Authenticate the kubeconfig's user with a client certificate (token otherwise).") var clientCert = false
   @Option(help: "Watch history kept for resuming watches; older resourceVersions get 410 Gone.") var historyLimit = 20_000

@@ -142,3 +142,32 @@ func inCluster() throws {
                                              serviceAccountDirectory: "\(dir.path)/sa")
   #expect(v6.server == "https://[fd00::1]:443")
 }
+
+@Test("thousands of mutated kubeconfigs are either read or refused with a message, never a crash")
+func fuzzKubeconfig() {
+  var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+  func next() -> UInt64 { state &+= 0x9E37_79B9_7F4A_7C15; var z = state; z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; return z ^ (z >> 31) }
+  let base = Array((first + "\n" + second).utf8)
+  let alphabet = Array(":-[]{}\"'\n #&*!|>%@`,?".utf8) + Array("abc012".utf8)
+  var accepted = 0, refused = 0
+  for _ in 0..<2000 {
+    var bytes = base
+    for _ in 0..<Int(next() % 8 + 1) {
+      let i = Int(next() % UInt64(bytes.count))
+      switch next() % 3 {
+      case 0: bytes[i] = alphabet[Int(next() % UInt64(alphabet.count))]
+      case 1: bytes.remove(at: i)
+      default: bytes.insert(alphabet[Int(next() % UInt64(alphabet.count))], at: i)
+      }
+    }
+    do {
+      _ = try Kubeconfig(parsing: String(decoding: bytes, as: UTF8.self), directory: "/tmp", source: "fuzz")
+      accepted += 1
+    } catch {
+      #expect(!error.description.isEmpty)
+      refused += 1
+    }
+  }
+  #expect(accepted + refused == 2000)
+  #expect(refused > 0)
+}

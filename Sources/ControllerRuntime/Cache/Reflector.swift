@@ -15,6 +15,20 @@ public struct Reflector: Sendable {
   /// Server-side watch timeout per request (client-go picks 5–10 minutes).
   public var watchTimeoutSeconds = 300
   public var initialBackoff: Duration = .milliseconds(800)
+  /// Applied to every object before it enters the store. The default drops what controllers never
+  /// read and what makes objects big — managedFields and kubectl's last-applied annotation — as
+  /// kube-rs's `Event::modify` exists to do (kube-runtime watcher.rs); the RSS budget depends on it.
+  public var transform: @Sendable (JSONValue) -> JSONValue = Reflector.shrink
+
+  public static func shrink(_ object: JSONValue) -> JSONValue {
+    var o = object
+    o[path: ["metadata", "managedFields"]] = nil
+    if o[path: ["metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"]] != nil {
+      o[path: ["metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"]] = nil
+      if o[path: ["metadata", "annotations"]]?.objectValue?.isEmpty == true { o[path: ["metadata", "annotations"]] = nil }
+    }
+    return o
+  }
   public var maxBackoff: Duration = .seconds(30)
 
   public init(client: KubeClient, resource: GroupVersionResource, namespace: String? = nil, labelSelector: String? = nil, store: Store) {
@@ -45,7 +59,7 @@ public struct Reflector: Sendable {
         if resourceVersion == nil {
           stats.lists += 1
           let page = try await client.listAll(resource, namespace: namespace, labelSelector: labelSelector)
-          for key in await store.replace(page.items, resourceVersion: page.resourceVersion) { await onChange(key) }
+          for key in await store.replace(page.items.map(transform), resourceVersion: page.resourceVersion) { await onChange(key) }
           resourceVersion = page.resourceVersion
         }
         stats.watches += 1
@@ -59,7 +73,7 @@ public struct Reflector: Sendable {
             }
             continue
           }
-          let key = await store.apply(type: event.type, object: event.object)
+          let key = await store.apply(type: event.type, object: transform(event.object))
           resourceVersion = event.object[path: ["metadata", "resourceVersion"]]?.stringValue ?? resourceVersion
           await onChange(key)
         }

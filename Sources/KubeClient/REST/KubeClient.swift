@@ -86,11 +86,14 @@ public final class KubeClient: Sendable {
   public let rateLimiter: TokenBucket
   public let retry: RetryPolicy
   public static let version = "0.1.0"
+  /// Called with the verb and status code of every answered request (metrics without a dependency).
+  public let requestObserver: (@Sendable (String, Int) -> Void)?
   private let tokenCache = Mutex<(path: String, modified: Date, token: String)?>(nil)
 
   public init(configuration: ClientConfiguration, qps: Double = 5, burst: Int = 10, retry: RetryPolicy = RetryPolicy(),
-              loop: CurlMultiLoop? = nil) throws(TransportError) {
+              loop: CurlMultiLoop? = nil, requestObserver: (@Sendable (String, Int) -> Void)? = nil) throws(TransportError) {
     self.configuration = configuration
+    self.requestObserver = requestObserver
     var tls = TLSSettings(certificateAuthorityPEM: configuration.certificateAuthorityPEM,
                           insecureSkipVerify: configuration.insecureSkipTLSVerify)
     if case .clientCertificate(let cert, let key) = configuration.credential {
@@ -188,6 +191,7 @@ public final class KubeClient: Sendable {
       try await rateLimiter.acquire()
       do {
         let response = try await transport.send(request)
+        requestObserver?(method, response.status)
         if (200..<300).contains(response.status) { return response }
         let retryable = response.status == 429 || response.status == 503
           || (method != "POST" && [500, 502, 504].contains(response.status))

@@ -11,8 +11,15 @@ public struct Authenticator: Sendable {
 
   /// Token → user.
   public var tokens: [String: UserInfo]
+  /// Who a request without credentials is. Nil (the default) is anonymous, which gets 401. The
+  /// plain-HTTP listener sets an admin here, as kube-apiserver's old insecure port had no
+  /// authentication: Go clients never send a bearer token over plain HTTP.
+  public var unauthenticatedUser: UserInfo?
 
-  public init(tokens: [String: UserInfo] = [:]) { self.tokens = tokens }
+  public init(tokens: [String: UserInfo] = [:], unauthenticatedUser: UserInfo? = nil) {
+    self.tokens = tokens
+    self.unauthenticatedUser = unauthenticatedUser
+  }
 
   /// Authenticates one request.
   ///
@@ -30,6 +37,7 @@ public struct Authenticator: Sendable {
       return .rejected
     }
     if let certificateUser { return .authenticated(certificateUser) }
+    if let unauthenticatedUser { return .authenticated(unauthenticatedUser) }
     return .anonymous
   }
 

@@ -1,0 +1,39 @@
+import KubeClient
+import KubeCore
+
+/// One reflector and store for a resource, shared by every controller that needs it (one watch
+/// however many consumers; client-go's SharedInformer). Handlers get the key of every changed object.
+public actor Informer {
+  public nonisolated let store: Store
+  public nonisolated let resource: GroupVersionResource
+  private let reflector: Reflector
+  private var handlers: [@Sendable (String) async -> Void] = []
+  public let stats = Reflector.Stats()
+
+  public init(client: KubeClient, resource: GroupVersionResource, namespace: String? = nil, labelSelector: String? = nil,
+              indexers: [String: Store.IndexFunction] = Store.standardIndexers) {
+    self.resource = resource
+    store = Store(indexers: indexers)
+    reflector = Reflector(client: client, resource: resource, namespace: namespace, labelSelector: labelSelector, store: store)
+  }
+
+  /// Adds a handler; call before `run`.
+  public func addHandler(_ handler: @escaping @Sendable (String) async -> Void) {
+    handlers.append(handler)
+  }
+
+  /// Lists and watches until cancelled.
+  public func run() async throws {
+    let handlers = self.handlers
+    try await reflector.run(stats: stats) { key in
+      for h in handlers { await h(key) }
+    }
+  }
+
+  /// Waits until the first list is in the store.
+  public nonisolated func waitForSync() async throws {
+    while !(await store.hasSynced) {
+      try await Task.sleep(for: .milliseconds(20))
+    }
+  }
+}

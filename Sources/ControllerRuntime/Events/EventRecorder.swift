@@ -1,0 +1,86 @@
+import Foundation
+import KubeClient
+import KubeCore
+
+/// Records `events.k8s.io/v1` Events about objects, aggregating repeats so a failing object does not
+/// flood the API server.
+///
+/// As upstream's events recorder (k8s.io/client-go/tools/events/event_broadcaster.go), an event
+/// identical to one seen in the last `seriesWindow` (same object, type, reason, action, note) joins
+/// its series instead of creating a new Event; the series count is written at most once per
+/// `seriesUpdateInterval`, so a hot failure costs one write per interval, not one per occurrence.
+public actor EventRecorder {
+  public let client: KubeClient
+  public let reportingController: String
+  public let reportingInstance: String
+  public var seriesWindow: Duration = .seconds(6 * 60)
+  public var seriesUpdateInterval: Duration = .seconds(30)
+
+  private struct Series {
+    var eventName: String
+    var namespace: String
+    var count: Int
+    var writtenCount: Int
+    var firstSeen: ContinuousClock.Instant
+    var lastSeen: ContinuousClock.Instant
+    var lastWritten: ContinuousClock.Instant
+  }
+  private var series: [String: Series] = [:]
+  public private(set) var writes = 0
+
+  public init(client: KubeClient, reportingController: String, reportingInstance: String) {
+    self.client = client
+    self.reportingController = reportingController
+    self.reportingInstance = reportingInstance
+  }
+
+  public func setIntervals(window: Duration, update: Duration) {
+    seriesWindow = window
+    seriesUpdateInterval = update
+  }
+
+  /// Records an event about `object` (which needs apiVersion, kind and metadata name/namespace/uid).
+  /// Failures are swallowed after logging: events are best effort, as upstream's.
+  public func record(regarding object: JSONValue, type: String, reason: String, action: String, note: String) async {
+    let meta = object["metadata"] ?? [:]
+    let namespace = meta["namespace"]?.stringValue ?? "default"
+    let uid = meta["uid"]?.stringValue ?? ""
+    let key = [uid, type, reason, action, note].joined(separator: "\u{1}")
+    let now = ContinuousClock.now
+    if var s = series[key], now - s.firstSeen < seriesWindow || now - s.lastSeen < seriesWindow {
+      s.count += 1
+      s.lastSeen = now
+      if now - s.lastWritten >= seriesUpdateInterval {
+        let patch: JSONValue = ["series": ["count": JSONValue(s.count), "lastObservedTime": .string(EventRecorder.microTime())]]
+        if (try? await client.patch(.events, namespace: s.namespace, name: s.eventName, patch, type: .merge)) != nil {
+          s.writtenCount = s.count
+          s.lastWritten = now
+          writes += 1
+        }
+      }
+      series[key] = s
+      return
+    }
+    let name = "\(meta["name"]?.stringValue ?? "object").\(String(UInt64(Date().timeIntervalSince1970 * 1e9), radix: 16))"
+    let event: JSONValue = [
+      "apiVersion": "events.k8s.io/v1", "kind": "Event",
+      "metadata": ["name": .string(name), "namespace": .string(namespace)],
+      "eventTime": .string(EventRecorder.microTime()),
+      "reportingController": .string(reportingController), "reportingInstance": .string(reportingInstance),
+      "action": .string(action), "reason": .string(reason), "type": .string(type), "note": .string(String(note.prefix(1024))),
+      "regarding": ["apiVersion": object["apiVersion"] ?? "", "kind": object["kind"] ?? "", "name": meta["name"] ?? "",
+                    "namespace": meta["namespace"] ?? "", "uid": meta["uid"] ?? "", "resourceVersion": meta["resourceVersion"] ?? ""],
+    ]
+    if (try? await client.create(.events, namespace: namespace, event)) != nil {
+      writes += 1
+      series[key] = Series(eventName: name, namespace: namespace, count: 1, writtenCount: 1, firstSeen: now, lastSeen: now, lastWritten: now)
+    }
+    // Forget series that ended long ago so the map stays bounded.
+    if series.count > 4096 { series = series.filter { now - $0.value.lastSeen < seriesWindow } }
+  }
+
+  static func microTime() -> String {
+    let t = Date().timeIntervalSince1970
+    return Timestamp(secondsSinceEpoch: Int64(t), nanoseconds: Int32((t - t.rounded(.down)) * 1e9)).rfc3339Micro
+  }
+}

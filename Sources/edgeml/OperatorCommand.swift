@@ -1,0 +1,110 @@
+import ArgumentParser
+import ControllerRuntime
+import EdgeML
+import Foundation
+import KubeClient
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// `edgeml operator`: the controllers, against the cluster of a kubeconfig or the one it runs in.
+struct OperatorCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "operator", abstract: "Run the EdgeML controllers.")
+
+  @Option(help: "Kubeconfig to use (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config).") var kubeconfig: String?
+  @Option(help: "Kubeconfig context to use.") var context: String?
+  @Option(help: "Namespace to watch (default: all namespaces).") var namespace: String?
+  @Option(help: "Reconcile workers per controller.") var workers = 2
+  @Flag(help: "Elect a leader with a Lease so only one replica reconciles.") var leaderElect = false
+  @Option(help: "Namespace of the leader election Lease (default: $POD_NAMESPACE or edgeml-system).") var leaseNamespace: String?
+  @Option(help: "Identity in the Lease (default: $POD_NAME or the host name).") var identity: String?
+  @Option(help: "Seconds a Lease stays valid without renewal (client-go default 15).") var leaseDurationSeconds = 15
+  @Option(help: "Seconds a leader keeps trying to renew before giving up (client-go default 10).") var renewDeadlineSeconds = 10
+  @Option(help: "Seconds between lease attempts (client-go default 2).") var retryPeriodSeconds = 2
+  @Option(help: "Client-side rate limit, requests per second.") var qps = 20.0
+  @Option(help: "Client-side rate limit burst.") var burst = 40
+  @Option(help: "Log format: text or json.") var logFormat = "text"
+  @Option(help: "Port for /metrics (0 disables).") var metricsPort = 8080
+  @Option(help: "Port for /healthz and /readyz (0 disables).") var healthPort = 8081
+  @Option(help: "Address the metrics and health ports listen on.") var bindAddress = "0.0.0.0"
+
+  func validate() throws {
+    guard workers > 0 else { throw ValidationError("--workers must be at least 1.") }
+    guard qps > 0, burst > 0 else { throw ValidationError("--qps and --burst must be positive.") }
+    guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }
+    guard retryPeriodSeconds > 0, renewDeadlineSeconds > retryPeriodSeconds, leaseDurationSeconds > renewDeadlineSeconds else {
+      throw ValidationError("Leader election needs 0 < --retry-period-seconds < --renew-deadline-seconds < --lease-duration-seconds.")
+    }
+  }
+
+  func run() async throws {
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    if logFormat == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
+    var logger = Logger(label: "edgeml.operator")
+    logger.logLevel = .info
+    let environment = ProcessInfo.processInfo.environment
+    let config: ClientConfiguration
+    if kubeconfig == nil, environment["KUBERNETES_SERVICE_HOST"] != nil {
+      config = try ClientConfiguration.inCluster()
+    } else {
+      config = try ClientConfiguration.from(try Kubeconfig.load(explicitPath: kubeconfig), context: context)
+    }
+    let client = try KubeClient(configuration: config, qps: qps, burst: burst, requestObserver: { verb, code in
+      Counter(label: "edgeml_api_requests_total", dimensions: [("verb", verb), ("code", String(code))]).increment()
+    })
+    let informer = Informer(client: client, resource: EdgeModelStatusReconciler.resource, namespace: namespace)
+    // Pods and nodes are cached now so placement and readiness (issue 6) read them from memory.
+    let pods = Informer(client: client, resource: .pods, namespace: namespace)
+    let nodes = Informer(client: client, resource: .nodes)
+    let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
+    let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)
+    let controller = Controller(name: "edgemodel",
+                                reconciler: EdgeModelStatusReconciler(client: client, store: informer.store, recorder: recorder),
+                                workers: workers, logger: logger)
+    await informer.addHandler { key in await controller.enqueue(key: key) }
+    var elector: LeaderElector? = nil
+    if leaderElect {
+      let id = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName + "-" + String(ProcessInfo.processInfo.processIdentifier)
+      var e = LeaderElector(client: client, namespace: leaseNamespace ?? environment["POD_NAMESPACE"] ?? "edgeml-system",
+                            name: "edgeml-operator-leader", identity: id, logger: logger)
+      e.leaseDuration = .seconds(leaseDurationSeconds)
+      e.renewDeadline = .seconds(renewDeadlineSeconds)
+      e.retryPeriod = .seconds(retryPeriodSeconds)
+      elector = e
+    }
+    let ready = ReadyFlag()
+    var manager = Manager(informers: [informer, pods, nodes], controllers: [controller], leaderElector: elector, logger: logger)
+    manager.onSynced = { ready.set() }
+    var servers: [HealthServer] = []
+    for port in Set([metricsPort, healthPort]) where port > 0 {
+      servers.append(try await HealthServer(host: bindAddress, port: port, isReady: { ready.isSet }, metrics: { registry.emitToBuffer() }))
+    }
+    let service = OperatorService(manager: manager, logger: logger)
+    let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    logger.info("Operator starting", metadata: ["server": "\(config.server)", "leaderElection": "\(leaderElect)"])
+    try await group.run()
+    for s in servers { await s.shutdown() }
+    client.shutdown()
+  }
+}
+
+/// Set once the caches synced; read by `/readyz`.
+final class ReadyFlag: Sendable {
+  private let value = Mutex(false)
+  func set() { value.withLock { $0 = true } }
+  var isSet: Bool { value.withLock { $0 } }
+}
+
+/// Runs the manager until graceful shutdown, then lets it release its lease.
+struct OperatorService: Service {
+  let manager: Manager
+  let logger: Logger
+
+  func run() async throws {
+    try await manager.run(until: { try? await gracefulShutdown() })
+    logger.info("Operator stopped")
+  }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import KubeClient
+import KubeCore
+import KubeEmulator
+import Testing
+@testable import ControllerRuntime
+
+@Suite("Event recorder")
+struct EventRecorderTests {
+  @Test("a repeated event becomes one Event with a series, written at most once per interval, visible as a core Event")
+  func aggregation() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let c = try client(for: emulator)
+    defer { c.shutdown() }
+    let target = try await c.create(.configMaps, namespace: "default", cm("noisy", "1"))
+    let recorder = EventRecorder(client: c, reportingController: "edgeml.io/operator", reportingInstance: "test-0")
+    await recorder.setIntervals(window: .seconds(360), update: .milliseconds(200))
+    for _ in 0..<50 {
+      await recorder.record(regarding: target, type: "Warning", reason: "FetchFailed", action: "Fetch", note: "model URI does not answer")
+    }
+    try await Task.sleep(for: .milliseconds(250))
+    await recorder.record(regarding: target, type: "Warning", reason: "FetchFailed", action: "Fetch", note: "model URI does not answer")
+    await recorder.record(regarding: target, type: "Normal", reason: "Accepted", action: "Reconcile", note: "ok")
+    let events = try await c.list(.events, namespace: "default").items
+    #expect(events.count == 2)
+    let failed = try #require(events.first { $0["reason"] == "FetchFailed" })
+    #expect(failed[path: ["series", "count"]]?.intValue == 51)
+    #expect(failed["reportingController"] == "edgeml.io/operator")
+    #expect(failed[path: ["regarding", "name"]] == "noisy")
+    #expect(await recorder.writes <= 3)          // 2 creates + 1 series update, not 52 writes
+    // kubectl describe reads core Events: the same object through v1.
+    let core = try await c.list(GroupVersionResource(group: "", version: "v1", resource: "events", namespaced: true),
+                                namespace: "default", fieldSelector: "involvedObject.name=noisy").items
+    #expect(core.count == 2)
+    #expect(core.contains { $0["message"] == "model URI does not answer" })
+  }
+}

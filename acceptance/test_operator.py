@@ -1,0 +1,165 @@
+"""`edgeml operator` against `edgeml sim`, observed with the real kubectl: status is written, a
+steady cluster sees no writes, a SIGKILLed operator restarted converges, and of two replicas with
+leader election exactly one leads, with failover after the lease expires."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import EDGEML, ROOT, Sim
+
+
+def start_operator(sim, *args):
+    log = open(os.path.join(sim.dir, f"operator-{time.monotonic_ns()}.log"), "w")
+    ports = [] if "--health-port" in args else ["--metrics-port", "0", "--health-port", "0"]
+    return subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, *ports, *args], stdout=log, stderr=subprocess.STDOUT)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path):
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return None, ""
+
+
+def wait_for(predicate, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+def edgemodel_status(sim, name):
+    r = sim.kubectl("get", "edgemodel", name, "-o", "json", check=False)
+    return json.loads(r.stdout).get("status", {}) if r.returncode == 0 else {}
+
+
+def acknowledged(sim, name, generation):
+    s = edgemodel_status(sim, name)
+    ready = [c for c in s.get("conditions", []) if c["type"] == "Ready"]
+    return s.get("observedGeneration") == generation and ready and ready[0]["status"] == "Unknown"
+
+
+def global_resource_version(sim):
+    out = sim.kubectl("get", "--raw", "/api/v1/namespaces").stdout
+    return int(json.loads(out)["metadata"]["resourceVersion"])
+
+
+@pytest.fixture(scope="module")
+def crd_sim(sim):
+    sim.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
+    sim.kubectl("wait", "--for=condition=Established", "crd/edgemodels.edgeml.io", "--timeout=20s")
+    return sim
+
+
+def model(name, version="1"):
+    return f"""
+apiVersion: edgeml.io/v1alpha1
+kind: EdgeModel
+metadata: {{name: {name}}}
+spec:
+  model: {{uri: "oci://registry.example.com/{name}:{version}", version: "{version}"}}
+  serving: {{image: nvcr.io/nvidia/tritonserver:24.08-py3-igpu}}
+"""
+
+
+def test_status_follows_generation_and_a_steady_cluster_sees_no_writes(crd_sim):
+    op = start_operator(crd_sim)
+    try:
+        crd_sim.kubectl("apply", "-f", "-", input=model("steady"))
+        assert wait_for(lambda: acknowledged(crd_sim, "steady", 1))
+        crd_sim.kubectl("apply", "-f", "-", input=model("steady", version="2"))
+        assert wait_for(lambda: acknowledged(crd_sim, "steady", 2))
+        described = crd_sim.kubectl("describe", "edgemodel", "steady").stdout
+        assert "Accepted" in described and "generation 2 accepted" in described   # the operator's Events
+        time.sleep(1)
+        before = global_resource_version(crd_sim)
+        time.sleep(4)
+        assert global_resource_version(crd_sim) == before, "the operator wrote while nothing changed"
+    finally:
+        op.terminate()
+        op.wait(timeout=15)
+
+
+def test_a_sigkilled_operator_restarted_converges(crd_sim):
+    op = start_operator(crd_sim)
+    crd_sim.kubectl("apply", "-f", "-", input=model("before-kill"))
+    assert wait_for(lambda: acknowledged(crd_sim, "before-kill", 1))
+    op.send_signal(signal.SIGKILL)
+    op.wait()
+    crd_sim.kubectl("apply", "-f", "-", input=model("while-down"))
+    crd_sim.kubectl("apply", "-f", "-", input=model("before-kill", version="2"))
+    op = start_operator(crd_sim)
+    try:
+        assert wait_for(lambda: acknowledged(crd_sim, "while-down", 1) and acknowledged(crd_sim, "before-kill", 2))
+    finally:
+        op.terminate()
+        op.wait(timeout=15)
+
+
+def lease_holder(sim):
+    r = sim.kubectl("get", "lease", "edgeml-operator-leader", "-n", "edgeml-system", "-o", "json", check=False)
+    return json.loads(r.stdout)["spec"].get("holderIdentity") if r.returncode == 0 else None
+
+
+def test_two_replicas_one_leader_and_failover(crd_sim):
+    crd_sim.kubectl("apply", "-f", "-", input='{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"edgeml-system"}}')
+    timing = ["--leader-elect", "--lease-duration-seconds", "4", "--renew-deadline-seconds", "3", "--retry-period-seconds", "1"]
+    a = start_operator(crd_sim, *timing, "--identity", "replica-a")
+    time.sleep(1.5)
+    b = start_operator(crd_sim, *timing, "--identity", "replica-b")
+    try:
+        assert wait_for(lambda: lease_holder(crd_sim) == "replica-a")
+        time.sleep(3)
+        assert lease_holder(crd_sim) == "replica-a"          # b waits, never steals a live lease
+        crd_sim.kubectl("apply", "-f", "-", input=model("led"))
+        assert wait_for(lambda: acknowledged(crd_sim, "led", 1))
+        killed_at = time.monotonic()
+        a.send_signal(signal.SIGKILL)                          # no release: b must wait for expiry
+        a.wait()
+        assert wait_for(lambda: lease_holder(crd_sim) == "replica-b", timeout=15)
+        assert time.monotonic() - killed_at < 4 + 4            # the lease duration, plus a retry period and polling slack
+        crd_sim.kubectl("apply", "-f", "-", input=model("after-failover"))
+        assert wait_for(lambda: acknowledged(crd_sim, "after-failover", 1))
+        b.terminate()                                          # clean shutdown releases the lease
+        b.wait(timeout=15)
+        assert wait_for(lambda: lease_holder(crd_sim) in (None, ""), timeout=5)
+    finally:
+        for p in (a, b):
+            if p.poll() is None:
+                p.kill()
+
+
+def test_health_readiness_and_metrics_endpoints(crd_sim):
+    metrics, health = free_port(), free_port()
+    op = start_operator(crd_sim, "--metrics-port", str(metrics), "--health-port", str(health), "--bind-address", "127.0.0.1",
+                        "--log-format", "json")
+    try:
+        assert wait_for(lambda: http_get(health, "/readyz")[0] == 200)
+        assert http_get(health, "/healthz") == (200, "ok")
+        crd_sim.kubectl("apply", "-f", "-", input=model("measured"))
+        assert wait_for(lambda: acknowledged(crd_sim, "measured", 1))
+        status, text = http_get(metrics, "/metrics")
+        assert status == 200
+        assert 'edgeml_reconcile_total{controller="edgemodel",result="success"}' in text
+        assert 'edgeml_api_requests_total{verb="PATCH",code="200"}' in text
+        assert "edgeml_reconcile_duration_seconds_bucket" in text
+    finally:
+        op.terminate()
+        op.wait(timeout=15)
