@@ -147,12 +147,12 @@ spec:
     assert r.returncode == 0, r.stderr
     lease = """apiVersion: coordination.k8s.io/v1
 kind: Lease
-metadata: {name: edgeml-operator-leader, namespace: edgeml-system}
+metadata: {name: rbac-probe, namespace: edgeml-system}
 spec: {holderIdentity: pod-a, leaseDurationSeconds: 15}
 """
     r = kubectl_as(sim, kc, "create", "-f", "-", input=lease)
     assert r.returncode == 0, r.stderr
-    r = kubectl_as(sim, kc, "-n", "edgeml-system", "patch", "lease", "edgeml-operator-leader", "--type=merge",
+    r = kubectl_as(sim, kc, "-n", "edgeml-system", "patch", "lease", "rbac-probe", "--type=merge",
                    "-p", '{"spec":{"holderIdentity":"pod-b"}}')
     assert r.returncode == 0, r.stderr
     event = """apiVersion: events.k8s.io/v1
@@ -189,3 +189,32 @@ def test_helm_chart_lints_and_renders():
     _, objects = render()
     base = {(o["kind"], o["metadata"]["name"]) for o in objects if o["kind"] != "CustomResourceDefinition"}
     assert base <= chart_objects, base - chart_objects
+
+
+def test_operator_runs_with_exactly_the_cluster_role(sim, operator_kubeconfig):
+    """`edgeml operator --leader-elect` with the service account's token: it leads, caches, writes
+    status and events, and nothing it does is refused."""
+    from test_operator import acknowledged, free_port, http_get, model, wait_for
+
+    health = free_port()
+    log_path = os.path.join(sim.dir, "operator-rbac.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([os.environ.get("EDGEML_BIN", os.path.join(ROOT, ".build", "debug", "edgeml")),
+                                 "operator", "--kubeconfig", operator_kubeconfig, "--leader-elect",
+                                 "--metrics-port", "0", "--health-port", str(health)],
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        sim.kubectl("apply", "-f", "-", input=model("rbac-model"))
+        assert wait_for(lambda: acknowledged(sim, "rbac-model", 1), timeout=30), open(log_path).read()
+        assert wait_for(lambda: http_get(health, "/readyz")[0] == 200), open(log_path).read()
+        holder = sim.kubectl("-n", "edgeml-system", "get", "lease", "edgeml-operator-leader",
+                             "-o", "jsonpath={.spec.holderIdentity}").stdout
+        assert holder, "the operator holds no Lease in edgeml-system"
+        events = lambda: sim.kubectl("-n", "default", "get", "events.events.k8s.io", "-o",
+                                     "jsonpath={.items[*].regarding.name}").stdout.split()
+        assert wait_for(lambda: "rbac-model" in events()), open(log_path).read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    text = open(log_path).read()
+    assert "forbidden" not in text.lower() and "403" not in text, text
