@@ -255,7 +255,6 @@ extension APIServer {
       } else {
         startFromState = rvParam.isEmpty || rvParam == "0"
       }
-      var fromRV = state.currentRV
       if startFromState {
         for o in current { initial.append(frame("ADDED", encodeObject(o))) }
         if sendInitial == true { initial.append(bookmarkFrame(state.currentRV, true)) }
@@ -269,11 +268,9 @@ extension APIServer {
           return s
         }
         for e in events { if let f = encode(e) { initial.append(f) } }
-        fromRV = state.currentRV
       } else if !rvParam.isEmpty {
         throw APIError.badRequest("resourceVersion: Invalid value: \"\(rvParam)\": must be a valid resourceVersion")
       }
-      _ = fromRV
       var bookmark: (@Sendable (Int64) -> [UInt8])? = nil
       if allowBookmarks {
         let makeBookmark: @Sendable (Int64) -> [UInt8] = { rv in bookmarkFrame(rv, false) }

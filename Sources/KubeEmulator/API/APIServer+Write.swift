@@ -162,9 +162,6 @@ extension APIServer {
     if state.get(resource.storageKey, namespace: ns, name: name) != nil {
       throw APIError.alreadyExists(resource.groupResource, name: name)
     }
-    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
-      try CRDSupport.checkNamesFree(object, catalog: catalog)
-    }
     if dryRun { return object }
     if resource.isConvertedEvents { object = EventConversion.toCore(object) }
     var stored = state.put(resource.storageKey, object, type: .added)

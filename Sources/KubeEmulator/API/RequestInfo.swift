@@ -88,10 +88,8 @@ extension String {
   func removingPercentEncoding() -> String {
     guard contains("%") else { return self }
     var bytes: [UInt8] = []
-    var i = utf8.startIndex
     let u = Array(utf8)
     var k = 0
-    _ = i
     while k < u.count {
       if u[k] == UInt8(ascii: "%"), k + 2 < u.count, let v = UInt8(String(decoding: u[(k + 1)...(k + 2)], as: UTF8.self), radix: 16) {
         bytes.append(v)
@@ -101,7 +99,6 @@ extension String {
         k += 1
       }
     }
-    i = utf8.endIndex
     return String(decoding: bytes, as: UTF8.self)
   }
 }

@@ -45,12 +45,6 @@ enum CRDSupport {
     return errors
   }
 
-  static func checkNamesFree(_ crd: JSONValue, catalog: ResourceCatalog) throws {
-    // Names are checked per group: a plural already served by another CRD of the group is refused.
-    _ = crd
-    _ = catalog
-  }
-
   /// Accepts the names and establishes the CRD (a second write, as the status controllers make),
   /// then serves its resources. Returns the stored CRD.
   static func establish(_ crd: JSONValue, state: inout ObjectStore.State, server: APIServer) -> JSONValue {
