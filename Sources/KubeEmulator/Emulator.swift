@@ -43,7 +43,7 @@ public final class KubeEmulator: Sendable {
   public static func start(_ configuration: Configuration = Configuration(), documents: UpstreamDocuments? = nil) async throws -> KubeEmulator {
     let docs = try documents ?? UpstreamDocuments.load()
     let api = APIServer(documents: docs, historyLimit: configuration.historyLimit)
-    let token = UUIDv4.make().replacingOccurrences(of: "-", with: "")
+    let token = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
     var tokens = configuration.tokens
     tokens[token] = UserInfo(name: "admin", groups: ["system:masters", "system:authenticated"])
     // Plain HTTP is for local tools only (loopback): requests without credentials are the admin.

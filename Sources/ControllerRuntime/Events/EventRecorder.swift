@@ -79,8 +79,5 @@ public actor EventRecorder {
     if series.count > 4096 { series = series.filter { now - $0.value.lastSeen < seriesWindow } }
   }
 
-  static func microTime() -> String {
-    let t = Date().timeIntervalSince1970
-    return Timestamp(secondsSinceEpoch: Int64(t), nanoseconds: Int32((t - t.rounded(.down)) * 1e9)).rfc3339Micro
-  }
+  static func microTime() -> String { Timestamp.microNow() }
 }

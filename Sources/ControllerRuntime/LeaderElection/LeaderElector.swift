@@ -76,10 +76,7 @@ public struct LeaderElector: Sendable {
     }
   }
 
-  static func now() -> String {
-    let t = Date().timeIntervalSince1970
-    return Timestamp(secondsSinceEpoch: Int64(t), nanoseconds: Int32((t - t.rounded(.down)) * 1e9)).rfc3339Micro
-  }
+  static func now() -> String { Timestamp.microNow() }
 
   /// One attempt; true when this identity holds the lease afterwards.
   func tryAcquireOrRenew() async throws -> Bool {
@@ -133,5 +130,13 @@ public enum LeaderElectionError: Error, CustomStringConvertible {
   case lost(identity: String)
   public var description: String {
     switch self { case .lost(let id): return "\(id) could not renew its lease before the renew deadline" }
+  }
+}
+
+extension Timestamp {
+  /// The current time as `metav1.MicroTime` text (Leases and Events carry microseconds).
+  static func microNow() -> String {
+    let t = Date().timeIntervalSince1970
+    return Timestamp(secondsSinceEpoch: Int64(t), nanoseconds: Int32((t - t.rounded(.down)) * 1e9)).rfc3339Micro
   }
 }

@@ -27,11 +27,10 @@ public struct EdgeModelStatusReconciler: Reconciler {
     guard let generation = object[path: ["metadata", "generation"]]?.intValue else { return nil }
     let previous = (object[path: ["status", "conditions"]]?.arrayValue ?? []).first { $0["type"] == "Ready" }
     let unchanged = previous?["status"] == "Unknown" && previous?["reason"] == "Reconciling"
-    var ready: JSONObject = ["type": "Ready", "status": "Unknown", "observedGeneration": JSONValue(generation),
+    let ready: JSONObject = ["type": "Ready", "status": "Unknown", "observedGeneration": JSONValue(generation),
                              "lastTransitionTime": unchanged ? (previous?["lastTransitionTime"] ?? .string(now)) : .string(now),
                              "reason": "Reconciling",
                              "message": "the EdgeModel is accepted; placement and engine builds are not implemented yet"]
-    if unchanged, let time = previous?["lastTransitionTime"] { ready["lastTransitionTime"] = time }
     var conditions = (object[path: ["status", "conditions"]]?.arrayValue ?? []).filter { $0["type"] != "Ready" }
     conditions.append(.object(ready))
     return ["observedGeneration": JSONValue(generation), "conditions": .array(conditions)]

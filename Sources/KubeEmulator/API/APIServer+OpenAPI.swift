@@ -6,7 +6,6 @@ final class CustomSchemaCache: @unchecked Sendable {
   // Safety: `schemas` only under `lock`.
   private let lock = NIOLock()
   private var schemas: [String: StructuralSchema] = [:]
-  private var crdDocs: [String: JSONValue] = [:]   // "group/version" → components.schemas entries
   func set(_ s: [String: StructuralSchema]) { lock.withLock { schemas = s } }
   func get(_ key: String) -> StructuralSchema? { lock.withLock { schemas[key] } }
 }
@@ -16,17 +15,9 @@ extension APIServer {
     customSchemas.get("\(resource.group)/\(resource.version)/\(resource.resource)")
   }
 
-  /// Rebuilds the schema cache from the stored CRDs. Called inside a store transaction, so it reads
-  /// the CRDs through the catalog's served resources and the state passed by the caller.
+  /// Rebuilds the schema cache from `crdSnapshot` (which `syncCRDs` updates in the same
+  /// transaction, so no second store lock is taken).
   func refreshCustomSchemas() {
-    var map: [String: StructuralSchema] = [:]
-    for (key, schema) in pendingCRDSchemas() { map[key] = schema }
-    customSchemas.set(map)
-  }
-
-  private func pendingCRDSchemas() -> [String: StructuralSchema] {
-    // The CRDs are read without taking the store lock again: callers hold it, and `crdSnapshot` is
-    // updated in the same transaction by `establish`.
     var map: [String: StructuralSchema] = [:]
     for crd in crdSnapshot.value {
       let group = crd[path: ["spec", "group"]]?.stringValue ?? ""
@@ -36,7 +27,20 @@ extension APIServer {
         map["\(group)/\(name)/\(plural)"] = StructuralSchema(schema)
       }
     }
-    return map
+    customSchemas.set(map)
+  }
+
+  /// The apimachinery schemas (ObjectMeta and friends) CRD documents refer to, parsed from a bundled
+  /// v3 document on first use and kept.
+  func sharedMetaSchemas() -> JSONObject {
+    if let cached = metaSchemaCache.value { return cached }
+    var schemas = JSONObject()
+    let base = documents.openAPIV3["apis/apps/v1"].flatMap { try? JSONValue(parsing: $0) }
+    for (name, s) in base?[path: ["components", "schemas"]]?.objectValue ?? JSONObject() where name.hasPrefix("io.k8s.apimachinery") {
+      schemas[name] = s
+    }
+    metaSchemaCache.value = schemas
+    return schemas
   }
 
   // MARK: /openapi/v2
@@ -137,13 +141,8 @@ extension APIServer {
   /// The v3 document of a custom group version: the kinds' schemas and their paths with the
   /// parameters clients look for (kubectl checks `fieldValidation` on PATCH to choose server-side validation).
   func customOpenAPIV3(_ key: String) -> JSONValue {
-    var schemas = JSONObject()
+    var schemas = sharedMetaSchemas()
     var paths = JSONObject()
-    let base = documents.openAPIV3["apis/apps/v1"].flatMap { try? JSONValue(parsing: $0) }
-    // Shared meta definitions (ObjectMeta and friends) come from a bundled document.
-    for (name, s) in base?[path: ["components", "schemas"]]?.objectValue ?? JSONObject() where name.hasPrefix("io.k8s.apimachinery") {
-      schemas[name] = s
-    }
     let parts = key.split(separator: "/").map(String.init)   // apis, group, version
     guard parts.count == 3 else { return [:] }
     for (name, def) in customDefinitions() {

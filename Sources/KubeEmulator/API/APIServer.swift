@@ -25,6 +25,8 @@ public final class APIServer: @unchecked Sendable {
   let customSchemas = CustomSchemaCache()
   /// The stored CRDs, mirrored here so schema and OpenAPI look-ups need not take the store lock.
   let crdSnapshot = Locked<[JSONValue]>([])
+  /// See `sharedMetaSchemas()`.
+  let metaSchemaCache = Locked<JSONObject?>(nil)
   let patchSchemas: PatchSchemaRegistry
   /// Service-account tokens issued by TokenRequest (token → user); the HTTP layer consults them.
   let issuedTokens = Locked<[String: UserInfo]>([:])
@@ -215,35 +217,18 @@ struct RequestContext {
   var tableIncludeObject: String { request.queryValue("includeObject") ?? "Metadata" }
 }
 
-/// RFC 3339 timestamps as Kubernetes writes them: UTC, seconds (`metav1.Time`) or microseconds (`metav1.MicroTime`).
+/// RFC 3339 timestamps as Kubernetes writes them (`metav1.Time` to the second, `metav1.MicroTime`
+/// to the microsecond): the bridge between Foundation's `Date` and KubeCore's `Timestamp`.
 enum RFC3339 {
   static func format(_ date: Date, fractional: Bool = false) -> String {
-    let seconds = date.timeIntervalSince1970
-    let whole = Int64(seconds.rounded(.down))
-    var days = whole / 86_400
-    var rem = whole % 86_400
-    if rem < 0 { rem += 86_400; days -= 1 }
-    // civil-from-days (Howard Hinnant, "chrono-Compatible Low-Level Date Algorithms").
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-    var y = yoe + era * 400
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    if m <= 2 { y += 1 }
-    func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-    var s = "\(y)-\(two(m))-\(two(d))T\(two(rem / 3600)):\(two(rem % 3600 / 60)):\(two(rem % 60))"
-    if fractional {
-      let micros = Int64(((seconds - Double(whole)) * 1_000_000).rounded(.down))
-      s += "." + String(micros).leftPadded(to: 6)
-    }
-    return s + "Z"
+    let seconds = date.timeIntervalSince1970.rounded(.down)
+    let t = Timestamp(secondsSinceEpoch: Int64(seconds), nanoseconds: Int32((date.timeIntervalSince1970 - seconds) * 1e9))
+    return fractional ? t.rfc3339Micro : t.rfc3339
+  }
+
+  static func parse(_ text: String) -> Date? {
+    guard let t = try? Timestamp(rfc3339: text) else { return nil }
+    return Date(timeIntervalSince1970: Double(t.secondsSinceEpoch) + Double(t.nanoseconds) / 1e9)
   }
 }
 
-extension String {
-  func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
-}

@@ -46,7 +46,7 @@ enum TableConverter {
   }
 
   static func age(_ o: JSONValue, _ now: Date) -> String {
-    guard let ts = o[path: ["metadata", "creationTimestamp"]]?.stringValue, let created = parseRFC3339(ts) else { return "<unknown>" }
+    guard let ts = o[path: ["metadata", "creationTimestamp"]]?.stringValue, let created = RFC3339.parse(ts) else { return "<unknown>" }
     return humanDuration(now.timeIntervalSince(created))
   }
 
@@ -80,13 +80,7 @@ enum TableConverter {
     return "\(hours / 24 / 365)y"
   }
 
-  static func parseRFC3339(_ s: String) -> Date? {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime]
-    if let d = f.date(from: s) { return d }
-    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return f.date(from: s)
-  }
+
 
   static func str(_ o: JSONValue, _ path: String...) -> JSONValue { o[path: path] ?? "" }
   static func int(_ o: JSONValue, _ path: String...) -> JSONValue { o[path: path] ?? 0 }
@@ -168,8 +162,8 @@ enum TableConverter {
                 return .string(completions.map { "\(succeeded)/\($0)" } ?? "\(succeeded)/1 of \(o[path: ["spec", "parallelism"]]?.intValue ?? 1)")
               },
               Column(name: "Duration", type: "string") { o, now in
-                guard let start = (o[path: ["status", "startTime"]]?.stringValue).flatMap(parseRFC3339) else { return "" }
-                let end = (o[path: ["status", "completionTime"]]?.stringValue).flatMap(parseRFC3339) ?? now
+                guard let start = (o[path: ["status", "startTime"]]?.stringValue).flatMap(RFC3339.parse) else { return "" }
+                let end = (o[path: ["status", "completionTime"]]?.stringValue).flatMap(RFC3339.parse) ?? now
                 return .string(humanDuration(end.timeIntervalSince(start)))
               },
               ageColumn]
@@ -231,7 +225,7 @@ enum TableConverter {
     case "/events":
       return [Column(name: "Last Seen", type: "string") { o, now in
                 let ts = o["lastTimestamp"]?.stringValue ?? o["eventTime"]?.stringValue ?? o[path: ["metadata", "creationTimestamp"]]?.stringValue
-                return .string(ts.flatMap(parseRFC3339).map { humanDuration(now.timeIntervalSince($0)) } ?? "<unknown>")
+                return .string(ts.flatMap(RFC3339.parse).map { humanDuration(now.timeIntervalSince($0)) } ?? "<unknown>")
               },
               Column(name: "Type", type: "string") { o, _ in str(o, "type") },
               Column(name: "Reason", type: "string") { o, _ in str(o, "reason") },

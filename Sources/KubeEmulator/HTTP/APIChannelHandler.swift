@@ -1,3 +1,4 @@
+import Foundation
 import KubeCore
 import NIOCore
 import NIOHTTP1
@@ -94,7 +95,7 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
   private func write(context: ChannelHandlerContext, response: APIResponse, head: HTTPRequestHead, keepAlive: Bool) {
     var headers = HTTPHeaders()
     for (k, v) in response.headers where k.lowercased() != "transfer-encoding" { headers.add(name: k, value: v) }
-    headers.add(name: "Audit-Id", value: UUIDv4.make())
+    headers.add(name: "Audit-Id", value: UUID().uuidString.lowercased())
     headers.add(name: "Cache-Control", value: "no-cache, private")
     headers.add(name: "X-Kubernetes-Pf-Flowschema-Uid", value: "edgeml-emulator")
     if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
@@ -222,16 +223,5 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     activeWatch?.cancel()
     activeWatch = nil
     context.close(promise: nil)
-  }
-}
-
-enum UUIDv4 {
-  static func make() -> String {
-    var g = SystemRandomNumberGenerator()
-    var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
-    bytes[6] = (bytes[6] & 0x0F) | 0x40
-    bytes[8] = (bytes[8] & 0x3F) | 0x80
-    let hex = bytes.map { String($0, radix: 16).leftPadded(to: 2) }
-    return hex[0..<4].joined() + "-" + hex[4..<6].joined() + "-" + hex[6..<8].joined() + "-" + hex[8..<10].joined() + "-" + hex[10..<16].joined()
   }
 }

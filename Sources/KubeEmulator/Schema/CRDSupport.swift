@@ -155,7 +155,7 @@ enum CustomPrinterColumns {
     for c in resource.printerColumns {
       columns.append(TableConverter.Column(name: c.name, type: c.type, format: c.format, description: c.description, priority: c.priority) { o, now in
         guard let value = SimpleJSONPath.evaluate(c.jsonPath, on: o) else { return .null }
-        if c.type == "date", let s = value.stringValue, let d = TableConverter.parseRFC3339(s) {
+        if c.type == "date", let s = value.stringValue, let d = RFC3339.parse(s) {
           return .string(TableConverter.humanDuration(now.timeIntervalSince(d)))
         }
         switch value {

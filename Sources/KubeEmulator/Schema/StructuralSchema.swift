@@ -340,7 +340,7 @@ enum PatternCache {
 enum FormatCheck {
   static func matches(_ format: String, _ s: String) -> Bool {
     switch format {
-    case "date-time": return TableConverter.parseRFC3339(s) != nil
+    case "date-time": return RFC3339.parse(s) != nil
     case "byte": return s.count % 4 == 0
     default: return true
     }
