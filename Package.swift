@@ -8,6 +8,7 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .executable(name: "edgeml", targets: ["edgeml"]),
+    .executable(name: "trtexec-double", targets: ["trtexec-double"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,10 +52,32 @@ let package = Package(
       ],
       resources: [.copy("Resources")]
     ),
+    // The init-container program's library: fetch, verify, decrypt, build with trtexec, cache.
+    .target(
+      name: "EngineBuilder",
+      dependencies: ["KubeCore", "KubeClient", .product(name: "Crypto", package: "swift-crypto"),
+                     .product(name: "Logging", package: "swift-log")]
+    ),
+    // Jetson discovery (node labels) and telemetry from sysfs/procfs.
+    .target(
+      name: "NodeAgent",
+      dependencies: ["KubeCore", "KubeClient", .product(name: "Logging", package: "swift-log")],
+      resources: [.copy("Fixtures")]
+    ),
+    // A simulated Jetson cluster on the emulator: nodes, scheduler, kubelet, workload controllers.
+    .target(
+      name: "EdgeSim",
+      dependencies: ["KubeEmulator", "KubeCore", .product(name: "Logging", package: "swift-log"),
+                     .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                     .product(name: "NIOHTTP1", package: "swift-nio")]
+    ),
+    // Stands in for /usr/src/tensorrt/bin/trtexec in tests and EdgeSim (docs/edgemodel-contracts.md §3).
+    .executableTarget(name: "trtexec-double", dependencies: []),
     .executableTarget(
       name: "edgeml",
       dependencies: [
         "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML", "KubeClient", "ControllerRuntime",
+        "EngineBuilder", "NodeAgent", "EdgeSim",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -68,6 +91,9 @@ let package = Package(
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeCore", "YAML"]),
     .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "KubeCore", "YAML", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
+    .testTarget(name: "EngineBuilderTests", dependencies: ["EngineBuilder", "KubeCore", "KubeClient"]),
+    .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "KubeCore", "KubeClient", "KubeEmulator"]),
+    .testTarget(name: "EdgeSimTests", dependencies: ["EdgeSim", "KubeEmulator", "KubeCore", "KubeClient"]),
     .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubeClient", "KubeCore", "KubeEmulator"]),
   ],
   swiftLanguageModes: [.v6]

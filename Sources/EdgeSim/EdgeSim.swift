@@ -1,0 +1,1 @@
+// EdgeSim: see docs/edgemodel-contracts.md

@@ -1,0 +1,1 @@
+// NodeAgent: see docs/edgemodel-contracts.md

@@ -1,0 +1,1 @@
+print("trtexec-double: not built yet")
