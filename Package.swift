@@ -28,7 +28,8 @@ let package = Package(
     .target(name: "KubeCore"),
     .target(name: "YAML", dependencies: ["CYAML", "KubeCore"]),
     .target(name: "DriftStatistics"),
-    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics"]),
+    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics",
+                                          .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "KubeClient", dependencies: ["CCurl", "KubeCore", "YAML"]),
     .target(
       name: "ControllerRuntime",

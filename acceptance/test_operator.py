@@ -52,8 +52,10 @@ def edgemodel_status(sim, name):
 
 def acknowledged(sim, name, generation):
     s = edgemodel_status(sim, name)
-    ready = [c for c in s.get("conditions", []) if c["type"] == "Ready"]
-    return s.get("observedGeneration") == generation and ready and ready[0]["status"] == "Unknown"
+    types = {c["type"]: c for c in s.get("conditions", [])}
+    # Every generation gets the four conditions, each stamped with the generation it describes.
+    return (s.get("observedGeneration") == generation and set(types) == {"Scheduled", "EngineReady", "Available", "Ready"}
+            and all(c.get("observedGeneration") == generation for c in types.values()))
 
 
 def global_resource_version(sim):
@@ -87,7 +89,7 @@ def test_status_follows_generation_and_a_steady_cluster_sees_no_writes(crd_sim):
         crd_sim.kubectl("apply", "-f", "-", input=model("steady", version="2"))
         assert wait_for(lambda: acknowledged(crd_sim, "steady", 2))
         described = crd_sim.kubectl("describe", "edgemodel", "steady").stdout
-        assert "Accepted" in described and "generation 2 accepted" in described   # the operator's Events
+        assert "NoEligibleNodes" in described and "Scheduled=False: 0/" in described   # the operator's Events
         time.sleep(1)
         before = global_resource_version(crd_sim)
         time.sleep(4)

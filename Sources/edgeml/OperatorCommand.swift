@@ -29,6 +29,10 @@ struct OperatorCommand: AsyncParsableCommand {
   @Option(help: "Port for /metrics (0 disables).") var metricsPort = 8080
   @Option(help: "Port for /healthz and /readyz (0 disables).") var healthPort = 8081
   @Option(help: "Address the metrics and health ports listen on.") var bindAddress = "0.0.0.0"
+  @Option(help: "Image of the engine-building init container (default: $EDGEML_IMAGE, else the operator's release image).") var builderImage: String?
+
+  /// The release image; it carries `edgeml`, so the same image builds engines.
+  static let defaultImage = "ghcr.io/edgeml/edgeml:0.1.0"
 
   func validate() throws {
     guard workers > 0 else { throw ValidationError("--workers must be at least 1.") }
@@ -55,16 +59,11 @@ struct OperatorCommand: AsyncParsableCommand {
     let client = try KubeClient(configuration: config, qps: qps, burst: burst, requestObserver: { verb, code in
       Counter(label: "edgeml_api_requests_total", dimensions: [("verb", verb), ("code", String(code))]).increment()
     })
-    let informer = Informer(client: client, resource: EdgeModelStatusReconciler.resource, namespace: namespace)
-    // Pods and nodes are cached now so placement and readiness (issue 6) read them from memory.
-    let pods = Informer(client: client, resource: .pods, namespace: namespace)
-    let nodes = Informer(client: client, resource: .nodes)
     let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)
-    let controller = Controller(name: "edgemodel",
-                                reconciler: EdgeModelStatusReconciler(client: client, store: informer.store, recorder: recorder),
-                                workers: workers, logger: logger)
-    await informer.addHandler { key in await controller.enqueue(key: key) }
+    let assembly = await OperatorAssembly(client: client, namespace: namespace, workers: workers,
+                                          builderImage: builderImage ?? environment["EDGEML_IMAGE"] ?? OperatorCommand.defaultImage,
+                                          recorder: recorder, logger: logger)
     var elector: LeaderElector? = nil
     if leaderElect {
       let id = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName + "-" + String(ProcessInfo.processInfo.processIdentifier)
@@ -76,7 +75,7 @@ struct OperatorCommand: AsyncParsableCommand {
       elector = e
     }
     let ready = ReadyFlag()
-    var manager = Manager(informers: [informer, pods, nodes], controllers: [controller], leaderElector: elector, logger: logger)
+    var manager = Manager(informers: assembly.informers, controllers: assembly.controllers, leaderElector: elector, logger: logger)
     manager.onSynced = { ready.set() }
     var servers: [HealthServer] = []
     for port in Set([metricsPort, healthPort]) where port > 0 {

@@ -1,0 +1,452 @@
+import KubeCore
+
+/// Observed EdgeModel, nodes and owned objects → desired workloads, Service and status, plus the
+/// Events a change of state deserves. Pure: no clock, no I/O (the caller passes `now`), so the
+/// whole behaviour of the EdgeModel controller is testable without a server.
+public enum EdgeModelPlanner {
+  public struct Input: Sendable {
+    public var model: EdgeModel
+    public var nodes: [JetsonNode]
+    /// Pods labelled `edgeml.io/model=<name>` in the model's namespace.
+    public var pods: [JSONValue]
+    /// Deployments and DaemonSets labelled `edgeml.io/model=<name>` (for readiness).
+    public var workloads: [JSONValue]
+    /// The image whose `edgeml` runs the init container, unless the spec names a builder image.
+    public var builderImage: String
+    public var now: String
+    public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], workloads: [JSONValue], builderImage: String, now: String) {
+      self.model = model
+      self.nodes = nodes
+      self.pods = pods
+      self.workloads = workloads
+      self.builderImage = builderImage
+      self.now = now
+    }
+  }
+
+  public struct PlannedEvent: Sendable, Equatable {
+    public var type: String
+    public var reason: String
+    public var note: String
+  }
+
+  public struct Plan: Sendable {
+    /// Objects to apply (server-side apply), each with `edgeml.io/applied-hash` set.
+    public var objects: [JSONValue]
+    public var status: EdgeModelStatus
+    public var events: [PlannedEvent]
+    public var placement: Placement.Result
+  }
+
+  public static let fieldManager = "edgeml-operator"
+  public enum Labels {
+    public static let model = "edgeml.io/model"
+    public static let nodeGroup = "edgeml.io/node-group"
+    public static let version = "edgeml.io/model-version"
+    public static let managedBy = "app.kubernetes.io/managed-by"
+    public static let managedByValue = "edgeml-operator"
+    public static let engineKey = "edgeml.io/engine-key"
+    public static let appliedHash = "edgeml.io/applied-hash"
+  }
+
+  public static func plan(_ input: Input) -> Plan {
+    let model = input.model
+    let spec = model.spec
+    let name = model.metadata.name ?? ""
+    let generation = Int(model.metadata.generation ?? 0)
+    let placement = Placement.evaluate(spec, nodes: input.nodes)
+    let mode = spec.placement?.mode ?? .deployment
+    let replicas = mode == .deployment ? distribute(spec.placement?.replicas ?? 1, over: placement.groups) : placement.groups.map(\.readyNodes.count)
+
+    var objects: [JSONValue] = []
+    var engines: [EngineStatus] = []
+    var desiredTotal = 0
+    var previousEngines: [String: EngineStatus] = [:]
+    for e in model.status?.engines ?? [] { if let k = e.key { previousEngines[k] = e } }
+    for (i, group) in placement.groups.enumerated() where mode == .daemonSet || replicas[i] > 0 {
+      let plan = EnginePlan(spec: spec, group: group, modelName: name)
+      let template = podTemplate(model: model, group: group, plan: plan, builderImage: input.builderImage)
+      objects.append(workload(model: model, group: group, mode: mode, replicas: replicas[i], template: template))
+      desiredTotal += replicas[i]
+      let groupPods = input.pods.filter { $0[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == group.slug }
+      engines.append(engineStatus(plan: plan, group: group, pods: groupPods, previous: previousEngines[plan.key]))
+    }
+    if !placement.groups.isEmpty { objects.append(service(model)) }
+
+    // Readiness from the pods themselves: a pod counts once Ready and not terminating.
+    let live = input.pods.filter { $0[path: ["metadata", "deletionTimestamp"]] == nil }
+    let ready = live.filter(isReady)
+    let currentKeys = Set(engines.compactMap(\.key))
+    let readyCurrent = ready.filter { currentKeys.contains($0[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue ?? "") }
+    let readyVersions = ready.compactMap { $0[path: ["metadata", "labels", Labels.version]]?.stringValue }
+
+    var status = EdgeModelStatus()
+    status.observedGeneration = generation
+    status.placement = PlacementStatus(eligibleNodes: placement.eligibleCount, nodeGroups: placement.groups.count,
+                                       unschedulableReason: placement.eligibleCount == 0 ? placement.summary : nil)
+    status.engines = engines.isEmpty ? nil : engines
+    status.readyReplicas = ready.count
+    let specVersion = spec.model.version ?? ""
+    if !readyCurrent.isEmpty && readyCurrent.count == ready.count && readyCurrent.count >= desiredTotal {
+      status.currentVersion = specVersion.isEmpty ? nil : specVersion
+    } else if let mostServed = mostCommon(readyVersions) {
+      status.currentVersion = mostServed
+    } else {
+      status.currentVersion = model.status?.currentVersion
+    }
+
+    // Conditions (metav1.Condition; KEP-1623): reasons are CamelCase, messages for people.
+    var conditions: [StatusCondition] = []
+    let scheduled = placement.eligibleCount > 0
+    conditions.append(StatusCondition(type: "Scheduled", status: scheduled ? "True" : "False", observedGeneration: generation,
+                                      reason: scheduled ? "NodesEligible" : "NoEligibleNodes",
+                                      message: scheduled ? "\(placement.summary); \(placement.groups.count) node group(s)" : placement.summary))
+    let failed = engines.first { $0.state == .failed }
+    let built = engines.filter { $0.state == .built }.count
+    let engineReady: StatusCondition
+    if !scheduled {
+      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: generation, reason: "NotScheduled",
+                                    message: "no node group to build an engine for")
+    } else if let failed {
+      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: generation,
+                                    reason: failureReason(failed), message: failed.message ?? "engine build failed")
+    } else if built == engines.count {
+      let hits = engines.reduce(0) { $0 + ($1.cacheHits ?? 0) }
+      engineReady = StatusCondition(type: "EngineReady", status: "True", observedGeneration: generation, reason: "EnginesBuilt",
+                                    message: "\(built)/\(engines.count) engine(s) built, \(hits) cache hit(s)")
+    } else {
+      let waiting = engines.filter { $0.state != .built }.compactMap { $0.nodeGroup?.module }
+      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: generation, reason: "Building",
+                                    message: "\(built)/\(engines.count) engine(s) built; building for \(waiting.joined(separator: ", "))")
+    }
+    conditions.append(engineReady)
+    let available = !ready.isEmpty
+    conditions.append(StatusCondition(type: "Available", status: available ? "True" : "False", observedGeneration: generation,
+                                      reason: available ? "MinimumReplicasAvailable" : "NoReplicasReady",
+                                      message: "\(ready.count) ready replica(s)" + (readyVersions.isEmpty ? "" : " serving version \(Set(readyVersions).sorted().joined(separator: ", "))")))
+    let allCurrent = scheduled && engineReady.status == "True" && readyCurrent.count >= desiredTotal && desiredTotal > 0
+      && readyCurrent.count == ready.count
+    let readyCondition: StatusCondition
+    if allCurrent {
+      readyCondition = StatusCondition(type: "Ready", status: "True", observedGeneration: generation, reason: "Ready",
+                                       message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on version \(specVersion.isEmpty ? "?" : specVersion)")
+    } else if engineReady.status != "True" {
+      readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: generation, reason: engineReady.reason,
+                                       message: engineReady.message)
+    } else {
+      readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: generation, reason: "RollingOut",
+                                       message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on the current engine")
+    }
+    conditions.append(readyCondition)
+    status.conditions = conditions.map { keepTransitionTime($0, previous: model.status?.conditions, now: input.now) }
+
+    if readyCondition.status == "True" {
+      status.phase = .ready
+    } else if !scheduled {
+      status.phase = .pending
+    } else if failed != nil {
+      status.phase = ready.isEmpty ? .failed : .degraded
+    } else if engineReady.reason == "Building" {
+      status.phase = .building
+    } else {
+      status.phase = ready.isEmpty ? .pending : .degraded
+    }
+
+    return Plan(objects: objects, status: status, events: events(from: model.status, to: status), placement: placement)
+  }
+
+  // MARK: objects
+
+  static func ownerReference(_ model: EdgeModel) -> JSONValue {
+    ["apiVersion": .string(EdgeMLAPI.apiVersion), "kind": "EdgeModel", "name": .string(model.metadata.name ?? ""),
+     "uid": .string(model.metadata.uid ?? ""), "controller": true, "blockOwnerDeletion": true]
+  }
+
+  /// Workload name: the model's name and the group's slug, cut to stay a valid pod-name prefix.
+  public static func workloadName(model: String, group: Placement.NodeGroup) -> String {
+    let suffix = "-" + group.slug
+    return String(model.prefix(max(1, 52 - suffix.count))) + suffix
+  }
+
+  static func podTemplate(model: EdgeModel, group: Placement.NodeGroup, plan: EnginePlan, builderImage: String) -> JSONValue {
+    let spec = model.spec
+    let name = model.metadata.name ?? ""
+    let layout = spec.serving.modelRepositoryLayout ?? .triton
+    let ports = spec.serving.ports
+    let http = ports?.http ?? 8000, grpc = ports?.grpc ?? 8001, metrics = ports?.metrics ?? 8002
+    var volumes: [JSONValue] = [
+      ["name": "engine-cache", "hostPath": ["path": .string(spec.engine?.cache?.hostPath ?? EnginePlan.Paths.cache), "type": "DirectoryOrCreate"]],
+      ["name": "model-repository", "emptyDir": [:]],
+    ]
+    var initMounts: [JSONValue] = [
+      ["name": "engine-cache", "mountPath": .string(EnginePlan.Paths.cache)],
+      ["name": "model-repository", "mountPath": .string(EnginePlan.Paths.models)],
+    ]
+    if let s = spec.model.signature {
+      volumes.append(["name": "signature-key", "secret": ["secretName": .string(s.publicKeySecretRef.name),
+                                                          "items": [["key": .string(s.publicKeySecretRef.key), "path": .string(s.publicKeySecretRef.key)]]]])
+      initMounts.append(["name": "signature-key", "mountPath": .string(EnginePlan.Paths.signatureKey), "readOnly": true])
+    }
+    if let e = spec.model.encryption {
+      volumes.append(["name": "encryption-key", "secret": ["secretName": .string(e.keySecretRef.name),
+                                                           "items": [["key": .string(e.keySecretRef.key), "path": .string(e.keySecretRef.key)]]]])
+      initMounts.append(["name": "encryption-key", "mountPath": .string(EnginePlan.Paths.encryptionKey), "readOnly": true])
+    }
+    let initContainer: JSONValue = [
+      "name": "engine",
+      "image": .string(spec.engine?.builderImage ?? builderImage),
+      "command": ["edgeml"],
+      "args": .array(plan.arguments.map { .string($0) }),
+      // Registry and object-store credentials, when the namespace has them (docs/edgemodel-contracts.md §2).
+      "envFrom": [["secretRef": ["name": "edgeml-source-credentials", "optional": true]]],
+      "volumeMounts": .array(initMounts),
+      "terminationMessagePath": .string(EnginePlan.Paths.terminationLog),
+      "terminationMessagePolicy": "File",
+    ]
+    var serving: JSONObject = [
+      "name": "serving",
+      "image": .string(spec.serving.image),
+      "ports": [["name": "http", "containerPort": JSONValue(http)], ["name": "grpc", "containerPort": JSONValue(grpc)],
+                ["name": "metrics", "containerPort": JSONValue(metrics)]],
+      "volumeMounts": [["name": "model-repository", "mountPath": .string(EnginePlan.Paths.models), "readOnly": true]],
+    ]
+    switch layout {
+    case .triton:
+      serving["command"] = ["tritonserver"]
+      serving["args"] = .array(["--model-repository=\(EnginePlan.Paths.models)", "--http-port=\(http)", "--grpc-port=\(grpc)",
+                                "--metrics-port=\(metrics)"].map { .string($0) })
+      // Triton answers 200 on /v2/health/ready once its models loaded (triton.md §3).
+      serving["readinessProbe"] = ["httpGet": ["path": "/v2/health/ready", "port": "http"], "periodSeconds": 5]
+    case .plain:
+      serving["env"] = [["name": "MODEL_PATH", "value": .string("\(EnginePlan.Paths.models)/model.plan")]]
+      serving["readinessProbe"] = ["tcpSocket": ["port": "http"], "periodSeconds": 5]
+    }
+    var resources = ModelCoding.encode(spec.serving.resources ?? ResourceRequirements())
+    if group.deviceplugin {
+      resources[path: ["limits", "nvidia.com/gpu"]] = "1"
+      resources[path: ["requests", "nvidia.com/gpu"]] = "1"
+    }
+    if resources.objectValue?.isEmpty == false { serving["resources"] = resources }
+
+    var podSpec: JSONObject = [
+      // Exactly the group's nodes: the engine is built for them and no others.
+      "affinity": ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": [[
+        "matchExpressions": [["key": "kubernetes.io/hostname", "operator": "In", "values": .array(group.nodes.map { .string($0) })]],
+      ]]]]],
+      "initContainers": [initContainer],
+      "containers": [.object(serving)],
+      "volumes": .array(volumes),
+      "runtimeClassName": .string(spec.serving.runtimeClassName ?? "nvidia"),
+    ]
+    if let selector = spec.placement?.nodeSelector, !selector.isEmpty {
+      podSpec["nodeSelector"] = .object(JSONObject(selector.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) }))
+    }
+    if let t = spec.placement?.tolerations, !t.isEmpty { podSpec["tolerations"] = ModelCoding.encode(t) }
+    return [
+      "metadata": [
+        "labels": .object(podLabels(name: name, group: group, version: spec.model.version)),
+        "annotations": [.init(Labels.engineKey): .string(plan.key)],
+      ],
+      "spec": .object(podSpec),
+    ]
+  }
+
+  static func podLabels(name: String, group: Placement.NodeGroup, version: String?) -> JSONObject {
+    var labels: JSONObject = [
+      "app.kubernetes.io/name": .string(name),
+      .init(Labels.managedBy): .string(Labels.managedByValue),
+      .init(Labels.model): .string(name),
+      .init(Labels.nodeGroup): .string(group.slug),
+    ]
+    if let v = version, isLabelValue(v) { labels[Labels.version] = .string(v) }
+    return labels
+  }
+
+  static func workload(model: EdgeModel, group: Placement.NodeGroup, mode: PlacementMode, replicas: Int, template: JSONValue) -> JSONValue {
+    let name = model.metadata.name ?? ""
+    let selector: JSONValue = ["matchLabels": [.init(Labels.model): .string(name), .init(Labels.nodeGroup): .string(group.slug)]]
+    var spec: JSONObject = ["selector": selector, "template": template]
+    let kind: String
+    switch mode {
+    case .deployment:
+      kind = "Deployment"
+      spec["replicas"] = JSONValue(replicas)
+      // Keep the old version serving while a new engine builds (maxUnavailable 0) unless every
+      // GPU of the group is taken, where a surge pod could never be scheduled.
+      let full = group.deviceplugin && replicas >= group.nodes.count
+      spec["strategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxSurge": JSONValue(full ? 0 : 1), "maxUnavailable": JSONValue(full ? 1 : 0)]]
+    case .daemonSet:
+      kind = "DaemonSet"
+      spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1]]
+    }
+    var object: JSONValue = [
+      "apiVersion": "apps/v1", "kind": .string(kind),
+      "metadata": [
+        "name": .string(workloadName(model: name, group: group)),
+        "namespace": .string(model.metadata.namespace ?? "default"),
+        "labels": .object(podLabels(name: name, group: group, version: nil)),
+        "ownerReferences": [ownerReference(model)],
+      ],
+      "spec": .object(spec),
+    ]
+    object[path: ["metadata", "annotations", Labels.appliedHash]] = .string(String(sha256Hex(String(decoding: object.serialized(), as: UTF8.self)).prefix(16)))
+    return object
+  }
+
+  static func service(_ model: EdgeModel) -> JSONValue {
+    let name = model.metadata.name ?? ""
+    let ports = model.spec.serving.ports
+    var object: JSONValue = [
+      "apiVersion": "v1", "kind": "Service",
+      "metadata": [
+        "name": .string(name), "namespace": .string(model.metadata.namespace ?? "default"),
+        "labels": ["app.kubernetes.io/name": .string(name), .init(Labels.managedBy): .string(Labels.managedByValue), .init(Labels.model): .string(name)],
+        "ownerReferences": [ownerReference(model)],
+      ],
+      "spec": [
+        "selector": [.init(Labels.model): .string(name)],
+        "ports": [["name": "http", "port": JSONValue(ports?.http ?? 8000), "targetPort": "http"],
+                  ["name": "grpc", "port": JSONValue(ports?.grpc ?? 8001), "targetPort": "grpc"],
+                  ["name": "metrics", "port": JSONValue(ports?.metrics ?? 8002), "targetPort": "metrics"]],
+      ],
+    ]
+    object[path: ["metadata", "annotations", Labels.appliedHash]] = .string(String(sha256Hex(String(decoding: object.serialized(), as: UTF8.self)).prefix(16)))
+    return object
+  }
+
+  /// Spreads `total` replicas over the groups: every group gets one before any gets two, larger
+  /// groups first; a group whose pods request a GPU never gets more pods than it has nodes.
+  static func distribute(_ total: Int, over groups: [Placement.NodeGroup]) -> [Int] {
+    var out = Array(repeating: 0, count: groups.count)
+    guard !groups.isEmpty else { return out }
+    let order = groups.indices.sorted { groups[$0].nodes.count != groups[$1].nodes.count ? groups[$0].nodes.count > groups[$1].nodes.count : $0 < $1 }
+    var left = total
+    while left > 0 {
+      let open = order.filter { !groups[$0].deviceplugin || out[$0] < groups[$0].nodes.count }
+      guard !open.isEmpty else { break }
+      // The group with the fewest replicas per node next.
+      let next = open.min { Double(out[$0]) / Double(max(1, groups[$0].nodes.count)) < Double(out[$1]) / Double(max(1, groups[$1].nodes.count)) }!
+      out[next] += 1
+      left -= 1
+    }
+    return out
+  }
+
+  // MARK: status
+
+  static func isReady(_ pod: JSONValue) -> Bool {
+    (pod[path: ["status", "conditions"]]?.arrayValue ?? []).contains { $0["type"] == "Ready" && $0["status"] == "True" }
+  }
+
+  /// One group's engine, from the `engine` init containers of its pods at the current key.
+  static func engineStatus(plan: EnginePlan, group: Placement.NodeGroup, pods: [JSONValue], previous: EngineStatus?) -> EngineStatus {
+    var status = EngineStatus()
+    status.key = plan.key
+    status.nodeGroup = NodeGroupFacts(module: group.module, l4t: group.l4t, tensorrt: group.tensorRT, gpuArch: group.gpuArch)
+    let current = pods.filter { $0[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue == plan.key }
+    var results: [EngineResult] = []
+    var failures: [EngineResult] = []
+    for pod in current {
+      guard let engine = (pod[path: ["status", "initContainerStatuses"]]?.arrayValue ?? []).first(where: { $0["name"] == "engine" }) else { continue }
+      if let t = engine[path: ["state", "terminated"]] {
+        let r = EngineResult(terminationMessage: t["message"]?.stringValue ?? "")
+        if t["exitCode"]?.intValue == 0 {
+          results.append(r ?? EngineResult(terminationMessage: "{}")!)
+        } else {
+          failures.append(r ?? failedWithoutResult(t))
+        }
+      } else if let t = engine[path: ["lastState", "terminated"]], t["exitCode"]?.intValue != 0 {
+        // Restarting after a failure (CrashLoopBackOff between attempts): the last attempt's word stands.
+        failures.append(EngineResult(terminationMessage: t["message"]?.stringValue ?? "") ?? failedWithoutResult(t))
+      }
+    }
+    if !results.isEmpty {
+      status.state = .built
+      status.cacheHits = results.filter { $0.cacheHit == true }.count
+      let build = results.first { $0.cacheHit != true }
+      status.buildSeconds = build?.buildSeconds ?? previous?.buildSeconds ?? results.first?.buildSeconds
+      status.sizeBytes = results.compactMap(\.sizeBytes).first ?? previous?.sizeBytes
+      if let hits = previous?.cacheHits, previous?.state == .built { status.cacheHits = max(status.cacheHits ?? 0, hits) }
+      status.message = build == nil ? "served from the node cache" : nil
+    } else if let f = failures.first {
+      status.state = .failed
+      status.message = [f.reason, f.message].compactMap { $0 }.joined(separator: ": ")
+      if status.message?.isEmpty != false { status.message = "engine build failed" }
+    } else {
+      status.state = .building
+      status.buildSeconds = nil
+    }
+    return status
+  }
+
+  static func failedWithoutResult(_ terminated: JSONValue) -> EngineResult {
+    var r = EngineResult(terminationMessage: "{}")!
+    r.state = "Failed"
+    r.reason = terminated["reason"]?.stringValue ?? "Error"
+    r.message = "exit code \(terminated["exitCode"]?.intValue ?? -1)" + (terminated["message"]?.stringValue.map { ": \($0.prefix(200))" } ?? "")
+    return r
+  }
+
+  static func failureReason(_ engine: EngineStatus) -> String {
+    let head = engine.message?.split(separator: ":").first.map(String.init) ?? ""
+    let known = ["InvalidArguments", "FetchFailed", "DigestMismatch", "SignatureInvalid", "DecryptionFailed", "BuildFailed", "AcceptanceFailed"]
+    return known.contains(head) ? head : "BuildFailed"
+  }
+
+  static func keepTransitionTime(_ c: StatusCondition, previous: [StatusCondition]?, now: String) -> StatusCondition {
+    var c = c
+    if let p = previous?.first(where: { $0.type == c.type }), p.status == c.status, let t = p.lastTransitionTime {
+      c.lastTransitionTime = t
+    } else {
+      c.lastTransitionTime = now
+    }
+    return c
+  }
+
+  /// An Event per condition whose status or reason changed and per engine that finished or failed.
+  static func events(from old: EdgeModelStatus?, to new: EdgeModelStatus) -> [PlannedEvent] {
+    var out: [PlannedEvent] = []
+    for c in new.conditions ?? [] {
+      let p = old?.conditions?.first { $0.type == c.type }
+      guard p?.status != c.status || p?.reason != c.reason else { continue }
+      let warning = c.status == "False" && !["Building", "NotScheduled", "RollingOut", "NoReplicasReady"].contains(c.reason ?? "")
+      out.append(PlannedEvent(type: warning ? "Warning" : "Normal", reason: c.reason ?? c.type, note: "\(c.type)=\(c.status): \(c.message ?? "")"))
+    }
+    let before = Dictionary((old?.engines ?? []).compactMap { e in e.key.map { ($0, e) } }, uniquingKeysWith: { a, _ in a })
+    for e in new.engines ?? [] where before[e.key ?? ""]?.state != e.state {
+      let group = [e.nodeGroup?.module, e.nodeGroup?.tensorrt.map { "TensorRT \($0)" }, e.nodeGroup?.gpuArch].compactMap { $0 }.joined(separator: ", ")
+      let short = String((e.key ?? "").dropFirst(7).prefix(12))
+      switch e.state {
+      case .built:
+        let how = e.buildSeconds.map { "built in \(formatSeconds($0)) s" } ?? "from the node cache"
+        out.append(PlannedEvent(type: "Normal", reason: "EngineBuilt", note: "engine \(short) for \(group) \(how)"))
+      case .failed:
+        out.append(PlannedEvent(type: "Warning", reason: "EngineFailed", note: "engine \(short) for \(group): \(e.message ?? "")"))
+      case .building:
+        out.append(PlannedEvent(type: "Normal", reason: "EngineBuilding", note: "building engine \(short) for \(group)"))
+      case nil: break
+      }
+    }
+    return out
+  }
+
+  static func formatSeconds(_ s: Double) -> String {
+    let tenths = Int((s * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+  }
+
+  static func mostCommon(_ values: [String]) -> String? {
+    var counts: [String: Int] = [:]
+    for v in values { counts[v, default: 0] += 1 }
+    return counts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+  }
+
+  static func isLabelValue(_ s: String) -> Bool {
+    s.count <= 63 && (s.isEmpty || (s.first!.isLetterOrDigitASCII && s.last!.isLetterOrDigitASCII
+      && s.allSatisfy { $0.isLetterOrDigitASCII || $0 == "-" || $0 == "_" || $0 == "." }))
+  }
+}
+
+extension Character {
+  var isLetterOrDigitASCII: Bool { isASCII && (isLetter || isNumber) }
+}

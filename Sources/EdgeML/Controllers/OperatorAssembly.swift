@@ -1,0 +1,71 @@
+import ControllerRuntime
+import KubeClient
+import KubeCore
+import Logging
+
+/// The informers and controllers of the operator, wired together: what `edgeml operator` runs and
+/// what `edgeml demo` runs in-process.
+public struct OperatorAssembly: Sendable {
+  public var informers: [Informer]
+  public var controllers: [Controller]
+  public var edgeModelController: Controller
+
+  /// - Parameters:
+  ///   - namespace: nil for all namespaces.
+  ///   - builderImage: image of the `engine` init container (our own image, which carries `edgeml`).
+  public init(client: KubeClient, namespace: String?, workers: Int, builderImage: String, recorder: EventRecorder?,
+              logger: Logger, onWrite: (@Sendable (ReconcileRequest, Int) -> Void)? = nil) async {
+    let managed = "\(EdgeModelPlanner.Labels.managedBy)=\(EdgeModelPlanner.Labels.managedByValue)"
+    let indexers = EdgeModelReconciler.modelIndexers
+    let models = Informer(client: client, resource: EdgeModelReconciler.resource, namespace: namespace)
+    // Only what the operator created is cached (label selector): the RSS budget does not grow
+    // with the other pods and workloads of the cluster.
+    let pods = Informer(client: client, resource: .pods, namespace: namespace, labelSelector: managed, indexers: indexers)
+    let deployments = Informer(client: client, resource: .deployments, namespace: namespace, labelSelector: managed, indexers: indexers)
+    let daemonSets = Informer(client: client, resource: EdgeModelReconciler.daemonSets, namespace: namespace, labelSelector: managed, indexers: indexers)
+    let services = Informer(client: client, resource: EdgeModelReconciler.services, namespace: namespace, labelSelector: managed, indexers: indexers)
+    let nodes = Informer(client: client, resource: .nodes)
+    var reconciler = EdgeModelReconciler(client: client, caches: .init(models: models.store, nodes: nodes.store, pods: pods.store,
+                                                                       deployments: deployments.store, daemonSets: daemonSets.store,
+                                                                       services: services.store),
+                                         recorder: recorder, builderImage: builderImage)
+    reconciler.onWrite = onWrite
+    let controller = Controller(name: "edgemodel", reconciler: reconciler, workers: workers, logger: logger)
+    await models.addHandler { key in await controller.enqueue(key: key) }
+    for informer in [pods, deployments, daemonSets, services] {
+      await informer.addHandler(for: controller) { o in
+        guard let m = o[path: ["metadata", "labels", EdgeModelPlanner.Labels.model]]?.stringValue else { return [] }
+        return ["\(o[path: ["metadata", "namespace"]]?.stringValue ?? "")/\(m)"]
+      }
+    }
+    // A node change matters to every model, but only when what placement reads changed: labels,
+    // readiness, taints, cordon, GPU capacity (not heartbeats or image lists).
+    let seen = NodeFingerprints()
+    let modelStore = models.store
+    let nodeStore = nodes.store
+    await nodes.addHandler { key in
+      let fingerprint = await nodeStore.get(key).map(NodeFingerprints.fingerprint)
+      guard await seen.changed(key, fingerprint) else { return }
+      for m in await modelStore.keys { await controller.enqueue(key: m) }
+    }
+    informers = [models, nodes, pods, deployments, daemonSets, services]
+    controllers = [controller]
+    edgeModelController = controller
+  }
+}
+
+/// The part of each Node placement depends on, last seen.
+actor NodeFingerprints {
+  private var last: [String: JSONValue] = [:]
+  func changed(_ key: String, _ fingerprint: JSONValue?) -> Bool {
+    defer { last[key] = fingerprint }
+    return last[key] != fingerprint
+  }
+  static func fingerprint(_ node: JSONValue) -> JSONValue {
+    let n = JetsonNode(json: node)
+    return ["labels": .object(JSONObject(n.labels.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })),
+            "ready": .bool(n.ready), "unschedulable": .bool(n.unschedulable),
+            "taints": .array(n.taints.map { ["key": .string($0.key), "value": .string($0.value ?? ""), "effect": .string($0.effect)] }),
+            "gpus": n.allocatableGPUs.map { JSONValue($0) } ?? .null]
+  }
+}

@@ -1,0 +1,146 @@
+import KubeCore
+import Testing
+@testable import EdgeML
+
+@Suite struct EdgeModelPlannerTests {
+  func model(_ specJSON: JSONValue = baseSpec, status: JSONValue? = nil, generation: Int = 1) throws -> EdgeModel {
+    var o: JSONValue = ["apiVersion": "edgeml.io/v1alpha1", "kind": "EdgeModel",
+                        "metadata": ["name": "detector", "namespace": "vision", "uid": "uid-1", "generation": JSONValue(generation)],
+                        "spec": specJSON]
+    if let status { o["status"] = status }
+    return try EdgeModel(json: o)
+  }
+
+  func plan(_ m: EdgeModel, nodes: [JetsonNode] = fleet, pods: [JSONValue] = []) -> EdgeModelPlanner.Plan {
+    EdgeModelPlanner.plan(.init(model: m, nodes: nodes, pods: pods, workloads: [], builderImage: "ghcr.io/edgeml/edgeml:0.1.0", now: "2026-11-25T12:00:00Z"))
+  }
+
+  /// A pod of `workload` as the kubelet reports it: engine init container done with `result`.
+  func pod(_ p: EdgeModelPlanner.Plan, group: String, name: String, exitCode: Int? = 0, result: String?, ready: Bool, restarting: Bool = false) -> JSONValue {
+    let workload = p.objects.first { $0[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]?.stringValue?.hasPrefix(group) == true && $0["kind"] != "Service" }!
+    var o: JSONValue = ["metadata": ["name": .string(name), "namespace": "vision",
+                                     "labels": workload[path: ["spec", "template", "metadata", "labels"]]!,
+                                     "annotations": workload[path: ["spec", "template", "metadata", "annotations"]]!],
+                        "status": ["conditions": [["type": "Ready", "status": ready ? "True" : "False"]]]]
+    var engine: JSONValue = ["name": "engine"]
+    if let exitCode {
+      let terminated: JSONValue = ["exitCode": JSONValue(exitCode), "reason": exitCode == 0 ? "Completed" : "Error", "message": result.map { .string($0) } ?? .null]
+      if restarting {
+        engine["state"] = ["waiting": ["reason": "CrashLoopBackOff"]]
+        engine["lastState"] = ["terminated": terminated]
+      } else {
+        engine["state"] = ["terminated": terminated]
+      }
+    } else {
+      engine["state"] = ["running": ["startedAt": "2026-11-25T11:59:00Z"]]
+    }
+    o[path: ["status", "initContainerStatuses"]] = [engine]
+    return o
+  }
+
+  func condition(_ s: EdgeModelStatus, _ type: String) -> StatusCondition? { s.conditions?.first { $0.type == type } }
+
+  @Test func oneWorkloadPerGroupWithDeterministicNamesAndReplicasSpread() throws {
+    var s = baseSpec
+    s[path: ["placement"]] = ["jetson": ["l4t": ">=36"], "replicas": 4]
+    let p = plan(try model(s))
+    let workloads = p.objects.filter { $0["kind"] == "Deployment" }
+    #expect(workloads.count == 3)   // orin-nx, agx-orin, orin-nano groups
+    let replicas = Dictionary(uniqueKeysWithValues: workloads.map { ($0[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]!.stringValue!.split(separator: "-").dropLast().joined(separator: "-"), $0[path: ["spec", "replicas"]]!.intValue!) })
+    #expect(replicas == ["orin-nx-16gb": 2, "agx-orin-64gb": 1, "orin-nano-8gb": 1])
+    #expect(p.objects.contains { $0["kind"] == "Service" && $0[path: ["metadata", "name"]] == "detector" })
+    // Same plan twice: same objects, byte for byte (deterministic names and hashes).
+    #expect(plan(try model(s)).objects == p.objects)
+    // A version bump changes the engine key in the template, not the workload's name.
+    var bumped = s
+    bumped[path: ["model", "version"]] = "4"
+    bumped[path: ["model", "digest"]] = .string("sha256:" + String(repeating: "4", count: 64))
+    let q = plan(try model(bumped))
+    #expect(q.objects.map { $0[path: ["metadata", "name"]] } == p.objects.map { $0[path: ["metadata", "name"]] })
+    #expect(q.objects[0][path: ["spec", "template", "metadata", "annotations", EdgeModelPlanner.Labels.engineKey]]
+            != p.objects[0][path: ["spec", "template", "metadata", "annotations", EdgeModelPlanner.Labels.engineKey]])
+    let first = workloads[0]
+    #expect(first[path: ["metadata", "ownerReferences"]]?.arrayValue?.first?["controller"] == true)
+    #expect(first[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue?.first?["command"] == ["edgeml"])
+  }
+
+  @Test func daemonSetModeRunsOnEveryReadyNodeOfEachGroup() throws {
+    var s = baseSpec
+    s[path: ["placement"]] = ["mode": "DaemonSet", "jetson": ["modules": ["orin-nx-16gb"]]]
+    let p = plan(try model(s))
+    #expect(p.objects.filter { $0["kind"] == "DaemonSet" }.count == 2)   // TensorRT 10.3 and 8.5 groups
+    #expect(p.objects.allSatisfy { $0["kind"] != "Deployment" })
+  }
+
+  @Test func noEligibleNodesIsPendingWithTheReason() throws {
+    var s = baseSpec
+    s[path: ["placement"]] = ["jetson": ["modules": ["agx-thor-128gb"]]]
+    let p = plan(try model(s))
+    #expect(p.objects.isEmpty)
+    #expect(p.status.phase == .pending)
+    #expect(condition(p.status, "Scheduled")?.status == "False")
+    #expect(condition(p.status, "Scheduled")?.message == "0/7 nodes eligible: 7 module not in [agx-thor-128gb]")
+    #expect(p.status.placement?.unschedulableReason == condition(p.status, "Scheduled")?.message)
+    #expect(p.events.contains { $0.type == "Warning" && $0.reason == "NoEligibleNodes" })
+  }
+
+  @Test func enginesAndReadinessComeFromTheInitContainersResults() throws {
+    var s = baseSpec
+    s[path: ["placement"]] = ["jetson": ["modules": ["orin-nx-16gb"], "l4t": ">=36"], "replicas": 2]
+    let m = try model(s)
+    let first = plan(m)
+    #expect(first.status.phase == .building)
+    #expect(condition(first.status, "EngineReady")?.reason == "Building")
+    let key = first.status.engines![0].key!
+    let built = #"{"key":"\#(key)","state":"Built","cacheHit":false,"buildSeconds":412.5,"sizeBytes":8123456,"tensorrt":"10.3.0"}"#
+    let hit = #"{"key":"\#(key)","state":"Built","cacheHit":true,"buildSeconds":0,"sizeBytes":8123456,"tensorrt":"10.3.0"}"#
+    let pods = [pod(first, group: "orin-nx-16gb", name: "a", result: built, ready: true),
+                pod(first, group: "orin-nx-16gb", name: "b", result: hit, ready: true)]
+    let p = plan(try model(s, status: ModelCoding.encode(first.status)), pods: pods)
+    let engine = p.status.engines![0]
+    #expect(engine.state == .built && engine.buildSeconds == 412.5 && engine.cacheHits == 1 && engine.sizeBytes == 8123456)
+    #expect(engine.nodeGroup == NodeGroupFacts(module: "orin-nx-16gb", l4t: "36.4.3", tensorrt: "10.3.0", gpuArch: "sm_87"))
+    #expect(p.status.phase == .ready && p.status.readyReplicas == 2 && p.status.currentVersion == "3")
+    #expect(condition(p.status, "Ready")?.status == "True")
+    #expect(p.events.contains { $0.reason == "EngineBuilt" && $0.note.contains("built in 412.5 s") })
+    #expect(p.events.contains { $0.reason == "Ready" })
+    // Unchanged input: no events, same transition times.
+    let again = plan(try model(s, status: ModelCoding.encode(p.status)), pods: pods)
+    #expect(again.events.isEmpty)
+    #expect(again.status == p.status)
+  }
+
+  @Test func aFailedBuildKeepsThePreviousVersionServingAndSaysWhy() throws {
+    var s = baseSpec
+    s[path: ["placement"]] = ["jetson": ["modules": ["agx-orin-64gb"]], "replicas": 1]
+    let v3 = plan(try model(s))
+    let key3 = v3.status.engines![0].key!
+    let ok = #"{"key":"\#(key3)","state":"Built","cacheHit":false,"buildSeconds":10,"sizeBytes":100}"#
+    let oldPod = pod(v3, group: "agx-orin-64gb", name: "old", result: ok, ready: true)
+    var v4spec = s
+    v4spec[path: ["model", "version"]] = "4"
+    v4spec[path: ["model", "digest"]] = .string("sha256:" + String(repeating: "4", count: 64))
+    let ready3 = plan(try model(s, status: ModelCoding.encode(v3.status)), pods: [oldPod]).status
+    let v4 = plan(try model(v4spec, status: ModelCoding.encode(ready3), generation: 2), pods: [oldPod])
+    let failure = #"{"key":"\#(v4.status.engines![0].key!)","state":"Failed","reason":"DigestMismatch","message":"model digest sha256:4444 does not match sha256:9999"}"#
+    let newPod = pod(v4, group: "agx-orin-64gb", name: "new", exitCode: 1, result: failure, ready: false, restarting: true)
+    let p = plan(try model(v4spec, status: ModelCoding.encode(v4.status), generation: 2), pods: [oldPod, newPod])
+    #expect(condition(p.status, "EngineReady")?.status == "False")
+    #expect(condition(p.status, "EngineReady")?.reason == "DigestMismatch")
+    #expect(condition(p.status, "EngineReady")?.message?.contains("does not match") == true)
+    #expect(condition(p.status, "Available")?.status == "True")
+    #expect(p.status.phase == .degraded && p.status.currentVersion == "3")
+    #expect(p.events.contains { $0.type == "Warning" && $0.reason == "EngineFailed" })
+    #expect(p.events.contains { $0.type == "Warning" && $0.reason == "DigestMismatch" })
+  }
+
+  @Test func replicasNeverExceedTheGPUsOfAGroup() {
+    let g = { (n: Int, plugin: Bool) in
+      Placement.NodeGroup(module: "m\(n)", tensorRT: "10.3.0", gpuArch: "sm_87", dlaCore: nil, nodes: (0..<n).map { "n\($0)" },
+                          readyNodes: [], l4t: "36.4.3", deviceplugin: plugin)
+    }
+    #expect(EdgeModelPlanner.distribute(10, over: [g(2, true), g(3, true)]) == [2, 3])
+    #expect(EdgeModelPlanner.distribute(10, over: [g(2, false), g(3, false)]) == [4, 6])
+    #expect(EdgeModelPlanner.distribute(1, over: [g(2, true), g(3, true)]) == [0, 1])
+  }
+}
