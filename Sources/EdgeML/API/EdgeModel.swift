@@ -72,6 +72,8 @@ public struct EngineShapes: Codable, Sendable, Equatable {
 
 public struct EngineCache: Codable, Sendable, Equatable {
   public var hostPath: String?
+  /// A ReadWriteMany claim the nodes of a group share, so each group builds its engine once.
+  public var sharedClaimName: String?
 }
 
 public struct EngineAcceptance: Codable, Sendable, Equatable {

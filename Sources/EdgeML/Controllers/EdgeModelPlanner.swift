@@ -182,6 +182,10 @@ public enum EdgeModelPlanner {
       ["name": "engine-cache", "mountPath": .string(EnginePlan.Paths.cache)],
       ["name": "model-repository", "mountPath": .string(EnginePlan.Paths.models)],
     ]
+    if let claim = spec.engine?.cache?.sharedClaimName {
+      volumes.append(["name": "engine-shared-cache", "persistentVolumeClaim": ["claimName": .string(claim)]])
+      initMounts.append(["name": "engine-shared-cache", "mountPath": .string(EnginePlan.Paths.sharedCache)])
+    }
     if let s = spec.model.signature {
       volumes.append(["name": "signature-key", "secret": ["secretName": .string(s.publicKeySecretRef.name),
                                                           "items": [["key": .string(s.publicKeySecretRef.key), "path": .string(s.publicKeySecretRef.key)]]]])

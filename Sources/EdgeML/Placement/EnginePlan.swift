@@ -9,6 +9,7 @@ public struct EnginePlan: Sendable, Equatable {
   /// Where the init container sees things (volume mount paths in the pod template).
   public enum Paths {
     public static let cache = "/var/lib/edgeml/engines"
+    public static let sharedCache = "/var/lib/edgeml/shared-engines"
     public static let models = "/models"
     public static let signatureKey = "/etc/edgeml/keys/signature"
     public static let encryptionKey = "/etc/edgeml/keys/encryption"
@@ -64,7 +65,9 @@ public struct EnginePlan: Sendable, Equatable {
     if let s = engine?.shapes, let min = s.min, let opt = s.opt, let max = s.max {
       args += ["--min-shapes", min, "--opt-shapes", opt, "--max-shapes", max]
     }
-    args += ["--key", key, "--cache-dir", Paths.cache, "--output-dir", Paths.models, "--model-name", modelName,
+    args += ["--key", key, "--cache-dir", Paths.cache]
+    if engine?.cache?.sharedClaimName != nil { args += ["--shared-cache-dir", Paths.sharedCache] }
+    args += ["--output-dir", Paths.models, "--model-name", modelName,
              "--model-version", EnginePlan.tritonVersion(spec.model.version),
              "--layout", (spec.serving.modelRepositoryLayout ?? .triton).rawValue]
     if let a = engine?.acceptance {
