@@ -1,1 +1,0 @@
-// NodeAgent: see docs/edgemodel-contracts.md
