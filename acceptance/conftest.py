@@ -18,9 +18,12 @@ REFERENCE = os.environ.get("EDGEML_REFERENCE", os.path.join(ROOT, "..", "shared"
 
 
 class Sim:
-    """A running `edgeml sim` process."""
+    """A running `edgeml sim` process: the bare API server unless `edgesim=True` (then with the
+    simulated Jetson fleet: nodes, scheduler, kubelets, controllers)."""
 
-    def __init__(self, *extra_args):
+    def __init__(self, *extra_args, edgesim=False):
+        if not edgesim:
+            extra_args = ("--no-edgesim", *extra_args)
         self.dir = tempfile.mkdtemp(prefix="edgeml-sim-")
         self.kubeconfig = os.path.join(self.dir, "kubeconfig")
         self.log_path = os.path.join(self.dir, "sim.log")

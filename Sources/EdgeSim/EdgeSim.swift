@@ -1,1 +1,192 @@
-// EdgeSim: see docs/edgemodel-contracts.md
+import Foundation
+import KubeCore
+import KubeEmulator
+import Logging
+import Synchronization
+
+/// A simulated Jetson cluster on top of a `KubeEmulator`: nodes and their kubelets, a scheduler,
+/// and the Deployment, ReplicaSet, DaemonSet, Job and node-lifecycle controllers.
+///
+/// Everything is driven by the emulator's watch events (subscribed in-process) and by timers for
+/// simulated durations; there is no polling loop. Every duration — engine builds, back-offs,
+/// heartbeats, grace periods, toleration seconds — is multiplied by `Configuration.speed`.
+///
+/// ```swift
+/// let emulator = try await KubeEmulator.start()
+/// let sim = try await EdgeSim.start(emulator: emulator, configuration: .init(fleet: .default, simRoot: dir))
+/// await sim.failNode("orin-nx-16gb-0")
+/// await sim.shutdown()
+/// ```
+///
+/// *Caveats:* the simulator runs one unstructured root task (started by `start`, ended by
+/// `shutdown`) under which all its work is structured; call `shutdown` before dropping it.
+public final class EdgeSim: Sendable {
+  public struct Configuration: Sendable {
+    /// The nodes to simulate.
+    public var fleet: FleetSpec
+    /// Where volumes, container logs and termination logs live (`nodes/…`, `pods/…`).
+    public var simRoot: URL
+    /// Container `command[0]` → program on this machine (docs/edgemodel-contracts.md §4).
+    public var executables: [String: String]
+    /// Multiplies every simulated duration: 1 is real time, 0.01 a hundred times faster.
+    public var speed: Double
+    /// Whether Triton pods serve `/metrics` and `/v2/health/ready` at their pod IP (off for large benchmarks).
+    public var servesMetrics: Bool
+    /// Simulated inference requests per second per model (in simulated time).
+    public var requestsPerSecond: Double
+    /// How long a container without a runnable command "runs" (Job pods, init containers), in simulated seconds.
+    public var simulatedRunSeconds: Double
+
+    public init(fleet: FleetSpec = .default, simRoot: URL, executables: [String: String] = [:], speed: Double = 1,
+                servesMetrics: Bool = true, requestsPerSecond: Double = 20, simulatedRunSeconds: Double = 2) {
+      self.fleet = fleet; self.simRoot = simRoot; self.executables = executables; self.speed = speed
+      self.servesMetrics = servesMetrics; self.requestsPerSecond = requestsPerSecond; self.simulatedRunSeconds = simulatedRunSeconds
+    }
+
+    /// The executable table for binaries built next to each other (`.build/debug/edgeml`,
+    /// `.build/debug/trtexec-double`): `edgeml` and trtexec's paths.
+    public static func defaultExecutables(binDirectory: URL) -> [String: String] {
+      let edgeml = binDirectory.appendingPathComponent("edgeml").path
+      let trtexec = binDirectory.appendingPathComponent("trtexec-double").path
+      return ["edgeml": edgeml, "/usr/local/bin/edgeml": edgeml, "/edgeml": edgeml,
+              "/usr/src/tensorrt/bin/trtexec": trtexec, "trtexec": trtexec]
+    }
+  }
+
+  public let configuration: Configuration
+  let kubelet: Kubelet
+  let scheduler: Scheduler
+  let controllers: Controllers
+  let servers: TritonServers
+  private let runtime: Runtime
+  private let root: Mutex<Task<Void, Never>?>
+  private let pump = Mutex<EventPump?>(nil)
+  private let logger: Logger
+
+  private init(configuration: Configuration, kubelet: Kubelet, scheduler: Scheduler, controllers: Controllers,
+               servers: TritonServers, runtime: Runtime, logger: Logger) {
+    self.configuration = configuration; self.kubelet = kubelet; self.scheduler = scheduler; self.controllers = controllers
+    self.servers = servers; self.runtime = runtime; self.logger = logger; self.root = Mutex(nil)
+  }
+
+  /// Registers the fleet's nodes and starts the scheduler, kubelets and controllers.
+  /// - Throws: `EdgeSimError` when the nodes cannot be created.
+  public static func start(emulator: KubeEmulator, configuration: Configuration,
+                           logger: Logger = Logger(label: "edgesim", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> EdgeSim {
+    try await start(server: emulator.api, configuration: configuration, logger: logger)
+  }
+
+  /// As `start(emulator:configuration:logger:)`, for an `APIServer` without an HTTP listener.
+  public static func start(server: APIServer, configuration: Configuration,
+                           logger: Logger = Logger(label: "edgesim", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> EdgeSim {
+    try FileManager.default.createDirectory(at: configuration.simRoot, withIntermediateDirectories: true)
+    let runtime = Runtime(speed: configuration.speed)
+    let api = ClusterAPI(server: server, component: "edgesim")
+    let servers = TritonServers(speed: configuration.speed, requestsPerSecond: configuration.requestsPerSecond)
+    let kubelet = Kubelet(fleet: configuration.fleet, context: KubeletContext(
+      api: api.as("node:kubelet"), runtime: runtime, configuration: configuration, servers: servers, logger: logger))
+    try kubelet.register()
+    let scheduler = Scheduler(api: api, runtime: runtime, logger: logger)
+    let controllers = Controllers(api: api, runtime: runtime, logger: logger)
+    let sim = EdgeSim(configuration: configuration, kubelet: kubelet, scheduler: scheduler, controllers: controllers,
+                      servers: servers, runtime: runtime, logger: logger)
+    let events = EventPump(server: server)
+    sim.pump.withLock { $0 = events }
+    let task = Task {
+      await withDiscardingTaskGroup { group in
+        group.addTask { await runtime.run() }
+        group.addTask { await kubelet.heartbeats() }
+        group.addTask { await scheduler.controller.run { await scheduler.schedule($0) } }
+        controllers.run(in: &group)
+        group.addTask {
+          await sim.resync()
+          for await event in events.stream { await sim.dispatch(event) }
+        }
+      }
+    }
+    sim.root.withLock { $0 = task }
+    logger.info("EdgeSim started", metadata: ["edgesim.nodes": "\(configuration.fleet.nodes.count)", "edgesim.speed": "\(configuration.speed)"])
+    return sim
+  }
+
+  /// Queues every existing object once, as informers do after their initial list.
+  private func resync() async {
+    let api = scheduler.api
+    for pod in api.list(Keys.pods) {
+      if Scheduler.isPending(pod) { await scheduler.controller.add(ObjectKey(pod)) }
+      kubelet.handlePod(pod, deleted: false)
+    }
+    await controllers.resync()
+  }
+
+  private func dispatch(_ event: StoreEvent) async {
+    switch event.storageKey {
+    case Keys.pods:
+      kubelet.handlePod(event.object, deleted: event.type == .deleted)
+      await scheduler.handlePod(event)
+      await controllers.handlePod(event)
+    case Keys.nodes:
+      await scheduler.handleNode()
+      await controllers.handleNode(event)
+    case Keys.leases:
+      await controllers.handleLease(event)
+    default:
+      await controllers.handle(event)
+    }
+  }
+
+  /// Cuts a node off: its kubelet stops heartbeats and pod work at once. The node lifecycle
+  /// controller then marks it `Ready=Unknown` after the grace period and taints it
+  /// `node.kubernetes.io/unreachable`; its pods are evicted after their toleration seconds.
+  public func failNode(_ name: String) async {
+    kubelet.fail(name)
+    logger.info("Node failed", metadata: ["kube.name": "\(name)"])
+  }
+
+  /// Brings a failed node back: the kubelet posts Ready, renews its Lease and re-runs the pods
+  /// still bound to it; the controller removes the taints.
+  public func recoverNode(_ name: String) async {
+    kubelet.recover(name)
+    logger.info("Node recovered", metadata: ["kube.name": "\(name)"])
+  }
+
+  /// Names of the simulated nodes.
+  public var nodeNames: [String] { configuration.fleet.nodes.map(\.name) }
+
+  /// Stops every controller, kubelet and pod (processes get SIGTERM) and waits for them.
+  public func shutdown() async {
+    kubelet.stopAll()
+    let task = root.withLock { t -> Task<Void, Never>? in defer { t = nil }; return t }
+    pump.withLock { $0 }?.close()
+    task?.cancel()
+    await task?.value
+    await servers.shutdown()
+  }
+}
+
+/// The emulator's committed events for the kinds the simulator reacts to, as one async sequence.
+///
+/// The store calls sinks with its lock held, so the sink only enqueues.
+final class EventPump: Sendable {
+  let stream: AsyncStream<StoreEvent>
+  private let server: APIServer
+  private let subscriptions: [(String, UInt64)]
+  private let continuation: AsyncStream<StoreEvent>.Continuation
+
+  init(server: APIServer) {
+    let (stream, continuation) = AsyncStream.makeStream(of: StoreEvent.self)
+    self.stream = stream
+    self.server = server
+    self.continuation = continuation
+    let keys = [Keys.pods, Keys.nodes, Keys.leases, Keys.deployments, Keys.replicaSets, Keys.daemonSets, Keys.jobs]
+    subscriptions = server.store.transaction { state in
+      keys.map { key in (key, state.subscribe(key) { continuation.yield($0) }) }
+    }
+  }
+
+  /// Unsubscribes and ends the stream.
+  func close() {
+    server.store.transaction { state in for (key, id) in subscriptions { state.unsubscribe(key, id: id) } }
+    continuation.finish()
+  }
+}

@@ -1,14 +1,17 @@
 import ArgumentParser
+import EdgeSim
 import Foundation
 import KubeEmulator
 import Logging
 import ServiceLifecycle
 
-/// `edgeml sim`: a Kubernetes API server on loopback that kubectl can use.
+/// `edgeml sim`: a Kubernetes API server on loopback that kubectl can use, with a simulated
+/// Jetson fleet (EdgeSim) on it unless `--no-edgesim`.
 struct SimCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sim",
     abstract: "Serve an emulated Kubernetes cluster on 127.0.0.1 and write a kubeconfig for it.")
+  @OptionGroup(title: "Simulated cluster (EdgeSim)") var edgeSim: EdgeSimOptions
 
   @Option(help: "Port to listen on (0 picks a free one).") var port = 0
   @Option(help: "Address to listen on (loopback only).") var host = "127.0.0.1"
@@ -27,6 +30,7 @@ struct SimCommand: AsyncParsableCommand {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
     guard historyLimit >= 10 else { throw ValidationError("--history-limit must be at least 10.") }
     try faults.validate()
+    try edgeSim.validate()
   }
 
   func run() async throws {
@@ -38,7 +42,8 @@ struct SimCommand: AsyncParsableCommand {
     config.useTLS = !insecureHTTP
     config.historyLimit = historyLimit
     let service = SimService(configuration: config, kubeconfigPath: kubeconfig ?? SimCommand.defaultKubeconfigPath(),
-                             clientCertificate: clientCert, bookmarkSeconds: bookmarkSeconds, faults: faults.configuration, logger: logger)
+                             clientCertificate: clientCert, bookmarkSeconds: bookmarkSeconds, faults: faults.configuration,
+                             simulation: try edgeSim.configuration(), logger: logger)
     let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
   }
@@ -56,11 +61,16 @@ struct SimService: Service {
   let clientCertificate: Bool
   let bookmarkSeconds: Int
   let faults: FaultInjector.Configuration
+  /// nil: the bare API server (`--no-edgesim`).
+  let simulation: EdgeSim.Configuration?
   let logger: Logger
 
   func run() async throws {
     let emulator = try await KubeEmulator.start(configuration)
     emulator.api.bookmarkInterval = .seconds(bookmarkSeconds)
+    // The simulator writes through the API in-process, so it starts before faults are switched on.
+    var sim: EdgeSim?
+    if let simulation { sim = try await EdgeSim.start(emulator: emulator, configuration: simulation, logger: logger) }
     emulator.api.faults.configuration = faults
     let credential: KubeEmulator.Credential = clientCertificate ? .clientCertificate(user: "admin", groups: ["system:masters"]) : .adminToken
     let text = try emulator.kubeconfig(credential: credential)
@@ -68,15 +78,17 @@ struct SimService: Service {
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     try Data(text.utf8).write(to: url, options: .atomic)
     chmod(kubeconfigPath, 0o600)
+    let fleet = simulation.map { "simulated nodes: \($0.fleet) (speed \($0.speed), sim root \($0.simRoot.path))\n" } ?? ""
     let banner = """
       edgeml sim: Kubernetes API at \(emulator.url)
       kubeconfig: \(kubeconfigPath)
-      try: kubectl --kubeconfig \(kubeconfigPath) get namespaces
+      \(fleet)try: kubectl --kubeconfig \(kubeconfigPath) get namespaces
 
       """
     FileHandle.standardOutput.write(Data(banner.utf8))
     logger.info("Emulator serving", metadata: ["server.url": "\(emulator.url)"])
     try? await gracefulShutdown()
+    await sim?.shutdown()
     await emulator.shutdown()
     logger.info("Emulator stopped")
   }
@@ -114,5 +126,32 @@ struct FaultOptions: ParsableArguments {
     c.closeWatchAfter = closeWatchAfterSeconds > 0 ? .milliseconds(Int(closeWatchAfterSeconds * 1000)) : nil
     c.seed = seed
     return c
+  }
+}
+
+/// `edgeml sim` flags for the simulated Jetson fleet.
+struct EdgeSimOptions: ParsableArguments {
+  @Flag(help: "Serve the bare API server: no nodes, scheduler, kubelets or controllers.") var noEdgesim = false
+  @Option(help: "Simulated nodes as KIND=COUNT,… (kinds: \(NodeKind.catalogue.map(\.name).joined(separator: ", "))).")
+  var nodes = FleetSpec.default.description
+  @Option(help: "Multiplies every simulated duration (engine builds, back-offs, grace periods): 0.1 runs ten times faster.")
+  var speed = 1.0
+  @Option(help: "Directory for simulated volumes and container logs (default: a fresh temporary directory).") var simRoot: String?
+  @Flag(help: "Do not serve Triton metrics and health endpoints at pod IPs.") var noPodMetrics = false
+
+  func validate() throws {
+    guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number.") }
+    do { _ = try FleetSpec(parsing: nodes) } catch { throw ValidationError("--nodes: \(error)") }
+  }
+
+  func configuration() throws -> EdgeSim.Configuration? {
+    guard !noEdgesim else { return nil }
+    let root = simRoot.map { URL(fileURLWithPath: $0) }
+      ?? FileManager.default.temporaryDirectory.appendingPathComponent("edgeml-sim-\(ProcessInfo.processInfo.processIdentifier)")
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let bin = (Bundle.main.executableURL ?? binary).deletingLastPathComponent()
+    return EdgeSim.Configuration(fleet: try FleetSpec(parsing: nodes), simRoot: root,
+                                 executables: EdgeSim.Configuration.defaultExecutables(binDirectory: bin),
+                                 speed: speed, servesMetrics: !noPodMetrics)
   }
 }

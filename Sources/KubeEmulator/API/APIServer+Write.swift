@@ -439,6 +439,20 @@ extension APIServer {
     let isNamespace = resource.storageKey == "/namespaces"
     let nsFinalizers = isNamespace ? (existing[path: ["spec", "finalizers"]]?.arrayValue ?? []) : []
     if options.dryRun { return (existing, false) }
+    // A pod on a node is deleted gracefully: deletionTimestamp = now + grace period, and the kubelet
+    // removes the object (DELETE with gracePeriodSeconds=0) once its containers have stopped
+    // (k8s.io/apiserver pkg/registry/rest/delete.go BeforeDelete; a shorter grace period may replace a longer one).
+    if resource.storageKey == "/pods" {
+      let grace = podDeletionGracePeriod(existing, requested: options.gracePeriodSeconds)
+      let current = existing[path: ["metadata", "deletionGracePeriodSeconds"]]?.intValue
+      if grace > 0 {
+        if let current, existing[path: ["metadata", "deletionTimestamp"]] != nil, current <= grace { return (existing, false) }
+        existing[path: ["metadata", "deletionTimestamp"]] = .string(RFC3339.format(now().addingTimeInterval(Double(grace))))
+        existing[path: ["metadata", "deletionGracePeriodSeconds"]] = JSONValue(grace)
+        existing[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers.map { .string($0) })
+        return (state.put(resource.storageKey, existing, type: .modified), false)
+      }
+    }
     if finalizers.isEmpty && nsFinalizers.isEmpty {
       let removed = state.remove(resource.storageKey, namespace: namespace, name: name) ?? existing
       collectGarbage(&state)

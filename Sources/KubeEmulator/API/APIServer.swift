@@ -63,6 +63,13 @@ public final class APIServer: @unchecked Sendable {
   /// Handles one request; never throws: every failure becomes a `Status` response.
   public func handle(_ request: APIRequest) -> APIResponse {
     if let fault = faults.faultFor(request) { return .error(fault) }
+    return handleInProcess(request)
+  }
+
+  /// Handles a request from a component living in the server's process (EdgeSim's scheduler,
+  /// kubelets and controllers) as `handle` does, minus fault injection: injected faults stand for a
+  /// troubled network between the server and its clients, and must not shift their seeded sequence.
+  public func handleInProcess(_ request: APIRequest) -> APIResponse {
     if request.body.count > APIServer.maxRequestBodyBytes {
       return .error(.requestEntityTooLarge(limit: APIServer.maxRequestBodyBytes))
     }
@@ -179,6 +186,8 @@ public final class APIServer: @unchecked Sendable {
       return try get(context, name: name, subresource: sub)
     case ("POST", nil, nil):
       return try create(context)
+    case ("POST", let name?, "binding") where path.group.isEmpty && path.resource == "pods":
+      return try bind(context, podName: name)
     case ("POST", let name?, "token") where path.group.isEmpty && path.resource == "serviceaccounts":
       return try tokenRequest(context, serviceAccount: name)
     case ("POST", _?, _):

@@ -1,0 +1,88 @@
+import Foundation
+import Synchronization
+
+/// One container run as a process on this machine.
+///
+/// Waits for exit without blocking a thread (Foundation's termination handler resumes a
+/// continuation); cancelling the waiting task sends SIGTERM, then SIGKILL after the grace period,
+/// as a container runtime stops a container.
+struct ContainerProcess: Sendable {
+  var executable: String
+  var arguments: [String]
+  var environment: [(String, String)]
+  var workingDirectory: URL
+  var logFile: URL
+
+  struct Exit: Sendable, Equatable {
+    var code: Int32
+    /// The signal that ended it, if any.
+    var signal: Int32?
+  }
+
+  /// Runs the process to completion.
+  /// - Throws: an error when it cannot be started (missing or not executable).
+  func run(grace: Duration) async throws -> Exit {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var env: [String: String] = [:]
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    try? FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
+    process.currentDirectoryURL = workingDirectory
+    try? FileManager.default.createDirectory(at: logFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+    FileManager.default.createFile(atPath: logFile.path, contents: nil)
+    let log = try FileHandle(forWritingTo: logFile)
+    defer { try? log.close() }
+    process.standardOutput = log
+    process.standardError = log
+    process.standardInput = FileHandle.nullDevice
+    let box = ExitBox()
+    process.terminationHandler = { p in
+      box.finish(Exit(code: p.terminationStatus, signal: p.terminationReason == .uncaughtSignal ? p.terminationStatus : nil))
+    }
+    try process.run()
+    let pid = process.processIdentifier
+    return await withTaskCancellationHandler {
+      await box.wait()
+    } onCancel: {
+      kill(pid, SIGTERM)
+      let deadline = ContinuousClock.now + grace
+      // The runtime's stop timeout: SIGKILL if still alive after the grace period.
+      Thread.detachNewThread {
+        while ContinuousClock.now < deadline {
+          if box.isFinished { return }
+          Thread.sleep(forTimeInterval: 0.05)
+        }
+        if !box.isFinished { kill(pid, SIGKILL) }
+      }
+    }
+  }
+}
+
+/// The exit status, handed from Foundation's termination handler to the awaiting task.
+final class ExitBox: Sendable {
+  private let state = Mutex<(exit: ContainerProcess.Exit?, waiter: CheckedContinuation<ContainerProcess.Exit, Never>?)>((nil, nil))
+
+  var isFinished: Bool { state.withLock { $0.exit != nil } }
+
+  func finish(_ exit: ContainerProcess.Exit) {
+    let waiter = state.withLock { s -> CheckedContinuation<ContainerProcess.Exit, Never>? in
+      s.exit = exit
+      defer { s.waiter = nil }
+      return s.waiter
+    }
+    waiter?.resume(returning: exit)
+  }
+
+  func wait() async -> ContainerProcess.Exit {
+    await withCheckedContinuation { c in
+      let done = state.withLock { s -> ContainerProcess.Exit? in
+        if let e = s.exit { return e }
+        s.waiter = c
+        return nil
+      }
+      if let done { c.resume(returning: done) }
+    }
+  }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import KubeCore
+import KubeEmulator
+import Logging
+import Synchronization
+
+/// One simulated node: its name, kind and address.
+struct SimulatedNode: Sendable {
+  var name: String
+  var kind: NodeKind
+  var hostIP: String
+}
+
+/// What every pod worker needs.
+struct KubeletContext: Sendable {
+  let api: ClusterAPI
+  let runtime: Runtime
+  let configuration: EdgeSim.Configuration
+  let servers: TritonServers
+  let logger: Logger
+
+  /// The host path for a container's `command[0]`: the executable table, else an absolute path
+  /// that exists, else a bare name found on the host's `PATH`; nil means "simulate it".
+  func resolveExecutable(_ name: String) -> String? {
+    if let mapped = configuration.executables[name] { return mapped }
+    let fm = FileManager.default
+    if name.hasPrefix("/") { return fm.isExecutableFile(atPath: name) ? name : nil }
+    guard !name.contains("/") else { return nil }
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+      let candidate = "\(dir)/\(name)"
+      if fm.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+  }
+}
+
+/// The kubelets of every simulated node, logically one per node: registers the Node and its Lease,
+/// renews the Lease (the heartbeat), runs pods bound to the node and finishes their graceful deletion.
+///
+/// A failed node (`fail`) stops everything at once, as a power cut would: heartbeats stop, its pod
+/// workers are cancelled without a word to the API server. `recover` restarts the kubelet: it posts
+/// Ready again and re-runs the pods still bound to it, init containers first, as after a reboot.
+final class Kubelet: Sendable {
+  struct Worker: Sendable {
+    var uid: String
+    var stop: AsyncStream<Void>.Continuation
+  }
+  struct State: Sendable {
+    var workers: [String: Worker] = [:]   // pod uid → worker
+    var failed: Set<String> = []
+    var nextPodIP: UInt32 = (127 << 24) | (1 << 16)
+  }
+
+  let nodes: [String: SimulatedNode]
+  let context: KubeletContext
+  private let state = Mutex(State())
+
+  /// Lease renewal (pkg/kubelet/nodelease: renewInterval = 0.25 × leaseDurationSeconds 40 = 10 s).
+  static let leaseDurationSeconds = 40.0
+  static let renewIntervalSeconds = 10.0
+
+  init(fleet: FleetSpec, context: KubeletContext) {
+    var nodes: [String: SimulatedNode] = [:]
+    for (i, n) in fleet.nodes.enumerated() {
+      nodes[n.name] = SimulatedNode(name: n.name, kind: n.kind, hostIP: "127.0.\(1 + i / 250).\(1 + i % 250)")
+    }
+    self.nodes = nodes
+    self.context = context
+  }
+
+  var api: ClusterAPI { context.api }
+
+  func isFailed(_ node: String) -> Bool { state.withLock { $0.failed.contains(node) } }
+
+  // MARK: nodes
+
+  /// Creates (or refreshes) every Node and its Lease.
+  func register() throws(EdgeSimError) {
+    for node in nodes.values.sorted(by: { $0.name < $1.name }) {
+      do { try api.create("/api/v1/nodes", nodeObject(node)) } catch where error.reason == "AlreadyExists" {}
+      try postStatus(node, ready: true)
+      try renewLease(node)
+    }
+  }
+
+  private func nodeObject(_ node: SimulatedNode) -> JSONValue {
+    ["apiVersion": "v1", "kind": "Node",
+     "metadata": ["name": .string(node.name),
+                  "labels": ["kubernetes.io/hostname": .string(node.name), "kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux",
+                             "beta.kubernetes.io/arch": "arm64", "beta.kubernetes.io/os": "linux"],
+                  "annotations": ["node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+                                  "edgesim.edgeml.io/fixture": .string(node.kind.fixture)]],
+     "spec": [:]]
+  }
+
+  /// The kubelet's node status (pkg/kubelet/nodestatus/setters.go): capacity, allocatable (capacity
+  /// minus the default hard eviction threshold memory.available<100Mi), conditions, addresses, nodeInfo.
+  func postStatus(_ node: SimulatedNode, ready: Bool) throws(EdgeSimError) {
+    let now = rfc3339(Date())
+    let memoryKi = node.kind.memoryMiB * 1024
+    let current = api.get(Keys.nodes, name: node.name)
+    var conditions = current?[path: ["status", "conditions"]]?.arrayValue ?? []
+    let extra: JSONObject = ["lastHeartbeatTime": .string(now)]
+    setCondition(&conditions, type: "MemoryPressure", status: "False", reason: "KubeletHasSufficientMemory", message: "kubelet has sufficient memory available", now: now, extra: extra)
+    setCondition(&conditions, type: "DiskPressure", status: "False", reason: "KubeletHasNoDiskPressure", message: "kubelet has no disk pressure", now: now, extra: extra)
+    setCondition(&conditions, type: "PIDPressure", status: "False", reason: "KubeletHasSufficientPID", message: "kubelet has sufficient PID available", now: now, extra: extra)
+    setCondition(&conditions, type: "Ready", status: ready ? "True" : "False", reason: ready ? "KubeletReady" : "KubeletNotReady",
+                 message: ready ? "kubelet is posting ready status" : "container runtime is down", now: now, extra: extra)
+    let uuid = PodStatusModel.imageID(node.name).suffix(32)
+    let status: JSONValue = [
+      "capacity": ["cpu": .string(String(node.kind.cpuCores)), "memory": .string("\(memoryKi)Ki"), "pods": "110",
+                   "ephemeral-storage": "59699828Ki", "hugepages-2Mi": "0", "nvidia.com/gpu": "1"],
+      "allocatable": ["cpu": .string(String(node.kind.cpuCores)), "memory": .string("\(memoryKi - 102_400)Ki"), "pods": "110",
+                      "ephemeral-storage": "55018525544", "hugepages-2Mi": "0", "nvidia.com/gpu": "1"],
+      "conditions": .array(conditions),
+      "addresses": [["type": "InternalIP", "address": .string(node.hostIP)], ["type": "Hostname", "address": .string(node.name)]],
+      "daemonEndpoints": ["kubeletEndpoint": ["Port": 10250]],
+      "nodeInfo": ["machineID": .string(String(uuid)), "systemUUID": .string(String(uuid)), "bootID": .string(UUID().uuidString.lowercased()),
+                   "kernelVersion": .string(node.kind.kernelVersion), "osImage": .string(node.kind.osImage),
+                   "containerRuntimeVersion": "containerd://1.7.27", "kubeletVersion": "v1.36.0", "kubeProxyVersion": "",
+                   "operatingSystem": "linux", "architecture": "arm64"],
+    ]
+    try api.mergePatch(Paths.node(node.name) + "/status", ["status": status])
+  }
+
+  func renewLease(_ node: SimulatedNode) throws(EdgeSimError) {
+    let now = rfc3339Micro(Date())
+    if api.get(Keys.leases, namespace: "kube-node-lease", name: node.name) == nil {
+      var lease: JSONValue = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                              "metadata": ["name": .string(node.name), "namespace": "kube-node-lease"],
+                              "spec": ["holderIdentity": .string(node.name), "leaseDurationSeconds": JSONValue(Int(Kubelet.leaseDurationSeconds)),
+                                       "renewTime": .string(now)]]
+      if let n = api.get(Keys.nodes, name: node.name) {
+        lease[path: ["metadata", "ownerReferences"]] = [["apiVersion": "v1", "kind": "Node", "name": .string(node.name), "uid": .string(n.uid)]]
+      }
+      do { try api.create("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease); return } catch where error.reason == "AlreadyExists" {}
+    }
+    try api.mergePatch(Paths.lease(node.name), ["spec": ["renewTime": .string(now), "holderIdentity": .string(node.name)]])
+  }
+
+  /// Renews every live node's Lease every 10 s (scaled) until cancelled.
+  func heartbeats() async {
+    while !Task.isCancelled {
+      do { try await Task.sleep(for: context.runtime.scaled(Kubelet.renewIntervalSeconds)) } catch { return }
+      for node in nodes.values where !isFailed(node.name) { try? renewLease(node) }
+    }
+  }
+
+  // MARK: pods
+
+  func handlePod(_ pod: JSONValue, deleted: Bool) {
+    guard let node = nodes[pod.nodeName], !isFailed(node.name) else { return }
+    sync(pod, deleted: deleted, node: node)
+  }
+
+  private func sync(_ pod: JSONValue, deleted: Bool, node: SimulatedNode) {
+    let uid = pod.uid
+    if deleted {
+      state.withLock { $0.workers.removeValue(forKey: uid) }?.stop.finish()
+      return
+    }
+    if pod.isDeleting {
+      // Graceful deletion: stop the worker, then remove the object (the kubelet's status manager
+      // deletes with grace period 0 once the containers are gone, pkg/kubelet/status/status_manager.go).
+      let worker = state.withLock { $0.workers.removeValue(forKey: uid) }
+      let api = self.api
+      context.runtime.spawn {
+        if let worker {
+          worker.stop.yield(())
+          worker.stop.finish()
+        }
+        _ = try? api.delete(Paths.pod(pod.namespace, pod.name),
+                            options: ["apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0, "preconditions": ["uid": .string(uid)]])
+      }
+      return
+    }
+    if pod.isTerminal { return }
+    let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+    let podIP: UInt32? = state.withLock { s in
+      guard s.workers[uid] == nil else { return nil }
+      s.workers[uid] = Worker(uid: uid, stop: continuation)
+      s.nextPodIP += 1
+      if s.nextPodIP & 0xff == 0 || s.nextPodIP & 0xff == 255 { s.nextPodIP += 2 }
+      return s.nextPodIP
+    }
+    guard let ip = podIP else { return }
+    let ipText = "\(ip >> 24).\((ip >> 16) & 0xff).\((ip >> 8) & 0xff).\(ip & 0xff)"
+    let worker = PodWorker(pod: pod, node: node, context: context, podIP: ipText)
+    context.runtime.spawn {
+      await withDiscardingTaskGroup { group in
+        group.addTask { await worker.run() }
+        for await _ in stream { break }   // stop requested, or the kubelet went away
+        group.cancelAll()
+      }
+      // A worker that ran to the end (Job pods) stays registered until the pod is deleted, so it is not restarted.
+    }
+  }
+
+  // MARK: failure
+
+  func fail(_ node: String) {
+    let uids = api.list(Keys.pods).filter { $0.nodeName == node }.map(\.uid)
+    let stops = state.withLock { s -> [Worker] in
+      s.failed.insert(node)
+      return uids.compactMap { s.workers.removeValue(forKey: $0) }
+    }
+    for w in stops { w.stop.finish() }
+  }
+
+  func recover(_ node: String) {
+    guard let n = nodes[node] else { return }
+    _ = state.withLock { $0.failed.remove(node) }
+    try? postStatus(n, ready: true)
+    try? renewLease(n)
+    for pod in api.list(Keys.pods) where pod.nodeName == node { sync(pod, deleted: false, node: n) }
+  }
+
+  func stopAll() {
+    let all = state.withLock { s -> [Worker] in defer { s.workers = [:] }; return Array(s.workers.values) }
+    for w in all { w.stop.finish() }
+  }
+}

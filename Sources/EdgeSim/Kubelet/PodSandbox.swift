@@ -1,0 +1,126 @@
+import Foundation
+import KubeCore
+
+/// A pod's place on this machine: its volumes as directories and the path rewriting that stands in
+/// for bind mounts (docs/edgemodel-contracts.md §4).
+///
+/// Layout under the sim root: `nodes/<node>/<hostPath>` for hostPath volumes,
+/// `pods/<uid>/volumes/<name>` for emptyDir, secret and configMap volumes (the latter two hold one
+/// file per key), `pods/<uid>/containers/<name>/` for a container's termination log and logs.
+struct PodSandbox: Sendable {
+  let root: URL
+  let pod: JSONValue
+  let node: String
+
+  var podDirectory: URL { root.appendingPathComponent("pods/\(pod.uid)") }
+
+  func containerDirectory(_ container: String) -> URL { podDirectory.appendingPathComponent("containers/\(container)") }
+
+  /// The directory that holds volume `name` on this machine, or nil for a kind the simulator does not back.
+  func volumeDirectory(_ volume: JSONValue) -> URL? {
+    let name = volume["name"]?.stringValue ?? ""
+    if let path = volume[path: ["hostPath", "path"]]?.stringValue {
+      return root.appendingPathComponent("nodes/\(node)").appendingPathComponent(String(path.drop { $0 == "/" }))
+    }
+    for kind in ["emptyDir", "secret", "configMap", "projected", "downwardAPI", "persistentVolumeClaim"] where volume[kind] != nil {
+      return podDirectory.appendingPathComponent("volumes/\(name)")
+    }
+    return nil
+  }
+
+  /// Creates every volume directory and writes secret and configMap keys as files.
+  /// - Throws: `SandboxError.missing` when a referenced, non-optional Secret, ConfigMap or key is absent
+  ///   (the kubelet's `FailedMount`).
+  func prepare(api: ClusterAPI) throws(SandboxError) {
+    let fm = FileManager.default
+    for volume in pod[path: ["spec", "volumes"]]?.arrayValue ?? [] {
+      guard let dir = volumeDirectory(volume) else { continue }
+      try? fm.createDirectory(at: dir, withIntermediateDirectories: true)
+      if let secret = volume["secret"] {
+        let name = secret["secretName"]?.stringValue ?? ""
+        let optional = secret["optional"]?.boolValue ?? false
+        guard let object = api.get(Keys.secrets, namespace: pod.namespace, name: name) else {
+          if optional { continue }
+          throw .missing("secret \"\(name)\" not found")
+        }
+        var files: [String: Data] = [:]
+        for (k, v) in object["data"]?.objectValue ?? JSONObject() { files[k] = Data(base64Encoded: v.stringValue ?? "") ?? Data() }
+        for (k, v) in object["stringData"]?.objectValue ?? JSONObject() { files[k] = Data((v.stringValue ?? "").utf8) }
+        try write(files, items: secret["items"]?.arrayValue, into: dir, source: "secret \"\(name)\"")
+      }
+      if let configMap = volume["configMap"] {
+        let name = configMap["name"]?.stringValue ?? ""
+        let optional = configMap["optional"]?.boolValue ?? false
+        guard let object = api.get(Keys.configMaps, namespace: pod.namespace, name: name) else {
+          if optional { continue }
+          throw .missing("configmap \"\(name)\" not found")
+        }
+        var files: [String: Data] = [:]
+        for (k, v) in object["data"]?.objectValue ?? JSONObject() { files[k] = Data((v.stringValue ?? "").utf8) }
+        for (k, v) in object["binaryData"]?.objectValue ?? JSONObject() { files[k] = Data(base64Encoded: v.stringValue ?? "") ?? Data() }
+        try write(files, items: configMap["items"]?.arrayValue, into: dir, source: "configmap \"\(name)\"")
+      }
+    }
+  }
+
+  private func write(_ files: [String: Data], items: [JSONValue]?, into dir: URL, source: String) throws(SandboxError) {
+    var targets: [(String, Data)] = []
+    if let items {
+      for item in items {
+        let key = item["key"]?.stringValue ?? ""
+        guard let data = files[key] else { throw .missing("\(source): key \"\(key)\" not found") }
+        targets.append((item["path"]?.stringValue ?? key, data))
+      }
+    } else {
+      targets = files.map { ($0.key, $0.value) }
+    }
+    for (path, data) in targets {
+      let url = dir.appendingPathComponent(path)
+      try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      do { try data.write(to: url, options: .atomic) } catch { throw .missing("\(source): cannot write \(path): \(error)") }
+    }
+  }
+
+  /// The mount table of one container: mountPath → host directory, longest mount path first.
+  func mounts(of container: JSONValue) -> [(mountPath: String, host: String)] {
+    let volumes = pod[path: ["spec", "volumes"]]?.arrayValue ?? []
+    var out: [(mountPath: String, host: String)] = []
+    for m in container["volumeMounts"]?.arrayValue ?? [] {
+      guard let mountPath = m["mountPath"]?.stringValue, let name = m["name"]?.stringValue,
+            let volume = volumes.first(where: { $0["name"]?.stringValue == name }),
+            var dir = volumeDirectory(volume) else { continue }
+      if let sub = m["subPath"]?.stringValue, !sub.isEmpty { dir = dir.appendingPathComponent(sub) }
+      let trimmed = mountPath.count > 1 && mountPath.hasSuffix("/") ? String(mountPath.dropLast()) : mountPath
+      out.append((trimmed, dir.path))
+    }
+    return out.sorted { $0.mountPath.count > $1.mountPath.count }
+  }
+
+  /// Rewrites a value that begins with a mount path to the host directory behind it.
+  ///
+  /// "Begins with" means the whole value is the mount path or continues with `/` after it, so
+  /// `/models2` is not inside `/models`.
+  static func rewrite(_ value: String, mounts: [(mountPath: String, host: String)]) -> String {
+    for m in mounts {
+      if value == m.mountPath { return m.host }
+      if m.mountPath == "/" { return m.host + value }
+      if value.hasPrefix(m.mountPath + "/") { return m.host + value.dropFirst(m.mountPath.count) }
+    }
+    return value
+  }
+
+  /// Where a container's `terminationMessagePath` is on this machine: under a mount if it is in one,
+  /// else `pods/<uid>/containers/<name>/termination-log`.
+  func terminationMessageFile(_ container: JSONValue) -> URL {
+    let path = container["terminationMessagePath"]?.stringValue ?? "/dev/termination-log"
+    let mounts = mounts(of: container)
+    let rewritten = PodSandbox.rewrite(path, mounts: mounts)
+    if rewritten != path { return URL(fileURLWithPath: rewritten) }
+    return containerDirectory(container["name"]?.stringValue ?? "").appendingPathComponent("termination-log")
+  }
+}
+
+enum SandboxError: Error, Sendable, CustomStringConvertible {
+  case missing(String)
+  var description: String { if case .missing(let m) = self { return m }; return "" }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import KubeCore
+import Logging
+
+/// Runs one pod on one simulated node, from sandbox to exit: the kubelet's pod worker
+/// (pkg/kubelet/pod_workers.go, kuberuntime_manager.go `SyncPod`).
+///
+/// Init containers run one at a time, in order, as processes when their command resolves (the
+/// executable table, an absolute path, or the host's `PATH`), else they "run" for
+/// `simulatedRunSeconds`. A failed init container is restarted with the kubelet's crash-loop
+/// back-off unless `restartPolicy` is `Never`, in which case the pod fails. Then the main
+/// containers start together:
+/// * with `restartPolicy: Always` they are simulated servers that run until the pod is deleted;
+///   a Triton serving container is Ready once its model repository holds a model;
+/// * otherwise (Job pods) a resolvable command runs as a process and anything else exits after
+///   `edgesim.edgeml.io/run-seconds` (default `simulatedRunSeconds`) with code
+///   `edgesim.edgeml.io/exit-code` (default 0), both pod annotations.
+///
+/// Cancellation is the pod being stopped: processes get SIGTERM, servers close, nothing more is written.
+struct PodWorker: Sendable {
+  let pod: JSONValue
+  let node: SimulatedNode
+  let context: KubeletContext
+  let podIP: String
+
+  var api: ClusterAPI { context.api }
+  var runtime: Runtime { context.runtime }
+  var sandbox: PodSandbox { PodSandbox(root: context.configuration.simRoot, pod: pod, node: node.name) }
+  var restartPolicy: String { pod[path: ["spec", "restartPolicy"]]?.stringValue ?? "Always" }
+
+  func run() async {
+    let status = PodStatusModel(pod: pod, api: api, hostIP: node.hostIP, podIP: podIP)
+    let events = EventRecorder(api: api, component: "kubelet", host: node.name)
+    status.update { _ in }
+    // Volumes: retried until they can be set up (FailedMount), as the volume manager does.
+    while true {
+      do {
+        try sandbox.prepare(api: api)
+        break
+      } catch {
+        events.record(pod, kind: "Pod", type: "Warning", reason: "FailedMount", message: "MountVolume.SetUp failed: \(error)")
+        do { try await Task.sleep(for: runtime.scaled(10)) } catch { return }
+      }
+    }
+    status.update { $0.sandboxReady = true }
+    let inits = pod[path: ["spec", "initContainers"]]?.arrayValue ?? []
+    for (index, container) in inits.enumerated() {
+      guard await runToSuccess(container, index: index, isInit: true, status: status, events: events) else { return }
+    }
+    status.update { $0.initialized = true }
+    if Task.isCancelled { return }
+    let containers = pod[path: ["spec", "containers"]]?.arrayValue ?? []
+    await withDiscardingTaskGroup { group in
+      for (index, container) in containers.enumerated() {
+        group.addTask {
+          if restartPolicy == "Always" {
+            await serve(container, index: index, status: status, events: events)
+          } else {
+            _ = await runToSuccess(container, index: index, isInit: false, status: status, events: events)
+          }
+        }
+      }
+    }
+    if Task.isCancelled { return }
+    // Every main container has terminated (Job pods): the pod's phase follows their exit codes.
+    status.update { s in
+      s.phase = s.containers.allSatisfy { $0.exitCode == 0 } ? "Succeeded" : "Failed"
+    }
+  }
+
+  // MARK: run-to-completion containers
+
+  /// Runs a container until it exits 0 (true), restarting with back-off; false when the pod failed or stopped.
+  private func runToSuccess(_ container: JSONValue, index: Int, isInit: Bool, status: PodStatusModel, events: EventRecorder) async -> Bool {
+    let name = container["name"]?.stringValue ?? ""
+    var failures = 0
+    while !Task.isCancelled {
+      let command: ResolvedCommand
+      do {
+        command = try resolve(container, restartCount: failures)
+      } catch {
+        // CreateContainerConfigError: retried on the next sync.
+        status.update { s in
+          setState(&s, isInit: isInit, index: index) { $0.state = ["waiting": ["reason": "CreateContainerConfigError", "message": .string("\(error)")]] }
+        }
+        events.record(pod, kind: "Pod", type: "Warning", reason: "Failed", message: "Error: \(error)", fieldPath: fieldPath(isInit, name))
+        do { try await Task.sleep(for: runtime.scaled(10)) } catch { return false }
+        continue
+      }
+      let started = rfc3339(Date())
+      let containerID = PodStatusModel.newContainerID()
+      try? FileManager.default.removeItem(at: command.terminationLog)
+      status.update { s in
+        setState(&s, isInit: isInit, index: index) {
+          $0.state = ["running": ["startedAt": .string(started)]]
+          $0.containerID = containerID
+          $0.started = true
+        }
+        if !isInit { s.phase = "Running" }
+      }
+      events.record(pod, kind: "Pod", reason: "Started", message: "Started container \(name)", fieldPath: fieldPath(isInit, name))
+      let exit: ContainerProcess.Exit
+      if let process = command.process {
+        do {
+          exit = try await process.run(grace: runtime.scaled(Double(pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30)))
+        } catch {
+          exit = ContainerProcess.Exit(code: 128, signal: nil)
+          try? Data("failed to start \(process.executable): \(error)".utf8).write(to: command.terminationLog)
+        }
+      } else {
+        do { try await Task.sleep(for: runtime.scaled(simulatedSeconds)) } catch { return false }
+        exit = ContainerProcess.Exit(code: Int32(pod.annotations["edgesim.edgeml.io/exit-code"].flatMap(Int32.init) ?? 0), signal: nil)
+      }
+      if Task.isCancelled { return false }
+      let code = exit.signal.map { 128 + Int($0) } ?? Int(exit.code)
+      let message = terminationMessage(container, file: command.terminationLog, log: command.process?.logFile, failed: code != 0)
+      var terminated: JSONValue = ["exitCode": JSONValue(code), "reason": .string(code == 0 ? "Completed" : "Error"),
+                                   "startedAt": .string(started), "finishedAt": .string(rfc3339(Date())), "containerID": .string(containerID)]
+      if let signal = exit.signal { terminated["signal"] = JSONValue(Int(signal)) }
+      if !message.isEmpty { terminated["message"] = .string(message) }
+      status.update { s in setState(&s, isInit: isInit, index: index) { $0.state = ["terminated": terminated]; $0.ready = false } }
+      if code == 0 { return true }
+      if restartPolicy == "Never" {
+        if isInit { status.update { $0.phase = "Failed" } }
+        return false
+      }
+      // CrashLoopBackOff: 10 s, doubling, at most 300 s (pkg/kubelet/kubelet.go backOffPeriod, MaxContainerBackOff).
+      failures += 1
+      let backOff = min(10 * pow(2, Double(failures - 1)), 300)
+      let podRef = "\(pod.name)_\(pod.namespace)(\(pod.uid))"
+      status.update { s in
+        setState(&s, isInit: isInit, index: index) {
+          $0.lastState = ["terminated": terminated]
+          $0.state = ["waiting": ["reason": "CrashLoopBackOff",
+                                  "message": .string("back-off \(Int(backOff))s restarting failed container=\(name) pod=\(podRef)")]]
+          $0.restartCount = failures
+        }
+      }
+      events.record(pod, kind: "Pod", type: "Warning", reason: "BackOff", message: "Back-off restarting failed container \(name) in pod \(podRef)", fieldPath: fieldPath(isInit, name))
+      do { try await Task.sleep(for: runtime.scaled(backOff)) } catch { return false }
+    }
+    return false
+  }
+
+  private var simulatedSeconds: Double {
+    pod.annotations["edgesim.edgeml.io/run-seconds"].flatMap(Double.init) ?? context.configuration.simulatedRunSeconds
+  }
+
+  private func fieldPath(_ isInit: Bool, _ name: String) -> String {
+    isInit ? "spec.initContainers{\(name)}" : "spec.containers{\(name)}"
+  }
+
+  private func setState(_ s: inout PodStatusModel.State, isInit: Bool, index: Int, _ change: (inout PodStatusModel.Container) -> Void) {
+    if isInit { if s.initContainers.indices.contains(index) { change(&s.initContainers[index]) } }
+    else if s.containers.indices.contains(index) { change(&s.containers[index]) }
+  }
+
+  /// The termination message: the file's contents (at most 4096 bytes), or with
+  /// `FallbackToLogsOnError` the log's tail when the file is empty and the container failed
+  /// (pkg/kubelet/kuberuntime/kuberuntime_container.go `getTerminationMessage`).
+  private func terminationMessage(_ container: JSONValue, file: URL, log: URL?, failed: Bool) -> String {
+    let limit = 4096
+    if let data = try? Data(contentsOf: file), !data.isEmpty { return String(decoding: data.prefix(limit), as: UTF8.self) }
+    guard failed, container["terminationMessagePolicy"]?.stringValue == "FallbackToLogsOnError",
+          let log, let data = try? Data(contentsOf: log) else { return "" }
+    let lines = String(decoding: data.suffix(2048), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).suffix(80)
+    return lines.joined(separator: "\n")
+  }
+
+  // MARK: commands
+
+  struct ResolvedCommand {
+    var process: ContainerProcess?
+    var terminationLog: URL
+  }
+
+  /// Builds the process for a container: environment, path rewriting and executable look-up
+  /// (docs/edgemodel-contracts.md §4). No command, or one that does not resolve, means "simulated".
+  func resolve(_ container: JSONValue, restartCount: Int) throws(SandboxError) -> ResolvedCommand {
+    let name = container["name"]?.stringValue ?? ""
+    let terminationLog = sandbox.terminationMessageFile(container)
+    // The kubelet bind-mounts the termination log file at terminationMessagePath, so that path is a mount too.
+    let messagePath = container["terminationMessagePath"]?.stringValue ?? "/dev/termination-log"
+    let mounts = (sandbox.mounts(of: container) + [(mountPath: messagePath, host: terminationLog.path)])
+      .sorted { $0.mountPath.count > $1.mountPath.count }
+    try? FileManager.default.createDirectory(at: terminationLog.deletingLastPathComponent(), withIntermediateDirectories: true)
+    var env = try ContainerEnvironment.make(container: container, pod: pod, api: api, hostIP: node.hostIP, podIP: podIP)
+    env = env.map { ($0.0, PodSandbox.rewrite($0.1, mounts: mounts)) }
+    let words = ((container["command"]?.arrayValue ?? []) + (container["args"]?.arrayValue ?? []))
+      .compactMap(\.stringValue).map { PodSandbox.rewrite(ContainerEnvironment.expand($0, env), mounts: mounts) }
+    guard let first = (container["command"]?.arrayValue ?? []).first?.stringValue,
+          let executable = context.resolveExecutable(first) else {
+      return ResolvedCommand(process: nil, terminationLog: terminationLog)
+    }
+    // The node's device facts for the trtexec double (contract §3), build time scaled like every duration.
+    let kind = node.kind
+    var processEnv: [(String, String)] = [
+      ("PATH", ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"),
+      ("HOSTNAME", pod.name), ("HOME", "/root"),
+      ("EDGEML_TRTEXEC_TENSORRT", kind.tensorRT), ("EDGEML_TRTEXEC_COMPUTE", kind.computeCapability),
+      ("EDGEML_TRTEXEC_DLA_CORES", String(kind.dlaCores)),
+      ("EDGEML_TRTEXEC_BUILD_SECONDS", String(kind.baseBuildSeconds * runtime.speed)),
+    ]
+    for (k, v) in env {
+      if let i = processEnv.firstIndex(where: { $0.0 == k }) { processEnv[i].1 = v } else { processEnv.append((k, v)) }
+    }
+    let workingDir = container["workingDir"]?.stringValue.map { URL(fileURLWithPath: PodSandbox.rewrite($0, mounts: mounts)) }
+    let process = ContainerProcess(
+      executable: executable, arguments: Array(words.dropFirst()), environment: processEnv,
+      workingDirectory: workingDir ?? sandbox.containerDirectory(name),
+      logFile: sandbox.containerDirectory(name).appendingPathComponent("\(restartCount).log"))
+    return ResolvedCommand(process: process, terminationLog: terminationLog)
+  }
+
+  // MARK: serving containers
+
+  /// A long-running container: Running until the pod stops; Ready at once, or for a Triton
+  /// container once a model is in its repository (probed every `readinessProbe.periodSeconds`, default 10 s).
+  private func serve(_ container: JSONValue, index: Int, status: PodStatusModel, events: EventRecorder) async {
+    let name = container["name"]?.stringValue ?? ""
+    let started = rfc3339(Date())
+    let triton = TritonContainer(container: container, mounts: sandbox.mounts(of: container))
+    status.update { s in
+      setState(&s, isInit: false, index: index) {
+        $0.state = ["running": ["startedAt": .string(started)]]
+        $0.containerID = PodStatusModel.newContainerID()
+        $0.started = true
+        $0.ready = triton == nil
+      }
+      s.phase = "Running"
+    }
+    events.record(pod, kind: "Pod", reason: "Started", message: "Started container \(name)", fieldPath: fieldPath(false, name))
+    guard let triton else {
+      do { try await Task.sleep(for: .seconds(365 * 86_400 * 100)) } catch {}
+      return
+    }
+    let period = runtime.scaled(Double(container[path: ["readinessProbe", "periodSeconds"]]?.intValue ?? 10))
+    let server = context.configuration.servesMetrics
+      ? await context.servers.start(host: podIP, ports: triton.ports, model: { triton.models() }, kind: node.kind)
+      : nil
+    defer { if let server { server.close() } }
+    var ready = false
+    while !Task.isCancelled {
+      let now = !triton.models().isEmpty
+      if now != ready {
+        ready = now
+        server?.setReady(now)
+        status.update { s in setState(&s, isInit: false, index: index) { $0.ready = now } }
+      }
+      // Once ready, the probe keeps succeeding while the repository is there; stop probing to save work.
+      do { try await Task.sleep(for: ready ? .seconds(365 * 86_400 * 100) : period) } catch { break }
+    }
+  }
+}

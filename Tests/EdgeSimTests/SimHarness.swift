@@ -1,0 +1,67 @@
+import Foundation
+import KubeCore
+import KubeEmulator
+@testable import EdgeSim
+
+let sharedDocuments: UpstreamDocuments = {
+  do { return try UpstreamDocuments.load() } catch { fatalError("bundled documents missing: \(error)") }
+}()
+
+/// An API server with a simulated fleet on it, a scratch sim root, and helpers to write and wait.
+struct SimHarness {
+  let server: APIServer
+  let sim: EdgeSim
+  let api: ClusterAPI
+  let root: URL
+
+  static func start(fleet: String = "orin-nx-16gb=3,agx-orin-64gb=2,orin-nano-8gb=2", speed: Double = 0.01,
+                    metrics: Bool = false, executables: [String: String] = [:]) async throws -> SimHarness {
+    let server = APIServer(documents: sharedDocuments)
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("edgesim-test-\(UUID().uuidString.prefix(8))")
+    let config = EdgeSim.Configuration(fleet: try FleetSpec(parsing: fleet), simRoot: root, executables: executables,
+                                       speed: speed, servesMetrics: metrics, simulatedRunSeconds: 2)
+    let sim = try await EdgeSim.start(server: server, configuration: config)
+    return SimHarness(server: server, sim: sim, api: ClusterAPI(server: server, component: "test"), root: root)
+  }
+
+  func stop() async {
+    await sim.shutdown()
+    try? FileManager.default.removeItem(at: root)
+  }
+
+  func pods(_ namespace: String = "default", label: String? = nil) -> [JSONValue] {
+    api.list(Keys.pods, namespace: namespace).filter { pod in label.map { l in
+      let kv = l.split(separator: "=").map(String.init)
+      return pod.labels[kv[0]] == kv[1]
+    } ?? true }
+  }
+
+  /// Waits until `check` returns a value (checked on every 20 ms tick), at most `seconds`.
+  func eventually<T>(_ seconds: Double = 20, _ what: String = "condition", _ check: () -> T?) async throws -> T {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+      if let v = check() { return v }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    throw HarnessError.timedOut(what)
+  }
+
+  static func deployment(_ name: String, replicas: Int = 3, podSpec: JSONValue = ["containers": [["name": "app", "image": "nginx:1.27"]]],
+                         strategy: JSONValue? = nil) -> JSONValue {
+    var d: JSONValue = [
+      "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string(name), "namespace": "default"],
+      "spec": ["replicas": JSONValue(replicas), "selector": ["matchLabels": ["app": .string(name)]],
+               "template": ["metadata": ["labels": ["app": .string(name)]], "spec": podSpec]],
+    ]
+    if let strategy { d[path: ["spec", "strategy"]] = strategy }
+    return d
+  }
+
+  static func pod(_ name: String, spec: JSONValue, annotations: JSONValue? = nil) -> JSONValue {
+    var p: JSONValue = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": .string(name), "namespace": "default"], "spec": spec]
+    if let annotations { p[path: ["metadata", "annotations"]] = annotations }
+    return p
+  }
+}
+
+enum HarnessError: Error { case timedOut(String) }
