@@ -1,0 +1,262 @@
+import ArgumentParser
+import ControllerRuntime
+import EdgeML
+import EdgeSim
+import Foundation
+import KubeClient
+import KubeCore
+import KubeEmulator
+import Logging
+import NodeAgent
+import ServiceLifecycle
+import YAML
+
+/// `edgeml demo`: the emulator, EdgeSim and the real operator in one process; a model placed,
+/// its engines built per node group, served, then moved to a new version.
+struct DemoCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "demo",
+    abstract: "Show an EdgeModel landing on a simulated Jetson cluster, then rolling to a new version.")
+
+  @Option(help: "The simulated fleet, KIND=COUNT,… (kinds: orin-nx-16gb, agx-orin-64gb, orin-nano-8gb, xavier-nx-8gb, orin-nx-16gb-r35.4.1).")
+  var nodes = "orin-nx-16gb=3,agx-orin-64gb=2,orin-nano-8gb=2,xavier-nx-8gb=1"
+  @Option(help: "Simulated time factor: 0.01 runs a 400 s engine build in 4 s.") var speed = 0.01
+  @Option(help: "Replicas of the demo model.") var replicas = 5
+  @Flag(help: "Keep serving the cluster after the story ends (Ctrl-C stops).") var serve = false
+  @Option(help: "Where to write the kubeconfig.") var kubeconfig: String?
+  @Option(help: "Directory for simulated node disks, pod volumes and the demo model (default: a new temporary directory).") var simRoot: String?
+  @Option(help: "Seconds to wait for each step before giving up.") var stepTimeout = 120.0
+
+  func validate() throws {
+    guard speed > 0, speed <= 1 else { throw ValidationError("--speed must be in (0, 1].") }
+    guard replicas >= 1 else { throw ValidationError("--replicas must be at least 1.") }
+  }
+
+  func run() async throws {
+    let clock = DemoClock()
+    let fleet = try FleetSpec(parsing: nodes)
+    let root = URL(fileURLWithPath: simRoot ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("edgeml-demo-\(getpid())"))
+    var config = KubeEmulator.Configuration()
+    config.threads = 2
+    let emulator = try await KubeEmulator.start(config)
+    let kubeconfigPath = kubeconfig ?? root.appendingPathComponent("kubeconfig").path
+    try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    try Data(try emulator.kubeconfig(credential: .adminToken).utf8).write(to: URL(fileURLWithPath: kubeconfigPath), options: .atomic)
+    chmod(kubeconfigPath, 0o600)
+
+    let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    let sim = try await EdgeSim.start(emulator: emulator, configuration: .init(
+      fleet: fleet, simRoot: root.appendingPathComponent("cluster"),
+      executables: EdgeSim.Configuration.defaultExecutables(binDirectory: binDirectory), speed: speed))
+    clock.say("Kubernetes API (emulator) at \(emulator.url); EdgeSim with \(fleet.nodes.count) Jetson nodes, time x\(speed)")
+
+    let ca = emulator.certificateAuthority.map { Array($0.certificatePEM.utf8) }
+    let client = try KubeClient(configuration: ClientConfiguration(server: emulator.url, certificateAuthorityPEM: ca,
+                                                                   credential: .bearerToken(emulator.adminToken)), qps: 100, burst: 200)
+    for file in try crdFiles() {
+      _ = try await client.create(GroupVersionResource(group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions",
+                                                      namespaced: false), try loadManifest(file))
+    }
+    clock.say("CRDs installed: EdgeModel, Rollout, DriftPolicy")
+
+    // 1. The node agent labels each node from its Jetson file system (a fixture tree per module).
+    let quiet = Logger(label: "edgeml.demo", factory: { _ in SwiftLogNoOpLogHandler() })
+    for (name, kind) in fleet.nodes {
+      guard let tree = NodeAgentFixtures.root(forTree: kind.fixture) else { throw ValidationError("no fixture tree \(kind.fixture)") }
+      let outcome = try await NodeLabeler.label(node: name, root: tree, client: client, logger: quiet)
+      let l = outcome.labels
+      clock.say("node \(name) labelled by node-agent: \(l["edgeml.io/jetson.module"] ?? "?") · L4T \(l["edgeml.io/l4t"] ?? "?") · TensorRT \(l["edgeml.io/tensorrt"] ?? "?") · \(l["edgeml.io/gpu.arch"] ?? "?") · \(l["edgeml.io/dla.cores"] ?? "0") DLA")
+    }
+
+    // 2. The operator, as `edgeml operator` runs it.
+    let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: "demo")
+    let assembly = await OperatorAssembly(client: client, namespace: nil, workers: 4, builderImage: OperatorCommand.defaultImage,
+                                          recorder: recorder, logger: quiet)
+    let manager = Manager(informers: assembly.informers, controllers: assembly.controllers, leaderElector: nil, logger: quiet)
+    let stop = StopSignal()
+    let operatorTask = Task { try await manager.run(until: { await stop.wait() }) }
+    clock.say("operator started (EdgeModel controller, \(assembly.informers.count) informers)")
+
+    // 3. The model: a shared engine cache for the node groups, then the EdgeModel.
+    _ = try await client.create(GroupVersionResource(group: "", version: "v1", resource: "namespaces", namespaced: false),
+                                ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "vision"]])
+    _ = try await client.create(GroupVersionResource(group: "", version: "v1", resource: "persistentvolumeclaims", namespaced: true),
+                                namespace: "vision", [
+      "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": ["name": "edgeml-engine-cache"],
+      "spec": ["accessModes": ["ReadWriteMany"], "resources": ["requests": ["storage": "10Gi"]]],
+    ])
+    let v1 = try DemoModel.write(version: "1", to: root.appendingPathComponent("models"))
+    let model: JSONValue = [
+      "apiVersion": "edgeml.io/v1alpha1", "kind": "EdgeModel", "metadata": ["name": "detector", "namespace": "vision"],
+      "spec": [
+        "model": ["uri": .string(v1.uri), "digest": .string(v1.digest), "version": "1"],
+        "engine": ["precision": "fp16", "cache": ["sharedClaimName": "edgeml-engine-cache"]],
+        "placement": ["jetson": ["l4t": ">=36.2"], "replicas": JSONValue(replicas)],
+        "serving": ["image": "nvcr.io/nvidia/tritonserver:24.08-py3-igpu"],
+      ],
+    ]
+    _ = try await client.create(EdgeModel.resource, namespace: "vision", model)
+    clock.say("applied EdgeModel vision/detector: version 1, fp16, \(replicas) replicas, L4T >= 36.2")
+    let watcher = ProgressPrinter(client: client, namespace: "vision", name: "detector", clock: clock)
+    guard try await watcher.follow(until: { $0["phase"] == "Ready" && $0["currentVersion"] == "1" }, timeout: stepTimeout) else {
+      throw DemoError("the model did not become Ready within \(Int(stepTimeout)) s; see kubectl --kubeconfig \(kubeconfigPath) describe edgemodel -n vision detector")
+    }
+
+    // 4. A new version: new digest, new engine key, a rolling update per node group.
+    let v2 = try DemoModel.write(version: "2", to: root.appendingPathComponent("models"))
+    _ = try await client.patch(EdgeModel.resource, namespace: "vision", name: "detector",
+                               ["spec": ["model": ["uri": .string(v2.uri), "digest": .string(v2.digest), "version": "2"]]], type: .merge)
+    clock.say("bumped detector to version 2 (new digest \(v2.digest.prefix(19))…): rolling update")
+    guard try await watcher.follow(until: { $0["phase"] == "Ready" && $0["currentVersion"] == "2" }, timeout: stepTimeout) else {
+      throw DemoError("version 2 did not become Ready within \(Int(stepTimeout)) s")
+    }
+
+    let explore = """
+
+      The cluster is \(serve ? "still running" : "stopped when this process exits"). Explore it with kubectl:
+        export KUBECONFIG=\(kubeconfigPath)
+        kubectl get nodes -L edgeml.io/jetson.module,edgeml.io/l4t,edgeml.io/tensorrt,edgeml.io/gpu.arch
+        kubectl get edgemodels -A
+        kubectl describe edgemodel -n vision detector
+        kubectl get deployments,pods -n vision -o wide
+        kubectl get events -n vision --sort-by=.metadata.creationTimestamp
+
+      """
+    FileHandle.standardOutput.write(Data(explore.utf8))
+    if serve {
+      clock.say("serving until Ctrl-C")
+      let group = ServiceGroup(configuration: .init(services: [WaitService()], gracefulShutdownSignals: [.sigterm, .sigint], logger: quiet))
+      try await group.run()
+    }
+    await stop.fire()
+    _ = try? await operatorTask.value
+    client.shutdown()
+    await sim.shutdown()
+    await emulator.shutdown()
+  }
+
+  /// The CRD manifests: beside the working directory (a checkout) or beside this source file.
+  func crdFiles() throws -> [URL] {
+    let candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("crds"),
+                      URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("crds")]
+    for dir in candidates {
+      if let files = try? FileManager.default.contentsOfDirectory(atPath: dir.path).filter({ $0.hasSuffix(".yaml") }), !files.isEmpty {
+        return files.sorted().map { dir.appendingPathComponent($0) }
+      }
+    }
+    throw DemoError("cannot find the crds/ directory; run edgeml demo from a checkout of the repository")
+  }
+}
+
+struct DemoError: Error, CustomStringConvertible {
+  var description: String
+  init(_ d: String) { description = d }
+}
+
+/// Seconds since the demo began, in front of each line.
+final class DemoClock: Sendable {
+  let start = Date()
+  func say(_ line: String) {
+    let t = Date().timeIntervalSince(start)
+    FileHandle.standardOutput.write(Data(String(format: "[%6.2fs] %@\n", t, line).utf8))
+  }
+}
+
+/// A one-shot stop signal the manager waits on.
+actor StopSignal {
+  private var fired = false
+  private var waiters: [CheckedContinuation<Void, Never>] = []
+  func wait() async {
+    if fired { return }
+    await withCheckedContinuation { waiters.append($0) }
+  }
+  func fire() {
+    fired = true
+    for w in waiters { w.resume() }
+    waiters = []
+  }
+}
+
+struct WaitService: Service {
+  func run() async throws { try? await gracefulShutdown() }
+}
+
+/// Follows an EdgeModel and its pods, printing each new fact once: placement, node groups, each
+/// pod's engine (built, cache hit, failed), readiness.
+actor ProgressPrinter {
+  let client: KubeClient
+  let namespace: String
+  let name: String
+  let clock: DemoClock
+  private var said = Set<String>()
+
+  init(client: KubeClient, namespace: String, name: String, clock: DemoClock) {
+    self.client = client
+    self.namespace = namespace
+    self.name = name
+    self.clock = clock
+  }
+
+  private func once(_ key: String, _ line: String) {
+    if said.insert(key).inserted { clock.say(line) }
+  }
+
+  func follow(until done: (JSONValue) -> Bool, timeout: Double) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      let model = try await client.get(EdgeModel.resource, namespace: namespace, name: name)
+      let status = model["status"] ?? [:]
+      let generation = model[path: ["metadata", "generation"]]?.intValue ?? 0
+      for c in status["conditions"]?.arrayValue ?? [] where c["type"] == "Scheduled" && c["observedGeneration"]?.intValue == generation {
+        once("scheduled-\(c["message"]?.stringValue ?? "")", "placement: \(c["message"]?.stringValue ?? "")")
+      }
+      for e in status["engines"]?.arrayValue ?? [] {
+        let g = e["nodeGroup"] ?? [:]
+        let key = String((e["key"]?.stringValue ?? "").dropFirst(7).prefix(12))
+        once("group-\(key)", "node group \(g["module"]?.stringValue ?? "?") (TensorRT \(g["tensorrt"]?.stringValue ?? "?"), \(g["gpuArch"]?.stringValue ?? "?")): engine \(key)")
+      }
+      let pods = try await client.list(GroupVersionResource(group: "", version: "v1", resource: "pods", namespaced: true), namespace: namespace,
+                                       labelSelector: "edgeml.io/model=\(name)").items
+      for pod in pods {
+        let podName = pod[path: ["metadata", "name"]]?.stringValue ?? "?"
+        let node = pod[path: ["spec", "nodeName"]]?.stringValue ?? "?"
+        let version = pod[path: ["metadata", "labels", "edgeml.io/model-version"]]?.stringValue ?? "?"
+        guard let engine = (pod[path: ["status", "initContainerStatuses"]]?.arrayValue ?? []).first(where: { $0["name"] == "engine" }) else { continue }
+        if engine[path: ["state", "running"]] != nil {
+          once("run-\(podName)", "v\(version) pod on \(node): engine init container running")
+        }
+        for t in [engine[path: ["state", "terminated"]], engine[path: ["lastState", "terminated"]]].compactMap({ $0 }) {
+          guard let result = EngineResult(terminationMessage: t["message"]?.stringValue ?? "") else { continue }
+          let mib = Double(result.sizeBytes ?? 0) / 1_048_576
+          if result.state == "Built", result.cacheHit == true {
+            let source = (try? JSONValue(parsing: Array((t["message"]?.stringValue ?? "").utf8)))?["cacheSource"]?.stringValue ?? "node"
+            once("hit-\(podName)", "v\(version) pod on \(node): engine cache hit (\(source) cache), no build")
+          } else if result.state == "Built" {
+            once("built-\(podName)", String(format: "v%@ pod on %@: engine built in %.1f s (%.2f MiB, TensorRT %@)", version, node,
+                                            result.buildSeconds ?? 0, mib, result.tensorrt ?? "?"))
+          } else {
+            once("failed-\(podName)-\(result.reason ?? "")", "v\(version) pod on \(node): engine FAILED: \(result.reason ?? "") \(result.message ?? "")")
+          }
+        }
+        if (pod[path: ["status", "conditions"]]?.arrayValue ?? []).contains(where: { $0["type"] == "Ready" && $0["status"] == "True" }) {
+          once("ready-\(podName)", "v\(version) pod on \(node): serving (Ready)")
+        }
+      }
+      if let phase = status["phase"]?.stringValue, status["observedGeneration"]?.intValue == generation {
+        let ready = (status["conditions"]?.arrayValue ?? []).first { $0["type"] == "Ready" }
+        once("phase-\(generation)-\(phase)", "detector phase \(phase): \(ready?["message"]?.stringValue ?? "")")
+      }
+      if done(status) && status["observedGeneration"]?.intValue == generation { return true }
+      try await Task.sleep(for: .milliseconds(200))
+    }
+    return false
+  }
+}
+
+/// The first document of a YAML manifest.
+func loadManifest(_ url: URL) throws -> JSONValue {
+  guard let first = try YAML.parseDocuments(String(contentsOf: url, encoding: .utf8)).first else {
+    throw DemoError("\(url.path) has no YAML document")
+  }
+  return first
+}
