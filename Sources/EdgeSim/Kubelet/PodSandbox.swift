@@ -6,7 +6,9 @@ import KubeCore
 ///
 /// Layout under the sim root: `nodes/<node>/<hostPath>` for hostPath volumes,
 /// `pods/<uid>/volumes/<name>` for emptyDir, secret and configMap volumes (the latter two hold one
-/// file per key), `pods/<uid>/containers/<name>/` for a container's termination log and logs.
+/// file per key), `volumes/pvc/<namespace>/<claim>` for a PersistentVolumeClaim (shared by every
+/// node, as ReadWriteMany storage is), `pods/<uid>/containers/<name>/` for a container's
+/// termination log and logs.
 struct PodSandbox: Sendable {
   let root: URL
   let pod: JSONValue
@@ -22,7 +24,12 @@ struct PodSandbox: Sendable {
     if let path = volume[path: ["hostPath", "path"]]?.stringValue {
       return root.appendingPathComponent("nodes/\(node)").appendingPathComponent(String(path.drop { $0 == "/" }))
     }
-    for kind in ["emptyDir", "secret", "configMap", "projected", "downwardAPI", "persistentVolumeClaim"] where volume[kind] != nil {
+    // A claim's volume is one directory whatever node mounts it: the simulated storage is
+    // ReadWriteMany, like the NFS or Longhorn RWX volumes edge clusters share engines on.
+    if let claim = volume[path: ["persistentVolumeClaim", "claimName"]]?.stringValue {
+      return root.appendingPathComponent("volumes/pvc/\(pod[path: ["metadata", "namespace"]]?.stringValue ?? "default")/\(claim)")
+    }
+    for kind in ["emptyDir", "secret", "configMap", "projected", "downwardAPI"] where volume[kind] != nil {
       return podDirectory.appendingPathComponent("volumes/\(name)")
     }
     return nil
