@@ -1,7 +1,9 @@
 import ArgumentParser
 import EdgeSim
 import Foundation
+import KubeClient
 import KubeEmulator
+import NodeAgent
 import Logging
 import ServiceLifecycle
 
@@ -43,7 +45,7 @@ struct SimCommand: AsyncParsableCommand {
     config.historyLimit = historyLimit
     let service = SimService(configuration: config, kubeconfigPath: kubeconfig ?? SimCommand.defaultKubeconfigPath(),
                              clientCertificate: clientCert, bookmarkSeconds: bookmarkSeconds, faults: faults.configuration,
-                             simulation: try edgeSim.configuration(), logger: logger)
+                             simulation: try edgeSim.configuration(), labelNodes: !edgeSim.noNodeAgent, logger: logger)
     let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
   }
@@ -63,6 +65,8 @@ struct SimService: Service {
   let faults: FaultInjector.Configuration
   /// nil: the bare API server (`--no-edgesim`).
   let simulation: EdgeSim.Configuration?
+  /// Whether `edgeml node-agent --once` runs for each simulated node against its module's fixture tree.
+  var labelNodes = true
   let logger: Logger
 
   func run() async throws {
@@ -70,7 +74,11 @@ struct SimService: Service {
     emulator.api.bookmarkInterval = .seconds(bookmarkSeconds)
     // The simulator writes through the API in-process, so it starts before faults are switched on.
     var sim: EdgeSim?
-    if let simulation { sim = try await EdgeSim.start(emulator: emulator, configuration: simulation, logger: logger) }
+    if let simulation {
+      sim = try await EdgeSim.start(emulator: emulator, configuration: simulation, logger: logger)
+      if labelNodes { try await SimService.labelNodes(emulator: emulator, fleet: simulation.fleet, logger: logger) }
+    }
+    let power = sim.map { s in Task { await SimService.followPowerSwitches(emulator: emulator, sim: s, logger: logger) } }
     emulator.api.faults.configuration = faults
     let credential: KubeEmulator.Credential = clientCertificate ? .clientCertificate(user: "admin", groups: ["system:masters"]) : .adminToken
     let text = try emulator.kubeconfig(credential: credential)
@@ -88,6 +96,7 @@ struct SimService: Service {
     FileHandle.standardOutput.write(Data(banner.utf8))
     logger.info("Emulator serving", metadata: ["server.url": "\(emulator.url)"])
     try? await gracefulShutdown()
+    power?.cancel()
     await sim?.shutdown()
     await emulator.shutdown()
     logger.info("Emulator stopped")
@@ -138,6 +147,7 @@ struct EdgeSimOptions: ParsableArguments {
   var speed = 1.0
   @Option(help: "Directory for simulated volumes and container logs (default: a fresh temporary directory).") var simRoot: String?
   @Flag(help: "Do not serve Triton metrics and health endpoints at pod IPs.") var noPodMetrics = false
+  @Flag(help: "Leave the simulated nodes without edgeml.io labels (by default node-agent labels each from its module's fixture tree).") var noNodeAgent = false
 
   func validate() throws {
     guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number.") }
@@ -153,5 +163,49 @@ struct EdgeSimOptions: ParsableArguments {
     return EdgeSim.Configuration(fleet: try FleetSpec(parsing: nodes), simRoot: root,
                                  executables: EdgeSim.Configuration.defaultExecutables(binDirectory: bin),
                                  speed: speed, servesMetrics: !noPodMetrics)
+  }
+}
+
+extension SimService {
+  /// What the node-agent DaemonSet does on a real cluster: each node labelled from its own file
+  /// system (here, the fixture tree of its module), through the API like any client.
+  static func labelNodes(emulator: KubeEmulator, fleet: FleetSpec, logger: Logger) async throws {
+    let ca = emulator.certificateAuthority.map { Array($0.certificatePEM.utf8) }
+    let client = try KubeClient(configuration: ClientConfiguration(server: emulator.url, certificateAuthorityPEM: ca,
+                                                                   credential: .bearerToken(emulator.adminToken)), qps: 100, burst: 100)
+    defer { client.shutdown() }
+    for (name, kind) in fleet.nodes {
+      guard let tree = NodeAgentFixtures.root(forTree: kind.fixture) else {
+        logger.warning("No fixture tree for node kind; node left unlabelled", metadata: ["kube.name": "\(name)", "fixture": "\(kind.fixture)"])
+        continue
+      }
+      _ = try await NodeLabeler.label(node: name, root: tree, client: client, logger: logger)
+    }
+  }
+}
+
+extension SimService {
+  /// The annotation a person (or a test) sets with kubectl to pull a simulated node's plug:
+  /// `kubectl annotate node NAME sim.edgeml.io/power=off` fails it (no heartbeats, no pod work),
+  /// `=on` or removing the annotation brings it back.
+  static let powerAnnotation = "sim.edgeml.io/power"
+
+  static func followPowerSwitches(emulator: KubeEmulator, sim: EdgeSim, logger: Logger) async {
+    var off = Set<String>()
+    while !Task.isCancelled {
+      let nodes = emulator.api.store.transaction { $0.list("/nodes", namespace: nil) }
+      for node in nodes {
+        guard let name = node[path: ["metadata", "name"]]?.stringValue else { continue }
+        let wantsOff = node[path: ["metadata", "annotations", powerAnnotation]]?.stringValue == "off"
+        if wantsOff, !off.contains(name) {
+          off.insert(name)
+          await sim.failNode(name)
+        } else if !wantsOff, off.contains(name) {
+          off.remove(name)
+          await sim.recoverNode(name)
+        }
+      }
+      try? await Task.sleep(for: .milliseconds(250))
+    }
   }
 }
