@@ -10,13 +10,16 @@ import ServiceLifecycle
 /// `edgeml node-agent`: labels this Jetson's Node with its facts and serves its telemetry.
 ///
 /// In the DaemonSet it runs with `--root /host` (the host paths mounted read-only) and
-/// `NODE_NAME` from the downward API; EdgeSim runs it with `--root <fixture tree> --once`.
+/// `NODE_NAME` from the downward API; EdgeSim runs it with `--fixture <tree> --once` (or `--root`).
 struct NodeAgentCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "node-agent",
     abstract: "Label this Jetson's Node with edgeml.io/* facts and serve its power, GPU, memory and temperature metrics.")
 
   @Option(help: "Directory that stands for the host's / (the DaemonSet mounts host paths under /host).") var root = "/"
+  // The help text names no trees: listing them would load the resource bundle on every run.
+  @Option(help: "Use a bundled Jetson fixture tree (Sources/NodeAgent/Fixtures/<name>) as the root instead of --root.")
+  var fixture: String?
   @Option(help: "Name of this Node (default: $NODE_NAME, set from the downward API).") var nodeName: String?
   @Flag(help: "Label the Node once and exit (no metrics server).") var once = false
   @Option(help: "Time between labelling passes, a Go duration such as 60s or 5m.") var interval = "60s"
@@ -33,6 +36,13 @@ struct NodeAgentCommand: AsyncParsableCommand {
     }
     guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535.") }
     guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }
+    if let fixture {
+      guard root == "/" else { throw ValidationError("--fixture and --root exclude each other.") }
+      guard NodeAgentFixtures.url(forTree: fixture) != nil else {
+        throw ValidationError("--fixture \(fixture) is not one of: \(NodeAgentFixtures.treeNames.joined(separator: ", ")).")
+      }
+      return
+    }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
       throw ValidationError("--root \(root) is not a directory.")
@@ -55,7 +65,7 @@ struct NodeAgentCommand: AsyncParsableCommand {
       : try ClientConfiguration.from(try Kubeconfig.load(explicitPath: kubeconfig), context: context)
     let client = try KubeClient(configuration: config)
     defer { client.shutdown() }
-    let host = HostRoot(path: root)
+    let host = fixture.flatMap(NodeAgentFixtures.root(forTree:)) ?? HostRoot(path: root)
     if once {
       let outcome = try await NodeLabeler.label(node: node, root: host, client: client, logger: logger)
       logger.info("Node labelled", metadata: ["kube.name": "\(node)", "labels.count": "\(outcome.labels.count)",
@@ -71,7 +81,7 @@ struct NodeAgentCommand: AsyncParsableCommand {
     let period = Duration.nanoseconds(try GoDuration(parsing: interval).nanoseconds)
     let service = NodeAgentService(node: node, root: host, client: client, period: period, labelled: labelled, logger: logger)
     let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    logger.info("Node agent starting", metadata: ["kube.name": "\(node)", "root": "\(root)", "metrics.port": "\(metricsPort)"])
+    logger.info("Node agent starting", metadata: ["kube.name": "\(node)", "root": "\(host.root.path)", "metrics.port": "\(metricsPort)"])
     try await group.run()
     await server?.shutdown()
   }
