@@ -92,6 +92,29 @@ struct NodeLabelerTests {
     #expect(labels(of: node) == expected.merging(["team": "vision"]) { a, _ in a })
   }
 
+  @Test("a patch computed from a stale read of the Node is refused (409), so it never overwrites a newer Node")
+  func stalePatchConflicts() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let counter = RequestCounter()
+    let client = try adminClient(emulator, counter: counter)
+    defer { client.shutdown() }
+    let created = try await client.create(.nodes, nodeObject("jetson-c", labels: [:]))
+    let staleVersion = try #require(created[path: ["metadata", "resourceVersion"]]?.stringValue)
+    _ = try await client.patch(.nodes, name: "jetson-c", ["metadata": ["labels": ["team": "vision"]]], type: .merge)
+    let patch = NodeLabelPatch(current: [:], desired: ["edgeml.io/l4t": "36.4.3"])
+    do {
+      _ = try await client.patch(.nodes, name: "jetson-c", patch.mergePatch(resourceVersion: staleVersion), type: .merge)
+      Issue.record("a stale resourceVersion was accepted")
+    } catch let error as KubeAPIError {
+      #expect(error.isConflict)
+    }
+    // The labeler itself re-reads, so it succeeds on the same Node.
+    let outcome = try await NodeLabeler.label(node: "jetson-c", root: try #require(NodeAgentFixtures.root(forTree: "orin-nx-16gb-r36.4.3")),
+                                              client: client, logger: Logger(label: "test.nodeagent"))
+    #expect(outcome.wrote)
+  }
+
   @Test("an unknown node is a NotFound error, not a created node")
   func unknownNode() async throws {
     let emulator = try await startEmulator()
