@@ -99,9 +99,11 @@ struct NodeAgentService: Service {
 
   func run() async throws {
     await cancelWhenGracefulShutdown {
+      var knownWarnings: [FactWarning] = []
       while !Task.isCancelled {
         do {
-          _ = try await NodeLabeler.label(node: node, root: root, client: client, logger: logger)
+          let outcome = try await NodeLabeler.label(node: node, root: root, client: client, logger: logger, knownWarnings: knownWarnings)
+          knownWarnings = outcome.report.warnings
           labelled.set()
         } catch {
           logger.error("Labelling the Node failed; retrying at the next interval", metadata: ["error": "\(error)"])

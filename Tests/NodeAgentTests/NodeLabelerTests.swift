@@ -128,3 +128,37 @@ struct NodeLabelerTests {
     }
   }
 }
+
+/// Keeps every log record's level and message, for tests that check what the agent says.
+struct RecordingLogHandler: LogHandler {
+  let sink: LogRecords
+  var logLevel: Logger.Level = .trace
+  var metadata: Logger.Metadata = [:]
+  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    get { metadata[key] }
+    set { metadata[key] = newValue }
+  }
+  func log(event: LogEvent) { sink.records.withLock { $0.append((event.level, event.message.description)) } }
+}
+
+final class LogRecords: Sendable {
+  let records = Mutex<[(Logger.Level, String)]>([])
+  var logger: Logger { Logger(label: "test.nodeagent") { _ in RecordingLogHandler(sink: self) } }
+  func count(_ level: Logger.Level, _ message: String) -> Int { records.withLock { $0.filter { $0.0 == level && $0.1 == message }.count } }
+}
+
+@Test("a periodic agent warns once about an unreadable file, then only at debug level")
+func warningsOnce() async throws {
+  let emulator = try await startEmulator()
+  defer { Task { await emulator.shutdown() } }
+  let client = try adminClient(emulator, counter: RequestCounter())
+  defer { client.shutdown() }
+  _ = try await client.create(.nodes, nodeObject("jetson-d", labels: [:]))
+  let root = try #require(NodeAgentFixtures.root(forTree: "broken-orin-nx-16gb"))
+  let log = LogRecords()
+  let first = try await NodeLabeler.label(node: "jetson-d", root: root, client: client, logger: log.logger)
+  #expect(log.count(.warning, "Jetson fact unreadable; its label is left out") == first.report.warnings.count)
+  _ = try await NodeLabeler.label(node: "jetson-d", root: root, client: client, logger: log.logger, knownWarnings: first.report.warnings)
+  #expect(log.count(.warning, "Jetson fact unreadable; its label is left out") == first.report.warnings.count)
+  #expect(log.count(.debug, "Jetson fact unreadable; its label is left out") == first.report.warnings.count)
+}
