@@ -35,7 +35,7 @@ def test_kustomize_renders_every_object():
     kinds = sorted(o["kind"] for o in objects)
     assert kinds.count("CustomResourceDefinition") == 3
     for kind in ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
-                 "Deployment", "Service"]:
+                 "Deployment", "Service", "DaemonSet"]:
         assert kind in kinds, kind
     assert one(objects, "Deployment")["spec"]["replicas"] == 2
 
@@ -79,6 +79,37 @@ def test_deployment_meets_the_restricted_profile():
         assert c["args"] == ["operator", "--leader-elect"]
 
 
+def test_node_agent_daemonset_reads_the_host_read_only_in_a_privileged_namespace():
+    """hostPath is forbidden by `restricted` and `baseline`, so the agent has its own namespace that
+    says `privileged` (and audits/warns against restricted); everything else in the pod is restricted."""
+    _, objects = render()
+    daemonset = one(objects, "DaemonSet", "edgeml-node-agent")
+    namespace = one(objects, "Namespace", daemonset["metadata"]["namespace"])
+    assert namespace["metadata"]["name"] != "edgeml-system"
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/warn"] == "restricted"
+    pod = daemonset["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "edgeml-node-agent"
+    assert pod.get("hostNetwork") in (None, False) and pod.get("hostPID") in (None, False)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert {"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]} in terms[0]["matchExpressions"]
+    [c] = pod["containers"]
+    assert c["args"][:3] == ["node-agent", "--root", "/host"]
+    assert {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}} in c["env"]
+    sc = c["securityContext"]
+    assert sc["runAsNonRoot"] is True and sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+    assert sc["capabilities"]["drop"] == ["ALL"] and not sc["capabilities"].get("add") and sc.get("privileged") in (None, False)
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz" and c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    host_paths = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"]}
+    mounts = {m["name"]: m for m in c["volumeMounts"]}
+    assert set(host_paths.values()) == {"/proc/device-tree", "/proc/meminfo", "/etc/nv_tegra_release", "/etc/nvpmodel.conf",
+                                        "/var/lib/nvpmodel", "/sys", "/usr/lib/aarch64-linux-gnu", "/usr/local/cuda"}
+    for name, path in host_paths.items():
+        assert mounts[name]["readOnly"] is True, name
+        assert mounts[name]["mountPath"] == "/host" + path, name
+
+
 def test_rendered_objects_apply_to_the_sim(sim):
     text, objects = render()
     sim.kubectl("apply", "-f", "-", input=text)
@@ -110,6 +141,31 @@ FORBIDDEN = [
     ("create", "leases.coordination.k8s.io", ["-n", "default"]),
     ("create", "pods", ["-n", "default"]),
 ]
+
+
+@pytest.fixture(scope="module")
+def node_agent_kubeconfig(sim):
+    text, _ = render()
+    sim.kubectl("apply", "-f", "-", input=text)
+    return token_kubeconfig(sim, "edgeml-node-agent", "edgeml-node-agent")
+
+
+# The node agent reads and patches its own Node, nothing else.
+NODE_AGENT_NEEDED = [("get", "nodes"), ("patch", "nodes")]
+NODE_AGENT_FORBIDDEN = [("list", "nodes"), ("watch", "nodes"), ("delete", "nodes"), ("update", "nodes"),
+                        ("create", "nodes"), ("get", "pods"), ("get", "secrets")]
+
+
+@pytest.mark.parametrize("verb,resource", NODE_AGENT_NEEDED)
+def test_node_agent_role_allows_get_and_patch_of_nodes(sim, node_agent_kubeconfig, verb, resource):
+    r = kubectl_as(sim, node_agent_kubeconfig, "auth", "can-i", verb, resource)
+    assert r.stdout.strip() == "yes", f"{verb} {resource}: {r.stdout}{r.stderr}"
+
+
+@pytest.mark.parametrize("verb,resource", NODE_AGENT_FORBIDDEN)
+def test_node_agent_role_refuses_everything_else(sim, node_agent_kubeconfig, verb, resource):
+    r = kubectl_as(sim, node_agent_kubeconfig, "auth", "can-i", verb, resource, "-A")
+    assert r.stdout.strip() == "no", f"{verb} {resource}: {r.stdout}{r.stderr}"
 
 
 @pytest.fixture(scope="module")
@@ -262,3 +318,30 @@ def test_chart_defaults_render_the_same_objects_as_manifests():
         assert chart[key] == obj, f"{key} differs between charts/ and manifests/"
     for crd in glob.glob(os.path.join(ROOT, "crds", "*.yaml")):
         assert open(os.path.join(CHART, "crds", os.path.basename(crd))).read() == open(crd).read()
+
+
+def test_node_agent_labels_its_node_with_exactly_its_cluster_role(sim, node_agent_kubeconfig):
+    """`edgeml node-agent --once` with the DaemonSet's service account token labels a Node from a
+    fixture tree; a second run (the same tree by --fixture name) changes nothing (same
+    resourceVersion); foreign labels stay, the stale edgeml.io label goes."""
+    sim.kubectl("apply", "-f", "-", input="""apiVersion: v1
+kind: Node
+metadata:
+  name: rbac-jetson
+  labels: {kubernetes.io/arch: arm64, edgeml.io/stale: "yes"}
+""")
+    binary = os.environ.get("EDGEML_BIN", os.path.join(ROOT, ".build", "debug", "edgeml"))
+    tree = os.path.join(ROOT, "Sources", "NodeAgent", "Fixtures", "orin-nano-8gb-r36.4.0")
+    run = lambda *where: subprocess.run([binary, "node-agent", "--once", *where, "--node-name", "rbac-jetson",
+                                         "--kubeconfig", node_agent_kubeconfig], capture_output=True, text=True, timeout=60)
+    r = run("--root", tree)
+    assert r.returncode == 0, r.stdout + r.stderr
+    node = yaml.safe_load(sim.kubectl("get", "node", "rbac-jetson", "-o", "yaml").stdout)
+    labels = node["metadata"]["labels"]
+    assert labels["kubernetes.io/arch"] == "arm64" and "edgeml.io/stale" not in labels
+    assert labels["edgeml.io/jetson.module"] == "orin-nano-8gb" and labels["edgeml.io/dla.cores"] == "0"
+    r = run("--fixture", "orin-nano-8gb-r36.4.0")  # the same tree, found in the executable's resource bundle
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "forbidden" not in (r.stdout + r.stderr).lower()
+    again = yaml.safe_load(sim.kubectl("get", "node", "rbac-jetson", "-o", "yaml").stdout)
+    assert again["metadata"]["resourceVersion"] == node["metadata"]["resourceVersion"]

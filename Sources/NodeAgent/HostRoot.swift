@@ -49,8 +49,8 @@ public struct HostRoot: Sendable, Equatable {
 /// A fact the agent could not read: which host file, and what was wrong with it.
 ///
 /// The label for that fact is left out (docs/edgemodel-contracts.md §1: never guessed); the agent
-/// logs each warning once per run.
-public struct FactWarning: Sendable, Equatable, CustomStringConvertible {
+/// logs a warning when it first appears (`NodeLabeler.label(…knownWarnings:)`).
+public struct FactWarning: Sendable, Hashable, CustomStringConvertible {
   /// The host path (absolute on the node), e.g. `/etc/nv_tegra_release`.
   public var file: String
   /// What was wrong: missing, malformed, unknown value.

@@ -5,7 +5,10 @@ import Foundation
 /// Each tree is a node as `edgeml node-agent --root` sees it, with a PROVENANCE.md citing where
 /// every value comes from. Tests, EdgeSim and `edgeml demo` use them to give simulated nodes real
 /// facts: `edgeml node-agent --root "$(fixture path)" --once`, or `NodeLabeler.label(node:root:…)`
-/// with `HostRoot(NodeAgentFixtures.url(forTree:)!)`.
+/// with `NodeAgentFixtures.root(forTree:)`; `edgeml node-agent --fixture NAME` does the same.
+///
+/// Caveat: SwiftPM's `Bundle.module` traps when the resource bundle is not next to the executable,
+/// so only tests, EdgeSim and the demo touch this type; the agent on a node never does.
 public enum NodeAgentFixtures {
   /// The bundle directory holding the trees.
   public static var directory: URL? { Bundle.module.url(forResource: "Fixtures", withExtension: nil) }

@@ -73,7 +73,7 @@ extension NodeFacts {
     return entries
   }
 
-  /// Part numbers named in compatible entries, most specific first: `nvidia,p3768-0000+p3767-0005`
+  /// Part numbers (`pNNNN-NNNN`) named in compatible entries, most specific first: `nvidia,p3768-0000+p3767-0005`
   /// names the carrier board and the module; `-super` (Orin Nano Super device trees) is dropped.
   static func partNumbers(in compatible: [String]) -> [String] {
     var numbers: [String] = []
@@ -83,7 +83,9 @@ extension NodeFacts {
         var piece = piece
         if piece.hasSuffix("-super") { piece = piece.dropLast("-super".count) }
         let fields = piece.dropFirst().split(separator: "-", omittingEmptySubsequences: false)
-        if piece.first == "p", fields.count == 2, fields.allSatisfy(NvTegraRelease.isNumber) { numbers.append(String(piece)) }
+        if piece.first == "p", fields.count == 2, fields.allSatisfy({ $0.count == 4 && NvTegraRelease.isNumber($0) }) {
+          numbers.append(String(piece))
+        }
       }
     }
     return numbers

@@ -30,16 +30,19 @@ public enum NodeLabeler {
   ///   - root: Where the host's files are (`/host` in the DaemonSet, a fixture tree in tests).
   ///   - client: A client allowed to get and patch nodes.
   ///   - logger: Warnings about unreadable facts and the applied change go here.
+  ///   - knownWarnings: Warnings already reported by an earlier pass; logged at debug level only, so
+  ///     a periodic agent says once that a file is missing, not every interval.
   /// - Throws: `KubeAPIError` (NotFound for an unknown node, Forbidden without RBAC, Conflict after
   ///   the last attempt) or `TransportError`.
   public static func label(node: String, root: HostRoot, client: KubeClient, logger: Logger,
-                           attempts: Int = 3) async throws -> Outcome {
+                           knownWarnings: [FactWarning] = [], attempts: Int = 3) async throws -> Outcome {
     let report = NodeFacts.read(from: root)
     var logger = logger
     logger[metadataKey: "kube.kind"] = "Node"
     logger[metadataKey: "kube.name"] = "\(node)"
     for warning in report.warnings {
-      logger.warning("Jetson fact unreadable; its label is left out", metadata: ["file": "\(warning.file)", "problem": "\(warning.problem)"])
+      logger.log(level: knownWarnings.contains(warning) ? .debug : .warning, "Jetson fact unreadable; its label is left out",
+                 metadata: ["file": "\(warning.file)", "problem": "\(warning.problem)"])
     }
     for invalid in NodeLabels.invalidValues(for: report.facts) {
       logger.warning("Jetson fact is not a valid label value; left out", metadata: ["label": "\(invalid.key)", "value": "\(invalid.value)"])
