@@ -5,6 +5,6 @@ struct EdgeMLCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "edgeml",
     abstract: "Run ML models on NVIDIA Jetson nodes of K3s and MicroK8s clusters.",
-    subcommands: [SimCommand.self, OperatorCommand.self, StatsCommand.self]
+    subcommands: [SimCommand.self, OperatorCommand.self, StatsCommand.self, EngineCommand.self]
   )
 }
