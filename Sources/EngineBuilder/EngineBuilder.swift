@@ -125,8 +125,10 @@ public struct EngineBuilder: Sendable {
   private func build(into cache: EngineCache, logger: Logger) async throws(EngineBuildError) -> EngineRecord {
     let work = try WorkDirectory(in: cache.directory, keyHex: cache.keyHex)
     defer { work.remove() }
-    var modelPath = try await fetchVerifiedModel(into: work, logger: logger)
-    let calibrationPath = try await fetchCalibration(into: work)
+    let source = try ArtifactSource(registry: registry, environment: environment, caFile: request.caFile)
+    defer { source.shutdown() }
+    var modelPath = try await fetchVerifiedModel(from: source, into: work, logger: logger)
+    let calibrationPath = try await fetchCalibration(from: source, into: work)
 
     let clock = ContinuousClock()
     let started = clock.now
@@ -172,31 +174,10 @@ public struct EngineBuilder: Sendable {
     return record
   }
 
-  private func fetch(_ uri: String, to destination: String) async throws(EngineBuildError) -> FetchedArtifact {
-    var tls = TLSSettings()
-    if let caFile = request.caFile {
-      guard let pem = FileManager.default.contents(atPath: caFile) else {
-        throw EngineBuildError(.invalidArguments, "cannot read --ca-file \(caFile)")
-      }
-      tls.certificateAuthorityPEM = [UInt8](pem)
-    }
-    let transport: HTTPTransport
-    do { transport = try HTTPTransport(tls: tls) } catch {
-      throw EngineBuildError(.fetchFailed, "cannot start the HTTP transport: \(error.description)")
-    }
-    defer { transport.loop.shutdown() }
-    do {
-      let fetcher = try registry.fetcher(for: uri, context: FetchContext(environment: environment, transport: transport))
-      return try await fetcher.fetch(uri, to: destination)
-    } catch {
-      throw EngineBuildError(.fetchFailed, "fetching \(URIText.redacted(error.uri)): \(error.message)")
-    }
-  }
-
   /// The model as trtexec (or the cache, for a plan) should see it: digest, signature, decryption.
-  private func fetchVerifiedModel(into work: WorkDirectory, logger: Logger) async throws(EngineBuildError) -> String {
+  private func fetchVerifiedModel(from source: ArtifactSource, into work: WorkDirectory, logger: Logger) async throws(EngineBuildError) -> String {
     let fetched = work.path("model.fetched")
-    let artifact = try await fetch(request.modelURI, to: fetched)
+    let artifact = try await source.fetch(request.modelURI, to: fetched)
     logger.info("Model fetched", metadata: ["model.uri": "\(URIText.redacted(request.modelURI))", "model.sizeBytes": "\(artifact.size)"])
     if let given = request.modelDigest, let pinned = artifact.pinnedDigest, given != pinned {
       throw EngineBuildError(.digestMismatch, "model digest \(pinned) pinned by the source does not match \(given)")
@@ -206,7 +187,7 @@ public struct EngineBuilder: Sendable {
     }
     try FileDigest.verify(artifact.path, expected: expected, what: "model")
     if let signatureURI = request.signatureURI, let publicKeyFile = request.publicKeyFile {
-      let signature = try await fetch(signatureURI, to: work.path("model.sig"))
+      let signature = try await source.fetch(signatureURI, to: work.path("model.sig"))
       try SignatureVerifier.verify(model: artifact.path, signatureFile: signature.path, publicKeyFile: publicKeyFile)
       logger.info("Model signature verified")
     }
@@ -217,12 +198,45 @@ public struct EngineBuilder: Sendable {
     return plain
   }
 
-  private func fetchCalibration(into work: WorkDirectory) async throws(EngineBuildError) -> String? {
+  private func fetchCalibration(from source: ArtifactSource, into work: WorkDirectory) async throws(EngineBuildError) -> String? {
     guard let uri = request.calibrationURI, let digest = request.calibrationDigest else { return nil }
-    let artifact = try await fetch(uri, to: work.path("calibration.cache"))
+    let artifact = try await source.fetch(uri, to: work.path("calibration.cache"))
     try FileDigest.verify(artifact.path, expected: digest, what: "calibration cache")
     return artifact.path
   }
+}
+
+/// One build's fetching: the registry plus one HTTP transport (one libcurl thread) shared by the
+/// model, its signature and the calibration cache.
+struct ArtifactSource {
+  let registry: FetcherRegistry
+  let context: FetchContext
+
+  init(registry: FetcherRegistry, environment: [String: String], caFile: String?) throws(EngineBuildError) {
+    var tls = TLSSettings()
+    if let caFile {
+      guard let pem = FileManager.default.contents(atPath: caFile) else {
+        throw EngineBuildError(.invalidArguments, "cannot read --ca-file \(caFile)")
+      }
+      tls.certificateAuthorityPEM = [UInt8](pem)
+    }
+    do {
+      context = FetchContext(environment: environment, transport: try HTTPTransport(tls: tls))
+    } catch {
+      throw EngineBuildError(.fetchFailed, "cannot start the HTTP transport: \(error.description)")
+    }
+    self.registry = registry
+  }
+
+  func fetch(_ uri: String, to destination: String) async throws(EngineBuildError) -> FetchedArtifact {
+    do {
+      return try await registry.fetcher(for: uri, context: context).fetch(uri, to: destination)
+    } catch {
+      throw EngineBuildError(.fetchFailed, "fetching \(URIText.redacted(error.uri)): \(error.message)")
+    }
+  }
+
+  func shutdown() { context.transport.loop.shutdown() }
 }
 
 /// A private scratch directory inside the cache directory (same file system, so the plan can be
