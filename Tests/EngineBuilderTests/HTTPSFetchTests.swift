@@ -8,8 +8,7 @@ struct HTTPSFetchTests {
   @Test("A model served over HTTPS, presigned-style query included, builds when its CA is trusted")
   func httpsBuild() async throws {
     let model = ONNXFixture.model()
-    let server = try await TestHTTPSServer(files: ["/models/detector.onnx": model])
-    defer { Task { await server.shutdown() } }
+    try await TestHTTPSServer.with(files: ["/models/detector.onnx": model]) { server in
     let f = try EngineFixture(model: model)
     let ca = try f.box.write("secrets/ca.pem", Array(server.caPEM.utf8))
     let uri = server.url("/models/detector.onnx?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=deadbeefsecret")
@@ -18,12 +17,12 @@ struct HTTPSFetchTests {
     #expect(try f.box.result().string("state") == "Built")
     #expect(server.requests.contains { $0.hasSuffix("X-Amz-Signature=deadbeefsecret") })
     #expect(!out.stderr.contains("deadbeefsecret"))
+    }
   }
 
   @Test("Failures name the URI without its query, and an untrusted certificate is FetchFailed")
   func httpsFailures() async throws {
-    let server = try await TestHTTPSServer(files: [:])
-    defer { Task { await server.shutdown() } }
+    try await TestHTTPSServer.with(files: [:]) { server in
     let f = try EngineFixture()
     let ca = try f.box.write("secrets/ca.pem", Array(server.caPEM.utf8))
     let missing = try await f.run(["--model-uri": server.url("/nope.onnx?X-Amz-Signature=deadbeefsecret"), "--ca-file": ca])
@@ -38,5 +37,6 @@ struct HTTPSFetchTests {
     #expect(untrusted.status == 1)
     #expect(try f.box.result().string("reason") == "FetchFailed")
     #expect(server.requests.count == 1)   // the TLS handshake failed before any request
+    }
   }
 }

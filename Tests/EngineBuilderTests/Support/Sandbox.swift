@@ -2,14 +2,17 @@ import Foundation
 import KubeCore
 import Testing
 
-/// A temporary directory per test, with the built binaries and helpers to run them.
-struct Sandbox {
+/// A temporary directory per test, removed with the last reference, plus the built binaries and
+/// helpers to run them.
+final class Sandbox: Sendable {
   let root: String
 
   init() throws {
     root = FileManager.default.temporaryDirectory.appendingPathComponent("edgeml-engine-\(UUID().uuidString.prefix(8))").path
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
   }
+
+  deinit { try? FileManager.default.removeItem(atPath: root) }
 
   func path(_ name: String) -> String { "\(root)/\(name)" }
 

@@ -46,6 +46,19 @@ final class TestHTTPSServer: Sendable {
     channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
   }
 
+  /// Runs `body` with a server for `files`, and always shuts the server down.
+  static func with<T>(files: [String: [UInt8]], _ body: (TestHTTPSServer) async throws -> T) async throws -> T {
+    let server = try await TestHTTPSServer(files: files)
+    do {
+      let value = try await body(server)
+      await server.shutdown()
+      return value
+    } catch {
+      await server.shutdown()
+      throw error
+    }
+  }
+
   func shutdown() async {
     try? await channel.close()
     try? await group.shutdownGracefully()
