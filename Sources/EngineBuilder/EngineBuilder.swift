@@ -104,7 +104,7 @@ public struct EngineBuilder: Sendable {
   /// Times a plan that was built without timing (or came prebuilt): `trtexec --loadEngine`, which
   /// also proves the plan deserializes on this node.
   private func measure(plan: String, cache: EngineCache) async throws(EngineBuildError) -> (Double?, Double?) {
-    let work = try WorkDirectory(in: cache.directory, keyHex: cache.keyHex)
+    let work = try WorkDirectory(in: cache.directory, keyHex: cache.keyHex, purpose: .measure)
     defer { work.remove() }
     let run = try await runner.run(["--loadEngine=\(plan)"], log: work.path("trtexec-load.log"), echo: echoTrtexecOutput)
     guard run.status == 0 else { throw trtexecFailed(run) }
@@ -123,7 +123,8 @@ public struct EngineBuilder: Sendable {
 
   /// Fetches, verifies, builds and commits; runs under the key's lock.
   private func build(into cache: EngineCache, logger: Logger) async throws(EngineBuildError) -> EngineRecord {
-    let work = try WorkDirectory(in: cache.directory, keyHex: cache.keyHex)
+    WorkDirectory.removeAbandonedBuilds(in: cache.directory, keyHex: cache.keyHex)
+    let work = try WorkDirectory(in: cache.directory, keyHex: cache.keyHex, purpose: .build)
     defer { work.remove() }
     let source = try ArtifactSource(registry: registry, environment: environment, caFile: request.caFile)
     defer { source.shutdown() }
@@ -240,12 +241,19 @@ struct ArtifactSource {
 }
 
 /// A private scratch directory inside the cache directory (same file system, so the plan can be
-/// renamed into the cache), removed when the build ends.
+/// renamed into the cache), removed when its work ends.
+///
+/// Builds use `.build-<key hex>-<random>`, timing runs of a cached plan `.measure-<key hex>-<random>`.
+/// Only the holder of a key's lock creates build directories, so any build directory of that key
+/// found by the lock holder was left by a builder that died (kill -9, node reboot) and is removed:
+/// a crash leaves no garbage behind for longer than the next build of the key. Process ids are no
+/// use for this — every init container is pid 1 in its own namespace.
 struct WorkDirectory {
+  enum Purpose: String { case build, measure }
   let directory: String
 
-  init(in parent: String, keyHex: String) throws(EngineBuildError) {
-    directory = "\(parent)/.work-\(keyHex.prefix(16))-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+  init(in parent: String, keyHex: String, purpose: Purpose) throws(EngineBuildError) {
+    directory = "\(parent)/.\(purpose.rawValue)-\(keyHex)-\(UInt64.random(in: 0...UInt64.max))"
     do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
       throw EngineBuildError(.buildFailed, "cannot create \(directory): \(error.localizedDescription)")
     }
@@ -253,6 +261,14 @@ struct WorkDirectory {
 
   func path(_ name: String) -> String { "\(directory)/\(name)" }
   func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+  /// Removes the build directories of `keyHex` left by dead builders; call with the key's lock held.
+  static func removeAbandonedBuilds(in parent: String, keyHex: String) {
+    let prefix = ".\(Purpose.build.rawValue)-\(keyHex)-"
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix(prefix) {
+      try? FileManager.default.removeItem(atPath: "\(parent)/\(name)")
+    }
+  }
 }
 
 extension Date {

@@ -31,6 +31,20 @@ struct EngineCommandTests {
     #expect(leftovers.isEmpty)
   }
 
+  @Test("A build removes what a killed builder of the same key left in the cache directory")
+  func abandonedBuildsRemoved() async throws {
+    let f = try EngineFixture()
+    try f.box.write("cache/.build-\(f.keyHex)-42/model.fetched", [1, 2, 3])
+    try f.box.write("cache/\(f.keyHex).plan", [9, 9])   // a plan renamed in before the builder died, no record
+    try f.box.write("cache/.build-\(String(repeating: "cd", count: 32))-7/model.fetched", [1])   // another key's: not ours
+    let out = try await f.run()
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(try f.box.result().bool("cacheHit") == false)
+    #expect(!f.box.exists("cache/.build-\(f.keyHex)-42"))
+    #expect(f.box.exists("cache/.build-\(String(repeating: "cd", count: 32))-7"))
+    #expect((f.box.read("cache/\(f.keyHex).plan")?.count ?? 0) > 2)
+  }
+
   @Test("The plain layout puts model.plan directly in the output directory")
   func plainLayout() async throws {
     let f = try EngineFixture()
