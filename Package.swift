@@ -92,7 +92,16 @@ let package = Package(
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeCore", "YAML"]),
     .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "KubeCore", "YAML", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
-    .testTarget(name: "EngineBuilderTests", dependencies: ["EngineBuilder", "KubeCore", "KubeClient"]),
+    // Builds run the trtexec-double and edgeml binaries; https:// fetches go to a NIOSSL server with a
+    // certificate from KubeEmulator's CertificateAuthority.
+    .testTarget(
+      name: "EngineBuilderTests",
+      dependencies: ["EngineBuilder", "KubeCore", "KubeClient", "KubeEmulator",
+                     .product(name: "Crypto", package: "swift-crypto"),
+                     .product(name: "Logging", package: "swift-log"),
+                     .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                     .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
+    ),
     .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "KubeCore", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "EdgeSimTests", dependencies: ["EdgeSim", "KubeEmulator", "KubeCore", "KubeClient"]),
     .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubeClient", "KubeCore", "KubeEmulator"]),

@@ -1,0 +1,90 @@
+import KubeCore
+
+/// What one run achieved: the engine in place, or why not. Rendered as the termination message.
+public struct EngineBuildResult: Sendable, Equatable {
+  /// Facts about an engine that is in place.
+  public struct Engine: Sendable, Equatable {
+    public var cacheHit: Bool
+    /// Seconds the build took when it happened (also reported on a cache hit).
+    public var buildSeconds: Double
+    public var sizeBytes: Int
+    /// `major.minor.patch` of the TensorRT that built the plan; empty for a prebuilt plan of unknown origin.
+    public var tensorrt: String
+    /// trtexec's mean `Latency`, when it was measured.
+    public var latencyMs: Double?
+    /// trtexec's `Throughput`, when it was measured.
+    public var throughputQPS: Double?
+  }
+
+  public enum Outcome: Sendable, Equatable {
+    case built(Engine)
+    case failed(EngineBuildError)
+  }
+
+  public var key: String
+  public var outcome: Outcome
+
+  public init(key: String, outcome: Outcome) { self.key = key; self.outcome = outcome }
+
+  /// 0 when the engine is in place, 1 on failure, 2 for bad arguments.
+  public var exitCode: Int32 {
+    switch outcome {
+    case .built: return 0
+    case .failed(let error): return error.exitCode
+    }
+  }
+
+  /// The result object, keys in the contract's order.
+  public var json: JSONValue {
+    var object = JSONObject()
+    object.appendUnchecked("key", .string(key))
+    switch outcome {
+    case .built(let engine):
+      object.appendUnchecked("state", "Built")
+      object.appendUnchecked("cacheHit", .bool(engine.cacheHit))
+      object.appendUnchecked("buildSeconds", EngineBuildResult.number(engine.buildSeconds.rounded(toPlaces: 3)))
+      object.appendUnchecked("sizeBytes", .number(JSONNumber(engine.sizeBytes)))
+      object.appendUnchecked("tensorrt", .string(engine.tensorrt))
+      if let latency = engine.latencyMs { object.appendUnchecked("latencyMs", EngineBuildResult.number(latency)) }
+      if let qps = engine.throughputQPS { object.appendUnchecked("throughputQPS", EngineBuildResult.number(qps)) }
+    case .failed(let error):
+      object.appendUnchecked("state", "Failed")
+      object.appendUnchecked("reason", .string(error.reason.rawValue))
+      object.appendUnchecked("message", .string(error.message))
+    }
+    return .object(object)
+  }
+
+  /// Kubernetes keeps at most 4096 bytes of a termination message.
+  public static let terminationMessageLimit = 4096
+
+  /// The JSON text, at most `terminationMessageLimit` bytes and still valid JSON: a long message is
+  /// shortened (ending in `…`) rather than the document cut mid-way.
+  public func terminationMessage() -> String {
+    let text = json.serializedString()
+    guard text.utf8.count > EngineBuildResult.terminationMessageLimit, case .failed(let error) = outcome else { return text }
+    // The longest prefix of the message that fits, found by bisection over its characters (JSON
+    // escaping makes bytes per character vary, so the size is measured, not estimated).
+    let characters = Array(error.message)
+    func rendered(_ count: Int) -> String {
+      let message = count == characters.count ? error.message : String(characters[..<count]) + "…"
+      return EngineBuildResult(key: key, outcome: .failed(EngineBuildError(error.reason, message))).json.serializedString()
+    }
+    var fits = 0, tooLong = characters.count
+    while tooLong - fits > 1 {
+      let mid = (fits + tooLong) / 2
+      if rendered(mid).utf8.count <= EngineBuildResult.terminationMessageLimit { fits = mid } else { tooLong = mid }
+    }
+    return rendered(fits)
+  }
+
+  private static func number(_ value: Double) -> JSONValue { value.isFinite ? .number(JSONNumber(value)) : .null }
+}
+
+extension Double {
+  func rounded(toPlaces places: Int) -> Double {
+    var scale = 1.0
+    for _ in 0..<places { scale *= 10 }
+    return (self * scale).rounded() / scale
+  }
+}
