@@ -13,7 +13,7 @@ build: setup
 	$(SWIFT) build --build-tests
 
 demo: build
-	$(EDGEML) sim
+	$(EDGEML) demo
 
 test: build
 	$(SWIFT) test --skip-build

@@ -47,6 +47,9 @@ public struct EngineBuildRequest: Sendable, Equatable {
   /// `sha256:<64 hex>`: the engine's compatibility key, computed by the controller.
   public var key: String
   public var cacheDirectory: String
+  /// A cache the nodes of a node group share (a ReadWriteMany volume): consulted after the node
+  /// cache, and where builds of the group serialise (docs/edgemodel-contracts.md §2).
+  public var sharedCacheDirectory: String?
   public var outputDirectory: String
   public var modelName: String
   public var modelVersion: String

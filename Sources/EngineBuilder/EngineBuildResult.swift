@@ -5,6 +5,8 @@ public struct EngineBuildResult: Sendable, Equatable {
   /// Facts about an engine that is in place.
   public struct Engine: Sendable, Equatable {
     public var cacheHit: Bool
+    /// Where a cache hit came from: `node`, `shared` (the group's shared cache), or `none` (built).
+    public var cacheSource: String = "none"
     /// Seconds the build took when it happened (also reported on a cache hit).
     public var buildSeconds: Double
     public var sizeBytes: Int
@@ -42,6 +44,7 @@ public struct EngineBuildResult: Sendable, Equatable {
     case .built(let engine):
       object.appendUnchecked("state", "Built")
       object.appendUnchecked("cacheHit", .bool(engine.cacheHit))
+      object.appendUnchecked("cacheSource", .string(engine.cacheSource))
       object.appendUnchecked("buildSeconds", EngineBuildResult.number(engine.buildSeconds.rounded(toPlaces: 3)))
       object.appendUnchecked("sizeBytes", .number(JSONNumber(engine.sizeBytes)))
       object.appendUnchecked("tensorrt", .string(engine.tensorrt))

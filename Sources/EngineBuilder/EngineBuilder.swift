@@ -63,25 +63,57 @@ public struct EngineBuilder: Sendable {
     }
     if let record = cache.lookup() {
       logger.info("Engine cache hit", metadata: ["engine.buildSeconds": "\(record.buildSeconds)"])
-      return try await accept(record, cache: cache, cacheHit: true, logger: logger)
+      return try await accept(record, cache: cache, cacheHit: true, source: "node", logger: logger)
     }
-    let outcome: Result<(EngineRecord, Bool), EngineBuildError>
+    // With a shared cache the group's builders serialise there: the first builds and publishes,
+    // the others wait and copy. Without one, this node's builders serialise on the node cache.
+    let shared = request.sharedCacheDirectory.map { EngineCache(directory: $0, keyHex: request.keyHex) }
+    if let shared {
+      do { try FileManager.default.createDirectory(atPath: shared.directory, withIntermediateDirectories: true) } catch {
+        throw EngineBuildError(.buildFailed, "cannot create the shared cache directory \(shared.directory): \(error.localizedDescription)")
+      }
+    }
+    let lockHolder = shared ?? cache
+    let outcome: Result<(EngineRecord, String), EngineBuildError>
     do {
-      outcome = try await cache.withLock { () async -> Result<(EngineRecord, Bool), EngineBuildError> in
-        if let record = cache.lookup() { return .success((record, true)) }   // built while we waited
-        do throws(EngineBuildError) { return .success((try await build(into: cache, logger: logger), false)) } catch { return .failure(error) }
+      outcome = try await lockHolder.withLock { () async -> Result<(EngineRecord, String), EngineBuildError> in
+        if let record = cache.lookup() { return .success((record, "node")) }   // built while we waited
+        do throws(EngineBuildError) {
+          if let shared, let record = shared.lookup() {
+            try EngineBuilder.copy(record, from: shared, to: cache)
+            return .success((record, "shared"))
+          }
+          let record = try await build(into: cache, logger: logger)
+          if let shared { try EngineBuilder.copy(record, from: cache, to: shared) }
+          return .success((record, "none"))
+        } catch {
+          return .failure(error)
+        }
       }
     } catch {
-      throw EngineBuildError(.buildFailed, "cannot lock \(cache.lockPath): \(error.localizedDescription)")
+      throw EngineBuildError(.buildFailed, "cannot lock \(lockHolder.lockPath): \(error.localizedDescription)")
     }
-    let (record, cacheHit) = try outcome.get()
-    if cacheHit { logger.info("Engine built by another builder while this one waited") }
-    return try await accept(record, cache: cache, cacheHit: cacheHit, logger: logger)
+    let (record, source) = try outcome.get()
+    if source != "none" { logger.info("Engine taken from a cache", metadata: ["engine.cacheSource": "\(source)"]) }
+    return try await accept(record, cache: cache, cacheHit: source != "none", source: source, logger: logger)
+  }
+
+  /// Copies a committed entry between caches (the plan through a temporary file in the
+  /// destination directory, then renamed), so a reader never sees half a plan.
+  static func copy(_ record: EngineRecord, from source: EngineCache, to destination: EngineCache) throws(EngineBuildError) {
+    let temporary = "\(destination.directory)/.\(destination.keyHex).plan.copy.\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max))"
+    do {
+      try FileManager.default.copyItem(atPath: source.planPath, toPath: temporary)
+      try destination.commit(plan: temporary, record: record)
+    } catch {
+      try? FileManager.default.removeItem(atPath: temporary)
+      throw EngineBuildError(.buildFailed, "cannot copy the engine from \(source.directory) to \(destination.directory): \(error.localizedDescription)")
+    }
   }
 
   /// Gate, then layout. A plan that fails the gate stays cached (it is a correct plan; a later,
   /// looser gate may take it) but is not laid out for serving.
-  private func accept(_ record: EngineRecord, cache: EngineCache, cacheHit: Bool, logger: Logger) async throws(EngineBuildError) -> EngineBuildResult.Engine {
+  private func accept(_ record: EngineRecord, cache: EngineCache, cacheHit: Bool, source: String, logger: Logger) async throws(EngineBuildError) -> EngineBuildResult.Engine {
     var latency = record.latencyMs
     var throughput = record.throughputQPS
     if request.hasAcceptanceGate && (latency == nil || throughput == nil) {
@@ -97,7 +129,7 @@ public struct EngineBuilder: Sendable {
       throw EngineBuildError(.buildFailed, "cannot lay out the plan in \(request.outputDirectory): \(error.localizedDescription)")
     }
     logger.info("Engine in place", metadata: ["engine.cacheHit": "\(cacheHit)", "engine.sizeBytes": "\(record.sizeBytes)"])
-    return EngineBuildResult.Engine(cacheHit: cacheHit, buildSeconds: record.buildSeconds, sizeBytes: record.sizeBytes,
+    return EngineBuildResult.Engine(cacheHit: cacheHit, cacheSource: source, buildSeconds: record.buildSeconds, sizeBytes: record.sizeBytes,
                                     tensorrt: record.tensorrt, latencyMs: latency, throughputQPS: throughput)
   }
 

@@ -32,6 +32,7 @@ struct EngineCommand: AsyncParsableCommand {
   @Option(name: .customLong("max-shapes"), help: "name:AxBxC[,…] maximum shapes.") var maxShapes: String?
   @Option(name: .customLong("key"), help: "sha256:HEX engine compatibility key (names the cache files).") var key: String?
   @Option(name: .customLong("cache-dir"), help: "Node engine cache directory.") var cacheDir: String?
+  @Option(name: .customLong("shared-cache-dir"), help: "Engine cache shared by the nodes of a node group (a ReadWriteMany volume).") var sharedCacheDir: String?
   @Option(name: .customLong("output-dir"), help: "Model repository directory shared with the serving container.") var outputDir: String?
   @Option(name: .customLong("model-name"), help: "Model name (Triton model directory).") var modelName: String?
   @Option(name: .customLong("model-version"), help: "Model version (Triton version directory).") var modelVersion: String?
@@ -88,6 +89,7 @@ struct EngineCommand: AsyncParsableCommand {
                                modelName: try required(modelName, "--model-name"), modelVersion: try required(modelVersion, "--model-version"),
                                layout: layout)
     r.modelDigest = modelDigest
+    r.sharedCacheDirectory = sharedCacheDir
     r.modelFormat = format
     r.signatureURI = signatureURI
     r.publicKeyFile = publicKeyFile

@@ -82,6 +82,31 @@ struct EngineCommandTests {
     #expect(f.box.read("a/detector/1/model.plan") == f.box.read("b/detector/1/model.plan"))
   }
 
+  @Test("Nodes of a group sharing a cache: the first builds and publishes, the others copy it (one build per group)")
+  func sharedCacheBuildsOncePerGroup() async throws {
+    let f = try EngineFixture()
+    let env = ["EDGEML_TRTEXEC_BUILD_SECONDS": "1.0"]
+    func node(_ n: String) -> [String: String?] {
+      ["--cache-dir": f.box.path("\(n)/cache"), "--shared-cache-dir": f.box.path("shared"),
+       "--output-dir": f.box.path("\(n)/models"), "--termination-log": f.box.path("\(n).json")]
+    }
+    // Two nodes start together; a third comes later (a pod rescheduled after a node failure).
+    async let a = f.box.run(Sandbox.edgeml, f.arguments(node("a")), environment: env)
+    async let b = f.box.run(Sandbox.edgeml, f.arguments(node("b")), environment: env)
+    let (ra, rb) = try await (a, b)
+    #expect(ra.status == 0 && rb.status == 0, "\(ra.stderr)\n\(rb.stderr)")
+    let late = try await f.box.run(Sandbox.edgeml, f.arguments(node("c")), environment: env)
+    #expect(late.status == 0, "\(late.stderr)")
+    #expect(f.box.buildCount == 1)
+    let results = try ["a.json", "b.json", "c.json"].map { try f.box.result($0) }
+    #expect(results.map { $0.string("cacheSource") ?? "" }.sorted() == ["none", "shared", "shared"])
+    #expect(f.box.read("a/models/detector/1/model.plan") == f.box.read("c/models/detector/1/model.plan"))
+    // Each node now has the plan in its own cache: a restart there is a node cache hit.
+    let again = try await f.box.run(Sandbox.edgeml, f.arguments(node("c")), environment: env)
+    let source = try f.box.result("c.json").string("cacheSource")
+    #expect(again.status == 0 && source == "node")
+  }
+
   @Test("A model whose bytes do not match --model-digest is refused before any build")
   func digestMismatch() async throws {
     let f = try EngineFixture()

@@ -188,6 +188,9 @@ struct PodWorker: Sendable {
     env = env.map { ($0.0, PodSandbox.rewrite($0.1, mounts: mounts)) }
     let words = ((container["command"]?.arrayValue ?? []) + (container["args"]?.arrayValue ?? []))
       .compactMap(\.stringValue).map { PodSandbox.rewrite(ContainerEnvironment.expand($0, env), mounts: mounts) }
+      // Absolute paths in the executable table stand for programs in the image (trtexec at
+      // /usr/src/tensorrt/bin/trtexec): an argument naming one points at its stand-in here.
+      .map { $0.hasPrefix("/") ? (context.configuration.executables[$0] ?? $0) : $0 }
     guard let first = (container["command"]?.arrayValue ?? []).first?.stringValue,
           let executable = context.resolveExecutable(first) else {
       return ResolvedCommand(process: nil, terminationLog: terminationLog)

@@ -13,7 +13,10 @@ import Glibc
 /// *Guarantees*: builders of one key on one node serialise on an exclusive `flock(2)` of the lock
 /// file, so the second one waits, then finds the record and reports a cache hit; the lock goes away
 /// with the process, so a killed builder never leaves the key locked.
-/// *Caveats*: `flock` locks are advisory and local — a cache directory on NFS is not supported.
+/// *Caveats*: `flock` locks are advisory. On NFS, Linux emulates `flock` with byte-range locks the
+/// server arbitrates (nfs(5), `local_lock=none`, the default), which is what lets the nodes of a
+/// group share a ReadWriteMany cache; a file system without server-side locks would not serialise
+/// builders on different nodes (they would each build, and the renames keep the cache consistent).
 public struct EngineCache: Sendable {
   public let directory: String
   public let keyHex: String
