@@ -32,7 +32,7 @@ def main():
     args = ap.parse_args()
     d = tempfile.mkdtemp(prefix="edgeml-opbench-")
     kc = os.path.join(d, "kubeconfig")
-    sim = subprocess.Popen([args.bin, "sim", "--insecure-http", "--kubeconfig", kc], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sim = subprocess.Popen([args.bin, "sim", "--no-edgesim", "--insecure-http", "--kubeconfig", kc], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     addr = None
     while True:
         line = sim.stdout.readline()
@@ -77,7 +77,10 @@ def main():
                  "status": {"allocatable": {"nvidia.com/gpu": "1", "memory": "16Gi"}}})
         for i in range(5000):
             call("POST", "/api/v1/namespaces/default/pods", {"apiVersion": "v1", "kind": "Pod",
-                 "metadata": {"name": f"p{i:05d}", "labels": {"app": "detector"}},
+                 # Labelled as the operator's own pods, so its pod informer (which selects on
+                 # managed-by) caches all 5,000 of them, as the budget says.
+                 "metadata": {"name": f"p{i:05d}", "labels": {"app.kubernetes.io/managed-by": "edgeml-operator",
+                                                              "edgeml.io/model": f"m{i % args.models:04d}"}},
                  "spec": {"nodeName": f"jetson-{i % 500:03d}", "containers": [{"name": "triton", "image": "triton:1",
                           "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}})
         deadline = time.time() + 120
