@@ -59,7 +59,7 @@ public struct OCIFetcher: ArtifactFetcher {
         throw FetchError(uri: uri, message: "the manifest hashes to \(actual), not \(ref.reference)")
       }
     }
-    let layer = try Self.firstLayer(manifestResponse, uri: uri)
+    let layer = try Self.firstLayer(manifestResponse.body, contentType: manifestResponse.header("content-type"), uri: uri)
 
     var request = session.request(base + "/blobs/" + layer.digest, accept: "*/*")
     request.timeout = .seconds(3600)
@@ -76,11 +76,11 @@ public struct OCIFetcher: ArtifactFetcher {
   }
 
   /// `layers[0]` of an image manifest.
-  static func firstLayer(_ response: HTTPResponse, uri: String) throws(FetchError) -> (digest: String, size: Int?) {
-    guard let manifest = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {
+  static func firstLayer(_ body: [UInt8], contentType: String?, uri: String) throws(FetchError) -> (digest: String, size: Int?) {
+    guard let manifest = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
       throw FetchError(uri: uri, message: "the manifest is not a JSON object")
     }
-    let mediaType = (manifest["mediaType"] as? String) ?? response.header("content-type") ?? ""
+    let mediaType = (manifest["mediaType"] as? String) ?? contentType ?? ""
     if indexTypes.contains(where: mediaType.hasPrefix) || manifest["manifests"] != nil {
       throw FetchError(uri: uri, message: "the reference names an index (\(mediaType)), not an artifact manifest; pin the manifest's digest")
     }

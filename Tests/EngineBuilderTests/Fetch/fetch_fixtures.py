@@ -34,7 +34,9 @@ def s3_setup(endpoint, bucket):
     session.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
     # From now on every request must carry a valid SigV4 signature of an IAM key
     # (moto/moto_api/_internal/responses.py reset_auth_response; moto/iam/access_control.py check_signature).
-    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0", method="POST")).read()
+    urllib.request.urlopen(urllib.request.Request(
+        endpoint + "/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+    )).read()
     print(json.dumps({"accessKeyId": key["AccessKeyId"], "secretAccessKey": key["SecretAccessKey"]}))
 
 

@@ -1,0 +1,63 @@
+import Crypto
+import Foundation
+import KubeClient
+import Testing
+@testable import EngineBuilder
+
+/// `OCIFetcher` against Debian's `docker-registry` (distribution 2.8), the artifact pushed by the ORAS Python SDK.
+@Suite("OCI fetcher against docker-registry", .serialized,
+       .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") && FetchTools.python != nil,
+                "/usr/bin/docker-registry is not installed (scripts/setup.sh: apt-get install docker-registry)"))
+struct OCIRegistryTests {
+  @Test("An artifact pushed with oras comes back byte for byte, pinned to its layer digest, by tag and by digest")
+  func pushAndFetch() async throws {
+    let dir = try FetchTools.temporaryDirectory("registry")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let port = try FetchTools.freePort()
+    let registry = "127.0.0.1:\(port)"
+    let config = """
+      version: 0.1
+      log:
+        level: warn
+      storage:
+        filesystem:
+          rootdirectory: \(dir)/storage
+      http:
+        addr: \(registry)
+      """
+    try config.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
+    let server = try ServerProcess(name: "docker-registry", executable: "/usr/bin/docker-registry",
+                                   arguments: ["serve", dir + "/config.yml"], logDirectory: dir)
+    defer { server.stop() }
+    let transport = try FetchTools.transport()
+    try await server.waitUntilReady("http://\(registry)/v2/", transport: transport)
+
+    let model = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 40_503 >> 3) }
+    try FileManager.default.createDirectory(atPath: dir + "/push", withIntermediateDirectories: true)
+    try Data(model).write(to: URL(fileURLWithPath: dir + "/push/model.onnx"))
+    let pushed = try FetchTools.runFixture(["oci-push", registry, "models/x:1", dir + "/push/model.onnx"])
+    let layerDigest = try #require(pushed["layerDigest"] as? String)
+    let expected = "sha256:" + SHA256.hash(data: model).map { String(format: "%02x", $0) }.joined()
+    #expect(layerDigest == expected)
+
+    let fetcher = OCIFetcher(environment: ["EDGEML_OCI_PLAIN_HTTP": "registry.example:5000, \(registry)"], transport: transport)
+    let destination = dir + "/fetched.onnx"
+    let fetched = try await fetcher.fetch("oci://\(registry)/models/x:1", to: destination)
+    #expect(fetched == FetchedArtifact(path: destination, size: model.count, pinnedDigest: expected))
+    #expect(try Array(Data(contentsOf: URL(fileURLWithPath: destination))) == model)
+
+    // By manifest digest, as a pinned EdgeModel would name it.
+    let head = try await transport.send(HTTPRequest(method: "HEAD", url: "http://\(registry)/v2/models/x/manifests/1",
+                                                    headers: [("accept", OCIFetcher.manifestTypes.joined(separator: ", "))]))
+    let manifestDigest = try #require(head.header("docker-content-digest"))
+    let byDigest = try await fetcher.fetch("oci://\(registry)/models/x@\(manifestDigest)", to: dir + "/by-digest.onnx")
+    #expect(byDigest.pinnedDigest == expected && byDigest.size == model.count)
+
+    let unknown = await #expect(throws: FetchError.self) { try await fetcher.fetch("oci://\(registry)/models/x:2", to: dir + "/none") }
+    #expect(unknown?.message.contains("404 MANIFEST_UNKNOWN") == true, "\(unknown?.message ?? "")")
+
+    // Not listed as plain HTTP: the fetcher speaks TLS and the plain-HTTP registry cannot answer it.
+    let tls = OCIFetcher(environment: [:], transport: transport)
+    await #expect(throws: FetchError.self) { try await tls.fetch("oci://\(registry)/models/x:1", to: dir + "/tls") }
+  }
+}
