@@ -9,7 +9,7 @@ import Testing
        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") && FetchTools.python != nil,
                 "/usr/bin/docker-registry is not installed (scripts/setup.sh: apt-get install docker-registry)"))
 struct OCIRegistryTests {
-  @Test("An artifact pushed with oras comes back byte for byte, pinned to its layer digest, by tag and by digest")
+  @Test("An artifact pushed with oras comes back byte for byte, pinned to its layer digest, by tag and by digest; tampered bytes are refused")
   func pushAndFetch() async throws {
     let dir = try FetchTools.temporaryDirectory("registry")
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -55,6 +55,16 @@ struct OCIRegistryTests {
 
     let unknown = await #expect(throws: FetchError.self) { try await fetcher.fetch("oci://\(registry)/models/x:2", to: dir + "/none") }
     #expect(unknown?.message.contains("404 MANIFEST_UNKNOWN") == true, "\(unknown?.message ?? "")")
+
+    // Bytes changed on the registry's disk behind its back: the digest check must catch them.
+    let hex = expected.dropFirst("sha256:".count)
+    let blob = "\(dir)/storage/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
+    var tampered = model
+    tampered[1000] ^= 0xFF
+    try Data(tampered).write(to: URL(fileURLWithPath: blob))
+    let mismatch = await #expect(throws: FetchError.self) { try await fetcher.fetch("oci://\(registry)/models/x:1", to: dir + "/tampered.onnx") }
+    #expect(mismatch?.message.contains("the manifest says \(model.count) bytes, \(expected)") == true, "\(mismatch?.message ?? "")")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/tampered.onnx"))
 
     // Not listed as plain HTTP: the fetcher speaks TLS and the plain-HTTP registry cannot answer it.
     let tls = OCIFetcher(environment: [:], transport: transport)
