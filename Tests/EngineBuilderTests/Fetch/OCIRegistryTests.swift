@@ -13,24 +13,9 @@ struct OCIRegistryTests {
   func pushAndFetch() async throws {
     let dir = try FetchTools.temporaryDirectory("registry")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let port = try FetchTools.freePort()
-    let registry = "127.0.0.1:\(port)"
-    let config = """
-      version: 0.1
-      log:
-        level: warn
-      storage:
-        filesystem:
-          rootdirectory: \(dir)/storage
-      http:
-        addr: \(registry)
-      """
-    try config.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
-    let server = try ServerProcess(name: "docker-registry", executable: "/usr/bin/docker-registry",
-                                   arguments: ["serve", dir + "/config.yml"], logDirectory: dir)
-    defer { server.stop() }
     let transport = try FetchTools.transport()
-    try await server.waitUntilReady("http://\(registry)/v2/", transport: transport)
+    let (server, registry) = try await Self.startRegistry(in: dir, authYAML: "", transport: transport)
+    defer { server.stop() }
 
     let model = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 40_503 >> 3) }
     try FileManager.default.createDirectory(atPath: dir + "/push", withIntermediateDirectories: true)
@@ -69,5 +54,60 @@ struct OCIRegistryTests {
     // Not listed as plain HTTP: the fetcher speaks TLS and the plain-HTTP registry cannot answer it.
     let tls = OCIFetcher(environment: [:], transport: transport)
     await #expect(throws: FetchError.self) { try await tls.fetch("oci://\(registry)/models/x:1", to: dir + "/tls") }
+  }
+
+  @Test("A registry that demands a Bearer token is answered with the anonymous token flow")
+  func bearerTokenFlow() async throws {
+    let dir = try FetchTools.temporaryDirectory("registry-token")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let transport = try FetchTools.transport()
+    let tokenPort = try FetchTools.freePort()
+    let tokens = try ServerProcess(name: "token-server", executable: try #require(FetchTools.python),
+                                   arguments: [FetchTools.fixtures, "token-server", "\(tokenPort)", dir, "edgeml-test-issuer"], logDirectory: dir)
+    defer { tokens.stop() }
+    try await tokens.waitUntilReady("http://127.0.0.1:\(tokenPort)/token?service=probe", transport: transport)
+    let auth = """
+      auth:
+        token:
+          realm: http://127.0.0.1:\(tokenPort)/token
+          service: edgeml-registry
+          issuer: edgeml-test-issuer
+          rootcertbundle: \(dir)/root.crt
+      """
+    let (server, registry) = try await Self.startRegistry(in: dir, authYAML: auth, transport: transport, readyStatus: 401)
+    defer { server.stop() }
+
+    let model = Array("a model behind token auth \(UUID())".utf8)
+    try Data(model).write(to: URL(fileURLWithPath: dir + "/model.onnx"))
+    _ = try FetchTools.runFixture(["oci-push", registry, "models/private:1", dir + "/model.onnx"])
+    let anonymous = try await transport.send(HTTPRequest(method: "GET", url: "http://\(registry)/v2/models/private/manifests/1"))
+    #expect(anonymous.status == 401 && anonymous.header("www-authenticate")?.hasPrefix("Bearer realm=") == true)
+
+    let fetcher = OCIFetcher(environment: ["EDGEML_OCI_PLAIN_HTTP": registry], transport: transport)
+    let fetched = try await fetcher.fetch("oci://\(registry)/models/private:1", to: dir + "/fetched.onnx")
+    #expect(fetched.size == model.count)
+    #expect(try Array(Data(contentsOf: URL(fileURLWithPath: dir + "/fetched.onnx"))) == model)
+  }
+
+  /// Starts `docker-registry serve` on a free loopback port with filesystem storage under `dir`.
+  static func startRegistry(in dir: String, authYAML: String, transport: HTTPTransport,
+                            readyStatus: Int = 200) async throws -> (ServerProcess, String) {
+    let registry = "127.0.0.1:\(try FetchTools.freePort())"
+    let config = """
+      version: 0.1
+      log:
+        level: warn
+      storage:
+        filesystem:
+          rootdirectory: \(dir)/storage
+      http:
+        addr: \(registry)
+      \(authYAML)
+      """
+    try config.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
+    let server = try ServerProcess(name: "docker-registry", executable: "/usr/bin/docker-registry",
+                                   arguments: ["serve", dir + "/config.yml"], logDirectory: dir)
+    try await server.waitUntilReady("http://\(registry)/v2/", expect: readyStatus, transport: transport)
+    return (server, registry)
   }
 }

@@ -5,6 +5,8 @@ scripts/setup.sh creates (boto3 from moto[server], oras, mlflow). Prints one JSO
 
   s3-setup ENDPOINT BUCKET            IAM user + key allowed s3:*, the bucket, then signature checks on
   oci-push HOST:PORT REPO:TAG FILE    oras push over plain HTTP; prints the manifest's layer digest
+  token-server PORT DIR ISSUER         a registry token service (distribution docs/spec/auth/token.md):
+                                      writes DIR/root.crt, then grants pull+push on any repository asked for, anonymously
   mlflow-register URI NAME DIR FILE ALIAS
                                       version 1: a run's artifacts DIR (source mlflow-artifacts:/…);
                                       version 2: a logged model holding FILE alone (source models:/m-…);
@@ -74,6 +76,68 @@ def mlflow_register(uri, name, directory, single_file, alias):
     print(json.dumps({"v1": v1.version, "v1Source": v1.source, "v2": v2.version, "v2Source": v2.source}))
 
 
+def token_server(port, directory, issuer):
+    import base64
+    import datetime
+    import http.server
+    import urllib.parse
+    import uuid
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    with open(os.path.join(directory, "root.crt"), "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def token(service, scopes):
+        access = []
+        for scope in scopes:  # repository:NAME:ACTIONS
+            kind, _, rest = scope.partition(":")
+            repo, _, _ = rest.rpartition(":")
+            # pull and push whatever was asked: oras-py keeps its first (pull) token for the push.
+            access.append({"type": kind, "name": repo, "actions": ["pull", "push"]})
+        t = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+        header = {"typ": "JWT", "alg": "ES256", "x5c": [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]}
+        claims = {"iss": issuer, "sub": "", "aud": service, "exp": t + 300, "nbf": t - 60, "iat": t,
+                  "jti": uuid.uuid4().hex, "access": access}
+        signing_input = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
+        r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+        return signing_input + "." + b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            url = urllib.parse.urlparse(self.path)
+            query = urllib.parse.parse_qs(url.query)
+            if url.path != "/token":
+                self.send_error(404)
+                return
+            body = json.dumps({"token": token(query.get("service", [""])[0], query.get("scope", [])), "expires_in": 300}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    http.server.HTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"s3-setup": s3_setup, "oci-push": oci_push, "mlflow-register": mlflow_register}[command](*args)
+    commands = {"s3-setup": s3_setup, "oci-push": oci_push, "token-server": token_server, "mlflow-register": mlflow_register}
+    commands[command](*args)
