@@ -100,7 +100,8 @@ let package = Package(
                      .product(name: "Crypto", package: "swift-crypto"),
                      .product(name: "Logging", package: "swift-log"),
                      .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                     .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
+                     .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
+      exclude: ["Fetch/fetch_fixtures.py"]
     ),
     .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "KubeCore", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "EdgeSimTests", dependencies: ["EdgeSim", "KubeEmulator", "KubeCore", "KubeClient"]),

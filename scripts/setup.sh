@@ -7,6 +7,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 need_apt=()
 dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need_apt+=(libcurl4-openssl-dev)
 dpkg -s libyaml-dev >/dev/null 2>&1 || need_apt+=(libyaml-dev)
+# The fetcher tests' OCI registry (Tests/EngineBuilderTests/Fetch/OCIRegistryTests.swift).
+dpkg -s docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   $SUDO apt-get update -qq
@@ -23,5 +26,16 @@ python3 -c "import pytest" 2>/dev/null || need_pip+=(pytest)
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "setup: pip installing ${need_pip[*]}"
   $PIP install -q "${need_pip[@]}"
+fi
+
+# The fetcher tests' S3, OCI-push and MLflow servers (Tests/EngineBuilderTests/Fetch/): moto[server], oras and
+# mlflow in a venv of their own, because installing them beside kubernetes downgrades pydantic and
+# python-dateutil below what it requires. The tests look for it at the same path.
+FETCH_TOOLS="${EDGEML_FETCH_TOOLS:-$HOME/.cache/edgeml-operator/fetch-tools}"
+if ! [ -x "$FETCH_TOOLS/bin/moto_server" ] || ! [ -x "$FETCH_TOOLS/bin/mlflow" ] || ! "$FETCH_TOOLS/bin/python" -c \
+    "import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ('moto', 'flask', 'oras', 'mlflow', 'boto3')))" 2>/dev/null; then
+  echo "setup: pip installing moto[server] oras mlflow into $FETCH_TOOLS"
+  python3 -m venv "$FETCH_TOOLS"
+  "$FETCH_TOOLS/bin/python" -m pip install -q 'moto[server]' oras mlflow
 fi
 command -v swift >/dev/null 2>&1 || { echo "setup: swift is not on PATH (expected the Swift 6 toolchain, e.g. /opt/swift/usr/bin)"; exit 1; }

@@ -33,10 +33,9 @@ public struct FetcherRegistry: Sendable {
   public static let standard = FetcherRegistry([
     .fetcher(FileFetcher.self) { _ in FileFetcher() },
     .fetcher(HTTPSFetcher.self) { HTTPSFetcher(transport: $0.transport) },
-    // ── Registry fetchers (Sources/EngineBuilder/Fetch/): add one line each, e.g. ──
-    // .fetcher(S3Fetcher.self) { S3Fetcher(environment: $0.environment, transport: $0.transport) },
-    // .fetcher(OCIFetcher.self) { OCIFetcher(environment: $0.environment, transport: $0.transport) },
-    // .fetcher(MLflowFetcher.self) { MLflowFetcher(environment: $0.environment, transport: $0.transport) },
+    .fetcher(S3Fetcher.self) { S3Fetcher(environment: $0.environment, transport: $0.transport) },
+    .fetcher(OCIFetcher.self) { OCIFetcher(environment: $0.environment, transport: $0.transport) },
+    .fetcher(MLflowFetcher.self) { MLflowFetcher(environment: $0.environment, transport: $0.transport) },
   ])
 
   /// The schemes some registered fetcher handles.
