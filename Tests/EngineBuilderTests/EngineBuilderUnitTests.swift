@@ -86,7 +86,7 @@ struct EngineBuilderUnitTests {
   func resultOrder() {
     let built = EngineBuildResult(key: "sha256:k", outcome: .built(.init(cacheHit: false, buildSeconds: 12.4, sizeBytes: 8123456,
                                                                          tensorrt: "10.3.0", latencyMs: 3.1, throughputQPS: 310.5)))
-    #expect(built.json.serializedString() == #"{"key":"sha256:k","state":"Built","cacheHit":false,"buildSeconds":12.4,"sizeBytes":8123456,"tensorrt":"10.3.0","latencyMs":3.1,"throughputQPS":310.5}"#)
+    #expect(built.json.serializedString() == #"{"key":"sha256:k","state":"Built","cacheHit":false,"cacheSource":"none","buildSeconds":12.4,"sizeBytes":8123456,"tensorrt":"10.3.0","latencyMs":3.1,"throughputQPS":310.5}"#)
   }
 
   @Test("The registry picks a fetcher by scheme and names the schemes it knows")
