@@ -27,9 +27,16 @@ final class Controllers: Sendable {
     nodes = Controller(name: "nodelifecycle", runtime: runtime)
     evictions = Controller(name: "taint-eviction", runtime: runtime)
     daemonSetController = DaemonSetController(api: api.as("serviceaccount:kube-system:daemon-set-controller"), runtime: runtime, logger: logger)
-    jobController = JobController(api: api.as("serviceaccount:kube-system:job-controller"), runtime: runtime, logger: logger)
-    nodeLifecycle = NodeLifecycleController(api: api.as("serviceaccount:kube-system:node-controller"), runtime: runtime, logger: logger)
-    deploymentController = DeploymentController(api: api.as("serviceaccount:kube-system:deployment-controller"), runtime: runtime, logger: logger)
+    let (jobAPI, jobEvents) = component("job-controller")
+    jobController = JobController(api: jobAPI, runtime: runtime, logger: logger, events: jobEvents)
+    let (nodeAPI, nodeEvents) = component("node-controller")
+    nodeLifecycle = NodeLifecycleController(api: nodeAPI, runtime: runtime, logger: logger, events: nodeEvents)
+    func component(_ name: String) -> (ClusterAPI, EventRecorder) {
+      let client = api.as("serviceaccount:kube-system:\(name)")
+      return (client, EventRecorder(api: client, component: name))
+    }
+    let (deploymentAPI, deploymentEvents) = component("deployment-controller")
+    deploymentController = DeploymentController(api: deploymentAPI, runtime: runtime, logger: logger, events: deploymentEvents)
     replicaSetController = ReplicaSetController(api: api.as("serviceaccount:kube-system:replicaset-controller"), runtime: runtime, logger: logger)
   }
 

@@ -16,10 +16,6 @@ struct DeploymentController: Sendable {
   let logger: Logger
   let events: EventRecorder
 
-  init(api: ClusterAPI, runtime: Runtime, logger: Logger) {
-    self.api = api; self.runtime = runtime; self.logger = logger
-    events = EventRecorder(api: api, component: "deployment-controller")
-  }
 
   static let revisionAnnotation = "deployment.kubernetes.io/revision"
 

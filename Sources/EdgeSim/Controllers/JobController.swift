@@ -16,10 +16,6 @@ struct JobController: Sendable {
   let logger: Logger
   let events: EventRecorder
 
-  init(api: ClusterAPI, runtime: Runtime, logger: Logger) {
-    self.api = api; self.runtime = runtime; self.logger = logger
-    events = EventRecorder(api: api, component: "job-controller")
-  }
 
   func reconcile(_ key: ObjectKey) async -> Duration? {
     guard let job = api.get(Keys.jobs, namespace: key.namespace, name: key.name), !job.isDeleting else { return nil }
@@ -40,18 +36,19 @@ struct JobController: Sendable {
     if !finished {
       if failed > backoffLimit {
         for p in active { _ = try? api.delete(Paths.pod(key.namespace, p.name)) }
-        setCondition(&conditions, type: "FailureTarget", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", now: now, extra: ["lastProbeTime": .string(now)])
-        setCondition(&conditions, type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", now: now, extra: ["lastProbeTime": .string(now)])
+        for type in ["FailureTarget", "Failed"] {
+          setCondition(&conditions, type: type, status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit",
+                       now: now, extra: ["lastProbeTime": .string(now)])
+        }
         events.record(job, kind: "Job", apiVersion: "batch/v1", type: "Warning", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit")
-      } else if let completions, succeeded >= completions || (completions == 0) {
-        setCondition(&conditions, type: "SuccessCriteriaMet", status: "True", reason: "CompletionsReached", message: "Reached expected number of succeeded pods", now: now, extra: ["lastProbeTime": .string(now)])
-        setCondition(&conditions, type: "Complete", status: "True", reason: "CompletionsReached", message: "Reached expected number of succeeded pods", now: now, extra: ["lastProbeTime": .string(now)])
+      } else if completions.map({ succeeded >= $0 }) ?? (succeeded > 0 && active.isEmpty) {
+        // With completions: that many successes; without (a work queue): one success and nothing left running.
+        for type in ["SuccessCriteriaMet", "Complete"] {
+          setCondition(&conditions, type: type, status: "True", reason: "CompletionsReached", message: "Reached expected number of succeeded pods",
+                       now: now, extra: ["lastProbeTime": .string(now)])
+        }
         status["completionTime"] = .string(now)
         events.record(job, kind: "Job", apiVersion: "batch/v1", reason: "Completed", message: "Job completed")
-      } else if completions == nil && succeeded > 0 && active.isEmpty {
-        setCondition(&conditions, type: "SuccessCriteriaMet", status: "True", reason: "CompletionsReached", message: "Reached expected number of succeeded pods", now: now, extra: ["lastProbeTime": .string(now)])
-        setCondition(&conditions, type: "Complete", status: "True", reason: "CompletionsReached", message: "Reached expected number of succeeded pods", now: now, extra: ["lastProbeTime": .string(now)])
-        status["completionTime"] = .string(now)
       } else if !suspended {
         let remaining = completions.map { $0 - succeeded } ?? (succeeded > 0 ? 0 : parallelism)
         let want = min(parallelism, remaining) - active.count

@@ -20,10 +20,6 @@ struct NodeLifecycleController: Sendable {
   static let gracePeriodSeconds = 50.0
   static let unreachable = "node.kubernetes.io/unreachable"
 
-  init(api: ClusterAPI, runtime: Runtime, logger: Logger) {
-    self.api = api; self.runtime = runtime; self.logger = logger
-    events = EventRecorder(api: api, component: "node-controller")
-  }
 
   /// Reconciles one node (key: cluster-scoped name).
   func reconcileNode(_ key: ObjectKey) async -> Duration? {

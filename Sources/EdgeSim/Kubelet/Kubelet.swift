@@ -138,11 +138,18 @@ final class Kubelet: Sendable {
     try api.mergePatch(Paths.lease(node.name), ["spec": ["renewTime": .string(now), "holderIdentity": .string(node.name)]])
   }
 
-  /// Renews every live node's Lease every 10 s (scaled) until cancelled.
+  /// Renews every live node's Lease every 10 s (scaled) and re-posts its status every 5 minutes
+  /// (`nodeStatusReportFrequency`, pkg/kubelet/apis/config/v1beta1/defaults.go) until cancelled.
   func heartbeats() async {
+    var renewals = 0
     while !Task.isCancelled {
       do { try await Task.sleep(for: context.runtime.scaled(Kubelet.renewIntervalSeconds)) } catch { return }
-      for node in nodes.values where !isFailed(node.name) { try? renewLease(node) }
+      renewals += 1
+      let reportStatus = renewals % 30 == 0
+      for node in nodes.values where !isFailed(node.name) {
+        try? renewLease(node)
+        if reportStatus { try? postStatus(node, ready: true) }
+      }
     }
   }
 

@@ -36,29 +36,15 @@ struct PodSandbox: Sendable {
     for volume in pod[path: ["spec", "volumes"]]?.arrayValue ?? [] {
       guard let dir = volumeDirectory(volume) else { continue }
       try? fm.createDirectory(at: dir, withIntermediateDirectories: true)
-      if let secret = volume["secret"] {
-        let name = secret["secretName"]?.stringValue ?? ""
-        let optional = secret["optional"]?.boolValue ?? false
-        guard let object = api.get(Keys.secrets, namespace: pod.namespace, name: name) else {
-          if optional { continue }
-          throw .missing("secret \"\(name)\" not found")
+      let sources: [(KeyedSource, String, String)] = [(.secret, "secret", "secretName"), (.configMap, "configMap", "name")]
+      for (source, field, nameField) in sources {
+        guard let ref = volume[field] else { continue }
+        let name = ref[nameField]?.stringValue ?? ""
+        guard let files = source.load(api, namespace: pod.namespace, name: name) else {
+          if ref["optional"]?.boolValue == true { continue }
+          throw .missing("\(source.lowerName) \"\(name)\" not found")
         }
-        var files: [String: Data] = [:]
-        for (k, v) in object["data"]?.objectValue ?? JSONObject() { files[k] = Data(base64Encoded: v.stringValue ?? "") ?? Data() }
-        for (k, v) in object["stringData"]?.objectValue ?? JSONObject() { files[k] = Data((v.stringValue ?? "").utf8) }
-        try write(files, items: secret["items"]?.arrayValue, into: dir, source: "secret \"\(name)\"")
-      }
-      if let configMap = volume["configMap"] {
-        let name = configMap["name"]?.stringValue ?? ""
-        let optional = configMap["optional"]?.boolValue ?? false
-        guard let object = api.get(Keys.configMaps, namespace: pod.namespace, name: name) else {
-          if optional { continue }
-          throw .missing("configmap \"\(name)\" not found")
-        }
-        var files: [String: Data] = [:]
-        for (k, v) in object["data"]?.objectValue ?? JSONObject() { files[k] = Data((v.stringValue ?? "").utf8) }
-        for (k, v) in object["binaryData"]?.objectValue ?? JSONObject() { files[k] = Data(base64Encoded: v.stringValue ?? "") ?? Data() }
-        try write(files, items: configMap["items"]?.arrayValue, into: dir, source: "configmap \"\(name)\"")
+        try write(files, items: ref["items"]?.arrayValue, into: dir, source: "\(source.lowerName) \"\(name)\"")
       }
     }
   }

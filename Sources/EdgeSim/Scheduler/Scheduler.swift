@@ -83,8 +83,9 @@ final class Scheduler: Sendable {
         var conditions = pod[path: ["status", "conditions"]]?.arrayValue ?? []
         setCondition(&conditions, type: "PodScheduled", status: "False", reason: "Unschedulable", message: message,
                      now: rfc3339(Date()), extra: ["lastProbeTime": nil])
-        _ = try? api.mergePatch(Paths.pod(key.namespace, key.name) + "/status", ["status": ["conditions": .array(conditions)]])
+        // schedule_one.go handleSchedulingFailure: the event first, then the pod's condition.
         events.record(pod, kind: "Pod", type: "Warning", reason: "FailedScheduling", message: message)
+        _ = try? api.mergePatch(Paths.pod(key.namespace, key.name) + "/status", ["status": ["conditions": .array(conditions)]])
         logger.info("Pod unschedulable", metadata: ["kube.namespace": "\(key.namespace)", "kube.name": "\(key.name)", "scheduler.message": "\(message)"])
       }
       return runtime.scaled(300)
