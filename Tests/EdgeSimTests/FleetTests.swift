@@ -33,6 +33,11 @@ func pathRewriting() {
   #expect(PodSandbox.rewrite("/models2", mounts: mounts) == "/models2")
   #expect(PodSandbox.rewrite("--output-dir", mounts: mounts) == "--output-dir")
   #expect(PodSandbox.rewrite("/var/lib/edgeml/engines/x.plan", mounts: mounts) == "/sim/nodes/n/var/lib/edgeml/engines/x.plan")
+  #expect(PodSandbox.rewrite("--model-repository=/models", mounts: mounts) == "--model-repository=/sim/pods/u/volumes/models")
+  #expect(PodSandbox.rewrite("data/models/x", mounts: mounts) == "data/models/x")
+  let log = mounts + [(mountPath: "/dev/termination-log", host: "/sim/pods/u/containers/c/termination-log")]
+  #expect(PodSandbox.rewrite("mkdir -p /models/a && echo '{}' > /dev/termination-log; ls /models2", mounts: log)
+          == "mkdir -p /sim/pods/u/volumes/models/a && echo '{}' > /sim/pods/u/containers/c/termination-log; ls /models2")
 }
 
 @Test("The unschedulable message reads like kube-scheduler's")
