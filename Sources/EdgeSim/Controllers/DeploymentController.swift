@@ -178,7 +178,8 @@ struct DeploymentController: Sendable {
     } else {
       let changed = ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"].contains { status[$0] != d[path: ["status", $0]] }
       let current = conditions.first { $0["type"]?.stringValue == "Progressing" }
-      let deadline = Double(d[path: ["spec", "progressDeadlineSeconds"]]?.intValue ?? 600) * runtime.speed
+      // Not scaled: the deadline bounds real progress (API writes, scheduling), which the speed factor does not speed up.
+      let deadline = Double(d[path: ["spec", "progressDeadlineSeconds"]]?.intValue ?? 600)
       let last = parseRFC3339(current?["lastUpdateTime"]?.stringValue) ?? Date()
       if changed || current == nil {
         setCondition(&conditions, type: "Progressing", status: "True", reason: "ReplicaSetUpdated", message: "ReplicaSet \"\(rsName)\" is progressing.", now: now, extra: stamp)

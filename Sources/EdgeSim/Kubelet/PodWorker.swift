@@ -31,23 +31,26 @@ struct PodWorker: Sendable {
   func run() async {
     let status = PodStatusModel(pod: pod, api: api, hostIP: node.hostIP, podIP: podIP)
     let events = EventRecorder(api: api, component: "kubelet", host: node.name)
-    status.update { _ in }
     // Volumes: retried until they can be set up (FailedMount), as the volume manager does.
+    var reported = false
     while true {
       do {
         try sandbox.prepare(api: api)
         break
       } catch {
+        if !reported { status.update { _ in }; reported = true }
         events.record(pod, kind: "Pod", type: "Warning", reason: "FailedMount", message: "MountVolume.SetUp failed: \(error)")
         do { try await Task.sleep(for: runtime.scaled(10)) } catch { return }
       }
     }
-    status.update { $0.sandboxReady = true }
+    // One write for sandbox and (without init containers) started containers, as the status
+    // manager batches what one sync changed.
     let inits = pod[path: ["spec", "initContainers"]]?.arrayValue ?? []
+    if !inits.isEmpty { status.update { $0.sandboxReady = true } } else { status.state.withLock { $0.sandboxReady = true } }
     for (index, container) in inits.enumerated() {
       guard await runToSuccess(container, index: index, isInit: true, status: status, events: events) else { return }
     }
-    status.update { $0.initialized = true }
+    status.state.withLock { $0.initialized = true }   // written with the containers' start
     if Task.isCancelled { return }
     let containers = pod[path: ["spec", "containers"]]?.arrayValue ?? []
     await withDiscardingTaskGroup { group in
