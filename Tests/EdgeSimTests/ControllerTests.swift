@@ -35,6 +35,39 @@ struct ControllerTests {
     }
   }
 
+  @Test("A DaemonSet rolling update replaces its pods with the new template; a Recreate Deployment drops old pods before new ones")
+  func daemonSetRollingAndRecreate() async throws {
+    let h = try await SimHarness.start(fleet: "orin-nx-16gb=3")
+    defer { Task { await h.stop() } }
+    let ds: JSONValue = [
+      "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": ["name": "agent", "namespace": "default"],
+      "spec": ["selector": ["matchLabels": ["app": "agent"]],
+               "template": ["metadata": ["labels": ["app": "agent"]], "spec": ["containers": [["name": "agent", "image": "agent:1"]]]]],
+    ]
+    try h.api.create("/apis/apps/v1/namespaces/default/daemonsets", ds)
+    _ = try await h.eventually(20, "v1 ready") { h.pods(label: "app=agent").filter(\.isPodReady).count == 3 ? true : nil }
+    try h.api.mergePatch(Paths.daemonSet("default", "agent"), ["spec": ["template": ["spec": ["containers": [["name": "agent", "image": "agent:2"]]]]]])
+    let status = try await h.eventually(30, "v2 everywhere") { () -> JSONValue? in
+      let pods = h.pods(label: "app=agent").filter { !$0.isDeleting }
+      let s = h.api.get(Keys.daemonSets, namespace: "default", name: "agent")?["status"]
+      let allNew = pods.count == 3 && pods.allSatisfy { $0.isPodReady && $0[path: ["spec", "containers"]]?.arrayValue?.first?["image"] == "agent:2" }
+      return allNew && s?["updatedNumberScheduled"]?.intValue == 3 && s?["numberReady"]?.intValue == 3 ? s : nil
+    }
+    #expect(status["observedGeneration"]?.intValue == 2)
+
+    try h.api.create("/apis/apps/v1/namespaces/default/deployments", SimHarness.deployment("batch", replicas: 2, strategy: ["type": "Recreate"]))
+    _ = try await h.eventually(20, "v1 ready") { h.pods(label: "app=batch").filter(\.isPodReady).count == 2 ? true : nil }
+    let oldHash = try #require(h.pods(label: "app=batch").first?.labels["pod-template-hash"])
+    try h.api.mergePatch(Paths.deployment("default", "batch"), ["spec": ["template": ["spec": ["containers": [["name": "app", "image": "nginx:1.28"]]]]]])
+    var mixed = false
+    _ = try await h.eventually(30, "recreated") { () -> Bool? in
+      let pods = h.pods(label: "app=batch")
+      if Set(pods.compactMap { $0.labels["pod-template-hash"] }).count > 1 { mixed = true }
+      return pods.count == 2 && pods.allSatisfy({ $0.labels["pod-template-hash"] != oldHash && $0.isPodReady }) ? true : nil
+    }
+    #expect(!mixed, "Recreate never runs old and new pods together")
+  }
+
   @Test("A Job runs its pods to completion; a Job whose pods fail stops at its backoff limit")
   func jobCompletesOrFails() async throws {
     let h = try await SimHarness.start(fleet: "orin-nx-16gb=2", speed: 0.005)

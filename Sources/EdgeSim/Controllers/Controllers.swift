@@ -78,7 +78,13 @@ final class Controllers: Sendable {
 
   func handlePod(_ event: StoreEvent) async {
     let pod = event.object
-    if let owner = pod.controllerName(kind: "ReplicaSet") { await replicaSets.add(ObjectKey(pod.namespace, owner)) }
+    if let owner = pod.controllerName(kind: "ReplicaSet") {
+      await replicaSets.add(ObjectKey(pod.namespace, owner))
+      // A Recreate rollout waits for old pods to be gone, which changes no ReplicaSet status.
+      if event.type == .deleted, let deployment = api.get(Keys.replicaSets, namespace: pod.namespace, name: owner)?.controllerName(kind: "Deployment") {
+        await deployments.add(ObjectKey(pod.namespace, deployment))
+      }
+    }
     if let owner = pod.controllerName(kind: "DaemonSet") { await daemonSets.add(ObjectKey(pod.namespace, owner)) }
     if let owner = pod.controllerName(kind: "Job") { await jobs.add(ObjectKey(pod.namespace, owner)) }
     if event.type != .deleted, !pod.nodeName.isEmpty, !pod.isDeleting, nodeHasNoExecuteTaint(pod.nodeName) {

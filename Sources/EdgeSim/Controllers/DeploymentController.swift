@@ -56,7 +56,11 @@ struct DeploymentController: Sendable {
                         message: "Scaled \(n > replicas(rs) ? "up" : "down") replica set \(rs.name) from \(replicas(rs)) to \(n)")
         }
       }
-      let oldActive = old().reduce(0) { $0 + ($1[path: ["status", "replicas"]]?.intValue ?? 0) }
+      // recreate.go oldPodsRunning: pods of old ReplicaSets that have not finished, terminating ones included.
+      let oldUIDs = Set(old().map(\.uid))
+      let oldActive = strategy == "Recreate"
+        ? api.list(Keys.pods, namespace: key.namespace).filter { p in !p.isTerminal && p.controllerUID(kind: "ReplicaSet").map(oldUIDs.contains) == true }.count
+        : 0
       if newRS == nil && (strategy != "Recreate" || (old().allSatisfy { replicas($0) == 0 } && oldActive == 0)) {
         // New ReplicaSet (sync.go getNewReplicaSet): starts at its first allowed size.
         var initial = desired
