@@ -79,6 +79,29 @@ struct KubeletTests {
     #expect(failed[path: ["status", "initContainerStatuses"]]?.arrayValue?.first?["restartCount"]?.intValue == 0)
   }
 
+  @Test("A missing ConfigMap key holds the container in CreateContainerConfigError until the key appears; ConfigMap volumes become files")
+  func configMapEnvAndVolume() async throws {
+    let h = try await SimHarness.start(fleet: "orin-nano-8gb=1", speed: 0.005)
+    defer { Task { await h.stop() } }
+    let script = try Self.writeScript(h.root.appendingPathComponent("bin"), body: "printf '%s|%s' \"$MODE\" \"$(cat \"$2\")\" > \"$1\"")
+    try h.api.create("/api/v1/namespaces/default/configmaps", ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "cfg"], "data": ["other": "1"]])
+    try h.api.create(Paths.pods("default"), SimHarness.pod("cm", spec: [
+      "volumes": [["name": "cfg", "configMap": ["name": "cfg", "optional": true]]],
+      "initContainers": [["name": "init", "image": "x", "command": [.string(script)], "args": ["/dev/termination-log", "/etc/cfg/mode"],
+                          "env": [["name": "MODE", "valueFrom": ["configMapKeyRef": ["name": "cfg", "key": "mode"]]]],
+                          "volumeMounts": [["name": "cfg", "mountPath": "/etc/cfg"]]]],
+      "containers": [["name": "app", "image": "x"]],
+    ]))
+    let waiting = try await h.eventually(10, "config error") {
+      h.api.get(Keys.pods, namespace: "default", name: "cm")?[path: ["status", "initContainerStatuses"]]?.arrayValue?.first?[path: ["state", "waiting"]]
+        .flatMap { $0["reason"] == "CreateContainerConfigError" ? $0 : JSONValue?.none }
+    }
+    #expect(waiting["message"] == "couldn't find key mode in ConfigMap default/cfg")
+    try h.api.mergePatch("/api/v1/namespaces/default/configmaps/cfg", ["data": ["mode": "fp16"]])
+    let pod = try await h.eventually(20, "ready") { h.api.get(Keys.pods, namespace: "default", name: "cm").flatMap { $0.isPodReady ? $0 : JSONValue?.none } }
+    #expect(pod[path: ["status", "initContainerStatuses"]]?.arrayValue?.first?[path: ["state", "terminated", "message"]] == "fp16|fp16")
+  }
+
   @Test("Deleting a running pod is graceful: Terminating first, then removed by the kubelet")
   func gracefulDeletion() async throws {
     let h = try await SimHarness.start(fleet: "orin-nx-16gb=1")

@@ -181,6 +181,8 @@ struct PodWorker: Sendable {
   /// (docs/edgemodel-contracts.md §4). No command, or one that does not resolve, means "simulated".
   func resolve(_ container: JSONValue, restartCount: Int) throws(SandboxError) -> ResolvedCommand {
     let name = container["name"]?.stringValue ?? ""
+    // Secret and ConfigMap volumes follow their objects (the kubelet's periodic volume sync).
+    try? sandbox.prepare(api: api)
     let terminationLog = sandbox.terminationMessageFile(container)
     // The kubelet bind-mounts the termination log file at terminationMessagePath, so that path is a mount too.
     let messagePath = container["terminationMessagePath"]?.stringValue ?? "/dev/termination-log"
