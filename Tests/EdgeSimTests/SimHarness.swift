@@ -24,6 +24,17 @@ struct SimHarness {
     return SimHarness(server: server, sim: sim, api: ClusterAPI(server: server, component: "test"), root: root)
   }
 
+  /// Runs `body` against a fresh simulator and always shuts it down and removes its sim root.
+  static func run(fleet: String = "orin-nx-16gb=3,agx-orin-64gb=2,orin-nano-8gb=2", speed: Double = 0.01, metrics: Bool = false,
+                  _ body: (SimHarness) async throws -> Void) async throws {
+    let h = try await start(fleet: fleet, speed: speed, metrics: metrics)
+    do { try await body(h) } catch {
+      await h.stop()
+      throw error
+    }
+    await h.stop()
+  }
+
   func stop() async {
     await sim.shutdown()
     try? FileManager.default.removeItem(at: root)
