@@ -43,7 +43,7 @@ struct SimCommand: AsyncParsableCommand {
     config.historyLimit = historyLimit
     let service = SimService(configuration: config, kubeconfigPath: kubeconfig ?? SimCommand.defaultKubeconfigPath(),
                              clientCertificate: clientCert, bookmarkSeconds: bookmarkSeconds, faults: faults.configuration,
-                             simulation: try edgeSim.configuration(), logger: logger)
+                             simulation: try edgeSim.configuration(), removeSimRoot: edgeSim.simRoot == nil, logger: logger)
     let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
   }
@@ -63,6 +63,8 @@ struct SimService: Service {
   let faults: FaultInjector.Configuration
   /// nil: the bare API server (`--no-edgesim`).
   let simulation: EdgeSim.Configuration?
+  /// Whether the sim root is a temporary directory of ours, removed at shutdown.
+  let removeSimRoot: Bool
   let logger: Logger
 
   func run() async throws {
@@ -89,6 +91,7 @@ struct SimService: Service {
     logger.info("Emulator serving", metadata: ["server.url": "\(emulator.url)"])
     try? await gracefulShutdown()
     await sim?.shutdown()
+    if let sim, removeSimRoot { try? FileManager.default.removeItem(at: sim.configuration.simRoot) }
     await emulator.shutdown()
     logger.info("Emulator stopped")
   }

@@ -141,6 +141,9 @@ struct ControllerTests {
         }
       }
       #expect(node.condition("Ready")?["reason"] == "NodeStatusUnknown")
+      _ = try await h.eventually(10, "pod on the lost node not ready") {
+        h.api.get(Keys.pods, namespace: "default", name: victim.name).flatMap { $0.conditionStatus("Ready") == "False" ? true : nil }
+      }
       // Evicted after the default 300 s (3 s here): Terminating, since the lost kubelet cannot finish it.
       let evicted = try await h.eventually(20, "evicted") {
         h.api.get(Keys.pods, namespace: "default", name: victim.name).flatMap { $0.isDeleting ? $0 : JSONValue?.none }

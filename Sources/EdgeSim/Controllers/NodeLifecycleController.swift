@@ -7,7 +7,8 @@ import Logging
 ///
 /// A node whose Lease was not renewed for the grace period (`--node-monitor-grace-period`, 50 s
 /// since v1.32, scaled) gets every condition set to `Unknown` ("Kubelet stopped posting node
-/// status.") and the taints `node.kubernetes.io/unreachable` NoSchedule and NoExecute. When the
+/// status.") and the taints `node.kubernetes.io/unreachable` NoSchedule and NoExecute, and its pods
+/// lose `Ready`. When the
 /// kubelet posts `Ready=True` again, the taints go. A pod on a node with a NoExecute taint is
 /// deleted at once if it does not tolerate it, or after its `tolerationSeconds` (scaled; 300 s via
 /// the DefaultTolerationSeconds admission the emulator applies), counted from the taint's `timeAdded`.
@@ -41,6 +42,7 @@ struct NodeLifecycleController: Sendable {
         }
         _ = try? api.mergePatch(Paths.node(key.name) + "/status", ["status": ["conditions": .array(conditions)]])
         events.record(node, kind: "Node", reason: "NodeNotReady", message: "Node \(key.name) status is now: NodeNotReady")
+        markPodsNotReady(on: key.name, now: now)
       }
       if !hasTaint {
         taints.append(["key": .string(Self.unreachable), "effect": "NoSchedule", "timeAdded": .string(now)])
@@ -55,6 +57,17 @@ struct NodeLifecycleController: Sendable {
     }
     // Look again when the grace period would run out without a renewal.
     return .milliseconds(Int((grace - silent) * 1000) + 5)
+  }
+
+  /// The pods of a node that stopped reporting are no longer Ready (pkg/controller/util/node
+  /// `MarkPodsNotReady`): endpoints and ReplicaSets stop counting them.
+  private func markPodsNotReady(on node: String, now: String) {
+    for pod in api.list(Keys.pods) where pod.nodeName == node && !pod.isTerminal && pod.conditionStatus("Ready") == "True" {
+      var conditions = pod[path: ["status", "conditions"]]?.arrayValue ?? []
+      setCondition(&conditions, type: "Ready", status: "False", now: now, extra: ["lastProbeTime": nil])
+      _ = try? api.mergePatch(Paths.pod(pod.namespace, pod.name) + "/status", ["status": ["conditions": .array(conditions)]])
+      events.record(pod, kind: "Pod", type: "Warning", reason: "NodeNotReady", message: "Node is not ready")
+    }
   }
 
   /// Taint-based eviction of one pod (tainteviction/taint_eviction.go `processPodOnNode`).
