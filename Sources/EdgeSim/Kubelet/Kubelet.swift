@@ -48,7 +48,9 @@ final class Kubelet: Sendable {
   struct State: Sendable {
     var workers: [String: Worker] = [:]   // pod uid → worker
     var failed: Set<String> = []
-    var nextPodIP: UInt32 = (127 << 24) | (1 << 16)
+    /// Pod IPs count up from 127.N.0.1, N chosen by process id so that two simulators on one
+    /// machine rarely hand out the same addresses (their pods' servers would clash).
+    var nextPodIP: UInt32 = (127 << 24) | (UInt32(1 + ProcessInfo.processInfo.processIdentifier % 200) << 16)
   }
 
   let nodes: [String: SimulatedNode]

@@ -240,9 +240,15 @@ struct PodWorker: Sendable {
       return
     }
     let period = runtime.scaled(Double(container[path: ["readinessProbe", "periodSeconds"]]?.intValue ?? 10))
-    let server = context.configuration.servesMetrics
-      ? await context.servers.start(host: podIP, ports: triton.ports, model: { triton.models() }, kind: node.kind)
-      : nil
+    var server: TritonEndpoint?
+    if context.configuration.servesMetrics {
+      let (endpoint, failures) = await context.servers.start(host: podIP, ports: triton.ports, model: { triton.models() }, kind: node.kind)
+      server = endpoint
+      for failure in failures {
+        context.logger.warning("Triton endpoint could not bind", metadata: ["kube.name": "\(pod.name)", "error": "\(failure)"])
+        events.record(pod, kind: "Pod", type: "Warning", reason: "PortUnavailable", message: "simulated Triton could not listen: \(failure)")
+      }
+    }
     defer { if let server { server.close() } }
     var ready = false
     while !Task.isCancelled {
