@@ -113,6 +113,7 @@ public final class EdgeSim: Sendable {
   private func resync() async {
     let api = scheduler.api
     for pod in api.list(Keys.pods) {
+      scheduler.observe(pod)
       if Scheduler.isPending(pod) { await scheduler.controller.add(ObjectKey(pod)) }
       kubelet.handlePod(pod, deleted: false)
     }

@@ -45,7 +45,8 @@ struct SimCommand: AsyncParsableCommand {
     config.historyLimit = historyLimit
     let service = SimService(configuration: config, kubeconfigPath: kubeconfig ?? SimCommand.defaultKubeconfigPath(),
                              clientCertificate: clientCert, bookmarkSeconds: bookmarkSeconds, faults: faults.configuration,
-                             simulation: try edgeSim.configuration(), labelNodes: !edgeSim.noNodeAgent, logger: logger)
+                             simulation: try edgeSim.configuration(), removeSimRoot: edgeSim.simRoot == nil,
+                             labelNodes: !edgeSim.noNodeAgent, logger: logger)
     let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
   }
@@ -65,6 +66,8 @@ struct SimService: Service {
   let faults: FaultInjector.Configuration
   /// nil: the bare API server (`--no-edgesim`).
   let simulation: EdgeSim.Configuration?
+  /// Whether the sim root is a temporary directory of ours, removed at shutdown.
+  let removeSimRoot: Bool
   /// Whether `edgeml node-agent --once` runs for each simulated node against its module's fixture tree.
   var labelNodes = true
   let logger: Logger
@@ -98,6 +101,7 @@ struct SimService: Service {
     try? await gracefulShutdown()
     power?.cancel()
     await sim?.shutdown()
+    if let sim, removeSimRoot { try? FileManager.default.removeItem(at: sim.configuration.simRoot) }
     await emulator.shutdown()
     logger.info("Emulator stopped")
   }

@@ -1,5 +1,6 @@
 import Foundation
 import KubeCore
+import KubeEmulator
 import Testing
 @testable import EdgeSim
 
@@ -32,6 +33,11 @@ func pathRewriting() {
   #expect(PodSandbox.rewrite("/models2", mounts: mounts) == "/models2")
   #expect(PodSandbox.rewrite("--output-dir", mounts: mounts) == "--output-dir")
   #expect(PodSandbox.rewrite("/var/lib/edgeml/engines/x.plan", mounts: mounts) == "/sim/nodes/n/var/lib/edgeml/engines/x.plan")
+  #expect(PodSandbox.rewrite("--model-repository=/models", mounts: mounts) == "--model-repository=/sim/pods/u/volumes/models")
+  #expect(PodSandbox.rewrite("data/models/x", mounts: mounts) == "data/models/x")
+  let log = mounts + [(mountPath: "/dev/termination-log", host: "/sim/pods/u/containers/c/termination-log")]
+  #expect(PodSandbox.rewrite("mkdir -p /models/a && echo '{}' > /dev/termination-log; ls /models2", mounts: log)
+          == "mkdir -p /sim/pods/u/volumes/models/a && echo '{}' > /sim/pods/u/containers/c/termination-log; ls /models2")
 }
 
 @Test("The unschedulable message reads like kube-scheduler's")
@@ -41,4 +47,24 @@ func unschedulableMessage() {
     [.insufficient("nvidia.com/gpu")], [.insufficient("cpu"), .insufficient("nvidia.com/gpu")],
   ])
   #expect(message == "0/7 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: infra}, 3 Insufficient nvidia.com/gpu, 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/7 nodes are available: 3 No preemption victims found for incoming pod, 4 Preemption is not helpful for scheduling.")
+}
+
+@Test("pods/binding assigns a node once; a second binding conflicts, and the PodScheduled condition is set")
+func bindingSubresource() throws {
+  let server = APIServer(documents: sharedDocuments)
+  let api = ClusterAPI(server: server, component: "test")
+  try api.create(Paths.pods("default"), SimHarness.pod("p", spec: ["containers": [["name": "c", "image": "x"]]]))
+  let binding: JSONValue = ["apiVersion": "v1", "kind": "Binding", "metadata": ["name": "p"], "target": ["kind": "Node", "name": "n1"]]
+  let status = try api.create(Paths.pod("default", "p") + "/binding", binding)
+  #expect(status["status"] == "Success")
+  let pod = try #require(api.get(Keys.pods, namespace: "default", name: "p"))
+  #expect(pod.nodeName == "n1")
+  #expect(pod.conditionStatus("PodScheduled") == "True")
+  do {
+    try api.create(Paths.pod("default", "p") + "/binding", binding)
+    Issue.record("a second binding succeeded")
+  } catch {
+    #expect(error.reason == "Conflict")
+    #expect("\(error)".contains("pod p is already assigned to node \"n1\""))
+  }
 }

@@ -24,6 +24,17 @@ struct SimHarness {
     return SimHarness(server: server, sim: sim, api: ClusterAPI(server: server, component: "test"), root: root)
   }
 
+  /// Runs `body` against a fresh simulator and always shuts it down and removes its sim root.
+  static func run(fleet: String = "orin-nx-16gb=3,agx-orin-64gb=2,orin-nano-8gb=2", speed: Double = 0.01, metrics: Bool = false,
+                  _ body: (SimHarness) async throws -> Void) async throws {
+    let h = try await start(fleet: fleet, speed: speed, metrics: metrics)
+    do { try await body(h) } catch {
+      await h.stop()
+      throw error
+    }
+    await h.stop()
+  }
+
   func stop() async {
     await sim.shutdown()
     try? FileManager.default.removeItem(at: root)
@@ -65,3 +76,29 @@ struct SimHarness {
 }
 
 enum HarnessError: Error { case timedOut(String) }
+
+/// A plain HTTP/1.1 GET over a POSIX socket (no proxies, no URLSession): status code and body.
+func httpGet(host: String, port: Int, path: String) throws -> (Int, String) {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { throw HarnessError.timedOut("socket") }
+  defer { close(fd) }
+  var addr = sockaddr_in()
+  addr.sin_family = sa_family_t(AF_INET)
+  addr.sin_port = in_port_t(UInt16(port).bigEndian)
+  inet_pton(AF_INET, host, &addr.sin_addr)
+  let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+  guard ok == 0 else { throw HarnessError.timedOut("connect \(host):\(port)") }
+  let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
+  _ = request.withCString { send(fd, $0, strlen($0), 0) }
+  var data = [UInt8]()
+  var buffer = [UInt8](repeating: 0, count: 65_536)
+  while true {
+    let n = recv(fd, &buffer, buffer.count, 0)
+    if n <= 0 { break }
+    data += buffer[0..<n]
+  }
+  let text = String(decoding: data, as: UTF8.self)
+  let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+  let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+  return (status, body)
+}

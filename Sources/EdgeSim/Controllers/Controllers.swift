@@ -7,15 +7,36 @@ import Logging
 final class Controllers: Sendable {
   let deployments: Controller
   let replicaSets: Controller
+  let daemonSets: Controller
+  let jobs: Controller
+  let nodes: Controller
+  let evictions: Controller
   let deploymentController: DeploymentController
   let replicaSetController: ReplicaSetController
+  let daemonSetController: DaemonSetController
+  let jobController: JobController
+  let nodeLifecycle: NodeLifecycleController
   let api: ClusterAPI
 
   init(api: ClusterAPI, runtime: Runtime, logger: Logger) {
     self.api = api
     deployments = Controller(name: "deployment", runtime: runtime)
     replicaSets = Controller(name: "replicaset", runtime: runtime)
-    deploymentController = DeploymentController(api: api.as("serviceaccount:kube-system:deployment-controller"), runtime: runtime, logger: logger)
+    daemonSets = Controller(name: "daemonset", runtime: runtime)
+    jobs = Controller(name: "job", runtime: runtime)
+    nodes = Controller(name: "nodelifecycle", runtime: runtime)
+    evictions = Controller(name: "taint-eviction", runtime: runtime)
+    daemonSetController = DaemonSetController(api: api.as("serviceaccount:kube-system:daemon-set-controller"), runtime: runtime, logger: logger)
+    let (jobAPI, jobEvents) = component("job-controller")
+    jobController = JobController(api: jobAPI, runtime: runtime, logger: logger, events: jobEvents)
+    let (nodeAPI, nodeEvents) = component("node-controller")
+    nodeLifecycle = NodeLifecycleController(api: nodeAPI, runtime: runtime, logger: logger, events: nodeEvents)
+    func component(_ name: String) -> (ClusterAPI, EventRecorder) {
+      let client = api.as("serviceaccount:kube-system:\(name)")
+      return (client, EventRecorder(api: client, component: name))
+    }
+    let (deploymentAPI, deploymentEvents) = component("deployment-controller")
+    deploymentController = DeploymentController(api: deploymentAPI, runtime: runtime, logger: logger, events: deploymentEvents)
     replicaSetController = ReplicaSetController(api: api.as("serviceaccount:kube-system:replicaset-controller"), runtime: runtime, logger: logger)
   }
 
@@ -23,11 +44,19 @@ final class Controllers: Sendable {
     let (d, dc, r, rc) = (deployments, deploymentController, replicaSets, replicaSetController)
     group.addTask { await d.run { await dc.reconcile($0) } }
     group.addTask { await r.run { await rc.reconcile($0) } }
+    let (ds, dsc, j, jc, n, e, nl) = (daemonSets, daemonSetController, jobs, jobController, nodes, evictions, nodeLifecycle)
+    group.addTask { await ds.run { await dsc.reconcile($0) } }
+    group.addTask { await j.run { await jc.reconcile($0) } }
+    group.addTask { await n.run { await nl.reconcileNode($0) } }
+    group.addTask { await e.run { await nl.reconcilePod($0) } }
   }
 
   func resync() async {
     for d in api.list(Keys.deployments) { await deployments.add(ObjectKey(d)) }
     for r in api.list(Keys.replicaSets) { await replicaSets.add(ObjectKey(r)) }
+    for d in api.list(Keys.daemonSets) { await daemonSets.add(ObjectKey(d)) }
+    for j in api.list(Keys.jobs) { await jobs.add(ObjectKey(j)) }
+    for n in api.list(Keys.nodes) { await nodes.add(ObjectKey("", n.name)) }
   }
 
   func handle(_ event: StoreEvent) async {
@@ -38,6 +67,10 @@ final class Controllers: Sendable {
     case Keys.replicaSets:
       await replicaSets.add(ObjectKey(object))
       if let owner = object.controllerName(kind: "Deployment") { await deployments.add(ObjectKey(object.namespace, owner)) }
+    case Keys.daemonSets:
+      await daemonSets.add(ObjectKey(object))
+    case Keys.jobs:
+      await jobs.add(ObjectKey(object))
     default:
       break
     }
@@ -45,10 +78,37 @@ final class Controllers: Sendable {
 
   func handlePod(_ event: StoreEvent) async {
     let pod = event.object
-    if let owner = pod.controllerName(kind: "ReplicaSet") { await replicaSets.add(ObjectKey(pod.namespace, owner)) }
+    if let owner = pod.controllerName(kind: "ReplicaSet") {
+      await replicaSets.add(ObjectKey(pod.namespace, owner))
+      // A Recreate rollout waits for old pods to be gone, which changes no ReplicaSet status.
+      if event.type == .deleted, let deployment = api.get(Keys.replicaSets, namespace: pod.namespace, name: owner)?.controllerName(kind: "Deployment") {
+        await deployments.add(ObjectKey(pod.namespace, deployment))
+      }
+    }
+    if let owner = pod.controllerName(kind: "DaemonSet") { await daemonSets.add(ObjectKey(pod.namespace, owner)) }
+    if let owner = pod.controllerName(kind: "Job") { await jobs.add(ObjectKey(pod.namespace, owner)) }
+    if event.type != .deleted, !pod.nodeName.isEmpty, !pod.isDeleting, nodeHasNoExecuteTaint(pod.nodeName) {
+      await evictions.add(ObjectKey(pod))
+    }
   }
 
-  func handleNode(_ event: StoreEvent) async {}
+  private func nodeHasNoExecuteTaint(_ name: String) -> Bool {
+    (api.get(Keys.nodes, name: name)?[path: ["spec", "taints"]]?.arrayValue ?? []).contains { $0["effect"]?.stringValue == "NoExecute" }
+  }
 
-  func handleLease(_ event: StoreEvent) async {}
+  func handleNode(_ event: StoreEvent) async {
+    let node = event.object
+    if event.type != .deleted { await nodes.add(ObjectKey("", node.name)) }
+    // Eligibility for daemons may have changed (labels, taints).
+    for ds in api.list(Keys.daemonSets) { await daemonSets.add(ObjectKey(ds)) }
+    let taints = node[path: ["spec", "taints"]]
+    if taints != event.previous?[path: ["spec", "taints"]] {
+      for pod in api.list(Keys.pods) where pod.nodeName == node.name && !pod.isDeleting { await evictions.add(ObjectKey(pod)) }
+    }
+  }
+
+  func handleLease(_ event: StoreEvent) async {
+    guard event.type != .deleted else { return }
+    await nodes.add(ObjectKey("", event.object.name))
+  }
 }

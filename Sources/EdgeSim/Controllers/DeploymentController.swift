@@ -16,10 +16,6 @@ struct DeploymentController: Sendable {
   let logger: Logger
   let events: EventRecorder
 
-  init(api: ClusterAPI, runtime: Runtime, logger: Logger) {
-    self.api = api; self.runtime = runtime; self.logger = logger
-    events = EventRecorder(api: api, component: "deployment-controller")
-  }
 
   static let revisionAnnotation = "deployment.kubernetes.io/revision"
 
@@ -60,7 +56,11 @@ struct DeploymentController: Sendable {
                         message: "Scaled \(n > replicas(rs) ? "up" : "down") replica set \(rs.name) from \(replicas(rs)) to \(n)")
         }
       }
-      let oldActive = old().reduce(0) { $0 + ($1[path: ["status", "replicas"]]?.intValue ?? 0) }
+      // recreate.go oldPodsRunning: pods of old ReplicaSets that have not finished, terminating ones included.
+      let oldUIDs = Set(old().map(\.uid))
+      let oldActive = strategy == "Recreate"
+        ? api.list(Keys.pods, namespace: key.namespace).filter { p in !p.isTerminal && p.controllerUID(kind: "ReplicaSet").map(oldUIDs.contains) == true }.count
+        : 0
       if newRS == nil && (strategy != "Recreate" || (old().allSatisfy { replicas($0) == 0 } && oldActive == 0)) {
         // New ReplicaSet (sync.go getNewReplicaSet): starts at its first allowed size.
         var initial = desired
@@ -182,7 +182,8 @@ struct DeploymentController: Sendable {
     } else {
       let changed = ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"].contains { status[$0] != d[path: ["status", $0]] }
       let current = conditions.first { $0["type"]?.stringValue == "Progressing" }
-      let deadline = Double(d[path: ["spec", "progressDeadlineSeconds"]]?.intValue ?? 600) * runtime.speed
+      // Not scaled: the deadline bounds real progress (API writes, scheduling), which the speed factor does not speed up.
+      let deadline = Double(d[path: ["spec", "progressDeadlineSeconds"]]?.intValue ?? 600)
       let last = parseRFC3339(current?["lastUpdateTime"]?.stringValue) ?? Date()
       if changed || current == nil {
         setCondition(&conditions, type: "Progressing", status: "True", reason: "ReplicaSetUpdated", message: "ReplicaSet \"\(rsName)\" is progressing.", now: now, extra: stamp)

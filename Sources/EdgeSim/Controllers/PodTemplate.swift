@@ -36,3 +36,6 @@ enum PodTemplate {
     return Int(roundUp ? v.rounded(.up) : v.rounded(.down))
   }
 }
+
+/// A count as an `omitempty` field: absent when zero (or less).
+func omitZero(_ n: Int) -> JSONValue? { n > 0 ? .some(JSONValue(n)) : .none }

@@ -11,49 +11,34 @@ enum ContainerEnvironment {
     func set(_ k: String, _ v: String) {
       if let i = env.firstIndex(where: { $0.0 == k }) { env[i].1 = v } else { env.append((k, v)) }
     }
-    for source in container["envFrom"]?.arrayValue ?? [] {
-      let prefix = source["prefix"]?.stringValue ?? ""
-      if let ref = source["secretRef"] {
+    func text(_ d: Data) -> String { String(decoding: d, as: UTF8.self) }
+    for entry in container["envFrom"]?.arrayValue ?? [] {
+      let prefix = entry["prefix"]?.stringValue ?? ""
+      for (source, field) in [(KeyedSource.secret, "secretRef"), (.configMap, "configMapRef")] {
+        guard let ref = entry[field] else { continue }
         let name = ref["name"]?.stringValue ?? ""
-        guard let s = api.get(Keys.secrets, namespace: pod.namespace, name: name) else {
+        guard let data = source.load(api, namespace: pod.namespace, name: name) else {
           if ref["optional"]?.boolValue == true { continue }
-          throw .missing("secret \"\(name)\" not found")
+          throw .missing("\(source.lowerName) \"\(name)\" not found")
         }
-        for (k, v) in s["data"]?.objectValue ?? JSONObject() {
-          set(prefix + k, String(decoding: Data(base64Encoded: v.stringValue ?? "") ?? Data(), as: UTF8.self))
-        }
-      }
-      if let ref = source["configMapRef"] {
-        let name = ref["name"]?.stringValue ?? ""
-        guard let c = api.get(Keys.configMaps, namespace: pod.namespace, name: name) else {
-          if ref["optional"]?.boolValue == true { continue }
-          throw .missing("configmap \"\(name)\" not found")
-        }
-        for (k, v) in c["data"]?.objectValue ?? JSONObject() { set(prefix + k, v.stringValue ?? "") }
+        for (k, v) in data.sorted(by: { $0.key < $1.key }) { set(prefix + k, text(v)) }
       }
     }
     for e in container["env"]?.arrayValue ?? [] {
       let name = e["name"]?.stringValue ?? ""
+      let keyRef = [(KeyedSource.secret, "secretKeyRef"), (.configMap, "configMapKeyRef")].lazy
+        .compactMap { source, field in e[path: ["valueFrom", field]].map { (source, $0) } }.first
       if let value = e["value"]?.stringValue {
         set(name, expand(value, env))
-      } else if let ref = e[path: ["valueFrom", "secretKeyRef"]] {
-        let sname = ref["name"]?.stringValue ?? "", key = ref["key"]?.stringValue ?? ""
-        let data = api.get(Keys.secrets, namespace: pod.namespace, name: sname)?["data"]?[key]?.stringValue
-        guard let data else {
+      } else if let (source, ref) = keyRef {
+        let objectName = ref["name"]?.stringValue ?? "", key = ref["key"]?.stringValue ?? ""
+        let data = source.load(api, namespace: pod.namespace, name: objectName)
+        guard let value = data?[key] else {
           if ref["optional"]?.boolValue == true { continue }
-          throw .missing(api.get(Keys.secrets, namespace: pod.namespace, name: sname) == nil
-                         ? "secret \"\(sname)\" not found" : "couldn't find key \(key) in Secret \(pod.namespace)/\(sname)")
+          throw .missing(data == nil ? "\(source.lowerName) \"\(objectName)\" not found"
+                         : "couldn't find key \(key) in \(source.kind) \(pod.namespace)/\(objectName)")
         }
-        set(name, String(decoding: Data(base64Encoded: data) ?? Data(), as: UTF8.self))
-      } else if let ref = e[path: ["valueFrom", "configMapKeyRef"]] {
-        let cname = ref["name"]?.stringValue ?? "", key = ref["key"]?.stringValue ?? ""
-        let value = api.get(Keys.configMaps, namespace: pod.namespace, name: cname)?["data"]?[key]?.stringValue
-        guard let value else {
-          if ref["optional"]?.boolValue == true { continue }
-          throw .missing(api.get(Keys.configMaps, namespace: pod.namespace, name: cname) == nil
-                         ? "configmap \"\(cname)\" not found" : "couldn't find key \(key) in ConfigMap \(pod.namespace)/\(cname)")
-        }
-        set(name, value)
+        set(name, text(value))
       } else if let path = e[path: ["valueFrom", "fieldRef", "fieldPath"]]?.stringValue {
         set(name, fieldValue(path, pod: pod, hostIP: hostIP, podIP: podIP))
       } else {

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 
@@ -47,13 +48,10 @@ struct ContainerProcess: Sendable {
       await box.wait()
     } onCancel: {
       kill(pid, SIGTERM)
-      let deadline = ContinuousClock.now + grace
       // The runtime's stop timeout: SIGKILL if still alive after the grace period.
-      Thread.detachNewThread {
-        while ContinuousClock.now < deadline {
-          if box.isFinished { return }
-          Thread.sleep(forTimeInterval: 0.05)
-        }
+      let (seconds, attoseconds) = grace.components
+      let delay = Double(seconds) + Double(attoseconds) / 1e18
+      DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
         if !box.isFinished { kill(pid, SIGKILL) }
       }
     }

@@ -48,7 +48,9 @@ final class Kubelet: Sendable {
   struct State: Sendable {
     var workers: [String: Worker] = [:]   // pod uid → worker
     var failed: Set<String> = []
-    var nextPodIP: UInt32 = (127 << 24) | (1 << 16)
+    /// Pod IPs count up from 127.N.0.1, N chosen by process id so that two simulators on one
+    /// machine rarely hand out the same addresses (their pods' servers would clash).
+    var nextPodIP: UInt32 = (127 << 24) | (UInt32(1 + ProcessInfo.processInfo.processIdentifier % 200) << 16)
   }
 
   let nodes: [String: SimulatedNode]
@@ -138,11 +140,18 @@ final class Kubelet: Sendable {
     try api.mergePatch(Paths.lease(node.name), ["spec": ["renewTime": .string(now), "holderIdentity": .string(node.name)]])
   }
 
-  /// Renews every live node's Lease every 10 s (scaled) until cancelled.
+  /// Renews every live node's Lease every 10 s (scaled) and re-posts its status every 5 minutes
+  /// (`nodeStatusReportFrequency`, pkg/kubelet/apis/config/v1beta1/defaults.go) until cancelled.
   func heartbeats() async {
+    var renewals = 0
     while !Task.isCancelled {
       do { try await Task.sleep(for: context.runtime.scaled(Kubelet.renewIntervalSeconds)) } catch { return }
-      for node in nodes.values where !isFailed(node.name) { try? renewLease(node) }
+      renewals += 1
+      let reportStatus = renewals % 30 == 0
+      for node in nodes.values where !isFailed(node.name) {
+        try? renewLease(node)
+        if reportStatus { try? postStatus(node, ready: true) }
+      }
     }
   }
 

@@ -43,29 +43,15 @@ struct PodSandbox: Sendable {
     for volume in pod[path: ["spec", "volumes"]]?.arrayValue ?? [] {
       guard let dir = volumeDirectory(volume) else { continue }
       try? fm.createDirectory(at: dir, withIntermediateDirectories: true)
-      if let secret = volume["secret"] {
-        let name = secret["secretName"]?.stringValue ?? ""
-        let optional = secret["optional"]?.boolValue ?? false
-        guard let object = api.get(Keys.secrets, namespace: pod.namespace, name: name) else {
-          if optional { continue }
-          throw .missing("secret \"\(name)\" not found")
+      let sources: [(KeyedSource, String, String)] = [(.secret, "secret", "secretName"), (.configMap, "configMap", "name")]
+      for (source, field, nameField) in sources {
+        guard let ref = volume[field] else { continue }
+        let name = ref[nameField]?.stringValue ?? ""
+        guard let files = source.load(api, namespace: pod.namespace, name: name) else {
+          if ref["optional"]?.boolValue == true { continue }
+          throw .missing("\(source.lowerName) \"\(name)\" not found")
         }
-        var files: [String: Data] = [:]
-        for (k, v) in object["data"]?.objectValue ?? JSONObject() { files[k] = Data(base64Encoded: v.stringValue ?? "") ?? Data() }
-        for (k, v) in object["stringData"]?.objectValue ?? JSONObject() { files[k] = Data((v.stringValue ?? "").utf8) }
-        try write(files, items: secret["items"]?.arrayValue, into: dir, source: "secret \"\(name)\"")
-      }
-      if let configMap = volume["configMap"] {
-        let name = configMap["name"]?.stringValue ?? ""
-        let optional = configMap["optional"]?.boolValue ?? false
-        guard let object = api.get(Keys.configMaps, namespace: pod.namespace, name: name) else {
-          if optional { continue }
-          throw .missing("configmap \"\(name)\" not found")
-        }
-        var files: [String: Data] = [:]
-        for (k, v) in object["data"]?.objectValue ?? JSONObject() { files[k] = Data((v.stringValue ?? "").utf8) }
-        for (k, v) in object["binaryData"]?.objectValue ?? JSONObject() { files[k] = Data(base64Encoded: v.stringValue ?? "") ?? Data() }
-        try write(files, items: configMap["items"]?.arrayValue, into: dir, source: "configmap \"\(name)\"")
+        try write(files, items: ref["items"]?.arrayValue, into: dir, source: "\(source.lowerName) \"\(name)\"")
       }
     }
   }
@@ -103,17 +89,40 @@ struct PodSandbox: Sendable {
     return out.sorted { $0.mountPath.count > $1.mountPath.count }
   }
 
-  /// Rewrites a value that begins with a mount path to the host directory behind it.
+  /// Rewrites the mount paths in a value to the host directories behind them.
   ///
-  /// "Begins with" means the whole value is the mount path or continues with `/` after it, so
-  /// `/models2` is not inside `/models`.
+  /// A value that begins with a mount path is rewritten (the contract's rule); so is a mount path
+  /// that starts a path token later in the value — after `=`, `:`, a space, a quote or a shell
+  /// operator — so `--model-repository=/models` and `sh -c "cp x /models/a > /dev/termination-log"`
+  /// stay inside the sim root too. A token matches a mount path when it equals it or continues with
+  /// `/`, so `/models2` is not inside `/models`; the longest mount path wins.
   static func rewrite(_ value: String, mounts: [(mountPath: String, host: String)]) -> String {
-    for m in mounts {
-      if value == m.mountPath { return m.host }
-      if m.mountPath == "/" { return m.host + value }
-      if value.hasPrefix(m.mountPath + "/") { return m.host + value.dropFirst(m.mountPath.count) }
+    guard value.contains("/") else { return value }
+    let chars = Array(value.unicodeScalars)
+    var out = String.UnicodeScalarView()
+    var i = 0
+    let separators = Set(" \t\n=:'\"`;|&<>(),".unicodeScalars)
+    while i < chars.count {
+      if chars[i] == "/" && (i == 0 || separators.contains(chars[i - 1])) {
+        var matched = false
+        for m in mounts {
+          let path = Array(m.mountPath.unicodeScalars)
+          let root = m.mountPath == "/"
+          guard i + path.count <= chars.count, Array(chars[i..<(i + path.count)]) == path else { continue }
+          let next = i + path.count
+          if root || next == chars.count || chars[next] == "/" || separators.contains(chars[next]) {
+            out.append(contentsOf: (root ? m.host + "/" : m.host).unicodeScalars)
+            i = next
+            matched = true
+            break
+          }
+        }
+        if matched { continue }
+      }
+      out.append(chars[i])
+      i += 1
     }
-    return value
+    return String(out)
   }
 
   /// Where a container's `terminationMessagePath` is on this machine: under a mount if it is in one,

@@ -31,23 +31,26 @@ struct PodWorker: Sendable {
   func run() async {
     let status = PodStatusModel(pod: pod, api: api, hostIP: node.hostIP, podIP: podIP)
     let events = EventRecorder(api: api, component: "kubelet", host: node.name)
-    status.update { _ in }
     // Volumes: retried until they can be set up (FailedMount), as the volume manager does.
+    var reported = false
     while true {
       do {
         try sandbox.prepare(api: api)
         break
       } catch {
+        if !reported { status.update { _ in }; reported = true }
         events.record(pod, kind: "Pod", type: "Warning", reason: "FailedMount", message: "MountVolume.SetUp failed: \(error)")
         do { try await Task.sleep(for: runtime.scaled(10)) } catch { return }
       }
     }
-    status.update { $0.sandboxReady = true }
+    // One write for sandbox and (without init containers) started containers, as the status
+    // manager batches what one sync changed.
     let inits = pod[path: ["spec", "initContainers"]]?.arrayValue ?? []
+    if !inits.isEmpty { status.update { $0.sandboxReady = true } } else { status.state.withLock { $0.sandboxReady = true } }
     for (index, container) in inits.enumerated() {
       guard await runToSuccess(container, index: index, isInit: true, status: status, events: events) else { return }
     }
-    status.update { $0.initialized = true }
+    status.state.withLock { $0.initialized = true }   // written with the containers' start
     if Task.isCancelled { return }
     let containers = pod[path: ["spec", "containers"]]?.arrayValue ?? []
     await withDiscardingTaskGroup { group in
@@ -178,6 +181,8 @@ struct PodWorker: Sendable {
   /// (docs/edgemodel-contracts.md §4). No command, or one that does not resolve, means "simulated".
   func resolve(_ container: JSONValue, restartCount: Int) throws(SandboxError) -> ResolvedCommand {
     let name = container["name"]?.stringValue ?? ""
+    // Secret and ConfigMap volumes follow their objects (the kubelet's periodic volume sync).
+    try? sandbox.prepare(api: api)
     let terminationLog = sandbox.terminationMessageFile(container)
     // The kubelet bind-mounts the termination log file at terminationMessagePath, so that path is a mount too.
     let messagePath = container["terminationMessagePath"]?.stringValue ?? "/dev/termination-log"
@@ -238,9 +243,15 @@ struct PodWorker: Sendable {
       return
     }
     let period = runtime.scaled(Double(container[path: ["readinessProbe", "periodSeconds"]]?.intValue ?? 10))
-    let server = context.configuration.servesMetrics
-      ? await context.servers.start(host: podIP, ports: triton.ports, model: { triton.models() }, kind: node.kind)
-      : nil
+    var server: TritonEndpoint?
+    if context.configuration.servesMetrics {
+      let (endpoint, failures) = await context.servers.start(host: podIP, ports: triton.ports, model: { triton.models() }, kind: node.kind)
+      server = endpoint
+      for failure in failures {
+        context.logger.warning("Triton endpoint could not bind", metadata: ["kube.name": "\(pod.name)", "error": "\(failure)"])
+        events.record(pod, kind: "Pod", type: "Warning", reason: "PortUnavailable", message: "simulated Triton could not listen: \(failure)")
+      }
+    }
     defer { if let server { server.close() } }
     var ready = false
     while !Task.isCancelled {

@@ -19,6 +19,7 @@ final class Scheduler: Sendable {
   let runtime: Runtime
   let logger: Logger
   private let unschedulable = Mutex<Set<ObjectKey>>([])
+  private let cache = Mutex(SchedulerCache())
   let controller: Controller
 
   init(api: ClusterAPI, runtime: Runtime, logger: Logger) {
@@ -36,6 +37,7 @@ final class Scheduler: Sendable {
 
   func handlePod(_ event: StoreEvent) async {
     let pod = event.object
+    cache.withLock { $0.update(pod, deleted: event.type == .deleted) }
     if event.type == .deleted || pod.isTerminal || (pod.isDeleting && event.previous?.isDeleting == false) {
       // A pod left a node or finished: its resources are free, so the unschedulable may fit now.
       await retryUnschedulable()
@@ -45,6 +47,9 @@ final class Scheduler: Sendable {
   }
 
   func handleNode() async { await retryUnschedulable() }
+
+  /// Adds an existing pod to the cache (initial list).
+  func observe(_ pod: JSONValue) { cache.withLock { $0.update(pod, deleted: false) } }
 
   func retryUnschedulable() async {
     let keys = unschedulable.withLock { $0 }
@@ -57,13 +62,9 @@ final class Scheduler: Sendable {
       return nil
     }
     let nodes = api.list(Keys.nodes).sorted { $0.name < $1.name }
-    var requested: [String: Resources] = [:]
-    var sameOwner: [String: Int] = [:]
-    let owner = (pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).first { $0["controller"]?.boolValue == true }?["uid"]?.stringValue
-    for p in api.list(Keys.pods) where !p.nodeName.isEmpty && !p.isTerminal {
-      requested[p.nodeName, default: Resources()].add(Resources.requests(ofPod: p))
-      if let owner, p.controllerUID(kind: pod.controllerKind ?? "") == owner { sameOwner[p.nodeName, default: 0] += 1 }
-    }
+    let snapshot = cache.withLock { $0 }
+    let requested = snapshot.requested
+    let owner = pod.controllerOwnerUID
     var failures: [[NodeFit.Failure]] = []
     var feasible: [JSONValue] = []
     for node in nodes {
@@ -71,8 +72,8 @@ final class Scheduler: Sendable {
       if f.isEmpty { feasible.append(node) } else { failures.append(f) }
     }
     let best = feasible.min { a, b in
-      let ka = (sameOwner[a.name, default: 0], requested[a.name]?.pods ?? 0, a.name)
-      let kb = (sameOwner[b.name, default: 0], requested[b.name]?.pods ?? 0, b.name)
+      let ka = (snapshot.pods(of: owner, on: a.name), requested[a.name]?.pods ?? 0, a.name)
+      let kb = (snapshot.pods(of: owner, on: b.name), requested[b.name]?.pods ?? 0, b.name)
       return ka < kb
     }
     guard let node = best else {
@@ -83,8 +84,9 @@ final class Scheduler: Sendable {
         var conditions = pod[path: ["status", "conditions"]]?.arrayValue ?? []
         setCondition(&conditions, type: "PodScheduled", status: "False", reason: "Unschedulable", message: message,
                      now: rfc3339(Date()), extra: ["lastProbeTime": nil])
-        _ = try? api.mergePatch(Paths.pod(key.namespace, key.name) + "/status", ["status": ["conditions": .array(conditions)]])
+        // schedule_one.go handleSchedulingFailure: the event first, then the pod's condition.
         events.record(pod, kind: "Pod", type: "Warning", reason: "FailedScheduling", message: message)
+        _ = try? api.mergePatch(Paths.pod(key.namespace, key.name) + "/status", ["status": ["conditions": .array(conditions)]])
         logger.info("Pod unschedulable", metadata: ["kube.namespace": "\(key.namespace)", "kube.name": "\(key.name)", "scheduler.message": "\(message)"])
       }
       return runtime.scaled(300)
@@ -95,6 +97,10 @@ final class Scheduler: Sendable {
                               "target": ["apiVersion": "v1", "kind": "Node", "name": .string(node.name)]]
     do {
       try api.create(Paths.pod(key.namespace, key.name) + "/binding", binding)
+      // Assume the binding (the scheduler cache's AssumePod) so the next pod sees it before the event arrives.
+      var bound = pod
+      bound[path: ["spec", "nodeName"]] = .string(node.name)
+      cache.withLock { $0.update(bound, deleted: false) }
       events.record(pod, kind: "Pod", reason: "Scheduled", message: "Successfully assigned \(key.namespace)/\(key.name) to \(node.name)")
     } catch {
       logger.debug("Binding failed", metadata: ["kube.name": "\(key.name)", "error": "\(error)"])
@@ -104,9 +110,3 @@ final class Scheduler: Sendable {
   }
 }
 
-extension JSONValue {
-  /// The kind of the controlling owner, if any.
-  var controllerKind: String? {
-    (self[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).first { $0["controller"]?.boolValue == true }?["kind"]?.stringValue
-  }
-}

@@ -174,13 +174,13 @@ final class TritonServers: Sendable {
     self.requestsPerSecond = requestsPerSecond
   }
 
-  /// Starts an endpoint at `host` on `ports`; bind failures are logged by the caller, the endpoint still counts.
-  func start(host: String, ports: [Int], model: @escaping @Sendable () -> [TritonModel], kind: NodeKind) async -> TritonEndpoint {
+  /// Starts an endpoint at `host` on `ports`; returns it with the ports it could not bind (the pod still runs).
+  func start(host: String, ports: [Int], model: @escaping @Sendable () -> [TritonModel], kind: NodeKind) async -> (TritonEndpoint, [String]) {
     // Per-request latency in ms: scaled from the module's engine build time (faster modules infer faster).
     let latency = kind.baseBuildSeconds / 40
     let endpoint = TritonEndpoint(models: model, latencyMilliseconds: latency, requestsPerSecond: requestsPerSecond, speed: speed)
-    _ = await endpoint.bind(host: host, ports: ports, group: group)
-    return endpoint
+    let failures = await endpoint.bind(host: host, ports: ports, group: group)
+    return (endpoint, failures)
   }
 
   func shutdown() async { try? await group.shutdownGracefully() }

@@ -1,0 +1,47 @@
+import KubeCore
+
+/// What is bound where: per node the summed requests and the pods of each controller, kept up to
+/// date from pod events so that scheduling one pod does not re-read every pod (kube-scheduler's
+/// internal cache, pkg/scheduler/backend/cache, reduced to what the filters and spreading need).
+struct SchedulerCache: Sendable {
+  private struct Entry: Sendable {
+    var node: String
+    var requests: Resources
+    var owner: String?
+  }
+  private var pods: [String: Entry] = [:]
+  private(set) var requested: [String: Resources] = [:]
+  private var owners: [String: [String: Int]] = [:]   // node → owner uid → pods
+
+  /// Records a pod's current state: bound and not finished pods count, everything else is removed.
+  mutating func update(_ pod: JSONValue, deleted: Bool) {
+    remove(pod.uid)
+    guard !deleted, !pod.nodeName.isEmpty, !pod.isTerminal else { return }
+    let entry = Entry(node: pod.nodeName, requests: Resources.requests(ofPod: pod), owner: pod.controllerOwnerUID)
+    pods[pod.uid] = entry
+    requested[entry.node, default: Resources()].add(entry.requests)
+    if let owner = entry.owner { owners[entry.node, default: [:]][owner, default: 0] += 1 }
+  }
+
+  private mutating func remove(_ uid: String) {
+    guard let old = pods.removeValue(forKey: uid) else { return }
+    requested[old.node]?.subtract(old.requests)
+    if let owner = old.owner { owners[old.node]?[owner, default: 1] -= 1 }
+  }
+
+  func pods(of owner: String?, on node: String) -> Int { owner.flatMap { owners[node]?[$0] } ?? 0 }
+}
+
+extension Resources {
+  mutating func subtract(_ other: Resources) {
+    for (k, v) in other.amounts { amounts[k, default: 0] -= v }
+    pods -= other.pods
+  }
+}
+
+extension JSONValue {
+  /// The uid of the controlling owner, whatever its kind.
+  var controllerOwnerUID: String? {
+    (self[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).first { $0["controller"]?.boolValue == true }?["uid"]?.stringValue
+  }
+}

@@ -1,0 +1,62 @@
+import KubeCore
+import Testing
+@testable import EdgeSim
+
+struct TolerationCase: Sendable, CustomTestStringConvertible {
+  var toleration: JSONValue
+  var taint: JSONValue
+  var tolerates: Bool
+  var testDescription: String { "\(toleration) vs \(taint)" }
+}
+
+@Test("Tolerations match taints by key, operator, value and effect (core/v1 ToleratesTaint)", arguments: [
+  TolerationCase(toleration: ["key": "a", "operator": "Equal", "value": "x", "effect": "NoSchedule"], taint: ["key": "a", "value": "x", "effect": "NoSchedule"], tolerates: true),
+  TolerationCase(toleration: ["key": "a", "operator": "Equal", "value": "y"], taint: ["key": "a", "value": "x", "effect": "NoSchedule"], tolerates: false),
+  TolerationCase(toleration: ["key": "a", "operator": "Exists"], taint: ["key": "a", "value": "x", "effect": "NoExecute"], tolerates: true),
+  TolerationCase(toleration: ["operator": "Exists"], taint: ["key": "anything", "effect": "NoSchedule"], tolerates: true),
+  TolerationCase(toleration: ["key": "a", "operator": "Exists", "effect": "NoExecute"], taint: ["key": "a", "effect": "NoSchedule"], tolerates: false),
+  TolerationCase(toleration: ["key": "b", "operator": "Exists"], taint: ["key": "a", "effect": "NoSchedule"], tolerates: false),
+])
+func tolerations(_ c: TolerationCase) {
+  #expect(NodeFit.toleration(matches: c.toleration, taint: c.taint) == c.tolerates)
+}
+
+struct AffinityCase: Sendable, CustomTestStringConvertible {
+  var expression: JSONValue
+  var matches: Bool
+  var testDescription: String { "\(expression)" }
+}
+
+@Test("Required node affinity operators (In, NotIn, Exists, DoesNotExist, Gt, Lt) against a node's labels", arguments: [
+  AffinityCase(expression: ["key": "edgeml.io/jetson.module", "operator": "In", "values": ["orin-nx-16gb", "agx-orin-64gb"]], matches: true),
+  AffinityCase(expression: ["key": "edgeml.io/jetson.module", "operator": "NotIn", "values": ["orin-nx-16gb"]], matches: false),
+  AffinityCase(expression: ["key": "edgeml.io/dla.cores", "operator": "Exists"], matches: true),
+  AffinityCase(expression: ["key": "edgeml.io/secureboot", "operator": "DoesNotExist"], matches: true),
+  AffinityCase(expression: ["key": "edgeml.io/memory.mib", "operator": "Gt", "values": ["8000"]], matches: true),
+  AffinityCase(expression: ["key": "edgeml.io/memory.mib", "operator": "Lt", "values": ["8000"]], matches: false),
+  AffinityCase(expression: ["key": "edgeml.io/jetson.module", "operator": "Gt", "values": ["1"]], matches: false),
+])
+func affinity(_ c: AffinityCase) {
+  let node: JSONValue = ["metadata": ["name": "n1", "labels": ["edgeml.io/jetson.module": "orin-nx-16gb", "edgeml.io/dla.cores": "2", "edgeml.io/memory.mib": "15388"]]]
+  let pod: JSONValue = ["spec": ["affinity": ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": [["matchExpressions": [c.expression]]]]]]]]
+  #expect(NodeFit.matchesSelectorAndAffinity(pod: pod, node: node) == c.matches)
+}
+
+@Test("Resource fit counts the largest init container against the sum of the app containers, and limits stand in for requests")
+func resourceRequests() {
+  let pod: JSONValue = ["spec": [
+    "initContainers": [["name": "i", "resources": ["requests": ["cpu": "2", "memory": "1Gi"]]]],
+    "containers": [["name": "a", "resources": ["requests": ["cpu": "500m"], "limits": ["nvidia.com/gpu": "1"]]],
+                   ["name": "b", "resources": ["requests": ["cpu": "500m", "memory": "256Mi"]]]],
+  ]]
+  let r = Resources.requests(ofPod: pod)
+  #expect(r.amounts["cpu"] == 2)
+  #expect(r.amounts["memory"] == 1_073_741_824)
+  #expect(r.amounts["nvidia.com/gpu"] == 1)
+  let node: JSONValue = ["metadata": ["name": "n"], "status": ["allocatable": ["cpu": "8", "memory": "16Gi", "pods": "110", "nvidia.com/gpu": "1"],
+                                                              "conditions": [["type": "Ready", "status": "True"]]]]
+  #expect(NodeFit.failures(pod: pod, node: node, requested: Resources()).isEmpty)
+  var used = Resources()
+  used.amounts["nvidia.com/gpu"] = 1
+  #expect(NodeFit.failures(pod: pod, node: node, requested: used) == [.insufficient("nvidia.com/gpu")])
+}
