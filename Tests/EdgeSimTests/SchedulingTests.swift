@@ -20,7 +20,7 @@ struct SchedulingTests {
       #expect(orin[path: ["status", "nodeInfo", "osImage"]]?.stringValue == "Ubuntu 22.04.5 LTS")
       let first = h.api.get(Keys.leases, namespace: "kube-node-lease", name: "orin-nx-16gb-0")?[path: ["spec", "renewTime"]]?.stringValue
       #expect(first != nil)
-      _ = try await h.eventually(5, "lease renewed") {
+      _ = try await h.eventually(20, "lease renewed") {
         h.api.get(Keys.leases, namespace: "kube-node-lease", name: "orin-nx-16gb-0")?[path: ["spec", "renewTime"]]?.stringValue != first ? true : nil
       }
     }

@@ -34,22 +34,33 @@ enum FetchTools {
   static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fetch_fixtures.py").path
 
   /// Runs `fetch_fixtures.py` and decodes the JSON object it prints.
-  static func runFixture(_ arguments: [String]) throws -> [String: Any] {
+  ///
+  /// Waits for the script with a termination handler, not `waitUntilExit`: registering a model in
+  /// MLflow takes seconds, and a blocked thread of the cooperative pool (two on this machine)
+  /// would stall every other test running alongside.
+  static func runFixture(_ arguments: [String]) async throws -> [String: Any] {
     let python = try #require(python)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
     process.arguments = [fixtures] + arguments
-    let out = Pipe()
-    let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("fetch-fixture-\(UUID().uuidString).log")
+    let id = UUID().uuidString
+    let outLog = FileManager.default.temporaryDirectory.appendingPathComponent("fetch-fixture-\(id).out")
+    let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("fetch-fixture-\(id).log")
+    _ = FileManager.default.createFile(atPath: outLog.path, contents: nil)
     _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: errorLog) }
-    process.standardOutput = out
-    process.standardError = try FileHandle(forWritingTo: errorLog)  // a file, so a chatty stderr cannot fill a pipe
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    defer {
+      try? FileManager.default.removeItem(at: outLog)
+      try? FileManager.default.removeItem(at: errorLog)
+    }
+    process.standardOutput = try FileHandle(forWritingTo: outLog)
+    process.standardError = try FileHandle(forWritingTo: errorLog)  // files, so a chatty script cannot fill a pipe
+    let status = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Int32, Error>) in
+      process.terminationHandler = { c.resume(returning: $0.terminationStatus) }
+      do { try process.run() } catch { process.terminationHandler = nil; c.resume(throwing: error) }
+    }
+    let output = (try? Data(contentsOf: outLog)) ?? Data()
     let errors = (try? Data(contentsOf: errorLog)) ?? Data()
-    guard process.terminationStatus == 0 else {
+    guard status == 0 else {
       Issue.record("fetch_fixtures.py \(arguments.first ?? "") failed: \(String(decoding: errors.suffix(4000), as: UTF8.self))")
       throw CancellationError()
     }

@@ -29,7 +29,7 @@ struct MLflowServerTests {
     try Data(onnx).write(to: URL(fileURLWithPath: dir + "/v1/model.onnx"))
     try Data("artifact_path: model\nflavors: {}\n".utf8).write(to: URL(fileURLWithPath: dir + "/v1/MLmodel"))
     try Data(single).write(to: URL(fileURLWithPath: dir + "/v2/detector.onnx"))
-    let registered = try FetchTools.runFixture(["mlflow-register", tracking, "resnet", dir + "/v1", dir + "/v2/detector.onnx", "champion"])
+    let registered = try await FetchTools.runFixture(["mlflow-register", tracking, "resnet", dir + "/v1", dir + "/v2/detector.onnx", "champion"])
     #expect((registered["v1Source"] as? String)?.hasPrefix("mlflow-artifacts:") == true)
     #expect((registered["v2Source"] as? String)?.hasPrefix("models:/") == true)
 

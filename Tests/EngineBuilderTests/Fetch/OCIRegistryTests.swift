@@ -20,7 +20,7 @@ struct OCIRegistryTests {
     let model = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 40_503 >> 3) }
     try FileManager.default.createDirectory(atPath: dir + "/push", withIntermediateDirectories: true)
     try Data(model).write(to: URL(fileURLWithPath: dir + "/push/model.onnx"))
-    let pushed = try FetchTools.runFixture(["oci-push", registry, "models/x:1", dir + "/push/model.onnx"])
+    let pushed = try await FetchTools.runFixture(["oci-push", registry, "models/x:1", dir + "/push/model.onnx"])
     let layerDigest = try #require(pushed["layerDigest"] as? String)
     let expected = "sha256:" + SHA256.hash(data: model).map { String(format: "%02x", $0) }.joined()
     #expect(layerDigest == expected)
@@ -79,7 +79,7 @@ struct OCIRegistryTests {
 
     let model = Array("a model behind token auth \(UUID())".utf8)
     try Data(model).write(to: URL(fileURLWithPath: dir + "/model.onnx"))
-    _ = try FetchTools.runFixture(["oci-push", registry, "models/private:1", dir + "/model.onnx"])
+    _ = try await FetchTools.runFixture(["oci-push", registry, "models/private:1", dir + "/model.onnx"])
     let anonymous = try await transport.send(HTTPRequest(method: "GET", url: "http://\(registry)/v2/models/private/manifests/1"))
     #expect(anonymous.status == 401 && anonymous.header("www-authenticate")?.hasPrefix("Bearer realm=") == true)
 

@@ -21,7 +21,7 @@ struct S3MotoTests {
     let transport = try FetchTools.transport()
     try await moto.waitUntilReady(endpoint + "/moto-api/data.json", transport: transport)
 
-    let keys = try FetchTools.runFixture(["s3-setup", endpoint, "edgeml-models"])
+    let keys = try await FetchTools.runFixture(["s3-setup", endpoint, "edgeml-models"])
     let accessKeyID = try #require(keys["accessKeyId"] as? String)
     let secret = try #require(keys["secretAccessKey"] as? String)
     var environment = ["AWS_ACCESS_KEY_ID": accessKeyID, "AWS_SECRET_ACCESS_KEY": secret,
