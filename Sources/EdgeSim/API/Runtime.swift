@@ -19,6 +19,15 @@ final class Runtime: Sendable {
   /// A duration of the simulated cluster, scaled by the speed factor.
   func scaled(_ seconds: Double) -> Duration { .milliseconds(max(1, Int((seconds * speed * 1000).rounded()))) }
 
+  /// Node heartbeats are not scaled below one second: at speed 0.0005 a 10 s renew interval
+  /// would be 5 ms, and a few hundred nodes would then spend the server on Lease writes alone.
+  static let minimumRenewSeconds = 1.0
+  /// The kubelet's Lease renew interval (pkg/kubelet/nodelease: 0.25 × 40 s), scaled, with the floor.
+  var renewIntervalSeconds: Double { max(10 * speed, Runtime.minimumRenewSeconds) }
+  /// The node monitor grace period (50 s), scaled, but never shorter than four renewals, so a
+  /// floored heartbeat cannot look like a failed node.
+  var nodeGraceSeconds: Double { max(50 * speed, 4 * renewIntervalSeconds) }
+
   func spawn(_ body: @escaping @Sendable () async -> Void) { continuation.yield(body) }
 
   /// Runs `body` after `delay` unless the simulator stops first.

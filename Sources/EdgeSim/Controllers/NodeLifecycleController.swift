@@ -18,7 +18,6 @@ struct NodeLifecycleController: Sendable {
   let logger: Logger
   let events: EventRecorder
 
-  static let gracePeriodSeconds = 50.0
   static let unreachable = "node.kubernetes.io/unreachable"
 
 
@@ -27,7 +26,7 @@ struct NodeLifecycleController: Sendable {
     guard let node = api.get(Keys.nodes, name: key.name) else { return nil }
     let lease = api.get(Keys.leases, namespace: "kube-node-lease", name: key.name)
     let renewed = parseRFC3339(lease?[path: ["spec", "renewTime"]]?.stringValue) ?? parseRFC3339(node.creationTimestamp) ?? Date()
-    let grace = NodeLifecycleController.gracePeriodSeconds * runtime.speed
+    let grace = runtime.nodeGraceSeconds
     let silent = Date().timeIntervalSince(renewed)
     let now = rfc3339(Date())
     var taints = node[path: ["spec", "taints"]]?.arrayValue ?? []

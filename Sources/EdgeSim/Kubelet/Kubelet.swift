@@ -57,9 +57,8 @@ final class Kubelet: Sendable {
   let context: KubeletContext
   private let state = Mutex(State())
 
-  /// Lease renewal (pkg/kubelet/nodelease: renewInterval = 0.25 × leaseDurationSeconds 40 = 10 s).
+  /// Lease duration (pkg/kubelet/nodelease); the renew interval, 0.25 × 40 = 10 s, is `Runtime.renewIntervalSeconds`.
   static let leaseDurationSeconds = 40.0
-  static let renewIntervalSeconds = 10.0
 
   init(fleet: FleetSpec, context: KubeletContext) {
     var nodes: [String: SimulatedNode] = [:]
@@ -145,12 +144,15 @@ final class Kubelet: Sendable {
   func heartbeats() async {
     var renewals = 0
     while !Task.isCancelled {
-      do { try await Task.sleep(for: context.runtime.scaled(Kubelet.renewIntervalSeconds)) } catch { return }
+      do { try await Task.sleep(for: .milliseconds(Int(context.runtime.renewIntervalSeconds * 1000))) } catch { return }
       renewals += 1
       let reportStatus = renewals % 30 == 0
       for node in nodes.values where !isFailed(node.name) {
         try? renewLease(node)
-        if reportStatus { try? postStatus(node, ready: true) }
+        // The kubelet posts its status when it differs from the API's (here: someone, the node
+        // lifecycle controller racing a recovery, wrote Ready≠True) or every report period.
+        let drifted = api.get(Keys.nodes, name: node.name)?.conditionStatus("Ready") != "True"
+        if reportStatus || drifted { try? postStatus(node, ready: true) }
       }
     }
   }
