@@ -4,7 +4,8 @@
   * N EdgeModels created at once → all Ready (the real operator; EdgeSim runs every engine init
     container as a real `edgeml engine` process against the trtexec double);
   * watch event → desired objects written: from an EdgeModel's creation to its Deployment's ADDED
-    event on a watch, p50/p99 (includes both watch deliveries and the server-side apply);
+    event on a watch, p50/p99 (includes both watch deliveries and the server-side apply; the
+    models ask for 0 replicas so no simulated pod competes for the CPU);
   * engine rebuilds when nothing in the compatibility key changed: every pod replaced after a
     serving-image change (not part of the key) must take its engine from a cache.
 
@@ -42,11 +43,11 @@ class API:
             return json.loads(r.read())
 
 
-def edgemodel(name, uri, digest, image="nvcr.io/nvidia/tritonserver:24.08-py3-igpu"):
+def edgemodel(name, uri, digest, image="nvcr.io/nvidia/tritonserver:24.08-py3-igpu", replicas=1):
     return {"apiVersion": "edgeml.io/v1alpha1", "kind": "EdgeModel", "metadata": {"name": name},
             "spec": {"model": {"uri": uri, "digest": digest, "version": "1"},
                      "engine": {"cache": {"sharedClaimName": "engines"}},
-                     "placement": {"jetson": {"modules": ["orin-nx-16gb"]}, "replicas": 1},
+                     "placement": {"jetson": {"modules": ["orin-nx-16gb"]}, "replicas": replicas},
                      "serving": {"image": image}}}
 
 
@@ -117,7 +118,9 @@ def main():
         for i in range(args.latency_samples):
             name = f"lat{i:04d}"
             t0 = time.perf_counter()
-            api.call("POST", GROUP, edgemodel(name, uri, digest))
+            # No replicas: the Deployment is still planned and written, but no pod starts, so the
+            # figure is the operator's and the API server's, not the simulated kubelets' CPU.
+            api.call("POST", GROUP, edgemodel(name, uri, digest, replicas=0))
             while name not in seen:
                 time.sleep(0.0005)
             latencies.append((seen[name] - t0) * 1000)

@@ -134,6 +134,17 @@ import Testing
     #expect(p.events.contains { $0.type == "Warning" && $0.reason == "DigestMismatch" })
   }
 
+  @Test func scaledToZeroKeepsTheDeploymentsAndNeedsNoEngine() throws {
+    var s = baseSpec
+    s[path: ["placement"]] = ["jetson": ["modules": ["orin-nx-16gb"], "l4t": ">=36"], "replicas": 0]
+    let p = plan(try model(s))
+    let deployments = p.objects.filter { $0["kind"] == "Deployment" }
+    #expect(deployments.count == 1 && deployments[0][path: ["spec", "replicas"]] == 0)
+    #expect(p.status.engines == nil)
+    #expect(condition(p.status, "EngineReady")?.reason == "NoReplicas")
+    #expect(p.status.phase == .ready)
+  }
+
   @Test func replicasNeverExceedTheGPUsOfAGroup() {
     let g = { (n: Int, plugin: Bool) in
       Placement.NodeGroup(module: "m\(n)", tensorRT: "10.3.0", gpuArch: "sm_87", dlaCore: nil, nodes: (0..<n).map { "n\($0)" },

@@ -63,11 +63,14 @@ public enum EdgeModelPlanner {
     var desiredTotal = 0
     var previousEngines: [String: EngineStatus] = [:]
     for e in model.status?.engines ?? [] { if let k = e.key { previousEngines[k] = e } }
-    for (i, group) in placement.groups.enumerated() where mode == .daemonSet || replicas[i] > 0 {
+    for (i, group) in placement.groups.enumerated() {
       let plan = EnginePlan(spec: spec, group: group, modelName: name)
       let template = podTemplate(model: model, group: group, plan: plan, builderImage: input.builderImage)
+      // A group without replicas keeps its Deployment, scaled to zero (as `kubectl scale` would
+      // leave it), but has no engine to report.
       objects.append(workload(model: model, group: group, mode: mode, replicas: replicas[i], template: template))
       desiredTotal += replicas[i]
+      guard mode == .daemonSet || replicas[i] > 0 else { continue }
       let groupPods = input.pods.filter { $0[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == group.slug }
       engines.append(engineStatus(plan: plan, group: group, pods: groupPods, previous: previousEngines[plan.key]))
     }
@@ -110,6 +113,9 @@ public enum EdgeModelPlanner {
     } else if let failed {
       engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: generation,
                                     reason: failureReason(failed), message: failed.message ?? "engine build failed")
+    } else if engines.isEmpty {
+      engineReady = StatusCondition(type: "EngineReady", status: "True", observedGeneration: generation, reason: "NoReplicas",
+                                    message: "scaled to zero: no engine is needed")
     } else if built == engines.count {
       let hits = engines.reduce(0) { $0 + ($1.cacheHits ?? 0) }
       engineReady = StatusCondition(type: "EngineReady", status: "True", observedGeneration: generation, reason: "EnginesBuilt",
@@ -124,7 +130,7 @@ public enum EdgeModelPlanner {
     conditions.append(StatusCondition(type: "Available", status: available ? "True" : "False", observedGeneration: generation,
                                       reason: available ? "MinimumReplicasAvailable" : "NoReplicasReady",
                                       message: "\(ready.count) ready replica(s)" + (readyVersions.isEmpty ? "" : " serving version \(Set(readyVersions).sorted().joined(separator: ", "))")))
-    let allCurrent = scheduled && engineReady.status == "True" && readyCurrent.count >= desiredTotal && desiredTotal > 0
+    let allCurrent = scheduled && engineReady.status == "True" && readyCurrent.count >= desiredTotal
       && readyCurrent.count == ready.count
     let readyCondition: StatusCondition
     if allCurrent {
