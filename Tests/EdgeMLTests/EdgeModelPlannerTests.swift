@@ -64,6 +64,21 @@ import Testing
     #expect(first[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue?.first?["command"] == ["edgeml"])
   }
 
+  @Test func thePodTemplateSelectsTheGroupsNodesByTheirLabels() throws {
+    var s = baseSpec
+    s[path: ["placement"]] = ["jetson": ["l4t": ">=36.2", "minMemoryMiB": 8000], "replicas": 1]
+    let p = plan(try model(s))
+    let nx = try #require(p.objects.first { $0[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]?.stringValue?.hasPrefix("orin-nx-16gb") == true })
+    let terms = nx[path: ["spec", "template", "spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]
+    #expect(terms == [["matchExpressions": [
+      ["key": "edgeml.io/jetson.module", "operator": "In", "values": ["orin-nx-16gb"]],
+      ["key": "edgeml.io/tensorrt", "operator": "In", "values": ["10.3.0"]],
+      ["key": "edgeml.io/gpu.arch", "operator": "In", "values": ["sm_87"]],
+      ["key": "edgeml.io/l4t", "operator": "In", "values": ["36.4.3"]],
+      ["key": "edgeml.io/memory.mib", "operator": "Gt", "values": ["7999"]],
+    ]]])
+  }
+
   @Test func daemonSetModeRunsOnEveryReadyNodeOfEachGroup() throws {
     var s = baseSpec
     s[path: ["placement"]] = ["mode": "DaemonSet", "jetson": ["modules": ["orin-nx-16gb"]]]
@@ -148,7 +163,7 @@ import Testing
   @Test func replicasNeverExceedTheGPUsOfAGroup() {
     let g = { (n: Int, plugin: Bool) in
       Placement.NodeGroup(module: "m\(n)", tensorRT: "10.3.0", gpuArch: "sm_87", dlaCore: nil, nodes: (0..<n).map { "n\($0)" },
-                          readyNodes: [], l4t: "36.4.3", deviceplugin: plugin)
+                          readyNodes: [], l4t: "36.4.3", l4ts: ["36.4.3"], deviceplugin: plugin)
     }
     #expect(EdgeModelPlanner.distribute(10, over: [g(2, true), g(3, true)]) == [2, 3])
     #expect(EdgeModelPlanner.distribute(10, over: [g(2, false), g(3, false)]) == [4, 6])

@@ -99,7 +99,7 @@ let fleet: [JetsonNode] = [
 
 @Suite struct EngineKeyTests {
   func group(_ module: String = "orin-nx-16gb", trt: String = "10.3.0", arch: String = "sm_87") -> Placement.NodeGroup {
-    Placement.NodeGroup(module: module, tensorRT: trt, gpuArch: arch, dlaCore: nil, nodes: ["n"], readyNodes: ["n"], l4t: "36.4.3", deviceplugin: true)
+    Placement.NodeGroup(module: module, tensorRT: trt, gpuArch: arch, dlaCore: nil, nodes: ["n"], readyNodes: ["n"], l4t: "36.4.3", l4ts: ["36.4.3"], deviceplugin: true)
   }
 
   @Test func keyIsStableAndIgnoresWhatDoesNotChangeTheEngine() throws {

@@ -239,9 +239,10 @@ public enum EdgeModelPlanner {
     if resources.objectValue?.isEmpty == false { serving["resources"] = resources }
 
     var podSpec: JSONObject = [
-      // Exactly the group's nodes: the engine is built for them and no others.
+      // Exactly the group's nodes, by the labels placement judged them on, so the template does
+      // not change when nodes come and go and stays small on a large fleet.
       "affinity": ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": [[
-        "matchExpressions": [["key": "kubernetes.io/hostname", "operator": "In", "values": .array(group.nodes.map { .string($0) })]],
+        "matchExpressions": .array(groupSelector(spec: spec, group: group)),
       ]]]]],
       "initContainers": [initContainer],
       "containers": [.object(serving)],
@@ -259,6 +260,26 @@ public enum EdgeModelPlanner {
       ],
       "spec": .object(podSpec),
     ]
+  }
+
+  /// Node selector requirements equivalent to the static placement checks for this group: its
+  /// module, TensorRT, GPU architecture and the L4T releases that passed, plus the memory, DLA and
+  /// secure-boot minimums (integer labels compare with Gt, as NodeSelectorRequirement allows).
+  static func groupSelector(spec: EdgeModelSpec, group: Placement.NodeGroup) -> [JSONValue] {
+    func inList(_ key: String, _ values: [String]) -> JSONValue {
+      ["key": .string(key), "operator": "In", "values": .array(values.map { .string($0) })]
+    }
+    var out = [inList(JetsonLabels.module, [group.module]), inList(JetsonLabels.tensorRT, [group.tensorRT]),
+               inList(JetsonLabels.gpuArch, [group.gpuArch])]
+    if spec.placement?.jetson?.l4t != nil, !group.l4ts.isEmpty { out.append(inList(JetsonLabels.l4t, group.l4ts)) }
+    if let min = spec.placement?.jetson?.minMemoryMiB, min > 0 {
+      out.append(["key": .string(JetsonLabels.memoryMiB), "operator": "Gt", "values": [.string(String(min - 1))]])
+    }
+    if spec.placement?.jetson?.requireDLA == true || group.dlaCore != nil {
+      out.append(["key": .string(JetsonLabels.dlaCores), "operator": "Gt", "values": [.string(String(group.dlaCore ?? 0))]])
+    }
+    if spec.placement?.jetson?.requireSecureBoot == true { out.append(inList(JetsonLabels.secureBoot, ["true"])) }
+    return out
   }
 
   static func podLabels(name: String, group: Placement.NodeGroup, version: String?) -> JSONObject {

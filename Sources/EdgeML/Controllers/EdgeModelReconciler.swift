@@ -45,6 +45,9 @@ public struct EdgeModelReconciler: Reconciler {
   public let caches: Caches
   public let recorder: EventRecorder?
   public let builderImage: String
+  /// Nodes read once per resourceVersion, not once per reconcile (a fleet of a thousand nodes and
+  /// a thousand models would otherwise re-read every node's labels for every model).
+  let nodeViews = NodeViews()
   /// Called after each reconcile that wrote something (benchmarks measure event → write latency).
   public var onWrite: (@Sendable (ReconcileRequest, Int) -> Void)?
 
@@ -66,7 +69,7 @@ public struct EdgeModelReconciler: Reconciler {
       await recorder?.record(regarding: json, type: "Warning", reason: "InvalidSpec", action: "Reconcile", note: "\(error)")
       return .done
     }
-    let nodes = await caches.nodes.list().map(JetsonNode.init(json:))
+    let nodes = await nodeViews.views(of: await caches.nodes.list())
     let pods = await caches.pods.byIndex("model", request.description)
     let deployments = await caches.deployments.byIndex("model", request.description)
     let daemonSets = await caches.daemonSets.byIndex("model", request.description)
@@ -127,5 +130,30 @@ public struct EdgeModelReconciler: Reconciler {
     (object[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).contains {
       $0["uid"]?.stringValue == model.metadata.uid && $0["controller"]?.boolValue == true
     }
+  }
+}
+
+/// `JetsonNode` views of the cached Nodes, remembered by resourceVersion.
+actor NodeViews {
+  private var cache: [String: (resourceVersion: String, view: JetsonNode)] = [:]
+
+  func views(of nodes: [JSONValue]) -> [JetsonNode] {
+    var out: [JetsonNode] = []
+    out.reserveCapacity(nodes.count)
+    var seen = Set<String>()
+    for node in nodes {
+      let name = node[path: ["metadata", "name"]]?.stringValue ?? ""
+      let rv = node[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
+      seen.insert(name)
+      if let hit = cache[name], hit.resourceVersion == rv, !rv.isEmpty {
+        out.append(hit.view)
+      } else {
+        let view = JetsonNode(json: node)
+        cache[name] = (rv, view)
+        out.append(view)
+      }
+    }
+    if cache.count > seen.count { cache = cache.filter { seen.contains($0.key) } }
+    return out
   }
 }

@@ -27,6 +27,8 @@ public enum Placement {
     public var readyNodes: [String]
     /// The lowest L4T release among the nodes (for status).
     public var l4t: String
+    /// Every L4T release among the nodes (the pod template selects them by label).
+    public var l4ts: [String]
     /// Whether the group's nodes expose `nvidia.com/gpu` (then pods request one).
     public var deviceplugin: Bool
     /// A short, stable identifier of the group (not of the model version): names its workload.
@@ -63,7 +65,8 @@ public enum Placement {
     let tolerations = placement?.tolerations ?? []
     let wantsDLA = spec.engine?.dlaCore
     var rejections: [Rejection] = []
-    var members: [String: (group: NodeGroup, l4ts: [DottedVersion])] = [:]
+    var members: [String: NodeGroup] = [:]
+    var lowest: [String: DottedVersion] = [:]
     for node in nodes.sorted(by: { $0.name < $1.name }) {
       if let reason = staticRejection(node, jetson: jetson, range: range, nodeSelector: placement?.nodeSelector ?? [:],
                                       tolerations: tolerations) {
@@ -71,23 +74,24 @@ public enum Placement {
         continue
       }
       let dla = wantsDLA.flatMap { $0 < node.dlaCores ? $0 : nil }
-      var group = NodeGroup(module: node.module!, tensorRT: node.tensorRT!, gpuArch: node.gpuArch!, dlaCore: dla,
-                            nodes: [], readyNodes: [], l4t: node.l4t ?? "", deviceplugin: node.allocatableGPUs != nil)
-      let id = group.slug
-      if let existing = members[id] { group = existing.group }
-      group.nodes.append(node.name)
-      group.deviceplugin = group.deviceplugin && node.allocatableGPUs != nil
-      var l4ts = members[id]?.l4ts ?? []
-      if let v = node.l4t.flatMap(DottedVersion.init) { l4ts.append(v) }
+      let fresh = NodeGroup(module: node.module!, tensorRT: node.tensorRT!, gpuArch: node.gpuArch!, dlaCore: dla,
+                            nodes: [], readyNodes: [], l4t: node.l4t ?? "", l4ts: [], deviceplugin: node.allocatableGPUs != nil)
+      let id = fresh.slug
+      // Mutated in place (no copy of the growing arrays per node: large fleets stay linear).
+      members[id, default: fresh].nodes.append(node.name)
+      members[id]!.deviceplugin = members[id]!.deviceplugin && node.allocatableGPUs != nil
+      if let l4t = node.l4t, !members[id]!.l4ts.contains(l4t) { members[id]!.l4ts.append(l4t) }
+      if let v = node.l4t.flatMap(DottedVersion.init), lowest[id].map({ v < $0 }) ?? true {
+        lowest[id] = v
+        members[id]!.l4t = v.description
+      }
       if let readiness = dynamicRejection(node) {
         rejections.append(Rejection(node: node.name, reason: readiness))
       } else {
-        group.readyNodes.append(node.name)
+        members[id]!.readyNodes.append(node.name)
       }
-      if let lowest = l4ts.min() { group.l4t = lowest.description }
-      members[id] = (group, l4ts)
     }
-    let groups = members.values.map(\.group).sorted { $0.slug < $1.slug }
+    let groups = members.values.map { g in var g = g; g.l4ts.sort(); return g }.sorted { $0.slug < $1.slug }
     return Result(total: nodes.count, rejections: rejections, groups: groups)
   }
 
