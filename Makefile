@@ -25,6 +25,8 @@ bench: setup
 	python3 scripts/bench-emulator.py --bin .build-release/release/edgeml
 	EDGEML_BIN=.build-release/release/edgeml python3 scripts/bench-drift.py
 	python3 scripts/bench-operator.py --bin .build-release/release/edgeml
+	$(SWIFT) build -c release --product trtexec-double --scratch-path .build-release
+	python3 scripts/bench-edgemodel.py --bin .build-release/release/edgeml --models 1000
 
 clean:
 	rm -rf .build .build-release

@@ -24,9 +24,10 @@ final class Runtime: Sendable {
   static let minimumRenewSeconds = 1.0
   /// The kubelet's Lease renew interval (pkg/kubelet/nodelease: 0.25 × 40 s), scaled, with the floor.
   var renewIntervalSeconds: Double { max(10 * speed, Runtime.minimumRenewSeconds) }
-  /// The node monitor grace period (50 s), scaled, but never shorter than four renewals, so a
-  /// floored heartbeat cannot look like a failed node.
-  var nodeGraceSeconds: Double { max(50 * speed, 4 * renewIntervalSeconds) }
+  /// The node monitor grace period (50 s), scaled, but never shorter than ten renewals, so a
+  /// floored heartbeat delayed by a busy machine (a thousand nodes renewing on two cores) does not
+  /// look like a failed node.
+  var nodeGraceSeconds: Double { max(50 * speed, 10 * renewIntervalSeconds) }
 
   func spawn(_ body: @escaping @Sendable () async -> Void) { continuation.yield(body) }
 
