@@ -162,6 +162,25 @@ struct ControllerTests {
     }
   }
 
+  @Test("A live kubelet whose node was marked Unknown by a late heartbeat restores the node's and its pods' readiness")
+  func lateHeartbeatIsRepaired() async throws {
+    try await SimHarness.run(fleet: "orin-nx-16gb=1", speed: 0.01) { h in
+      try h.api.create("/apis/apps/v1/namespaces/default/deployments", SimHarness.deployment("web", replicas: 1))
+      let pod = try await h.eventually(20, "ready") { h.pods(label: "app=web").first(where: \.isPodReady) }
+      // What the node lifecycle controller writes when it misses heartbeats of a node that is in fact fine.
+      var nodeConditions = h.api.get(Keys.nodes, name: pod.nodeName)?[path: ["status", "conditions"]]?.arrayValue ?? []
+      setCondition(&nodeConditions, type: "Ready", status: "Unknown", reason: "NodeStatusUnknown", now: rfc3339(Date()))
+      _ = try h.api.mergePatch(Paths.node(pod.nodeName) + "/status", ["status": ["conditions": .array(nodeConditions)]])
+      var podConditions = pod[path: ["status", "conditions"]]?.arrayValue ?? []
+      setCondition(&podConditions, type: "Ready", status: "False", now: rfc3339(Date()))
+      _ = try h.api.mergePatch(Paths.pod("default", pod.name) + "/status", ["status": ["conditions": .array(podConditions)]])
+      _ = try await h.eventually(20, "node and pod Ready again") {
+        h.api.get(Keys.nodes, name: pod.nodeName)?.conditionStatus("Ready") == "True"
+          && h.api.get(Keys.pods, namespace: "default", name: pod.name)?.isPodReady == true ? true : nil
+      }
+    }
+  }
+
   @Test("A Triton pod is Ready once its model is in the repository and serves Triton metrics at its pod IP")
   func tritonMetrics() async throws {
     try await SimHarness.run(fleet: "agx-orin-64gb=1", metrics: true) { h in

@@ -153,7 +153,22 @@ final class Kubelet: Sendable {
         // lifecycle controller racing a recovery, wrote Ready≠True) or every report period.
         let drifted = api.get(Keys.nodes, name: node.name)?.conditionStatus("Ready") != "True"
         if reportStatus || drifted { try? postStatus(node, ready: true) }
+        if drifted { restorePodReadiness(on: node.name) }
       }
+    }
+  }
+
+  /// After the node lifecycle controller marked this live node's pods not Ready (it lost sight of
+  /// the heartbeats, pkg/controller/util/node `MarkPodsNotReady`), the kubelet's status manager
+  /// writes what it knows again: pods whose containers are all ready are Ready.
+  private func restorePodReadiness(on node: String) {
+    let now = rfc3339(Date())
+    for pod in api.list(Keys.pods) where pod.nodeName == node && !pod.isDeleting && !pod.isTerminal && pod.conditionStatus("Ready") == "False" {
+      let containers = pod[path: ["status", "containerStatuses"]]?.arrayValue ?? []
+      guard !containers.isEmpty, containers.allSatisfy({ $0["ready"]?.boolValue == true }) else { continue }
+      var conditions = pod[path: ["status", "conditions"]]?.arrayValue ?? []
+      for type in ["Ready", "ContainersReady"] { setCondition(&conditions, type: type, status: "True", now: now, extra: ["lastProbeTime": nil]) }
+      _ = try? api.mergePatch(Paths.pod(pod.namespace, pod.name) + "/status", ["status": ["conditions": .array(conditions)]])
     }
   }
 
