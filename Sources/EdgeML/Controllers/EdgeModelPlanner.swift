@@ -437,10 +437,14 @@ public enum EdgeModelPlanner {
   /// An Event per condition whose status or reason changed and per engine that finished or failed.
   static func events(from old: EdgeModelStatus?, to new: EdgeModelStatus) -> [PlannedEvent] {
     var out: [PlannedEvent] = []
+    // Work in progress (building, rolling, no replica ready yet) is in the status; an Event is for
+    // an outcome — something reached, or something wrong — so a thousand models starting up do not
+    // write several thousand Events.
+    let inProgress: Set<String> = ["Building", "NotScheduled", "RollingOut", "NoReplicasReady"]
     for c in new.conditions ?? [] {
       let p = old?.conditions?.first { $0.type == c.type }
-      guard p?.status != c.status || p?.reason != c.reason else { continue }
-      let warning = c.status == "False" && !["Building", "NotScheduled", "RollingOut", "NoReplicasReady"].contains(c.reason ?? "")
+      guard p?.status != c.status || p?.reason != c.reason, !inProgress.contains(c.reason ?? "") else { continue }
+      let warning = c.status == "False"
       out.append(PlannedEvent(type: warning ? "Warning" : "Normal", reason: c.reason ?? c.type, note: "\(c.type)=\(c.status): \(c.message ?? "")"))
     }
     let before = Dictionary((old?.engines ?? []).compactMap { e in e.key.map { ($0, e) } }, uniquingKeysWith: { a, _ in a })
@@ -453,9 +457,7 @@ public enum EdgeModelPlanner {
         out.append(PlannedEvent(type: "Normal", reason: "EngineBuilt", note: "engine \(short) for \(group) \(how)"))
       case .failed:
         out.append(PlannedEvent(type: "Warning", reason: "EngineFailed", note: "engine \(short) for \(group): \(e.message ?? "")"))
-      case .building:
-        out.append(PlannedEvent(type: "Normal", reason: "EngineBuilding", note: "building engine \(short) for \(group)"))
-      case nil: break
+      case .building, nil: break
       }
     }
     return out
