@@ -126,9 +126,10 @@ def test_apply_with_kubectl_becomes_ready_with_an_engine_per_node_group(cluster)
     # The two Orin NX nodes share one engine: one build, one cache hit from the shared cache.
     nx = next(e for e in s["engines"] if e["nodeGroup"]["module"] == "orin-nx-16gb")
     assert nx["cacheHits"] == 1 and nx["buildSeconds"] > 0
-    events = cluster.sim.kubectl("get", "events", "-o", "json").stdout
-    reasons = {e.get("reason") for e in json.loads(events)["items"]}
-    assert {"EngineBuilt", "Ready", "NodesEligible"} <= reasons
+    # Events follow the status writes that caused them.
+    def reasons():
+        return {e.get("reason") for e in json.loads(cluster.sim.kubectl("get", "events", "-o", "json").stdout)["items"]}
+    assert wait_for(lambda: {"EngineBuilt", "Ready", "NodesEligible"} <= reasons(), timeout=20), reasons()
 
 
 def test_a_failing_node_reschedules_its_pods_and_the_engine_is_reused(cluster):
@@ -169,8 +170,9 @@ def test_a_bad_model_says_why_keeps_the_old_version_serving_and_does_not_hot_loo
     s = cluster.status("detector")
     assert s["phase"] == "Degraded" and s["currentVersion"] == "1"
     assert cluster.condition("detector", "Available")["status"] == "True"   # version 1 still serves
-    described = cluster.sim.kubectl("describe", "edgemodel", "detector").stdout
-    assert "DigestMismatch" in described and "Warning" in described
+    described = wait_for(lambda: (lambda d: d if "DigestMismatch" in d and "Warning" in d else None)(
+        cluster.sim.kubectl("describe", "edgemodel", "detector").stdout), timeout=20)
+    assert described, cluster.sim.kubectl("describe", "edgemodel", "detector").stdout
     # No hot loop: over three seconds the failing init containers restart with back-off, and the
     # operator writes the EdgeModel's status at most a few times.
     versions = set()

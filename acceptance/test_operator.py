@@ -88,8 +88,9 @@ def test_status_follows_generation_and_a_steady_cluster_sees_no_writes(crd_sim):
         assert wait_for(lambda: acknowledged(crd_sim, "steady", 1))
         crd_sim.kubectl("apply", "-f", "-", input=model("steady", version="2"))
         assert wait_for(lambda: acknowledged(crd_sim, "steady", 2))
-        described = crd_sim.kubectl("describe", "edgemodel", "steady").stdout
-        assert "NoEligibleNodes" in described and "Scheduled=False: 0/" in described   # the operator's Events
+        # The operator's Events (they follow the status write that caused them).
+        assert wait_for(lambda: all(t in crd_sim.kubectl("describe", "edgemodel", "steady").stdout
+                                    for t in ("NoEligibleNodes", "Scheduled=False: 0/")))
         time.sleep(1)
         before = global_resource_version(crd_sim)
         time.sleep(4)

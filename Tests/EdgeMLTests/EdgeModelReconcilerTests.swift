@@ -106,8 +106,11 @@ import Testing
     let s = try await status(c)
     #expect(s["readyReplicas"] == 2 && s["currentVersion"] == "3")
     #expect(s["engines"]?.arrayValue?.compactMap { $0["state"]?.stringValue } == ["Built", "Built"])
-    let events = try await c.client.list(.events, namespace: "default").items.compactMap { $0["reason"]?.stringValue }
-    #expect(events.contains("EngineBuilt") && events.contains("Ready"))
+    // Events follow the status write that caused them.
+    #expect(try await eventually {
+      let reasons = try await c.client.list(.events, namespace: "default").items.compactMap { $0["reason"]?.stringValue }
+      return reasons.contains("EngineBuilt") && reasons.contains("Ready")
+    })
 
     // Nothing changes: nothing is written.
     try await Task.sleep(for: .milliseconds(500))
@@ -134,8 +137,10 @@ import Testing
     #expect(condition(s, "Scheduled")?["message"] == "0/3 nodes eligible: 3 module not in [xavier-nx-8gb]")
     #expect(s["phase"] == "Pending")
     #expect(try await c.client.list(.deployments, namespace: "default").items.isEmpty)
-    let warnings = try await c.client.list(.events, namespace: "default").items.filter { $0["type"] == "Warning" }
-    #expect(warnings.contains { $0["reason"] == "NoEligibleNodes" && $0["note"]?.stringValue?.contains("module not in") == true })
+    #expect(try await eventually {
+      let warnings = try await c.client.list(.events, namespace: "default").items.filter { $0["type"] == "Warning" }
+      return warnings.contains { $0["reason"] == "NoEligibleNodes" && $0["note"]?.stringValue?.contains("module not in") == true }
+    })
     await c.stop()
   }
 }
