@@ -135,9 +135,6 @@ def test_apply_with_kubectl_becomes_ready_with_an_engine_per_node_group(cluster)
 def test_a_failing_node_reschedules_its_pods_and_the_engine_is_reused(cluster):
     s = cluster.status("detector")
     keys = sorted(e["key"] for e in s["engines"])
-    victim = next(p for p in cluster.pods("detector") if p["spec"]["nodeName"].startswith("orin-nx-16gb"))
-    node = victim["spec"]["nodeName"]
-    other = "orin-nx-16gb-1" if node == "orin-nx-16gb-0" else "orin-nx-16gb-0"
     # Scale the NX group's Deployment to one pod so a node of its group is free for the move.
     cluster.sim.kubectl("apply", "-f", "-", input=edgemodel("detector", *cluster.model_file("detector-v1.onnx", "v1"), "1", replicas=3))
     wait_for(lambda: len([p for p in cluster.pods("detector") if not p["metadata"].get("deletionTimestamp")]) == 3)

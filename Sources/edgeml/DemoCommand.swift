@@ -229,8 +229,7 @@ actor ProgressPrinter {
           guard let result = EngineResult(terminationMessage: t["message"]?.stringValue ?? "") else { continue }
           let mib = Double(result.sizeBytes ?? 0) / 1_048_576
           if result.state == "Built", result.cacheHit == true {
-            let source = (try? JSONValue(parsing: Array((t["message"]?.stringValue ?? "").utf8)))?["cacheSource"]?.stringValue ?? "node"
-            once("hit-\(podName)", "v\(version) pod on \(node): engine cache hit (\(source) cache), no build")
+            once("hit-\(podName)", "v\(version) pod on \(node): engine cache hit (\(result.cacheSource ?? "node") cache), no build")
           } else if result.state == "Built" {
             once("built-\(podName)", String(format: "v%@ pod on %@: engine built in %.1f s (%.2f MiB, TensorRT %@)", version, node,
                                             result.buildSeconds ?? 0, mib, result.tensorrt ?? "?"))

@@ -71,7 +71,8 @@ public enum EdgeModelPlanner {
       objects.append(workload(model: model, group: group, mode: mode, replicas: replicas[i], template: template))
       desiredTotal += replicas[i]
       guard mode == .daemonSet || replicas[i] > 0 else { continue }
-      let groupPods = input.pods.filter { $0[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == group.slug }
+      let slug = group.slug
+      let groupPods = input.pods.filter { $0[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == slug }
       engines.append(engineStatus(plan: plan, group: group, pods: groupPods, previous: previousEngines[plan.key]))
     }
     if !placement.groups.isEmpty { objects.append(service(model)) }
@@ -382,7 +383,7 @@ public enum EdgeModelPlanner {
       if let t = engine[path: ["state", "terminated"]] {
         let r = EngineResult(terminationMessage: t["message"]?.stringValue ?? "")
         if t["exitCode"]?.intValue == 0 {
-          results.append(r ?? EngineResult(terminationMessage: "{}")!)
+          results.append(r ?? EngineResult())
         } else {
           failures.append(r ?? failedWithoutResult(t))
         }
@@ -411,7 +412,7 @@ public enum EdgeModelPlanner {
   }
 
   static func failedWithoutResult(_ terminated: JSONValue) -> EngineResult {
-    var r = EngineResult(terminationMessage: "{}")!
+    var r = EngineResult()
     r.state = "Failed"
     r.reason = terminated["reason"]?.stringValue ?? "Error"
     r.message = "exit code \(terminated["exitCode"]?.intValue ?? -1)" + (terminated["message"]?.stringValue.map { ": \($0.prefix(200))" } ?? "")

@@ -18,11 +18,14 @@ public struct EdgeModelReconciler: Reconciler {
 
   /// Indexes objects by the EdgeModel they belong to (`namespace/name` from `edgeml.io/model`).
   public static let modelIndexers: [String: Store.IndexFunction] = Store.standardIndexers.merging([
-    "model": { o in
-      guard let m = o[path: ["metadata", "labels", EdgeModelPlanner.Labels.model]]?.stringValue else { return [] }
-      return ["\(o[path: ["metadata", "namespace"]]?.stringValue ?? "")/\(m)"]
-    },
+    "model": modelKey(of:),
   ]) { a, _ in a }
+
+  /// The key of the EdgeModel an object belongs to, from its `edgeml.io/model` label.
+  public static func modelKey(of object: JSONValue) -> [String] {
+    guard let m = object[path: ["metadata", "labels", EdgeModelPlanner.Labels.model]]?.stringValue else { return [] }
+    return ["\(object[path: ["metadata", "namespace"]]?.stringValue ?? "")/\(m)"]
+  }
 
   public struct Caches: Sendable {
     public var models: Store
@@ -48,8 +51,6 @@ public struct EdgeModelReconciler: Reconciler {
   /// Nodes read once per resourceVersion, not once per reconcile (a fleet of a thousand nodes and
   /// a thousand models would otherwise re-read every node's labels for every model).
   let nodeViews = NodeViews()
-  /// Called after each reconcile that wrote something (benchmarks measure event → write latency).
-  public var onWrite: (@Sendable (ReconcileRequest, Int) -> Void)?
 
   public init(client: KubeClient, caches: Caches, recorder: EventRecorder?, builderImage: String) {
     self.client = client
@@ -76,7 +77,6 @@ public struct EdgeModelReconciler: Reconciler {
     let now = Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)).rfc3339
     let plan = EdgeModelPlanner.plan(.init(model: model, nodes: nodes, pods: pods, workloads: deployments + daemonSets,
                                            builderImage: builderImage, now: now))
-    var writes = 0
     var wanted = Set<String>()
     for object in plan.objects {
       let kind = object["kind"]?.stringValue ?? ""
@@ -88,7 +88,6 @@ public struct EdgeModelReconciler: Reconciler {
       if let observed, observed[path: ["metadata", "annotations", EdgeModelPlanner.Labels.appliedHash]] == hash { continue }
       _ = try await client.patch(resource, namespace: request.namespace, name: name, object,
                                  type: .apply(fieldManager: EdgeModelPlanner.fieldManager, force: true))
-      writes += 1
     }
     // Workloads of node groups that are gone (a module left the fleet, the spec narrowed).
     for (kind, objects) in [("Deployment", deployments), ("DaemonSet", daemonSets)] {
@@ -97,7 +96,6 @@ public struct EdgeModelReconciler: Reconciler {
         guard !wanted.contains("\(kind)/\(name)"), o[path: ["metadata", "deletionTimestamp"]] == nil else { continue }
         do {
           try await client.delete(route(kind).0, namespace: request.namespace, name: name, propagationPolicy: "Background")
-          writes += 1
         } catch let e as KubeAPIError where e.isNotFound {}
       }
     }
@@ -106,7 +104,6 @@ public struct EdgeModelReconciler: Reconciler {
       do {
         _ = try await client.patch(Self.resource, namespace: request.namespace, name: request.name, ["status": desired],
                                    type: .merge, subresource: "status")
-        writes += 1
       } catch let e as KubeAPIError where e.isNotFound {
         return .done
       }
@@ -114,7 +111,6 @@ public struct EdgeModelReconciler: Reconciler {
         await recorder?.record(regarding: json, type: e.type, reason: e.reason, action: "Reconcile", note: e.note)
       }
     }
-    if writes > 0 { onWrite?(request, writes) }
     return .done
   }
 

@@ -14,7 +14,7 @@ public struct OperatorAssembly: Sendable {
   ///   - namespace: nil for all namespaces.
   ///   - builderImage: image of the `engine` init container (our own image, which carries `edgeml`).
   public init(client: KubeClient, namespace: String?, workers: Int, builderImage: String, recorder: EventRecorder?,
-              logger: Logger, onWrite: (@Sendable (ReconcileRequest, Int) -> Void)? = nil) async {
+              logger: Logger) async {
     let managed = "\(EdgeModelPlanner.Labels.managedBy)=\(EdgeModelPlanner.Labels.managedByValue)"
     let indexers = EdgeModelReconciler.modelIndexers
     let models = Informer(client: client, resource: EdgeModelReconciler.resource, namespace: namespace)
@@ -25,18 +25,14 @@ public struct OperatorAssembly: Sendable {
     let daemonSets = Informer(client: client, resource: EdgeModelReconciler.daemonSets, namespace: namespace, labelSelector: managed, indexers: indexers)
     let services = Informer(client: client, resource: EdgeModelReconciler.services, namespace: namespace, labelSelector: managed, indexers: indexers)
     let nodes = Informer(client: client, resource: .nodes)
-    var reconciler = EdgeModelReconciler(client: client, caches: .init(models: models.store, nodes: nodes.store, pods: pods.store,
+    let reconciler = EdgeModelReconciler(client: client, caches: .init(models: models.store, nodes: nodes.store, pods: pods.store,
                                                                        deployments: deployments.store, daemonSets: daemonSets.store,
                                                                        services: services.store),
                                          recorder: recorder, builderImage: builderImage)
-    reconciler.onWrite = onWrite
     let controller = Controller(name: "edgemodel", reconciler: reconciler, workers: workers, logger: logger)
     await models.addHandler { key in await controller.enqueue(key: key) }
     for informer in [pods, deployments, daemonSets, services] {
-      await informer.addHandler(for: controller) { o in
-        guard let m = o[path: ["metadata", "labels", EdgeModelPlanner.Labels.model]]?.stringValue else { return [] }
-        return ["\(o[path: ["metadata", "namespace"]]?.stringValue ?? "")/\(m)"]
-      }
+      await informer.addHandler(for: controller, map: EdgeModelReconciler.modelKey(of:))
     }
     // A node change matters to every model, but only when what placement reads changed: labels,
     // readiness, taints, cordon, GPU capacity (not heartbeats or image lists).

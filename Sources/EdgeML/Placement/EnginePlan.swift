@@ -91,6 +91,8 @@ public struct EngineResult: Codable, Sendable, Equatable {
   public var key: String?
   public var state: String?
   public var cacheHit: Bool?
+  /// `node`, `shared` or `none` (built here).
+  public var cacheSource: String?
   public var buildSeconds: Double?
   public var sizeBytes: Int?
   public var tensorrt: String?
@@ -98,6 +100,8 @@ public struct EngineResult: Codable, Sendable, Equatable {
   public var message: String?
   public var latencyMs: Double?
   public var throughputQPS: Double?
+
+  public init() {}
 
   /// Parses a termination message; nil when it is not our JSON (a crash, an OOM kill's empty message).
   public init?(terminationMessage: String) {
