@@ -61,6 +61,8 @@ public final class EdgeSim: Sendable {
   private let runtime: Runtime
   private let root: Mutex<Task<Void, Never>?>
   private let pump = Mutex<EventPump?>(nil)
+  /// Nodes failed by their power annotation (so an annotation only ever undoes what it did).
+  private let poweredOff = Mutex<Set<String>>([])
   private let logger: Logger
 
   private init(configuration: Configuration, kubelet: Kubelet, scheduler: Scheduler, controllers: Controllers,
@@ -127,6 +129,7 @@ public final class EdgeSim: Sendable {
       await scheduler.handlePod(event)
       await controllers.handlePod(event)
     case Keys.nodes:
+      if event.type != .deleted { await followPowerSwitch(event.object) }
       await scheduler.handleNode()
       await controllers.handleNode(event)
     case Keys.leases:
@@ -149,6 +152,26 @@ public final class EdgeSim: Sendable {
   public func recoverNode(_ name: String) async {
     kubelet.recover(name)
     logger.info("Node recovered", metadata: ["kube.name": "\(name)"])
+  }
+
+  /// The annotation a person (or a test) sets with kubectl to pull a simulated node's plug:
+  /// `kubectl annotate node NAME sim.edgeml.io/power=off` fails it as `failNode` does; `=on` or
+  /// removing the annotation brings it back. Nodes failed through `failNode` are left alone.
+  public static let powerAnnotation = "sim.edgeml.io/power"
+
+  private func followPowerSwitch(_ node: JSONValue) async {
+    let name = node.name
+    let wantsOff = node.annotations[EdgeSim.powerAnnotation] == "off"
+    let change = poweredOff.withLock { off -> Bool? in
+      if wantsOff, !off.contains(name) { off.insert(name); return true }
+      if !wantsOff, off.contains(name) { off.remove(name); return false }
+      return nil
+    }
+    switch change {
+    case true?: await failNode(name)
+    case false?: await recoverNode(name)
+    case nil: break
+    }
   }
 
   /// Names of the simulated nodes.

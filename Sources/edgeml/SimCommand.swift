@@ -81,7 +81,6 @@ struct SimService: Service {
       sim = try await EdgeSim.start(emulator: emulator, configuration: simulation, logger: logger)
       if labelNodes { try await SimService.labelNodes(emulator: emulator, fleet: simulation.fleet, logger: logger) }
     }
-    let power = sim.map { s in Task { await SimService.followPowerSwitches(emulator: emulator, sim: s, logger: logger) } }
     emulator.api.faults.configuration = faults
     let credential: KubeEmulator.Credential = clientCertificate ? .clientCertificate(user: "admin", groups: ["system:masters"]) : .adminToken
     let text = try emulator.kubeconfig(credential: credential)
@@ -99,7 +98,6 @@ struct SimService: Service {
     FileHandle.standardOutput.write(Data(banner.utf8))
     logger.info("Emulator serving", metadata: ["server.url": "\(emulator.url)"])
     try? await gracefulShutdown()
-    power?.cancel()
     await sim?.shutdown()
     if let sim, removeSimRoot { try? FileManager.default.removeItem(at: sim.configuration.simRoot) }
     await emulator.shutdown()
@@ -184,32 +182,6 @@ extension SimService {
         continue
       }
       _ = try await NodeLabeler.label(node: name, root: tree, client: client, logger: logger)
-    }
-  }
-}
-
-extension SimService {
-  /// The annotation a person (or a test) sets with kubectl to pull a simulated node's plug:
-  /// `kubectl annotate node NAME sim.edgeml.io/power=off` fails it (no heartbeats, no pod work),
-  /// `=on` or removing the annotation brings it back.
-  static let powerAnnotation = "sim.edgeml.io/power"
-
-  static func followPowerSwitches(emulator: KubeEmulator, sim: EdgeSim, logger: Logger) async {
-    var off = Set<String>()
-    while !Task.isCancelled {
-      let nodes = emulator.api.store.transaction { $0.list("/nodes", namespace: nil) }
-      for node in nodes {
-        guard let name = node[path: ["metadata", "name"]]?.stringValue else { continue }
-        let wantsOff = node[path: ["metadata", "annotations", powerAnnotation]]?.stringValue == "off"
-        if wantsOff, !off.contains(name) {
-          off.insert(name)
-          await sim.failNode(name)
-        } else if !wantsOff, off.contains(name) {
-          off.remove(name)
-          await sim.recoverNode(name)
-        }
-      }
-      try? await Task.sleep(for: .milliseconds(250))
     }
   }
 }
