@@ -1,3 +1,4 @@
+import ControllerRuntime
 import KubeCore
 import Testing
 @testable import EdgeML
@@ -157,4 +158,37 @@ let fleet: [JetsonNode] = [
     #expect(value("--key") == plan.key && value("--model-version") == "3" && value("--layout") == "triton")
     #expect(value("--termination-log") == "/dev/termination-log" && value("--cache-dir") == "/var/lib/edgeml/engines")
   }
+}
+
+/// The reconciler remembers placements while the nodes stay the same; a changed node must be seen
+/// at once, and models with different placement specs must not share a result.
+@Test func rememberedPlacementFollowsNodeChangesAndSpecs() async throws {
+  func node(_ name: String, module: String, rv: String) -> JSONValue {
+    ["metadata": ["name": .string(name), "resourceVersion": .string(rv),
+                  "labels": [.init(JetsonLabels.module): .string(module), .init(JetsonLabels.l4t): "36.4.3",
+                             .init(JetsonLabels.tensorRT): "10.3.0", .init(JetsonLabels.gpuArch): "sm_87"]],
+     "status": ["conditions": [["type": "Ready", "status": "True"]], "allocatable": ["nvidia.com/gpu": "1"]]]
+  }
+  let store = Store()
+  await store.replace([node("a", module: "orin-nx-16gb", rv: "1"), node("b", module: "orin-nano-8gb", rv: "1")], resourceVersion: "1")
+  let views = NodeViews()
+  var s = baseSpec
+  s[path: ["placement"]] = ["jetson": ["modules": ["orin-nx-16gb"]]]
+  let nx = try spec(s)
+  s[path: ["placement"]] = ["jetson": ["modules": ["orin-nano-8gb"]]]
+  let nano = try spec(s)
+  var (_, r) = await views.placement(of: nx, nodes: store)
+  #expect(r.groups.map(\.nodes) == [["a"]])
+  (_, r) = await views.placement(of: nano, nodes: store)
+  #expect(r.groups.map(\.nodes) == [["b"]])
+  // Node b is relabelled an Orin NX: the next placement of the NX model includes it.
+  await store.apply(type: "MODIFIED", object: node("b", module: "orin-nx-16gb", rv: "2"))
+  (_, r) = await views.placement(of: nx, nodes: store)
+  #expect(r.groups.map(\.nodes) == [["a", "b"]])
+  (_, r) = await views.placement(of: nano, nodes: store)
+  #expect(r.groups.isEmpty && r.summary == "0/2 nodes eligible: 2 module not in [orin-nano-8gb]")
+  // A deleted node leaves the placement.
+  await store.apply(type: "DELETED", object: node("a", module: "orin-nx-16gb", rv: "3"))
+  (_, r) = await views.placement(of: nx, nodes: store)
+  #expect(r.groups.map(\.nodes) == [["b"]] && r.total == 1)
 }

@@ -60,3 +60,11 @@ func resourceRequests() {
   used.amounts["nvidia.com/gpu"] = 1
   #expect(NodeFit.failures(pod: pod, node: node, requested: used) == [.insufficient("nvidia.com/gpu")])
 }
+
+/// kube-scheduler stops after enough feasible nodes (schedule_one.go numFeasibleNodesToFind).
+@Test("The scheduler searches every node below 100 nodes and an adaptive share above", arguments: [
+  (50, 50), (99, 99), (100, 100), (250, 120), (1_000, 420), (5_000, 500), (10_000, 500),
+])
+func feasibleNodesToFind(_ c: (nodes: Int, find: Int)) {
+  #expect(Scheduler.feasibleNodesToFind(c.nodes) == c.find)
+}

@@ -12,6 +12,9 @@ public actor Store {
   /// Set after the first complete list.
   public private(set) var hasSynced = false
   public private(set) var resourceVersion = ""
+  /// Counts changes to the contents: a consumer that derives something from every object (a view of
+  /// all nodes, say) can skip the work while this stays the same.
+  public private(set) var generation: UInt64 = 0
 
   public init(indexers: [String: IndexFunction] = [:]) {
     self.indexers = indexers
@@ -49,6 +52,7 @@ public actor Store {
     for (k, v) in next where items[k] != v { changed.append(k) }
     for k in items.keys where next[k] == nil { changed.append(k) }
     items = next
+    if !changed.isEmpty { generation &+= 1 }
     rebuildIndexes()
     self.resourceVersion = resourceVersion
     hasSynced = true
@@ -61,6 +65,7 @@ public actor Store {
     let key = Store.key(of: object)
     unindex(key)
     if type == "DELETED" { items[key] = nil } else { items[key] = object; index(key, object) }
+    generation &+= 1
     if let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue { resourceVersion = rv }
     return key
   }

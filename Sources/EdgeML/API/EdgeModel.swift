@@ -82,7 +82,7 @@ public struct EngineAcceptance: Codable, Sendable, Equatable {
 }
 
 /// Which nodes may run the model, and how many pods.
-public struct PlacementSpec: Codable, Sendable, Equatable {
+public struct PlacementSpec: Codable, Sendable, Hashable {
   public var jetson: JetsonRequirements?
   public var nodeSelector: [String: String]?
   public var tolerations: [Toleration]?
@@ -90,7 +90,7 @@ public struct PlacementSpec: Codable, Sendable, Equatable {
   public var replicas: Int?
 }
 
-public struct JetsonRequirements: Codable, Sendable, Equatable {
+public struct JetsonRequirements: Codable, Sendable, Hashable {
   public var modules: [String]?
   public var minMemoryMiB: Int?
   public var l4t: String?
@@ -98,7 +98,7 @@ public struct JetsonRequirements: Codable, Sendable, Equatable {
   public var requireSecureBoot: Bool?
 }
 
-public struct Toleration: Codable, Sendable, Equatable {
+public struct Toleration: Codable, Sendable, Hashable {
   public var key: String?
   public var `operator`: String?
   public var value: String?
@@ -106,7 +106,7 @@ public struct Toleration: Codable, Sendable, Equatable {
   public var tolerationSeconds: Int?
 }
 
-public enum PlacementMode: String, Codable, Sendable { case deployment = "Deployment", daemonSet = "DaemonSet" }
+public enum PlacementMode: String, Codable, Sendable, Hashable { case deployment = "Deployment", daemonSet = "DaemonSet" }
 
 /// The inference server.
 public struct ServingSpec: Codable, Sendable, Equatable {

@@ -14,9 +14,14 @@ public enum EdgeModelPlanner {
     /// The image whose `edgeml` runs the init container, unless the spec names a builder image.
     public var builderImage: String
     public var now: String
-    public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], workloads: [JSONValue], builderImage: String, now: String) {
+    /// `Placement.evaluate(model.spec, nodes: nodes)` when the caller already has it (the reconciler
+    /// remembers it while the nodes stay the same); worked out here when nil.
+    public var placement: Placement.Result?
+    public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], workloads: [JSONValue], builderImage: String, now: String,
+                placement: Placement.Result? = nil) {
       self.model = model
       self.nodes = nodes
+      self.placement = placement
       self.pods = pods
       self.workloads = workloads
       self.builderImage = builderImage
@@ -54,7 +59,7 @@ public enum EdgeModelPlanner {
     let spec = model.spec
     let name = model.metadata.name ?? ""
     let generation = Int(model.metadata.generation ?? 0)
-    let placement = Placement.evaluate(spec, nodes: input.nodes)
+    let placement = input.placement ?? Placement.evaluate(spec, nodes: input.nodes)
     let mode = spec.placement?.mode ?? .deployment
     let replicas = mode == .deployment ? distribute(spec.placement?.replicas ?? 1, over: placement.groups) : placement.groups.map(\.readyNodes.count)
 

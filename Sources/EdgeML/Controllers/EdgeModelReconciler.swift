@@ -48,8 +48,9 @@ public struct EdgeModelReconciler: Reconciler {
   public let caches: Caches
   public let recorder: EventRecorder?
   public let builderImage: String
-  /// Nodes read once per resourceVersion, not once per reconcile (a fleet of a thousand nodes and
-  /// a thousand models would otherwise re-read every node's labels for every model).
+  /// Nodes read once per change and placements remembered while they stay the same (a fleet of a
+  /// thousand nodes and a thousand models would otherwise re-read and re-check every node for every
+  /// reconcile of every model).
   let nodeViews = NodeViews()
 
   public init(client: KubeClient, caches: Caches, recorder: EventRecorder?, builderImage: String) {
@@ -70,13 +71,13 @@ public struct EdgeModelReconciler: Reconciler {
       await recorder?.record(regarding: json, type: "Warning", reason: "InvalidSpec", action: "Reconcile", note: "\(error)")
       return .done
     }
-    let nodes = await nodeViews.views(of: await caches.nodes.list())
+    let (nodes, placement) = await nodeViews.placement(of: model.spec, nodes: caches.nodes)
     let pods = await caches.pods.byIndex("model", request.description)
     let deployments = await caches.deployments.byIndex("model", request.description)
     let daemonSets = await caches.daemonSets.byIndex("model", request.description)
     let now = Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)).rfc3339
     let plan = EdgeModelPlanner.plan(.init(model: model, nodes: nodes, pods: pods, workloads: deployments + daemonSets,
-                                           builderImage: builderImage, now: now))
+                                           builderImage: builderImage, now: now, placement: placement))
     var wanted = Set<String>()
     for object in plan.objects {
       let kind = object["kind"]?.stringValue ?? ""
@@ -129,27 +130,59 @@ public struct EdgeModelReconciler: Reconciler {
   }
 }
 
-/// `JetsonNode` views of the cached Nodes, remembered by resourceVersion.
+/// `JetsonNode` views of the cached Nodes, and the placements worked out from them.
+///
+/// Views are remade only when the node store changed, and then only for nodes whose resourceVersion
+/// moved. A placement depends on nothing but the views and the spec's placement fields, so it is
+/// remembered per distinct placement spec until a view changes: a thousand models with the same
+/// placement are placed once per change of the fleet, not once per reconcile.
 actor NodeViews {
-  private var cache: [String: (resourceVersion: String, view: JetsonNode)] = [:]
+  /// The spec fields `Placement.evaluate` reads (not replicas or mode).
+  struct PlacementKey: Hashable {
+    var jetson: JetsonRequirements?
+    var nodeSelector: [String: String]?
+    var tolerations: [Toleration]?
+    var dlaCore: Int?
+  }
 
-  func views(of nodes: [JSONValue]) -> [JetsonNode] {
+  private var views: [String: (resourceVersion: String, view: JetsonNode)] = [:]
+  private var snapshot: [JetsonNode] = []
+  private var storeGeneration: UInt64?
+  private var placements: [PlacementKey: Placement.Result] = [:]
+  /// Distinct placement specs remembered at once; past it the memo starts over.
+  static let memoLimit = 512
+
+  func placement(of spec: EdgeModelSpec, nodes store: Store) async -> ([JetsonNode], Placement.Result) {
+    let generation = await store.generation
+    if generation != storeGeneration {
+      refresh(await store.list())
+      storeGeneration = generation
+    }
+    let key = PlacementKey(jetson: spec.placement?.jetson, nodeSelector: spec.placement?.nodeSelector,
+                           tolerations: spec.placement?.tolerations, dlaCore: spec.engine?.dlaCore)
+    if let hit = placements[key] { return (snapshot, hit) }
+    let result = Placement.evaluate(spec, nodes: snapshot)
+    if placements.count >= Self.memoLimit { placements.removeAll() }
+    placements[key] = result
+    return (snapshot, result)
+  }
+
+  private func refresh(_ nodes: [JSONValue]) {
+    var next: [String: (resourceVersion: String, view: JetsonNode)] = [:]
+    next.reserveCapacity(nodes.count)
     var out: [JetsonNode] = []
     out.reserveCapacity(nodes.count)
-    var seen = Set<String>()
     for node in nodes {
       let name = node[path: ["metadata", "name"]]?.stringValue ?? ""
       let rv = node[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
-      seen.insert(name)
-      if let hit = cache[name], hit.resourceVersion == rv, !rv.isEmpty {
-        out.append(hit.view)
-      } else {
-        let view = JetsonNode(json: node)
-        cache[name] = (rv, view)
-        out.append(view)
-      }
+      let view: JetsonNode
+      if let hit = views[name], hit.resourceVersion == rv, !rv.isEmpty { view = hit.view } else { view = JetsonNode(json: node) }
+      next[name] = (rv, view)
+      out.append(view)
     }
-    if cache.count > seen.count { cache = cache.filter { seen.contains($0.key) } }
-    return out
+    // The store lists in key order, which for Nodes is name order: what placement sorts by.
+    if out != snapshot { placements.removeAll() }
+    views = next
+    snapshot = out
   }
 }

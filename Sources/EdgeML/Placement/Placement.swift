@@ -15,11 +15,12 @@ public enum Placement {
   /// (NVIDIA TensorRT developer guide, "engine compatibility"; shared/reference/jetson/trtexec.md §4),
   /// so nodes of different modules never share one, even at equal compute capability.
   public struct NodeGroup: Sendable, Equatable {
-    public var module: String
-    public var tensorRT: String
-    public var gpuArch: String
+    /// What makes the group: nodes agreeing on these share an engine.
+    public let module: String
+    public let tensorRT: String
+    public let gpuArch: String
     /// The DLA core the engine uses in this group, nil for GPU only.
-    public var dlaCore: Int?
+    public let dlaCore: Int?
     /// Nodes of the group that pass every static check, sorted by name (readiness not considered,
     /// so a node that fails for a while keeps its place in the pod template).
     public var nodes: [String]
@@ -32,9 +33,26 @@ public enum Placement {
     /// Whether the group's nodes expose `nvidia.com/gpu` (then pods request one).
     public var deviceplugin: Bool
     /// A short, stable identifier of the group (not of the model version): names its workload.
-    public var slug: String {
-      let digest = SHA256.hash(data: Array("\(module)|\(tensorRT)|\(gpuArch)|\(dlaCore.map(String.init) ?? "gpu")".utf8))
-      return module + "-" + digest.prefix(4).map { String(format2: $0) }.joined()
+    /// Worked out once, when the group is made (it is read for every pod and object of the group).
+    public let slug: String
+
+    public init(module: String, tensorRT: String, gpuArch: String, dlaCore: Int?, nodes: [String], readyNodes: [String],
+                l4t: String, l4ts: [String], deviceplugin: Bool) {
+      self.module = module
+      self.tensorRT = tensorRT
+      self.gpuArch = gpuArch
+      self.dlaCore = dlaCore
+      self.nodes = nodes
+      self.readyNodes = readyNodes
+      self.l4t = l4t
+      self.l4ts = l4ts
+      self.deviceplugin = deviceplugin
+      let digest = SHA256.hash(data: Array(Self.identity(module: module, tensorRT: tensorRT, gpuArch: gpuArch, dlaCore: dlaCore).utf8))
+      slug = module + "-" + digest.prefix(4).map { String(format2: $0) }.joined()
+    }
+
+    static func identity(module: String, tensorRT: String, gpuArch: String, dlaCore: Int?) -> String {
+      "\(module)|\(tensorRT)|\(gpuArch)|\(dlaCore.map(String.init) ?? "gpu")"
     }
   }
 
@@ -74,11 +92,13 @@ public enum Placement {
         continue
       }
       let dla = wantsDLA.flatMap { $0 < node.dlaCores ? $0 : nil }
-      let fresh = NodeGroup(module: node.module!, tensorRT: node.tensorRT!, gpuArch: node.gpuArch!, dlaCore: dla,
-                            nodes: [], readyNodes: [], l4t: node.l4t ?? "", l4ts: [], deviceplugin: node.allocatableGPUs != nil)
-      let id = fresh.slug
+      let id = NodeGroup.identity(module: node.module!, tensorRT: node.tensorRT!, gpuArch: node.gpuArch!, dlaCore: dla)
+      if members[id] == nil {
+        members[id] = NodeGroup(module: node.module!, tensorRT: node.tensorRT!, gpuArch: node.gpuArch!, dlaCore: dla,
+                                nodes: [], readyNodes: [], l4t: node.l4t ?? "", l4ts: [], deviceplugin: node.allocatableGPUs != nil)
+      }
       // Mutated in place (no copy of the growing arrays per node: large fleets stay linear).
-      members[id, default: fresh].nodes.append(node.name)
+      members[id]!.nodes.append(node.name)
       members[id]!.deviceplugin = members[id]!.deviceplugin && node.allocatableGPUs != nil
       if let l4t = node.l4t, !members[id]!.l4ts.contains(l4t) { members[id]!.l4ts.append(l4t) }
       if let v = node.l4t.flatMap(DottedVersion.init), lowest[id].map({ v < $0 }) ?? true {

@@ -29,6 +29,17 @@ struct ClusterAPI: Sendable {
     server.store.transaction { $0.list(storageKey, namespace: namespace) }
   }
 
+  /// The objects of `storageKey` whose controller ownerReference is the `kind` object with `uid`,
+  /// in name order. Read through the store's owner index (the garbage collector's), so a controller
+  /// of one ReplicaSet does not scan every pod of the namespace (upstream controllers look their
+  /// pods up through an informer index the same way).
+  func owned(_ storageKey: String, by uid: String, kind: String) -> [JSONValue] {
+    guard !uid.isEmpty else { return [] }
+    return server.store.transaction { state in
+      state.dependents(of: uid).filter { $0.storageKey == storageKey }.compactMap { state.get($0) }
+    }.filter { $0.controllerUID(kind: kind) == uid }
+  }
+
   // MARK: writes
 
   @discardableResult

@@ -63,7 +63,7 @@ struct DaemonSetController: Sendable {
     let hash = PodTemplate.hash(ds[path: ["spec", "template"]] ?? [:])
     let nodes = api.list(Keys.nodes).sorted { $0.name < $1.name }
     var byNode: [String: [JSONValue]] = [:]
-    for pod in api.list(Keys.pods, namespace: key.namespace) where pod.controllerUID(kind: "DaemonSet") == ds.uid && !pod.isDeleting {
+    for pod in api.owned(Keys.pods, by: ds.uid, kind: "DaemonSet") where !pod.isDeleting {
       byNode[Self.targetNode(pod), default: []].append(pod)
     }
     let owner = ds.controllerReference(apiVersion: "apps/v1", kind: "DaemonSet")
@@ -90,7 +90,7 @@ struct DaemonSetController: Sendable {
       }
     }
     // Rolling update (update.go rollingUpdate): old pods go while the unavailable budget allows.
-    let current = api.list(Keys.pods, namespace: key.namespace).filter { $0.controllerUID(kind: "DaemonSet") == ds.uid && !$0.isDeleting }
+    let current = api.owned(Keys.pods, by: ds.uid, kind: "DaemonSet").filter { !$0.isDeleting }
     let onEligible = current.filter { eligible.contains(Self.targetNode($0)) }
     if ds[path: ["spec", "updateStrategy", "type"]]?.stringValue ?? "RollingUpdate" == "RollingUpdate" {
       let maxUnavailable = max(1, PodTemplate.scaled(ds[path: ["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"]],
@@ -102,7 +102,7 @@ struct DaemonSetController: Sendable {
       for pod in old where pod.isPodReady && budget > 0 { delete(pod); budget -= 1 }
     }
     // Status (daemon_controller.go updateDaemonSetStatus).
-    let all = api.list(Keys.pods, namespace: key.namespace).filter { $0.controllerUID(kind: "DaemonSet") == ds.uid && !$0.isDeleting }
+    let all = api.owned(Keys.pods, by: ds.uid, kind: "DaemonSet").filter { !$0.isDeleting }
     let scheduled = Set(all.map { Self.targetNode($0) })
     let ready = all.filter { eligible.contains(Self.targetNode($0)) && $0.isPodReady }
     let updated = Set(all.filter { $0.labels["controller-revision-hash"] == hash }.map { Self.targetNode($0) }).intersection(eligible)

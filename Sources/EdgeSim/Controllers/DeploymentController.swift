@@ -21,8 +21,8 @@ struct DeploymentController: Sendable {
 
   func reconcile(_ key: ObjectKey) async -> Duration? {
     guard let d = api.get(Keys.deployments, namespace: key.namespace, name: key.name), !d.isDeleting else { return nil }
-    var all = api.list(Keys.replicaSets, namespace: key.namespace)
-      .filter { $0.controllerUID(kind: "Deployment") == d.uid && !$0.isDeleting }
+    var all = api.owned(Keys.replicaSets, by: d.uid, kind: "Deployment")
+      .filter { !$0.isDeleting }
       .sorted { ($0.creationTimestamp, $0.name) < ($1.creationTimestamp, $1.name) }
     let template = d[path: ["spec", "template"]] ?? [:]
     let hash = PodTemplate.hash(template)
@@ -59,7 +59,7 @@ struct DeploymentController: Sendable {
       // recreate.go oldPodsRunning: pods of old ReplicaSets that have not finished, terminating ones included.
       let oldUIDs = Set(old().map(\.uid))
       let oldActive = strategy == "Recreate"
-        ? api.list(Keys.pods, namespace: key.namespace).filter { p in !p.isTerminal && p.controllerUID(kind: "ReplicaSet").map(oldUIDs.contains) == true }.count
+        ? oldUIDs.reduce(0) { n, uid in n + api.owned(Keys.pods, by: uid, kind: "ReplicaSet").filter { !$0.isTerminal }.count }
         : 0
       if newRS == nil && (strategy != "Recreate" || (old().allSatisfy { replicas($0) == 0 } && oldActive == 0)) {
         // New ReplicaSet (sync.go getNewReplicaSet): starts at its first allowed size.

@@ -19,7 +19,7 @@ struct JobController: Sendable {
 
   func reconcile(_ key: ObjectKey) async -> Duration? {
     guard let job = api.get(Keys.jobs, namespace: key.namespace, name: key.name), !job.isDeleting else { return nil }
-    let pods = api.list(Keys.pods, namespace: key.namespace).filter { $0.controllerUID(kind: "Job") == job.uid }
+    let pods = api.owned(Keys.pods, by: job.uid, kind: "Job")
     let finished = ["Complete", "Failed"].contains { job.conditionStatus($0) == "True" }
     let active = pods.filter(\.isActivePod)
     let succeeded = pods.filter { $0.phase == "Succeeded" }.count
@@ -77,7 +77,7 @@ struct JobController: Sendable {
         }
       }
     }
-    let activeNow = api.list(Keys.pods, namespace: key.namespace).filter { $0.controllerUID(kind: "Job") == job.uid && $0.isActivePod }
+    let activeNow = api.owned(Keys.pods, by: job.uid, kind: "Job").filter(\.isActivePod)
     if status["startTime"] == nil && !suspended { status["startTime"] = .string(now) }
     status["active"] = omitZero(activeNow.count)
     status["ready"] = JSONValue(activeNow.filter(\.isPodReady).count)

@@ -15,7 +15,7 @@ struct ReplicaSetController: Sendable {
 
   func reconcile(_ key: ObjectKey) async -> Duration? {
     guard let rs = api.get(Keys.replicaSets, namespace: key.namespace, name: key.name), !rs.isDeleting else { return nil }
-    let pods = api.list(Keys.pods, namespace: key.namespace).filter { $0.controllerUID(kind: "ReplicaSet") == rs.uid }
+    let pods = api.owned(Keys.pods, by: rs.uid, kind: "ReplicaSet")
     let active = pods.filter(\.isActivePod)
     let desired = rs[path: ["spec", "replicas"]]?.intValue ?? 1
     let diff = active.count - desired
@@ -38,7 +38,7 @@ struct ReplicaSetController: Sendable {
       }
     }
     // Status from what is there now (pkg/controller/replicaset/replica_set_utils.go calculateStatus).
-    let now = api.list(Keys.pods, namespace: key.namespace).filter { $0.controllerUID(kind: "ReplicaSet") == rs.uid && $0.isActivePod }
+    let now = api.owned(Keys.pods, by: rs.uid, kind: "ReplicaSet").filter(\.isActivePod)
     let minReady = rs[path: ["spec", "minReadySeconds"]]?.intValue ?? 0
     let templateLabels = JSONValue.stringMap(rs[path: ["spec", "template", "metadata", "labels"]])
     let ready = now.filter(\.isPodReady)

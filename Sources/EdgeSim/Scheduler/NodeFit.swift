@@ -29,7 +29,8 @@ enum NodeFit {
   }
 
   /// The failures of `node` for `pod`, given what the pods already bound there request; empty means it fits.
-  static func failures(pod: JSONValue, node: JSONValue, requested: Resources) -> [Failure] {
+  /// `request` is the pod's own (`Resources.requests(ofPod:)`), when the caller has it already.
+  static func failures(pod: JSONValue, node: JSONValue, requested: Resources, request: Resources? = nil) -> [Failure] {
     let spec = pod["spec"] ?? [:]
     let tolerations = spec["tolerations"]?.arrayValue ?? []
     // NodeUnschedulable: spec.unschedulable, unless the pod tolerates node.kubernetes.io/unschedulable:NoSchedule.
@@ -54,7 +55,7 @@ enum NodeFit {
     }
     if !matchesSelectorAndAffinity(pod: pod, node: node) { return [.affinity] }
     // NodeResourcesFit: every insufficient resource is reported (fit.go fitsRequest).
-    let request = Resources.requests(ofPod: pod)
+    let request = request ?? Resources.requests(ofPod: pod)
     let allocatable = Resources.allocatable(ofNode: node)
     var out: [Failure] = []
     if requested.pods + 1 > allocatable.pods { out.append(.tooManyPods) }

@@ -20,6 +20,8 @@ final class Scheduler: Sendable {
   let logger: Logger
   private let unschedulable = Mutex<Set<ObjectKey>>([])
   private let cache = Mutex(SchedulerCache())
+  /// Where the next search for feasible nodes starts (kube-scheduler's `nextStartNodeIndex`).
+  private let nextStart = Mutex(0)
   let controller: Controller
 
   init(api: ClusterAPI, runtime: Runtime, logger: Logger) {
@@ -56,21 +58,45 @@ final class Scheduler: Sendable {
     for k in keys { await controller.add(k) }
   }
 
+  /// How many feasible nodes a search looks for before it stops (pkg/scheduler/schedule_one.go
+  /// `numFeasibleNodesToFind` with the default `percentageOfNodesToScore` of 0: every node below 100
+  /// nodes, else an adaptive 50% − nodes/125, at least 5% and at least 100 nodes).
+  static func feasibleNodesToFind(_ all: Int) -> Int {
+    let minimum = 100
+    guard all >= minimum else { return all }
+    let percentage = max(5, 50 - all / 125)
+    return max(minimum, all * percentage / 100)
+  }
+
   func schedule(_ key: ObjectKey) async -> Duration? {
     guard let pod = api.get(Keys.pods, namespace: key.namespace, name: key.name), Scheduler.isPending(pod) else {
       unschedulable.withLock { _ = $0.remove(key) }
       return nil
     }
-    let nodes = api.list(Keys.nodes).sorted { $0.name < $1.name }
+    let nodes = api.list(Keys.nodes)   // in name order: the store lists cluster-scoped objects by name
     let snapshot = cache.withLock { $0 }
     let requested = snapshot.requested
     let owner = pod.controllerOwnerUID
+    let request = Resources.requests(ofPod: pod)
+    // Like kube-scheduler, stop once enough feasible nodes are found, and start the next search
+    // where this one stopped, so that every node is considered in turn.
+    let enough = Scheduler.feasibleNodesToFind(nodes.count)
+    let start = nextStart.withLock { $0 } % max(1, nodes.count)
     var failures: [[NodeFit.Failure]] = []
     var feasible: [JSONValue] = []
-    for node in nodes {
-      let f = NodeFit.failures(pod: pod, node: node, requested: requested[node.name] ?? Resources())
-      if f.isEmpty { feasible.append(node) } else { failures.append(f) }
+    var processed = 0
+    for i in 0..<nodes.count {
+      let node = nodes[(start + i) % nodes.count]
+      processed += 1
+      let f = NodeFit.failures(pod: pod, node: node, requested: requested[node.name] ?? Resources(), request: request)
+      if f.isEmpty {
+        feasible.append(node)
+        if feasible.count >= enough { break }
+      } else {
+        failures.append(f)
+      }
     }
+    nextStart.withLock { $0 = (start + processed) % max(1, nodes.count) }
     let best = feasible.min { a, b in
       let ka = (snapshot.pods(of: owner, on: a.name), requested[a.name]?.pods ?? 0, a.name)
       let kb = (snapshot.pods(of: owner, on: b.name), requested[b.name]?.pods ?? 0, b.name)

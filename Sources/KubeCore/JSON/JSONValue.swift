@@ -140,8 +140,9 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
 
 /// A JSON object whose keys keep their insertion order.
 ///
-/// Kubernetes objects have few keys per level, so lookups scan a small array; objects with many keys
-/// (a ConfigMap's `data`, say) build a hash index on first lookup.
+/// Kubernetes objects have few keys per level, so lookups scan a small array. A lookup is linear in
+/// the number of keys: a reader that looks up many keys of one large object (the OpenAPI
+/// definitions, say) copies it into a dictionary first.
 public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
   public private(set) var keys: [String] = []
   public private(set) var values: [JSONValue] = []

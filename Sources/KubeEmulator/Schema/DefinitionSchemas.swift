@@ -4,9 +4,16 @@ import KubeCore
 /// decoding in kube-apiserver does: unknown fields are dropped (and reported for `fieldValidation`),
 /// values of the wrong JSON type are a 400 with Go's unmarshal wording.
 final class DefinitionSchemas: Sendable {
-  let definitions: JSONObject
+  /// By name, hashed: the swagger document has some 700 definitions and every write resolves a
+  /// `$ref` per nested object.
+  let definitions: [String: JSONValue]
 
-  init(definitions: JSONObject) { self.definitions = definitions }
+  init(definitions: JSONObject) {
+    var byName: [String: JSONValue] = [:]
+    byName.reserveCapacity(definitions.count)
+    for (k, v) in definitions { byName[k] = v }
+    self.definitions = byName
+  }
 
   /// Definitions that accept any JSON (RawExtension, JSON, JSONSchemaProps' free-form members) or
   /// both numbers and strings (Quantity, IntOrString).
