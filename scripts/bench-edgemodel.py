@@ -51,6 +51,35 @@ def edgemodel(name, uri, digest, image="nvcr.io/nvidia/tritonserver:24.08-py3-ig
                      "serving": {"image": image}}}
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    """(own, waited-for children) CPU seconds of a process, from /proc/PID/stat (utime+stime, cutime+cstime)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return ((int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick)
+
+
+def operator_requests(port):
+    """The operator's API requests so far by verb, from its Prometheus metrics."""
+    out = {}
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            for line in r.read().decode().splitlines():
+                m = re.match(r'edgeml_api_requests_total\{(.*)\} (\S+)', line)
+                if m:
+                    verb = re.search(r'verb="([^"]*)"', m.group(1)).group(1)
+                    out[verb] = out.get(verb, 0) + int(float(m.group(2)))
+    except OSError:
+        pass
+    return out
+
+
 def percentile(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -62,6 +91,9 @@ def main():
     ap.add_argument("--models", type=int, default=1000)
     ap.add_argument("--latency-samples", type=int, default=200)
     ap.add_argument("--timeout", type=float, default=600)
+    # About ten requests per model (two applies, status writes, Events): at client-go's default of
+    # 5 QPS a thousand models would wait on the operator's own rate limiter, not on anything measured.
+    ap.add_argument("--qps", type=int, default=3000, help="the operator's --qps and --burst")
     args = ap.parse_args()
     d = tempfile.mkdtemp(prefix="edgeml-embench-")
     kc = os.path.join(d, "kubeconfig")
@@ -91,8 +123,9 @@ def main():
         path = os.path.join(d, "model.onnx")
         open(path, "wb").write(data)
         uri, digest = "file://" + path, "sha256:" + hashlib.sha256(data).hexdigest()
-        op = subprocess.Popen([args.bin, "operator", "--kubeconfig", kc, "--metrics-port", "0", "--health-port", "0",
-                               "--workers", "4", "--qps", "500", "--burst", "1000"],
+        metrics_port = free_port()
+        op = subprocess.Popen([args.bin, "operator", "--kubeconfig", kc, "--metrics-port", str(metrics_port), "--health-port", "0",
+                               "--workers", "4", "--qps", str(args.qps), "--burst", str(args.qps)],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "operator.log"), "w"))
         time.sleep(1.5)
 
@@ -129,20 +162,42 @@ def main():
             api.call("DELETE", f"{GROUP}/lat{i:04d}")
         time.sleep(3)
 
-        # 2. Throughput: N EdgeModels created at once → all Ready.
+        # 2. Throughput: N EdgeModels created at once → all Ready. Readiness is followed on a watch
+        # (relisting a thousand models several times a second would load the server being measured).
+        ready_at = {}
+        watching = threading.Event()
+
+        def follow_ready():
+            req = urllib.request.Request(addr + GROUP + "?watch=true&allowWatchBookmarks=false")
+            req.add_header("Authorization", f"Bearer {api.token}")
+            with urllib.request.urlopen(req, timeout=args.timeout) as resp:
+                watching.set()
+                for raw in resp:
+                    ev = json.loads(raw)
+                    o = ev["object"]
+                    name = o["metadata"]["name"]
+                    if name.startswith("m") and o.get("status", {}).get("phase") == "Ready":
+                        ready_at.setdefault(name, time.perf_counter())
+                        if len(ready_at) >= args.models:
+                            return
+        follower = threading.Thread(target=follow_ready, daemon=True)
+        follower.start()
+        watching.wait(10)
+        requests_before = operator_requests(metrics_port)
+        rv_before = int(api.call("GET", "/api/v1/namespaces?limit=1")["metadata"]["resourceVersion"])
+        cpu_before = {"sim": cpu_seconds(sim.pid), "op": cpu_seconds(op.pid)}
         t0 = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda i: api.call("POST", GROUP, edgemodel(f"m{i:04d}", uri, digest)), range(args.models)))
         created = time.perf_counter() - t0
-        ready = 0
-        deadline = time.time() + args.timeout
-        while time.time() < deadline:
-            items = [i for i in api.call("GET", GROUP)["items"] if i["metadata"]["name"].startswith("m")]
-            ready = sum(1 for i in items if i.get("status", {}).get("phase") == "Ready")
-            if ready == args.models:
-                break
-            time.sleep(0.2)
-        all_ready = time.perf_counter() - t0
+        follower.join(args.timeout)
+        ready = len(ready_at)
+        times = sorted(t - t0 for t in ready_at.values())
+        all_ready = times[-1] if ready == args.models else time.perf_counter() - t0
+        time.sleep(1)   # let the last status writes land before counting
+        requests = {verb: n - requests_before.get(verb, 0) for verb, n in operator_requests(metrics_port).items()}
+        writes = int(api.call("GET", "/api/v1/namespaces?limit=1")["metadata"]["resourceVersion"]) - rv_before
+        cpu = {k: tuple(a - b for a, b in zip(v, cpu_before[k])) for k, v in {"sim": cpu_seconds(sim.pid), "op": cpu_seconds(op.pid)}.items()}
 
         # 3. Rebuilds with an unchanged key: a new serving image replaces every pod.
         pods_before = {p["metadata"]["name"] for p in api.call("GET", "/api/v1/namespaces/default/pods")["items"]}
@@ -169,7 +224,15 @@ def main():
         print(f"EdgeModel benchmark (release build, EdgeSim, {args.models + 10} simulated Orin NX nodes, real edgeml engine processes)")
         print(f"  watch event -> Deployment written (create to ADDED on a watch), {len(latencies)} models: "
               f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms")
-        print(f"  {args.models} EdgeModels created at once (creates took {created:.1f} s) -> {ready} Ready in {all_ready:.1f} s")
+        print(f"  {args.models} EdgeModels created at once (creates took {created:.1f} s) -> {ready} Ready in {all_ready:.1f} s"
+              + (f" (half Ready at {times[len(times) // 2]:.1f} s, 90% at {times[int(len(times) * 0.9)]:.1f} s)" if times else ""))
+        print(f"  CPU while they came up: emulator with EdgeSim {cpu['sim'][0]:.1f} s, engine init-container processes "
+              f"{cpu['sim'][1]:.1f} s, operator {cpu['op'][0]:.1f} s ({sum(c[0] + c[1] for c in cpu.values()) * 1000 / max(1, args.models):.0f} ms per model)")
+        print(f"  API writes (resourceVersions) while they came up: {writes} ({writes / max(1, args.models):.1f} per model, "
+              "node Lease renewals included)")
+        total = sum(requests.values())
+        print(f"  operator API requests while they came up: {total} ({total / max(1, args.models):.1f} per model: "
+              + ", ".join(f"{v} {n}" for v, n in sorted(requests.items())) + ")")
         print(f"  engine rebuilds after a serving-image change (key unchanged), {len(results)} new pods: {rebuilds}")
     finally:
         if op:

@@ -82,7 +82,7 @@ public final class EdgeSim: Sendable {
   public static func start(server: APIServer, configuration: Configuration,
                            logger: Logger = Logger(label: "edgesim", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> EdgeSim {
     try FileManager.default.createDirectory(at: configuration.simRoot, withIntermediateDirectories: true)
-    let runtime = Runtime(speed: configuration.speed)
+    let runtime = Runtime(speed: configuration.speed, nodes: configuration.fleet.nodes.count)
     let api = ClusterAPI(server: server, component: "edgesim")
     let servers = TritonServers(speed: configuration.speed, requestsPerSecond: configuration.requestsPerSecond)
     let kubelet = Kubelet(fleet: configuration.fleet, context: KubeletContext(

@@ -4,6 +4,7 @@ import KubeCore
 /// Reading the metadata and status fields the simulator needs from untyped objects.
 extension JSONValue {
   var name: String { self[path: ["metadata", "name"]]?.stringValue ?? "" }
+  var resourceVersion: String { self[path: ["metadata", "resourceVersion"]]?.stringValue ?? "" }
   var namespace: String { self[path: ["metadata", "namespace"]]?.stringValue ?? "" }
   var uid: String { self[path: ["metadata", "uid"]]?.stringValue ?? "" }
   var generation: Int { self[path: ["metadata", "generation"]]?.intValue ?? 0 }

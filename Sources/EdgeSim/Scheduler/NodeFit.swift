@@ -28,39 +28,68 @@ enum NodeFit {
     }
   }
 
+  /// What the filters read of a node, read once per node version (the scheduler keeps these by
+  /// resourceVersion, as kube-scheduler keeps NodeInfo in its cache snapshot).
+  struct NodeInfo: Sendable {
+    var name: String
+    var labels: [String: String]
+    var unschedulable: Bool
+    /// NoSchedule and NoExecute taints, plus `node.kubernetes.io/not-ready` for a node that is not
+    /// Ready and carries no lifecycle taint yet (the node lifecycle controller's TaintNodesByCondition
+    /// would add it).
+    var taints: [JSONValue]
+    var allocatable: Resources
+
+    init(_ node: JSONValue) {
+      name = node.name
+      labels = node.labels
+      unschedulable = node[path: ["spec", "unschedulable"]]?.boolValue == true
+      var taints = node[path: ["spec", "taints"]]?.arrayValue ?? []
+      if node.condition("Ready")?["status"]?.stringValue != "True",
+         !taints.contains(where: { $0["key"]?.stringValue?.hasPrefix("node.kubernetes.io/") == true }) {
+        taints.append(["key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"])
+      }
+      self.taints = taints.filter { ["NoSchedule", "NoExecute"].contains($0["effect"]?.stringValue ?? "") }
+      allocatable = Resources.allocatable(ofNode: node)
+    }
+  }
+
+  /// What the filters read of a pod, read once per scheduling attempt.
+  struct PodInfo: Sendable {
+    var tolerations: [JSONValue]
+    var nodeSelector: [String: String]
+    /// Required node affinity terms; nil when the pod has none.
+    var terms: [JSONValue]?
+    var request: Resources
+
+    init(_ pod: JSONValue) {
+      tolerations = pod[path: ["spec", "tolerations"]]?.arrayValue ?? []
+      nodeSelector = JSONValue.stringMap(pod[path: ["spec", "nodeSelector"]])
+      terms = pod[path: ["spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?.arrayValue
+      request = Resources.requests(ofPod: pod)
+    }
+  }
+
   /// The failures of `node` for `pod`, given what the pods already bound there request; empty means it fits.
-  /// `request` is the pod's own (`Resources.requests(ofPod:)`), when the caller has it already.
-  static func failures(pod: JSONValue, node: JSONValue, requested: Resources, request: Resources? = nil) -> [Failure] {
-    let spec = pod["spec"] ?? [:]
-    let tolerations = spec["tolerations"]?.arrayValue ?? []
+  static func failures(pod: JSONValue, node: JSONValue, requested: Resources) -> [Failure] {
+    failures(PodInfo(pod), NodeInfo(node), requested: requested)
+  }
+
+  static func failures(_ pod: PodInfo, _ node: NodeInfo, requested: Resources) -> [Failure] {
     // NodeUnschedulable: spec.unschedulable, unless the pod tolerates node.kubernetes.io/unschedulable:NoSchedule.
-    if node[path: ["spec", "unschedulable"]]?.boolValue == true,
-       !tolerates(tolerations, taint: ["key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"]) {
+    if node.unschedulable, !tolerates(pod.tolerations, taint: ["key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"]) {
       return [.unschedulable]
     }
-    // TaintToleration: the first NoSchedule/NoExecute taint the pod does not tolerate. A node whose
-    // Ready condition is not True counts as tainted not-ready (the node lifecycle controller's
-    // TaintNodesByCondition would add that taint).
-    var taints = node[path: ["spec", "taints"]]?.arrayValue ?? []
-    let ready = node.condition("Ready")?["status"]?.stringValue
-    if ready != "True", !taints.contains(where: { $0["key"]?.stringValue?.hasPrefix("node.kubernetes.io/") == true }) {
-      taints.append(["key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"])
+    // TaintToleration: the first NoSchedule/NoExecute taint the pod does not tolerate.
+    for taint in node.taints where !tolerates(pod.tolerations, taint: taint) {
+      return [.untoleratedTaint(key: taint["key"]?.stringValue ?? "", value: taint["value"]?.stringValue ?? "")]
     }
-    for taint in taints {
-      let effect = taint["effect"]?.stringValue ?? ""
-      guard effect == "NoSchedule" || effect == "NoExecute" else { continue }
-      if !tolerates(tolerations, taint: taint) {
-        return [.untoleratedTaint(key: taint["key"]?.stringValue ?? "", value: taint["value"]?.stringValue ?? "")]
-      }
-    }
-    if !matchesSelectorAndAffinity(pod: pod, node: node) { return [.affinity] }
+    if !matchesSelectorAndAffinity(pod, labels: node.labels, name: node.name) { return [.affinity] }
     // NodeResourcesFit: every insufficient resource is reported (fit.go fitsRequest).
-    let request = request ?? Resources.requests(ofPod: pod)
-    let allocatable = Resources.allocatable(ofNode: node)
     var out: [Failure] = []
-    if requested.pods + 1 > allocatable.pods { out.append(.tooManyPods) }
-    for (name, amount) in request.amounts.sorted(by: { $0.key < $1.key }) where amount > 0 {
-      if requested.amounts[name, default: 0] + amount > allocatable.amounts[name, default: 0] { out.append(.insufficient(name)) }
+    if requested.pods + 1 > node.allocatable.pods { out.append(.tooManyPods) }
+    for (name, amount) in pod.request.amounts.sorted(by: { $0.key < $1.key }) where amount > 0 {
+      if requested.amounts[name, default: 0] + amount > node.allocatable.amounts[name, default: 0] { out.append(.insufficient(name)) }
     }
     return out
   }
@@ -84,17 +113,19 @@ enum NodeFit {
 
   /// `spec.nodeSelector` and required node affinity (component-helpers nodeaffinity.go).
   static func matchesSelectorAndAffinity(pod: JSONValue, node: JSONValue) -> Bool {
-    let labels = node.labels
-    for (k, v) in JSONValue.stringMap(pod[path: ["spec", "nodeSelector"]]) where labels[k] != v { return false }
-    guard let terms = pod[path: ["spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?.arrayValue
-    else { return true }
+    matchesSelectorAndAffinity(PodInfo(pod), labels: node.labels, name: node.name)
+  }
+
+  static func matchesSelectorAndAffinity(_ pod: PodInfo, labels: [String: String], name: String) -> Bool {
+    for (k, v) in pod.nodeSelector where labels[k] != v { return false }
+    guard let terms = pod.terms else { return true }
     // Terms are ORed; inside a term expressions and fields are ANDed; an empty term matches nothing.
     return terms.contains { term in
       let expressions = term["matchExpressions"]?.arrayValue ?? []
       let fields = term["matchFields"]?.arrayValue ?? []
       if expressions.isEmpty && fields.isEmpty { return false }
       return expressions.allSatisfy { requirement($0, matches: labels) }
-        && fields.allSatisfy { requirement($0, matches: ["metadata.name": node.name]) }
+        && fields.allSatisfy { requirement($0, matches: ["metadata.name": name]) }
     }
   }
 

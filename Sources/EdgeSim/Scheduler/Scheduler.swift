@@ -22,6 +22,8 @@ final class Scheduler: Sendable {
   private let cache = Mutex(SchedulerCache())
   /// Where the next search for feasible nodes starts (kube-scheduler's `nextStartNodeIndex`).
   private let nextStart = Mutex(0)
+  /// Nodes as the filters read them, by name, with the resourceVersion they were read at.
+  private let nodeInfos = Mutex<[String: (resourceVersion: String, info: NodeFit.NodeInfo)]>([:])
   let controller: Controller
 
   init(api: ClusterAPI, runtime: Runtime, logger: Logger) {
@@ -68,6 +70,16 @@ final class Scheduler: Sendable {
     return max(minimum, all * percentage / 100)
   }
 
+  /// The filters' view of `node`, read again only when its resourceVersion moved.
+  private func nodeInfo(_ node: JSONValue) -> NodeFit.NodeInfo {
+    let name = node.name
+    let rv = node.resourceVersion
+    if let hit = nodeInfos.withLock({ $0[name] }), hit.resourceVersion == rv { return hit.info }
+    let info = NodeFit.NodeInfo(node)
+    nodeInfos.withLock { $0[name] = (rv, info) }
+    return info
+  }
+
   func schedule(_ key: ObjectKey) async -> Duration? {
     guard let pod = api.get(Keys.pods, namespace: key.namespace, name: key.name), Scheduler.isPending(pod) else {
       unschedulable.withLock { _ = $0.remove(key) }
@@ -77,7 +89,7 @@ final class Scheduler: Sendable {
     let snapshot = cache.withLock { $0 }
     let requested = snapshot.requested
     let owner = pod.controllerOwnerUID
-    let request = Resources.requests(ofPod: pod)
+    let podInfo = NodeFit.PodInfo(pod)
     // Like kube-scheduler, stop once enough feasible nodes are found, and start the next search
     // where this one stopped, so that every node is considered in turn.
     let enough = Scheduler.feasibleNodesToFind(nodes.count)
@@ -88,7 +100,8 @@ final class Scheduler: Sendable {
     for i in 0..<nodes.count {
       let node = nodes[(start + i) % nodes.count]
       processed += 1
-      let f = NodeFit.failures(pod: pod, node: node, requested: requested[node.name] ?? Resources(), request: request)
+      let info = nodeInfo(node)
+      let f = NodeFit.failures(podInfo, info, requested: requested[info.name] ?? Resources())
       if f.isEmpty {
         feasible.append(node)
         if feasible.count >= enough { break }
@@ -97,6 +110,10 @@ final class Scheduler: Sendable {
       }
     }
     nextStart.withLock { $0 = (start + processed) % max(1, nodes.count) }
+    if nodeInfos.withLock({ $0.count }) > nodes.count + 64 {   // nodes were deleted: forget them
+      let names = Set(nodes.map(\.name))
+      nodeInfos.withLock { $0 = $0.filter { names.contains($0.key) } }
+    }
     let best = feasible.min { a, b in
       let ka = (snapshot.pods(of: owner, on: a.name), requested[a.name]?.pods ?? 0, a.name)
       let kb = (snapshot.pods(of: owner, on: b.name), requested[b.name]?.pods ?? 0, b.name)

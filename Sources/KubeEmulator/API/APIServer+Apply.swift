@@ -81,10 +81,12 @@ extension APIServer {
     var base: [ManagedFieldsEntry] = []
     if subresource == nil, sent == .array([]) || sent == .array([.object([:])]) {
       base = []   // fieldmanager.go isResetManagedFields: `[]` or one empty entry clears the list
-    } else if subresource == nil, let sent, let entries = try? ManagedFieldsEntry.decodeList(sent), !entries.isEmpty {
+    } else if subresource == nil, let sent,
+              let entries = try? ManagedFieldsEntry.decodeList(sent, stored: sent == old?[path: ["metadata", "managedFields"]]),
+              !entries.isEmpty {
       base = entries
     } else if let live = old?[path: ["metadata", "managedFields"]] {
-      base = (try? ManagedFieldsEntry.decodeList(live)) ?? []
+      base = (try? ManagedFieldsEntry.decodeList(live, stored: true)) ?? []
     }
     let before = old.map(withoutManagedFields) ?? zeroObject(for: resource)
     let after = old == nil ? createdByClient(withoutManagedFields(new), resource: resource) : withoutManagedFields(new)
@@ -264,7 +266,7 @@ extension APIServer {
           return (created, 201)
         }
         let live = present(existing, resource)
-        let managed = live[path: ["metadata", "managedFields"]].flatMap { try? ManagedFieldsEntry.decodeList($0) } ?? []
+        let managed = live[path: ["metadata", "managedFields"]].flatMap { try? ManagedFieldsEntry.decodeList($0, stored: true) } ?? []
         var (merged, entries) = try applyUpgradingClientSideApply(manager_, live: withoutManagedFields(live), config: config,
                                                                   managed: managed, manager: manager, force: force, now: stamp)
         merged = withManagedFields(syncingLastApplied(merged, config: config, manager: manager), entries, resource: resource)

@@ -65,9 +65,10 @@ public struct FieldManager: Sendable {
     let comparison = FieldComparison(old: old, new: new, schema: schema)
     let taken = tracked(comparison.added.union(comparison.modified))
     let gone = tracked(comparison.removed)
+    let lost = taken.union(gone)
     var entries = managed.map { entry in
       var e = entry
-      e.fields = e.fields.subtracting(taken).subtracting(gone)
+      e.disown(lost)
       return e
     }
     if !taken.isEmpty {
@@ -113,7 +114,9 @@ public struct FieldManager: Sendable {
       }
     }
     if !conflicts.isEmpty && !force { throw ApplyConflictError(conflicts: conflicts) }
-    for i in entries.indices where !entries[i].isSameManager(me) { entries[i].fields = entries[i].fields.subtracting(changed) }
+    for i in entries.indices where !entries[i].isSameManager(me) {
+      entries[i].disown(changed)
+    }
 
     // Prune what this manager applied last time and gave up, unless another *applier* holds it:
     // fields held only by update managers do not keep it (`merge/update.go` `addBackOwnedItems`
@@ -132,7 +135,7 @@ public struct FieldManager: Sendable {
     let gone = tracked(final.removed)
     entries = entries.filter { !$0.isSameManager(me) }.map { entry in
       var e = entry
-      e.fields = e.fields.subtracting(gone)
+      e.disown(gone)
       return e
     }
     var mine = me

@@ -22,7 +22,12 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
   /// When the manager last changed the object, RFC 3339 seconds; nil only in entries a client sent.
   public var time: String?
   /// The owned fields.
-  public var fields: FieldSet
+  public var fields: FieldSet {
+    didSet { encodedFields = nil }
+  }
+  /// `fields` as `fieldsV1`, kept from decoding or the last encoding while `fields` is unchanged:
+  /// most writes leave most entries as they were, and encoding a set is most of writing an entry.
+  private var encodedFields: JSONValue?
   /// `status` for writes to the status subresource; nil for the main resource.
   public var subresource: String?
 
@@ -34,6 +39,18 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
     self.time = time
     self.fields = fields
     self.subresource = subresource
+  }
+
+  public static func == (a: ManagedFieldsEntry, b: ManagedFieldsEntry) -> Bool {
+    a.manager == b.manager && a.operation == b.operation && a.apiVersion == b.apiVersion && a.time == b.time
+      && a.subresource == b.subresource && a.fields == b.fields
+  }
+
+  /// Removes `paths` from the owned fields; an entry that owned none of them is left untouched
+  /// (and keeps its encoding).
+  public mutating func disown(_ paths: FieldSet) {
+    let kept = fields.subtracting(paths)
+    if kept.paths.count != fields.paths.count { fields = kept }
   }
 
   /// Whether two entries belong to the same manager (see the type's comment).
@@ -65,7 +82,8 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
   /// `fieldsV1`.
   ///
   /// - Throws: `DecodingError` naming the first bad entry; callers then keep the live entries.
-  public static func decodeList(_ value: JSONValue) throws(DecodingError) -> [ManagedFieldsEntry] {
+  /// - Parameter stored: the list is one this server encoded (`encodeList`) and stored.
+  public static func decodeList(_ value: JSONValue, stored: Bool = false) throws(DecodingError) -> [ManagedFieldsEntry] {
     guard case .array(let items) = value else { throw DecodingError(description: "managedFields must be a list") }
     var out: [ManagedFieldsEntry] = []
     for (i, item) in items.enumerated() {
@@ -85,9 +103,13 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
         throw DecodingError(description: "error decoding managed fields entry \(i): \(error)")
       }
       let subresource = item["subresource"]?.stringValue
-      out.append(ManagedFieldsEntry(manager: item["manager"]?.stringValue ?? "", operation: operation, apiVersion: apiVersion,
-                                    time: item["time"]?.stringValue, fields: fields,
-                                    subresource: subresource?.isEmpty == true ? nil : subresource))
+      var entry = ManagedFieldsEntry(manager: item["manager"]?.stringValue ?? "", operation: operation, apiVersion: apiVersion,
+                                     time: item["time"]?.stringValue, fields: fields,
+                                     subresource: subresource?.isEmpty == true ? nil : subresource)
+      // A list this server wrote keeps each set's JSON for writing it back unchanged; a client's
+      // spelling of a set (members in another order, say) is written anew.
+      if stored { entry.encodedFields = item["fieldsV1"] }
+      out.append(entry)
     }
     return out
   }
@@ -112,7 +134,7 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
                                        ("apiVersion", .string(apiVersion))]
     if let time { pairs.append(("time", .string(time))) }
     pairs.append(("fieldsType", "FieldsV1"))
-    pairs.append(("fieldsV1", fields.fieldsV1))
+    pairs.append(("fieldsV1", encodedFields ?? fields.fieldsV1))
     if let subresource { pairs.append(("subresource", .string(subresource))) }
     if sortedMembers { pairs.sort { $0.0 < $1.0 } }
     return .object(JSONObject(pairs))
