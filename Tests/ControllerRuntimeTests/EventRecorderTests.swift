@@ -36,4 +36,23 @@ struct EventRecorderTests {
     #expect(core.count == 2)
     #expect(core.contains { $0["message"] == "model URI does not answer" })
   }
+
+  @Test("many distinct events: the remembered series stay bounded and the most recent still aggregate")
+  func boundedSeries() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let c = try client(for: emulator)
+    defer { c.shutdown() }
+    let target = try await c.create(.configMaps, namespace: "default", cm("busy", "1"))
+    let recorder = EventRecorder(client: c, reportingController: "edgeml.io/operator", reportingInstance: "test-0")
+    let distinct = EventRecorder.maximumSeries + 200
+    for i in 0..<distinct {
+      await recorder.record(regarding: target, type: "Normal", reason: "Step", action: "Reconcile", note: "step \(i)")
+    }
+    #expect(await recorder.rememberedSeries <= EventRecorder.maximumSeries)
+    #expect(await recorder.writes == distinct)
+    // The latest one is still remembered: a repeat joins its series instead of a new Event.
+    await recorder.record(regarding: target, type: "Normal", reason: "Step", action: "Reconcile", note: "step \(distinct - 1)")
+    #expect(await recorder.writes == distinct)
+  }
 }

@@ -27,6 +27,8 @@ public actor EventRecorder {
   }
   private var series: [String: Series] = [:]
   public private(set) var writes = 0
+  /// Series remembered now (bounded by `maximumSeries`).
+  public var rememberedSeries: Int { series.count }
 
   public init(client: KubeClient, reportingController: String, reportingInstance: String) {
     self.client = client
@@ -75,8 +77,21 @@ public actor EventRecorder {
       writes += 1
       series[key] = Series(eventName: name, namespace: namespace, count: 1, writtenCount: 1, firstSeen: now, lastSeen: now, lastWritten: now)
     }
-    // Forget series that ended long ago so the map stays bounded.
-    if series.count > 4096 { series = series.filter { now - $0.value.lastSeen < seriesWindow } }
+    if series.count > EventRecorder.maximumSeries { forgetOldSeries(now: now) }
+  }
+
+  /// Series remembered at most (client-go tools/record/events_cache.go keeps an LRU cache of 4096).
+  static let maximumSeries = 4096
+
+  /// Forgets series that ended long ago, and if that is not enough, the least recently seen down to
+  /// three quarters of the bound, so a busy operator (a thousand models starting) prunes once per
+  /// thousand new Events instead of scanning the map for every one.
+  private func forgetOldSeries(now: ContinuousClock.Instant) {
+    series = series.filter { now - $0.value.lastSeen < seriesWindow }
+    let keep = EventRecorder.maximumSeries * 3 / 4
+    guard series.count > keep else { return }
+    let recent = series.sorted { $0.value.lastSeen > $1.value.lastSeen }.prefix(keep)
+    series = Dictionary(uniqueKeysWithValues: recent.map { ($0.key, $0.value) })
   }
 
   static func microTime() -> String { Timestamp.microNow() }

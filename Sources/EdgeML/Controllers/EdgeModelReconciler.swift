@@ -52,6 +52,9 @@ public struct EdgeModelReconciler: Reconciler {
   /// thousand nodes and a thousand models would otherwise re-read and re-check every node for every
   /// reconcile of every model).
   let nodeViews = NodeViews()
+  /// EdgeModels decoded once per resourceVersion (a model is reconciled for every change of its
+  /// pods and workloads, a dozen times while it comes up, and its spec rarely changes meanwhile).
+  let decoded = DecodedModels()
 
   public init(client: KubeClient, caches: Caches, recorder: EventRecorder?, builderImage: String) {
     self.client = client
@@ -61,11 +64,14 @@ public struct EdgeModelReconciler: Reconciler {
   }
 
   public func reconcile(_ request: ReconcileRequest) async throws -> ReconcileResult {
-    guard let json = await caches.models.get(request.description) else { return .done }   // deleted: GC removes the rest
+    guard let json = await caches.models.get(request.description) else {
+      await decoded.forget(request.description)
+      return .done   // deleted: GC removes the rest
+    }
     if json[path: ["metadata", "deletionTimestamp"]] != nil { return .done }
     let model: EdgeModel
     do {
-      model = try EdgeModel(json: json)
+      model = try await decoded.model(request.description, json)
     } catch {
       // The schema should have refused it; a newer CRD or a hand-edited object can still get here.
       await recorder?.record(regarding: json, type: "Warning", reason: "InvalidSpec", action: "Reconcile", note: "\(error)")
@@ -128,6 +134,21 @@ public struct EdgeModelReconciler: Reconciler {
       $0["uid"]?.stringValue == model.metadata.uid && $0["controller"]?.boolValue == true
     }
   }
+}
+
+/// Typed EdgeModels by key, remembered with the resourceVersion they were decoded at.
+actor DecodedModels {
+  private var models: [String: (resourceVersion: String, model: EdgeModel)] = [:]
+
+  func model(_ key: String, _ json: JSONValue) throws -> EdgeModel {
+    let rv = json[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
+    if let hit = models[key], hit.resourceVersion == rv, !rv.isEmpty { return hit.model }
+    let model = try EdgeModel(json: json)
+    models[key] = (rv, model)
+    return model
+  }
+
+  func forget(_ key: String) { models[key] = nil }
 }
 
 /// `JetsonNode` views of the cached Nodes, and the placements worked out from them.
