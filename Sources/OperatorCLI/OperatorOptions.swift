@@ -40,11 +40,13 @@ public struct OperatorOptions: ParsableArguments {
   @Option(help: "Address the metrics and health ports listen on.") var bindAddress = "0.0.0.0"
   @Option(help: "Image of the engine-building init container (default: $EDGEML_IMAGE, else the operator's release image).") var builderImage: String?
 
+  /// Options with every default; ArgumentParser fills them from the command line.
   public init() {}
 
   /// The release image; it carries `edgeml`, so the same image builds engines.
   public static let defaultImage = "ghcr.io/edgeml/edgeml:0.1.0"
 
+  /// Refuses flag values the operator cannot run with, before `run()` starts anything.
   public func validate() throws {
     guard workers > 0 else { throw ValidationError("--workers must be at least 1.") }
     guard qps > 0, burst > 0 else { throw ValidationError("--qps and --burst must be positive.") }
