@@ -26,8 +26,9 @@ enum DetachedThread {
     let rc = pthread_create(&thread, nil, { raw in
       // pthread_create has no other way to hand over the closure: the Box, retained above, is
       // released here, on the new thread, exactly once.
-      guard let raw else { return nil }
-      let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+      let argument: UnsafeMutableRawPointer? = raw   // optional on Glibc, not on Darwin
+      guard let argument else { return nil }
+      let box = Unmanaged<Box>.fromOpaque(argument).takeRetainedValue()
       #if os(Linux)
       ckubeclient_set_thread_name(box.name)
       #else
