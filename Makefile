@@ -24,6 +24,7 @@ bench: setup
 	$(SWIFT) build -c release --product edgeml --scratch-path .build-release
 	python3 scripts/bench-emulator.py --bin .build-release/release/edgeml
 	EDGEML_BIN=.build-release/release/edgeml python3 scripts/bench-drift.py
+	$(SWIFT) build -c release --product edgeml-operator --scratch-path .build-release
 	python3 scripts/bench-operator.py --bin .build-release/release/edgeml
 	$(SWIFT) build -c release --product trtexec-double --scratch-path .build-release
 	python3 scripts/bench-edgemodel.py --bin .build-release/release/edgeml --models 1000

@@ -8,6 +8,8 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .executable(name: "edgeml", targets: ["edgeml"]),
+    // The operator alone (what the Deployment runs): no emulator, EdgeSim or full Foundation linked.
+    .executable(name: "edgeml-operator", targets: ["edgeml-operator"]),
     .executable(name: "trtexec-double", targets: ["trtexec-double"]),
   ],
   dependencies: [
@@ -25,12 +27,16 @@ let package = Package(
   targets: [
     .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
     .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    // POSIX calls Swift cannot make (variadic prctl, a _GNU_SOURCE declaration): KubeClient's thread and exec plugin.
+    .systemLibrary(name: "CKubeClientShims"),
     .target(name: "KubeCore"),
     .target(name: "YAML", dependencies: ["CYAML", "KubeCore"]),
     .target(name: "DriftStatistics"),
-    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics",
+    // EdgeML, KubeClient, ControllerRuntime and OperatorCLI import FoundationEssentials only, so the
+    // edgeml-operator product maps neither libFoundation nor ICU.
+    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime",
                                           .product(name: "Crypto", package: "swift-crypto")]),
-    .target(name: "KubeClient", dependencies: ["CCurl", "KubeCore", "YAML"]),
+    .target(name: "KubeClient", dependencies: ["CCurl", "CKubeClientShims", "KubeCore", "YAML"]),
     .target(
       name: "ControllerRuntime",
       dependencies: ["KubeClient", "KubeCore", .product(name: "DequeModule", package: "swift-collections"),
@@ -72,13 +78,29 @@ let package = Package(
                      .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                      .product(name: "NIOHTTP1", package: "swift-nio")]
     ),
+    // The operator's command line (flags, run, JSON logs), shared by `edgeml operator` and `edgeml-operator`.
+    .target(
+      name: "OperatorCLI",
+      dependencies: ["EdgeML", "KubeClient", "KubeCore", "ControllerRuntime",
+                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                     .product(name: "Logging", package: "swift-log"),
+                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                     .product(name: "Metrics", package: "swift-metrics"),
+                     .product(name: "Prometheus", package: "swift-prometheus")]
+    ),
+    // Must never depend, even indirectly, on KubeEmulator, EdgeSim, EngineBuilder or NodeAgent: SwiftPM
+    // links every object of every target an executable depends on.
+    .executableTarget(
+      name: "edgeml-operator",
+      dependencies: ["OperatorCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
     // Stands in for /usr/src/tensorrt/bin/trtexec in tests and EdgeSim (docs/edgemodel-contracts.md §3).
     .executableTarget(name: "trtexec-double", dependencies: []),
     .executableTarget(
       name: "edgeml",
       dependencies: [
         "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML", "KubeClient", "ControllerRuntime",
-        "EngineBuilder", "NodeAgent", "EdgeSim",
+        "EngineBuilder", "NodeAgent", "EdgeSim", "OperatorCLI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -14,6 +14,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EDGEML = os.environ.get("EDGEML_BIN", os.path.join(ROOT, ".build", "debug", "edgeml"))
+# The slim operator binary the Deployment runs (`edgeml operator`'s flags and code).
+EDGEML_OPERATOR = os.environ.get("EDGEML_OPERATOR_BIN", os.path.join(ROOT, ".build", "debug", "edgeml-operator"))
 REFERENCE = os.environ.get("EDGEML_REFERENCE", os.path.join(ROOT, "..", "shared", "reference"))
 
 

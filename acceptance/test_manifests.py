@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import EDGEML_OPERATOR, ROOT
 from rbac_helpers import kubectl_as, token_kubeconfig
 
 MANIFESTS = os.path.join(ROOT, "manifests")
@@ -76,7 +76,7 @@ def test_deployment_meets_the_restricted_profile():
         assert c["resources"]["requests"]["cpu"] and c["resources"]["limits"]["memory"]
         assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
-        assert c["args"] == ["operator", "--leader-elect"]
+        assert c["command"] == ["edgeml-operator"] and c["args"] == ["--leader-elect"]
 
 
 def test_node_agent_daemonset_reads_the_host_read_only_in_a_privileged_namespace():
@@ -248,15 +248,15 @@ def test_helm_chart_lints_and_renders():
 
 
 def test_operator_runs_with_exactly_the_cluster_role(sim, operator_kubeconfig):
-    """`edgeml operator --leader-elect` with the service account's token: it leads, caches, writes
-    status and events, and nothing it does is refused."""
+    """`edgeml-operator --leader-elect` (what the Deployment runs) with the service account's token:
+    it leads, caches, writes status and events, nothing it does is refused, and it maps no libFoundation,
+    FoundationInternationalization or ICU (FoundationEssentials only)."""
     from test_operator import acknowledged, free_port, http_get, model, wait_for
 
     health = free_port()
     log_path = os.path.join(sim.dir, "operator-rbac.log")
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([os.environ.get("EDGEML_BIN", os.path.join(ROOT, ".build", "debug", "edgeml")),
-                                 "operator", "--kubeconfig", operator_kubeconfig, "--leader-elect",
+        proc = subprocess.Popen([EDGEML_OPERATOR, "--kubeconfig", operator_kubeconfig, "--leader-elect",
                                  "--metrics-port", "0", "--health-port", str(health)],
                                 stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -269,6 +269,9 @@ def test_operator_runs_with_exactly_the_cluster_role(sim, operator_kubeconfig):
         events = lambda: sim.kubectl("-n", "default", "get", "events.events.k8s.io", "-o",
                                      "jsonpath={.items[*].regarding.name}").stdout.split()
         assert wait_for(lambda: "rbac-model" in events()), open(log_path).read()
+        libraries = {os.path.basename(line.split()[-1]) for line in open(f"/proc/{proc.pid}/maps") if "/" in line}
+        assert not [l for l in libraries if l.startswith(("libFoundation.so", "libFoundationInternationalization", "lib_FoundationICU"))], \
+            sorted(libraries)
     finally:
         proc.terminate()
         proc.wait(timeout=15)

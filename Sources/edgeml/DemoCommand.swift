@@ -8,6 +8,7 @@ import KubeCore
 import KubeEmulator
 import Logging
 import NodeAgent
+import OperatorCLI
 import ServiceLifecycle
 import YAML
 
@@ -70,7 +71,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     // 2. The operator, as `edgeml operator` runs it.
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: "demo")
-    let assembly = await OperatorAssembly(client: client, namespace: nil, workers: 4, builderImage: OperatorCommand.defaultImage,
+    let assembly = await OperatorAssembly(client: client, namespace: nil, workers: 4, builderImage: OperatorOptions.defaultImage,
                                           recorder: recorder, logger: quiet)
     let manager = Manager(informers: assembly.informers, controllers: assembly.controllers, leaderElector: nil, logger: quiet)
     let stop = StopSignal()

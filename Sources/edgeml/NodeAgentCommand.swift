@@ -5,6 +5,7 @@ import KubeClient
 import KubeCore
 import Logging
 import NodeAgent
+import OperatorCLI
 import ServiceLifecycle
 
 /// `edgeml node-agent`: labels this Jetson's Node with its facts and serves its telemetry.

@@ -170,3 +170,21 @@ import Testing
     #expect(EdgeModelPlanner.distribute(1, over: [g(2, true), g(3, true)]) == [0, 1])
   }
 }
+
+@Test("the operator's caches drop managedFields and kubectl's last-applied copy but keep the annotations it reads")
+func operatorCacheTransformKeepsWhatTheReconcilerReads() {
+  let labels = EdgeModelPlanner.Labels.self
+  let deployment: JSONValue = [
+    "apiVersion": "apps/v1", "kind": "Deployment",
+    "metadata": ["name": "detector-orin", "namespace": "default", "resourceVersion": "42",
+                 "managedFields": [["manager": "edgeml-operator", "operation": "Apply"]],
+                 "annotations": [.init(labels.appliedHash): "0123456789abcdef", .init(labels.engineKey): "b877cedfff7b",
+                                 "kubectl.kubernetes.io/last-applied-configuration": "{}"]],
+    "spec": ["replicas": 2],
+  ]
+  let cached = OperatorAssembly.cacheTransform(deployment)
+  #expect(cached[path: ["metadata", "managedFields"]] == nil)
+  #expect(cached[path: ["metadata", "annotations"]] == [.init(labels.appliedHash): "0123456789abcdef", .init(labels.engineKey): "b877cedfff7b"])
+  #expect(cached[path: ["metadata", "resourceVersion"]] == "42" && cached["spec"] == deployment["spec"])
+  #expect(OperatorAssembly.cacheTransform(cached) == cached)   // a relist of an unchanged object compares equal
+}

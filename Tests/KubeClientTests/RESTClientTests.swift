@@ -136,6 +136,37 @@ struct RESTClientTests {
     #expect(try await c.list(.configMaps, namespace: "default").resourceVersion.isEmpty == false)
   }
 
+  @Test("an exec credential plugin named without a path is found on the PATH of its own env, as kubectl finds it")
+  func execPluginOnPluginPath() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let dir = TempDir()
+    chmod(dir.write("edgeml-test-credential", """
+      #!/bin/sh
+      echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"\(emulator.adminToken)"}}'
+      """), 0o755)
+    // Only the plugin's env puts `dir` on PATH: looking the command up in this process's PATH would miss it.
+    let exec = Kubeconfig.ExecConfig(apiVersion: "client.authentication.k8s.io/v1", command: "edgeml-test-credential",
+                                     env: [("PATH", "\(dir.path):/usr/bin:/bin")])
+    let c = try client(for: emulator, credential: .exec(exec))
+    defer { c.shutdown() }
+    #expect(try await c.list(.configMaps, namespace: "default").resourceVersion.isEmpty == false)
+  }
+
+  @Test("a failing exec credential plugin's exit status is reported, and nothing is sent without a token")
+  func execPluginFails() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let dir = TempDir()
+    let script = dir.write("no-token", "#!/bin/sh\necho 'not for stdout parsing' >&2\nexit 7\n")
+    chmod(script, 0o755)
+    let c = try client(for: emulator, credential: .exec(Kubeconfig.ExecConfig(apiVersion: "client.authentication.k8s.io/v1", command: script)))
+    defer { c.shutdown() }
+    await #expect(throws: TransportError.setupFailed("exec plugin \(script) exited with 7")) {
+      try await c.list(.configMaps, namespace: "default")
+    }
+  }
+
   @Test("a token file is re-read when it rotates")
   func tokenRotation() async throws {
     var config = KubeEmulator.Configuration()

@@ -10,11 +10,16 @@ public actor Informer {
   private var handlers: [@Sendable (String) async -> Void] = []
   public let stats = Reflector.Stats()
 
+  /// - Parameters:
+  ///   - transform: applied to every object before it enters the store (client-go's
+  ///     `SharedInformer.SetTransform`); see `Reflector.TransformFunction` for what it must keep.
   public init(client: KubeClient, resource: GroupVersionResource, namespace: String? = nil, labelSelector: String? = nil,
-              indexers: [String: Store.IndexFunction] = Store.standardIndexers) {
+              indexers: [String: Store.IndexFunction] = Store.standardIndexers, transform: Reflector.TransformFunction? = nil) {
     self.resource = resource
     store = Store(indexers: indexers)
-    reflector = Reflector(client: client, resource: resource, namespace: namespace, labelSelector: labelSelector, store: store)
+    var reflector = Reflector(client: client, resource: resource, namespace: namespace, labelSelector: labelSelector, store: store)
+    reflector.transform = transform
+    self.reflector = reflector
   }
 
   /// Adds a handler; call before `run`.

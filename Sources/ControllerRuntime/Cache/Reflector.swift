@@ -1,4 +1,3 @@
-import Foundation
 import KubeClient
 import KubeCore
 
@@ -15,20 +14,19 @@ public struct Reflector: Sendable {
   /// Server-side watch timeout per request (client-go picks 5–10 minutes).
   public var watchTimeoutSeconds = 300
   public var initialBackoff: Duration = .milliseconds(800)
-  /// Applied to every object before it enters the store. The default drops what controllers never
-  /// read and what makes objects big — managedFields and kubectl's last-applied annotation — as
-  /// kube-rs's `Event::modify` exists to do (kube-runtime watcher.rs); the RSS budget depends on it.
-  public var transform: @Sendable (JSONValue) -> JSONValue = Reflector.shrink
+  /// A function applied to every object before it enters a store: client-go's `TransformFunc`
+  /// (`SharedInformer.SetTransform`), kube-rs's `Event::modify`.
+  ///
+  /// *Assumptions*: it is deterministic and keeps `metadata.namespace`, `metadata.name` and
+  /// `metadata.resourceVersion`. The store keys objects by the first two, and a relist compares the
+  /// transformed objects it gets with the transformed objects it holds, so an unchanged object must
+  /// come out the same every time.
+  public typealias TransformFunction = @Sendable (JSONValue) -> JSONValue
 
-  public static func shrink(_ object: JSONValue) -> JSONValue {
-    var o = object
-    o[path: ["metadata", "managedFields"]] = nil
-    if o[path: ["metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"]] != nil {
-      o[path: ["metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"]] = nil
-      if o[path: ["metadata", "annotations"]]?.objectValue?.isEmpty == true { o[path: ["metadata", "annotations"]] = nil }
-    }
-    return o
-  }
+  /// Applied to every listed and watched object before the store sees it; nil keeps objects as the
+  /// server sent them. Shrink objects before caching them: what a controller never reads still costs
+  /// memory for every cached object.
+  public var transform: TransformFunction? = nil
   public var maxBackoff: Duration = .seconds(30)
 
   public init(client: KubeClient, resource: GroupVersionResource, namespace: String? = nil, labelSelector: String? = nil, store: Store) {
@@ -59,7 +57,8 @@ public struct Reflector: Sendable {
         if resourceVersion == nil {
           stats.lists += 1
           let page = try await client.listAll(resource, namespace: namespace, labelSelector: labelSelector)
-          for key in await store.replace(page.items.map(transform), resourceVersion: page.resourceVersion) { await onChange(key) }
+          let items = transform.map { page.items.map($0) } ?? page.items
+          for key in await store.replace(items, resourceVersion: page.resourceVersion) { await onChange(key) }
           resourceVersion = page.resourceVersion
         }
         stats.watches += 1
@@ -73,7 +72,7 @@ public struct Reflector: Sendable {
             }
             continue
           }
-          let key = await store.apply(type: event.type, object: transform(event.object))
+          let key = await store.apply(type: event.type, object: transform?(event.object) ?? event.object)
           resourceVersion = event.object[path: ["metadata", "resourceVersion"]]?.stringValue ?? resourceVersion
           await onChange(key)
         }

@@ -1,7 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KubeCore
 import Logging
 import Metrics
+import Synchronization
 
 /// What a reconcile is asked to look at: an object's namespace and name, not the event
 /// (controller-runtime pkg/reconcile/reconcile.go).
@@ -93,21 +98,20 @@ public struct Controller: Sendable {
 }
 
 /// Reconcile counters a metrics endpoint exposes (edgeml_reconcile_total by result).
-public final class ControllerMetrics: @unchecked Sendable {
-  // Safety: all access under `lock`.
-  private let lock = NSLock()
-  private var counts: [String: Int] = [:]
-  private var totalSeconds = 0.0
+public final class ControllerMetrics: Sendable {
+  private struct State { var counts: [String: Int] = [:]; var totalSeconds = 0.0 }
+  private let state = Mutex(State())
   public init() {}
   func record(controller: String = "", result: String, duration: Duration) {
-    lock.lock(); defer { lock.unlock() }
-    counts[result, default: 0] += 1
-    totalSeconds += Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    state.withLock {
+      $0.counts[result, default: 0] += 1
+      $0.totalSeconds += Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
     // swift-metrics front end; the backend (Prometheus) is chosen once in `edgeml operator`.
     Counter(label: "edgeml_reconcile_total", dimensions: [("controller", controller), ("result", result)]).increment()
     Metrics.Timer(label: "edgeml_reconcile_duration_seconds", dimensions: [("controller", controller)], preferredDisplayUnit: .seconds)
       .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
   }
-  public func count(_ result: String) -> Int { lock.lock(); defer { lock.unlock() }; return counts[result, default: 0] }
-  public var reconcileSeconds: Double { lock.lock(); defer { lock.unlock() }; return totalSeconds }
+  public func count(_ result: String) -> Int { state.withLock { $0.counts[result, default: 0] } }
+  public var reconcileSeconds: Double { state.withLock { $0.totalSeconds } }
 }

@@ -1,4 +1,3 @@
-import Foundation
 
 /// How long to wait before retrying a key, as client-go's `DefaultControllerRateLimiter`: the larger
 /// of a per-item exponential backoff (5 ms doubling to 1000 s) and an overall token bucket
@@ -23,7 +22,7 @@ public struct DefaultRateLimiter<Key: Hashable & Sendable>: Sendable {
     failures[key] = n + 1
     let exponent = min(n, 62)
     let base = Double(baseDelay.components.attoseconds) / 1e18 + Double(baseDelay.components.seconds)
-    let perItem = min(base * pow(2, Double(exponent)), Double(maxDelay.components.seconds))
+    let perItem = min(base * Double(sign: .plus, exponent: exponent, significand: 1), Double(maxDelay.components.seconds))
     // Token bucket: reserve a token; a negative balance is the wait.
     let elapsed = now - last
     tokens = min(burst, tokens + (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * qps)

@@ -1,5 +1,4 @@
 import DequeModule
-import Foundation
 
 /// A rate-limited work queue with client-go's semantics (k8s.io/client-go/util/workqueue/queue.go):
 /// a key waiting is never queued twice, a key being processed is never handed to a second worker,

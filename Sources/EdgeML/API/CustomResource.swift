@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KubeCore
 
 /// One of the project's custom resources: metadata, a typed spec and status, and the object as it

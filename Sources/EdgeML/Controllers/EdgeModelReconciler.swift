@@ -1,5 +1,9 @@
 import ControllerRuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KubeClient
 import KubeCore
 

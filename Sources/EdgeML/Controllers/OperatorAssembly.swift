@@ -17,14 +17,18 @@ public struct OperatorAssembly: Sendable {
               logger: Logger) async {
     let managed = "\(EdgeModelPlanner.Labels.managedBy)=\(EdgeModelPlanner.Labels.managedByValue)"
     let indexers = EdgeModelReconciler.modelIndexers
-    let models = Informer(client: client, resource: EdgeModelReconciler.resource, namespace: namespace)
+    let shrink = OperatorAssembly.cacheTransform
+    let models = Informer(client: client, resource: EdgeModelReconciler.resource, namespace: namespace, transform: shrink)
     // Only what the operator created is cached (label selector): the RSS budget does not grow
     // with the other pods and workloads of the cluster.
-    let pods = Informer(client: client, resource: .pods, namespace: namespace, labelSelector: managed, indexers: indexers)
-    let deployments = Informer(client: client, resource: .deployments, namespace: namespace, labelSelector: managed, indexers: indexers)
-    let daemonSets = Informer(client: client, resource: EdgeModelReconciler.daemonSets, namespace: namespace, labelSelector: managed, indexers: indexers)
-    let services = Informer(client: client, resource: EdgeModelReconciler.services, namespace: namespace, labelSelector: managed, indexers: indexers)
-    let nodes = Informer(client: client, resource: .nodes)
+    func owned(_ resource: GroupVersionResource) -> Informer {
+      Informer(client: client, resource: resource, namespace: namespace, labelSelector: managed, indexers: indexers, transform: shrink)
+    }
+    let pods = owned(.pods)
+    let deployments = owned(.deployments)
+    let daemonSets = owned(EdgeModelReconciler.daemonSets)
+    let services = owned(EdgeModelReconciler.services)
+    let nodes = Informer(client: client, resource: .nodes, transform: shrink)
     let reconciler = EdgeModelReconciler(client: client, caches: .init(models: models.store, nodes: nodes.store, pods: pods.store,
                                                                        deployments: deployments.store, daemonSets: daemonSets.store,
                                                                        services: services.store),
@@ -47,6 +51,13 @@ public struct OperatorAssembly: Sendable {
     informers = [models, nodes, pods, deployments, daemonSets, services]
     controllers = [controller]
     edgeModelController = controller
+  }
+
+  /// What every informer of the operator applies before caching an object: managedFields and
+  /// kubectl's last-applied annotation go, as no controller here reads them. Both are safe to drop:
+  /// the operator writes with server-side apply and status patches, never by PUTting a cached object.
+  public static let cacheTransform: Reflector.TransformFunction = { object in
+    Reflector.stripLastAppliedConfiguration(Reflector.stripManagedFields(object))
   }
 }
 

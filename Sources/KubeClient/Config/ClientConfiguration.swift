@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KubeCore
 
 /// Everything a connection to one API server needs, resolved from a kubeconfig context or from the
@@ -82,17 +86,17 @@ public struct ClientConfiguration: Sendable, Equatable {
           let port = environment["KUBERNETES_SERVICE_PORT"], !port.isEmpty else {
       throw KubeconfigError.notInCluster("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set")
     }
-    let tokenPath = (serviceAccountDirectory as NSString).appendingPathComponent("token")
+    let tokenPath = FilePath.join(serviceAccountDirectory, "token")
     guard FileManager.default.fileExists(atPath: tokenPath) else {
       throw KubeconfigError.notInCluster("no service account token at \(tokenPath)")
     }
-    let caPath = (serviceAccountDirectory as NSString).appendingPathComponent("ca.crt")
+    let caPath = FilePath.join(serviceAccountDirectory, "ca.crt")
     guard let ca = FileManager.default.contents(atPath: caPath) else {
       throw KubeconfigError.notInCluster("no CA bundle at \(caPath)")
     }
-    let namespaceFile = (serviceAccountDirectory as NSString).appendingPathComponent("namespace")
+    let namespaceFile = FilePath.join(serviceAccountDirectory, "namespace")
     let namespace = FileManager.default.contents(atPath: namespaceFile)
-      .flatMap { String(data: $0, encoding: .utf8) }?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "default"
+      .flatMap { String(data: $0, encoding: .utf8) }?.trimmingWhitespace() ?? "default"
     let hostPart = host.contains(":") ? "[\(host)]" : host   // IPv6 literal
     return ClientConfiguration(server: "https://\(hostPart):\(port)", namespace: namespace.isEmpty ? "default" : namespace,
                                certificateAuthorityPEM: [UInt8](ca), insecureSkipTLSVerify: false, tlsServerName: nil,

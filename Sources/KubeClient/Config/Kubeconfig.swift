@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KubeCore
 import YAML
 
@@ -70,7 +74,7 @@ public struct Kubeconfig: Sendable, Equatable {
     guard case .object = doc else { throw KubeconfigError.malformed(source, "not a mapping") }
     func resolve(_ path: String?) -> String? {
       guard let path, !path.isEmpty else { return path }
-      return path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
+      return path.hasPrefix("/") ? path : FilePath.join(directory, path)
     }
     func decodeData(_ v: JSONValue?, _ field: String) throws(KubeconfigError) -> [UInt8]? {
       guard let s = v?.stringValue else { return nil }
@@ -144,7 +148,7 @@ public struct Kubeconfig: Sendable, Equatable {
         return nil
       }
       guard let text = String(data: data, encoding: .utf8) else { throw KubeconfigError.malformed(path, "not UTF-8") }
-      return try Kubeconfig(parsing: text, directory: (path as NSString).deletingLastPathComponent, source: path)
+      return try Kubeconfig(parsing: text, directory: FilePath.directory(of: path), source: path)
     }
     if let explicitPath, !explicitPath.isEmpty {
       return try read(explicitPath, mustExist: true) ?? Kubeconfig()
@@ -157,8 +161,8 @@ public struct Kubeconfig: Sendable, Equatable {
       }
       return merged
     }
-    let home = environment["HOME"] ?? NSHomeDirectory()
-    return try read((home as NSString).appendingPathComponent(".kube/config"), mustExist: false) ?? Kubeconfig()
+    let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
+    return try read(FilePath.join(home, ".kube/config"), mustExist: false) ?? Kubeconfig()
   }
 }
 

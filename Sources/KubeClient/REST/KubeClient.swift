@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KubeCore
 import Synchronization
 
@@ -65,12 +69,12 @@ public struct RetryPolicy: Sendable {
   public init() {}
 
   func delay(attempt: Int, retryAfter: String?) -> Duration {
-    if let retryAfter, let seconds = Int(retryAfter.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
+    if let retryAfter, let seconds = Int(retryAfter.trimmingWhitespace()), seconds >= 0 {
       return .seconds(min(seconds, 60))
     }
     let base = Double(baseDelay.components.seconds) + Double(baseDelay.components.attoseconds) / 1e18
     let cap = Double(maxDelay.components.seconds)
-    let exp = min(cap, base * pow(2, Double(attempt)))
+    let exp = min(cap, base * Double(sign: .plus, exponent: attempt, significand: 1))   // 2^attempt, exactly
     let jittered = exp * Double.random(in: 0.5...1.0)   // "equal jitter"
     return .milliseconds(Int(jittered * 1000))
   }
@@ -119,7 +123,7 @@ public final class KubeClient: Sendable {
       let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? Date.distantPast
       if let cached = tokenCache.withLock({ $0 }), cached.path == path, cached.modified == modified { return "Bearer \(cached.token)" }
       guard let data = FileManager.default.contents(atPath: path),
-            let token = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
+            let token = String(data: data, encoding: .utf8)?.trimmingWhitespace(), !token.isEmpty else {
         throw TransportError.setupFailed("cannot read the token file \(path)")
       }
       tokenCache.withLock { $0 = (path, modified, token) }
@@ -139,28 +143,14 @@ public final class KubeClient: Sendable {
     if let cached = execCache.withLock({ $0 }), cached.expires.map({ $0 > Date().addingTimeInterval(10) }) ?? true {
       return cached.token
     }
-    let process = Process()
-    if exec.command.contains("/") {
-      process.executableURL = URL(fileURLWithPath: exec.command)
-      process.arguments = exec.args
-    } else {
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      process.arguments = [exec.command] + exec.args
-    }
     var environment = ProcessInfo.processInfo.environment
     for (k, v) in exec.env { environment[k] = v }
     environment["KUBERNETES_EXEC_INFO"] = #"{"apiVersion":"\#(exec.apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
-    process.environment = environment
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    do { try process.run() } catch { throw TransportError.setupFailed("exec plugin \(exec.command) did not start: \(error)") }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      throw TransportError.setupFailed("exec plugin \(exec.command) exited with \(process.terminationStatus)")
+    let (status, output) = try ChildProcess.run(exec.command, arguments: exec.args, environment: environment)
+    guard status == 0 else {
+      throw TransportError.setupFailed("exec plugin \(exec.command) exited with \(status)")
     }
-    guard let json = try? JSONValue(parsing: [UInt8](data)), json["kind"] == "ExecCredential",
+    guard let json = try? JSONValue(parsing: output), json["kind"] == "ExecCredential",
           let token = json[path: ["status", "token"]]?.stringValue, !token.isEmpty else {
       throw TransportError.setupFailed("exec plugin \(exec.command) did not print an ExecCredential with status.token")
     }
@@ -367,7 +357,8 @@ func percentEncode(_ s: String) -> String {
          UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
       out.append(Character(Unicode.Scalar(b)))
     default:
-      out += String(format: "%%%02X", b)
+      out += b < 0x10 ? "%0" : "%"          // String(format: "%%%02X", b) without Foundation
+      out += String(b, radix: 16, uppercase: true)
     }
   }
   return out

@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// A token bucket: at most `burst` requests at once, refilled at `qps` per second. client-go's

@@ -1,5 +1,4 @@
 internal import CCurl
-import Foundation
 import Synchronization
 
 /// One libcurl multi handle driven by one thread: every request and every watch stream of a
@@ -26,9 +25,7 @@ public final class CurlMultiLoop: Sendable {
     multi = m
     // HTTP/2 multiplexing over one connection per host (libcurl's default; stated for clarity).
     _ = ccurl_multi_setopt_long(m, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
-    let thread = Thread { [self] in self.run() }
-    thread.name = "edgeml-curl"
-    thread.start()
+    try DetachedThread.start(name: "edgeml-curl") { [self] in self.run() }
   }
 
   private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()

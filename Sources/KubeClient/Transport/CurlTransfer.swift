@@ -1,5 +1,4 @@
 internal import CCurl
-import Foundation
 
 /// One libcurl easy handle and what it collects. Created on any thread, then only touched on the
 /// loop thread until it completes (`CurlMultiLoop` guarantees it), which is why it is
@@ -109,7 +108,7 @@ final class CurlTransfer: @unchecked Sendable {
   }
 
   func receivedHeader(_ line: String) {
-    let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = line.trimmingWhitespace()
     if trimmed.hasPrefix("HTTP/") {
       // A new status line (after a redirect or a 100 Continue) starts a new header block.
       responseHeaders = []
@@ -119,7 +118,7 @@ final class CurlTransfer: @unchecked Sendable {
     }
     guard let colon = trimmed.firstIndex(of: ":") else { return }
     let name = trimmed[..<colon].lowercased()
-    let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    let value = trimmed[trimmed.index(after: colon)...].trimmingWhitespace()
     responseHeaders.append((name, value))
   }
 

@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// Sends HTTP requests through a `CurlMultiLoop`, with async/await on top.

@@ -1,0 +1,28 @@
+import KubeCore
+
+extension Reflector {
+  /// Drops `metadata.managedFields`: server-side apply's field ownership, often the largest part of
+  /// an object's metadata and read by no controller (controller-runtime's
+  /// `cache.TransformStripManagedFields`).
+  public static let stripManagedFields: TransformFunction = { object in
+    guard object[path: ["metadata", "managedFields"]] != nil else { return object }
+    var stripped = object
+    stripped[path: ["metadata", "managedFields"]] = nil
+    return stripped
+  }
+
+  /// Drops the `kubectl.kubernetes.io/last-applied-configuration` annotation (a copy of the whole
+  /// object as `kubectl apply` last sent it), and `metadata.annotations` if nothing else is left.
+  ///
+  /// *Caveats*: only for caches whose objects are never written back whole (a PUT of a cached
+  /// object would remove the annotation on the server and break the next `kubectl apply`'s
+  /// three-way merge). Patches, server-side apply and status writes are fine.
+  public static let stripLastAppliedConfiguration: TransformFunction = { object in
+    let annotation = ["metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"]
+    guard object[path: annotation] != nil else { return object }
+    var stripped = object
+    stripped[path: annotation] = nil
+    if stripped[path: ["metadata", "annotations"]]?.objectValue?.isEmpty == true { stripped[path: ["metadata", "annotations"]] = nil }
+    return stripped
+  }
+}

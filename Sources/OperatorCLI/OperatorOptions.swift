@@ -1,0 +1,108 @@
+import ArgumentParser
+import ControllerRuntime
+import EdgeML
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import KubeClient
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// The flags and the run of the operator: the controllers, against the cluster of a kubeconfig or
+/// the one it runs in.
+///
+/// Two commands run it, with the same flags and the same behaviour: `edgeml operator` (the
+/// all-in-one binary) and `edgeml-operator` (the slim binary the Deployment runs, which links
+/// neither the emulator nor EdgeSim nor full Foundation).
+public struct OperatorOptions: ParsableArguments {
+  /// What both commands say they do.
+  public static let abstract = "Run the EdgeML controllers."
+
+  @Option(help: "Kubeconfig to use (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config).") var kubeconfig: String?
+  @Option(help: "Kubeconfig context to use.") var context: String?
+  @Option(help: "Namespace to watch (default: all namespaces).") var namespace: String?
+  @Option(help: "Reconcile workers per controller.") var workers = 2
+  @Flag(help: "Elect a leader with a Lease so only one replica reconciles.") var leaderElect = false
+  @Option(help: "Namespace of the leader election Lease (default: $POD_NAMESPACE or edgeml-system).") var leaseNamespace: String?
+  @Option(help: "Identity in the Lease (default: $POD_NAME or the host name).") var identity: String?
+  @Option(help: "Seconds a Lease stays valid without renewal (client-go default 15).") var leaseDurationSeconds = 15
+  @Option(help: "Seconds a leader keeps trying to renew before giving up (client-go default 10).") var renewDeadlineSeconds = 10
+  @Option(help: "Seconds between lease attempts (client-go default 2).") var retryPeriodSeconds = 2
+  @Option(help: "Client-side rate limit, requests per second.") var qps = 20.0
+  @Option(help: "Client-side rate limit burst.") var burst = 40
+  @Option(help: "Log format: text or json.") var logFormat = "text"
+  @Option(help: "Port for /metrics (0 disables).") var metricsPort = 8080
+  @Option(help: "Port for /healthz and /readyz (0 disables).") var healthPort = 8081
+  @Option(help: "Address the metrics and health ports listen on.") var bindAddress = "0.0.0.0"
+  @Option(help: "Image of the engine-building init container (default: $EDGEML_IMAGE, else the operator's release image).") var builderImage: String?
+
+  /// Options with every default; ArgumentParser fills them from the command line.
+  public init() {}
+
+  /// The release image; it carries `edgeml`, so the same image builds engines.
+  public static let defaultImage = "ghcr.io/edgeml/edgeml:0.1.0"
+
+  /// Refuses flag values the operator cannot run with, before `run()` starts anything.
+  public func validate() throws {
+    guard workers > 0 else { throw ValidationError("--workers must be at least 1.") }
+    guard qps > 0, burst > 0 else { throw ValidationError("--qps and --burst must be positive.") }
+    guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }
+    guard retryPeriodSeconds > 0, renewDeadlineSeconds > retryPeriodSeconds, leaseDurationSeconds > renewDeadlineSeconds else {
+      throw ValidationError("Leader election needs 0 < --retry-period-seconds < --renew-deadline-seconds < --lease-duration-seconds.")
+    }
+  }
+
+  /// Runs the controllers until SIGTERM or SIGINT, then releases the Lease and stops.
+  ///
+  /// Bootstraps the process's metrics backend (Prometheus) and, with `--log-format json`, its log
+  /// backend: call it once, from `@main`'s command.
+  public func run() async throws {
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    if logFormat == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
+    var logger = Logger(label: "edgeml.operator")
+    logger.logLevel = .info
+    let environment = ProcessInfo.processInfo.environment
+    let config: ClientConfiguration
+    if kubeconfig == nil, environment["KUBERNETES_SERVICE_HOST"] != nil {
+      config = try ClientConfiguration.inCluster()
+    } else {
+      config = try ClientConfiguration.from(try Kubeconfig.load(explicitPath: kubeconfig), context: context)
+    }
+    let client = try KubeClient(configuration: config, qps: qps, burst: burst, requestObserver: { verb, code in
+      Counter(label: "edgeml_api_requests_total", dimensions: [("verb", verb), ("code", String(code))]).increment()
+    })
+    let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
+    let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)
+    let assembly = await OperatorAssembly(client: client, namespace: namespace, workers: workers,
+                                          builderImage: builderImage ?? environment["EDGEML_IMAGE"] ?? OperatorOptions.defaultImage,
+                                          recorder: recorder, logger: logger)
+    var elector: LeaderElector? = nil
+    if leaderElect {
+      let id = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName + "-" + String(ProcessInfo.processInfo.processIdentifier)
+      var e = LeaderElector(client: client, namespace: leaseNamespace ?? environment["POD_NAMESPACE"] ?? "edgeml-system",
+                            name: "edgeml-operator-leader", identity: id, logger: logger)
+      e.leaseDuration = .seconds(leaseDurationSeconds)
+      e.renewDeadline = .seconds(renewDeadlineSeconds)
+      e.retryPeriod = .seconds(retryPeriodSeconds)
+      elector = e
+    }
+    let ready = ReadyFlag()
+    var manager = Manager(informers: assembly.informers, controllers: assembly.controllers, leaderElector: elector, logger: logger)
+    manager.onSynced = { ready.set() }
+    var servers: [HealthServer] = []
+    for port in Set([metricsPort, healthPort]) where port > 0 {
+      servers.append(try await HealthServer(host: bindAddress, port: port, isReady: { ready.isSet }, metrics: { registry.emitToBuffer() }))
+    }
+    let service = OperatorService(manager: manager, logger: logger)
+    let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    logger.info("Operator starting", metadata: ["server": "\(config.server)", "leaderElection": "\(leaderElect)"])
+    try await group.run()
+    for s in servers { await s.shutdown() }
+    client.shutdown()
+  }
+}

@@ -1,0 +1,14 @@
+import ControllerRuntime
+import Logging
+import ServiceLifecycle
+
+/// Runs the manager until graceful shutdown, then lets it release its lease.
+struct OperatorService: Service {
+  let manager: Manager
+  let logger: Logger
+
+  func run() async throws {
+    try await manager.run(until: { try? await gracefulShutdown() })
+    logger.info("Operator stopped")
+  }
+}
