@@ -60,6 +60,10 @@ struct RESTClientTests {
     let all = try await c.listAll(.configMaps, namespace: "default", pageSize: 7)
     let names = all.items.compactMap { $0[path: ["metadata", "name"]]?.stringValue }.filter { $0.hasPrefix("p") }
     #expect(names == (0..<23).map { String(format: "p%02d", $0) })
+    // Listed items carry kind and apiVersion (the server leaves them out), so a listed object equals
+    // the same object from a get or a watch.
+    #expect(all.items.allSatisfy { $0["kind"] == "ConfigMap" && $0["apiVersion"] == "v1" })
+    #expect(try await c.get(.configMaps, namespace: "default", name: "p03") == all.items.first { $0[path: ["metadata", "name"]] == "p03" })
   }
 
   @Test("a watch resumes from a resourceVersion, and a compacted one is a 410 Expired error")

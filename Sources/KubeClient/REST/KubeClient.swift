@@ -222,7 +222,20 @@ public final class KubeClient: Sendable {
     if let resourceVersion { q.append(("resourceVersion", resourceVersion)) }
     let json = try decode(try await send(method: "GET", path: r.path(namespace: namespace), query: q))
     let token = json[path: ["metadata", "continue"]]?.stringValue
-    return ListPage(items: json["items"]?.arrayValue ?? [], resourceVersion: json[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
+    // The server leaves kind and apiVersion out of a typed list's items; set them from the list's,
+    // as apimachinery's unstructured decoding does (unstructured/helpers.go `decodeToList`), so a
+    // listed object equals the same object from a watch.
+    let listKind = json["kind"]?.stringValue ?? ""
+    let itemKind: JSONValue = .string(listKind.hasSuffix("List") ? String(listKind.dropLast(4)) : listKind)
+    let apiVersion = json["apiVersion"] ?? .string("")
+    let items = (json["items"]?.arrayValue ?? []).map { item -> JSONValue in
+      guard (item["kind"]?.stringValue ?? "").isEmpty, (item["apiVersion"]?.stringValue ?? "").isEmpty else { return item }
+      var item = item
+      item["kind"] = itemKind
+      item["apiVersion"] = apiVersion
+      return item
+    }
+    return ListPage(items: items, resourceVersion: json[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
                     continueToken: token?.isEmpty == false ? token : nil)
   }
 
