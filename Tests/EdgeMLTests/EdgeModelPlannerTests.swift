@@ -1,3 +1,4 @@
+import ControllerRuntime
 import KubeCore
 import Testing
 @testable import EdgeML
@@ -11,8 +12,11 @@ import Testing
     return try EdgeModel(json: o)
   }
 
+  /// Plans from pods as the operator caches them (its pod cache transform applied).
   func plan(_ m: EdgeModel, nodes: [JetsonNode] = fleet, pods: [JSONValue] = []) -> EdgeModelPlanner.Plan {
-    EdgeModelPlanner.plan(.init(model: m, nodes: nodes, pods: pods, workloads: [], builderImage: "ghcr.io/edgeml/edgeml:0.1.0", now: "2026-11-25T12:00:00Z"))
+    let cached = pods.map(OperatorAssembly.cacheTransform(for: .pods))
+    return EdgeModelPlanner.plan(.init(model: m, nodes: nodes, pods: cached, workloads: [], builderImage: "ghcr.io/edgeml/edgeml:0.1.0",
+                                       now: "2026-11-25T12:00:00Z"))
   }
 
   /// A pod of `workload` as the kubelet reports it: engine init container done with `result`.
@@ -187,4 +191,34 @@ func operatorCacheTransformKeepsWhatTheReconcilerReads() {
   #expect(cached[path: ["metadata", "annotations"]] == [.init(labels.appliedHash): "0123456789abcdef", .init(labels.engineKey): "b877cedfff7b"])
   #expect(cached[path: ["metadata", "resourceVersion"]] == "42" && cached["spec"] == deployment["spec"])
   #expect(OperatorAssembly.cacheTransform(cached) == cached)   // a relist of an unchanged object compares equal
+}
+
+@Test("the operator caches a node and a pod with only what placement, the planner and the indexers read")
+func perKindCacheTransformsKeepWhatIsRead() {
+  let node: JSONValue = [
+    "apiVersion": "v1", "kind": "Node",
+    "metadata": ["name": "orin-nx-16gb-0", "resourceVersion": "7", "labels": [.init(JetsonLabels.module): "orin-nx-16gb", .init(JetsonLabels.gpuArch): "sm_87"]],
+    "spec": ["taints": [["key": "edge", "effect": "NoSchedule"]], "unschedulable": true, "podCIDR": "10.42.0.0/24"],
+    "status": ["conditions": [["type": "Ready", "status": "True"]], "allocatable": ["nvidia.com/gpu": "1", "cpu": "8"],
+               "images": [["names": ["nvcr.io/nvidia/tritonserver:24.08-py3-igpu"], "sizeBytes": 9_000_000_000]],
+               "nodeInfo": ["kubeletVersion": "v1.31.4+k3s1"]],
+  ]
+  let cachedNode = OperatorAssembly.cacheTransform(for: .nodes)(node)
+  #expect(JetsonNode(json: cachedNode) == JetsonNode(json: node))
+  #expect(cachedNode[path: ["status", "images"]] == nil && cachedNode[path: ["spec", "podCIDR"]] == nil)
+  let pod: JSONValue = [
+    "apiVersion": "v1", "kind": "Pod",
+    "metadata": ["name": "p", "namespace": "vision", "labels": ["edgeml.io/model": "detector"],
+                 "ownerReferences": [["uid": "rs-1", "controller": true]], "managedFields": [["manager": "kubelet"]]],
+    "spec": ["nodeName": "orin-nx-16gb-0", "containers": [["name": "serving", "image": "triton"]]],
+    "status": ["phase": "Running", "podIP": "10.42.0.7", "conditions": [["type": "Ready", "status": "True"]],
+               "initContainerStatuses": [["name": "engine", "state": ["terminated": ["exitCode": 0]]]]],
+  ]
+  let cachedPod = OperatorAssembly.cacheTransform(for: .pods)(pod)
+  #expect(cachedPod["spec"] == ["nodeName": "orin-nx-16gb-0"])
+  #expect(cachedPod["status"] == ["phase": "Running", "conditions": pod[path: ["status", "conditions"]]!,
+                                  "initContainerStatuses": pod[path: ["status", "initContainerStatuses"]]!])
+  #expect(Store.standardIndexers["owner"]!(cachedPod) == ["rs-1"] && Store.standardIndexers["nodeName"]!(cachedPod) == ["orin-nx-16gb-0"])
+  #expect(EdgeModelReconciler.modelKey(of: cachedPod) == ["vision/detector"])
+  #expect(OperatorAssembly.cacheTransform(for: .pods)(cachedPod) == cachedPod)
 }

@@ -17,18 +17,19 @@ public struct OperatorAssembly: Sendable {
               logger: Logger) async {
     let managed = "\(EdgeModelPlanner.Labels.managedBy)=\(EdgeModelPlanner.Labels.managedByValue)"
     let indexers = EdgeModelReconciler.modelIndexers
-    let shrink = OperatorAssembly.cacheTransform
-    let models = Informer(client: client, resource: EdgeModelReconciler.resource, namespace: namespace, transform: shrink)
+    let models = Informer(client: client, resource: EdgeModelReconciler.resource, namespace: namespace,
+                          transform: OperatorAssembly.cacheTransform)
     // Only what the operator created is cached (label selector): the RSS budget does not grow
     // with the other pods and workloads of the cluster.
     func owned(_ resource: GroupVersionResource) -> Informer {
-      Informer(client: client, resource: resource, namespace: namespace, labelSelector: managed, indexers: indexers, transform: shrink)
+      Informer(client: client, resource: resource, namespace: namespace, labelSelector: managed, indexers: indexers,
+               transform: OperatorAssembly.cacheTransform(for: resource))
     }
     let pods = owned(.pods)
     let deployments = owned(.deployments)
     let daemonSets = owned(EdgeModelReconciler.daemonSets)
     let services = owned(EdgeModelReconciler.services)
-    let nodes = Informer(client: client, resource: .nodes, transform: shrink)
+    let nodes = Informer(client: client, resource: .nodes, transform: OperatorAssembly.cacheTransform(for: .nodes))
     let reconciler = EdgeModelReconciler(client: client, caches: .init(models: models.store, nodes: nodes.store, pods: pods.store,
                                                                        deployments: deployments.store, daemonSets: daemonSets.store,
                                                                        services: services.store),
@@ -58,6 +59,33 @@ public struct OperatorAssembly: Sendable {
   /// the operator writes with server-side apply and status patches, never by PUTting a cached object.
   public static let cacheTransform: Reflector.TransformFunction = { object in
     Reflector.stripLastAppliedConfiguration(Reflector.stripManagedFields(object))
+  }
+
+  /// `cacheTransform`, then only the fields the reconciler and its indexers read of each kind
+  /// (controller-runtime's per-object cache transforms): a cached pod without its spec is a third of
+  /// the size, and the cache of a large fleet is most of the operator's memory. A field a
+  /// controller starts to read must be added here; the planner tests run on transformed objects.
+  public static func cacheTransform(for resource: GroupVersionResource) -> Reflector.TransformFunction {
+    let keep: (spec: [String]?, status: [String]?)
+    switch (resource.group, resource.resource) {
+    // EdgeModelPlanner: labels, annotations, deletion, status conditions and init containers;
+    // the nodeName indexer: spec.nodeName.
+    case ("", "pods"): keep = (["nodeName"], ["phase", "conditions", "initContainerStatuses"])
+    // The reconciler reads a workload's or Service's metadata only (applied hash, owner, deletion).
+    case ("apps", "deployments"), ("apps", "daemonsets"), ("", "services"): keep = ([], [])
+    // JetsonNode: labels, taints, cordon, conditions, allocatable.
+    case ("", "nodes"): keep = (["taints", "unschedulable"], ["conditions", "allocatable"])
+    default: keep = (nil, nil)
+    }
+    return { object in
+      var o = cacheTransform(object)
+      for (field, names) in [("spec", keep.spec), ("status", keep.status)] {
+        guard let names, case .object(let full)? = o[field] else { continue }
+        let kept = JSONObject(full.filter { names.contains($0.0) })
+        o[field] = kept.isEmpty ? nil : .object(kept)
+      }
+      return o
+    }
   }
 }
 
