@@ -9,7 +9,7 @@
   * engine rebuilds when nothing in the compatibility key changed: every pod replaced after a
     serving-image change (not part of the key) must take its engine from a cache.
 
-  python3 scripts/bench-edgemodel.py [--bin .build-release/release/edgeml] [--models 1000]
+  python3 scripts/bench-edgemodel.py [--bin .build-static/release/edgeml] [--models 1000]
 """
 import argparse
 import concurrent.futures
@@ -87,7 +87,7 @@ def percentile(values, p):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", default=os.path.join(ROOT, ".build-release", "release", "edgeml"))
+    ap.add_argument("--bin", default=os.path.join(ROOT, ".build-static", "release", "edgeml"))
     ap.add_argument("--models", type=int, default=1000)
     ap.add_argument("--latency-samples", type=int, default=200)
     ap.add_argument("--timeout", type=float, default=600)

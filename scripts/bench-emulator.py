@@ -81,7 +81,7 @@ def percentile(values, p):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", default=os.path.join(ROOT, ".build-release", "release", "edgeml"))
+    ap.add_argument("--bin", default=os.path.join(ROOT, ".build-static", "release", "edgeml"))
     ap.add_argument("--pods", type=int, default=10_000)
     args = ap.parse_args()
     proc, addr, token = start_sim(args.bin)

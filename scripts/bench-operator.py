@@ -2,7 +2,7 @@
 """Operator footprint benchmark (figures, not thresholds): idle RSS on an empty cluster, cold start to
 the first reconcile, RSS with 1,000 EdgeModels cached, and API writes while nothing changes.
 
-  python3 scripts/bench-operator.py [--bin .build-release/release/edgeml] [--operator-bin PATH]
+  python3 scripts/bench-operator.py [--bin .build-static/release/edgeml] [--operator-bin PATH]
 
 The emulator always runs from `--bin` (`edgeml sim`). The operator measured is `--operator-bin`: by
 default the slim `edgeml-operator` next to `--bin` when it was built (what the Deployment runs), else
@@ -31,7 +31,7 @@ def rss_mib(pid):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", default=os.path.join(ROOT, ".build-release", "release", "edgeml"))
+    ap.add_argument("--bin", default=os.path.join(ROOT, ".build-static", "release", "edgeml"))
     ap.add_argument("--operator-bin", help="edgeml-operator, or edgeml to run `edgeml operator` (default: the "
                                            "edgeml-operator beside --bin if it exists, else --bin)")
     ap.add_argument("--models", type=int, default=1000)

@@ -114,6 +114,7 @@ public final class EdgeSim: Sendable {
   /// Queues every existing object once, as informers do after their initial list.
   private func resync() async {
     let api = scheduler.api
+    for node in api.list(Keys.nodes) { scheduler.observe(node: node) }
     for pod in api.list(Keys.pods) {
       scheduler.observe(pod)
       if Scheduler.isPending(pod) { await scheduler.controller.add(ObjectKey(pod)) }
@@ -130,7 +131,7 @@ public final class EdgeSim: Sendable {
       await controllers.handlePod(event)
     case Keys.nodes:
       if event.type != .deleted { await followPowerSwitch(event.object) }
-      await scheduler.handleNode()
+      await scheduler.handleNode(event)
       await controllers.handleNode(event)
     case Keys.leases:
       await controllers.handleLease(event)

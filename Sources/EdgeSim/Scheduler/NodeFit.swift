@@ -59,13 +59,14 @@ enum NodeFit {
     var tolerations: [JSONValue]
     var nodeSelector: [String: String]
     /// Required node affinity terms; nil when the pod has none.
-    var terms: [JSONValue]?
+    var terms: [Term]?
     var request: Resources
 
     init(_ pod: JSONValue) {
       tolerations = pod[path: ["spec", "tolerations"]]?.arrayValue ?? []
       nodeSelector = JSONValue.stringMap(pod[path: ["spec", "nodeSelector"]])
-      terms = pod[path: ["spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?.arrayValue
+      terms = pod[path: ["spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?
+        .arrayValue?.map(Term.init)
       request = Resources.requests(ofPod: pod)
     }
   }
@@ -121,27 +122,45 @@ enum NodeFit {
     guard let terms = pod.terms else { return true }
     // Terms are ORed; inside a term expressions and fields are ANDed; an empty term matches nothing.
     return terms.contains { term in
-      let expressions = term["matchExpressions"]?.arrayValue ?? []
-      let fields = term["matchFields"]?.arrayValue ?? []
-      if expressions.isEmpty && fields.isEmpty { return false }
-      return expressions.allSatisfy { requirement($0, matches: labels) }
-        && fields.allSatisfy { requirement($0, matches: ["metadata.name": name]) }
+      if term.expressions.isEmpty && term.fields.isEmpty { return false }
+      return term.expressions.allSatisfy { $0.matches(labels) } && term.fields.allSatisfy { $0.matches(["metadata.name": name]) }
     }
   }
 
-  static func requirement(_ r: JSONValue, matches labels: [String: String]) -> Bool {
-    let key = r["key"]?.stringValue ?? ""
-    let values = (r["values"]?.arrayValue ?? []).compactMap(\.stringValue)
-    let value = labels[key]
-    switch r["operator"]?.stringValue ?? "" {
-    case "In": return value.map(values.contains) ?? false
-    case "NotIn": return value.map { !values.contains($0) } ?? true
-    case "Exists": return value != nil
-    case "DoesNotExist": return value == nil
-    case "Gt", "Lt":
-      guard let value, let have = Int64(value), values.count == 1, let want = Int64(values[0]) else { return false }
-      return r["operator"]?.stringValue == "Gt" ? have > want : have < want
-    default: return false
+  /// One NodeSelectorRequirement, read once per pod.
+  struct Requirement: Sendable {
+    var key: String
+    var op: String
+    var values: [String]
+
+    init(_ r: JSONValue) {
+      key = r["key"]?.stringValue ?? ""
+      op = r["operator"]?.stringValue ?? ""
+      values = (r["values"]?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+
+    func matches(_ labels: [String: String]) -> Bool {
+      let value = labels[key]
+      switch op {
+      case "In": return value.map(values.contains) ?? false
+      case "NotIn": return value.map { !values.contains($0) } ?? true
+      case "Exists": return value != nil
+      case "DoesNotExist": return value == nil
+      case "Gt", "Lt":
+        guard let value, let have = Int64(value), values.count == 1, let want = Int64(values[0]) else { return false }
+        return op == "Gt" ? have > want : have < want
+      default: return false
+      }
+    }
+  }
+
+  /// One NodeSelectorTerm: its expressions and fields, ANDed.
+  struct Term: Sendable {
+    var expressions: [Requirement]
+    var fields: [Requirement]
+    init(_ term: JSONValue) {
+      expressions = (term["matchExpressions"]?.arrayValue ?? []).map(Requirement.init)
+      fields = (term["matchFields"]?.arrayValue ?? []).map(Requirement.init)
     }
   }
 

@@ -22,8 +22,8 @@ final class Scheduler: Sendable {
   private let cache = Mutex(SchedulerCache())
   /// Where the next search for feasible nodes starts (kube-scheduler's `nextStartNodeIndex`).
   private let nextStart = Mutex(0)
-  /// Nodes as the filters read them, by name, with the resourceVersion they were read at.
-  private let nodeInfos = Mutex<[String: (resourceVersion: String, info: NodeFit.NodeInfo)]>([:])
+  /// Nodes as the filters read them, kept from node events (kube-scheduler's cache snapshot).
+  private let nodes = Mutex(NodeSnapshot())
   let controller: Controller
 
   init(api: ClusterAPI, runtime: Runtime, logger: Logger) {
@@ -50,10 +50,16 @@ final class Scheduler: Sendable {
     if Scheduler.isPending(pod) { await controller.add(ObjectKey(pod)) }
   }
 
-  func handleNode() async { await retryUnschedulable() }
+  func handleNode(_ event: StoreEvent) async {
+    nodes.withLock { $0.update(event.object, deleted: event.type == .deleted) }
+    await retryUnschedulable()
+  }
 
   /// Adds an existing pod to the cache (initial list).
   func observe(_ pod: JSONValue) { cache.withLock { $0.update(pod, deleted: false) } }
+
+  /// Adds an existing node to the snapshot (initial list).
+  func observe(node: JSONValue) { nodes.withLock { $0.update(node, deleted: false) } }
 
   func retryUnschedulable() async {
     let keys = unschedulable.withLock { $0 }
@@ -70,22 +76,12 @@ final class Scheduler: Sendable {
     return max(minimum, all * percentage / 100)
   }
 
-  /// The filters' view of `node`, read again only when its resourceVersion moved.
-  private func nodeInfo(_ node: JSONValue) -> NodeFit.NodeInfo {
-    let name = node.name
-    let rv = node.resourceVersion
-    if let hit = nodeInfos.withLock({ $0[name] }), hit.resourceVersion == rv { return hit.info }
-    let info = NodeFit.NodeInfo(node)
-    nodeInfos.withLock { $0[name] = (rv, info) }
-    return info
-  }
-
   func schedule(_ key: ObjectKey) async -> Duration? {
     guard let pod = api.get(Keys.pods, namespace: key.namespace, name: key.name), Scheduler.isPending(pod) else {
       unschedulable.withLock { _ = $0.remove(key) }
       return nil
     }
-    let nodes = api.list(Keys.nodes)   // in name order: the store lists cluster-scoped objects by name
+    let nodes = self.nodes.withLock { $0 }
     let snapshot = cache.withLock { $0 }
     let requested = snapshot.requested
     let owner = pod.controllerOwnerUID
@@ -95,28 +91,23 @@ final class Scheduler: Sendable {
     let enough = Scheduler.feasibleNodesToFind(nodes.count)
     let start = nextStart.withLock { $0 } % max(1, nodes.count)
     var failures: [[NodeFit.Failure]] = []
-    var feasible: [JSONValue] = []
+    var feasible: [String] = []
     var processed = 0
     for i in 0..<nodes.count {
-      let node = nodes[(start + i) % nodes.count]
+      let info = nodes.infos[nodes.names[(start + i) % nodes.count]]!
       processed += 1
-      let info = nodeInfo(node)
       let f = NodeFit.failures(podInfo, info, requested: requested[info.name] ?? Resources())
       if f.isEmpty {
-        feasible.append(node)
+        feasible.append(info.name)
         if feasible.count >= enough { break }
       } else {
         failures.append(f)
       }
     }
     nextStart.withLock { $0 = (start + processed) % max(1, nodes.count) }
-    if nodeInfos.withLock({ $0.count }) > nodes.count + 64 {   // nodes were deleted: forget them
-      let names = Set(nodes.map(\.name))
-      nodeInfos.withLock { $0 = $0.filter { names.contains($0.key) } }
-    }
     let best = feasible.min { a, b in
-      let ka = (snapshot.pods(of: owner, on: a.name), requested[a.name]?.pods ?? 0, a.name)
-      let kb = (snapshot.pods(of: owner, on: b.name), requested[b.name]?.pods ?? 0, b.name)
+      let ka = (snapshot.pods(of: owner, on: a), requested[a]?.pods ?? 0, a)
+      let kb = (snapshot.pods(of: owner, on: b), requested[b]?.pods ?? 0, b)
       return ka < kb
     }
     guard let node = best else {
@@ -137,14 +128,14 @@ final class Scheduler: Sendable {
     unschedulable.withLock { _ = $0.remove(key) }
     let binding: JSONValue = ["apiVersion": "v1", "kind": "Binding",
                               "metadata": ["name": .string(key.name), "namespace": .string(key.namespace), "uid": .string(pod.uid)],
-                              "target": ["apiVersion": "v1", "kind": "Node", "name": .string(node.name)]]
+                              "target": ["apiVersion": "v1", "kind": "Node", "name": .string(node)]]
     do {
       try api.create(Paths.pod(key.namespace, key.name) + "/binding", binding)
       // Assume the binding (the scheduler cache's AssumePod) so the next pod sees it before the event arrives.
       var bound = pod
-      bound[path: ["spec", "nodeName"]] = .string(node.name)
+      bound[path: ["spec", "nodeName"]] = .string(node)
       cache.withLock { $0.update(bound, deleted: false) }
-      events.record(pod, kind: "Pod", reason: "Scheduled", message: "Successfully assigned \(key.namespace)/\(key.name) to \(node.name)")
+      events.record(pod, kind: "Pod", reason: "Scheduled", message: "Successfully assigned \(key.namespace)/\(key.name) to \(node)")
     } catch {
       logger.debug("Binding failed", metadata: ["kube.name": "\(key.name)", "error": "\(error)"])
       if error.reason != "Conflict" && error.reason != "NotFound" { return runtime.scaled(1) }

@@ -32,6 +32,27 @@ struct SchedulerCache: Sendable {
   func pods(of owner: String?, on node: String) -> Int { owner.flatMap { owners[node]?[$0] } ?? 0 }
 }
 
+/// The nodes as the scheduler's filters read them, by name, and their names in order.
+struct NodeSnapshot: Sendable {
+  private(set) var infos: [String: NodeFit.NodeInfo] = [:]
+  /// Sorted, so a search visits nodes in a stable order (the store's listing order).
+  private(set) var names: [String] = []
+  var count: Int { names.count }
+
+  mutating func update(_ node: JSONValue, deleted: Bool) {
+    let name = node.name
+    if deleted {
+      if infos.removeValue(forKey: name) != nil { names.removeAll { $0 == name } }
+      return
+    }
+    if infos[name] == nil {
+      let at = names.firstIndex { $0 > name } ?? names.endIndex
+      names.insert(name, at: at)
+    }
+    infos[name] = NodeFit.NodeInfo(node)
+  }
+}
+
 extension Resources {
   mutating func subtract(_ other: Resources) {
     for (k, v) in other.amounts { amounts[k, default: 0] -= v }
