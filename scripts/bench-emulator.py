@@ -25,7 +25,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def start_sim(binary):
     d = tempfile.mkdtemp(prefix="edgeml-bench-")
     kc = os.path.join(d, "kubeconfig")
-    proc = subprocess.Popen([binary, "sim", "--insecure-http", "--kubeconfig", kc, "--history-limit", "50000"],
+    # The bare API server: EdgeSim (on by default) would also act on the benchmark's pods.
+    proc = subprocess.Popen([binary, "sim", "--no-edgesim", "--insecure-http", "--kubeconfig", kc, "--history-limit", "50000"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     url = None
     while True:
