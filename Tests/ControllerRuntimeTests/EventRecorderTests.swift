@@ -44,12 +44,12 @@ struct EventRecorderTests {
     let c = try client(for: emulator)
     defer { c.shutdown() }
     let target = try await c.create(.configMaps, namespace: "default", cm("busy", "1"))
-    let recorder = EventRecorder(client: c, reportingController: "edgeml.io/operator", reportingInstance: "test-0")
-    let distinct = EventRecorder.maximumSeries + 200
+    let recorder = EventRecorder(client: c, reportingController: "edgeml.io/operator", reportingInstance: "test-0", maximumSeries: 64)
+    let distinct = 64 * 3
     for i in 0..<distinct {
       await recorder.record(regarding: target, type: "Normal", reason: "Step", action: "Reconcile", note: "step \(i)")
     }
-    #expect(await recorder.rememberedSeries <= EventRecorder.maximumSeries)
+    #expect(await recorder.rememberedSeries <= 64)
     #expect(await recorder.writes == distinct)
     // The latest one is still remembered: a repeat joins its series instead of a new Event.
     await recorder.record(regarding: target, type: "Normal", reason: "Step", action: "Reconcile", note: "step \(distinct - 1)")

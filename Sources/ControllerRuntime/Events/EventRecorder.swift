@@ -19,6 +19,8 @@ public actor EventRecorder {
   public let reportingInstance: String
   public var seriesWindow: Duration = .seconds(6 * 60)
   public var seriesUpdateInterval: Duration = .seconds(30)
+  /// Series remembered at most (client-go tools/record/events_cache.go keeps an LRU cache of 4096).
+  public let maximumSeries: Int
 
   private struct Series {
     var eventName: String
@@ -31,11 +33,12 @@ public actor EventRecorder {
   }
   private var series: [String: Series] = [:]
   public private(set) var writes = 0
-  /// Series remembered now (bounded by `maximumSeries`).
+  /// Series remembered now (at most `maximumSeries`).
   public var rememberedSeries: Int { series.count }
 
-  public init(client: KubeClient, reportingController: String, reportingInstance: String) {
+  public init(client: KubeClient, reportingController: String, reportingInstance: String, maximumSeries: Int = 4096) {
     self.client = client
+    self.maximumSeries = max(4, maximumSeries)
     self.reportingController = reportingController
     self.reportingInstance = reportingInstance
   }
@@ -81,18 +84,15 @@ public actor EventRecorder {
       writes += 1
       series[key] = Series(eventName: name, namespace: namespace, count: 1, writtenCount: 1, firstSeen: now, lastSeen: now, lastWritten: now)
     }
-    if series.count > EventRecorder.maximumSeries { forgetOldSeries(now: now) }
+    if series.count > maximumSeries { forgetOldSeries(now: now) }
   }
-
-  /// Series remembered at most (client-go tools/record/events_cache.go keeps an LRU cache of 4096).
-  static let maximumSeries = 4096
 
   /// Forgets series that ended long ago, and if that is not enough, the least recently seen down to
   /// three quarters of the bound, so a busy operator (a thousand models starting) prunes once per
   /// thousand new Events instead of scanning the map for every one.
   private func forgetOldSeries(now: ContinuousClock.Instant) {
     series = series.filter { now - $0.value.lastSeen < seriesWindow }
-    let keep = EventRecorder.maximumSeries * 3 / 4
+    let keep = maximumSeries * 3 / 4
     guard series.count > keep else { return }
     let recent = series.sorted { $0.value.lastSeen > $1.value.lastSeen }.prefix(keep)
     series = Dictionary(uniqueKeysWithValues: recent.map { ($0.key, $0.value) })

@@ -78,6 +78,10 @@ public struct FieldComparison: Sendable {
   }
 
   private mutating func walk(_ old: JSONValue?, _ new: JSONValue?, schema: ApplySchema, path: FieldPath) {
+    // An unchanged subtree adds no path (leaves only differ, and a member added or removed whole
+    // needs one side missing): one comparison instead of a walk of all its fields. Most writes change
+    // a few fields of a large object (a status step, an annotation).
+    if let old, let new, old == new { return }
     func isMapLike(_ v: JSONValue?) -> Bool { v == nil || v?.isNull == true || v?.objectValue != nil }
     func isListLike(_ v: JSONValue?) -> Bool { v == nil || v?.isNull == true || v?.arrayValue != nil }
     let hasMap = old?.objectValue != nil || new?.objectValue != nil
