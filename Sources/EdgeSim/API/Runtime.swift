@@ -26,9 +26,8 @@ final class Runtime: Sendable {
   /// would be 5 ms, and a few hundred nodes would then spend the server on Lease writes alone.
   static let minimumRenewSeconds = 1.0
   /// Nor, in all, above this many renewals per second: a fleet of a thousand nodes renews every
-  /// 5 s (real kubelets renew every 10 s; 100/s for a thousand nodes), so that Lease writes do not
-  /// crowd out the work a benchmark measures.
-  static let maximumRenewalsPerSecond = 200.0
+  /// 10 s, as real kubelets do, so that Lease writes do not crowd out the work a benchmark measures.
+  static let maximumRenewalsPerSecond = 100.0
   /// The kubelet's Lease renew interval (pkg/kubelet/nodelease: 0.25 × 40 s), scaled, with the floors.
   var renewIntervalSeconds: Double {
     max(10 * speed, Runtime.minimumRenewSeconds, Double(nodes) / Runtime.maximumRenewalsPerSecond)
