@@ -1,3 +1,5 @@
+import KubeCore
+
 /// A dotted version (`36.4.3`) compared numerically, missing parts as 0 (`36.2` == `36.2.0`).
 public struct DottedVersion: Comparable, Sendable, CustomStringConvertible {
   public let parts: [Int]
@@ -66,14 +68,5 @@ public struct VersionRange: Sendable, CustomStringConvertible {
       }
     }
     return nil
-  }
-}
-
-extension String {
-  func trimmingSpaces() -> String {
-    var s = Substring(self)
-    while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-    while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-    return String(s)
   }
 }

@@ -1,3 +1,5 @@
+import KubeCore
+
 /// A `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` challenge from a registry.
 ///
 /// The token flow is the distribution spec's "Token Authentication Specification"
@@ -18,7 +20,7 @@ struct BearerChallenge: Sendable, Equatable {
     while !rest.isEmpty {
       rest = rest.drop { $0 == " " || $0 == "," }
       guard let equals = rest.firstIndex(of: "=") else { break }
-      let key = rest[..<equals].trimmingSpaces().lowercased()
+      let key = rest[..<equals].trimming { $0 == " " }.lowercased()
       rest = rest[rest.index(after: equals)...]
       var value = ""
       if rest.first == "\"" {
@@ -30,7 +32,7 @@ struct BearerChallenge: Sendable, Equatable {
         }
       } else {
         let end = rest.firstIndex(of: ",") ?? rest.endIndex
-        value = String(rest[..<end]).trimmingSpaces()
+        value = rest[..<end].trimming { $0 == " " }
         rest = rest[end...]
       }
       parameters[key] = value
@@ -39,11 +41,5 @@ struct BearerChallenge: Sendable, Equatable {
     self.realm = realm
     self.service = parameters["service"]
     self.scope = parameters["scope"]
-  }
-}
-
-extension StringProtocol {
-  fileprivate func trimmingSpaces() -> String {
-    String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
   }
 }

@@ -69,12 +69,3 @@ public struct APIResponse: Sendable {
     APIResponse(status: error.code, headers: [("Content-Type", "application/json")] + error.headers, body: .json(error.status))
   }
 }
-
-extension String {
-  func trimmingSpaces() -> String {
-    var s = Substring(self)
-    while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-    while s.last == " " || s.last == "\t" { s = s.dropLast() }
-    return String(s)
-  }
-}
