@@ -81,7 +81,7 @@ final class Scheduler: Sendable {
       unschedulable.withLock { _ = $0.remove(key) }
       return nil
     }
-    let nodes = self.nodes.withLock { $0 }
+    let nodes = self.nodes.withLock { $0.nodes }
     let snapshot = cache.withLock { $0 }
     let requested = snapshot.requested
     let owner = pod.controllerOwnerUID
@@ -92,10 +92,8 @@ final class Scheduler: Sendable {
     let start = nextStart.withLock { $0 } % max(1, nodes.count)
     var failures: [[NodeFit.Failure]] = []
     var feasible: [String] = []
-    var processed = 0
     for i in 0..<nodes.count {
-      let info = nodes.infos[nodes.names[(start + i) % nodes.count]]!
-      processed += 1
+      let info = nodes[(start + i) % nodes.count]
       let f = NodeFit.failures(podInfo, info, requested: requested[info.name] ?? Resources())
       if f.isEmpty {
         feasible.append(info.name)
@@ -104,7 +102,7 @@ final class Scheduler: Sendable {
         failures.append(f)
       }
     }
-    nextStart.withLock { $0 = (start + processed) % max(1, nodes.count) }
+    nextStart.withLock { $0 = (start + feasible.count + failures.count) % max(1, nodes.count) }
     let best = feasible.min { a, b in
       let ka = (snapshot.pods(of: owner, on: a), requested[a]?.pods ?? 0, a)
       let kb = (snapshot.pods(of: owner, on: b), requested[b]?.pods ?? 0, b)

@@ -32,24 +32,22 @@ struct SchedulerCache: Sendable {
   func pods(of owner: String?, on node: String) -> Int { owner.flatMap { owners[node]?[$0] } ?? 0 }
 }
 
-/// The nodes as the scheduler's filters read them, by name, and their names in order.
+/// The nodes as the scheduler's filters read them, in name order (the store's listing order, so
+/// a search visits nodes in a stable order).
 struct NodeSnapshot: Sendable {
-  private(set) var infos: [String: NodeFit.NodeInfo] = [:]
-  /// Sorted, so a search visits nodes in a stable order (the store's listing order).
-  private(set) var names: [String] = []
-  var count: Int { names.count }
+  private(set) var nodes: [NodeFit.NodeInfo] = []
 
   mutating func update(_ node: JSONValue, deleted: Bool) {
     let name = node.name
+    let at = nodes.firstIndex { $0.name >= name } ?? nodes.endIndex
+    let present = at < nodes.endIndex && nodes[at].name == name
     if deleted {
-      if infos.removeValue(forKey: name) != nil { names.removeAll { $0 == name } }
-      return
+      if present { nodes.remove(at: at) }
+    } else if present {
+      nodes[at] = NodeFit.NodeInfo(node)
+    } else {
+      nodes.insert(NodeFit.NodeInfo(node), at: at)
     }
-    if infos[name] == nil {
-      let at = names.firstIndex { $0 > name } ?? names.endIndex
-      names.insert(name, at: at)
-    }
-    infos[name] = NodeFit.NodeInfo(node)
   }
 }
 
