@@ -15,7 +15,7 @@ import Testing
   /// Plans from pods as the operator caches them (its pod cache transform applied).
   func plan(_ m: EdgeModel, nodes: [JetsonNode] = fleet, pods: [JSONValue] = []) -> EdgeModelPlanner.Plan {
     let cached = pods.map(OperatorAssembly.cacheTransform(for: .pods))
-    return EdgeModelPlanner.plan(.init(model: m, nodes: nodes, pods: cached, workloads: [], builderImage: "ghcr.io/edgeml/edgeml:0.1.0",
+    return EdgeModelPlanner.plan(.init(model: m, nodes: nodes, pods: cached, builderImage: "ghcr.io/edgeml/edgeml:0.1.0",
                                        now: "2026-11-25T12:00:00Z"))
   }
 

@@ -9,21 +9,18 @@ public enum EdgeModelPlanner {
     public var nodes: [JetsonNode]
     /// Pods labelled `edgeml.io/model=<name>` in the model's namespace.
     public var pods: [JSONValue]
-    /// Deployments and DaemonSets labelled `edgeml.io/model=<name>` (for readiness).
-    public var workloads: [JSONValue]
     /// The image whose `edgeml` runs the init container, unless the spec names a builder image.
     public var builderImage: String
     public var now: String
     /// `Placement.evaluate(model.spec, nodes: nodes)` when the caller already has it (the reconciler
     /// remembers it while the nodes stay the same); worked out here when nil.
     public var placement: Placement.Result?
-    public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], workloads: [JSONValue], builderImage: String, now: String,
+    public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], builderImage: String, now: String,
                 placement: Placement.Result? = nil) {
       self.model = model
       self.nodes = nodes
       self.placement = placement
       self.pods = pods
-      self.workloads = workloads
       self.builderImage = builderImage
       self.now = now
     }

@@ -86,8 +86,8 @@ public struct EdgeModelReconciler: Reconciler {
     let deployments = await caches.deployments.byIndex("model", request.description)
     let daemonSets = await caches.daemonSets.byIndex("model", request.description)
     let now = Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)).rfc3339
-    let plan = EdgeModelPlanner.plan(.init(model: model, nodes: nodes, pods: pods, workloads: deployments + daemonSets,
-                                           builderImage: builderImage, now: now, placement: placement))
+    let plan = EdgeModelPlanner.plan(.init(model: model, nodes: nodes, pods: pods, builderImage: builderImage, now: now,
+                                           placement: placement))
     var wanted = Set<String>()
     for object in plan.objects {
       let kind = object["kind"]?.stringValue ?? ""
