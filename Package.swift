@@ -26,7 +26,8 @@ let package = Package(
   ],
   targets: [
     .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    // libcurl's headers (libcurl4-openssl-dev) at build time; libcurl.so.4 itself is dlopen'ed on first use.
+    .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
     // POSIX calls Swift cannot make (variadic prctl, a _GNU_SOURCE declaration): KubeClient's thread and exec plugin.
     .systemLibrary(name: "CKubeClientShims"),
     .target(name: "KubeCore"),

@@ -239,8 +239,8 @@ public struct EngineBuilder: Sendable {
   }
 }
 
-/// One build's fetching: the registry plus one HTTP transport (one libcurl thread) shared by the
-/// model, its signature and the calibration cache.
+/// One build's fetching: the registry plus one HTTP transport (one libcurl thread, made on the first
+/// remote fetch) shared by the model, its signature and the calibration cache.
 struct ArtifactSource {
   let registry: FetcherRegistry
   let context: FetchContext
@@ -253,11 +253,7 @@ struct ArtifactSource {
       }
       tls.certificateAuthorityPEM = [UInt8](pem)
     }
-    do {
-      context = FetchContext(environment: environment, transport: try HTTPTransport(tls: tls))
-    } catch {
-      throw EngineBuildError(.fetchFailed, "cannot start the HTTP transport: \(error.description)")
-    }
+    context = FetchContext(environment: environment, tls: tls)
     self.registry = registry
   }
 
@@ -269,7 +265,7 @@ struct ArtifactSource {
     }
   }
 
-  func shutdown() { context.transport.loop.shutdown() }
+  func shutdown() { context.shutdownTransport() }
 }
 
 /// A private scratch directory inside the cache directory (same file system, so the plan can be

@@ -20,6 +20,24 @@ struct HTTPSFetchTests {
     }
   }
 
+  /// glibc's loader reports every library it loads under `LD_DEBUG=libs` ("find library=…").
+  @Test("libcurl is loaded on the first remote fetch: a file:// build never maps it, an https:// build does")
+  func libcurlLoadedOnDemand() async throws {
+    let model = ONNXFixture.model()
+    let local = try EngineFixture(model: model)
+    let offline = try await local.run(environment: ["LD_DEBUG": "libs"])
+    #expect(offline.status == 0, "\(offline.stderr)")
+    #expect(offline.stderr.contains("find library="), "the loader printed nothing: is this glibc?")
+    #expect(!offline.stderr.contains("libcurl.so.4"))
+    try await TestHTTPSServer.with(files: ["/models/detector.onnx": model]) { server in
+    let f = try EngineFixture(model: model)
+    let ca = try f.box.write("secrets/ca.pem", Array(server.caPEM.utf8))
+    let out = try await f.run(["--model-uri": server.url("/models/detector.onnx"), "--ca-file": ca], environment: ["LD_DEBUG": "libs"])
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(out.stderr.contains("find library=libcurl.so.4"))
+    }
+  }
+
   @Test("Failures name the URI without its query, and an untrusted certificate is FetchFailed")
   func httpsFailures() async throws {
     try await TestHTTPSServer.with(files: [:]) { server in

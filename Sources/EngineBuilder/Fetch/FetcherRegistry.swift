@@ -1,12 +1,55 @@
 import KubeClient
+import Synchronization
 
-/// What a fetcher may use: the process environment (credentials, endpoints) and the one HTTP transport.
+/// What a fetcher may use: the process environment (credentials, endpoints) and one HTTP transport.
+///
+/// The transport (a libcurl multi handle and its thread) is made on first use, so fetching a
+/// `file://` model never loads libcurl and the ~30 libraries it needs (CCurl's `ccurl_load`).
 public struct FetchContext: Sendable {
   public var environment: [String: String]
-  public var transport: HTTPTransport
+  private let lazyTransport: LazyTransport
+
+  /// A context whose transport is made from `tls` the first time a fetcher asks for it.
+  public init(environment: [String: String], tls: TLSSettings) {
+    self.environment = environment
+    self.lazyTransport = LazyTransport(state: .pending(tls))
+  }
+
+  /// A context that uses `transport` (the caller shuts it down).
   public init(environment: [String: String], transport: HTTPTransport) {
     self.environment = environment
-    self.transport = transport
+    self.lazyTransport = LazyTransport(state: .made(transport))
+  }
+
+  /// The shared transport, made now if this is the first request for it.
+  /// - Throws: `TransportError` when libcurl cannot be loaded or its thread cannot start.
+  public func transport() throws(TransportError) -> HTTPTransport { try lazyTransport.get() }
+
+  /// Shuts the transport down if one was made by this context.
+  func shutdownTransport() { lazyTransport.shutdown() }
+}
+
+/// A transport made at most once, on first use.
+private final class LazyTransport: Sendable {
+  enum State { case pending(TLSSettings), made(HTTPTransport), owned(HTTPTransport) }
+  private let state: Mutex<State>
+
+  init(state: State) { self.state = Mutex(state) }
+
+  func get() throws(TransportError) -> HTTPTransport {
+    try state.withLock { (s: inout State) throws(TransportError) -> HTTPTransport in
+      switch s {
+      case .made(let t), .owned(let t): return t
+      case .pending(let tls):
+        let t = try HTTPTransport(tls: tls)
+        s = .owned(t)
+        return t
+      }
+    }
+  }
+
+  func shutdown() {
+    if case .owned(let t) = state.withLock({ $0 }) { t.loop.shutdown() }
   }
 }
 
@@ -32,10 +75,10 @@ public struct FetcherRegistry: Sendable {
   /// Every fetcher of this program.
   public static let standard = FetcherRegistry([
     .fetcher(FileFetcher.self) { _ in FileFetcher() },
-    .fetcher(HTTPSFetcher.self) { HTTPSFetcher(transport: $0.transport) },
-    .fetcher(S3Fetcher.self) { S3Fetcher(environment: $0.environment, transport: $0.transport) },
-    .fetcher(OCIFetcher.self) { OCIFetcher(environment: $0.environment, transport: $0.transport) },
-    .fetcher(MLflowFetcher.self) { MLflowFetcher(environment: $0.environment, transport: $0.transport) },
+    .fetcher(HTTPSFetcher.self) { HTTPSFetcher(transport: try $0.transport()) },
+    .fetcher(S3Fetcher.self) { S3Fetcher(environment: $0.environment, transport: try $0.transport()) },
+    .fetcher(OCIFetcher.self) { OCIFetcher(environment: $0.environment, transport: try $0.transport()) },
+    .fetcher(MLflowFetcher.self) { MLflowFetcher(environment: $0.environment, transport: try $0.transport()) },
   ])
 
   /// The schemes some registered fetcher handles.

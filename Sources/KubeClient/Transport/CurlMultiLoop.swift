@@ -20,15 +20,21 @@ public final class CurlMultiLoop: Sendable {
   private let finished = Mutex(false)
 
   public init() throws(TransportError) {
-    _ = CurlMultiLoop.globalInit
-    guard let m = curl_multi_init() else { throw TransportError.setupFailed("curl_multi_init returned NULL") }
+    try CurlMultiLoop.loadLibcurl()
+    guard let m = ccurl_multi_init() else { throw TransportError.setupFailed("curl_multi_init returned NULL") }
     multi = m
     // HTTP/2 multiplexing over one connection per host (libcurl's default; stated for clarity).
     _ = ccurl_multi_setopt_long(m, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
     try DetachedThread.start(name: "edgeml-curl") { [self] in self.run() }
   }
 
-  private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+  /// Loads libcurl and runs `curl_global_init`, once per process (CCurl's `ccurl_load`).
+  /// - Throws: `TransportError.setupFailed` with the loader's reason when libcurl.so.4 is missing.
+  static func loadLibcurl() throws(TransportError) {
+    var error = [CChar](repeating: 0, count: 512)
+    guard ccurl_load(&error, error.count) != 0 else { return }
+    throw TransportError.setupFailed(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+  }
 
   /// Starts a transfer; its callbacks run on the loop thread.
   func submit(_ transfer: CurlTransfer) {
@@ -38,19 +44,19 @@ public final class CurlMultiLoop: Sendable {
       return false
     }
     if stopped { transfer.cancel(); return }
-    curl_multi_wakeup(multi)
+    ccurl_multi_wakeup(multi)
   }
 
   /// Stops a transfer early (a watch the caller no longer reads).
   func cancel(_ transfer: CurlTransfer) {
     shared.withLock { $0.toCancel.append(transfer) }
-    curl_multi_wakeup(multi)
+    ccurl_multi_wakeup(multi)
   }
 
   /// Stops the loop; pending transfers fail with `.cancelled`.
   public func shutdown() {
     shared.withLock { $0.isStopped = true }
-    curl_multi_wakeup(multi)
+    ccurl_multi_wakeup(multi)
   }
 
   private func run() {
@@ -62,32 +68,32 @@ public final class CurlMultiLoop: Sendable {
       }
       for t in add {
         active[ObjectIdentifier(t)] = t
-        curl_multi_add_handle(multi, t.handle)
+        ccurl_multi_add_handle(multi, t.handle)
       }
       for c in cancel {
         if let t = active.removeValue(forKey: ObjectIdentifier(c)) {
-          curl_multi_remove_handle(multi, t.handle)
+          ccurl_multi_remove_handle(multi, t.handle)
           t.cancel()
         }
       }
       if stopped {
         for t in active.values {
-          curl_multi_remove_handle(multi, t.handle)
+          ccurl_multi_remove_handle(multi, t.handle)
           t.cancel()
         }
-        curl_multi_cleanup(multi)
+        ccurl_multi_cleanup(multi)
         finished.withLock { $0 = true }
         return
       }
       var running: Int32 = 0
-      curl_multi_perform(multi, &running)
+      ccurl_multi_perform(multi, &running)
       var queued: Int32 = 0
-      while let message = curl_multi_info_read(multi, &queued) {
+      while let message = ccurl_multi_info_read(multi, &queued) {
         guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
         let code = message.pointee.data.result
         var privatePointer: UnsafeMutableRawPointer? = nil
         _ = ccurl_easy_getinfo_ptr(easy, CURLINFO_PRIVATE, &privatePointer)
-        curl_multi_remove_handle(multi, easy)
+        ccurl_multi_remove_handle(multi, easy)
         if let privatePointer {
           let transfer = Unmanaged<CurlTransfer>.fromOpaque(privatePointer).takeUnretainedValue()
           active.removeValue(forKey: ObjectIdentifier(transfer))
@@ -95,7 +101,7 @@ public final class CurlMultiLoop: Sendable {
         }
       }
       var numfds: Int32 = 0
-      curl_multi_poll(multi, nil, 0, 1000, &numfds)
+      ccurl_multi_poll(multi, nil, 0, 1000, &numfds)
     }
   }
 }

@@ -22,22 +22,22 @@ final class CurlTransfer: @unchecked Sendable {
   }()
 
   init(request: HTTPRequest, tls: TLSSettings, userAgent: String) throws(TransportError) {
-    guard let h = curl_easy_init() else { throw TransportError.setupFailed("curl_easy_init returned NULL") }
+    guard let h = ccurl_easy_init() else { throw TransportError.setupFailed("curl_easy_init returned NULL") }
     handle = UnsafeMutableRawPointer(h)
     requestBody = request.body
     try configure(request: request, tls: tls, userAgent: userAgent)
   }
 
   deinit {
-    curl_easy_cleanup(handle)
-    if let headerList { curl_slist_free_all(headerList) }
+    ccurl_easy_cleanup(handle)
+    if let headerList { ccurl_slist_free_all(headerList) }
     for b in blobs { b.deallocate() }
     errorBuffer.deallocate()
   }
 
   private func check(_ code: CURLcode, _ what: String) throws(TransportError) {
     guard code == CURLE_OK else {
-      throw TransportError.setupFailed("\(what): \(String(cString: curl_easy_strerror(code)))")
+      throw TransportError.setupFailed("\(what): \(String(cString: ccurl_easy_strerror(code)))")
     }
   }
 
@@ -77,8 +77,8 @@ final class CurlTransfer: @unchecked Sendable {
       }
     }
     var list: UnsafeMutablePointer<curl_slist>? = nil
-    for (name, value) in request.headers { list = curl_slist_append(list, "\(name): \(value)") }
-    list = curl_slist_append(list, "Expect:")   // no 100-continue round trip
+    for (name, value) in request.headers { list = ccurl_slist_append(list, "\(name): \(value)") }
+    list = ccurl_slist_append(list, "Expect:")   // no 100-continue round trip
     headerList = list
     try check(ccurl_easy_setopt_slist(UnsafeMutableRawPointer(h), CURLOPT_HTTPHEADER, list), "headers")
     // TLS: verification on unless the kubeconfig says otherwise.
@@ -129,7 +129,7 @@ final class CurlTransfer: @unchecked Sendable {
       callback?(.success(HTTPResponse(status: status, headers: responseHeaders, body: responseBody)))
     } else {
       let detail = String(cString: UnsafePointer(errorBuffer))
-      let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+      let message = detail.isEmpty ? String(cString: ccurl_easy_strerror(code)) : detail
       callback?(.failure(.curl(code: Int(code.rawValue), message: message)))
     }
   }
