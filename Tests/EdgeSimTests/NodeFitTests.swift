@@ -68,3 +68,25 @@ func resourceRequests() {
 func feasibleNodesToFind(_ c: (nodes: Int, find: Int)) {
   #expect(Scheduler.feasibleNodesToFind(c.nodes) == c.find)
 }
+
+@Test("The node snapshot stays in name order, and what it remembers of a placement follows node changes")
+func nodeSnapshotAffinity() {
+  func node(_ name: String, module: String) -> JSONValue {
+    ["metadata": ["name": .string(name), "labels": ["edgeml.io/jetson.module": .string(module)]]]
+  }
+  var snapshot = NodeSnapshot()
+  for (name, module) in [("n3", "orin-nx-16gb"), ("n1", "agx-orin-64gb"), ("n2", "orin-nx-16gb")] {
+    snapshot.update(node(name, module: module), deleted: false)
+  }
+  #expect(snapshot.nodes.map(\.name) == ["n1", "n2", "n3"])
+  let pod = NodeFit.PodInfo(["spec": ["nodeSelector": ["edgeml.io/jetson.module": "orin-nx-16gb"]]])
+  #expect(snapshot.affinityMatches(pod) == [false, true, true])
+  // Relabelled and removed nodes change the answer for the same placement.
+  snapshot.update(node("n1", module: "orin-nx-16gb"), deleted: false)
+  #expect(snapshot.affinityMatches(pod) == [true, true, true])
+  snapshot.update(node("n2", module: "orin-nx-16gb"), deleted: true)
+  #expect(snapshot.nodes.map(\.name) == ["n1", "n3"])
+  #expect(snapshot.affinityMatches(pod) == [true, true])
+  let other = NodeFit.PodInfo(["spec": ["nodeSelector": ["edgeml.io/jetson.module": "agx-orin-64gb"]]])
+  #expect(snapshot.affinityMatches(other) == [false, false])
+}

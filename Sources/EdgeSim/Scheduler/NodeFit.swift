@@ -61,6 +61,8 @@ enum NodeFit {
     /// Required node affinity terms; nil when the pod has none.
     var terms: [Term]?
     var request: Resources
+    /// The request's positive amounts in name order (the order fit.go reports them in).
+    var requestedAmounts: [(name: String, amount: Double)]
 
     init(_ pod: JSONValue) {
       tolerations = pod[path: ["spec", "tolerations"]]?.arrayValue ?? []
@@ -68,7 +70,17 @@ enum NodeFit {
       terms = pod[path: ["spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?
         .arrayValue?.map(Term.init)
       request = Resources.requests(ofPod: pod)
+      requestedAmounts = request.amounts.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
+
+    /// What node affinity and the node selector depend on: pods with equal keys match the same nodes.
+    var placement: Placement { Placement(nodeSelector: nodeSelector, terms: terms) }
+  }
+
+  /// A pod's node selector and required node affinity terms, as one hashable value.
+  struct Placement: Hashable, Sendable {
+    var nodeSelector: [String: String]
+    var terms: [Term]?
   }
 
   /// The failures of `node` for `pod`, given what the pods already bound there request; empty means it fits.
@@ -76,7 +88,9 @@ enum NodeFit {
     failures(PodInfo(pod), NodeInfo(node), requested: requested)
   }
 
-  static func failures(_ pod: PodInfo, _ node: NodeInfo, requested: Resources) -> [Failure] {
+  /// - Parameter matchesAffinity: the node selector and affinity result when the caller already
+  ///   knows it for this node (the scheduler remembers it per placement), else computed here.
+  static func failures(_ pod: PodInfo, _ node: NodeInfo, requested: Resources, matchesAffinity: Bool? = nil) -> [Failure] {
     // NodeUnschedulable: spec.unschedulable, unless the pod tolerates node.kubernetes.io/unschedulable:NoSchedule.
     if node.unschedulable, !tolerates(pod.tolerations, taint: ["key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"]) {
       return [.unschedulable]
@@ -85,11 +99,11 @@ enum NodeFit {
     for taint in node.taints where !tolerates(pod.tolerations, taint: taint) {
       return [.untoleratedTaint(key: taint["key"]?.stringValue ?? "", value: taint["value"]?.stringValue ?? "")]
     }
-    if !matchesSelectorAndAffinity(pod, labels: node.labels, name: node.name) { return [.affinity] }
+    if !(matchesAffinity ?? matchesSelectorAndAffinity(pod, labels: node.labels, name: node.name)) { return [.affinity] }
     // NodeResourcesFit: every insufficient resource is reported (fit.go fitsRequest).
     var out: [Failure] = []
     if requested.pods + 1 > node.allocatable.pods { out.append(.tooManyPods) }
-    for (name, amount) in pod.request.amounts.sorted(by: { $0.key < $1.key }) where amount > 0 {
+    for (name, amount) in pod.requestedAmounts {
       if requested.amounts[name, default: 0] + amount > node.allocatable.amounts[name, default: 0] { out.append(.insufficient(name)) }
     }
     return out
@@ -128,7 +142,7 @@ enum NodeFit {
   }
 
   /// One NodeSelectorRequirement, read once per pod.
-  struct Requirement: Sendable {
+  struct Requirement: Hashable, Sendable {
     var key: String
     var op: String
     var values: [String]
@@ -155,7 +169,7 @@ enum NodeFit {
   }
 
   /// One NodeSelectorTerm: its expressions and fields, ANDed.
-  struct Term: Sendable {
+  struct Term: Hashable, Sendable {
     var expressions: [Requirement]
     var fields: [Requirement]
     init(_ term: JSONValue) {

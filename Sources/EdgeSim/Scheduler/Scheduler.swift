@@ -81,11 +81,11 @@ final class Scheduler: Sendable {
       unschedulable.withLock { _ = $0.remove(key) }
       return nil
     }
-    let nodes = self.nodes.withLock { $0.nodes }
+    let podInfo = NodeFit.PodInfo(pod)
+    let (nodes, matches) = self.nodes.withLock { ($0.nodes, $0.affinityMatches(podInfo)) }
     let snapshot = cache.withLock { $0 }
     let requested = snapshot.requested
     let owner = pod.controllerOwnerUID
-    let podInfo = NodeFit.PodInfo(pod)
     // Like kube-scheduler, stop once enough feasible nodes are found, and start the next search
     // where this one stopped, so that every node is considered in turn.
     let enough = Scheduler.feasibleNodesToFind(nodes.count)
@@ -93,8 +93,9 @@ final class Scheduler: Sendable {
     var failures: [[NodeFit.Failure]] = []
     var feasible: [String] = []
     for i in 0..<nodes.count {
-      let info = nodes[(start + i) % nodes.count]
-      let f = NodeFit.failures(podInfo, info, requested: requested[info.name] ?? Resources())
+      let index = (start + i) % nodes.count
+      let info = nodes[index]
+      let f = NodeFit.failures(podInfo, info, requested: requested[info.name] ?? Resources(), matchesAffinity: matches[index])
       if f.isEmpty {
         feasible.append(info.name)
         if feasible.count >= enough { break }

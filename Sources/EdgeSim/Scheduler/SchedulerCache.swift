@@ -34,12 +34,22 @@ struct SchedulerCache: Sendable {
 
 /// The nodes as the scheduler's filters read them, in name order (the store's listing order, so
 /// a search visits nodes in a stable order).
+///
+/// `matches` remembers, per placement (node selector and required affinity), which of the nodes
+/// match it: label matching is most of a filter pass, and the pods of a fleet share a handful of
+/// placements. It is forgotten whenever a node changes.
 struct NodeSnapshot: Sendable {
   private(set) var nodes: [NodeFit.NodeInfo] = []
 
   mutating func update(_ node: JSONValue, deleted: Bool) {
     let name = node.name
-    let at = nodes.firstIndex { $0.name >= name } ?? nodes.endIndex
+    // The first node whose name is not below `name` (binary search; the array is name-ordered).
+    var low = 0, high = nodes.count
+    while low < high {
+      let mid = (low + high) / 2
+      if nodes[mid].name < name { low = mid + 1 } else { high = mid }
+    }
+    let at = low
     let present = at < nodes.endIndex && nodes[at].name == name
     if deleted {
       if present { nodes.remove(at: at) }
@@ -48,6 +58,19 @@ struct NodeSnapshot: Sendable {
     } else {
       nodes.insert(NodeFit.NodeInfo(node), at: at)
     }
+    matches.removeAll()
+  }
+
+  private var matches: [NodeFit.Placement: [Bool]] = [:]
+
+  /// Whether each node (by index in `nodes`) passes the pod's node selector and required affinity.
+  mutating func affinityMatches(_ pod: NodeFit.PodInfo) -> [Bool] {
+    let key = pod.placement
+    if let known = matches[key] { return known }
+    let computed = nodes.map { NodeFit.matchesSelectorAndAffinity(pod, labels: $0.labels, name: $0.name) }
+    if matches.count >= 64 { matches.removeAll() }
+    matches[key] = computed
+    return computed
   }
 }
 
