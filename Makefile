@@ -30,6 +30,7 @@ bench: setup
 	$(RELEASE) --product edgeml-operator
 	python3 scripts/bench-operator.py --bin .build-static/release/edgeml
 	$(RELEASE) --product trtexec-double
+	$(RELEASE) --product edgeml-engine
 	python3 scripts/bench-edgemodel.py --bin .build-static/release/edgeml --models 1000
 
 clean:

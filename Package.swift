@@ -10,6 +10,8 @@ let package = Package(
     .executable(name: "edgeml", targets: ["edgeml"]),
     // The operator alone (what the Deployment runs): no emulator, EdgeSim or full Foundation linked.
     .executable(name: "edgeml-operator", targets: ["edgeml-operator"]),
+    // The engine init container alone (what EdgeModel pods run): the engine builder and nothing else.
+    .executable(name: "edgeml-engine", targets: ["edgeml-engine"]),
     .executable(name: "trtexec-double", targets: ["trtexec-double"]),
   ],
   dependencies: [
@@ -89,6 +91,17 @@ let package = Package(
                      .product(name: "Metrics", package: "swift-metrics"),
                      .product(name: "Prometheus", package: "swift-prometheus")]
     ),
+    // The init container's command line, shared by `edgeml engine` and `edgeml-engine`.
+    .target(
+      name: "EngineCLI",
+      dependencies: ["EngineBuilder", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                     .product(name: "Logging", package: "swift-log")]
+    ),
+    // Like edgeml-operator: only what the init container runs is linked.
+    .executableTarget(
+      name: "edgeml-engine",
+      dependencies: ["EngineCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
     // Must never depend, even indirectly, on KubeEmulator, EdgeSim, EngineBuilder or NodeAgent: SwiftPM
     // links every object of every target an executable depends on.
     .executableTarget(
@@ -101,7 +114,7 @@ let package = Package(
       name: "edgeml",
       dependencies: [
         "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML", "KubeClient", "ControllerRuntime",
-        "EngineBuilder", "NodeAgent", "EdgeSim", "OperatorCLI",
+        "EngineBuilder", "EngineCLI", "NodeAgent", "EdgeSim", "OperatorCLI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,5 +1,5 @@
 """EdgeModel end to end on EdgeSim: `kubectl apply` an EdgeModel, the real operator places it on the
-simulated Jetson nodes that `edgeml node-agent` labelled, the kubelet runs the real `edgeml engine`
+simulated Jetson nodes that `edgeml node-agent` labelled, the kubelet runs the real `edgeml-engine`
 in each pod's init container against the trtexec double, and the model becomes Ready.
 """
 import hashlib

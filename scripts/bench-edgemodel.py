@@ -2,7 +2,7 @@
 """EdgeModel benchmarks on EdgeSim (figures, not thresholds; DESIGN.md §5):
 
   * N EdgeModels created at once → all Ready (the real operator; EdgeSim runs every engine init
-    container as a real `edgeml engine` process against the trtexec double);
+    container as a real `edgeml-engine` process against the trtexec double);
   * watch event → desired objects written: from an EdgeModel's creation to its Deployment's ADDED
     event on a watch, p50/p99 (includes both watch deliveries and the server-side apply; the
     models ask for 0 replicas so no simulated pod competes for the CPU);
@@ -95,6 +95,11 @@ def main():
     # 5 QPS a thousand models would wait on the operator's own rate limiter, not on anything measured.
     ap.add_argument("--qps", type=int, default=3000, help="the operator's --qps and --burst")
     args = ap.parse_args()
+    # EdgeSim's kubelet runs the init containers with the programs built next to --bin.
+    for program in ("edgeml-engine", "trtexec-double"):
+        if not os.access(os.path.join(os.path.dirname(args.bin), program), os.X_OK):
+            raise SystemExit(f"{program} is not built next to {args.bin} (swift build -c release --static-swift-stdlib "
+                             f"--scratch-path .build-static --product {program})")
     d = tempfile.mkdtemp(prefix="edgeml-embench-")
     kc = os.path.join(d, "kubeconfig")
     # Enough Orin NX nodes for one pod each (every pod asks for the node's one nvidia.com/gpu).
@@ -221,7 +226,7 @@ def main():
             time.sleep(0.5)
         rebuilds = sum(1 for r in results if not r.get("cacheHit"))
 
-        print(f"EdgeModel benchmark (release build, EdgeSim, {args.models + 10} simulated Orin NX nodes, real edgeml engine processes)")
+        print(f"EdgeModel benchmark (release build, EdgeSim, {args.models + 10} simulated Orin NX nodes, real edgeml-engine processes)")
         print(f"  watch event -> Deployment written (create to ADDED on a watch), {len(latencies)} models: "
               f"p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms")
         print(f"  {args.models} EdgeModels created at once (creates took {created:.1f} s) -> {ready} Ready in {all_ready:.1f} s"

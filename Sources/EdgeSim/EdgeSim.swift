@@ -44,12 +44,21 @@ public final class EdgeSim: Sendable {
     }
 
     /// The executable table for binaries built next to each other (`.build/debug/edgeml`,
-    /// `.build/debug/trtexec-double`): `edgeml` and trtexec's paths.
+    /// `.build/debug/edgeml-engine`, `.build/debug/trtexec-double`): `edgeml`, `edgeml-engine` and
+    /// trtexec's paths.
     public static func defaultExecutables(binDirectory: URL) -> [String: String] {
       let edgeml = binDirectory.appendingPathComponent("edgeml").path
+      let engine = binDirectory.appendingPathComponent("edgeml-engine").path
       let trtexec = binDirectory.appendingPathComponent("trtexec-double").path
       return ["edgeml": edgeml, "/usr/local/bin/edgeml": edgeml, "/edgeml": edgeml,
+              "edgeml-engine": engine, "/usr/local/bin/edgeml-engine": engine,
               "/usr/src/tensorrt/bin/trtexec": trtexec, "trtexec": trtexec]
+    }
+
+    /// The table's programs that are not executable files (for example a product not built yet),
+    /// by path: containers that run them fail to start.
+    public var missingExecutables: [String] {
+      Set(executables.values).filter { !FileManager.default.isExecutableFile(atPath: $0) }.sorted()
     }
   }
 
@@ -82,6 +91,9 @@ public final class EdgeSim: Sendable {
   public static func start(server: APIServer, configuration: Configuration,
                            logger: Logger = Logger(label: "edgesim", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> EdgeSim {
     try FileManager.default.createDirectory(at: configuration.simRoot, withIntermediateDirectories: true)
+    for path in configuration.missingExecutables {
+      logger.warning("Executable not found: containers that run it will fail to start", metadata: ["path": "\(path)"])
+    }
     let runtime = Runtime(speed: configuration.speed, nodes: configuration.fleet.nodes.count)
     let api = ClusterAPI(server: server, component: "edgesim")
     let servers = TritonServers(speed: configuration.speed, requestsPerSecond: configuration.requestsPerSecond)

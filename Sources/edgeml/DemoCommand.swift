@@ -50,6 +50,9 @@ struct DemoCommand: AsyncParsableCommand {
       fleet: fleet, simRoot: root.appendingPathComponent("cluster"),
       executables: EdgeSim.Configuration.defaultExecutables(binDirectory: binDirectory), speed: speed))
     clock.say("Kubernetes API (emulator) at \(emulator.url); EdgeSim with \(fleet.nodes.count) Jetson nodes, time x\(speed)")
+    for path in sim.configuration.missingExecutables {
+      clock.say("warning: \(path) is missing (swift build builds it); init containers that run it will fail")
+    }
 
     let ca = emulator.certificateAuthority.map { Array($0.certificatePEM.utf8) }
     let client = try KubeClient(configuration: ClientConfiguration(server: emulator.url, certificateAuthorityPEM: ca,

@@ -65,7 +65,7 @@ import Testing
             != p.objects[0][path: ["spec", "template", "metadata", "annotations", EdgeModelPlanner.Labels.engineKey]])
     let first = workloads[0]
     #expect(first[path: ["metadata", "ownerReferences"]]?.arrayValue?.first?["controller"] == true)
-    #expect(first[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue?.first?["command"] == ["edgeml"])
+    #expect(first[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue?.first?["command"] == ["edgeml-engine"])
   }
 
   @Test func thePodTemplateSelectsTheGroupsNodesByTheirLabels() throws {

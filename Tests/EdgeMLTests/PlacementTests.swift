@@ -151,7 +151,7 @@ let fleet: [JetsonNode] = [
     let plan = EnginePlan(spec: try spec(s), group: group(), modelName: "det")
     let a = plan.arguments
     func value(_ flag: String) -> String? { a.firstIndex(of: flag).map { a[$0 + 1] } }
-    #expect(a.first == "engine")
+    #expect(a.first == "--model-uri")   // edgeml-engine's flags, no subcommand
     #expect(value("--precision") == "int8" && value("--calibration-uri") == "s3://b/calib.cache")
     #expect(value("--public-key-file") == "/etc/edgeml/keys/signature/ed25519.pub")
     #expect(value("--workspace-mib") == "2048" && value("--max-shapes") == "images:1x3x640x640")

@@ -68,12 +68,27 @@ struct EngineCommandTests {
     #expect(f.box.exists("models/detector/1/model.plan"))
   }
 
+  @Test("`edgeml engine` is the same program as edgeml-engine: what one builds, the other finds in the cache")
+  func subcommandMatchesSlimBinary() async throws {
+    let f = try EngineFixture()
+    let built = try await f.box.run(Sandbox.edgeml, ["engine"] + f.arguments())
+    #expect(built.status == 0, "\(built.stderr)")
+    #expect(try f.box.result().string("state") == "Built")
+    try FileManager.default.removeItem(atPath: f.box.path("models"))
+    let again = try await f.run()
+    #expect(again.status == 0, "\(again.stderr)")
+    #expect(try f.box.result().bool("cacheHit") == true)
+    #expect(f.box.buildCount == 1)
+    let bad = try await f.box.run(Sandbox.edgeml, ["engine"] + f.arguments(["--precision": "fp8"]))
+    #expect(bad.status == 2 && bad.stderr.contains("edgeml engine: --precision must be one of"))
+  }
+
   @Test("Two builders of one key on one node build once; the other waits and gets a cache hit")
   func concurrentBuildersBuildOnce() async throws {
     let f = try EngineFixture()
     let env = ["EDGEML_TRTEXEC_BUILD_SECONDS": "1.5"]
-    async let a = f.box.run(Sandbox.edgeml, f.arguments(["--termination-log": f.box.path("a.json"), "--output-dir": f.box.path("a")]), environment: env)
-    async let b = f.box.run(Sandbox.edgeml, f.arguments(["--termination-log": f.box.path("b.json"), "--output-dir": f.box.path("b")]), environment: env)
+    async let a = f.box.run(Sandbox.edgemlEngine, f.arguments(["--termination-log": f.box.path("a.json"), "--output-dir": f.box.path("a")]), environment: env)
+    async let b = f.box.run(Sandbox.edgemlEngine, f.arguments(["--termination-log": f.box.path("b.json"), "--output-dir": f.box.path("b")]), environment: env)
     let (ra, rb) = try await (a, b)
     #expect(ra.status == 0 && rb.status == 0, "\(ra.stderr)\n\(rb.stderr)")
     #expect(f.box.buildCount == 1)
@@ -91,18 +106,18 @@ struct EngineCommandTests {
        "--output-dir": f.box.path("\(n)/models"), "--termination-log": f.box.path("\(n).json")]
     }
     // Two nodes start together; a third comes later (a pod rescheduled after a node failure).
-    async let a = f.box.run(Sandbox.edgeml, f.arguments(node("a")), environment: env)
-    async let b = f.box.run(Sandbox.edgeml, f.arguments(node("b")), environment: env)
+    async let a = f.box.run(Sandbox.edgemlEngine, f.arguments(node("a")), environment: env)
+    async let b = f.box.run(Sandbox.edgemlEngine, f.arguments(node("b")), environment: env)
     let (ra, rb) = try await (a, b)
     #expect(ra.status == 0 && rb.status == 0, "\(ra.stderr)\n\(rb.stderr)")
-    let late = try await f.box.run(Sandbox.edgeml, f.arguments(node("c")), environment: env)
+    let late = try await f.box.run(Sandbox.edgemlEngine, f.arguments(node("c")), environment: env)
     #expect(late.status == 0, "\(late.stderr)")
     #expect(f.box.buildCount == 1)
     let results = try ["a.json", "b.json", "c.json"].map { try f.box.result($0) }
     #expect(results.map { $0.string("cacheSource") ?? "" }.sorted() == ["none", "shared", "shared"])
     #expect(f.box.read("a/models/detector/1/model.plan") == f.box.read("c/models/detector/1/model.plan"))
     // Each node now has the plan in its own cache: a restart there is a node cache hit.
-    let again = try await f.box.run(Sandbox.edgeml, f.arguments(node("c")), environment: env)
+    let again = try await f.box.run(Sandbox.edgemlEngine, f.arguments(node("c")), environment: env)
     let source = try f.box.result("c.json").string("cacheSource")
     #expect(again.status == 0 && source == "node")
   }

@@ -208,7 +208,7 @@ public enum EdgeModelPlanner {
     let initContainer: JSONValue = [
       "name": "engine",
       "image": .string(spec.engine?.builderImage ?? builderImage),
-      "command": ["edgeml"],
+      "command": ["edgeml-engine"],
       "args": .array(plan.arguments.map { .string($0) }),
       // Registry and object-store credentials, when the namespace has them (docs/edgemodel-contracts.md §2).
       "envFrom": [["secretRef": ["name": "edgeml-source-credentials", "optional": true]]],

@@ -48,7 +48,7 @@ public struct EnginePlan: Sendable, Equatable {
     }
     key = "sha256:" + sha256Hex(inputs.map { "\($0.0)=\($0.1)" }.joined(separator: "\n"))
 
-    var args = ["engine", "--model-uri", spec.model.uri]
+    var args = ["--model-uri", spec.model.uri]
     if let d = spec.model.digest { args += ["--model-digest", d] }
     if let f = spec.model.format { args += ["--model-format", f.rawValue] }
     if let s = spec.model.signature {

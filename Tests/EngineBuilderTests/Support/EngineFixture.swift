@@ -1,6 +1,6 @@
 import Foundation
 
-/// One `edgeml engine` setup in a sandbox: a model file, a counting trtexec, the standard flags.
+/// One `edgeml-engine` setup in a sandbox: a model file, a counting trtexec, the standard flags.
 struct EngineFixture {
   let box: Sandbox
   let model: [UInt8]
@@ -29,10 +29,10 @@ struct EngineFixture {
     for (flag, value) in overrides {
       if let i = options.firstIndex(where: { $0.0 == flag }) { options[i].1 = value } else { options.append((flag, value)) }
     }
-    return ["engine"] + options.flatMap { flag, value in value.map { [flag, $0] } ?? [] } + flags
+    return options.flatMap { flag, value in value.map { [flag, $0] } ?? [] } + flags
   }
 
   func run(_ overrides: [String: String?] = [:], flags: [String] = [], environment: [String: String] = [:]) async throws -> Sandbox.Output {
-    try await box.run(Sandbox.edgeml, arguments(overrides, flags: flags), environment: environment)
+    try await box.run(Sandbox.edgemlEngine, arguments(overrides, flags: flags), environment: environment)
   }
 }

@@ -39,6 +39,7 @@ final class Sandbox: Sendable {
   }()
   static var trtexecDouble: String { "\(productsDirectory)/trtexec-double" }
   static var edgeml: String { "\(productsDirectory)/edgeml" }
+  static var edgemlEngine: String { "\(productsDirectory)/edgeml-engine" }
 
   /// A `trtexec` that counts its build invocations (`--onnx=…`) in `builds.count`, then runs the double.
   func countingTrtexec() throws -> String {
