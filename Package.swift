@@ -91,16 +91,16 @@ let package = Package(
                      .product(name: "Metrics", package: "swift-metrics"),
                      .product(name: "Prometheus", package: "swift-prometheus")]
     ),
-    // The init container's command line, shared by `edgeml engine` and `edgeml-engine`.
+    // The init container's command line, shared by `edgeml engine` and `edgeml-engine` (parsed
+    // without ArgumentParser: it is read at every pod start, see EngineOptions).
     .target(
       name: "EngineCLI",
-      dependencies: ["EngineBuilder", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                     .product(name: "Logging", package: "swift-log")]
+      dependencies: ["EngineBuilder", .product(name: "Logging", package: "swift-log")]
     ),
     // Like edgeml-operator: only what the init container runs is linked.
     .executableTarget(
       name: "edgeml-engine",
-      dependencies: ["EngineCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+      dependencies: ["EngineCLI"]
     ),
     // Must never depend, even indirectly, on KubeEmulator, EdgeSim, EngineBuilder or NodeAgent: SwiftPM
     // links every object of every target an executable depends on.

@@ -260,4 +260,21 @@ struct EngineCommandTests {
     #expect(out.status == 2)
     #expect(try f.box.result().string("reason") == "InvalidArguments")
   }
+
+  @Test("The command line: --flag value and --flag=value, the last repeat wins, a missing value or unknown word is InvalidArguments")
+  func commandLineGrammar() async throws {
+    let f = try EngineFixture()
+    // --precision=int8 then --precision fp16: fp16 builds; --layout=plain puts the plan at the top.
+    let ok = try await f.box.run(Sandbox.edgemlEngine, f.arguments(["--layout": nil], flags: ["--precision=int8", "--precision", "fp16", "--layout=plain"]))
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(f.box.exists("models/model.plan"))
+    #expect(String(decoding: try #require(f.box.read("models/model.plan")), as: UTF8.self).contains("\"precision\":\"fp32+fp16\""))
+    let missing = try await f.box.run(Sandbox.edgemlEngine, f.arguments(flags: ["--workspace-mib"]))
+    #expect(missing.status == 2 && missing.stderr.contains("edgeml-engine: --workspace-mib needs a value"))
+    #expect(try f.box.result().string("reason") == "InvalidArguments")
+    let unknown = try await f.box.run(Sandbox.edgemlEngine, f.arguments(flags: ["--fp16"]))
+    #expect(unknown.status == 2 && unknown.stderr.contains("unknown argument --fp16"))
+    let help = try await f.box.run(Sandbox.edgemlEngine, ["--help"])
+    #expect(help.status == 0 && help.stdout.contains("--shared-cache-dir <value>") && help.stdout.contains("--allow-gpu-fallback"))
+  }
 }
