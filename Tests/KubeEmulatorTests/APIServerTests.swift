@@ -177,6 +177,30 @@ struct APIServerTests {
     #expect(r.headers.contains { $0.0 == "Warning" && $0.1.contains("unknown field \\\"bogus\\\"") })
   }
 
+  @Test("A patch prunes what it adds: unknown fields deep in the result are warned and dropped, mistyped ones refused")
+  func patchPrunesChangedParts() {
+    let s = makeServer()
+    let path = "/apis/apps/v1/namespaces/default/deployments"
+    let deploy: JSONValue = ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "p", "labels": ["app": "p"]],
+                             "spec": ["selector": ["matchLabels": ["app": "p"]],
+                                      "template": ["metadata": ["labels": ["app": "p"]], "spec": ["containers": [["name": "c", "image": "nginx"]]]]]]
+    #expect(s.call("POST", path, deploy).0 == 201)
+    let patch: JSONValue = ["spec": ["template": ["spec": ["containers": [["name": "c", "image": "nginx:2", "imagePullPolcy": "Always"]]]]]]
+    let r = s.handle(APIRequest(method: "PATCH", uri: path + "/p", headers: [("Content-Type", "application/strategic-merge-patch+json")],
+                                body: patch.serialized(), user: admin))
+    #expect(r.status == 200)
+    #expect(r.headers.contains { $0.0 == "Warning" && $0.1.contains("unknown field \\\"spec.template.spec.containers[0].imagePullPolcy\\\"") })
+    let stored = s.call("GET", path + "/p").1
+    #expect(stored[path: ["spec", "template", "spec", "containers"]]?.arrayValue?.first?["image"] == "nginx:2")
+    #expect(stored[path: ["spec", "template", "spec", "containers"]]?.arrayValue?.first?["imagePullPolcy"] == nil)
+    #expect(stored[path: ["spec", "selector", "matchLabels", "app"]] == "p")
+    let mistyped: JSONValue = ["spec": ["replicas": "three"]]
+    let (code, status) = s.call("PATCH", path + "/p", mistyped, contentType: "application/merge-patch+json")
+    #expect(code == 400)
+    #expect(status["message"]?.stringValue?.contains("cannot unmarshal string into Go struct field") == true)
+    #expect(status["message"]?.stringValue?.contains("spec.replicas of type int32") == true)
+  }
+
   @Test("list pages through every object with continue tokens")
   func pagination() {
     let s = makeServer()

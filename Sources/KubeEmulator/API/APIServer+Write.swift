@@ -58,7 +58,9 @@ extension APIServer {
 
   /// Prunes unknown fields and applies `fieldValidation` (Ignore, Warn — the default — or Strict).
   /// Returns warnings to send back.
-  func applyFieldValidation(_ object: inout JSONValue, _ ctx: RequestContext, duplicates: [String]) throws -> [String] {
+  /// - Parameter stored: the object this write replaces, when it is at hand: parts equal to it are not
+  ///   pruned again (built-in kinds; see `DefinitionSchemas.prune`).
+  func applyFieldValidation(_ object: inout JSONValue, _ ctx: RequestContext, duplicates: [String], stored: JSONValue? = nil) throws -> [String] {
     let mode = ctx.request.queryValue("fieldValidation") ?? "Warn"
     guard ["Ignore", "Warn", "Strict", ""].contains(mode) else {
       throw APIError.badRequest("fieldValidation: Unsupported value: \"\(mode)\": supported values: \"Ignore\", \"Strict\", \"Warn\"")
@@ -70,7 +72,7 @@ extension APIServer {
         object = schema.prune(object, unknown: &unknown)
       }
     } else if let def = ctx.resource.definitionName {
-      object = schemas.prune(object, definition: def, unknown: &unknown, typeErrors: &typeErrors)
+      object = schemas.prune(object, definition: def, stored: stored, unknown: &unknown, typeErrors: &typeErrors)
     }
     if let first = typeErrors.first {
       throw APIError.badRequest("\(ctx.resource.kind) in version \"\(ctx.resource.version)\" cannot be handled as a \(ctx.resource.kind): \(first)")
@@ -336,7 +338,7 @@ extension APIServer {
       var patchCtx = ctx
       patchCtx.request.query.removeAll { $0.0 == "fieldValidation" }
       patchCtx.request.query.append(("fieldValidation", fieldValidation))
-      warnings = try applyFieldValidation(&patched, patchCtx, duplicates: [])
+      warnings = try applyFieldValidation(&patched, patchCtx, duplicates: [], stored: current)
       if patched[path: ["metadata", "name"]]?.stringValue != name {
         throw APIError.badRequest("the name of the object (\(patched[path: ["metadata", "name"]]?.stringValue ?? "")) does not match the name on the URL (\(name))")
       }

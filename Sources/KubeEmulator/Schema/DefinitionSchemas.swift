@@ -32,66 +32,97 @@ final class DefinitionSchemas: Sendable {
     return (s, name)
   }
 
-  func prune(_ object: JSONValue, definition: String, unknown: inout [String], typeErrors: inout [String]) -> JSONValue {
+  /// Drops what decoding into the Go types would drop (unknown fields) and records the fields whose
+  /// JSON type the Go types cannot hold.
+  ///
+  /// - Parameter stored: the object as stored before this write. A subtree equal to the stored one
+  ///   was pruned when it was stored (built-in schemas never change), so it is neither walked nor
+  ///   copied: a status step on a large object costs a walk of what changed. Parts that need no
+  ///   change keep their storage, which also lets later comparisons with the stored object stop at
+  ///   the first shared subtree.
+  func prune(_ object: JSONValue, definition: String, stored: JSONValue? = nil, unknown: inout [String],
+             typeErrors: inout [String]) -> JSONValue {
     guard let schema = definitions[definition] else { return object }
-    return prune(object, schema: schema, name: definition, path: "", unknown: &unknown, typeErrors: &typeErrors, depth: 0)
+    return pruned(object, stored: stored, schema: schema, name: definition, path: { "" }, unknown: &unknown,
+                  typeErrors: &typeErrors, depth: 0) ?? object
   }
 
-  private func prune(_ value: JSONValue, schema raw: JSONValue, name: String?, path: String, unknown: inout [String],
-                     typeErrors: inout [String], depth: Int) -> JSONValue {
-    guard depth < 64 else { return value }
+  /// The pruned value, or nil when `value` needs no change. `path` is built only for a problem.
+  private func pruned(_ value: JSONValue, stored: JSONValue?, schema raw: JSONValue, name: String?, path: () -> String,
+                      unknown: inout [String], typeErrors: inout [String], depth: Int) -> JSONValue? {
+    guard depth < 64 else { return nil }
+    if let stored, stored == value { return nil }
     let (schema, refName) = resolve(raw)
     let defName = refName ?? name
     if let defName, DefinitionSchemas.numberOrString.contains(defName) {
       switch value {
-      case .string, .number, .null: return value
+      case .string, .number, .null: return nil
       default:
-        typeErrors.append("json: cannot unmarshal \(goType(value)) into Go struct field \(goField(defName, path)) of type string")
-        return value
+        typeErrors.append("json: cannot unmarshal \(goType(value)) into Go struct field \(goField(defName, path())) of type string")
+        return nil
       }
     }
-    if value == .null { return value }
+    if value == .null { return nil }
     let type = schema["type"]?.stringValue
+    func child(_ parent: String, _ key: String) -> String { parent.isEmpty ? key : "\(parent).\(key)" }
     switch value {
-    case .object(var o):
+    case .object(let original):
       if let type, type != "object" {
-        typeErrors.append("json: cannot unmarshal object into Go struct field \(goField(defName, path)) of type \(goTypeName(schema))")
-        return value
+        typeErrors.append("json: cannot unmarshal object into Go struct field \(goField(defName, path())) of type \(goTypeName(schema))")
+        return nil
       }
+      let storedObject = stored?.objectValue
+      var o = original
+      var changed = false
       if let props = schema["properties"]?.objectValue {
-        for key in o.keys {
-          let childPath = path.isEmpty ? key : "\(path).\(key)"
+        for (key, member) in original {
           if let p = props[key] {
-            o[key] = prune(o[key] ?? .null, schema: p, name: nil, path: childPath, unknown: &unknown, typeErrors: &typeErrors, depth: depth + 1)
-          } else if path.isEmpty && (key == "apiVersion" || key == "kind") {
+            if let v = pruned(member, stored: storedObject?[key], schema: p, name: nil, path: { child(path(), key) },
+                              unknown: &unknown, typeErrors: &typeErrors, depth: depth + 1) {
+              o[key] = v
+              changed = true
+            }
+          } else if depth == 0 && (key == "apiVersion" || key == "kind") {
             continue
           } else {
-            unknown.append(childPath)
+            unknown.append(child(path(), key))
             o.removeValue(forKey: key)
+            changed = true
           }
         }
       } else if let additional = schema["additionalProperties"], case .object = additional {
-        for key in o.keys {
-          o[key] = prune(o[key] ?? .null, schema: additional, name: nil, path: "\(path).\(key)", unknown: &unknown, typeErrors: &typeErrors, depth: depth + 1)
+        for (key, member) in original {
+          if let v = pruned(member, stored: storedObject?[key], schema: additional, name: nil, path: { "\(path()).\(key)" },
+                            unknown: &unknown, typeErrors: &typeErrors, depth: depth + 1) {
+            o[key] = v
+            changed = true
+          }
         }
       }
-      return .object(o)
-    case .array(var a):
+      return changed ? .object(o) : nil
+    case .array(let original):
       if let type, type != "array" {
-        typeErrors.append("json: cannot unmarshal array into Go struct field \(goField(defName, path)) of type \(goTypeName(schema))")
-        return value
+        typeErrors.append("json: cannot unmarshal array into Go struct field \(goField(defName, path())) of type \(goTypeName(schema))")
+        return nil
       }
-      if let items = schema["items"] {
-        for i in a.indices {
-          a[i] = prune(a[i], schema: items, name: nil, path: "\(path)[\(i)]", unknown: &unknown, typeErrors: &typeErrors, depth: depth + 1)
+      guard let items = schema["items"] else { return nil }
+      let storedItems = stored?.arrayValue
+      var a = original
+      var changed = false
+      for i in original.indices {
+        let before = storedItems.flatMap { i < $0.count ? $0[i] : nil }
+        if let v = pruned(original[i], stored: before, schema: items, name: nil, path: { "\(path())[\(i)]" },
+                          unknown: &unknown, typeErrors: &typeErrors, depth: depth + 1) {
+          a[i] = v
+          changed = true
         }
       }
-      return .array(a)
+      return changed ? .array(a) : nil
     default:
       if let type, !scalarMatches(value, type: type, format: schema["format"]?.stringValue) {
-        typeErrors.append("json: cannot unmarshal \(goType(value)) into Go struct field \(goField(defName, path)) of type \(goTypeName(schema))")
+        typeErrors.append("json: cannot unmarshal \(goType(value)) into Go struct field \(goField(defName, path())) of type \(goTypeName(schema))")
       }
-      return value
+      return nil
     }
   }
 

@@ -40,99 +40,119 @@ public struct StructuralSchema: Sendable {
   // MARK: pruning
 
   /// Drops fields the schema does not know (unless `x-kubernetes-preserve-unknown-fields`), recording
-  /// their paths (`spec.foo`, `spec.items[0].bar`).
+  /// their paths (`spec.foo`, `spec.items[0].bar`). Parts that need no change keep their storage.
   public func prune(_ object: JSONValue, unknown: inout [String]) -> JSONValue {
-    guard case .object(var o) = object else { return object }
-    for key in o.keys {
+    guard case .object(let original) = object else { return object }
+    var o = original
+    var changed = false
+    for (key, member) in original {
       switch key {
       case "apiVersion", "kind": continue
       case "metadata":
-        if case .object(var meta)? = o["metadata"] {
-          for k in meta.keys where !StructuralSchema.metadataFields.contains(k) {
+        if case .object(var meta) = member {
+          let extra = meta.keys.filter { !StructuralSchema.metadataFields.contains($0) }
+          guard !extra.isEmpty else { continue }
+          for k in extra {
             unknown.append("metadata.\(k)")
             meta.removeValue(forKey: k)
           }
           o["metadata"] = .object(meta)
+          changed = true
         }
       default:
         if let prop = root["properties"]?[key] {
-          o[key] = StructuralSchema.prune(o[key] ?? .null, schema: prop, path: key, unknown: &unknown)
+          if let v = StructuralSchema.pruned(member, schema: prop, path: { key }, unknown: &unknown) {
+            o[key] = v
+            changed = true
+          }
         } else if root["x-kubernetes-preserve-unknown-fields"]?.boolValue != true {
           unknown.append(key)
           o.removeValue(forKey: key)
+          changed = true
         }
       }
     }
-    return .object(o)
+    return changed ? .object(o) : object
   }
 
-  static func prune(_ value: JSONValue, schema: JSONValue, path: String, unknown: inout [String]) -> JSONValue {
+  /// The pruned value, or nil when `value` needs no change. `path` is built only for an unknown field.
+  static func pruned(_ value: JSONValue, schema: JSONValue, path: () -> String, unknown: inout [String]) -> JSONValue? {
     switch value {
-    case .object(var o):
-      if schema["x-kubernetes-embedded-resource"]?.boolValue == true {
-        // embedded objects keep apiVersion/kind/metadata
-      }
+    case .object(let original):
       let preserve = schema["x-kubernetes-preserve-unknown-fields"]?.boolValue == true
+      var o = original
+      var changed = false
       if let props = schema["properties"]?.objectValue {
-        for key in o.keys {
+        for (key, member) in original {
           if let p = props[key] {
-            o[key] = prune(o[key] ?? .null, schema: p, path: "\(path).\(key)", unknown: &unknown)
+            if let v = pruned(member, schema: p, path: { "\(path()).\(key)" }, unknown: &unknown) { o[key] = v; changed = true }
           } else if schema["x-kubernetes-embedded-resource"]?.boolValue == true && ["apiVersion", "kind", "metadata"].contains(key) {
-            continue
+            continue   // embedded objects keep apiVersion/kind/metadata
           } else if !preserve {
-            unknown.append("\(path).\(key)")
+            unknown.append("\(path()).\(key)")
             o.removeValue(forKey: key)
+            changed = true
           }
         }
       } else if let additional = schema["additionalProperties"], case .object = additional {
-        for key in o.keys {
-          o[key] = prune(o[key] ?? .null, schema: additional, path: "\(path).\(key)", unknown: &unknown)
+        for (key, member) in original {
+          if let v = pruned(member, schema: additional, path: { "\(path()).\(key)" }, unknown: &unknown) { o[key] = v; changed = true }
         }
       }
-      return .object(o)
-    case .array(var a):
-      if let items = schema["items"] {
-        for i in a.indices { a[i] = prune(a[i], schema: items, path: "\(path)[\(i)]", unknown: &unknown) }
+      return changed ? .object(o) : nil
+    case .array(let original):
+      guard let items = schema["items"] else { return nil }
+      var a = original
+      var changed = false
+      for i in original.indices {
+        if let v = pruned(original[i], schema: items, path: { "\(path())[\(i)]" }, unknown: &unknown) { a[i] = v; changed = true }
       }
-      return .array(a)
+      return changed ? .array(a) : nil
     default:
-      return value
+      return nil
     }
   }
 
   // MARK: defaulting
 
   /// Applies `default`s for absent properties, recursively (apiextensions-apiserver pkg/apiserver/schema/defaulting).
+  /// Parts that get no default keep their storage.
   public func applyDefaults(_ object: inout JSONValue) {
-    StructuralSchema.defaults(&object, schema: root)
+    if let v = StructuralSchema.defaulted(object, schema: root) { object = v }
   }
 
-  static func defaults(_ value: inout JSONValue, schema: JSONValue) {
+  /// `value` with defaults applied, or nil when no default applies anywhere inside it.
+  static func defaulted(_ value: JSONValue, schema: JSONValue) -> JSONValue? {
     switch value {
-    case .object(var o):
+    case .object(let original):
+      var o = original
+      var changed = false
       if let props = schema["properties"]?.objectValue {
         for (key, p) in props {
-          if o[key] == nil || (o[key] == .null && p["nullable"]?.boolValue != true), let d = p["default"] {
+          var member = o[key]
+          if member == nil || (member == .null && p["nullable"]?.boolValue != true), let d = p["default"] {
+            member = d
             o[key] = d
+            changed = true
           }
-          if var child = o[key] {
-            defaults(&child, schema: p)
-            o[key] = child
-          }
+          if let m = member, let v = defaulted(m, schema: p) { o[key] = v; changed = true }
         }
       } else if let additional = schema["additionalProperties"], case .object = additional {
-        for key in o.keys {
-          if var child = o[key] { defaults(&child, schema: additional); o[key] = child }
+        for (key, member) in original {
+          if let v = defaulted(member, schema: additional) { o[key] = v; changed = true }
         }
       }
-      value = .object(o)
-    case .array(var a):
-      if let items = schema["items"] {
-        for i in a.indices { defaults(&a[i], schema: items) }
+      return changed ? .object(o) : nil
+    case .array(let original):
+      guard let items = schema["items"] else { return nil }
+      var a = original
+      var changed = false
+      for i in original.indices {
+        if let v = defaulted(original[i], schema: items) { a[i] = v; changed = true }
       }
-      value = .array(a)
+      return changed ? .array(a) : nil
     default:
-      break
+      return nil
     }
   }
 
