@@ -107,17 +107,10 @@ final class DefinitionSchemas: Sendable {
       }
       guard let items = schema["items"] else { return nil }
       let storedItems = stored?.arrayValue
-      var a = original
-      var changed = false
-      for i in original.indices {
-        let before = storedItems.flatMap { i < $0.count ? $0[i] : nil }
-        if let v = pruned(original[i], stored: before, schema: items, name: nil, path: { "\(path())[\(i)]" },
-                          unknown: &unknown, typeErrors: &typeErrors, depth: depth + 1) {
-          a[i] = v
-          changed = true
-        }
+      return JSONValue.mappingChanged(original) { i, item in
+        pruned(item, stored: storedItems.flatMap { i < $0.count ? $0[i] : nil }, schema: items, name: nil,
+               path: { "\(path())[\(i)]" }, unknown: &unknown, typeErrors: &typeErrors, depth: depth + 1)
       }
-      return changed ? .array(a) : nil
     default:
       if let type, !scalarMatches(value, type: type, format: schema["format"]?.stringValue) {
         typeErrors.append("json: cannot unmarshal \(goType(value)) into Go struct field \(goField(defName, path())) of type \(goTypeName(schema))")

@@ -102,12 +102,7 @@ public struct StructuralSchema: Sendable {
       return changed ? .object(o) : nil
     case .array(let original):
       guard let items = schema["items"] else { return nil }
-      var a = original
-      var changed = false
-      for i in original.indices {
-        if let v = pruned(original[i], schema: items, path: { "\(path())[\(i)]" }, unknown: &unknown) { a[i] = v; changed = true }
-      }
-      return changed ? .array(a) : nil
+      return JSONValue.mappingChanged(original) { i, item in pruned(item, schema: items, path: { "\(path())[\(i)]" }, unknown: &unknown) }
     default:
       return nil
     }
@@ -145,12 +140,7 @@ public struct StructuralSchema: Sendable {
       return changed ? .object(o) : nil
     case .array(let original):
       guard let items = schema["items"] else { return nil }
-      var a = original
-      var changed = false
-      for i in original.indices {
-        if let v = defaulted(original[i], schema: items) { a[i] = v; changed = true }
-      }
-      return changed ? .array(a) : nil
+      return JSONValue.mappingChanged(original) { _, item in defaulted(item, schema: items) }
     default:
       return nil
     }
@@ -364,5 +354,18 @@ enum FormatCheck {
     case "byte": return s.count % 4 == 0
     default: return true
     }
+  }
+}
+
+extension JSONValue {
+  /// The array with `transform`'s replacements (nil: keep the item), or nil when it replaced none:
+  /// an unchanged array keeps its storage.
+  static func mappingChanged(_ items: [JSONValue], _ transform: (Int, JSONValue) -> JSONValue?) -> JSONValue? {
+    var out = items
+    var changed = false
+    for i in items.indices {
+      if let v = transform(i, items[i]) { out[i] = v; changed = true }
+    }
+    return changed ? .array(out) : nil
   }
 }
