@@ -48,6 +48,31 @@ struct ApplyFieldsV1Tests {
     }
   }
 
+  @Test("entries read lazily from a stored list own, disown and write back exactly what decoded ones do")
+  func lazyEntriesMatchDecoded() throws {
+    for (file, list) in try RecordedManagedFields.all() {
+      let eager = try ManagedFieldsEntry.decodeList(list)
+      let lazy = try ManagedFieldsEntry.decodeList(list, stored: true)
+      #expect(lazy == eager, "\(file)")
+      for (e, l) in zip(eager, lazy) {
+        // Every member, every parent path (members only with "."), and a path that is in no set.
+        var probes = e.fields.paths.flatMap { path in (1...path.count).map { Array(path.prefix($0)) } }
+        probes.append([.field("spec"), .field("noSuchField")])
+        for p in probes {
+          #expect(FieldSet.fieldsV1(l.json(sortedMembers: false)["fieldsV1"] ?? .null, contains: p) == e.fields.contains(p), "\(file) \(p)")
+        }
+        let some = FieldSet(probes.enumerated().filter { $0.offset % 3 == 0 }.map(\.element))
+        #expect(l.owned(among: some) == e.fields.intersection(some), "\(file)")
+        var (de, dl) = (e, l)
+        de.disown(some)
+        dl.disown(some)
+        #expect(dl == de, "\(file)")
+        #expect(dl.ownsNothing == de.fields.isEmpty)
+        #expect(dl.json(sortedMembers: false) == de.json(sortedMembers: false))
+      }
+    }
+  }
+
   @Test("a FieldsV1 document names fields, keyed items, set values and indices in upstream's order")
   func elementKinds() throws {
     var set = FieldSet()

@@ -83,7 +83,7 @@ public struct FieldManager: Sendable {
         entries.append(me)
       }
     }
-    return entries.filter { !$0.fields.isEmpty }
+    return entries.filter { !$0.ownsNothing }
   }
 
   // MARK: apply
@@ -109,7 +109,7 @@ public struct FieldManager: Sendable {
     var entries = managed
     var conflicts: [ApplyConflict] = []
     for entry in entries where !entry.isSameManager(me) {
-      for path in entry.fields.intersection(changed).sortedPaths {
+      for path in entry.owned(among: changed).sortedPaths {
         conflicts.append(ApplyConflict(manager: entry, path: path))
       }
     }
@@ -142,7 +142,7 @@ public struct FieldManager: Sendable {
     let previousEntry = managed.first(where: { $0.isSameManager(me) })
     mine.time = (previousEntry == nil || merged != base) ? now : previousEntry?.time
     entries.append(mine)
-    return (merged, entries.filter { !$0.fields.isEmpty })
+    return (merged, entries.filter { !$0.ownsNothing })
   }
 }
 

@@ -94,6 +94,19 @@ extension FieldSet {
     return .object(out)
   }
 
+  /// Whether a `fieldsV1` document has `path` as a member, read without decoding the document: the
+  /// node at the path's keys is a member when it is `{}` or holds `"."`.
+  public static func fieldsV1(_ document: JSONValue, contains path: FieldPath) -> Bool {
+    guard !path.isEmpty else { return false }
+    var node = document
+    for element in path {
+      guard case .object(let object) = node, let next = object[element.fieldsV1Key] else { return false }
+      node = next
+    }
+    guard case .object(let object) = node else { return false }
+    return object.isEmpty || object["."] != nil
+  }
+
   /// Reads a `fieldsV1` document (`fieldpath/serialize.go` `FromJSON`).
   ///
   /// - Throws: `DecodingError` when a key is not `.`, `f:`, `k:`, `v:` or `i:`, or a value is not an object.

@@ -21,10 +21,14 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
   public var apiVersion: String
   /// When the manager last changed the object, RFC 3339 seconds; nil only in entries a client sent.
   public var time: String?
-  /// The owned fields.
+  /// The owned fields. An entry read lazily from a stored list (`decodeList(_:stored:)`) decodes
+  /// them at each read until `materialize()`.
   public var fields: FieldSet {
-    didSet { encodedFields = nil }
+    get { decoded ?? encodedFields.flatMap { try? FieldSet(fieldsV1: $0) } ?? FieldSet() }
+    set { decoded = newValue; encodedFields = nil }
   }
+  /// The decoded set; nil while only `encodedFields` holds it.
+  private var decoded: FieldSet?
   /// `fields` as `fieldsV1`, kept from decoding or the last encoding while `fields` is unchanged:
   /// most writes leave most entries as they were, and encoding a set is most of writing an entry.
   private var encodedFields: JSONValue?
@@ -47,10 +51,31 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
   }
 
   /// Removes `paths` from the owned fields; an entry that owned none of them is left untouched
-  /// (and keeps its encoding).
+  /// (and keeps its encoding; a lazily read entry is not even decoded).
   public mutating func disown(_ paths: FieldSet) {
-    let kept = fields.subtracting(paths)
-    if kept.paths.count != fields.paths.count { fields = kept }
+    if decoded == nil, let encodedFields, !paths.paths.contains(where: { FieldSet.fieldsV1(encodedFields, contains: $0) }) {
+      return
+    }
+    let current = fields
+    let kept = current.subtracting(paths)
+    if kept.paths.count != current.paths.count { fields = kept } else { decoded = current }
+  }
+
+  /// The members of `paths` this entry owns (a lazily read entry is not decoded for it).
+  public func owned(among paths: FieldSet) -> FieldSet {
+    if decoded == nil, let encodedFields { return FieldSet(paths.paths.filter { FieldSet.fieldsV1(encodedFields, contains: $0) }) }
+    return fields.intersection(paths)
+  }
+
+  /// Decodes a lazily read entry's fields once, keeping their encoding.
+  public mutating func materialize() {
+    if decoded == nil { decoded = fields }
+  }
+
+  /// Whether the entry owns no field (an empty entry is dropped from the list).
+  public var ownsNothing: Bool {
+    if let decoded { return decoded.isEmpty }
+    return encodedFields?.objectValue?.isEmpty ?? true
   }
 
   /// Whether two entries belong to the same manager (see the type's comment).
@@ -98,17 +123,23 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
       case "": throw DecodingError(description: "missing fieldsType in managed fields entry \(i)")
       case let other: throw DecodingError(description: "invalid fieldsType \"\(other)\" in managed fields entry \(i)")
       }
-      let fields: FieldSet
-      do { fields = try FieldSet(fieldsV1: item["fieldsV1"] ?? .object([:])) } catch {
-        throw DecodingError(description: "error decoding managed fields entry \(i): \(error)")
-      }
       let subresource = item["subresource"]?.stringValue
       var entry = ManagedFieldsEntry(manager: item["manager"]?.stringValue ?? "", operation: operation, apiVersion: apiVersion,
-                                     time: item["time"]?.stringValue, fields: fields,
+                                     time: item["time"]?.stringValue, fields: FieldSet(),
                                      subresource: subresource?.isEmpty == true ? nil : subresource)
-      // A list this server wrote keeps each set's JSON for writing it back unchanged; a client's
-      // spelling of a set (members in another order, say) is written anew.
-      if stored { entry.encodedFields = item["fieldsV1"] }
+      if stored, case .object? = item["fieldsV1"] {
+        // A list this server wrote (so its sets are well formed) keeps each set's JSON, for writing it
+        // back unchanged, and decodes a set only when a write needs it: most writes change the fields
+        // of one manager.
+        entry.decoded = nil
+        entry.encodedFields = item["fieldsV1"]
+      } else {
+        // A client's list is checked now, and its spelling of a set (members in another order, say)
+        // is written anew.
+        do { entry.fields = try FieldSet(fieldsV1: item["fieldsV1"] ?? .object([:])) } catch {
+          throw DecodingError(description: "error decoding managed fields entry \(i): \(error)")
+        }
+      }
       out.append(entry)
     }
     return out
