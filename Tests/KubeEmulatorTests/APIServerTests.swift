@@ -201,6 +201,30 @@ struct APIServerTests {
     #expect(status["message"]?.stringValue?.contains("spec.replicas of type int32") == true)
   }
 
+  @Test("An in-process request with a decoded body is the same request as its bytes: create, patch, delete options")
+  func decodedBodies() {
+    let s = makeServer()
+    func send(_ method: String, _ uri: String, _ body: JSONValue, type: String = "application/json", decoded: Bool) -> (Int, JSONValue) {
+      let headers = [("Content-Type", type)]
+      let request = decoded ? APIRequest(method: method, uri: uri, headers: headers, json: body, user: admin)
+                            : APIRequest(method: method, uri: uri, headers: headers, body: body.serialized(), user: admin)
+      let r = s.handleInProcess(request)
+      guard case .json(let v) = r.body else { return (r.status, .null) }
+      return (r.status, v)
+    }
+    for decoded in [false, true] {
+      let name = decoded ? "decoded" : "bytes"
+      var cm = configMap(name)
+      cm["bogus"] = 1
+      #expect(send("POST", cmPath, cm, decoded: decoded).0 == 201)
+      let (code, patched) = send("PATCH", cmPath + "/" + name, ["data": ["k": "v"]], type: "application/merge-patch+json", decoded: decoded)
+      #expect(code == 200 && patched[path: ["data", "k"]] == "v" && patched["bogus"] == nil)
+      let stale: JSONValue = ["kind": "DeleteOptions", "apiVersion": "v1", "preconditions": ["resourceVersion": "1"]]
+      #expect(send("DELETE", cmPath + "/" + name, stale, decoded: decoded).0 == 409)
+      #expect(send("POST", cmPath, [1, 2], decoded: decoded).0 == 400)
+    }
+  }
+
   @Test("list pages through every object with continue tokens")
   func pagination() {
     let s = makeServer()

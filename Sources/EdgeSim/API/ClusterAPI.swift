@@ -47,7 +47,9 @@ struct ClusterAPI: Sendable {
             contentType: String = "application/json") throws(EdgeSimError) -> JSONValue {
     var headers = [("user-agent", "edgesim/\(user.name)")]
     if body != nil { headers.append(("content-type", contentType)) }
-    let request = APIRequest(method: method, uri: path, headers: headers, body: body?.serialized() ?? [], user: user)
+    // In-process: the server takes the decoded body (APIRequest.decodedBody), not its bytes.
+    let request = body.map { APIRequest(method: method, uri: path, headers: headers, json: $0, user: user) }
+      ?? APIRequest(method: method, uri: path, headers: headers, user: user)
     let response = server.handleInProcess(request)
     var value: JSONValue = .null
     if case .json(let v) = response.body { value = v }

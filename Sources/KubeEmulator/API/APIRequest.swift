@@ -15,6 +15,9 @@ public struct APIRequest: Sendable {
   /// Header names in lower case.
   public var headers: [(String, String)]
   public var body: [UInt8]
+  /// A JSON body an in-process caller hands over already decoded (`body` is then empty): the same
+  /// request as its serialization, without writing and reading the bytes again.
+  public var decodedBody: JSONValue?
   public var user: UserInfo?
 
   public init(method: String, uri: String, headers: [(String, String)] = [], body: [UInt8] = [], user: UserInfo? = nil) {
@@ -29,6 +32,21 @@ public struct APIRequest: Sendable {
     self.headers = headers.map { ($0.0.lowercased(), $0.1) }
     self.body = body
     self.user = user
+  }
+
+  /// An in-process request whose JSON body is handed over decoded (see `decodedBody`).
+  public init(method: String, uri: String, headers: [(String, String)] = [], json: JSONValue, user: UserInfo? = nil) {
+    self.init(method: method, uri: uri, headers: headers, user: user)
+    decodedBody = json
+  }
+
+  /// Whether the request has a body.
+  var hasBody: Bool { decodedBody != nil || !body.isEmpty }
+
+  /// The JSON body, decoded (or as handed over).
+  func jsonBody() throws(JSONParseError) -> JSONValue {
+    if let decodedBody { return decodedBody }
+    return try JSONValue(parsing: body)
   }
 
   public func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }

@@ -9,7 +9,7 @@ extension APIServer {
   /// True. The answer is a `Status` with code 201.
   func bind(_ ctx: RequestContext, podName: String) throws -> APIResponse {
     let binding: JSONValue
-    do { binding = try JSONValue(parsing: ctx.request.body) } catch {
+    do { binding = try ctx.request.jsonBody() } catch {
       throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
     }
     if let name = binding[path: ["metadata", "name"]]?.stringValue, name != podName {

@@ -14,8 +14,10 @@ extension APIServer {
     var duplicates: [String] = []
     switch type {
     case "application/json", "":
-      guard !ctx.request.body.isEmpty else { throw APIError.badRequest("the body of the request was empty") }
-      do { (value, duplicates) = try JSONParser.parseReportingDuplicates(ctx.request.body) } catch {
+      guard ctx.request.hasBody else { throw APIError.badRequest("the body of the request was empty") }
+      do {
+        if let decoded = ctx.request.decodedBody { value = decoded } else { (value, duplicates) = try JSONParser.parseReportingDuplicates(ctx.request.body) }
+      } catch {
         throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message) at line \(error.line), column \(error.column)")
       }
     case "application/yaml":
@@ -311,7 +313,7 @@ extension APIServer {
       throw APIError.unsupportedMediaType(type, accepted: accepted)
     }
     let patchDocument: JSONValue
-    do { patchDocument = try JSONValue(parsing: ctx.request.body) } catch {
+    do { patchDocument = try ctx.request.jsonBody() } catch {
       throw APIError.badRequest("error decoding patch: \(error.message)")
     }
     let fieldValidation = ctx.request.queryValue("fieldValidation") ?? "Warn"
@@ -367,14 +369,14 @@ extension APIServer {
 
   func deleteOptions(_ ctx: RequestContext) throws -> DeleteOptions {
     var options = DeleteOptions()
-    if !ctx.request.body.isEmpty {
+    if ctx.request.hasBody {
       var body: JSONValue
       if ctx.request.contentType == "application/vnd.kubernetes.protobuf" {
         do { body = try KubeProtobuf.decodeObject(ctx.request.body) } catch {
           throw APIError.badRequest("couldn't decode protobuf DeleteOptions: \(error)")
         }
       } else {
-        do { body = try JSONValue(parsing: ctx.request.body) } catch {
+        do { body = try ctx.request.jsonBody() } catch {
           throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
         }
       }
