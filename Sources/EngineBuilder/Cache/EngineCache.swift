@@ -44,12 +44,14 @@ public struct EngineCache: Sendable {
   }
 
   /// Moves a finished plan into the cache and commits its record.
+  ///
+  /// Plan and record reach the disk before the renames that publish them, so after a power cut the
+  /// cache holds the old entry, no entry, or the whole new one.
   public func commit(plan temporaryPlan: String, record: EngineRecord) throws {
+    try FileWrite.sync(temporaryPlan)
     try EngineCache.replace(planPath, with: temporaryPlan)
     let temporaryRecord = "\(directory)/.\(keyHex).json.\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max))"
-    var text = record.json.serializedString()
-    text += "\n"
-    try text.write(toFile: temporaryRecord, atomically: false, encoding: .utf8)
+    try FileWrite.write(record.json.serialized() + [0x0A], to: temporaryRecord, durable: true)
     try EngineCache.replace(recordPath, with: temporaryRecord)
   }
 

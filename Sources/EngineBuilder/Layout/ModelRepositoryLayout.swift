@@ -40,7 +40,7 @@ public enum ModelRepositoryLayout {
       let modelDirectory = "\(request.outputDirectory)/\(request.modelName)"
       planDirectory = "\(modelDirectory)/\(request.modelVersion)"
       try files.createDirectory(atPath: planDirectory, withIntermediateDirectories: true)
-      try writeAtomically(Data(tritonConfig(name: request.modelName).utf8), to: "\(modelDirectory)/config.pbtxt")
+      try writeAtomically(Array(tritonConfig(name: request.modelName).utf8), to: "\(modelDirectory)/config.pbtxt")
     }
     try files.createDirectory(atPath: planDirectory, withIntermediateDirectories: true)
     let destination = "\(planDirectory)/model.plan"
@@ -51,9 +51,10 @@ public enum ModelRepositoryLayout {
     return destination
   }
 
-  private static func writeAtomically(_ data: Data, to path: String) throws {
+  /// The pod's emptyDir: replaced atomically, not synced (it does not outlive the pod).
+  private static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     let temporary = path + ".\(ProcessInfo.processInfo.processIdentifier).tmp"
-    try data.write(to: URL(fileURLWithPath: temporary))
+    try FileWrite.write(bytes, to: temporary, durable: false)
     try EngineCache.replace(path, with: temporary)
   }
 }
