@@ -90,3 +90,15 @@ func nodeSnapshotAffinity() {
   let other = NodeFit.PodInfo(["spec": ["nodeSelector": ["edgeml.io/jetson.module": "agx-orin-64gb"]]])
   #expect(snapshot.affinityMatches(other) == [false, false])
 }
+
+@Test("Container and image IDs look like containerd's: 64 lowercase hex digits, image IDs stable per reference")
+func containerAndImageIDs() {
+  #expect(PodStatusModel.hex16(0) == "0000000000000000")
+  #expect(PodStatusModel.hex16(0xabc) == "0000000000000abc")
+  #expect(PodStatusModel.hex16(.max) == "ffffffffffffffff")
+  let id = PodStatusModel.newContainerID()
+  #expect(id.hasPrefix("containerd://") && id.dropFirst(13).count == 64 && id.dropFirst(13).allSatisfy { $0.isHexDigit && !$0.isUppercase })
+  let image = PodStatusModel.imageID("nvcr.io/nvidia/tritonserver:24.08-py3-igpu")
+  #expect(image == PodStatusModel.imageID("nvcr.io/nvidia/tritonserver:24.08-py3-igpu"))
+  #expect(image.hasPrefix("nvcr.io/nvidia/tritonserver@sha256:") && image.split(separator: ":").last?.count == 64)
+}

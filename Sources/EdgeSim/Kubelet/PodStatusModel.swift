@@ -106,7 +106,13 @@ final class PodStatusModel: Sendable {
   }
 
   static func newContainerID() -> String {
-    "containerd://" + (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
+    "containerd://" + (0..<4).map { _ in hex16(UInt64.random(in: 0...UInt64.max)) }.joined()
+  }
+
+  /// Sixteen lowercase hex digits (what `%016llx` prints), without Foundation's format parser.
+  static func hex16(_ value: UInt64) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 16 - digits.count) + digits
   }
 
   /// A stable, made-up image digest (FNV-1a of the image reference).
@@ -115,7 +121,7 @@ final class PodStatusModel: Sendable {
     for seed in UInt64(0)..<4 {
       var h: UInt64 = 0xcbf29ce484222325 &+ seed
       for b in image.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-      hex += String(format: "%016llx", h)
+      hex += hex16(h)
     }
     let repository = image.split(separator: "@").first.map { String($0.split(separator: ":").first ?? $0) } ?? image
     return "\(repository)@sha256:\(hex)"
