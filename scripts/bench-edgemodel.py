@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,7 @@ def main():
     ap.add_argument("--models", type=int, default=1000)
     ap.add_argument("--latency-samples", type=int, default=200)
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, sim root)")
     # About ten requests per model (two applies, status writes, Events): at client-go's default of
     # 5 QPS a thousand models would wait on the operator's own rate limiter, not on anything measured.
     ap.add_argument("--qps", type=int, default=3000, help="the operator's --qps and --burst")
@@ -245,6 +247,11 @@ def main():
             op.wait(timeout=15)
         sim.terminate()
         sim.wait(timeout=30)
+        # A run leaves a simulated node tree per node and a pod tree per pod: keep it only when asked.
+        if args.keep:
+            print(f"  logs and sim root kept in {d}")
+        else:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ public struct FieldComparison: Sendable {
 
   /// Compares `old` (nil: nothing) with `new` under `schema`.
   public init(old: JSONValue?, new: JSONValue?, schema: ApplySchema) {
-    walk(old, new, schema: schema, path: [])
+    var path: FieldPath = []
+    walk(old, new, schema: schema, path: &path)
   }
 
   /// Whether the two objects have no difference in paths.
@@ -77,7 +78,9 @@ public struct FieldComparison: Sendable {
     if old == nil { added.insert(path) } else if new == nil { removed.insert(path) } else if old != new { modified.insert(path) }
   }
 
-  private mutating func walk(_ old: JSONValue?, _ new: JSONValue?, schema: ApplySchema, path: FieldPath) {
+  /// `path` is the walk's position, extended and restored around each step (a copy is made only
+  /// for a path that goes into a set).
+  private mutating func walk(_ old: JSONValue?, _ new: JSONValue?, schema: ApplySchema, path: inout FieldPath) {
     // An unchanged subtree adds no path (leaves only differ, and a member added or removed whole
     // needs one side missing): one comparison instead of a walk of all its fields. Most writes change
     // a few fields of a large object (a status step, an annotation).
@@ -91,17 +94,35 @@ public struct FieldComparison: Sendable {
       if schema.isAtomicMap || (lhs.isEmpty && rhs.isEmpty) { leaf(old, new, path: path); return }
       var keys = lhs.keys
       for k in rhs.keys where lhs[k] == nil { keys.append(k) }
-      for k in keys { walk(lhs[k], rhs[k], schema: schema.field(k), path: path + [.field(k)]) }
+      for k in keys {
+        path.append(.field(k))
+        walk(lhs[k], rhs[k], schema: schema.field(k), path: &path)
+        path.removeLast()
+      }
     } else if hasList && isListLike(old) && isListLike(new) {
       let lhs = old?.arrayValue ?? [], rhs = new?.arrayValue ?? []
       let listType = schema.listType
       if listType == .atomic || (lhs.isEmpty && rhs.isEmpty) { leaf(old, new, path: path); return }
       let left = FieldComparison.index(lhs, listType), right = FieldComparison.index(rhs, listType)
-      var order = left.map(\.0)
-      for (pe, _) in right where !left.contains(where: { $0.0 == pe }) { order.append(pe) }
-      let leftItems = Dictionary(left, uniquingKeysWith: { a, _ in a })
-      let rightItems = Dictionary(right, uniquingKeysWith: { a, _ in a })
-      for pe in order { walk(leftItems[pe], rightItems[pe], schema: schema.items, path: path + [pe]) }
+      let leftElements = left.map(\.0)
+      if leftElements == right.map(\.0), Set(leftElements).count == leftElements.count {
+        // The same items in the same order (a status step): pair them by position.
+        for i in left.indices {
+          path.append(leftElements[i])
+          walk(left[i].1, right[i].1, schema: schema.items, path: &path)
+          path.removeLast()
+        }
+      } else {
+        var order = leftElements
+        for (pe, _) in right where !left.contains(where: { $0.0 == pe }) { order.append(pe) }
+        let leftItems = Dictionary(left, uniquingKeysWith: { a, _ in a })
+        let rightItems = Dictionary(right, uniquingKeysWith: { a, _ in a })
+        for pe in order {
+          path.append(pe)
+          walk(leftItems[pe], rightItems[pe], schema: schema.items, path: &path)
+          path.removeLast()
+        }
+      }
     } else {
       leaf(old, new, path: path)
       return
