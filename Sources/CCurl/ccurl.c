@@ -1,3 +1,4 @@
+#define CCURL_IMPL
 #include "ccurl.h"
 
 #include <dlfcn.h>

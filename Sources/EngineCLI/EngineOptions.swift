@@ -106,18 +106,31 @@ public struct EngineOptions: Sendable {
       i += 1
       if word == "--help" || word == "-h" { return .help }
       if word == gpuFallbackFlag { o.allowGPUFallback = true; continue }
-      let (flag, inline) = word.firstIndex(of: "=").map { (String(word[..<$0]), Optional(String(word[word.index(after: $0)...]))) } ?? (word, nil)
+      let (flag, inline) = split(word)
       guard let option = options.first(where: { $0.flag == flag }) else { o.unrecognized.append(word); continue }
       if let inline {
         o[keyPath: option.field] = inline
-      } else if i < arguments.count {
+      } else if i < arguments.count, !isFlag(arguments[i]) {
         o[keyPath: option.field] = arguments[i]
         i += 1
       } else {
-        o.missingValue = flag
+        // Like ArgumentParser: a flag of this program is never taken as another flag's value.
+        o.missingValue = o.missingValue ?? flag
       }
     }
     return .run(o)
+  }
+
+  /// `--flag=value` → ("--flag", "value"); anything else → (word, nil).
+  private static func split(_ word: String) -> (String, String?) {
+    guard word.hasPrefix("--"), let eq = word.firstIndex(of: "=") else { return (word, nil) }
+    return (String(word[..<eq]), String(word[word.index(after: eq)...]))
+  }
+
+  /// Whether `word` is one of this program's flags (with or without `=value`).
+  private static func isFlag(_ word: String) -> Bool {
+    let flag = split(word).0
+    return flag == "--help" || flag == "-h" || flag == gpuFallbackFlag || options.contains { $0.flag == flag }
   }
 
   /// The `--help` text.

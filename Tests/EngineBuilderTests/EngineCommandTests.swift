@@ -272,6 +272,9 @@ struct EngineCommandTests {
     let missing = try await f.box.run(Sandbox.edgemlEngine, f.arguments(flags: ["--workspace-mib"]))
     #expect(missing.status == 2 && missing.stderr.contains("edgeml-engine: --workspace-mib needs a value"))
     #expect(try f.box.result().string("reason") == "InvalidArguments")
+    // A flag of the program is never another flag's value.
+    let swallowed = try await f.box.run(Sandbox.edgemlEngine, f.arguments(flags: ["--shared-cache-dir", "--allow-gpu-fallback"]))
+    #expect(swallowed.status == 2 && swallowed.stderr.contains("--shared-cache-dir needs a value"))
     let unknown = try await f.box.run(Sandbox.edgemlEngine, f.arguments(flags: ["--fp16"]))
     #expect(unknown.status == 2 && unknown.stderr.contains("unknown argument --fp16"))
     let help = try await f.box.run(Sandbox.edgemlEngine, ["--help"])

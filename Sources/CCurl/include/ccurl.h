@@ -14,6 +14,32 @@
 #include <stddef.h>
 #include <curl/curl.h>
 
+#ifndef CCURL_IMPL
+// Nothing links libcurl: a direct call would only fail when linking. Marked unavailable so it
+// fails where it is written, naming the wrapper to use.
+#define CCURL_USE(name) __attribute__((unavailable("libcurl is loaded on first use: call ccurl_" #name)))
+CURLcode curl_global_init(long flags) CCURL_USE(load);
+CURL *curl_easy_init(void) CCURL_USE(easy_init);
+void curl_easy_cleanup(CURL *curl) CCURL_USE(easy_cleanup);
+const char *curl_easy_strerror(CURLcode code) CCURL_USE(easy_strerror);
+CURLcode curl_easy_setopt(CURL *curl, CURLoption option, ...) CCURL_USE(easy_setopt_TYPE);
+CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...) CCURL_USE(easy_getinfo_TYPE);
+CURLcode curl_easy_perform(CURL *curl) CCURL_USE(multi_perform);
+struct curl_slist *curl_slist_append(struct curl_slist *list, const char *data) CCURL_USE(slist_append);
+void curl_slist_free_all(struct curl_slist *list) CCURL_USE(slist_free_all);
+CURLM *curl_multi_init(void) CCURL_USE(multi_init);
+CURLMcode curl_multi_cleanup(CURLM *multi_handle) CCURL_USE(multi_cleanup);
+CURLMcode curl_multi_setopt(CURLM *multi_handle, CURLMoption option, ...) CCURL_USE(multi_setopt_TYPE);
+CURLMcode curl_multi_add_handle(CURLM *multi_handle, CURL *curl_handle) CCURL_USE(multi_add_handle);
+CURLMcode curl_multi_remove_handle(CURLM *multi_handle, CURL *curl_handle) CCURL_USE(multi_remove_handle);
+CURLMcode curl_multi_perform(CURLM *multi_handle, int *running_handles) CCURL_USE(multi_perform);
+CURLMcode curl_multi_poll(CURLM *multi_handle, struct curl_waitfd extra_fds[], unsigned int extra_nfds, int timeout_ms,
+                          int *ret) CCURL_USE(multi_poll);
+CURLMcode curl_multi_wakeup(CURLM *multi_handle) CCURL_USE(multi_wakeup);
+CURLMsg *curl_multi_info_read(CURLM *multi_handle, int *msgs_in_queue) CCURL_USE(multi_info_read);
+#undef CCURL_USE
+#endif
+
 /// Loads libcurl (libcurl.so.4) once per process and runs curl_global_init. Returns 0 on success;
 /// otherwise nonzero with the reason (dlerror's text, or the symbol that was missing) copied into
 /// `error` (at most `size` bytes, NUL-terminated). Safe to call from any thread, any number of times.

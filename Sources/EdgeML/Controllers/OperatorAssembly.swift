@@ -12,7 +12,7 @@ public struct OperatorAssembly: Sendable {
 
   /// - Parameters:
   ///   - namespace: nil for all namespaces.
-  ///   - builderImage: image of the `engine` init container (our own image, which carries `edgeml`).
+  ///   - builderImage: image of the `engine` init container (our own image, which carries `edgeml-engine`).
   public init(client: KubeClient, namespace: String?, workers: Int, builderImage: String, recorder: EventRecorder?,
               logger: Logger) async {
     let managed = "\(EdgeModelPlanner.Labels.managedBy)=\(EdgeModelPlanner.Labels.managedByValue)"

@@ -47,8 +47,10 @@ struct ClusterAPI: Sendable {
             contentType: String = "application/json") throws(EdgeSimError) -> JSONValue {
     var headers = [("user-agent", "edgesim/\(user.name)")]
     if body != nil { headers.append(("content-type", contentType)) }
-    // In-process: the server takes the decoded body (APIRequest.decodedBody), not its bytes.
-    let request = body.map { APIRequest(method: method, uri: path, headers: headers, json: $0, user: user) }
+    // In-process: the server takes a JSON body decoded (APIRequest.decodedBody), not its bytes.
+    let json = contentType == "application/json" || contentType.hasSuffix("patch+json")
+    let request = body.map { json ? APIRequest(method: method, uri: path, headers: headers, json: $0, user: user)
+                                  : APIRequest(method: method, uri: path, headers: headers, body: $0.serialized(), user: user) }
       ?? APIRequest(method: method, uri: path, headers: headers, user: user)
     let response = server.handleInProcess(request)
     var value: JSONValue = .null

@@ -37,7 +37,7 @@ struct SchedulerCache: Sendable {
 ///
 /// `matches` remembers, per placement (node selector and required affinity), which of the nodes
 /// match it: label matching is most of a filter pass, and the pods of a fleet share a handful of
-/// placements. It is forgotten whenever a node changes.
+/// placements. It is forgotten when a node is added, removed or relabelled (not on a heartbeat).
 struct NodeSnapshot: Sendable {
   private(set) var nodes: [NodeFit.NodeInfo] = []
 
@@ -53,12 +53,16 @@ struct NodeSnapshot: Sendable {
     let present = at < nodes.endIndex && nodes[at].name == name
     if deleted {
       if present { nodes.remove(at: at) }
+      matches.removeAll()
     } else if present {
-      nodes[at] = NodeFit.NodeInfo(node)
+      let info = NodeFit.NodeInfo(node)
+      // What `matches` remembers depends on labels (and names) only; a heartbeat changes neither.
+      if info.labels != nodes[at].labels { matches.removeAll() }
+      nodes[at] = info
     } else {
       nodes.insert(NodeFit.NodeInfo(node), at: at)
+      matches.removeAll()
     }
-    matches.removeAll()
   }
 
   private var matches: [NodeFit.Placement: [Bool]] = [:]

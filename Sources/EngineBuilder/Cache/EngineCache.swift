@@ -45,8 +45,10 @@ public struct EngineCache: Sendable {
 
   /// Moves a finished plan into the cache and commits its record.
   ///
-  /// Plan and record reach the disk before the renames that publish them, so after a power cut the
-  /// cache holds the old entry, no entry, or the whole new one.
+  /// Plan and record reach the disk before the renames that publish them, so after a power cut
+  /// neither is torn: a lost rename only loses the entry (the lookup checks the plan's size
+  /// against the record), and the key names the plan, so an older plan of the same key is the
+  /// same engine.
   public func commit(plan temporaryPlan: String, record: EngineRecord) throws {
     try FileWrite.sync(temporaryPlan)
     try EngineCache.replace(planPath, with: temporaryPlan)

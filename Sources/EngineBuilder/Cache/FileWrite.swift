@@ -2,14 +2,19 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+private let posixWrite = Glibc.write
+#elseif canImport(Musl)
+import Musl
+private let posixWrite = Musl.write
 #endif
 
 /// Whole-file writes with the durability each file needs.
 ///
 /// Foundation's `Data.write(to:)` and `String.write(toFile:)` fsync every file they write
 /// (swift-foundation's `writeToFileNoAux`), whatever it is. The node's engine cache must survive a
-/// power cut, so its files are synced before the rename that publishes them (a renamed file whose
-/// data never reached the disk would be a cache hit on a torn plan). The pod's own files — the
+/// power cut, so its files are synced before the rename that publishes them: a published plan or
+/// record is never torn (a rename that did not reach the disk only loses the entry, and the next
+/// pod builds or copies it again). The pod's own files — the
 /// termination message and the model repository in an emptyDir — vanish with the pod anyway, and
 /// are written without a sync.
 enum FileWrite {
@@ -20,11 +25,12 @@ enum FileWrite {
     defer { close(fd) }
     var offset = 0
     while offset < bytes.count {
-      let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+      let n = bytes.withUnsafeBytes { posixWrite(fd, $0.baseAddress! + offset, bytes.count - offset) }
       if n < 0 {
         if errno == EINTR { continue }
         throw failure("write", path)
       }
+      if n == 0 { throw failure("write (no progress)", path) }
       offset += n
     }
     if durable, fsync(fd) != 0 { throw failure("fsync", path) }

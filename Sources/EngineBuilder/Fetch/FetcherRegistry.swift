@@ -31,7 +31,7 @@ public struct FetchContext: Sendable {
 
 /// A transport made at most once, on first use.
 private final class LazyTransport: Sendable {
-  enum State { case pending(TLSSettings), made(HTTPTransport), owned(HTTPTransport) }
+  enum State { case pending(TLSSettings), made(HTTPTransport), owned(HTTPTransport), closed }
   private let state: Mutex<State>
 
   init(state: State) { self.state = Mutex(state) }
@@ -40,6 +40,7 @@ private final class LazyTransport: Sendable {
     try state.withLock { (s: inout State) throws(TransportError) -> HTTPTransport in
       switch s {
       case .made(let t), .owned(let t): return t
+      case .closed: throw TransportError.shutDown
       case .pending(let tls):
         let t = try HTTPTransport(tls: tls)
         s = .owned(t)
@@ -48,8 +49,14 @@ private final class LazyTransport: Sendable {
     }
   }
 
+  /// Shuts down a transport this context made; later requests for one fail with `shutDown`.
   func shutdown() {
-    if case .owned(let t) = state.withLock({ $0 }) { t.loop.shutdown() }
+    let owned = state.withLock { (s: inout State) -> HTTPTransport? in
+      defer { if case .made = s {} else { s = .closed } }
+      if case .owned(let t) = s { return t }
+      return nil
+    }
+    owned?.loop.shutdown()
   }
 }
 

@@ -16,7 +16,9 @@ public struct APIRequest: Sendable {
   public var headers: [(String, String)]
   public var body: [UInt8]
   /// A JSON body an in-process caller hands over already decoded (`body` is then empty): the same
-  /// request as its serialization, without writing and reading the bytes again.
+  /// request as its serialization, without writing and reading the bytes again. Only for JSON
+  /// content types (create, update, JSON patches, bindings, DeleteOptions); YAML, apply and
+  /// protobuf bodies come as bytes. The 3 MiB body limit applies to bytes only.
   public var decodedBody: JSONValue?
   public var user: UserInfo?
 
