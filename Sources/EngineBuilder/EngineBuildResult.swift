@@ -61,6 +61,12 @@ public struct EngineBuildResult: Sendable, Equatable {
   /// Kubernetes keeps at most 4096 bytes of a termination message.
   public static let terminationMessageLimit = 4096
 
+  /// Writes `terminationMessage()` to `path` (the pod's termination log: not synced, it dies with
+  /// the pod).
+  public func writeTerminationMessage(to path: String) throws {
+    try FileWrite.write(Array(terminationMessage().utf8), to: path, durable: false)
+  }
+
   /// The JSON text, at most `terminationMessageLimit` bytes and still valid JSON: a long message is
   /// shortened (ending in `…`) rather than the document cut mid-way.
   public func terminationMessage() -> String {

@@ -49,7 +49,7 @@ public struct EngineBuilder: Sendable {
       result = EngineBuildResult(key: request.key, outcome: .failed(error))
     }
     if let path = request.terminationLogPath {
-      do { try FileWrite.write(Array(result.terminationMessage().utf8), to: path, durable: false) } catch {
+      do { try result.writeTerminationMessage(to: path) } catch {
         logger.error("Cannot write the termination message", metadata: ["file.path": "\(path)", "error": "\(error.localizedDescription)"])
       }
     }

@@ -152,7 +152,7 @@ public struct EngineOptions: Sendable {
     } catch {
       let result = EngineBuildResult(key: key ?? "", outcome: .failed(error))
       FileHandle.standardError.write(Data("\(program): \(error.message)\n".utf8))
-      if let termination { try? result.terminationMessage().write(toFile: termination, atomically: false, encoding: .utf8) }
+      if let termination { try? result.writeTerminationMessage(to: termination) }
       return result.exitCode
     }
     let result = await EngineBuilder(request: request, logger: logger).run()

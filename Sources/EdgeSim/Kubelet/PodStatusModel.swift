@@ -110,10 +110,7 @@ final class PodStatusModel: Sendable {
   }
 
   /// Sixteen lowercase hex digits (what `%016llx` prints), without Foundation's format parser.
-  static func hex16(_ value: UInt64) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: 16 - digits.count) + digits
-  }
+  static func hex16(_ value: UInt64) -> String { String(value, radix: 16).leftPadded(to: 16) }
 
   /// A stable, made-up image digest (FNV-1a of the image reference).
   static func imageID(_ image: String) -> String {

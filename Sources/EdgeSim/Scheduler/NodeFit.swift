@@ -60,8 +60,7 @@ enum NodeFit {
     var nodeSelector: [String: String]
     /// Required node affinity terms; nil when the pod has none.
     var terms: [Term]?
-    var request: Resources
-    /// The request's positive amounts in name order (the order fit.go reports them in).
+    /// The pod's positive requests in name order (the order fit.go reports them in).
     var requestedAmounts: [(name: String, amount: Double)]
 
     init(_ pod: JSONValue) {
@@ -69,8 +68,7 @@ enum NodeFit {
       nodeSelector = JSONValue.stringMap(pod[path: ["spec", "nodeSelector"]])
       terms = pod[path: ["spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?
         .arrayValue?.map(Term.init)
-      request = Resources.requests(ofPod: pod)
-      requestedAmounts = request.amounts.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+      requestedAmounts = Resources.requests(ofPod: pod).amounts.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// What node affinity and the node selector depend on: pods with equal keys match the same nodes.

@@ -52,9 +52,11 @@ private final class LazyTransport: Sendable {
   /// Shuts down a transport this context made; later requests for one fail with `shutDown`.
   func shutdown() {
     let owned = state.withLock { (s: inout State) -> HTTPTransport? in
-      defer { if case .made = s {} else { s = .closed } }
-      if case .owned(let t) = s { return t }
-      return nil
+      switch s {
+      case .made: return nil   // the caller's to shut down
+      case .owned(let t): s = .closed; return t
+      case .pending, .closed: s = .closed; return nil
+      }
     }
     owned?.loop.shutdown()
   }

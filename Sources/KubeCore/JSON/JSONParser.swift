@@ -352,11 +352,6 @@ public struct JSONParser {
   }
 }
 
-extension String {
-  func leftPadded(to width: Int, with pad: Character = "0") -> String {
-    count >= width ? self : String(repeating: pad, count: width - count) + self
-  }
-}
 
 extension JSONValue {
   /// Parses JSON text.

@@ -13,3 +13,10 @@ extension StringProtocol {
   /// (`Character.isWhitespace` is Unicode's White_Space property, the same characters).
   public func trimmingWhitespace() -> String { trimming(while: \.isWhitespace) }
 }
+
+extension String {
+  /// The string with `pad` in front up to `width` characters (`%0*x`-style zero padding).
+  public func leftPadded(to width: Int, with pad: Character = "0") -> String {
+    count >= width ? self : String(repeating: pad, count: width - count) + self
+  }
+}

@@ -22,7 +22,8 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
   /// When the manager last changed the object, RFC 3339 seconds; nil only in entries a client sent.
   public var time: String?
   /// The owned fields. An entry read lazily from a stored list (`decodeList(_:stored:)`) decodes
-  /// them at each read until `materialize()`.
+  /// them at each read until they are set; `disown`, `owned(among:)` and `ownsNothing` read such
+  /// an entry without decoding it.
   public var fields: FieldSet {
     get { decoded ?? encodedFields.flatMap { try? FieldSet(fieldsV1: $0) } ?? FieldSet() }
     set { decoded = newValue; encodedFields = nil }
@@ -65,11 +66,6 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
   public func owned(among paths: FieldSet) -> FieldSet {
     if decoded == nil, let encodedFields { return FieldSet(paths.paths.filter { FieldSet.fieldsV1(encodedFields, contains: $0) }) }
     return fields.intersection(paths)
-  }
-
-  /// Decodes a lazily read entry's fields once, keeping their encoding.
-  public mutating func materialize() {
-    if decoded == nil { decoded = fields }
   }
 
   /// Whether the entry owns no field (an empty entry is dropped from the list).
