@@ -103,8 +103,8 @@ public struct EngineBuilder: Sendable {
   static func copy(_ record: EngineRecord, from source: EngineCache, to destination: EngineCache) throws(EngineBuildError) {
     let temporary = "\(destination.directory)/.\(destination.keyHex).plan.copy.\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max))"
     do {
-      try FileManager.default.copyItem(atPath: source.planPath, toPath: temporary)
-      try destination.commit(plan: temporary, record: record)
+      try FileWrite.copy(from: source.planPath, to: temporary, durable: true)
+      try destination.commit(plan: temporary, record: record, synced: true)
     } catch {
       try? FileManager.default.removeItem(atPath: temporary)
       throw EngineBuildError(.buildFailed, "cannot copy the engine from \(source.directory) to \(destination.directory): \(error.localizedDescription)")
@@ -195,7 +195,7 @@ public struct EngineBuilder: Sendable {
     }
     let elapsed = clock.now - started
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    let size = (try? FileManager.default.attributesOfItem(atPath: planPath)[.size] as? NSNumber)?.intValue ?? 0
+    let size = FileWrite.size(of: planPath) ?? 0
     let record = EngineRecord(key: request.key, tensorrt: release?.description ?? "", precision: request.precision.rawValue,
                               buildSeconds: seconds, sizeBytes: size, latencyMs: performance?.latencyMs,
                               throughputQPS: performance?.throughputQPS, builtAt: Date().rfc3339,

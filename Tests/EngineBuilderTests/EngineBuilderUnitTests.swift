@@ -89,6 +89,24 @@ struct EngineBuilderUnitTests {
     #expect(built.json.serializedString() == #"{"key":"sha256:k","state":"Built","cacheHit":false,"cacheSource":"none","buildSeconds":12.4,"sizeBytes":8123456,"tensorrt":"10.3.0","latencyMs":3.1,"throughputQPS":310.5}"#)
   }
 
+  @Test("A copy has the source's bytes over a longer old file, reports its size, and fails on a missing source")
+  func fileCopy() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("filecopy-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // Larger than the copy buffer, so the loop runs more than once.
+    let bytes = (0..<(3 << 20) + 17).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    try Data(bytes).write(to: URL(fileURLWithPath: "\(dir)/plan"))
+    try Data(repeating: 7, count: (4 << 20)).write(to: URL(fileURLWithPath: "\(dir)/copy"))
+    #expect(try FileWrite.copy(from: "\(dir)/plan", to: "\(dir)/copy", durable: true) == bytes.count)
+    #expect(FileManager.default.contents(atPath: "\(dir)/copy") == Data(bytes))
+    #expect(FileWrite.size(of: "\(dir)/copy") == bytes.count)
+    #expect(FileWrite.size(of: "\(dir)/absent") == nil)
+    #expect(FileWrite.size(of: dir) == nil)
+    #expect(throws: CocoaError.self) { try FileWrite.copy(from: "\(dir)/absent", to: "\(dir)/other", durable: false) }
+    #expect(!FileManager.default.fileExists(atPath: "\(dir)/other"))
+  }
+
   @Test("The registry picks a fetcher by scheme and names the schemes it knows")
   func registry() async throws {
     let transport = try HTTPTransport(tls: TLSSettings())

@@ -37,8 +37,7 @@ public struct EngineCache: Sendable {
     guard let data = FileManager.default.contents(atPath: recordPath),
           let value = try? JSONParser.parse([UInt8](data)),
           let record = EngineRecord(json: value),
-          let attributes = try? FileManager.default.attributesOfItem(atPath: planPath),
-          (attributes[.size] as? NSNumber)?.intValue == record.sizeBytes
+          FileWrite.size(of: planPath) == record.sizeBytes
     else { return nil }
     return record
   }
@@ -49,8 +48,9 @@ public struct EngineCache: Sendable {
   /// neither is torn: a lost rename only loses the entry (the lookup checks the plan's size
   /// against the record), and the key names the plan, so an older plan of the same key is the
   /// same engine.
-  public func commit(plan temporaryPlan: String, record: EngineRecord) throws {
-    try FileWrite.sync(temporaryPlan)
+  /// - Parameter synced: the temporary plan is already on disk (a copy written durably).
+  public func commit(plan temporaryPlan: String, record: EngineRecord, synced: Bool = false) throws {
+    if !synced { try FileWrite.sync(temporaryPlan) }
     try EngineCache.replace(planPath, with: temporaryPlan)
     let temporaryRecord = "\(directory)/.\(keyHex).json.\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max))"
     try FileWrite.write(record.json.serialized() + [0x0A], to: temporaryRecord, durable: true)

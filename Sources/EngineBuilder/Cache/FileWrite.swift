@@ -36,6 +36,54 @@ enum FileWrite {
     if durable, fsync(fd) != 0 { throw failure("fsync", path) }
   }
 
+  /// Copies `source` to `destination` (created or truncated, mode 0644); with `durable`, syncs the
+  /// copy before closing it. Only the bytes are copied: unlike `FileManager.copyItem`, which also
+  /// reads the owner's and group's names (the passwd and group databases) and extended attributes
+  /// to carry them over, which a plan in a cache or a pod's emptyDir has no use for.
+  /// - Returns: the number of bytes copied.
+  @discardableResult
+  static func copy(from source: String, to destination: String, durable: Bool) throws -> Int {
+    let input = open(source, O_RDONLY | O_CLOEXEC)
+    guard input >= 0 else { throw failure("open", source) }
+    defer { close(input) }
+    let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard output >= 0 else { throw failure("open", destination) }
+    defer { close(output) }
+    // Left uninitialized: only the pages a read fills are touched (a small plan touches a few).
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    defer { buffer.deallocate() }
+    var total = 0
+    while true {
+      let n = read(input, buffer.baseAddress!, buffer.count)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw failure("read", source)
+      }
+      if n == 0 { break }
+      var offset = 0
+      while offset < n {
+        let m = posixWrite(output, buffer.baseAddress! + offset, n - offset)
+        if m < 0 {
+          if errno == EINTR { continue }
+          throw failure("write", destination)
+        }
+        if m == 0 { throw failure("write (no progress)", destination) }
+        offset += m
+      }
+      total += n
+    }
+    if durable, fsync(output) != 0 { throw failure("fsync", destination) }
+    return total
+  }
+
+  /// A regular file's size in bytes, nil when there is no such file (`stat(2)`, without
+  /// `FileManager.attributesOfItem`'s owner and group name look-ups).
+  static func size(of path: String) -> Int? {
+    var info = stat()
+    guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+    return Int(info.st_size)
+  }
+
   /// Syncs an existing file's data to disk (a plan about to be renamed into the cache).
   static func sync(_ path: String) throws {
     let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -19,9 +19,7 @@ public struct FileFetcher: ArtifactFetcher {
       throw FetchError(uri: URIText.redacted(uri), message: "no such file")
     }
     do {
-      if files.fileExists(atPath: destination) { try files.removeItem(atPath: destination) }
-      try files.copyItem(atPath: source, toPath: destination)
-      let size = (try files.attributesOfItem(atPath: destination)[.size] as? NSNumber)?.intValue ?? 0
+      let size = try FileWrite.copy(from: source, to: destination, durable: false)
       return FetchedArtifact(path: destination, size: size)
     } catch {
       throw FetchError(uri: URIText.redacted(uri), message: "cannot copy: \(error.localizedDescription)")

@@ -44,9 +44,9 @@ public enum ModelRepositoryLayout {
     }
     try files.createDirectory(atPath: planDirectory, withIntermediateDirectories: true)
     let destination = "\(planDirectory)/model.plan"
+    // Not synced, like the rest of the emptyDir; truncated if a killed run of this pid left it.
     let temporary = "\(planDirectory)/.model.plan.\(ProcessInfo.processInfo.processIdentifier)"
-    if files.fileExists(atPath: temporary) { try files.removeItem(atPath: temporary) }
-    try files.copyItem(atPath: plan, toPath: temporary)
+    try FileWrite.copy(from: plan, to: temporary, durable: false)
     try EngineCache.replace(destination, with: temporary)
     return destination
   }
