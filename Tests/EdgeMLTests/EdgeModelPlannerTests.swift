@@ -1,4 +1,5 @@
 import ControllerRuntime
+import KubeClient
 import KubeCore
 import Testing
 @testable import EdgeML
@@ -221,4 +222,29 @@ func perKindCacheTransformsKeepWhatIsRead() {
   #expect(Store.standardIndexers["owner"]!(cachedPod) == ["rs-1"] && Store.standardIndexers["nodeName"]!(cachedPod) == ["orin-nx-16gb-0"])
   #expect(EdgeModelReconciler.modelKey(of: cachedPod) == ["vision/detector"])
   #expect(OperatorAssembly.cacheTransform(for: .pods)(cachedPod) == cachedPod)
+
+  // The informers parse with a projection of the same fields: what they cache is what the
+  // transform makes of the whole object.
+  let deployment: JSONValue = [
+    "apiVersion": "apps/v1", "kind": "Deployment",
+    "metadata": ["name": "d", "namespace": "vision", "managedFields": [["manager": "edgeml-operator"]],
+                 "annotations": ["kubectl.kubernetes.io/last-applied-configuration": "{}"]],
+    "spec": ["replicas": 2], "status": ["readyReplicas": 2],
+  ]
+  let model: JSONValue = [
+    "apiVersion": "edgeml.io/v1alpha1", "kind": "EdgeModel",
+    "metadata": ["name": "detector", "annotations": ["kubectl.kubernetes.io/last-applied-configuration": "{}", "a": "b"],
+                 "managedFields": [["manager": "kubectl"]]],
+    "spec": ["model": ["uri": "file:///m.onnx"]], "status": ["phase": "Ready"],
+  ]
+  let transforms: [(GroupVersionResource?, JSONValue, Reflector.TransformFunction)] = [
+    (.nodes, node, OperatorAssembly.cacheTransform(for: .nodes)), (.pods, pod, OperatorAssembly.cacheTransform(for: .pods)),
+    (.deployments, deployment, OperatorAssembly.cacheTransform(for: .deployments)), (nil, model, OperatorAssembly.cacheTransform),
+  ]
+  for (resource, object, transform) in transforms {
+    let bytes = object.serialized()
+    let projected = try? JSONParser.parse(bytes, projection: OperatorAssembly.cacheProjection(for: resource))
+    #expect(projected.map(transform) == transform(object), "\(object["kind"] ?? "")")
+    #expect(projected?[path: ["metadata", "managedFields"]] == nil)
+  }
 }

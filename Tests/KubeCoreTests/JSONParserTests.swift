@@ -93,3 +93,45 @@ func jsonErrorMessages() {
   do { _ = try JSONValue(parsing: "\"a\nb\"") } catch { #expect(error.message == #"invalid character '\n' in string literal"#) }
   do { _ = try JSONValue(parsing: "\u{FEFF}{}") } catch { #expect(error.message == "invalid character 'ï' looking for beginning of value") }
 }
+
+@Test("A projection builds the kept members only, and the kept part equals the full parse's")
+func projectedParse() throws {
+  let event = #"""
+  {"type":"MODIFIED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p","resourceVersion":"42",
+   "managedFields":[{"manager":"kubelet","fieldsV1":{"f:status":{"f:phase":{},"k:{\"type\":\"Ready\"}":{".":{}}}}}],
+   "labels":{"a":"1"}},"spec":{"nodeName":"n1","containers":[{"name":"c","args":["--x=\"q\"","\u00e9\ud83d\ude00",1e3,-0.5,true,null]}]},
+   "status":{"phase":"Running","hostIP":"10.0.0.1","conditions":[{"type":"Ready","status":"True"}]}}}
+  """#
+  let projection = JSONProjection.keeping(members: ["object": .keeping(members: [
+    "metadata": .keeping(dropping: ["managedFields"]),
+    "spec": .keeping(["nodeName"]),
+    "status": .keeping(["phase", "conditions"]),
+  ])])
+  let projected = try JSONParser.parse(Array(event.utf8), projection: projection)
+  var expected = try JSONValue(parsing: event)
+  expected[path: ["object", "metadata", "managedFields"]] = nil
+  expected[path: ["object", "spec", "containers"]] = nil
+  expected[path: ["object", "status", "hostIP"]] = nil
+  #expect(projected == expected)
+  // Member order is the document's.
+  #expect(projected["object"]?.objectValue?.keys == ["kind", "apiVersion", "metadata", "spec", "status"])
+  // An array's items each take the array's projection (a list response's items).
+  let list = try JSONParser.parse(Array(#"{"items":[{"a":1,"b":2},{"a":3,"c":[4]}]}"#.utf8),
+                                  projection: .keeping(members: ["items": .keeping(dropping: ["b", "c"])]))
+  #expect(list == ["items": [["a": 1], ["a": 3]]])
+  #expect(try JSONParser.parse(Array("[1,2]".utf8), projection: .keeping(["x"])) == [1, 2])
+}
+
+@Test("A member left out by a projection must still be well formed: the same error, at the same place", arguments: [
+  "[1,]", #"{"a":1,}"#, "01", "-", "1.", ".5", "1e", "+1", "[", #"{"a" 1}"#, #""\ud800""#, #""\x""#, #""\u00""#,
+  "tru", "[1]x", "", "\"a\nb\"", "NaN", "{1:2}", "\u{FEFF}{}", "{'a':1}", #""\udc00""#, #"{"a":[{"b":[1 2]}]}"#,
+])
+func projectedParseErrors(_ skipped: String) {
+  let text = #"{"keep":1,"skip":"# + skipped + #","after":true}"#
+  var full: JSONParseError?
+  var projected: JSONParseError?
+  do { _ = try JSONValue(parsing: text) } catch { full = error }
+  do { _ = try JSONParser.parse(Array(text.utf8), projection: .keeping(dropping: ["skip"])) } catch { projected = error }
+  #expect(full != nil)
+  #expect(projected == full)
+}

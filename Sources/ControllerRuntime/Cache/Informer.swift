@@ -13,12 +13,15 @@ public actor Informer {
   /// - Parameters:
   ///   - transform: applied to every object before it enters the store (client-go's
   ///     `SharedInformer.SetTransform`); see `Reflector.TransformFunction` for what it must keep.
+  ///   - projection: what of each object to build while parsing it; see `Reflector.projection`.
   public init(client: KubeClient, resource: GroupVersionResource, namespace: String? = nil, labelSelector: String? = nil,
-              indexers: [String: Store.IndexFunction] = Store.standardIndexers, transform: Reflector.TransformFunction? = nil) {
+              indexers: [String: Store.IndexFunction] = Store.standardIndexers, transform: Reflector.TransformFunction? = nil,
+              projection: JSONProjection = .all) {
     self.resource = resource
     store = Store(indexers: indexers)
     var reflector = Reflector(client: client, resource: resource, namespace: namespace, labelSelector: labelSelector, store: store)
     reflector.transform = transform
+    reflector.projection = projection
     self.reflector = reflector
   }
 

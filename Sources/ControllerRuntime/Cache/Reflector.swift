@@ -27,6 +27,10 @@ public struct Reflector: Sendable {
   /// server sent them. Shrink objects before caching them: what a controller never reads still costs
   /// memory for every cached object.
   public var transform: TransformFunction? = nil
+  /// What to build of each listed and watched object as it is parsed (`.all`: everything). It may
+  /// leave out only what `transform` removes anyway: it saves building what would be thrown away,
+  /// and the transform still runs on what is left.
+  public var projection: JSONProjection = .all
   public var maxBackoff: Duration = .seconds(30)
 
   public init(client: KubeClient, resource: GroupVersionResource, namespace: String? = nil, labelSelector: String? = nil, store: Store) {
@@ -56,14 +60,15 @@ public struct Reflector: Sendable {
       do {
         if resourceVersion == nil {
           stats.lists += 1
-          let page = try await client.listAll(resource, namespace: namespace, labelSelector: labelSelector)
+          let page = try await client.listAll(resource, namespace: namespace, labelSelector: labelSelector, projection: projection)
           let items = transform.map { page.items.map($0) } ?? page.items
           for key in await store.replace(items, resourceVersion: page.resourceVersion) { await onChange(key) }
           resourceVersion = page.resourceVersion
         }
         stats.watches += 1
         let events = try await client.watch(resource, namespace: namespace, resourceVersion: resourceVersion,
-                                            labelSelector: labelSelector, allowBookmarks: true, timeoutSeconds: watchTimeoutSeconds)
+                                            labelSelector: labelSelector, allowBookmarks: true, timeoutSeconds: watchTimeoutSeconds,
+                                            projection: projection)
         for try await event in events {
           if event.type == "BOOKMARK" {
             if let rv = event.object[path: ["metadata", "resourceVersion"]]?.stringValue {

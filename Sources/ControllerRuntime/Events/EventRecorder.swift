@@ -61,7 +61,7 @@ public actor EventRecorder {
       s.lastSeen = now
       if now - s.lastWritten >= seriesUpdateInterval {
         let patch: JSONValue = ["series": ["count": JSONValue(s.count), "lastObservedTime": .string(EventRecorder.microTime())]]
-        if (try? await client.patch(.events, namespace: s.namespace, name: s.eventName, patch, type: .merge)) != nil {
+        if (try? await client.patch(.events, namespace: s.namespace, name: s.eventName, patch, type: .merge, projection: .nothing)) != nil {
           s.writtenCount = s.count
           s.lastWritten = now
           writes += 1
@@ -80,7 +80,7 @@ public actor EventRecorder {
       "regarding": ["apiVersion": object["apiVersion"] ?? "", "kind": object["kind"] ?? "", "name": meta["name"] ?? "",
                     "namespace": meta["namespace"] ?? "", "uid": meta["uid"] ?? "", "resourceVersion": meta["resourceVersion"] ?? ""],
     ]
-    if (try? await client.create(.events, namespace: namespace, event)) != nil {
+    if (try? await client.create(.events, namespace: namespace, event, projection: .nothing)) != nil {
       writes += 1
       series[key] = Series(eventName: name, namespace: namespace, count: 1, writtenCount: 1, firstSeen: now, lastSeen: now, lastWritten: now)
     }

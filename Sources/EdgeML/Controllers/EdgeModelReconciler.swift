@@ -97,8 +97,9 @@ public struct EdgeModelReconciler: Reconciler {
       let observed = await cache.get("\(request.namespace)/\(name)")
       let hash = object[path: ["metadata", "annotations", EdgeModelPlanner.Labels.appliedHash]]
       if let observed, observed[path: ["metadata", "annotations", EdgeModelPlanner.Labels.appliedHash]] == hash { continue }
+      // The answer is not read (the watch brings the object to the cache): checked, not built.
       _ = try await client.patch(resource, namespace: request.namespace, name: name, object,
-                                 type: .apply(fieldManager: EdgeModelPlanner.fieldManager, force: true))
+                                 type: .apply(fieldManager: EdgeModelPlanner.fieldManager, force: true), projection: .nothing)
     }
     // Workloads of node groups that are gone (a module left the fleet, the spec narrowed).
     for (kind, objects) in [("Deployment", deployments), ("DaemonSet", daemonSets)] {
@@ -114,7 +115,7 @@ public struct EdgeModelReconciler: Reconciler {
     if (json["status"] ?? .null) != desired {
       do {
         _ = try await client.patch(Self.resource, namespace: request.namespace, name: request.name, ["status": desired],
-                                   type: .merge, subresource: "status")
+                                   type: .merge, subresource: "status", projection: .nothing)
       } catch let e as KubeAPIError where e.isNotFound {
         return .done
       }

@@ -18,18 +18,19 @@ public struct OperatorAssembly: Sendable {
     let managed = "\(EdgeModelPlanner.Labels.managedBy)=\(EdgeModelPlanner.Labels.managedByValue)"
     let indexers = EdgeModelReconciler.modelIndexers
     let models = Informer(client: client, resource: EdgeModelReconciler.resource, namespace: namespace,
-                          transform: OperatorAssembly.cacheTransform)
+                          transform: OperatorAssembly.cacheTransform, projection: OperatorAssembly.cacheProjection(for: nil))
     // Only what the operator created is cached (label selector): the RSS budget does not grow
     // with the other pods and workloads of the cluster.
     func owned(_ resource: GroupVersionResource) -> Informer {
       Informer(client: client, resource: resource, namespace: namespace, labelSelector: managed, indexers: indexers,
-               transform: OperatorAssembly.cacheTransform(for: resource))
+               transform: OperatorAssembly.cacheTransform(for: resource), projection: OperatorAssembly.cacheProjection(for: resource))
     }
     let pods = owned(.pods)
     let deployments = owned(.deployments)
     let daemonSets = owned(EdgeModelReconciler.daemonSets)
     let services = owned(EdgeModelReconciler.services)
-    let nodes = Informer(client: client, resource: .nodes, transform: OperatorAssembly.cacheTransform(for: .nodes))
+    let nodes = Informer(client: client, resource: .nodes, transform: OperatorAssembly.cacheTransform(for: .nodes),
+                         projection: OperatorAssembly.cacheProjection(for: .nodes))
     let reconciler = EdgeModelReconciler(client: client, caches: .init(models: models.store, nodes: nodes.store, pods: pods.store,
                                                                        deployments: deployments.store, daemonSets: daemonSets.store,
                                                                        services: services.store),
@@ -66,17 +67,7 @@ public struct OperatorAssembly: Sendable {
   /// the size, and the cache of a large fleet is most of the operator's memory. A field a
   /// controller starts to read must be added here; the planner tests run on transformed objects.
   public static func cacheTransform(for resource: GroupVersionResource) -> Reflector.TransformFunction {
-    let keep: (spec: [String]?, status: [String]?)
-    switch (resource.group, resource.resource) {
-    // EdgeModelPlanner: labels, annotations, deletion, status conditions and init containers;
-    // the nodeName indexer: spec.nodeName.
-    case ("", "pods"): keep = (["nodeName"], ["phase", "conditions", "initContainerStatuses"])
-    // The reconciler reads a workload's or Service's metadata only (applied hash, owner, deletion).
-    case ("apps", "deployments"), ("apps", "daemonsets"), ("", "services"): keep = ([], [])
-    // JetsonNode: labels, taints, cordon, conditions, allocatable.
-    case ("", "nodes"): keep = (["taints", "unschedulable"], ["conditions", "allocatable"])
-    default: keep = (nil, nil)
-    }
+    let keep = kept(resource)
     return { object in
       var o = cacheTransform(object)
       for (field, names) in [("spec", keep.spec), ("status", keep.status)] {
@@ -86,6 +77,37 @@ public struct OperatorAssembly: Sendable {
       }
       return o
     }
+  }
+}
+
+extension OperatorAssembly {
+  /// The members of `spec` and `status` the operator reads of each kind it caches; nil keeps all.
+  static func kept(_ resource: GroupVersionResource) -> (spec: [String]?, status: [String]?) {
+    switch (resource.group, resource.resource) {
+    // EdgeModelPlanner: labels, annotations, deletion, status conditions and init containers;
+    // the nodeName indexer: spec.nodeName.
+    case ("", "pods"): return (["nodeName"], ["phase", "conditions", "initContainerStatuses"])
+    // The reconciler reads a workload's or Service's metadata only (applied hash, owner, deletion).
+    case ("apps", "deployments"), ("apps", "daemonsets"), ("", "services"): return ([], [])
+    // JetsonNode: labels, taints, cordon, conditions, allocatable.
+    case ("", "nodes"): return (["taints", "unschedulable"], ["conditions", "allocatable"])
+    default: return (nil, nil)
+    }
+  }
+
+  /// What the informers build of each object as they parse it: what `cacheTransform` keeps of
+  /// `resource` (nil: the EdgeModels, transformed by `cacheTransform` alone), so managedFields and
+  /// the parts of a pod nobody reads are scanned but never built. The transform still runs on the
+  /// result; the projection only saves building what it would drop.
+  public static func cacheProjection(for resource: GroupVersionResource?) -> JSONProjection {
+    let keep: (spec: [String]?, status: [String]?) = resource.map(kept) ?? (nil, nil)
+    var members: [String: JSONProjection] = [
+      "metadata": .keeping(dropping: ["managedFields"],
+                           members: ["annotations": .keeping(dropping: [Reflector.lastAppliedConfigurationAnnotation])]),
+    ]
+    if let spec = keep.spec { members["spec"] = .keeping(Set(spec)) }
+    if let status = keep.status { members["status"] = .keeping(Set(status)) }
+    return .keeping(members: members)
   }
 }
 

@@ -199,8 +199,8 @@ public final class KubeClient: Sendable {
     }
   }
 
-  func decode(_ response: HTTPResponse) throws -> JSONValue {
-    do { return try JSONValue(parsing: response.body) } catch {
+  func decode(_ response: HTTPResponse, projection: JSONProjection = .all) throws -> JSONValue {
+    do { return try JSONParser.parse(response.body, projection: projection) } catch {
       throw TransportError.setupFailed("the server's answer is not JSON: \(error)")
     }
   }
@@ -211,16 +211,19 @@ public final class KubeClient: Sendable {
     try decode(try await send(method: "GET", path: r.path(namespace: namespace, name: name)))
   }
 
+  /// - Parameter projection: what to build of each item (see `JSONParser.parse(_:projection:)`); the
+  ///   list's own members are always read.
   public func list(_ r: GroupVersionResource, namespace: String? = nil, labelSelector: String? = nil,
                    fieldSelector: String? = nil, limit: Int? = nil, continueToken: String? = nil,
-                   resourceVersion: String? = nil) async throws -> ListPage {
+                   resourceVersion: String? = nil, projection: JSONProjection = .all) async throws -> ListPage {
     var q: [(String, String)] = []
     if let labelSelector { q.append(("labelSelector", labelSelector)) }
     if let fieldSelector { q.append(("fieldSelector", fieldSelector)) }
     if let limit { q.append(("limit", String(limit))) }
     if let continueToken { q.append(("continue", continueToken)) }
     if let resourceVersion { q.append(("resourceVersion", resourceVersion)) }
-    let json = try decode(try await send(method: "GET", path: r.path(namespace: namespace), query: q))
+    let listProjection: JSONProjection = projection == .all ? .all : .keeping(members: ["items": projection])
+    let json = try decode(try await send(method: "GET", path: r.path(namespace: namespace), query: q), projection: listProjection)
     let token = json[path: ["metadata", "continue"]]?.stringValue
     // The server leaves kind and apiVersion out of a typed list's items; set them from the list's,
     // as apimachinery's unstructured decoding does (unstructured/helpers.go `decodeToList`), so a
@@ -241,13 +244,13 @@ public final class KubeClient: Sendable {
 
   /// Lists every page (client-go's pager; page size 500 as its default).
   public func listAll(_ r: GroupVersionResource, namespace: String? = nil, labelSelector: String? = nil,
-                      fieldSelector: String? = nil, pageSize: Int = 500) async throws -> ListPage {
+                      fieldSelector: String? = nil, pageSize: Int = 500, projection: JSONProjection = .all) async throws -> ListPage {
     var items: [JSONValue] = []
     var token: String? = nil
     var rv = ""
     repeat {
       let page = try await list(r, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector,
-                                limit: pageSize, continueToken: token)
+                                limit: pageSize, continueToken: token, projection: projection)
       items += page.items
       if token == nil { rv = page.resourceVersion }
       token = page.continueToken
@@ -255,8 +258,11 @@ public final class KubeClient: Sendable {
     return ListPage(items: items, resourceVersion: rv, continueToken: nil)
   }
 
-  public func create(_ r: GroupVersionResource, namespace: String? = nil, _ object: JSONValue, dryRun: Bool = false) async throws -> JSONValue {
-    try decode(try await send(method: "POST", path: r.path(namespace: namespace), query: dryRun ? [("dryRun", "All")] : [], body: object))
+  /// - Parameter projection: what to build of the answer (`.nothing` when the caller ignores it).
+  public func create(_ r: GroupVersionResource, namespace: String? = nil, _ object: JSONValue, dryRun: Bool = false,
+                     projection: JSONProjection = .all) async throws -> JSONValue {
+    try decode(try await send(method: "POST", path: r.path(namespace: namespace), query: dryRun ? [("dryRun", "All")] : [], body: object),
+               projection: projection)
   }
 
   public func update(_ r: GroupVersionResource, namespace: String? = nil, _ object: JSONValue) async throws -> JSONValue {
@@ -269,15 +275,16 @@ public final class KubeClient: Sendable {
     return try decode(try await send(method: "PUT", path: r.path(namespace: namespace, name: name, subresource: "status"), body: object))
   }
 
+  /// - Parameter projection: what to build of the answer (`.nothing` when the caller ignores it).
   public func patch(_ r: GroupVersionResource, namespace: String? = nil, name: String, _ patch: JSONValue, type: PatchType,
-                    subresource: String? = nil) async throws -> JSONValue {
+                    subresource: String? = nil, projection: JSONProjection = .all) async throws -> JSONValue {
     var q: [(String, String)] = []
     if case .apply(let manager, let force) = type {
       q.append(("fieldManager", manager))
       if force { q.append(("force", "true")) }
     }
     return try decode(try await send(method: "PATCH", path: r.path(namespace: namespace, name: name, subresource: subresource),
-                                     query: q, body: patch, contentType: type.contentType))
+                                     query: q, body: patch, contentType: type.contentType), projection: projection)
   }
 
   /// Deletes; returns the object when the server answers with it (deletion pending), nil for a `Status`.
@@ -304,8 +311,11 @@ public final class KubeClient: Sendable {
 
   /// Watches from `resourceVersion`. The stream ends when the server closes it (timeout, fault);
   /// an `ERROR` event's Status (410 Expired after compaction) is thrown as `KubeAPIError`.
+  /// - Parameter projection: what to build of each event's object (an `ERROR` event's Status is
+  ///   always read whole).
   public func watch(_ r: GroupVersionResource, namespace: String? = nil, resourceVersion: String?, labelSelector: String? = nil,
-                    fieldSelector: String? = nil, allowBookmarks: Bool = true, timeoutSeconds: Int = 300) async throws -> AsyncThrowingStream<WatchEvent, Error> {
+                    fieldSelector: String? = nil, allowBookmarks: Bool = true, timeoutSeconds: Int = 300,
+                    projection: JSONProjection = .all) async throws -> AsyncThrowingStream<WatchEvent, Error> {
     var q: [(String, String)] = [("watch", "true"), ("timeoutSeconds", String(timeoutSeconds))]
     if let resourceVersion { q.append(("resourceVersion", resourceVersion)) }
     if allowBookmarks { q.append(("allowWatchBookmarks", "true")) }
@@ -316,6 +326,7 @@ public final class KubeClient: Sendable {
     if let auth = try authorizationHeader() { headers.append(("Authorization", auth)) }
     let url = configuration.server + r.path(namespace: namespace) + "?" + q.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
     let parts = try transport.stream(HTTPRequest(method: "GET", url: url, headers: headers, timeout: nil))
+    let eventProjection: JSONProjection = projection == .all ? .all : .keeping(members: ["object": projection])
     return AsyncThrowingStream { continuation in
       let task = Task {
         var buffer: [UInt8] = []
@@ -332,7 +343,8 @@ public final class KubeClient: Sendable {
                 let line = Array(buffer[..<nl])
                 buffer.removeSubrange(...nl)
                 guard !line.isEmpty else { continue }
-                let event = try JSONValue(parsing: line)
+                var event = try JSONParser.parse(line, projection: eventProjection)
+                if event["type"]?.stringValue == "ERROR", eventProjection != .all { event = try JSONValue(parsing: line) }
                 let type = event["type"]?.stringValue ?? ""
                 let object = event["object"] ?? .null
                 if type == "ERROR" {

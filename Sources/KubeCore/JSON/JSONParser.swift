@@ -34,7 +34,9 @@ public struct JSONParser {
   private var depth = 0
   /// Paths (dotted) of keys that appeared twice in one object, in the order found.
   public private(set) var duplicateKeys: [String] = []
+  /// The keys down to the member being parsed, kept only when duplicates are reported (they name them).
   private var path: [String] = []
+  private var tracksPath = false
 
   /// Parses one JSON document.
   /// - Throws: `JSONParseError` with line and column.
@@ -48,19 +50,30 @@ public struct JSONParser {
     return try parser.parseDocument()
   }
 
+  /// Parses one JSON document, building only the members `projection` keeps.
+  ///
+  /// A member left out is still scanned — the document must be well formed throughout, with the
+  /// same errors — but not built: no strings, numbers, arrays or objects are made for it. Its strings
+  /// are checked for control characters and escapes, not for UTF-8 validity.
+  public static func parse(_ bytes: [UInt8], projection: JSONProjection) throws(JSONParseError) -> JSONValue {
+    var parser = JSONParser(bytes: bytes)
+    return try parser.parseDocument(projection)
+  }
+
   /// Parses and also reports keys repeated within one object (for strict field validation).
   public static func parseReportingDuplicates(_ bytes: [UInt8]) throws(JSONParseError) -> (JSONValue, [String]) {
     var parser = JSONParser(bytes: bytes)
+    parser.tracksPath = true
     let value = try parser.parseDocument()
     return (value, parser.duplicateKeys)
   }
 
   init(bytes: [UInt8]) { self.bytes = bytes }
 
-  mutating func parseDocument() throws(JSONParseError) -> JSONValue {
+  mutating func parseDocument(_ projection: JSONProjection = .all) throws(JSONParseError) -> JSONValue {
     skipWhitespace()
     guard index < bytes.count else { throw error("unexpected end of JSON input") }
-    let value = try parseValue()
+    let value = try parseValue(projection)
     skipWhitespace()
     if index < bytes.count {
       throw error("invalid character \(describe(bytes[index])) after top-level value")
@@ -108,11 +121,11 @@ public struct JSONParser {
     }
   }
 
-  private mutating func parseValue() throws(JSONParseError) -> JSONValue {
+  private mutating func parseValue(_ projection: JSONProjection = .all) throws(JSONParseError) -> JSONValue {
     guard index < bytes.count else { throw error("unexpected end of JSON input") }
     switch bytes[index] {
-    case UInt8(ascii: "{"): return try parseObject()
-    case UInt8(ascii: "["): return try parseArray()
+    case UInt8(ascii: "{"): return try parseObject(projection)
+    case UInt8(ascii: "["): return try parseArray(projection)
     case UInt8(ascii: "\""): return .string(try parseString())
     case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
     case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
@@ -139,34 +152,84 @@ public struct JSONParser {
     if depth > JSONParser.maximumDepth { throw error("exceeded max depth") }
   }
 
-  private mutating func parseObject() throws(JSONParseError) -> JSONValue {
+  /// Enters an object or array at its opening bracket; true when it is empty (closed, depth restored).
+  private mutating func open(closingWith closing: UInt8) throws(JSONParseError) -> Bool {
     try enter()
-    index += 1   // {
-    var object = JSONObject()
-    var seen: Set<String>? = nil
+    index += 1
     skipWhitespace()
-    if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+    guard index < bytes.count, bytes[index] == closing else { return false }
+    index += 1
+    depth -= 1
+    return true
+  }
+
+  /// At the start of a member: checks for the key's opening quote.
+  private mutating func expectKey() throws(JSONParseError) {
+    skipWhitespace()
+    guard index < bytes.count else { throw error("unexpected end of JSON input") }
+    guard bytes[index] == UInt8(ascii: "\"") else {
+      throw error("invalid character \(describe(bytes[index])) looking for beginning of object key string")
+    }
+  }
+
+  /// After a key: the colon and the whitespace before the value.
+  private mutating func expectColon() throws(JSONParseError) {
+    skipWhitespace()
+    guard index < bytes.count else { throw error("unexpected end of JSON input") }
+    guard bytes[index] == UInt8(ascii: ":") else {
+      throw error("invalid character \(describe(bytes[index])) after object key")
+    }
+    index += 1
+    skipWhitespace()
+  }
+
+  /// After an array element: true at the closing bracket (consumed, depth restored), false after a comma.
+  private mutating func endOfElement() throws(JSONParseError) -> Bool {
+    try end(closingWith: UInt8(ascii: "]"), after: "array element")
+  }
+
+  /// After an object member: true at the closing brace (consumed, depth restored), false after a comma.
+  private mutating func endOfMember() throws(JSONParseError) -> Bool {
+    try end(closingWith: UInt8(ascii: "}"), after: "object key:value pair")
+  }
+
+  private mutating func end(closingWith closing: UInt8, after what: String) throws(JSONParseError) -> Bool {
+    skipWhitespace()
+    guard index < bytes.count else { throw error("unexpected end of JSON input") }
+    switch bytes[index] {
+    case UInt8(ascii: ","):
+      index += 1
+      return false
+    case closing:
       index += 1
       depth -= 1
-      return .object(object)
+      return true
+    default: throw error("invalid character \(describe(bytes[index])) after \(what)")
     }
+  }
+
+  private mutating func parseObject(_ projection: JSONProjection) throws(JSONParseError) -> JSONValue {
+    var object = JSONObject()
+    if try open(closingWith: UInt8(ascii: "}")) { return .object(object) }
+    var seen: Set<String>? = nil
     while true {
-      skipWhitespace()
-      guard index < bytes.count else { throw error("unexpected end of JSON input") }
-      guard bytes[index] == UInt8(ascii: "\"") else {
-        throw error("invalid character \(describe(bytes[index])) looking for beginning of object key string")
-      }
+      try expectKey()
       let key = try parseString()
-      skipWhitespace()
-      guard index < bytes.count else { throw error("unexpected end of JSON input") }
-      guard bytes[index] == UInt8(ascii: ":") else {
-        throw error("invalid character \(describe(bytes[index])) after object key")
+      try expectColon()
+      let member: JSONProjection
+      switch projection {
+      case .all: member = .all
+      case .object(let members, let only, let dropping):
+        if dropping.contains(key) || only.map({ !$0.contains(key) }) == true {
+          try skipValue()
+          if try endOfMember() { return .object(object) }
+          continue
+        }
+        member = members[key] ?? .all
       }
-      index += 1
-      skipWhitespace()
-      path.append(key)
-      let value = try parseValue()
-      path.removeLast()
+      if tracksPath { path.append(key) }
+      let value = try parseValue(member)
+      if tracksPath { path.removeLast() }
       // Small objects scan; large ones keep a set so parsing stays linear.
       let isDuplicate: Bool
       if object.count < 16 {
@@ -182,46 +245,93 @@ public struct JSONParser {
         object.appendUnchecked(key, value)
         if seen != nil { seen!.insert(key) }
       }
-      skipWhitespace()
-      guard index < bytes.count else { throw error("unexpected end of JSON input") }
-      switch bytes[index] {
-      case UInt8(ascii: ","): index += 1
-      case UInt8(ascii: "}"):
-        index += 1
-        depth -= 1
-        return .object(object)
-      default: throw error("invalid character \(describe(bytes[index])) after object key:value pair")
-      }
+      if try endOfMember() { return .object(object) }
     }
   }
 
-  private mutating func parseArray() throws(JSONParseError) -> JSONValue {
-    try enter()
-    index += 1   // [
-    var elements: [JSONValue] = []
-    skipWhitespace()
-    if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-      index += 1
-      depth -= 1
-      return .array(elements)
+
+  /// Scans past one value, with the errors `parseValue` would raise for it, building nothing.
+  private mutating func skipValue() throws(JSONParseError) {
+    guard index < bytes.count else { throw error("unexpected end of JSON input") }
+    switch bytes[index] {
+    case UInt8(ascii: "{"):
+      if try open(closingWith: UInt8(ascii: "}")) { return }
+      repeat {
+        try expectKey()
+        try skipString()
+        try expectColon()
+        try skipValue()
+      } while try !endOfMember()
+    case UInt8(ascii: "["):
+      if try open(closingWith: UInt8(ascii: "]")) { return }
+      repeat {
+        skipWhitespace()
+        try skipValue()
+      } while try !endOfElement()
+    case UInt8(ascii: "\""): try skipString()
+    case UInt8(ascii: "t"): try expectLiteral("true")
+    case UInt8(ascii: "f"): try expectLiteral("false")
+    case UInt8(ascii: "n"): try expectLiteral("null")
+    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try scanNumber()
+    default: throw error("invalid character \(describe(bytes[index])) looking for beginning of value")
     }
-    while true {
-      skipWhitespace()
-      elements.append(try parseValue())
-      skipWhitespace()
-      guard index < bytes.count else { throw error("unexpected end of JSON input") }
-      switch bytes[index] {
-      case UInt8(ascii: ","): index += 1
-      case UInt8(ascii: "]"):
+  }
+
+  /// Scans past a string: control characters and escapes are checked (as `parseString` does), UTF-8 is not.
+  private mutating func skipString() throws(JSONParseError) {
+    index += 1   // opening quote
+    while index < bytes.count {
+      let b = bytes[index]
+      if b == UInt8(ascii: "\"") {
         index += 1
-        depth -= 1
-        return .array(elements)
-      default: throw error("invalid character \(describe(bytes[index])) after array element")
+        return
+      }
+      if b < 0x20 { throw error("invalid character \(describe(b)) in string literal") }
+      index += 1
+      guard b == UInt8(ascii: "\\") else { continue }
+      guard index < bytes.count else { throw error("unexpected end of JSON input") }
+      let e = bytes[index]
+      index += 1
+      switch e {
+      case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+           UInt8(ascii: "r"), UInt8(ascii: "t"):
+        continue
+      case UInt8(ascii: "u"):
+        let scalar = try parseHex4()
+        if (0xD800...0xDBFF).contains(scalar) {
+          guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+            throw error("invalid surrogate pair in string escape", at: index - 6)
+          }
+          index += 2
+          guard (0xDC00...0xDFFF).contains(try parseHex4()) else { throw error("invalid surrogate pair in string escape", at: index - 6) }
+        } else if (0xDC00...0xDFFF).contains(scalar) {
+          throw error("invalid surrogate pair in string escape", at: index - 6)
+        }
+      default:
+        throw error("invalid character \(describe(e)) in string escape code", at: index - 1)
       }
     }
+    throw error("unexpected end of JSON input")
+  }
+
+  /// An array's items each take the array's projection (the items of a list response, say).
+  private mutating func parseArray(_ projection: JSONProjection) throws(JSONParseError) -> JSONValue {
+    var elements: [JSONValue] = []
+    if try open(closingWith: UInt8(ascii: "]")) { return .array(elements) }
+    repeat {
+      skipWhitespace()
+      elements.append(try parseValue(projection))
+    } while try !endOfElement()
+    return .array(elements)
   }
 
   private mutating func parseNumber() throws(JSONParseError) -> JSONNumber {
+    let range = try scanNumber()
+    return JSONNumber(unchecked: String(decoding: bytes[range], as: UTF8.self))
+  }
+
+  /// Scans past a number (RFC 8259 grammar, Go's errors); returns its bytes' range.
+  private mutating func scanNumber() throws(JSONParseError) -> Range<Int> {
     let start = index
     func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
     if bytes[index] == UInt8(ascii: "-") {
@@ -251,7 +361,7 @@ public struct JSONParser {
     if index < bytes.count, isDigit(bytes[index]) {
       throw error("invalid character \(describe(bytes[index])) after top-level value")
     }
-    return JSONNumber(unchecked: String(decoding: bytes[start..<index], as: UTF8.self))
+    return start..<index
   }
 
   private mutating func parseString() throws(JSONParseError) -> String {
