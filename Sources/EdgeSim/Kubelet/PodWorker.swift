@@ -43,10 +43,11 @@ struct PodWorker: Sendable {
         do { try await Task.sleep(for: runtime.scaled(10)) } catch { return }
       }
     }
-    // One write for sandbox and (without init containers) started containers, as the status
-    // manager batches what one sync changed.
+    // One write for the sandbox and the first container started (an init container, or the main
+    // ones), as the status manager writes what one sync changed: a container starts in the sync
+    // that made its sandbox.
     let inits = pod[path: ["spec", "initContainers"]]?.arrayValue ?? []
-    if !inits.isEmpty { status.update { $0.sandboxReady = true } } else { status.state.withLock { $0.sandboxReady = true } }
+    status.state.withLock { $0.sandboxReady = true }
     for (index, container) in inits.enumerated() {
       guard await runToSuccess(container, index: index, isInit: true, status: status, events: events) else { return }
     }
@@ -121,6 +122,13 @@ struct PodWorker: Sendable {
                                    "startedAt": .string(started), "finishedAt": .string(rfc3339(Date())), "containerID": .string(containerID)]
       if let signal = exit.signal { terminated["signal"] = JSONValue(Int(signal)) }
       if !message.isEmpty { terminated["message"] = .string(message) }
+      if code == 0 && isInit {
+        // Written with the next container's start, which follows at once (the next sync): a
+        // kubelet's relist sees an init container that exits in milliseconds together with what
+        // started after it, and so does the one status write for both.
+        status.state.withLock { s in setState(&s, isInit: true, index: index) { $0.state = ["terminated": terminated]; $0.ready = false } }
+        return true
+      }
       status.update { s in setState(&s, isInit: isInit, index: index) { $0.state = ["terminated": terminated]; $0.ready = false } }
       if code == 0 { return true }
       if restartPolicy == "Never" {
