@@ -459,3 +459,34 @@ struct ScaleManagedFieldsTests {
     #expect(entry(d, "creator", "Update")?["fieldsV1"]?["f:spec"]?["f:replicas"] == nil)
   }
 }
+
+@Suite("Update entries")
+struct UpdateEntryTests {
+  @Test("a writer changing only values it owns keeps its set and moves its time; a new field or a removed one changes the set")
+  func ownedValueChanges() throws {
+    let registry = try PatchFixtures.registry.get()
+    let schema = ApplySchema(builtin: try #require(registry.schema(forDefinition: "io.k8s.api.apps.v1.Deployment")))
+    let manager = FieldManager(schema: schema, apiVersion: "apps/v1", subresource: "status", ignoresStatus: false)
+    let base: JSONValue = ["spec": ["replicas": 1]]
+    var v1 = base
+    v1["status"] = ["replicas": 1, "updatedReplicas": 1]
+    let first = manager.update(old: base, new: v1, managed: [], manager: "kube-controller-manager", now: "2026-01-01T00:00:00Z")
+    // Read back as a stored list (lazily decoded), as the server does at the next write.
+    let stored = try ManagedFieldsEntry.decodeList(ManagedFieldsEntry.encodeList(first, sortedMembers: false), stored: true)
+    var v2 = v1
+    v2[path: ["status", "replicas"]] = 2
+    let second = manager.update(old: v1, new: v2, managed: stored, manager: "kube-controller-manager", now: "2026-01-01T00:00:05Z")
+    #expect(second.count == 1 && second[0].time == "2026-01-01T00:00:05Z")
+    #expect(second[0].fields == first[0].fields)
+    var v3 = v2
+    v3["status"] = ["replicas": 2, "readyReplicas": 1]
+    let third = manager.update(old: v2, new: v3, managed: second, manager: "kube-controller-manager", now: "2026-01-01T00:00:09Z")
+    // (status was added whole by the first write, so it is a member itself: ".")
+    #expect(third[0].fields.fieldsV1 == fields(#"{"f:status":{".":{},"f:readyReplicas":{},"f:replicas":{}}}"#))
+    // Another writer taking an owned value takes the field from the first.
+    let fourth = manager.update(old: v3, new: ["spec": ["replicas": 1], "status": ["replicas": 3, "readyReplicas": 1]], managed: third,
+                                manager: "other", now: "2026-01-01T00:00:10Z")
+    #expect(fourth.first { $0.manager == "kube-controller-manager" }?.fields.fieldsV1 == fields(#"{"f:status":{".":{},"f:readyReplicas":{}}}"#))
+    #expect(fourth.first { $0.manager == "other" }?.fields.fieldsV1 == fields(#"{"f:status":{"f:replicas":{}}}"#))
+  }
+}

@@ -66,16 +66,22 @@ public struct FieldManager: Sendable {
     let taken = tracked(comparison.added.union(comparison.modified))
     let gone = tracked(comparison.removed)
     let lost = taken.union(gone)
-    var entries = managed.map { entry in
-      var e = entry
-      e.disown(lost)
+    var me = updateIdentity
+    me.manager = manager
+    let mine = managed.firstIndex { $0.isSameManager(me) }
+    // A writer that changed only values of fields it already owns (a status step) keeps its set:
+    // its entry is neither decoded nor encoded again, only its time moves.
+    let keepsSet = mine.map { i in
+      !taken.isEmpty && managed[i].owned(among: taken).paths.count == taken.paths.count && managed[i].owned(among: gone).isEmpty
+    } ?? false
+    var entries = managed.indices.map { i in
+      var e = managed[i]
+      if !(keepsSet && i == mine) { e.disown(lost) }
       return e
     }
     if !taken.isEmpty {
-      var me = updateIdentity
-      me.manager = manager
-      if let i = entries.firstIndex(where: { $0.isSameManager(me) }) {
-        entries[i].fields = entries[i].fields.union(taken)
+      if let i = mine {
+        if !keepsSet { entries[i].fields = entries[i].fields.union(taken) }
         entries[i].time = now
       } else {
         me.fields = taken
