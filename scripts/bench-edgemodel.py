@@ -114,6 +114,7 @@ def main():
     # About ten requests per model (two applies, status writes, Events): at client-go's default of
     # 5 QPS a thousand models would wait on the operator's own rate limiter, not on anything measured.
     ap.add_argument("--qps", type=int, default=3000, help="the operator's --qps and --burst")
+    ap.add_argument("--workers", type=int, default=4, help="the operator's --workers")
     args = ap.parse_args()
     # EdgeSim's kubelet runs the init containers with the programs built next to --bin.
     for program in ("edgeml-engine", "trtexec-double"):
@@ -155,7 +156,7 @@ def main():
         uri, digest = "file://" + path, "sha256:" + hashlib.sha256(data).hexdigest()
         metrics_port = free_port()
         op = subprocess.Popen([args.bin, "operator", "--kubeconfig", kc, "--metrics-port", str(metrics_port), "--health-port", "0",
-                               "--workers", "4", "--qps", str(args.qps), "--burst", str(args.qps)],
+                               "--workers", str(args.workers), "--qps", str(args.qps), "--burst", str(args.qps)],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "operator.log"), "w"))
         time.sleep(1.5)
 

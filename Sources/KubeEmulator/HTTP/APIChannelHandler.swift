@@ -151,14 +151,23 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     let loop = context.eventLoop
     let bound = NIOLoopBound((self, context), eventLoop: loop)
     let counter = NIOLoopBoundBox(sent, eventLoop: loop)
+    // Events that reach the loop together leave in one write: the flush is queued behind the
+    // events already queued, as a busy watch gets them in bursts (a status step of many objects).
+    let flushQueued = NIOLoopBoundBox(false, eventLoop: loop)
     stream.attach { event in
       loop.execute {
         let (handler, ctx) = bound.value
         guard handler.activeWatch === stream, let frame = stream.encode(event) else { return }
         handler.writeFrame(context: ctx, frame)
-        ctx.flush()
         counter.value += 1
-        if closeAfter > 0 && counter.value >= closeAfter { handler.endWatch(context: ctx) }
+        if closeAfter > 0 && counter.value >= closeAfter { handler.endWatch(context: ctx); return }
+        guard !flushQueued.value else { return }
+        flushQueued.value = true
+        loop.execute {
+          flushQueued.value = false
+          let (handler, ctx) = bound.value
+          if handler.activeWatch === stream { ctx.flush() }
+        }
       }
     }
     if let timeout = stream.timeout {
