@@ -101,9 +101,17 @@ extension APIServer {
         throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
       }
     }
+    // Only the checks against stored objects and the write hold the store lock; defaults,
+    // managedFields and validation read nothing stored and run before it is taken, as
+    // kube-apiserver's do before its storage transaction. The namespace is looked at first, so a
+    // create in a missing namespace fails as before whatever is wrong with the object, and again
+    // under the lock, where it counts.
+    let namespace = ctx.path.namespace
+    if ctx.resource.namespaced { try store.transaction { try checkNamespace($0, resource: ctx.resource, namespace: namespace, object: object) } }
+    let prepared = try prepareCreate(resource: ctx.resource, namespace: namespace, object: object,
+                                     userAgent: ctx.request.header("user-agent"), fieldManager: managerName(ctx))
     let created = try store.transaction { state in
-      try createLocked(&state, resource: ctx.resource, namespace: ctx.path.namespace, object: object,
-                       dryRun: ctx.isDryRun, userAgent: ctx.request.header("user-agent"), fieldManager: managerName(ctx))
+      try commitCreate(&state, resource: ctx.resource, namespace: namespace, prepared: prepared, dryRun: ctx.isDryRun)
     }
     return .json(present(created, ctx.resource), status: 201, warnings: warnings)
   }
@@ -118,23 +126,35 @@ extension APIServer {
 
   func createLocked(_ state: inout ObjectStore.State, resource: APIResource, namespace: String?, object input: JSONValue,
                     dryRun: Bool, userAgent: String?, fieldManager: String? = nil) throws -> JSONValue {
+    try checkNamespace(state, resource: resource, namespace: namespace, object: input)
+    let prepared = try prepareCreate(resource: resource, namespace: namespace, object: input, userAgent: userAgent, fieldManager: fieldManager)
+    return try commitCreate(&state, resource: resource, namespace: namespace, prepared: prepared, dryRun: dryRun)
+  }
+
+  /// A create in a missing namespace is 404; in one being deleted, 403 `NamespaceTerminating`
+  /// (the NamespaceLifecycle admission plugin's answers).
+  func checkNamespace(_ state: ObjectStore.State, resource: APIResource, namespace: String?, object: JSONValue) throws {
+    guard resource.namespaced else { return }
+    let ns = namespace ?? ""
+    guard let nsObject = state.get("/namespaces", namespace: "", name: ns) else {
+      throw APIError.notFound(GroupResource(group: "", resource: "namespaces"), name: ns)
+    }
+    if nsObject[path: ["metadata", "deletionTimestamp"]] != nil {
+      let name = object[path: ["metadata", "name"]]?.stringValue ?? ""
+      throw APIError(code: 403, reason: "Forbidden",
+                     message: "\(resource.resource) \"\(name)\" is forbidden: unable to create new content in namespace \(ns) because it is being terminated",
+                     details: .object(["name": .string(name), "kind": .string(resource.resource),
+                                       "causes": [["reason": "NamespaceTerminating", "message": .string("namespace \(ns) is being terminated"), "field": "metadata.namespace"]]]))
+    }
+  }
+
+  /// The object a create stores, from everything that does not read the store: server-set
+  /// metadata, defaults, managedFields and validation (errors are thrown here).
+  func prepareCreate(resource: APIResource, namespace: String?, object input: JSONValue, userAgent: String?,
+                     fieldManager: String? = nil) throws -> JSONValue {
     var object = input
     var meta = object["metadata"]?.objectValue ?? JSONObject()
-    let ns = resource.namespaced ? (namespace ?? "") : ""
-    if resource.namespaced {
-      meta["namespace"] = .string(ns)
-      guard let nsObject = state.get("/namespaces", namespace: "", name: ns) else {
-        throw APIError.notFound(GroupResource(group: "", resource: "namespaces"), name: ns)
-      }
-      if nsObject[path: ["metadata", "deletionTimestamp"]] != nil {
-        throw APIError(code: 403, reason: "Forbidden",
-                       message: "\(resource.resource) \"\(meta["name"]?.stringValue ?? "")\" is forbidden: unable to create new content in namespace \(ns) because it is being terminated",
-                       details: .object(["name": .string(meta["name"]?.stringValue ?? ""), "kind": .string(resource.resource),
-                                         "causes": [["reason": "NamespaceTerminating", "message": .string("namespace \(ns) is being terminated"), "field": "metadata.namespace"]]]))
-      }
-    } else {
-      meta.removeValue(forKey: "namespace")
-    }
+    if resource.namespaced { meta["namespace"] = .string(namespace ?? "") } else { meta.removeValue(forKey: "namespace") }
     var name = meta["name"]?.stringValue ?? ""
     if name.isEmpty, let prefix = meta["generateName"]?.stringValue, !prefix.isEmpty {
       // k8s.io/apiserver/pkg/storage/names/generate.go: 5 random alphanumerics without vowels or lookalikes.
@@ -163,10 +183,20 @@ extension APIServer {
     if !errors.isEmpty {
       throw APIError.invalid(kind: resource.kind, group: resource.group, name: name, errors: errors)
     }
+    return object
+  }
+
+  /// Stores a prepared create: the namespace still there, the name still free.
+  func commitCreate(_ state: inout ObjectStore.State, resource: APIResource, namespace: String?, prepared: JSONValue,
+                    dryRun: Bool) throws -> JSONValue {
+    try checkNamespace(state, resource: resource, namespace: namespace, object: prepared)
+    let ns = resource.namespaced ? (namespace ?? "") : ""
+    let name = prepared[path: ["metadata", "name"]]?.stringValue ?? ""
     if state.get(resource.storageKey, namespace: ns, name: name) != nil {
       throw APIError.alreadyExists(resource.groupResource, name: name)
     }
-    if dryRun { return object }
+    if dryRun { return prepared }
+    var object = prepared
     if resource.isConvertedEvents { object = EventConversion.toCore(object) }
     var stored = state.put(resource.storageKey, object, type: .added)
     if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
