@@ -1,6 +1,7 @@
 import Foundation
 import KubeCore
 import Testing
+import Synchronization
 @testable import KubeEmulator
 
 /// The upstream documents, parsed once for all tests.
@@ -453,5 +454,33 @@ struct BodyAndVerbTests {
     #expect(s.call("GET", "/apis/nope.example.com/v1").0 == 404)
     #expect(s.call("POST", cmPath + "/named", configMap("named")).0 == 405)
     #expect(s.call("PUT", cmPath, configMap("x")).0 == 405)
+  }
+}
+
+@Suite("Concurrent writes")
+struct ConcurrentWriteTests {
+  @Test("patches racing on one object all land (none lost, one resourceVersion each); a stale precondition is still 409")
+  func racingPatches() throws {
+    let s = makeServer()
+    let path = "/api/v1/namespaces/default/configmaps"
+    let (created, cm) = s.call("POST", path, ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "race"], "data": ["seed": "0"]])
+    #expect(created == 201)
+    let firstRV = try #require(cm[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap { Int($0) })
+    let codes = Mutex<[Int]>([])
+    DispatchQueue.concurrentPerform(iterations: 400) { i in
+      let patch: JSONValue = i.isMultiple(of: 2)
+        ? [["op": "add", "path": .string("/data/k\(i)"), "value": "v"]]
+        : ["data": [.init(stringLiteral: "k\(i)"): "v"]]
+      let (code, _) = s.call("PATCH", path + "/race", patch,
+                             contentType: i.isMultiple(of: 2) ? "application/json-patch+json" : "application/merge-patch+json")
+      codes.withLock { $0.append(code) }
+    }
+    #expect(codes.withLock { $0.allSatisfy { $0 == 200 } })
+    let (_, after) = s.call("GET", path + "/race")
+    #expect(after["data"]?.objectValue?.count == 401)
+    #expect(after[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap { Int($0) } == firstRV + 400)
+    let (stale, _) = s.call("PATCH", path + "/race", ["metadata": ["resourceVersion": .string(String(firstRV))], "data": ["late": "v"]],
+                            contentType: "application/merge-patch+json")
+    #expect(stale == 409)
   }
 }

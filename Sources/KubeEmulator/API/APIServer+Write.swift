@@ -239,10 +239,29 @@ extension APIServer {
   /// defaulting, validation, generation, and finishing a pending deletion.
   func updateLocked(_ state: inout ObjectStore.State, ctx: RequestContext, name: String, subresource: String?,
                     newObject: JSONValue, preconditionRV: String?) throws -> JSONValue {
-    let resource = ctx.resource
-    guard let storedForm = state.get(resource.storageKey, namespace: ctx.namespace, name: name) else {
-      throw APIError.notFound(resource.groupResource, name: name)
+    guard let storedForm = state.get(ctx.resource.storageKey, namespace: ctx.namespace, name: name) else {
+      throw APIError.notFound(ctx.resource.groupResource, name: name)
     }
+    let prepared = try prepareUpdate(ctx: ctx, name: name, subresource: subresource, stored: storedForm, newObject: newObject,
+                                     preconditionRV: preconditionRV)
+    return commitUpdate(&state, ctx: ctx, name: name, prepared)
+  }
+
+  /// What an update of `stored` (the object as the store holds it) to `newObject` writes, worked
+  /// out without the store: preconditions, the strategy's resets, defaults, validation, generation
+  /// and managedFields. Errors are thrown here.
+  enum PreparedUpdate {
+    /// Nothing changes: the stored object is the answer and nothing is written.
+    case unchanged(JSONValue)
+    /// A dry run's answer.
+    case dryRun(JSONValue)
+    /// The object to store (in its stored form).
+    case write(JSONValue)
+  }
+
+  func prepareUpdate(ctx: RequestContext, name: String, subresource: String?, stored storedForm: JSONValue, newObject: JSONValue,
+                     preconditionRV: String?) throws -> PreparedUpdate {
+    let resource = ctx.resource
     let existing = resource.isConvertedEvents ? EventConversion.toEventsV1(storedForm) : storedForm
     let currentRV = existing[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
     let givenRV = preconditionRV ?? newObject[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
@@ -290,10 +309,22 @@ extension APIServer {
     var unchanged = existing
     unchanged[path: ["metadata", "resourceVersion"]] = nil
     if updated == unchanged {
-      return existing   // a no-op update writes nothing and keeps the resourceVersion
+      return .unchanged(existing)   // a no-op update writes nothing and keeps the resourceVersion
     }
-    if ctx.isDryRun { updated[path: ["metadata", "resourceVersion"]] = .string(currentRV); return updated }
+    if ctx.isDryRun { updated[path: ["metadata", "resourceVersion"]] = .string(currentRV); return .dryRun(updated) }
     if resource.isConvertedEvents { updated = EventConversion.toCore(updated) }
+    return .write(updated)
+  }
+
+  /// Stores a prepared update of the object at its current version (checked by the caller).
+  func commitUpdate(_ state: inout ObjectStore.State, ctx: RequestContext, name: String, _ prepared: PreparedUpdate) -> JSONValue {
+    let resource = ctx.resource
+    let updated: JSONValue
+    switch prepared {
+    case .unchanged(let existing): return existing
+    case .dryRun(let answer): return answer
+    case .write(let object): updated = object
+    }
     let isDeleting = updated[path: ["metadata", "deletionTimestamp"]] != nil
     let finalizers = updated[path: ["metadata", "finalizers"]]?.arrayValue ?? []
     if isDeleting && finalizers.isEmpty && !(resource.storageKey == "/namespaces") {
@@ -347,15 +378,14 @@ extension APIServer {
       throw APIError.badRequest("error decoding patch: \(error.message)")
     }
     let fieldValidation = ctx.request.queryValue("fieldValidation") ?? "Warn"
-    var warnings: [String] = []
-    let result = try store.transaction { state -> JSONValue in
-      guard let existing = state.get(ctx.resource.storageKey, namespace: ctx.namespace, name: name) else {
-        throw APIError.notFound(ctx.resource.groupResource, name: name)
-      }
-      var current = subresource == "scale" ? scale(of: existing, resource: ctx.resource) : present(existing, ctx.resource)
-      if subresource == "scale" { current[path: ["metadata", "resourceVersion"]] = existing[path: ["metadata", "resourceVersion"]] }
-      var patched = try applyPatch(type: type, patch: patchDocument, to: current, resource: ctx.resource)
-      if subresource == "scale" {
+    if subresource == "scale" {
+      let result = try store.transaction { state -> JSONValue in
+        guard let existing = state.get(ctx.resource.storageKey, namespace: ctx.namespace, name: name) else {
+          throw APIError.notFound(ctx.resource.groupResource, name: name)
+        }
+        var current = scale(of: existing, resource: ctx.resource)
+        current[path: ["metadata", "resourceVersion"]] = existing[path: ["metadata", "resourceVersion"]]
+        let patched = try applyPatch(type: type, patch: patchDocument, to: current, resource: ctx.resource)
         guard let replicas = patched[path: ["spec", "replicas"]]?.intValue, replicas >= 0 else {
           throw APIError.invalid(kind: "Scale", group: "autoscaling", name: name, errors: [FieldError(.invalid, field: "spec.replicas", value: FieldError.printed(patched[path: ["spec", "replicas"]] ?? .null), detail: "must be greater than or equal to 0")])
         }
@@ -364,27 +394,70 @@ extension APIServer {
         return try updateLocked(&state, ctx: ctx, name: name, subresource: nil, newObject: object,
                                 preconditionRV: existing[path: ["metadata", "resourceVersion"]]?.stringValue)
       }
-      if patched["kind"]?.stringValue != ctx.resource.kind || patched["apiVersion"]?.stringValue != ctx.resource.groupVersion {
-        try checkTypeMeta(&patched, ctx.resource)
-      }
-      var patchCtx = ctx
-      patchCtx.request.query.removeAll { $0.0 == "fieldValidation" }
-      patchCtx.request.query.append(("fieldValidation", fieldValidation))
-      warnings = try applyFieldValidation(&patched, patchCtx, duplicates: [], stored: current)
-      if patched[path: ["metadata", "name"]]?.stringValue != name {
-        throw APIError.badRequest("the name of the object (\(patched[path: ["metadata", "name"]]?.stringValue ?? "")) does not match the name on the URL (\(name))")
-      }
-      // A patch that sets metadata.resourceVersion is a precondition; otherwise it applies to the latest.
-      let patchRV = patchDocument[path: ["metadata", "resourceVersion"]]?.stringValue
-      let precondition = (patchRV?.isEmpty == false ? patchRV : nil) ?? existing[path: ["metadata", "resourceVersion"]]?.stringValue
-      if let patchRV, !patchRV.isEmpty, patchRV != existing[path: ["metadata", "resourceVersion"]]?.stringValue {
-        throw APIError.conflict(ctx.resource.groupResource, name: name)
-      }
-      patched[path: ["metadata", "resourceVersion"]] = existing[path: ["metadata", "resourceVersion"]]
-      return try updateLocked(&state, ctx: ctx, name: name, subresource: subresource, newObject: patched, preconditionRV: precondition)
+      return .json(scale(of: result, resource: ctx.resource))
     }
-    if subresource == "scale" { return .json(scale(of: result, resource: ctx.resource), warnings: warnings) }
+    // Optimistic, as kube-apiserver's GuaranteedUpdate: the patch is worked out on the object as
+    // read, outside the store lock, and stored only if nobody wrote the object meanwhile; else it
+    // is worked out again on the newer object. Only the read and the store hold the lock.
+    let key = ctx.resource.storageKey
+    func resourceVersion(_ o: JSONValue) -> JSONValue? { o[path: ["metadata", "resourceVersion"]] }
+    for _ in 0..<APIServer.optimisticWriteAttempts {
+      guard let existing = store.transaction({ $0.get(key, namespace: ctx.namespace, name: name) }) else {
+        throw APIError.notFound(ctx.resource.groupResource, name: name)
+      }
+      let (prepared, warnings) = try preparePatch(ctx, name: name, subresource: subresource, type: type, patch: patchDocument,
+                                                  fieldValidation: fieldValidation, existing: existing)
+      let result = try store.transaction { state -> JSONValue? in
+        guard let live = state.get(key, namespace: ctx.namespace, name: name) else {
+          throw APIError.notFound(ctx.resource.groupResource, name: name)
+        }
+        guard resourceVersion(live) == resourceVersion(existing) else { return nil }
+        return commitUpdate(&state, ctx: ctx, name: name, prepared)
+      }
+      if let result { return .json(present(result, ctx.resource), warnings: warnings) }
+    }
+    // Written again between every read and store: the last attempt holds the lock throughout.
+    var warnings: [String] = []
+    let result = try store.transaction { state -> JSONValue in
+      guard let existing = state.get(key, namespace: ctx.namespace, name: name) else {
+        throw APIError.notFound(ctx.resource.groupResource, name: name)
+      }
+      let prepared: PreparedUpdate
+      (prepared, warnings) = try preparePatch(ctx, name: name, subresource: subresource, type: type, patch: patchDocument,
+                                              fieldValidation: fieldValidation, existing: existing)
+      return commitUpdate(&state, ctx: ctx, name: name, prepared)
+    }
     return .json(present(result, ctx.resource), warnings: warnings)
+  }
+
+  /// How many times a patch is worked out on a newer object before it takes the lock for good.
+  static let optimisticWriteAttempts = 8
+
+  /// A patch of `existing` (stored form) as an update to store, with the field-validation warnings.
+  private func preparePatch(_ ctx: RequestContext, name: String, subresource: String?, type: String, patch patchDocument: JSONValue,
+                            fieldValidation: String, existing: JSONValue) throws -> (PreparedUpdate, [String]) {
+    let current = present(existing, ctx.resource)
+    var patched = try applyPatch(type: type, patch: patchDocument, to: current, resource: ctx.resource)
+    if patched["kind"]?.stringValue != ctx.resource.kind || patched["apiVersion"]?.stringValue != ctx.resource.groupVersion {
+      try checkTypeMeta(&patched, ctx.resource)
+    }
+    var patchCtx = ctx
+    patchCtx.request.query.removeAll { $0.0 == "fieldValidation" }
+    patchCtx.request.query.append(("fieldValidation", fieldValidation))
+    let warnings = try applyFieldValidation(&patched, patchCtx, duplicates: [], stored: current)
+    if patched[path: ["metadata", "name"]]?.stringValue != name {
+      throw APIError.badRequest("the name of the object (\(patched[path: ["metadata", "name"]]?.stringValue ?? "")) does not match the name on the URL (\(name))")
+    }
+    // A patch that sets metadata.resourceVersion is a precondition; otherwise it applies to the latest.
+    let patchRV = patchDocument[path: ["metadata", "resourceVersion"]]?.stringValue
+    let precondition = (patchRV?.isEmpty == false ? patchRV : nil) ?? existing[path: ["metadata", "resourceVersion"]]?.stringValue
+    if let patchRV, !patchRV.isEmpty, patchRV != existing[path: ["metadata", "resourceVersion"]]?.stringValue {
+      throw APIError.conflict(ctx.resource.groupResource, name: name)
+    }
+    patched[path: ["metadata", "resourceVersion"]] = existing[path: ["metadata", "resourceVersion"]]
+    let prepared = try prepareUpdate(ctx: ctx, name: name, subresource: subresource, stored: existing, newObject: patched,
+                                     preconditionRV: precondition)
+    return (prepared, warnings)
   }
 
   // MARK: delete
