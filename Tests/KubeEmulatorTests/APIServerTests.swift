@@ -483,4 +483,23 @@ struct ConcurrentWriteTests {
                             contentType: "application/merge-patch+json")
     #expect(stale == 409)
   }
+
+  @Test("server-side applies racing to create and change one object: one creates it, every manager's field lands")
+  func racingApplies() {
+    let s = makeServer()
+    let path = "/api/v1/namespaces/default/configmaps/applied"
+    let codes = Mutex<[Int]>([])
+    DispatchQueue.concurrentPerform(iterations: 64) { i in
+      let config: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "applied"],
+                               "data": [.init(stringLiteral: "k\(i)"): "v"]]
+      let response = s.handle(APIRequest(method: "PATCH", uri: path + "?fieldManager=m\(i)",
+                                         headers: [("Content-Type", "application/apply-patch+yaml")], body: config.serialized(), user: admin))
+      codes.withLock { $0.append(response.status) }
+    }
+    let all = codes.withLock { $0 }
+    #expect(all.filter { $0 == 201 }.count == 1 && all.filter { $0 == 200 }.count == 63)
+    let (_, after) = s.call("GET", path)
+    #expect(after["data"]?.objectValue?.count == 64)
+    #expect(after[path: ["metadata", "managedFields"]]?.arrayValue?.count == 64)
+  }
 }

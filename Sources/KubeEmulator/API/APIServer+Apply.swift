@@ -254,33 +254,72 @@ extension APIServer {
     }
     let manager_ = fieldManager(for: resource, subresource: subresource)
     let stamp = RFC3339.format(now())
-    do {
-      let (object, status) = try store.transaction { state -> (JSONValue, Int) in
-        guard let existing = state.get(resource.storageKey, namespace: ctx.namespace, name: name) else {
-          if subresource != nil { throw APIError.notFound(resource.groupResource, name: name) }
-          var (merged, entries) = try manager_.apply(live: nil, config: config, managed: [], manager: manager, force: force, now: stamp)
-          merged = syncingLastApplied(merged, config: config, manager: manager)
-          let created = try createLocked(&state, resource: resource, namespace: ctx.path.namespace,
+    let key = resource.storageKey
+    /// The apply worked out on `existing` (stored form; nil: the object does not exist).
+    func prepare(_ existing: JSONValue?) throws -> PreparedApply {
+      guard let existing else {
+        if subresource != nil { throw APIError.notFound(resource.groupResource, name: name) }
+        var (merged, entries) = try manager_.apply(live: nil, config: config, managed: [], manager: manager, force: force, now: stamp)
+        merged = syncingLastApplied(merged, config: config, manager: manager)
+        return .create(try prepareCreate(resource: resource, namespace: ctx.path.namespace,
                                          object: withManagedFields(merged, entries, resource: resource),
-                                         dryRun: ctx.isDryRun, userAgent: ctx.request.header("user-agent"))
-          return (created, 201)
+                                         userAgent: ctx.request.header("user-agent")))
+      }
+      let live = present(existing, resource)
+      let managed = live[path: ["metadata", "managedFields"]].flatMap { try? ManagedFieldsEntry.decodeList($0, stored: true) } ?? []
+      var (merged, entries) = try applyUpgradingClientSideApply(manager_, live: withoutManagedFields(live), config: config,
+                                                                managed: managed, manager: manager, force: force, now: stamp)
+      merged = withManagedFields(syncingLastApplied(merged, config: config, manager: manager), entries, resource: resource)
+      let currentRV = existing[path: ["metadata", "resourceVersion"]]?.stringValue
+      let sentRV = config[path: ["metadata", "resourceVersion"]]?.stringValue
+      merged[path: ["metadata", "resourceVersion"]] = currentRV.map(JSONValue.string)
+      return .update(try prepareUpdate(ctx: ctx, name: name, subresource: subresource, stored: existing, newObject: merged,
+                                       preconditionRV: (sentRV?.isEmpty == false ? sentRV : nil) ?? currentRV))
+    }
+    /// Stores a prepared apply if the object is still as it was read (nil: it changed; work it out again).
+    func commit(_ state: inout ObjectStore.State, _ prepared: PreparedApply, read existing: JSONValue?) throws -> (JSONValue, Int)? {
+      let now = state.get(key, namespace: ctx.namespace, name: name)
+      guard now?[path: ["metadata", "resourceVersion"]] == existing?[path: ["metadata", "resourceVersion"]] else { return nil }
+      switch prepared {
+      case .create(let object):
+        return (try commitCreate(&state, resource: resource, namespace: ctx.path.namespace, prepared: object, dryRun: ctx.isDryRun), 201)
+      case .update(let update):
+        return (commitUpdate(&state, ctx: ctx, name: name, update), 200)
+      }
+    }
+    do {
+      // Optimistic, as patches are (see `patch`): worked out outside the store lock, stored if
+      // the object is still the version read.
+      for _ in 0..<APIServer.optimisticWriteAttempts {
+        let existing = store.transaction { $0.get(key, namespace: ctx.namespace, name: name) }
+        if existing == nil, resource.namespaced {
+          // A create in a missing namespace fails as a create does, before the object is looked at.
+          try store.transaction { try checkNamespace($0, resource: resource, namespace: ctx.path.namespace, object: config) }
         }
-        let live = present(existing, resource)
-        let managed = live[path: ["metadata", "managedFields"]].flatMap { try? ManagedFieldsEntry.decodeList($0, stored: true) } ?? []
-        var (merged, entries) = try applyUpgradingClientSideApply(manager_, live: withoutManagedFields(live), config: config,
-                                                                  managed: managed, manager: manager, force: force, now: stamp)
-        merged = withManagedFields(syncingLastApplied(merged, config: config, manager: manager), entries, resource: resource)
-        let currentRV = existing[path: ["metadata", "resourceVersion"]]?.stringValue
-        let sentRV = config[path: ["metadata", "resourceVersion"]]?.stringValue
-        merged[path: ["metadata", "resourceVersion"]] = currentRV.map(JSONValue.string)
-        let updated = try updateLocked(&state, ctx: ctx, name: name, subresource: subresource, newObject: merged,
-                                       preconditionRV: (sentRV?.isEmpty == false ? sentRV : nil) ?? currentRV)
-        return (updated, 200)
+        let prepared = try prepare(existing)
+        if let (object, status) = try store.transaction({ try commit(&$0, prepared, read: existing) }) {
+          return .json(present(object, resource), status: status, warnings: warnings)
+        }
+      }
+      let (object, status) = try store.transaction { state -> (JSONValue, Int) in
+        let existing = state.get(key, namespace: ctx.namespace, name: name)
+        if existing == nil { try checkNamespace(state, resource: resource, namespace: ctx.path.namespace, object: config) }
+        // Nothing else writes while the lock is held, so the version read is the version stored.
+        guard let done = try commit(&state, try prepare(existing), read: existing) else {
+          throw APIError.internalError("the object changed under the store lock")
+        }
+        return done
       }
       return .json(present(object, resource), status: status, warnings: warnings)
     } catch let conflict as ApplyConflictError {
       throw APIError(code: 409, reason: "Conflict", message: conflict.message, details: .object(["causes": .array(conflict.causes)]))
     }
+  }
+
+  /// A server-side apply worked out, to be stored.
+  enum PreparedApply {
+    case create(JSONValue)
+    case update(PreparedUpdate)
   }
 }
 
