@@ -229,11 +229,43 @@ extension APIServer {
         throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
       }
     }
-    let result = try store.transaction { state in
-      try updateLocked(&state, ctx: ctx, name: name, subresource: subresource, newObject: object, preconditionRV: nil)
+    let result = try optimisticUpdate(ctx, name: name) { existing in
+      try prepareUpdate(ctx: ctx, name: name, subresource: subresource, stored: existing, newObject: object, preconditionRV: nil)
     }
     return .json(present(result, ctx.resource), warnings: warnings)
   }
+
+  /// An update worked out by `prepare` on the object as read, outside the store lock, and stored
+  /// only if nobody wrote the object meanwhile; else worked out again on the newer object (kube-
+  /// apiserver's GuaranteedUpdate). Only the read and the store hold the lock; after
+  /// `optimisticWriteAttempts` tries the lock is held throughout.
+  func optimisticUpdate(_ ctx: RequestContext, name: String, _ prepare: (JSONValue) throws -> PreparedUpdate) throws -> JSONValue {
+    let key = ctx.resource.storageKey
+    func resourceVersion(_ o: JSONValue) -> JSONValue? { o[path: ["metadata", "resourceVersion"]] }
+    for _ in 0..<APIServer.optimisticWriteAttempts {
+      guard let existing = store.transaction({ $0.get(key, namespace: ctx.namespace, name: name) }) else {
+        throw APIError.notFound(ctx.resource.groupResource, name: name)
+      }
+      let prepared = try prepare(existing)
+      let result = try store.transaction { state -> JSONValue? in
+        guard let live = state.get(key, namespace: ctx.namespace, name: name) else {
+          throw APIError.notFound(ctx.resource.groupResource, name: name)
+        }
+        guard resourceVersion(live) == resourceVersion(existing) else { return nil }
+        return commitUpdate(&state, ctx: ctx, name: name, prepared)
+      }
+      if let result { return result }
+    }
+    return try store.transaction { state -> JSONValue in
+      guard let existing = state.get(key, namespace: ctx.namespace, name: name) else {
+        throw APIError.notFound(ctx.resource.groupResource, name: name)
+      }
+      return commitUpdate(&state, ctx: ctx, name: name, try prepare(existing))
+    }
+  }
+
+  /// How many times a write is worked out on a newer object before it takes the lock for good.
+  static let optimisticWriteAttempts = 8
 
   /// The shared tail of PUT and PATCH: optimistic concurrency, what each endpoint may change,
   /// defaulting, validation, generation, and finishing a pending deletion.
@@ -396,42 +428,16 @@ extension APIServer {
       }
       return .json(scale(of: result, resource: ctx.resource))
     }
-    // Optimistic, as kube-apiserver's GuaranteedUpdate: the patch is worked out on the object as
-    // read, outside the store lock, and stored only if nobody wrote the object meanwhile; else it
-    // is worked out again on the newer object. Only the read and the store hold the lock.
-    let key = ctx.resource.storageKey
-    func resourceVersion(_ o: JSONValue) -> JSONValue? { o[path: ["metadata", "resourceVersion"]] }
-    for _ in 0..<APIServer.optimisticWriteAttempts {
-      guard let existing = store.transaction({ $0.get(key, namespace: ctx.namespace, name: name) }) else {
-        throw APIError.notFound(ctx.resource.groupResource, name: name)
-      }
-      let (prepared, warnings) = try preparePatch(ctx, name: name, subresource: subresource, type: type, patch: patchDocument,
-                                                  fieldValidation: fieldValidation, existing: existing)
-      let result = try store.transaction { state -> JSONValue? in
-        guard let live = state.get(key, namespace: ctx.namespace, name: name) else {
-          throw APIError.notFound(ctx.resource.groupResource, name: name)
-        }
-        guard resourceVersion(live) == resourceVersion(existing) else { return nil }
-        return commitUpdate(&state, ctx: ctx, name: name, prepared)
-      }
-      if let result { return .json(present(result, ctx.resource), warnings: warnings) }
-    }
-    // Written again between every read and store: the last attempt holds the lock throughout.
+    // The warnings are those of the attempt that was stored.
     var warnings: [String] = []
-    let result = try store.transaction { state -> JSONValue in
-      guard let existing = state.get(key, namespace: ctx.namespace, name: name) else {
-        throw APIError.notFound(ctx.resource.groupResource, name: name)
-      }
+    let result = try optimisticUpdate(ctx, name: name) { existing in
       let prepared: PreparedUpdate
       (prepared, warnings) = try preparePatch(ctx, name: name, subresource: subresource, type: type, patch: patchDocument,
                                               fieldValidation: fieldValidation, existing: existing)
-      return commitUpdate(&state, ctx: ctx, name: name, prepared)
+      return prepared
     }
     return .json(present(result, ctx.resource), warnings: warnings)
   }
-
-  /// How many times a patch is worked out on a newer object before it takes the lock for good.
-  static let optimisticWriteAttempts = 8
 
   /// A patch of `existing` (stored form) as an update to store, with the field-validation warnings.
   private func preparePatch(_ ctx: RequestContext, name: String, subresource: String?, type: String, patch patchDocument: JSONValue,
