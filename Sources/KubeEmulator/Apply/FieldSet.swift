@@ -69,35 +69,29 @@ extension FieldSet {
   /// nested objects keyed by `PathElement.fieldsV1Key`, sorted by element; a member that also has
   /// children says so with a leading `".": {}`; a member without children is `{}`.
   public var fieldsV1: JSONValue {
-    // Sorted once, element by element, each level's members are runs of one element: the
-    // document is written in one pass over the sorted paths, without grouping by hash.
-    let sorted = paths.sorted { $0.lexicographicallyPrecedes($1) }
-    return .object(FieldSet.encode(sorted, sorted.indices, depth: 0))
+    FieldSet.encode(paths.map { $0[...] })
   }
 
-  /// The object for the paths in `range` (sorted, all longer than `depth`, sharing their first
-  /// `depth` elements), keyed by their element at `depth`.
-  private static func encode(_ paths: [FieldPath], _ range: Range<Int>, depth: Int) -> JSONObject {
-    var out = JSONObject()
-    var i = range.lowerBound
-    while i < range.upperBound {
-      let element = paths[i][depth]
-      // The member itself (exactly `depth + 1` long) sorts first in its run.
-      let isMember = paths[i].count == depth + 1
-      var end = i + 1
-      while end < range.upperBound, paths[end][depth] == element { end += 1 }
-      let children = (isMember ? i + 1 : i)..<end
-      if children.isEmpty {
-        out.appendUnchecked(element.fieldsV1Key, .object([:]))
-      } else {
-        var child = JSONObject()
-        if isMember { child.appendUnchecked(".", .object([:])) }
-        for (k, v) in encode(paths, children, depth: depth + 1) { child.appendUnchecked(k, v) }
-        out.appendUnchecked(element.fieldsV1Key, .object(child))
-      }
-      i = end
+  private static func encode(_ suffixes: [ArraySlice<PathElement>]) -> JSONValue {
+    var groups: [PathElement: [ArraySlice<PathElement>]] = [:]
+    var members: Set<PathElement> = []
+    for s in suffixes {
+      guard let first = s.first else { continue }
+      let rest = s.dropFirst()
+      if rest.isEmpty { members.insert(first) } else { groups[first, default: []].append(rest) }
     }
-    return out
+    var out = JSONObject()
+    for element in Set(groups.keys).union(members).sorted() {
+      let key = element.fieldsV1Key
+      guard let children = groups[element] else { out[key] = .object([:]); continue }
+      var child = JSONObject()
+      if members.contains(element) { child["."] = .object([:]) }
+      if case .object(let nested) = encode(children) {
+        for (k, v) in nested { child.appendUnchecked(k, v) }
+      }
+      out[key] = .object(child)
+    }
+    return .object(out)
   }
 
   /// Whether a `fieldsV1` document has `path` as a member, read without decoding the document: the
