@@ -73,20 +73,22 @@ extension FieldSet {
   }
 
   private static func encode(_ suffixes: [ArraySlice<PathElement>]) -> JSONValue {
-    var groups: [PathElement: [ArraySlice<PathElement>]] = [:]
-    var members: Set<PathElement> = []
+    // One entry per element at this level: whether it is a member itself, and the rest of the
+    // paths that go through it.
+    var groups: [PathElement: (isMember: Bool, children: [ArraySlice<PathElement>])] = [:]
+    groups.reserveCapacity(suffixes.count)
     for s in suffixes {
       guard let first = s.first else { continue }
       let rest = s.dropFirst()
-      if rest.isEmpty { members.insert(first) } else { groups[first, default: []].append(rest) }
+      if rest.isEmpty { groups[first, default: (false, [])].isMember = true } else { groups[first, default: (false, [])].children.append(rest) }
     }
     var out = JSONObject()
-    for element in Set(groups.keys).union(members).sorted() {
+    for (element, group) in groups.sorted(by: { $0.key < $1.key }) {
       let key = element.fieldsV1Key
-      guard let children = groups[element] else { out[key] = .object([:]); continue }
+      guard !group.children.isEmpty else { out[key] = .object([:]); continue }
       var child = JSONObject()
-      if members.contains(element) { child["."] = .object([:]) }
-      if case .object(let nested) = encode(children) {
+      if group.isMember { child["."] = .object([:]) }
+      if case .object(let nested) = encode(group.children) {
         for (k, v) in nested { child.appendUnchecked(k, v) }
       }
       out[key] = .object(child)
