@@ -484,6 +484,20 @@ struct ConcurrentWriteTests {
     #expect(stale == 409)
   }
 
+  @Test("Services created at once get distinct cluster IPs (creates are prepared outside the store lock)")
+  func racingServiceCreates() {
+    let s = makeServer()
+    DispatchQueue.concurrentPerform(iterations: 200) { i in
+      s.call("POST", "/api/v1/namespaces/default/services", ["apiVersion": "v1", "kind": "Service",
+                                                             "metadata": ["name": .string("svc\(i)")], "spec": ["ports": [["port": 80]]]])
+    }
+    let (_, list) = s.call("GET", "/api/v1/namespaces/default/services")
+    // (the list also holds the `kubernetes` Service, 10.43.0.1)
+    let ips = (list["items"]?.arrayValue ?? []).filter { $0[path: ["metadata", "name"]]?.stringValue?.hasPrefix("svc") == true }
+      .compactMap { $0[path: ["spec", "clusterIP"]]?.stringValue }
+    #expect(ips.count == 200 && Set(ips).count == 200 && !ips.contains("10.43.0.1"))
+  }
+
   @Test("server-side applies racing to create and change one object: one creates it, every manager's field lands")
   func racingApplies() {
     let s = makeServer()

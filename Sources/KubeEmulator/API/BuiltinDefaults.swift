@@ -1,4 +1,5 @@
 import KubeCore
+import Synchronization
 
 /// Defaults kube-apiserver sets on built-in objects (the generated `SetObjectDefaults_*` of
 /// k8s.io/kubernetes/pkg/apis/*/v1/defaults.go) and the admission plugins every cluster runs
@@ -230,13 +231,16 @@ enum BuiltinDefaults {
 }
 
 /// Hands out cluster IPs from K3s' default service CIDR, 10.43.0.0/16; 10.43.0.1 is the `kubernetes` Service.
-final class ServiceIPAllocator: @unchecked Sendable {
-  // Safety: `next` is only touched inside the store's transaction (all callers hold the store lock).
-  private var next: UInt32 = 1
+/// Creates are prepared outside the store lock, so the counter has its own.
+final class ServiceIPAllocator: Sendable {
+  private let next = Mutex<UInt32>(1)
   func allocate() -> String {
-    let n = next
-    next += 1
-    if next > 65_534 { next = 2 }
+    let n = next.withLock { next -> UInt32 in
+      let n = next
+      next += 1
+      if next > 65_534 { next = 2 }
+      return n
+    }
     return "10.43.\(n >> 8).\(n & 0xFF)"
   }
 }
