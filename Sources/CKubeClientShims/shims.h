@@ -1,5 +1,5 @@
 // POSIX calls KubeClient makes without Foundation that Swift cannot reach directly: a variadic
-// function (prctl) and a glibc extension that Swift's Glibc module declares only under _GNU_SOURCE.
+// function (prctl) and glibc extensions that Swift's Glibc module declares only under _GNU_SOURCE.
 #ifndef CKUBECLIENTSHIMS_H
 #define CKUBECLIENTSHIMS_H
 
@@ -15,7 +15,24 @@ static inline void ckubeclient_set_thread_name(const char *name) { (void)prctl(P
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *, int);
 #endif
+extern int pipe2(int pipefd[2], int flags);
 #endif
+
+#include <fcntl.h>
+#include <unistd.h>
+
+/// A pipe whose ends close on exec (pipe2 with O_CLOEXEC, a Linux call Swift's Glibc declares only
+/// under _GNU_SOURCE; elsewhere pipe, then FD_CLOEXEC on each end).
+static inline int ckubeclient_pipe_cloexec(int fds[2]) {
+#if defined(__linux__)
+  return pipe2(fds, O_CLOEXEC);
+#else
+  if (pipe(fds) != 0) return -1;
+  (void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  (void)fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+  return 0;
+#endif
+}
 
 /// Closes every descriptor from `lowest` up in the child, so it inherits no socket or pipe of ours
 /// (Apple's POSIX_SPAWN_CLOEXEC_DEFAULT; Foundation's `Process` emulates it on Linux). Returns

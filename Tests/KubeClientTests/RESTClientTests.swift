@@ -171,6 +171,27 @@ struct RESTClientTests {
     }
   }
 
+  @Test("an exec plugin still open for writing (ETXTBSY, a file just written) is started once the writer lets go")
+  func execPluginBusy() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let dir = TempDir()
+    let script = dir.write("busy", """
+      #!/bin/sh
+      echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"\(emulator.adminToken)"}}'
+      """)
+    chmod(script, 0o755)
+    // As a writer elsewhere would: the file is open for writing while the client first tries it.
+    let writer = open(script, O_WRONLY)
+    #expect(writer >= 0)
+    let c = try client(for: emulator, credential: .exec(Kubeconfig.ExecConfig(apiVersion: "client.authentication.k8s.io/v1", command: script)))
+    defer { c.shutdown() }
+    let request = Task { try await c.list(.configMaps, namespace: "default") }
+    try await Task.sleep(for: .milliseconds(100))
+    close(writer)
+    #expect(try await request.value.resourceVersion.isEmpty == false)
+  }
+
   @Test("a token file is re-read when it rotates")
   func tokenRotation() async throws {
     var config = KubeEmulator.Configuration()

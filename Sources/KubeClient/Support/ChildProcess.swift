@@ -26,7 +26,9 @@ enum ChildProcess {
     let path = command.contains("/") ? command : "/usr/bin/env"
     let argv = command.contains("/") ? [command] + arguments : [path, command] + arguments
     var fds: [Int32] = [-1, -1]
-    guard pipe(&fds) == 0 else { throw .setupFailed("exec plugin \(command) did not start: pipe: \(errorText(errno))") }
+    // Close-on-exec, so a child another thread starts meanwhile does not hold the write end open
+    // (this read would then wait for that child too).
+    guard ckubeclient_pipe_cloexec(&fds) == 0 else { throw .setupFailed("exec plugin \(command) did not start: pipe: \(errorText(errno))") }
     let (readEnd, writeEnd) = (fds[0], fds[1])
 
     #if canImport(Darwin)
@@ -60,7 +62,16 @@ enum ChildProcess {
     let cEnvironment = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { (cArguments + cEnvironment).forEach { free($0) } }
     var pid = pid_t()
-    let rc = posix_spawn(&pid, path, &actions, &attributes, cArguments, cEnvironment)
+    var rc = posix_spawn(&pid, path, &actions, &attributes, cArguments, cEnvironment)
+    // ETXTBSY: the program was just written and some process still has it open for writing — in
+    // a multithreaded writer, a child forked by another thread holds the descriptor until its own
+    // exec. That lasts moments: try again for up to about a second before giving up.
+    var delay: UInt32 = 1_000
+    while rc == ETXTBSY, delay <= 512_000 {
+      usleep(delay)
+      delay *= 2
+      rc = posix_spawn(&pid, path, &actions, &attributes, cArguments, cEnvironment)
+    }
     close(writeEnd)
     guard rc == 0 else {
       close(readEnd)
