@@ -276,40 +276,21 @@ extension APIServer {
       return .update(try prepareUpdate(ctx: ctx, name: name, subresource: subresource, stored: existing, newObject: merged,
                                        preconditionRV: (sentRV?.isEmpty == false ? sentRV : nil) ?? currentRV))
     }
-    /// Stores a prepared apply if the object is still as it was read (nil: it changed; work it out again).
-    func commit(_ state: inout ObjectStore.State, _ prepared: PreparedApply, read existing: JSONValue?) throws -> (JSONValue, Int)? {
-      let now = state.get(key, namespace: ctx.namespace, name: name)
-      guard now?[path: ["metadata", "resourceVersion"]] == existing?[path: ["metadata", "resourceVersion"]] else { return nil }
-      switch prepared {
-      case .create(let object):
-        return (try commitCreate(&state, resource: resource, namespace: ctx.path.namespace, prepared: object, dryRun: ctx.isDryRun), 201)
-      case .update(let update):
-        return (commitUpdate(&state, ctx: ctx, name: name, update), 200)
-      }
-    }
     do {
-      // Optimistic, as patches are (see `patch`): worked out outside the store lock, stored if
-      // the object is still the version read.
-      for _ in 0..<APIServer.optimisticWriteAttempts {
-        let existing = store.transaction { $0.get(key, namespace: ctx.namespace, name: name) }
-        if existing == nil, resource.namespaced {
-          // A create in a missing namespace fails as a create does, before the object is looked at.
-          try store.transaction { try checkNamespace($0, resource: resource, namespace: ctx.path.namespace, object: config) }
-        }
-        let prepared = try prepare(existing)
-        if let (object, status) = try store.transaction({ try commit(&$0, prepared, read: existing) }) {
-          return .json(present(object, resource), status: status, warnings: warnings)
-        }
-      }
-      let (object, status) = try store.transaction { state -> (JSONValue, Int) in
+      // Optimistic, as patches are (see `optimisticWrite`). A create through apply checks the
+      // namespace as a create does, before the object is looked at.
+      let (object, status) = try optimisticWrite(ctx, name: name, read: { state in
         let existing = state.get(key, namespace: ctx.namespace, name: name)
         if existing == nil { try checkNamespace(state, resource: resource, namespace: ctx.path.namespace, object: config) }
-        // Nothing else writes while the lock is held, so the version read is the version stored.
-        guard let done = try commit(&state, try prepare(existing), read: existing) else {
-          throw APIError.internalError("the object changed under the store lock")
+        return existing
+      }, prepare: prepare, commit: { state, prepared -> (JSONValue, Int) in
+        switch prepared {
+        case .create(let object):
+          return (try commitCreate(&state, resource: resource, namespace: ctx.path.namespace, prepared: object, dryRun: ctx.isDryRun), 201)
+        case .update(let update):
+          return (commitUpdate(&state, ctx: ctx, name: name, update), 200)
         }
-        return done
-      }
+      })
       return .json(present(object, resource), status: status, warnings: warnings)
     } catch let conflict as ApplyConflictError {
       throw APIError(code: 409, reason: "Conflict", message: conflict.message, details: .object(["causes": .array(conflict.causes)]))

@@ -235,33 +235,36 @@ extension APIServer {
     return .json(present(result, ctx.resource), warnings: warnings)
   }
 
-  /// An update worked out by `prepare` on the object as read, outside the store lock, and stored
-  /// only if nobody wrote the object meanwhile; else worked out again on the newer object (kube-
-  /// apiserver's GuaranteedUpdate). Only the read and the store hold the lock; after
-  /// `optimisticWriteAttempts` tries the lock is held throughout.
-  func optimisticUpdate(_ ctx: RequestContext, name: String, _ prepare: (JSONValue) throws -> PreparedUpdate) throws -> JSONValue {
+  /// A write worked out by `prepare` on the object as read (nil: absent), outside the store lock,
+  /// and committed only if the object is still that version (or still absent); else worked out
+  /// again on the newer object (kube-apiserver's GuaranteedUpdate). Only `read` and `commit` hold
+  /// the lock; after `optimisticWriteAttempts` tries the lock is held throughout.
+  /// - Parameter read: the object, read under the lock; it may also check what else the write
+  ///   depends on (a create's namespace), so that the check comes before `prepare`'s errors.
+  func optimisticWrite<Prepared, Written>(
+    _ ctx: RequestContext, name: String, read: (ObjectStore.State) throws -> JSONValue?,
+    prepare: (JSONValue?) throws -> Prepared, commit: (inout ObjectStore.State, Prepared) throws -> Written
+  ) throws -> Written {
     let key = ctx.resource.storageKey
-    func resourceVersion(_ o: JSONValue) -> JSONValue? { o[path: ["metadata", "resourceVersion"]] }
+    func resourceVersion(_ o: JSONValue?) -> JSONValue? { o?[path: ["metadata", "resourceVersion"]] }
     for _ in 0..<APIServer.optimisticWriteAttempts {
-      guard let existing = store.transaction({ $0.get(key, namespace: ctx.namespace, name: name) }) else {
-        throw APIError.notFound(ctx.resource.groupResource, name: name)
-      }
+      let existing = try store.transaction { try read($0) }
       let prepared = try prepare(existing)
-      let result = try store.transaction { state -> JSONValue? in
-        guard let live = state.get(key, namespace: ctx.namespace, name: name) else {
-          throw APIError.notFound(ctx.resource.groupResource, name: name)
-        }
-        guard resourceVersion(live) == resourceVersion(existing) else { return nil }
-        return commitUpdate(&state, ctx: ctx, name: name, prepared)
+      let written = try store.transaction { state -> Written? in
+        guard resourceVersion(state.get(key, namespace: ctx.namespace, name: name)) == resourceVersion(existing) else { return nil }
+        return try commit(&state, prepared)
       }
-      if let result { return result }
+      if let written { return written }
     }
-    return try store.transaction { state -> JSONValue in
-      guard let existing = state.get(key, namespace: ctx.namespace, name: name) else {
-        throw APIError.notFound(ctx.resource.groupResource, name: name)
-      }
-      return commitUpdate(&state, ctx: ctx, name: name, try prepare(existing))
-    }
+    return try store.transaction { state in try commit(&state, try prepare(try read(state))) }
+  }
+
+  /// `optimisticWrite` for an update of an existing object (404 when there is none).
+  func optimisticUpdate(_ ctx: RequestContext, name: String, _ prepare: (JSONValue) throws -> PreparedUpdate) throws -> JSONValue {
+    try optimisticWrite(ctx, name: name, read: { $0.get(ctx.resource.storageKey, namespace: ctx.namespace, name: name) }, prepare: { existing in
+      guard let existing else { throw APIError.notFound(ctx.resource.groupResource, name: name) }
+      return try prepare(existing)
+    }, commit: { state, prepared in commitUpdate(&state, ctx: ctx, name: name, prepared) })
   }
 
   /// How many times a write is worked out on a newer object before it takes the lock for good.
