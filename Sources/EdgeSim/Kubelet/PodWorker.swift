@@ -122,14 +122,17 @@ struct PodWorker: Sendable {
                                    "startedAt": .string(started), "finishedAt": .string(rfc3339(Date())), "containerID": .string(containerID)]
       if let signal = exit.signal { terminated["signal"] = JSONValue(Int(signal)) }
       if !message.isEmpty { terminated["message"] = .string(message) }
+      let exited: (inout PodStatusModel.State) -> Void = { s in
+        setState(&s, isInit: isInit, index: index) { $0.state = ["terminated": terminated]; $0.ready = false }
+      }
       if code == 0 && isInit {
         // Written with the next container's start, which follows at once (the next sync): a
         // kubelet's relist sees an init container that exits in milliseconds together with what
         // started after it, and so does the one status write for both.
-        status.state.withLock { s in setState(&s, isInit: true, index: index) { $0.state = ["terminated": terminated]; $0.ready = false } }
+        status.state.withLock { exited(&$0) }
         return true
       }
-      status.update { s in setState(&s, isInit: isInit, index: index) { $0.state = ["terminated": terminated]; $0.ready = false } }
+      status.update(exited)
       if code == 0 { return true }
       if restartPolicy == "Never" {
         if isInit { status.update { $0.phase = "Failed" } }
