@@ -1,7 +1,7 @@
 """Replays recorded real-server sessions against the emulator and compares the answers field by field.
 
 The recordings are Arnavion/k8s-openapi's test replays against real v1.36 kube-apiservers
-(shared/reference/wire/k8s-openapi-test-replays/v1-36, Apache-2.0). Each file is replayed in order on a
+(Tests/Fixtures/k8s-openapi-test-replays/v1-36, Apache-2.0; see Tests/Fixtures/README.md). Each file is replayed in order on a
 fresh `edgeml sim`; a response matches when the status code is equal and the JSON bodies are equal
 after dropping what differs on every server: uid, resourceVersion, timestamps (managedFields are
 compared, their `time` dropped), pod IPs and node names, and random generateName suffixes. The
@@ -15,9 +15,9 @@ import urllib.request
 
 import pytest
 
-from conftest import REFERENCE, Sim
+from conftest import FIXTURES, Sim
 
-REPLAYS = os.path.join(REFERENCE, "wire", "k8s-openapi-test-replays", "v1-36")
+REPLAYS = os.path.join(FIXTURES, "k8s-openapi-test-replays", "v1-36")
 IGNORED_KEYS = {"uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "lastTransitionTime", "time",
                 "podIP", "podIPs", "hostIP", "hostIPs", "startTime", "startedAt", "finishedAt",
                 "containerID", "imageID", "nodeName", "lastProbeTime", "controller-uid",

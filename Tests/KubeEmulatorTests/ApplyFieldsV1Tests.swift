@@ -15,7 +15,7 @@ enum RecordedManagedFields {
   static func all() throws -> [(String, JSONValue)] {
     var out: [(String, JSONValue)] = []
     for file in files {
-      let exchanges = try PatchFixtures.loadReference("wire/k8s-openapi-test-replays/v1-36/" + file)
+      let exchanges = try PatchFixtures.replay(file)
       for exchange in exchanges.arrayValue ?? [] {
         guard let text = exchange["response_body"]?.stringValue else { continue }
         // Watch bodies are one JSON document per line.
@@ -124,7 +124,7 @@ struct RecordedWriteManagersTests {
 
   func replayedWrites(_ file: String) throws {
     let s = makeServer()
-    let exchanges = try PatchFixtures.loadReference("wire/k8s-openapi-test-replays/v1-36/" + file)
+    let exchanges = try PatchFixtures.replay(file)
     var compared = 0
     for exchange in exchanges.arrayValue ?? [] {
       guard let method = exchange["request_method"]?.stringValue, ["POST", "PATCH", "PUT", "GET"].contains(method),

@@ -6,39 +6,42 @@ import Testing
 
 /// Shared inputs of the patch tests.
 ///
-/// The upstream reference files are read in place from `/work/shared/reference` (a sibling of the
-/// repository root, see its README for provenance): the Kubernetes v1.36 OpenAPI v2 document
-/// (`openapi/v2/swagger-release-1.36.json`, kubernetes-client/python at 024658493) and the recorded
-/// real-server exchanges (`wire/k8s-openapi-test-replays/v1-36/`, Arnavion/k8s-openapi v0.28.0).
+/// Upstream files, all inside the repository: the Kubernetes v1.36 OpenAPI v2 document the emulator
+/// bundles (`Sources/KubeEmulator/Resources/upstream/swagger.json`, kubernetes-client/python at
+/// 024658493) and the recorded real-server exchanges in `Tests/Fixtures/k8s-openapi-test-replays/v1-36/`
+/// (Arnavion/k8s-openapi v0.28.0). Provenance and licences: the README next to each.
 enum PatchFixtures {
-  struct MissingReference: Error, CustomStringConvertible {
+  struct MissingFixture: Error, CustomStringConvertible {
     var description: String
   }
 
-  /// `<repo root>/../shared/reference`, found from this file's path.
-  static var referenceDirectory: URL {
+  /// The repository root, found from this file's path.
+  static var repositoryRoot: URL {
     URL(fileURLWithPath: #filePath)
       .deletingLastPathComponent()  // Tests/KubeEmulatorTests
       .deletingLastPathComponent()  // Tests
       .deletingLastPathComponent()  // repository root
-      .appendingPathComponent("../shared/reference")
-      .standardizedFileURL
   }
 
-  /// Parses a reference file, failing with a message that names the path when it is absent.
-  static func loadReference(_ relativePath: String) throws -> JSONValue {
-    let url = referenceDirectory.appendingPathComponent(relativePath)
+  /// Parses a file under the repository root, failing with a message that names it when absent.
+  static func loadFile(_ relativePath: String) throws -> JSONValue {
+    let url = repositoryRoot.appendingPathComponent(relativePath)
     guard let data = FileManager.default.contents(atPath: url.path) else {
-      throw MissingReference(description: "upstream reference file not found at \(url.path); the patch tests need /work/shared/reference next to the repository")
+      throw MissingFixture(description: "fixture \(relativePath) not found in the repository")
     }
     return try JSONValue(parsing: [UInt8](data))
   }
 
+  /// One recorded exchange file of `Tests/Fixtures/k8s-openapi-test-replays/v1-36/`.
+  static func replay(_ file: String) throws -> JSONValue {
+    try loadFile("Tests/Fixtures/k8s-openapi-test-replays/v1-36/" + file)
+  }
+
   /// The schema registry built from the v1.36 swagger document, loaded once.
   static let registry: Result<PatchSchemaRegistry, any Error> = Result {
-    let document = try loadReference("openapi/v2/swagger-release-1.36.json")
+    let document = try loadFile("Sources/KubeEmulator/Resources/upstream/swagger.json")
     guard let definitions = document["definitions"] else {
-      throw MissingReference(description: "swagger-release-1.36.json has no definitions object")
+      throw MissingFixture(description: "swagger.json has no definitions object")
     }
     return PatchSchemaRegistry(swaggerDefinitions: definitions)
   }

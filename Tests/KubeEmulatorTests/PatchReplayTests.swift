@@ -11,7 +11,7 @@ private struct DeploymentReplay {
   var exchanges: [(contentType: String, body: JSONValue, response: JSONValue)]
 
   init() throws {
-    let recorded = try #require(try PatchFixtures.loadReference("wire/k8s-openapi-test-replays/v1-36/patch-deployment.json").arrayValue)
+    let recorded = try #require(try PatchFixtures.replay("patch-deployment.json").arrayValue)
     try #require(recorded.count >= 4, "patch-deployment.json should hold the create and three patches")
     created = try JSONValue(parsing: try #require(recorded[0]["response_body"]?.stringValue))
     exchanges = try recorded[1...3].map { exchange in
