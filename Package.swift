@@ -37,12 +37,13 @@ let package = Package(
     .target(name: "DriftStatistics"),
     // EdgeML, KubeClient, ControllerRuntime and OperatorCLI import FoundationEssentials only, so the
     // edgeml-operator product maps neither libFoundation nor ICU.
-    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime",
+    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics",
                                           .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "KubeClient", dependencies: ["CCurl", "CKubeClientShims", "KubeCore", "YAML"]),
     .target(
       name: "ControllerRuntime",
       dependencies: ["KubeClient", "KubeCore", .product(name: "DequeModule", package: "swift-collections"),
+                     .product(name: "HeapModule", package: "swift-collections"), .product(name: "Crypto", package: "swift-crypto"),
                      .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                      .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                      .product(name: "NIOHTTP1", package: "swift-nio")]

@@ -78,9 +78,8 @@ public struct OperatorOptions: ParsableArguments {
     })
     let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)
-    let assembly = await OperatorAssembly(client: client, namespace: namespace, workers: workers,
-                                          builderImage: builderImage ?? environment["EDGEML_IMAGE"] ?? OperatorOptions.defaultImage,
-                                          recorder: recorder, logger: logger)
+    let controllers = OperatorAssembly.controllers(builderImage: builderImage ?? environment["EDGEML_IMAGE"] ?? OperatorOptions.defaultImage,
+                                                   workers: workers)
     var elector: LeaderElector? = nil
     if leaderElect {
       let id = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName + "-" + String(ProcessInfo.processInfo.processIdentifier)
@@ -92,7 +91,8 @@ public struct OperatorOptions: ParsableArguments {
       elector = e
     }
     let ready = ReadyFlag()
-    var manager = Manager(informers: assembly.informers, controllers: assembly.controllers, leaderElector: elector, logger: logger)
+    var manager = await Manager(client: client, controllers: controllers, namespace: namespace, recorder: recorder,
+                                leaderElector: elector, logger: logger)
     manager.onSynced = { ready.set() }
     var servers: [HealthServer] = []
     for port in Set([metricsPort, healthPort]) where port > 0 {

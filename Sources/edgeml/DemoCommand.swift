@@ -74,12 +74,12 @@ struct DemoCommand: AsyncParsableCommand {
 
     // 2. The operator, as `edgeml operator` runs it.
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: "demo")
-    let assembly = await OperatorAssembly(client: client, namespace: nil, workers: 4, builderImage: OperatorOptions.defaultImage,
-                                          recorder: recorder, logger: quiet)
-    let manager = Manager(informers: assembly.informers, controllers: assembly.controllers, leaderElector: nil, logger: quiet)
+    let manager = await Manager(client: client, controllers: OperatorAssembly.controllers(builderImage: OperatorOptions.defaultImage,
+                                                                                          workers: 4),
+                                recorder: recorder, leaderElector: nil, logger: quiet)
     let stop = StopSignal()
     let operatorTask = Task { try await manager.run(until: { await stop.wait() }) }
-    clock.say("operator started (EdgeModel controller, \(assembly.informers.count) informers)")
+    clock.say("operator started (\(manager.controllers.map(\.name).joined(separator: ", ")) controller, \(manager.caches.all.count) informers)")
 
     // 3. The model: a shared engine cache for the node groups, then the EdgeModel.
     _ = try await client.create(GroupVersionResource(group: "", version: "v1", resource: "namespaces", namespaced: false),

@@ -116,7 +116,7 @@ struct ReflectorTests {
     }
   }
 
-  @Test("with the server refusing everything, the reflector backs off instead of spinning")
+  @Test("with the server refusing everything, the reflector backs off 100, 200, 400, 800 ms (capped) on its clock instead of spinning")
   func noHotLoop() async throws {
     let emulator = try await startEmulator()
     defer { Task { await emulator.shutdown() } }
@@ -131,19 +131,25 @@ struct ReflectorTests {
                                                               credential: .bearerToken(emulator.adminToken)), retry: retry)
     defer { c.shutdown() }
     let stats = Reflector.Stats()
+    let clock = ManualClock()
     var configured = Reflector(client: c, resource: .configMaps, namespace: "default", store: Store())
     configured.initialBackoff = .milliseconds(100)
+    configured.maxBackoff = .milliseconds(800)
+    configured.clock = clock
+    configured.jitter = { 1.0 }
     let reflector = configured
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await reflector.run(stats: stats) { _ in } }
-      try await Task.sleep(for: .seconds(2))
-      // 100, 200, 400, 800 ms (halved at worst by jitter): a handful of attempts in 2 s, not hundreds.
-      #expect(stats.errors <= 12)
-      // And it keeps trying (on a loaded machine the first attempts may take a while).
-      let deadline = ContinuousClock.now + .seconds(20)
-      while stats.errors < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-      #expect(stats.errors >= 2)
+      for attempt in 1...6 {
+        await clock.waitForSleepers(1)
+        // Asleep on its clock after each refused request: no request while the clock stands still.
+        #expect(stats.errors == attempt)
+        #expect(emulator.api.faults.servedFaults == attempt)
+        clock.advanceToNextDeadline()
+      }
       group.cancelAll()
     }
+    #expect(stats.snapshot.backoffs == [100, 200, 400, 800, 800, 800].map { Duration.milliseconds($0) })
+    #expect(stats.lists >= 6 && stats.watches == 0)
   }
 }

@@ -22,7 +22,7 @@ import Testing
 
   /// A pod of `workload` as the kubelet reports it: engine init container done with `result`.
   func pod(_ p: EdgeModelPlanner.Plan, group: String, name: String, exitCode: Int? = 0, result: String?, ready: Bool, restarting: Bool = false) -> JSONValue {
-    let workload = p.objects.first { $0[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]?.stringValue?.hasPrefix(group) == true && $0["kind"] != "Service" }!
+    let workload = p.objects.map(\.object).first { $0[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]?.stringValue?.hasPrefix(group) == true && $0["kind"] != "Service" }!
     var o: JSONValue = ["metadata": ["name": .string(name), "namespace": "vision",
                                      "labels": workload[path: ["spec", "template", "metadata", "labels"]]!,
                                      "annotations": workload[path: ["spec", "template", "metadata", "annotations"]]!],
@@ -49,21 +49,21 @@ import Testing
     var s = baseSpec
     s[path: ["placement"]] = ["jetson": ["l4t": ">=36"], "replicas": 4]
     let p = plan(try model(s))
-    let workloads = p.objects.filter { $0["kind"] == "Deployment" }
+    let workloads = p.objects.map(\.object).filter { $0["kind"] == "Deployment" }
     #expect(workloads.count == 3)   // orin-nx, agx-orin, orin-nano groups
     let replicas = Dictionary(uniqueKeysWithValues: workloads.map { ($0[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]!.stringValue!.split(separator: "-").dropLast().joined(separator: "-"), $0[path: ["spec", "replicas"]]!.intValue!) })
     #expect(replicas == ["orin-nx-16gb": 2, "agx-orin-64gb": 1, "orin-nano-8gb": 1])
-    #expect(p.objects.contains { $0["kind"] == "Service" && $0[path: ["metadata", "name"]] == "detector" })
+    #expect(p.objects.map(\.object).contains { $0["kind"] == "Service" && $0[path: ["metadata", "name"]] == "detector" })
     // Same plan twice: same objects, byte for byte (deterministic names and hashes).
-    #expect(plan(try model(s)).objects == p.objects)
+    #expect(plan(try model(s)).objects.map(\.object) == p.objects.map(\.object))
     // A version bump changes the engine key in the template, not the workload's name.
     var bumped = s
     bumped[path: ["model", "version"]] = "4"
     bumped[path: ["model", "digest"]] = .string("sha256:" + String(repeating: "4", count: 64))
     let q = plan(try model(bumped))
-    #expect(q.objects.map { $0[path: ["metadata", "name"]] } == p.objects.map { $0[path: ["metadata", "name"]] })
-    #expect(q.objects[0][path: ["spec", "template", "metadata", "annotations", EdgeModelPlanner.Labels.engineKey]]
-            != p.objects[0][path: ["spec", "template", "metadata", "annotations", EdgeModelPlanner.Labels.engineKey]])
+    #expect(q.objects.map(\.object).map { $0[path: ["metadata", "name"]] } == p.objects.map(\.object).map { $0[path: ["metadata", "name"]] })
+    #expect(q.objects.map(\.object)[0][path: ["spec", "template", "metadata", "annotations", EdgeModelPlanner.Labels.engineKey]]
+            != p.objects.map(\.object)[0][path: ["spec", "template", "metadata", "annotations", EdgeModelPlanner.Labels.engineKey]])
     let first = workloads[0]
     #expect(first[path: ["metadata", "ownerReferences"]]?.arrayValue?.first?["controller"] == true)
     #expect(first[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue?.first?["command"] == ["edgeml-engine"])
@@ -73,7 +73,7 @@ import Testing
     var s = baseSpec
     s[path: ["placement"]] = ["jetson": ["l4t": ">=36.2", "minMemoryMiB": 8000], "replicas": 1]
     let p = plan(try model(s))
-    let nx = try #require(p.objects.first { $0[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]?.stringValue?.hasPrefix("orin-nx-16gb") == true })
+    let nx = try #require(p.objects.map(\.object).first { $0[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]?.stringValue?.hasPrefix("orin-nx-16gb") == true })
     let terms = nx[path: ["spec", "template", "spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]
     #expect(terms == [["matchExpressions": [
       ["key": "edgeml.io/jetson.module", "operator": "In", "values": ["orin-nx-16gb"]],
@@ -88,15 +88,15 @@ import Testing
     var s = baseSpec
     s[path: ["placement"]] = ["mode": "DaemonSet", "jetson": ["modules": ["orin-nx-16gb"]]]
     let p = plan(try model(s))
-    #expect(p.objects.filter { $0["kind"] == "DaemonSet" }.count == 2)   // TensorRT 10.3 and 8.5 groups
-    #expect(p.objects.allSatisfy { $0["kind"] != "Deployment" })
+    #expect(p.objects.map(\.object).filter { $0["kind"] == "DaemonSet" }.count == 2)   // TensorRT 10.3 and 8.5 groups
+    #expect(p.objects.map(\.object).allSatisfy { $0["kind"] != "Deployment" })
   }
 
   @Test func noEligibleNodesIsPendingWithTheReason() throws {
     var s = baseSpec
     s[path: ["placement"]] = ["jetson": ["modules": ["agx-thor-128gb"]]]
     let p = plan(try model(s))
-    #expect(p.objects.isEmpty)
+    #expect(p.objects.map(\.object).isEmpty)
     #expect(p.status.phase == .pending)
     #expect(condition(p.status, "Scheduled")?.status == "False")
     #expect(condition(p.status, "Scheduled")?.message == "0/7 nodes eligible: 7 module not in [agx-thor-128gb]")
@@ -158,7 +158,7 @@ import Testing
     var s = baseSpec
     s[path: ["placement"]] = ["jetson": ["modules": ["orin-nx-16gb"], "l4t": ">=36"], "replicas": 0]
     let p = plan(try model(s))
-    let deployments = p.objects.filter { $0["kind"] == "Deployment" }
+    let deployments = p.objects.map(\.object).filter { $0["kind"] == "Deployment" }
     #expect(deployments.count == 1 && deployments[0][path: ["spec", "replicas"]] == 0)
     #expect(p.status.engines == nil)
     #expect(condition(p.status, "EngineReady")?.reason == "NoReplicas")

@@ -40,13 +40,17 @@ import Testing
     return Cluster(emulator: emulator, client: client)
   }
 
-  func runOperator(_ c: Cluster) async -> (Task<Void, any Error>, Controller) {
-    let assembly = await OperatorAssembly(client: c.client, namespace: nil, workers: 2, builderImage: "ghcr.io/edgeml/edgeml:0.1.0",
-                                          recorder: EventRecorder(client: c.client, reportingController: "edgeml.io/operator", reportingInstance: "test"),
-                                          logger: Logger(label: "test"))
-    let manager = Manager(informers: assembly.informers, controllers: assembly.controllers, leaderElector: nil, logger: Logger(label: "test"))
-    let task = Task { try await manager.run(until: { while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) } }) }
-    return (task, assembly.edgeModelController)
+  func runOperator(_ c: Cluster) async -> (Task<Void, any Error>, Manager) {
+    let recorder = EventRecorder(client: c.client, reportingController: "edgeml.io/operator", reportingInstance: "test")
+    let manager = await Manager(client: c.client, controllers: OperatorAssembly.controllers(builderImage: "ghcr.io/edgeml/edgeml:0.1.0", workers: 2),
+                                recorder: recorder, leaderElector: nil, logger: Logger(label: "test"))
+    let stop = Signal()
+    let task = Task {
+      try await withTaskCancellationHandler {
+        try await manager.run(until: { try? await stop.wait() })
+      } onCancel: { stop.fire() }
+    }
+    return (task, manager)
   }
 
   func eventually(_ seconds: Double = 10, _ body: () async throws -> Bool) async throws -> Bool {
@@ -141,6 +145,36 @@ import Testing
       let warnings = try await c.client.list(.events, namespace: "default").items.filter { $0["type"] == "Warning" }
       return warnings.contains { $0["reason"] == "NoEligibleNodes" && $0["note"]?.stringValue?.contains("module not in") == true }
     })
+    await c.stop()
+  }
+
+  @Test("deleting 20 EdgeModels while the operator reconciles them leaves no Deployment or Service naming a deleted owner")
+  func deletingWhileReconciling() async throws {
+    let c = try await start()
+    let (task, manager) = await runOperator(c)
+    defer { task.cancel() }
+    for i in 0..<20 {
+      var m = model
+      m[path: ["metadata", "name"]] = .string("m\(i)")
+      _ = try await c.client.create(EdgeModel.resource, namespace: "default", m)
+    }
+    // Deleted while the operator is busy with them: some before their first reconcile, some after
+    // their workloads exist, the last ones while their own reconciles are queued.
+    #expect(try await eventually { try await c.client.list(.deployments, namespace: "default").items.count >= 4 })
+    for i in 0..<20 {
+      try await c.client.delete(EdgeModel.resource, namespace: "default", name: "m\(i)")
+    }
+    // Once the queue is quiet, nothing is left: no object names an owner uid that is gone.
+    #expect(try await eventually(20) {
+      let queue = manager.controllers[0].queue
+      let left = try await c.client.list(.deployments, namespace: "default").items.count
+        + (try await c.client.list(EdgeModelReconciler.services, namespace: "default", labelSelector: OperatorAssembly.managedSelector).items.count)
+      return left == 0 && queue.depth == 0
+    })
+    // And nothing comes back later from a stale cache.
+    try await Task.sleep(for: .milliseconds(500))
+    #expect(try await c.client.list(.deployments, namespace: "default").items.isEmpty)
+    #expect(try await c.client.list(EdgeModelReconciler.services, namespace: "default", labelSelector: OperatorAssembly.managedSelector).items.isEmpty)
     await c.stop()
   }
 }

@@ -268,6 +268,25 @@ struct APIServerTests {
     if survive { #expect(s.call("GET", cmPath + "/dep1").1[path: ["metadata", "ownerReferences"]] == nil) }
   }
 
+  @Test("an object written naming only owners that no longer exist is collected; one with a live owner stays")
+  func danglingOwners() {
+    let s = makeServer()
+    let (_, owner) = s.call("POST", cmPath, configMap("owner"))
+    let live: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner[path: ["metadata", "uid"]] ?? ""]
+    let gone: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "name": "deleted", "uid": "0b5e7c1d-0000-4000-8000-000000000000",
+                           "controller": true]
+    #expect(s.call("POST", cmPath, configMap("stale", owners: [gone])).0 == 201)
+    #expect(s.call("GET", cmPath + "/stale").0 == 404)
+    #expect(s.call("POST", cmPath, configMap("shared", owners: [gone, live])).0 == 201)
+    #expect(s.call("GET", cmPath + "/shared").0 == 200)
+    // An update that leaves only dangling owners makes it garbage too.
+    var shared = s.call("GET", cmPath + "/shared").1
+    shared[path: ["metadata", "ownerReferences"]] = [gone]
+    #expect(s.call("PUT", cmPath + "/shared", shared).0 == 200)
+    #expect(s.call("GET", cmPath + "/shared").0 == 404)
+    #expect(s.call("GET", cmPath + "/owner").0 == 200)
+  }
+
   @Test("a finalizer holds deletion until it is removed")
   func finalizers() {
     let s = makeServer()

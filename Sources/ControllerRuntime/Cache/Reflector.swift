@@ -1,5 +1,6 @@
 import KubeClient
 import KubeCore
+import Synchronization
 
 /// Keeps a `Store` equal to the server's state of one resource: list, then watch from the list's
 /// resourceVersion, resume from the last seen version (bookmarks included) when a watch ends, and
@@ -32,6 +33,10 @@ public struct Reflector: Sendable {
   /// and the transform still runs on what is left.
   public var projection: JSONProjection = .all
   public var maxBackoff: Duration = .seconds(30)
+  /// What backoffs wait on.
+  public var clock: any ControllerClock = SystemClock()
+  /// Picks the fraction of a backoff actually waited, in 0.5...1 (jitter); replaceable in tests.
+  public var jitter: @Sendable () -> Double = { Double.random(in: 0.5...1.0) }
 
   public init(client: KubeClient, resource: GroupVersionResource, namespace: String? = nil, labelSelector: String? = nil, store: Store) {
     self.client = client
@@ -41,31 +46,41 @@ public struct Reflector: Sendable {
     self.store = store
   }
 
-  /// Counters a test or a metrics endpoint can read.
-  public final class Stats: @unchecked Sendable {
-    // Safety: only mutated by the one task running `run`, read for reporting.
-    public var lists = 0
-    public var watches = 0
-    public var relistsAfterGone = 0
-    public var errors = 0
+  /// Counters a test or a metrics endpoint can read from any task while the reflector runs.
+  public final class Stats: Sendable {
+    public struct Counts: Sendable, Equatable {
+      public var lists = 0
+      public var watches = 0
+      public var relistsAfterGone = 0
+      public var errors = 0
+      /// The backoffs waited after errors, in order (what a test of the backoff reads).
+      public var backoffs: [Duration] = []
+    }
+    private let counts = Mutex(Counts())
     public init() {}
+    public var snapshot: Counts { counts.withLock { $0 } }
+    public var lists: Int { snapshot.lists }
+    public var watches: Int { snapshot.watches }
+    public var relistsAfterGone: Int { snapshot.relistsAfterGone }
+    public var errors: Int { snapshot.errors }
+    func update(_ body: (inout Counts) -> Void) { counts.withLock { body(&$0) } }
   }
 
-  /// Runs until cancelled, calling `onChange` with the key of every object that changed.
-  public func run(stats: Stats = Stats(), onChange: @Sendable (String) async -> Void) async throws {
+  /// Runs until cancelled, calling `onChange` with every change it makes to the store.
+  public func run(stats: Stats = Stats(), onChange: @Sendable (ObjectChange) async -> Void) async throws {
     var backoff = initialBackoff
     var resourceVersion: String? = nil
     while true {
       try Task.checkCancellation()
       do {
         if resourceVersion == nil {
-          stats.lists += 1
+          stats.update { $0.lists += 1 }
           let page = try await client.listAll(resource, namespace: namespace, labelSelector: labelSelector, projection: projection)
           let items = transform.map { page.items.map($0) } ?? page.items
-          for key in await store.replace(items, resourceVersion: page.resourceVersion) { await onChange(key) }
+          for change in await store.replace(items, resourceVersion: page.resourceVersion) { await onChange(change) }
           resourceVersion = page.resourceVersion
         }
-        stats.watches += 1
+        stats.update { $0.watches += 1 }
         let events = try await client.watch(resource, namespace: namespace, resourceVersion: resourceVersion,
                                             labelSelector: labelSelector, allowBookmarks: true, timeoutSeconds: watchTimeoutSeconds,
                                             projection: projection)
@@ -77,26 +92,26 @@ public struct Reflector: Sendable {
             }
             continue
           }
-          let key = await store.apply(type: event.type, object: transform?(event.object) ?? event.object)
+          let change = await store.apply(type: event.type, object: transform?(event.object) ?? event.object)
           resourceVersion = event.object[path: ["metadata", "resourceVersion"]]?.stringValue ?? resourceVersion
-          await onChange(key)
+          await onChange(change)
         }
         backoff = initialBackoff   // a watch that ended normally resumes at once
       } catch let error as KubeAPIError where error.isGone {
-        stats.relistsAfterGone += 1
+        stats.update { $0.relistsAfterGone += 1 }
         resourceVersion = nil      // too old: list again
       } catch is CancellationError {
         throw CancellationError()
       } catch {
-        stats.errors += 1
-        try await Task.sleep(for: jittered(backoff))
+        let wait = jittered(backoff)
+        stats.update { $0.errors += 1; $0.backoffs.append(wait) }
+        try await clock.sleep(for: wait)
         backoff = min(backoff * 2, maxBackoff)
       }
     }
   }
 
   private func jittered(_ d: Duration) -> Duration {
-    let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-    return .milliseconds(Int(ms * Double.random(in: 0.5...1.0)))
+    .milliseconds(Int(d.seconds * 1000 * min(1, max(0.5, jitter()))))
   }
 }

@@ -1,5 +1,23 @@
 import KubeCore
 
+/// One change of a cached object: its key, the object before and after (nil when absent).
+///
+/// Event handlers receive it (client-go's `OnAdd`/`OnUpdate(old, new)`/`OnDelete` in one value), so
+/// no consumer keeps its own copy of "what was there before".
+public struct ObjectChange: Sendable {
+  public var key: String
+  public var old: JSONValue?
+  public var new: JSONValue?
+  public init(key: String, old: JSONValue?, new: JSONValue?) {
+    self.key = key
+    self.old = old
+    self.new = new
+  }
+  /// The object as it is now, or as it was last seen when it was deleted.
+  public var latest: JSONValue? { new ?? old }
+  public var isDelete: Bool { new == nil }
+}
+
 /// The objects of one resource as the reflector last saw them, keyed `namespace/name`, with indexes.
 ///
 /// A cache and may be stale (kube-rs's words for its store): decisions made from it are checked by
@@ -9,8 +27,10 @@ public actor Store {
   private var items: [String: JSONValue] = [:]
   private var indexers: [String: IndexFunction] = [:]
   private var indexes: [String: [String: Set<String>]] = [:]
-  /// Set after the first complete list.
-  public private(set) var hasSynced = false
+  /// Fired after the first complete list.
+  public nonisolated let synced = Signal()
+  /// Whether the first complete list is in.
+  public nonisolated var hasSynced: Bool { synced.isFired }
   public private(set) var resourceVersion = ""
   /// Counts changes to the contents: a consumer that derives something from every object (a view of
   /// all nodes, say) can skip the work while this stays the same.
@@ -43,31 +63,41 @@ public actor Store {
     (indexes[name]?[value] ?? []).sorted().compactMap { items[$0] }
   }
 
-  /// Replaces everything after a (re)list; returns the keys that changed or disappeared.
+  /// Replaces everything after a (re)list (swapped in whole: readers never see half a list);
+  /// returns the objects that changed, appeared or disappeared, in key order.
   @discardableResult
-  public func replace(_ objects: [JSONValue], resourceVersion: String) -> [String] {
+  public func replace(_ objects: [JSONValue], resourceVersion: String) -> [ObjectChange] {
     var next: [String: JSONValue] = [:]
+    next.reserveCapacity(objects.count)
     for o in objects { next[Store.key(of: o)] = o }
-    var changed: [String] = []
-    for (k, v) in next where items[k] != v { changed.append(k) }
-    for k in items.keys where next[k] == nil { changed.append(k) }
+    var changed: [ObjectChange] = []
+    for (k, v) in next where items[k] != v { changed.append(ObjectChange(key: k, old: items[k], new: v)) }
+    for (k, v) in items where next[k] == nil { changed.append(ObjectChange(key: k, old: v, new: nil)) }
     items = next
     if !changed.isEmpty { generation &+= 1 }
     rebuildIndexes()
     self.resourceVersion = resourceVersion
-    hasSynced = true
-    return changed.sorted()
+    synced.fire()
+    return changed.sorted { $0.key < $1.key }
   }
 
-  /// Applies one watch event; returns the key.
+  /// Applies one watch event; returns the change it made.
   @discardableResult
-  public func apply(type: String, object: JSONValue) -> String {
+  public func apply(type: String, object: JSONValue) -> ObjectChange {
     let key = Store.key(of: object)
+    let old = items[key]
     unindex(key)
-    if type == "DELETED" { items[key] = nil } else { items[key] = object; index(key, object) }
+    // Not `nil` in a conditional: JSONValue is ExpressibleByNilLiteral, and would store `.null`.
+    let new: JSONValue? = type == "DELETED" ? Optional<JSONValue>.none : .some(object)
+    if let new {
+      items[key] = new
+      index(key, new)
+    } else {
+      items.removeValue(forKey: key)
+    }
     generation &+= 1
     if let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue { resourceVersion = rv }
-    return key
+    return ObjectChange(key: key, old: type == "DELETED" ? (old ?? object) : old, new: new)
   }
 
   public func setResourceVersion(_ rv: String) { resourceVersion = rv }

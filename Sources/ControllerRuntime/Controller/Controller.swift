@@ -3,36 +3,15 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import KubeClient
 import KubeCore
 import Logging
 import Metrics
 import Synchronization
 
-/// What a reconcile is asked to look at: an object's namespace and name, not the event
-/// (controller-runtime pkg/reconcile/reconcile.go).
-public struct ReconcileRequest: Hashable, Sendable, CustomStringConvertible {
-  public var namespace: String
-  public var name: String
-  public init(namespace: String, name: String) { self.namespace = namespace; self.name = name }
-  public init(key: String) {
-    let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
-    if parts.count == 2 { namespace = parts[0]; name = parts[1] } else { namespace = ""; name = key }
-  }
-  public var description: String { namespace.isEmpty ? name : "\(namespace)/\(name)" }
-}
-
-/// "Done", or "come back after this long". A thrown error retries with the rate limiter's backoff.
-public enum ReconcileResult: Sendable, Equatable {
-  case done
-  case requeue(after: Duration)
-}
-
-/// Level-based reconcile of one object.
-public protocol Reconciler: Sendable {
-  func reconcile(_ request: ReconcileRequest) async throws -> ReconcileResult
-}
-
-/// Workers taking keys from a rate-limited queue and reconciling them.
+/// Workers taking requests from a rate-limited queue and reconciling them.
+///
+/// Made by a `Manager` from a `ControllerSpec`; tests may make one directly.
 public struct Controller: Sendable {
   public let name: String
   public let queue: WorkQueue<ReconcileRequest>
@@ -40,59 +19,84 @@ public struct Controller: Sendable {
   public let workers: Int
   public let logger: Logger
   public let metrics: ControllerMetrics
+  public let clock: any ControllerClock
+  public let client: KubeClient
+  public let caches: Caches
+  public let applier: PlanApplier
+  public let recorder: EventRecorder?
 
-  public init(name: String, reconciler: any Reconciler, workers: Int = 2, logger: Logger, metrics: ControllerMetrics = ControllerMetrics()) {
+  public init(name: String, reconciler: any Reconciler, workers: Int = 2, logger: Logger, clock: any ControllerClock = SystemClock(),
+              client: KubeClient, caches: Caches, applier: PlanApplier, recorder: EventRecorder?,
+              metrics: ControllerMetrics = ControllerMetrics()) {
     precondition(workers > 0, "a controller needs at least one worker")
     self.name = name
-    self.queue = WorkQueue()
+    self.queue = WorkQueue(clock: clock)
     self.reconciler = reconciler
     self.workers = workers
     self.logger = logger
     self.metrics = metrics
+    self.clock = clock
+    self.client = client
+    self.caches = caches
+    self.applier = applier
+    self.recorder = recorder
   }
 
   /// Queues the object with this store key (`namespace/name`).
-  public func enqueue(key: String) async { await queue.add(ReconcileRequest(key: key)) }
+  public func enqueue(key: String) { queue.add(ReconcileRequest(key: key)) }
 
-  /// Runs the workers until cancelled.
+  /// Runs the workers until the task is cancelled; then shuts the queue down.
   public func run() async {
     await withDiscardingTaskGroup { group in
       group.addTask { await queue.runDelays() }
       for _ in 0..<workers { group.addTask { await worker() } }
-      group.addTask {
-        // Shut the queue down when the controller's task is cancelled, releasing idle workers
-        // (the sleep ends early on cancellation).
-        try? await Task.sleep(for: .seconds(365 * 86_400))
-        await queue.shutDown()
+    }
+    queue.shutDown()
+  }
+
+  /// The context one reconcile of `request` gets.
+  public func context(for request: ReconcileRequest) -> ReconcileContext {
+    var logger = self.logger
+    logger[metadataKey: "controller"] = "\(name)"
+    logger[metadataKey: "kube.namespace"] = "\(request.namespace)"
+    logger[metadataKey: "kube.name"] = "\(request.name)"
+    return ReconcileContext(request: request, controller: name, logger: logger, clock: clock, recorder: recorder, client: client,
+                            caches: caches, applier: applier)
+  }
+
+  /// Reconciles `request` once, as a worker does, and queues it again as the result says.
+  public func process(_ request: ReconcileRequest) async {
+    let context = context(for: request)
+    let start = clock.now
+    do {
+      switch try await reconciler.reconcile(request, context: context) {
+      case .done:
+        queue.forget(request)
+        metrics.record(controller: name, result: "success", duration: clock.now - start)
+      case .requeue(let after):
+        queue.forget(request)
+        queue.add(request, after: after)
+        metrics.record(controller: name, result: "requeue", duration: clock.now - start)
       }
+    } catch let error as TerminalError {
+      context.logger.error("Reconcile failed; not retrying", metadata: ["error": "\(error.underlying)"])
+      queue.forget(request)
+      metrics.record(controller: name, result: "terminal_error", duration: clock.now - start)
+    } catch is CancellationError {
+      queue.add(request)   // not reconciled: a later run (or a successor) must see it
+    } catch {
+      context.logger.warning("Reconcile failed; retrying with backoff", metadata: ["error": "\(error)"])
+      queue.addRateLimited(request)
+      metrics.record(controller: name, result: "error", duration: clock.now - start)
     }
   }
 
   private func worker() async {
     let depth = Gauge(label: "edgeml_workqueue_depth", dimensions: [("name", name)])
     while let request = await queue.get() {
-      depth.record(await queue.depth)
-      var logger = self.logger
-      logger[metadataKey: "controller"] = "\(name)"
-      logger[metadataKey: "kube.namespace"] = "\(request.namespace)"
-      logger[metadataKey: "kube.name"] = "\(request.name)"
-      let start = ContinuousClock.now
-      do {
-        switch try await reconciler.reconcile(request) {
-        case .done:
-          await queue.forget(request)
-          metrics.record(controller: name, result: "success", duration: ContinuousClock.now - start)
-        case .requeue(let after):
-          await queue.forget(request)
-          await queue.add(request, after: after)
-          metrics.record(controller: name, result: "requeue", duration: ContinuousClock.now - start)
-        }
-      } catch {
-        logger.warning("Reconcile failed; retrying with backoff", metadata: ["error": "\(error)"])
-        await queue.addRateLimited(request)
-        metrics.record(controller: name, result: "error", duration: ContinuousClock.now - start)
-      }
-      await queue.done(request)
+      depth.record(queue.depth)
+      await process(request)
+      queue.done(request)
     }
   }
 }
@@ -105,7 +109,7 @@ public final class ControllerMetrics: Sendable {
   func record(controller: String = "", result: String, duration: Duration) {
     state.withLock {
       $0.counts[result, default: 0] += 1
-      $0.totalSeconds += Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+      $0.totalSeconds += duration.seconds
     }
     // swift-metrics front end; the backend (Prometheus) is chosen once in `edgeml operator`.
     Counter(label: "edgeml_reconcile_total", dimensions: [("controller", controller), ("result", result)]).increment()

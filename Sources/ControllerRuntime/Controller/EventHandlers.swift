@@ -1,15 +1,16 @@
 import KubeCore
 
-/// Maps a changed object to the reconcile keys it concerns (controller-runtime's handler.EventHandler
-/// family): the object itself, its controlling owner of a kind, or any custom mapping.
+/// Maps a changed object to the requests it concerns (controller-runtime's handler.EventHandler
+/// family). Both the old and the new object are mapped, so a dependent that moved from one owner to
+/// another, or was deleted, wakes every owner it concerned.
 public enum KeyMapping {
-  /// The object's own `namespace/name`.
-  public static func own(_ object: JSONValue) -> [String] { [Store.key(of: object)] }
+  /// The object's own request.
+  public static func own(_ change: ObjectChange) -> [ReconcileRequest] { [ReconcileRequest(key: change.key)] }
 
   /// The owners of `kind` (in `apiGroup`) the object names in `ownerReferences`, in its namespace
   /// (an owner must be in the same namespace or cluster-scoped, as the garbage collector requires).
   /// - Parameter controllerOnly: only the owner marked `controller: true` (EnqueueRequestForOwner with OnlyControllerOwner).
-  public static func owners(of object: JSONValue, kind: String, apiGroup: String, controllerOnly: Bool = true) -> [String] {
+  public static func owners(of object: JSONValue, kind: String, apiGroup: String, controllerOnly: Bool = true) -> [ReconcileRequest] {
     let namespace = object[path: ["metadata", "namespace"]]?.stringValue ?? ""
     return (object[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).compactMap { ref in
       guard ref["kind"]?.stringValue == kind,
@@ -17,30 +18,18 @@ public enum KeyMapping {
             (apiVersion.split(separator: "/").count == 2 ? String(apiVersion.split(separator: "/")[0]) : "") == apiGroup,
             !controllerOnly || ref["controller"]?.boolValue == true,
             let name = ref["name"]?.stringValue else { return nil }
-      return namespace.isEmpty ? name : "\(namespace)/\(name)"
+      return ReconcileRequest(namespace: namespace, name: name)
     }
   }
-}
 
-extension Informer {
-  /// Sends the keys `map` derives from each changed object to `controller`. Deleted objects are
-  /// mapped from their last cached state, so an owner hears about a dependent that disappeared.
-  public func addHandler(for controller: Controller, map: @escaping @Sendable (JSONValue) -> [String]) {
-    let store = self.store
-    let cache = LastSeen()
-    addHandler { key in
-      let object = await store.get(key)
-      let previous = await cache.swap(key, object)
-      for k in Set((object.map(map) ?? []) + (previous.map(map) ?? [])) { await controller.enqueue(key: k) }
+  /// The owners of `kind` named by the old or the new object of a change.
+  public static func owners(of change: ObjectChange, kind: String, apiGroup: String, controllerOnly: Bool = true) -> [ReconcileRequest] {
+    var out: [ReconcileRequest] = []
+    for object in [change.old, change.new].compactMap({ $0 }) {
+      for r in owners(of: object, kind: kind, apiGroup: apiGroup, controllerOnly: controllerOnly) where !out.contains(r) {
+        out.append(r)
+      }
     }
-  }
-}
-
-/// The last version of each object a handler saw (to map deletions).
-actor LastSeen {
-  private var objects: [String: JSONValue] = [:]
-  func swap(_ key: String, _ object: JSONValue?) -> JSONValue? {
-    defer { objects[key] = object }
-    return objects[key]
+    return out
   }
 }

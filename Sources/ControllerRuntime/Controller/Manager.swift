@@ -1,28 +1,77 @@
 import KubeClient
 import Logging
 
-/// Starts the informers, waits for their caches, and runs the controllers — under leader election
-/// when configured — until `stop` returns (controller-runtime's manager, in structured concurrency).
+/// Turns declared controllers into shared informers, event handlers and workers; starts the
+/// informers, waits for their caches, and runs the controllers — under leader election when
+/// configured — until `stop` returns (controller-runtime's manager, in structured concurrency).
 public struct Manager: Sendable {
-  public var informers: [Informer]
-  public var controllers: [Controller]
+  public let caches: Caches
+  public let controllers: [Controller]
   public var leaderElector: LeaderElector?
   public let logger: Logger
+  public let clock: any ControllerClock
   /// Called once every informer has synced (readiness).
   public var onSynced: (@Sendable () -> Void)?
 
-  public init(informers: [Informer], controllers: [Controller], leaderElector: LeaderElector?, logger: Logger) {
-    self.informers = informers
+  /// - Parameters:
+  ///   - namespace: nil for all namespaces; cluster-scoped resources ignore it.
+  ///   - recorder: where the controllers' Events go (nil records none).
+  public init(client: KubeClient, controllers specs: [ControllerSpec], namespace: String? = nil,
+              clock: any ControllerClock = SystemClock(), recorder: EventRecorder?, leaderElector: LeaderElector?,
+              logger: Logger) async {
+    var registry = InformerRegistry()
+    for spec in specs {
+      registry.request(spec.primary, fields: spec.primaryFields, indexers: spec.primaryIndexers)
+      for w in spec.watches { registry.request(w.key, fields: w.fields, indexers: w.indexers) }
+    }
+    let caches = registry.makeCaches(client: client, namespace: namespace, clock: clock)
+    var controllers: [Controller] = []
+    for spec in specs {
+      var owned: [GroupVersionResource: Store] = [:]
+      for w in spec.watches where w.isOwned { owned[w.key.resource] = caches.informers[w.key]?.store }
+      let applier = PlanApplier(client: client, fieldManager: spec.fieldManager, hashAnnotation: spec.hashAnnotation,
+                                ownerResource: spec.primary.resource, owned: owned, recorder: recorder)
+      let controller = Controller(name: spec.name, reconciler: spec.reconciler, workers: spec.workers, logger: logger, clock: clock,
+                                  client: client, caches: caches, applier: applier, recorder: recorder)
+      let primaryFilter = spec.primaryFilter
+      await caches.informers[spec.primary]?.addHandler { change in
+        if primaryFilter(change) { controller.enqueue(key: change.key) }
+      }
+      for w in spec.watches {
+        await caches.informers[w.key]?.addHandler { change in
+          guard w.filter(change) else { return }
+          for request in await w.map(change, caches) { controller.queue.add(request) }
+        }
+      }
+      controllers.append(controller)
+    }
+    self.caches = caches
     self.controllers = controllers
     self.leaderElector = leaderElector
     self.logger = logger
+    self.clock = clock
   }
+
+  /// The controller named `name`.
+  public func controller(_ name: String) -> Controller? { controllers.first { $0.name == name } }
 
   /// Runs until `stop` returns; then stops the controllers, releases the lease and the informers.
   public func run(until stop: @escaping @Sendable () async -> Void) async throws {
+    let informers = caches.all
     try await withThrowingTaskGroup(of: Void.self) { group in
       for informer in informers { group.addTask { try await informer.run() } }
-      for informer in informers { try await informer.waitForSync() }
+      // Waiting for the caches ends early when `stop` comes first.
+      let synced: Bool = try await withThrowingTaskGroup(of: Bool.self) { wait in
+        wait.addTask {
+          for informer in informers { try await informer.waitForSync() }
+          return true
+        }
+        wait.addTask { await stop(); return false }
+        let first = try await wait.next() ?? false
+        wait.cancelAll()
+        return first
+      }
+      guard synced else { group.cancelAll(); return }
       logger.info("Caches synced", metadata: ["informers": "\(informers.count)"])
       onSynced?()
       let controllers = self.controllers

@@ -36,8 +36,13 @@ public actor EventRecorder {
   /// Series remembered now (at most `maximumSeries`).
   public var rememberedSeries: Int { series.count }
 
-  public init(client: KubeClient, reportingController: String, reportingInstance: String, maximumSeries: Int = 4096) {
+  /// What series windows and Event times are read from.
+  public let clock: any ControllerClock
+
+  public init(client: KubeClient, reportingController: String, reportingInstance: String, maximumSeries: Int = 4096,
+              clock: any ControllerClock = SystemClock()) {
     self.client = client
+    self.clock = clock
     self.maximumSeries = max(4, maximumSeries)
     self.reportingController = reportingController
     self.reportingInstance = reportingInstance
@@ -55,12 +60,12 @@ public actor EventRecorder {
     let namespace = meta["namespace"]?.stringValue ?? "default"
     let uid = meta["uid"]?.stringValue ?? ""
     let key = [uid, type, reason, action, note].joined(separator: "\u{1}")
-    let now = ContinuousClock.now
+    let now = clock.now
     if var s = series[key], now - s.firstSeen < seriesWindow || now - s.lastSeen < seriesWindow {
       s.count += 1
       s.lastSeen = now
       if now - s.lastWritten >= seriesUpdateInterval {
-        let patch: JSONValue = ["series": ["count": JSONValue(s.count), "lastObservedTime": .string(EventRecorder.microTime())]]
+        let patch: JSONValue = ["series": ["count": JSONValue(s.count), "lastObservedTime": .string(clock.microTime)]]
         if (try? await client.patch(.events, namespace: s.namespace, name: s.eventName, patch, type: .merge, projection: .nothing)) != nil {
           s.writtenCount = s.count
           s.lastWritten = now
@@ -70,11 +75,11 @@ public actor EventRecorder {
       series[key] = s
       return
     }
-    let name = "\(meta["name"]?.stringValue ?? "object").\(String(UInt64(Date().timeIntervalSince1970 * 1e9), radix: 16))"
+    let name = "\(meta["name"]?.stringValue ?? "object").\(String(UInt64(clock.wallTime.timeIntervalSince1970 * 1e9), radix: 16))"
     let event: JSONValue = [
       "apiVersion": "events.k8s.io/v1", "kind": "Event",
       "metadata": ["name": .string(name), "namespace": .string(namespace)],
-      "eventTime": .string(EventRecorder.microTime()),
+      "eventTime": .string(clock.microTime),
       "reportingController": .string(reportingController), "reportingInstance": .string(reportingInstance),
       "action": .string(action), "reason": .string(reason), "type": .string(type), "note": .string(String(note.prefix(1024))),
       "regarding": ["apiVersion": object["apiVersion"] ?? "", "kind": object["kind"] ?? "", "name": meta["name"] ?? "",
@@ -97,6 +102,4 @@ public actor EventRecorder {
     let recent = series.sorted { $0.value.lastSeen > $1.value.lastSeen }.prefix(keep)
     series = Dictionary(uniqueKeysWithValues: recent.map { ($0.key, $0.value) })
   }
-
-  static func microTime() -> String { Timestamp.microNow() }
 }

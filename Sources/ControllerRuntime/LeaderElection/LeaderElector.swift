@@ -21,6 +21,8 @@ public struct LeaderElector: Sendable {
   public let name: String
   public let identity: String
   public let logger: Logger
+  /// What renewals wait on and lease times are read from.
+  public var clock: any ControllerClock = SystemClock()
 
   public init(client: KubeClient, namespace: String, name: String, identity: String, logger: Logger) {
     self.client = client
@@ -39,7 +41,7 @@ public struct LeaderElector: Sendable {
                   until stop: @escaping @Sendable () async -> Void) async throws {
     let acquired: Bool = try await withThrowingTaskGroup(of: Bool.self) { group in
       group.addTask {
-        while !(try await tryAcquireOrRenew()) { try await Task.sleep(for: retryPeriod) }
+        while !(try await tryAcquireOrRenew()) { try await clock.sleep(for: retryPeriod) }
         return true
       }
       group.addTask { await stop(); return false }
@@ -69,18 +71,18 @@ public struct LeaderElector: Sendable {
   }
 
   private func renewLoop() async throws {
-    var lastRenew = ContinuousClock.now
+    var lastRenew = clock.now
     while true {
-      try await Task.sleep(for: retryPeriod)
+      try await clock.sleep(for: retryPeriod)
       if (try? await tryAcquireOrRenew()) == true {
-        lastRenew = .now
-      } else if ContinuousClock.now - lastRenew > renewDeadline {
+        lastRenew = clock.now
+      } else if clock.now - lastRenew > renewDeadline {
         throw LeaderElectionError.lost(identity: identity)
       }
     }
   }
 
-  static func now() -> String { Timestamp.microNow() }
+  func now() -> String { clock.microTime }
 
   /// One attempt; true when this identity holds the lease afterwards.
   func tryAcquireOrRenew() async throws -> Bool {
@@ -92,7 +94,7 @@ public struct LeaderElector: Sendable {
       let lease: JSONValue = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                               "metadata": ["name": .string(name), "namespace": .string(namespace)],
                               "spec": ["holderIdentity": .string(identity), "leaseDurationSeconds": JSONValue(seconds),
-                                       "acquireTime": .string(LeaderElector.now()), "renewTime": .string(LeaderElector.now()),
+                                       "acquireTime": .string(now()), "renewTime": .string(now()),
                                        "leaseTransitions": 0]]
       do { _ = try await client.create(.leases, namespace: namespace, lease); return true }
       catch let e as KubeAPIError where e.isAlreadyExists { return false }
@@ -101,19 +103,19 @@ public struct LeaderElector: Sendable {
     if !holder.isEmpty && holder != identity {
       let renew = existing[path: ["spec", "renewTime"]]?.stringValue.flatMap { try? Timestamp(rfc3339: $0) }
       let duration = existing[path: ["spec", "leaseDurationSeconds"]]?.intValue ?? seconds
-      if let renew, Double(renew.secondsSinceEpoch) + Double(renew.nanoseconds) / 1e9 + Double(duration) > Date().timeIntervalSince1970 {
+      if let renew, Double(renew.secondsSinceEpoch) + Double(renew.nanoseconds) / 1e9 + Double(duration) > clock.wallTime.timeIntervalSince1970 {
         return false   // someone else holds a live lease
       }
     }
     var updated = existing
     let transitions = existing[path: ["spec", "leaseTransitions"]]?.intValue ?? 0
     if holder != identity {
-      updated[path: ["spec", "acquireTime"]] = .string(LeaderElector.now())
+      updated[path: ["spec", "acquireTime"]] = .string(now())
       updated[path: ["spec", "leaseTransitions"]] = JSONValue(holder.isEmpty && transitions == 0 ? 0 : transitions + 1)
     }
     updated[path: ["spec", "holderIdentity"]] = .string(identity)
     updated[path: ["spec", "leaseDurationSeconds"]] = JSONValue(seconds)
-    updated[path: ["spec", "renewTime"]] = .string(LeaderElector.now())
+    updated[path: ["spec", "renewTime"]] = .string(now())
     do { _ = try await client.update(.leases, namespace: namespace, updated); return true }
     catch let e as KubeAPIError where e.isConflict { return false }   // another candidate won the race
   }
@@ -124,7 +126,7 @@ public struct LeaderElector: Sendable {
           lease[path: ["spec", "holderIdentity"]]?.stringValue == identity else { return }
     lease[path: ["spec", "holderIdentity"]] = nil
     lease[path: ["spec", "leaseDurationSeconds"]] = 1
-    lease[path: ["spec", "renewTime"]] = .string(LeaderElector.now())
+    lease[path: ["spec", "renewTime"]] = .string(now())
     _ = try? await client.update(.leases, namespace: namespace, lease)
     logger.info("Released leadership", metadata: ["lease": "\(namespace)/\(name)"])
   }
@@ -134,13 +136,5 @@ public enum LeaderElectionError: Error, CustomStringConvertible {
   case lost(identity: String)
   public var description: String {
     switch self { case .lost(let id): return "\(id) could not renew its lease before the renew deadline" }
-  }
-}
-
-extension Timestamp {
-  /// The current time as `metav1.MicroTime` text (Leases and Events carry microseconds).
-  static func microNow() -> String {
-    let t = Date().timeIntervalSince1970
-    return Timestamp(secondsSinceEpoch: Int64(t), nanoseconds: Int32((t - t.rounded(.down)) * 1e9)).rfc3339Micro
   }
 }

@@ -9,23 +9,23 @@ public struct DefaultRateLimiter<Key: Hashable & Sendable>: Sendable {
   public var burst: Double = 100
   private var failures: [Key: Int] = [:]
   private var tokens: Double
-  private var last: ContinuousClock.Instant
+  /// When the bucket was last drawn from; it starts full.
+  private var last: ContinuousClock.Instant?
 
   public init() {
     tokens = 100
-    last = .now
   }
 
   /// The delay for the next retry of `key`, counting this failure.
-  public mutating func when(_ key: Key, now: ContinuousClock.Instant = .now) -> Duration {
+  public mutating func when(_ key: Key, now: ContinuousClock.Instant) -> Duration {
     let n = failures[key, default: 0]
     failures[key] = n + 1
     let exponent = min(n, 62)
     let base = Double(baseDelay.components.attoseconds) / 1e18 + Double(baseDelay.components.seconds)
     let perItem = min(base * Double(sign: .plus, exponent: exponent, significand: 1), Double(maxDelay.components.seconds))
     // Token bucket: reserve a token; a negative balance is the wait.
-    let elapsed = now - last
-    tokens = min(burst, tokens + (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * qps)
+    let elapsed = last.map { max(.zero, now - $0) } ?? .zero
+    tokens = min(burst, tokens + elapsed.seconds * qps)
     last = now
     tokens -= 1
     let bucket = tokens >= 0 ? 0 : -tokens / qps

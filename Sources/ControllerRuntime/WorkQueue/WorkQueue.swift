@@ -1,115 +1,262 @@
 import DequeModule
+import HeapModule
+import Synchronization
 
-/// A rate-limited work queue with client-go's semantics (k8s.io/client-go/util/workqueue/queue.go):
+/// A rate-limited, delaying work queue with client-go's semantics (k8s.io/client-go/util/workqueue):
 /// a key waiting is never queued twice, a key being processed is never handed to a second worker,
-/// and a key added while processing is queued again when `done` is called.
-public actor WorkQueue<Key: Hashable & Sendable> {
-  private var queue: Deque<Key> = []
-  private var dirty: Set<Key> = []
-  private var processing: Set<Key> = []
-  private var waiters: Deque<CheckedContinuation<Key?, Never>> = []
-  private var delayed: [(due: ContinuousClock.Instant, key: Key)] = []
-  private var delayWaiter: CheckedContinuation<Void, Never>?
-  private var limiter = DefaultRateLimiter<Key>()
-  private var isShuttingDown = false
-  /// Adds ever made, for metrics.
-  public private(set) var addCount = 0
-  public private(set) var retryCount = 0
+/// and a key added while processing is queued again when `done` is called (`queue.go`).
+///
+/// Delayed keys wait in a heap with one entry per key, and when a key is added again with a delay
+/// the earliest time wins (`delaying_queue.go`: `waitForPriorityQueue` and its `knownEntries`).
+/// Time comes from an injected `ControllerClock`, so delays and backoffs are tested on a
+/// `ManualClock`, never by sleeping.
+///
+/// *Guarantees*: a delayed key is never handed out before its time, and never lost: it is handed
+/// out once its time has come (immediately, if it is added without a delay meanwhile).
+/// Cancelling a task waiting in `get()` makes that call return nil; `runDelays()` returns when its
+/// task is cancelled or the queue shuts down.
+public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
+  private struct Delayed: Comparable {
+    var due: ContinuousClock.Instant
+    var sequence: UInt64
+    var key: Key
+    static func < (a: Delayed, b: Delayed) -> Bool { a.due != b.due ? a.due < b.due : a.sequence < b.sequence }
+    static func == (a: Delayed, b: Delayed) -> Bool { a.due == b.due && a.sequence == b.sequence }
+  }
 
-  public init() {}
+  private struct State {
+    var queue: Deque<Key> = []
+    var dirty: Set<Key> = []
+    var processing: Set<Key> = []
+    var waiters: Deque<(id: UInt64, continuation: CheckedContinuation<Key?, Never>)> = []
+    /// The one live delayed entry of each key (its sequence number); heap entries not named here are stale.
+    var delayedEntry: [Key: (due: ContinuousClock.Instant, sequence: UInt64)] = [:]
+    var delayed = Heap<Delayed>()
+    var nextSequence: UInt64 = 0
+    /// The delay loop waiting for something to change, and whether it was poked while not waiting.
+    var delayWaker: CheckedContinuation<Void, Never>?
+    var poked = false
+    var limiter = DefaultRateLimiter<Key>()
+    var isShuttingDown = false
+    var addCount = 0
+    var retryCount = 0
+  }
+
+  /// A worker to resume with a key, once the lock is released.
+  private typealias Handout = (continuation: CheckedContinuation<Key?, Never>, key: Key)
+
+  private let state = Mutex(State())
+  /// The clock delays and backoffs are measured on.
+  public let clock: any ControllerClock
+
+  public init(clock: any ControllerClock = SystemClock()) {
+    self.clock = clock
+  }
 
   /// Queues `key` unless it is already waiting.
   public func add(_ key: Key) {
-    guard !isShuttingDown else { return }
-    addCount += 1
-    guard dirty.insert(key).inserted else { return }
-    if processing.contains(key) { return }   // `done` re-queues it
-    handOut(key)
+    let handout = state.withLock { Self.add(key, to: &$0) }
+    handout.map { $0.continuation.resume(returning: $0.key) }
   }
 
-  /// Gives a dirty key to a waiting worker, or queues it.
-  private func handOut(_ key: Key) {
-    if let waiter = waiters.popFirst() {
-      dirty.remove(key)
-      processing.insert(key)
-      waiter.resume(returning: key)
-    } else {
-      queue.append(key)
+  private static func add(_ key: Key, to s: inout State) -> Handout? {
+    guard !s.isShuttingDown else { return nil }
+    s.addCount += 1
+    guard s.dirty.insert(key).inserted else { return nil }
+    if s.processing.contains(key) { return nil }   // `done` queues it again
+    return handOut(key, &s)
+  }
+
+  /// Gives a dirty key to a waiting worker (returned, to resume outside the lock), or queues it.
+  private static func handOut(_ key: Key, _ s: inout State) -> Handout? {
+    if let waiter = s.waiters.popFirst() {
+      s.dirty.remove(key)
+      s.processing.insert(key)
+      return (waiter.continuation, key)
     }
+    s.queue.append(key)
+    return nil
   }
 
-  /// Queues `key` after `delay` (a reconcile's `requeue(after:)`).
+  /// Queues `key` once `delay` has passed (a reconcile's `requeue(after:)`). If the key already
+  /// waits for a later time it now waits for this one; if it waits for an earlier time, that stands.
   public func add(_ key: Key, after delay: Duration) {
     guard delay > .zero else { add(key); return }
-    delayed.append((ContinuousClock.now + delay, key))
-    delayWaiter?.resume()
-    delayWaiter = nil
+    let due = clock.now + delay
+    let waker = state.withLock { s -> CheckedContinuation<Void, Never>? in
+      guard !s.isShuttingDown else { return nil }
+      if let existing = s.delayedEntry[key], existing.due <= due { return nil }
+      s.nextSequence += 1
+      s.delayedEntry[key] = (due, s.nextSequence)
+      s.delayed.insert(Delayed(due: due, sequence: s.nextSequence, key: key))
+      // Stale entries are skipped when they surface; rebuild if they pile up (a key requeued
+      // earlier and earlier, many times, before its time comes).
+      if s.delayed.count > 64 && s.delayed.count > 2 * s.delayedEntry.count {
+        s.delayed = Heap(s.delayedEntry.map { Delayed(due: $0.value.due, sequence: $0.value.sequence, key: $0.key) })
+      }
+      return Self.poke(&s)
+    }
+    waker?.resume()
   }
 
   /// Queues `key` after its rate-limited backoff (a failed reconcile).
   public func addRateLimited(_ key: Key) {
-    retryCount += 1
-    add(key, after: limiter.when(key))
+    let delay = state.withLock { s -> Duration in
+      s.retryCount += 1
+      return s.limiter.when(key, now: clock.now)
+    }
+    add(key, after: delay)
   }
 
   /// Resets `key`'s backoff. "Remember to call Forget!" (client-go rate_limiting_queue.go).
-  public func forget(_ key: Key) { limiter.forget(key) }
+  public func forget(_ key: Key) { state.withLock { $0.limiter.forget(key) } }
 
-  public func failures(_ key: Key) -> Int { limiter.failureCount(key) }
+  /// Failures counted for `key` since it was last forgotten.
+  public func failures(_ key: Key) -> Int { state.withLock { $0.limiter.failureCount(key) } }
 
-  /// The next key to process, waiting for one; nil once the queue is shut down.
+  /// The next key to process, waiting for one; nil once the queue is shut down or the calling task
+  /// is cancelled.
   public func get() async -> Key? {
-    if let key = queue.popFirst() {
-      dirty.remove(key)
-      processing.insert(key)
-      return key
+    let id = state.withLock { s -> UInt64 in s.nextSequence += 1; return s.nextSequence }
+    return await withTaskCancellationHandler {
+      await withCheckedContinuation { (c: CheckedContinuation<Key?, Never>) in
+        let answer = state.withLock { s -> Key?? in
+          if let key = s.queue.popFirst() {
+            s.dirty.remove(key)
+            s.processing.insert(key)
+            return .some(key)
+          }
+          if s.isShuttingDown || Task.isCancelled { return .some(nil) }
+          s.waiters.append((id, c))
+          return .none
+        }
+        if let answer { c.resume(returning: answer) }
+      }
+    } onCancel: {
+      let waiter = state.withLock { s -> CheckedContinuation<Key?, Never>? in
+        guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+        return s.waiters.remove(at: i).continuation
+      }
+      waiter?.resume(returning: nil)
     }
-    if isShuttingDown { return nil }
-    return await withCheckedContinuation { waiters.append($0) }
   }
 
   /// Marks `key` processed; queues it again if it was added meanwhile.
   public func done(_ key: Key) {
-    processing.remove(key)
-    if dirty.contains(key) { handOut(key) }
+    let handout = state.withLock { s -> Handout? in
+      s.processing.remove(key)
+      return s.dirty.contains(key) ? Self.handOut(key, &s) : nil
+    }
+    handout.map { $0.continuation.resume(returning: $0.key) }
   }
 
-  /// Keys waiting (for informational purposes only, as client-go says of `Len`).
-  public var depth: Int { queue.count }
+  /// Workers waiting in `get()` now (for tests and metrics).
+  public var waitingWorkers: Int { state.withLock { $0.waiters.count } }
 
-  /// Stops handing out keys; waiting `get` calls return nil.
+  /// Keys ready to be handed out (for informational purposes only, as client-go says of `Len`).
+  public var depth: Int { state.withLock { $0.queue.count } }
+
+  /// Keys waiting for their delay.
+  public var delayedCount: Int { state.withLock { $0.delayedEntry.count } }
+
+  /// When `key` is due, if it waits for a delay.
+  public func delayedUntil(_ key: Key) -> ContinuousClock.Instant? { state.withLock { $0.delayedEntry[key]?.due } }
+
+  /// Adds ever made, and rate-limited retries ever made (metrics).
+  public var addCount: Int { state.withLock { $0.addCount } }
+  public var retryCount: Int { state.withLock { $0.retryCount } }
+
+  /// Stops handing out keys: waiting `get` calls return nil, and `runDelays` returns.
   public func shutDown() {
-    isShuttingDown = true
-    while let w = waiters.popFirst() { w.resume(returning: nil) }
-    delayWaiter?.resume()
-    delayWaiter = nil
+    let (waiters, waker) = state.withLock { s -> ([CheckedContinuation<Key?, Never>], CheckedContinuation<Void, Never>?) in
+      s.isShuttingDown = true
+      let waiters = s.waiters.map(\.continuation)
+      s.waiters.removeAll()
+      return (waiters, Self.poke(&s))
+    }
+    for w in waiters { w.resume(returning: nil) }
+    waker?.resume()
   }
 
-  private func poke() {
-    delayWaiter?.resume()
-    delayWaiter = nil
+  public var isShuttingDown: Bool { state.withLock { $0.isShuttingDown } }
+
+  /// Wakes the delay loop (returned, to resume outside the lock), or notes that it must look again.
+  private static func poke(_ s: inout State) -> CheckedContinuation<Void, Never>? {
+    if let waker = s.delayWaker {
+      s.delayWaker = nil
+      return waker
+    }
+    s.poked = true
+    return nil
   }
 
-  /// Moves delayed keys into the queue when due. Run it in the controller's task group; it returns
-  /// when the queue shuts down.
+  /// Moves delayed keys into the queue when their time comes. Run it beside the workers (the
+  /// controller does); it returns when the queue shuts down or its task is cancelled.
   public func runDelays() async {
-    while !isShuttingDown {
-      let now = ContinuousClock.now
-      // Earliest first, even when several fell due while this task was not running.
-      let due = delayed.filter { $0.due <= now }.sorted { $0.due < $1.due }
-      delayed.removeAll { $0.due <= now }
-      for d in due { add(d.key) }
-      let wait = delayed.map(\.due).min().map { $0 - now }
-      // Sleep until the earliest key is due, or until `add(_:after:)` or `shutDown` pokes us.
-      await withTaskGroup(of: Void.self) { group in
-        if let wait {
-          group.addTask { try? await Task.sleep(for: wait); await self.poke() }
-        }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-          if isShuttingDown { c.resume() } else { delayWaiter = c }
-        }
-        group.cancelAll()
+    while !Task.isCancelled {
+      let step = takeDue()
+      for h in step.handouts { h.continuation.resume(returning: h.key) }
+      if step.stop { return }
+      await sleep(until: step.next)
+    }
+  }
+
+  private struct DelayStep {
+    var handouts: [Handout] = []
+    var next: ContinuousClock.Instant?
+    var stop = false
+  }
+
+  /// Queues every delayed key that is due, earliest first (even when several fell due while the
+  /// loop was not running), and says when the next one is.
+  private func takeDue() -> DelayStep {
+    let now = clock.now
+    return state.withLock { s in
+      var step = DelayStep()
+      s.poked = false
+      if s.isShuttingDown {
+        step.stop = true
+        return step
       }
+      while let top = s.delayed.min, top.due <= now {
+        s.delayed.removeMin()
+        guard let live = s.delayedEntry[top.key], live.sequence == top.sequence else { continue }
+        s.delayedEntry[top.key] = nil
+        if let h = Self.add(top.key, to: &s) { step.handouts.append(h) }
+      }
+      while let top = s.delayed.min, s.delayedEntry[top.key]?.sequence != top.sequence { s.delayed.removeMin() }
+      step.next = s.delayed.min?.due
+      return step
+    }
+  }
+
+  /// Sleeps until `next` (forever when nil), or until an earlier delay or shutdown pokes the loop.
+  private func sleep(until next: ContinuousClock.Instant?) async {
+    let clock = self.clock
+    await withTaskGroup(of: Void.self) { group in
+      if let next { group.addTask { try? await clock.sleep(until: next) } }
+      group.addTask { await self.waitForPoke() }
+      await group.next()
+      group.cancelAll()
+    }
+  }
+
+  private func waitForPoke() async {
+    await withTaskCancellationHandler {
+      await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+        let resumeNow = state.withLock { s -> Bool in
+          if s.poked || s.isShuttingDown || Task.isCancelled { s.poked = false; return true }
+          s.delayWaker = c
+          return false
+        }
+        if resumeNow { c.resume() }
+      }
+    } onCancel: {
+      let waker = state.withLock { s -> CheckedContinuation<Void, Never>? in
+        defer { s.delayWaker = nil }
+        return s.delayWaker
+      }
+      waker?.resume()
     }
   }
 }

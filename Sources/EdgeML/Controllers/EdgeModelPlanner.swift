@@ -1,3 +1,5 @@
+import ControllerRuntime
+import KubeClient
 import KubeCore
 
 /// Observed EdgeModel, nodes and owned objects → desired workloads, Service and status, plus the
@@ -26,15 +28,10 @@ public enum EdgeModelPlanner {
     }
   }
 
-  public struct PlannedEvent: Sendable, Equatable {
-    public var type: String
-    public var reason: String
-    public var note: String
-  }
-
   public struct Plan: Sendable {
-    /// Objects to apply (server-side apply), each with `edgeml.io/applied-hash` set.
-    public var objects: [JSONValue]
+    /// Objects to apply (server-side apply), each with the resource it is written to; the applier
+    /// stamps `edgeml.io/applied-hash` on them.
+    public var objects: [DesiredObject]
     public var status: EdgeModelStatus
     public var events: [PlannedEvent]
     public var placement: Placement.Result
@@ -60,7 +57,7 @@ public enum EdgeModelPlanner {
     let mode = spec.placement?.mode ?? .deployment
     let replicas = mode == .deployment ? distribute(spec.placement?.replicas ?? 1, over: placement.groups) : placement.groups.map(\.readyNodes.count)
 
-    var objects: [JSONValue] = []
+    var objects: [DesiredObject] = []
     var engines: [EngineStatus] = []
     var desiredTotal = 0
     var previousEngines: [String: EngineStatus] = [:]
@@ -70,14 +67,15 @@ public enum EdgeModelPlanner {
       let template = podTemplate(model: model, group: group, plan: plan, builderImage: input.builderImage)
       // A group without replicas keeps its Deployment, scaled to zero (as `kubectl scale` would
       // leave it), but has no engine to report.
-      objects.append(workload(model: model, group: group, mode: mode, replicas: replicas[i], template: template))
+      objects.append(DesiredObject(mode == .deployment ? .deployments : EdgeModelReconciler.daemonSets,
+                                   workload(model: model, group: group, mode: mode, replicas: replicas[i], template: template)))
       desiredTotal += replicas[i]
       guard mode == .daemonSet || replicas[i] > 0 else { continue }
       let slug = group.slug
       let groupPods = input.pods.filter { $0[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == slug }
       engines.append(engineStatus(plan: plan, group: group, pods: groupPods, previous: previousEngines[plan.key]))
     }
-    if !placement.groups.isEmpty { objects.append(service(model)) }
+    if !placement.groups.isEmpty { objects.append(DesiredObject(EdgeModelReconciler.services, service(model))) }
 
     // Readiness from the pods themselves: a pod counts once Ready and not terminating.
     let live = input.pods.filter { $0[path: ["metadata", "deletionTimestamp"]] == nil }
@@ -313,7 +311,7 @@ public enum EdgeModelPlanner {
       kind = "DaemonSet"
       spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1]]
     }
-    var object: JSONValue = [
+    return [
       "apiVersion": "apps/v1", "kind": .string(kind),
       "metadata": [
         "name": .string(workloadName(model: name, group: group)),
@@ -323,14 +321,12 @@ public enum EdgeModelPlanner {
       ],
       "spec": .object(spec),
     ]
-    object[path: ["metadata", "annotations", Labels.appliedHash]] = .string(String(sha256Hex(String(decoding: object.serialized(), as: UTF8.self)).prefix(16)))
-    return object
   }
 
   static func service(_ model: EdgeModel) -> JSONValue {
     let name = model.metadata.name ?? ""
     let ports = model.spec.serving.ports
-    var object: JSONValue = [
+    return [
       "apiVersion": "v1", "kind": "Service",
       "metadata": [
         "name": .string(name), "namespace": .string(model.metadata.namespace ?? "default"),
@@ -344,8 +340,6 @@ public enum EdgeModelPlanner {
                   ["name": "metrics", "port": JSONValue(ports?.metrics ?? 8002), "targetPort": "metrics"]],
       ],
     ]
-    object[path: ["metadata", "annotations", Labels.appliedHash]] = .string(String(sha256Hex(String(decoding: object.serialized(), as: UTF8.self)).prefix(16)))
-    return object
   }
 
   /// Spreads `total` replicas over the groups: every group gets one before any gets two, larger

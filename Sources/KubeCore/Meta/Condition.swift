@@ -60,3 +60,38 @@ public struct Condition: Sendable, Equatable {
   /// Equal when their JSON is equal: typed fields and every kept unknown field, in any key order.
   public static func == (lhs: Condition, rhs: Condition) -> Bool { lhs.json == rhs.json }
 }
+
+extension Condition {
+  /// Sets `new` in `conditions` as apimachinery's `meta.SetStatusCondition` does
+  /// (k8s.io/apimachinery/pkg/api/meta/conditions.go): a condition of a new type is appended with
+  /// `lastTransitionTime` = `now` unless it has one; for an existing type, `lastTransitionTime`
+  /// moves to `now` only when `status` changes, and reason, message and observedGeneration are
+  /// replaced.
+  ///
+  /// - Returns: whether anything changed.
+  @discardableResult
+  public static func set(_ new: Condition, in conditions: inout [Condition], now: Timestamp) -> Bool {
+    guard let i = conditions.firstIndex(where: { $0.type == new.type }) else {
+      var added = new
+      if added.lastTransitionTime == nil { added.lastTransitionTime = now }
+      conditions.append(added)
+      return true
+    }
+    var existing = conditions[i]
+    let before = existing
+    if existing.status != new.status {
+      existing.status = new.status
+      existing.lastTransitionTime = new.lastTransitionTime ?? now
+    }
+    existing.reason = new.reason
+    existing.message = new.message
+    existing.observedGeneration = new.observedGeneration
+    conditions[i] = existing
+    return existing != before
+  }
+
+  /// The condition of `type`, if present (`meta.FindStatusCondition`).
+  public static func find(_ type: String, in conditions: [Condition]) -> Condition? {
+    conditions.first { $0.type == type }
+  }
+}

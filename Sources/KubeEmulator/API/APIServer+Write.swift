@@ -205,6 +205,10 @@ extension APIServer {
       _ = stored
       return response
     }
+    // Created naming only owners that do not exist (a controller acting on a stale cache): the
+    // garbage collector deletes it, as upstream's does within seconds of seeing the dangling uid
+    // (pkg/controller/garbagecollector, attemptToDeleteItem: every owner absent → delete).
+    if state.hasOrphanCandidates { collectGarbage(&state) }
     return stored
   }
 
@@ -372,7 +376,7 @@ extension APIServer {
     if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
       _ = CRDSupport.establish(stored, state: &state, server: self)
     }
-    if isDeleting { collectGarbage(&state) }
+    if isDeleting || state.hasOrphanCandidates { collectGarbage(&state) }
     return state.get(resource.storageKey, namespace: ctx.namespace, name: name) ?? stored
   }
 

@@ -8,6 +8,7 @@ public final class FaultInjector: @unchecked Sendable {
   private let lock = NIOLock()
   private var config = Configuration()
   private var rng = SplitMix64(seed: 1)
+  private var served = 0
 
   public struct Configuration: Sendable, Equatable {
     /// Share (0…1) of API requests answered 429 with `Retry-After`.
@@ -34,6 +35,10 @@ public final class FaultInjector: @unchecked Sendable {
     set { lock.withLock { config = newValue; rng = SplitMix64(seed: newValue.seed) } }
   }
 
+  /// Faults answered so far (429, 500 and 503 together): what a test of a client's retries reads
+  /// to know the faults it asked for were really served.
+  public var servedFaults: Int { lock.withLock { served } }
+
   /// Decides whether this request fails; health and discovery paths are never faulted.
   func faultFor(_ request: APIRequest) -> APIError? {
     guard request.path.hasPrefix("/api/") || request.path.hasPrefix("/apis/") else { return nil }
@@ -41,10 +46,18 @@ public final class FaultInjector: @unchecked Sendable {
       let total = config.tooManyRequestsRate + config.internalErrorRate + config.unavailableRate
       guard total > 0 else { return nil }
       let draw = rng.nextDouble()
-      if draw < config.tooManyRequestsRate { return APIError.tooManyRequests(retryAfter: config.retryAfterSeconds) }
-      if draw < config.tooManyRequestsRate + config.internalErrorRate { return APIError.internalError("injected fault") }
-      if draw < total { return APIError.serviceUnavailable() }
-      return nil
+      let fault: APIError?
+      if draw < config.tooManyRequestsRate {
+        fault = APIError.tooManyRequests(retryAfter: config.retryAfterSeconds)
+      } else if draw < config.tooManyRequestsRate + config.internalErrorRate {
+        fault = APIError.internalError("injected fault")
+      } else if draw < total {
+        fault = APIError.serviceUnavailable()
+      } else {
+        fault = nil
+      }
+      if fault != nil { served += 1 }
+      return fault
     }
   }
 }

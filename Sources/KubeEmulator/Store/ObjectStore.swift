@@ -161,6 +161,10 @@ public final class ObjectStore: @unchecked Sendable {
         dependentsByOwner[o, default: []].insert(ref)
         if objectByUID[o] == nil { orphanCandidates.insert(ref) }
       }
+      // A live owner dropped while only absent ones remain: garbage now too.
+      if !before.subtracting(after).isEmpty, !after.isEmpty, after.allSatisfy({ objectByUID[$0] == nil }) {
+        orphanCandidates.insert(ref)
+      }
       if new?[path: ["metadata", "deletionTimestamp"]] != nil { deleting.insert(ref) } else { deleting.remove(ref) }
     }
 
@@ -171,6 +175,10 @@ public final class ObjectStore: @unchecked Sendable {
     public func dependents(of uid: String) -> [ObjectRef] { Array(dependentsByOwner[uid] ?? []).sorted { $0.description < $1.description } }
 
     public func get(_ ref: ObjectRef) -> JSONValue? { get(ref.storageKey, namespace: ref.namespace, name: ref.name) }
+
+    /// Whether some object's owner disappeared, or an object was written naming an owner uid that
+    /// does not exist, since the garbage collector last looked.
+    var hasOrphanCandidates: Bool { !orphanCandidates.isEmpty }
 
     /// Takes the objects whose owner disappeared since the last call.
     mutating func takeOrphanCandidates() -> [ObjectRef] {

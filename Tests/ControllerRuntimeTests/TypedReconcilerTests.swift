@@ -1,0 +1,151 @@
+import KubeClient
+import KubeCore
+import KubeEmulator
+import Logging
+import Testing
+@testable import ControllerRuntime
+
+/// Widgets with a negative size are invalid; a valid one wants a ConfigMap named after it.
+struct WidgetReconciler: ObjectReconciler {
+  struct Widget: Sendable { var name: String; var size: Int }
+  struct InvalidSize: Error, CustomStringConvertible { var size: Int; var description: String { "spec.size must not be negative, got \(size)" } }
+  var finalizer: String? = nil
+  let finalized = Seen()
+
+  func decode(_ json: JSONValue) throws -> Widget {
+    let size = json[path: ["spec", "size"]]?.intValue ?? 0
+    guard size >= 0 else { throw InvalidSize(size: size) }
+    return Widget(name: json[path: ["metadata", "name"]]?.stringValue ?? "", size: size)
+  }
+
+  func plan(_ widget: Widget, json: JSONValue, context: ReconcileContext) async throws -> ReconcilePlan {
+    var o = cm("\(widget.name)-config", String(widget.size))
+    o[path: ["metadata", "namespace"]] = "default"
+    o[path: ["metadata", "ownerReferences"]] = [["apiVersion": "test.edgeml.io/v1", "kind": "Widget", "name": .string(widget.name),
+                                                 "uid": json[path: ["metadata", "uid"]] ?? "", "controller": true]]
+    return ReconcilePlan(objects: [DesiredObject(.configMaps, o)], status: ["size": JSONValue(widget.size)], requeueAfter: .seconds(300))
+  }
+
+  func finalize(_ json: JSONValue, context: ReconcileContext) async throws {
+    await finalized.add(json[path: ["metadata", "name"]]?.stringValue ?? "")
+  }
+}
+
+@Suite("Typed reconciler and controller, on a manual clock")
+struct TypedReconcilerTests {
+  struct Fixture {
+    let emulator: KubeEmulator
+    let client: KubeClient
+    let manager: Manager
+    let clock: ManualClock
+    let recorder: EventRecorder
+    var controller: Controller { manager.controllers[0] }
+    func stop() async { client.shutdown(); await emulator.shutdown() }
+
+    /// Reconciles `name` once with the caches refreshed from the server, as a worker would.
+    func reconcile(_ name: String) async throws {
+      try await refresh(manager.caches.store(widgets)!, client, widgets)
+      try await refresh(manager.caches.store(.configMaps)!, client, .configMaps)
+      await controller.process(ReconcileRequest(namespace: "default", name: name))
+    }
+    func widget(_ name: String) async throws -> JSONValue { try await client.get(widgets, namespace: "default", name: name) }
+    func warnings() async throws -> [JSONValue] {
+      try await client.list(.events, namespace: "default").items.filter { $0["type"] == "Warning" }
+    }
+  }
+
+  func start(_ reconciler: WidgetReconciler = WidgetReconciler()) async throws -> Fixture {
+    let emulator = try await startEmulator()
+    let c = try client(for: emulator)
+    try await installWidgetCRD(c)
+    let clock = ManualClock()
+    let recorder = EventRecorder(client: c, reportingController: "test", reportingInstance: "0", clock: clock)
+    let spec = ControllerSpec(name: "widgets", for: widgets, kind: "Widget",
+                              reconciler: TypedReconciler(reconciler, resource: widgets)).owns(.configMaps, fields: .all)
+    let manager = await Manager(client: c, controllers: [spec], namespace: "default", clock: clock, recorder: recorder,
+                                leaderElector: nil, logger: Logger(label: "test"))
+    return Fixture(emulator: emulator, client: c, manager: manager, clock: clock, recorder: recorder)
+  }
+
+  @Test("a valid object is planned and applied, and its requeue waits on the clock")
+  func appliesAndRequeues() async throws {
+    let f = try await start()
+    _ = try await f.client.create(widgets, namespace: "default", widget("w", size: 3))
+    try await f.reconcile("w")
+    #expect(try await f.client.get(.configMaps, namespace: "default", name: "w-config")[path: ["data", "v"]] == "3")
+    #expect(try await f.widget("w")["status"] == ["size": 3])
+    #expect(f.controller.queue.delayedUntil(ReconcileRequest(namespace: "default", name: "w")) == f.clock.now + .seconds(300))
+    #expect(f.controller.metrics.count("requeue") == 1)
+    await f.stop()
+  }
+
+  @Test("an invalid spec becomes Ready=False with reason InvalidSpec and one Warning Event, and is not retried")
+  func invalidSpec() async throws {
+    let f = try await start()
+    _ = try await f.client.create(widgets, namespace: "default", widget("bad", size: -2))
+    try await f.reconcile("bad")
+    let status = try await f.widget("bad")["status"]
+    let ready = try #require(status?["conditions"]?.arrayValue?.first { $0["type"] == "Ready" })
+    #expect(ready["status"] == "False" && ready["reason"] == "InvalidSpec")
+    #expect(ready["message"] == "spec.size must not be negative, got -2")
+    #expect(ready["lastTransitionTime"] == "2027-01-15T08:00:00Z")
+    #expect(ready["observedGeneration"] == 1)
+    #expect(try await f.warnings().map { $0["reason"] } == ["InvalidSpec"])
+    #expect(f.controller.queue.delayedCount == 0 && f.controller.queue.failures(ReconcileRequest(namespace: "default", name: "bad")) == 0)
+    // Reconciled again (a resync, a change elsewhere): nothing new is written.
+    let rv = try await f.widget("bad")[path: ["metadata", "resourceVersion"]]
+    f.clock.advance(by: .seconds(60))
+    try await f.reconcile("bad")
+    #expect(try await f.widget("bad")[path: ["metadata", "resourceVersion"]] == rv)
+    #expect(try await f.warnings().count == 1)
+    #expect(try await f.client.list(.configMaps, namespace: "default").items.isEmpty)
+    await f.stop()
+  }
+
+  @Test("a terminal error is counted and not retried; any other error retries with backoff on the clock")
+  func terminalAndRetriedErrors() async throws {
+    let emulator = try await startEmulator()
+    let c = try client(for: emulator)
+    let clock = ManualClock()
+    let seen = Seen()
+    let specs = [
+      ControllerSpec(name: "terminal", for: .configMaps, kind: "ConfigMap",
+                     reconciler: RecordingReconciler(seen: seen, error: TerminalError(Boom()))),
+      ControllerSpec(name: "flaky", for: .configMaps, kind: "ConfigMap", reconciler: RecordingReconciler(seen: seen, error: Boom())),
+    ]
+    let manager = await Manager(client: c, controllers: specs, namespace: "default", clock: clock, recorder: nil, leaderElector: nil,
+                                logger: Logger(label: "test"))
+    let request = ReconcileRequest(namespace: "default", name: "x")
+    let terminal = manager.controllers[0], flaky = manager.controllers[1]
+    await terminal.process(request)
+    #expect(terminal.queue.delayedCount == 0 && terminal.queue.depth == 0)
+    #expect(terminal.metrics.count("terminal_error") == 1)
+    await flaky.process(request)
+    #expect(flaky.queue.delayedUntil(request) == clock.now + .milliseconds(5))
+    await flaky.process(request)
+    #expect(flaky.queue.failures(request) == 2)
+    #expect(flaky.metrics.count("error") == 2)
+    c.shutdown()
+    await emulator.shutdown()
+  }
+
+  @Test("a finalizer is added to a live object, and on deletion the clean-up runs before it is removed")
+  func finalizers() async throws {
+    let reconciler = WidgetReconciler(finalizer: "test.edgeml.io/cleanup")
+    let f = try await start(reconciler)
+    _ = try await f.client.create(widgets, namespace: "default", widget("w"))
+    try await f.reconcile("w")
+    #expect(try await f.widget("w")[path: ["metadata", "finalizers"]] == ["test.edgeml.io/cleanup"])
+    #expect(try await f.client.list(.configMaps, namespace: "default").items.isEmpty)   // planned on the next pass
+    try await f.reconcile("w")
+    #expect(try await f.client.list(.configMaps, namespace: "default").items.count == 1)
+    // Another writer's finalizer stays where it is.
+    _ = try await f.client.patch(widgets, namespace: "default", name: "w",
+                                 [["op": "add", "path": "/metadata/finalizers/-", "value": "someone.else/hold"]], type: .json)
+    try await f.client.delete(widgets, namespace: "default", name: "w")
+    try await f.reconcile("w")
+    #expect(await reconciler.finalized.requests == ["w"])
+    #expect(try await f.widget("w")[path: ["metadata", "finalizers"]] == ["someone.else/hold"])
+    await f.stop()
+  }
+}
