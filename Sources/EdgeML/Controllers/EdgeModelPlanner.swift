@@ -15,11 +15,28 @@ public enum EdgeModelPlanner {
     /// `Placement.evaluate(model.spec, nodes: nodes)` when the caller already has it (the reconciler
     /// remembers it while the nodes stay the same); worked out here when nil.
     public var placement: Placement.Result?
+    /// `nvidia.com/gpu` requested on each node (by node name) by pods that are not this model's:
+    /// other EdgeModels' pods, and anything else the caller knows to hold a GPU there.
+    ///
+    /// Replicas are split among node groups by the GPUs free for this model: each ready node's
+    /// allocatable minus this. Count only pods bound to the node (`spec.nodeName`) that are not
+    /// finished (phase Succeeded or Failed): a Pending pod holds no GPU.
+    ///
+    /// *Assumptions:* the model's own pods are left out. The GPUs they hold count as free for it,
+    /// so its running replicas are where it has room and never move; counting them here would
+    /// make a model move away from its own pods.
+    ///
+    /// *Caveats:* the caller's view may lag (other models' pods arrive through the pod cache). A
+    /// stale view only sends a replica to a group that turns out full; its pod then waits there
+    /// as Pending (the status says Unschedulable) and the next reconcile moves it to a free GPU.
+    /// Empty (the default): every allocatable GPU counts as free, as if the model were alone.
+    public var gpusInUse: [String: Int]
     public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], builderImage: String, now: String,
-                placement: Placement.Result? = nil) {
+                placement: Placement.Result? = nil, gpusInUse: [String: Int] = [:]) {
       self.model = model
       self.nodes = nodes
       self.placement = placement
+      self.gpusInUse = gpusInUse
       self.pods = pods
       self.builderImage = builderImage
       self.now = now
@@ -58,7 +75,14 @@ public enum EdgeModelPlanner {
     let generation = Int(model.metadata.generation ?? 0)
     let placement = input.placement ?? Placement.evaluate(spec, nodes: input.nodes)
     let mode = spec.placement?.mode ?? .deployment
-    let replicas = mode == .deployment ? distribute(spec.placement?.replicas ?? 1, over: placement.groups) : placement.groups.map(\.readyNodes.count)
+    let replicas: [Int]
+    switch mode {
+    case .deployment:
+      replicas = distribute(spec.placement?.replicas ?? 1, over: placement.groups,
+                            loads: loads(of: placement.groups, nodes: input.nodes, gpusInUse: input.gpusInUse, pods: input.pods))
+    case .daemonSet:
+      replicas = placement.groups.map(\.readyNodes.count)
+    }
 
     var objects: [JSONValue] = []
     var engines: [EngineStatus] = []
@@ -346,24 +370,6 @@ public enum EdgeModelPlanner {
     ]
     object[path: ["metadata", "annotations", Labels.appliedHash]] = .string(String(sha256Hex(String(decoding: object.serialized(), as: UTF8.self)).prefix(16)))
     return object
-  }
-
-  /// Spreads `total` replicas over the groups: every group gets one before any gets two, larger
-  /// groups first; a group whose pods request a GPU never gets more pods than it has nodes.
-  static func distribute(_ total: Int, over groups: [Placement.NodeGroup]) -> [Int] {
-    var out = Array(repeating: 0, count: groups.count)
-    guard !groups.isEmpty else { return out }
-    let order = groups.indices.sorted { groups[$0].nodes.count != groups[$1].nodes.count ? groups[$0].nodes.count > groups[$1].nodes.count : $0 < $1 }
-    var left = total
-    while left > 0 {
-      let open = order.filter { !groups[$0].deviceplugin || out[$0] < groups[$0].nodes.count }
-      guard !open.isEmpty else { break }
-      // The group with the fewest replicas per node next.
-      let next = open.min { Double(out[$0]) / Double(max(1, groups[$0].nodes.count)) < Double(out[$1]) / Double(max(1, groups[$1].nodes.count)) }!
-      out[next] += 1
-      left -= 1
-    }
-    return out
   }
 
   // MARK: status
