@@ -3,9 +3,9 @@ import KubeCore
 import Testing
 @testable import EdgeML
 
-// The fleet where the bug was found: 100 one-replica EdgeModels on 20 Orin NX and 5 AGX Orin
+// The fleet where the two bugs were found: 100 one-replica EdgeModels on 20 Orin NX and 5 AGX Orin
 // nodes, one GPU each (`nvidia.com/gpu` allocatable 1). Every replica went to the Orin NX group
-// and 80 pods sat Pending while the AGX GPUs stayed free.
+// and 80 pods sat Pending with kube-scheduler's verdict while the models said "Building".
 
 let orinNXNodes = (0..<20).map { jetson("nx-\($0)", module: "orin-nx-16gb", l4t: "36.4.3", trt: "10.3.0") }
 let agxOrinNodes = (0..<5).map { jetson("agx-\($0)", module: "agx-orin-64gb", l4t: "36.4.3", trt: "10.3.0", mem: 62_000) }
@@ -95,6 +95,8 @@ func gpuPod(_ plan: EdgeModelPlanner.Plan, module: String, name: String, _ state
   return o
 }
 
+func statusCondition(_ s: EdgeModelStatus, _ type: String) -> StatusCondition? { s.conditions?.first { $0.type == type } }
+
 @Suite struct EdgeModelPlannerCapacityTests {
   struct SplitCase: Sendable, CustomTestStringConvertible {
     var nxTaken: Int, agxTaken: Int, replicas: Int
@@ -155,5 +157,225 @@ func gpuPod(_ plan: EdgeModelPlanner.Plan, module: String, name: String, _ state
     // A pod the scheduler has not answered yet keeps its group while that group has a GPU for it.
     let created = try gpuPod(fresh, module: "agx-orin-64gb", name: "detector-c", .created)
     #expect(replicasByModule(planOnGPUFleet(m, pods: [created], gpusInUse: taken(Array(agxOrinNodes.dropFirst())))) == ["orin-nx-16gb": 0, "agx-orin-64gb": 1])
+  }
+
+  struct StatusCase: Sendable, CustomTestStringConvertible {
+    var testDescription: String
+    var pods: [PodState]
+    var phase: EdgeModelPhase
+    var engine: EngineState
+    var engineReady: String
+    var scheduled: String
+    var ready: String
+    var warnsUnschedulable: Bool
+  }
+
+  @Test("pods the scheduler cannot place make the model Pending and Unschedulable, not Building; building engines still say Building", arguments: [
+    StatusCase(testDescription: "the one pod is unschedulable", pods: [.unschedulable(nxFullMessage)],
+               phase: .pending, engine: .pending, engineReady: "Unschedulable", scheduled: "Unschedulable", ready: "Unschedulable", warnsUnschedulable: true),
+    StatusCase(testDescription: "both pods are unschedulable", pods: [.unschedulable(nxFullMessage), .unschedulable(nxFullMessage)],
+               phase: .pending, engine: .pending, engineReady: "Unschedulable", scheduled: "Unschedulable", ready: "Unschedulable", warnsUnschedulable: true),
+    StatusCase(testDescription: "the engine container runs on a node", pods: [.engineRunning(node: "nx-1")],
+               phase: .building, engine: .building, engineReady: "Building", scheduled: "NodesEligible", ready: "Building", warnsUnschedulable: false),
+    StatusCase(testDescription: "the engine container waits to start on a node", pods: [.engineWaiting(node: "nx-1")],
+               phase: .building, engine: .building, engineReady: "Building", scheduled: "NodesEligible", ready: "Building", warnsUnschedulable: false),
+    StatusCase(testDescription: "the pod was just created", pods: [.created],
+               phase: .building, engine: .building, engineReady: "Building", scheduled: "NodesEligible", ready: "Building", warnsUnschedulable: false),
+    StatusCase(testDescription: "one pod builds, one is unschedulable", pods: [.engineRunning(node: "nx-1"), .unschedulable(nxFullMessage)],
+               phase: .building, engine: .building, engineReady: "Building", scheduled: "NodesEligible", ready: "Building", warnsUnschedulable: false),
+    StatusCase(testDescription: "the engine is built, a second replica is unschedulable", pods: [.servingReady(node: "nx-1"), .unschedulable(nxFullMessage)],
+               phase: .degraded, engine: .built, engineReady: "EnginesBuilt", scheduled: "NodesEligible", ready: "Unschedulable", warnsUnschedulable: true),
+  ])
+  func unschedulableIsNotBuilding(_ c: StatusCase) throws {
+    let modules = ["orin-nx-16gb"]
+    let fresh = planOnGPUFleet(try edgeModel("detector", replicas: c.pods.count, modules: modules))
+    let pods = try c.pods.enumerated().map { try gpuPod(fresh, module: "orin-nx-16gb", name: "detector-\($0.offset)", $0.element) }
+    let p = planOnGPUFleet(try edgeModel("detector", replicas: c.pods.count, modules: modules, status: fresh.status), pods: pods)
+    #expect(p.status.phase == c.phase)
+    #expect(p.status.engines?.map(\.state) == [c.engine])
+    #expect(statusCondition(p.status, "EngineReady")?.reason == c.engineReady)
+    #expect(statusCondition(p.status, "Scheduled")?.reason == c.scheduled)
+    #expect(statusCondition(p.status, "Scheduled")?.status == (c.scheduled == "Unschedulable" ? "False" : "True"))
+    #expect(statusCondition(p.status, "Ready")?.reason == c.ready)
+    #expect(p.events.filter { $0.reason == "Unschedulable" }.map(\.type) == (c.warnsUnschedulable ? ["Warning"] : []))
+    let unschedulable = c.pods.filter { if case .unschedulable = $0 { true } else { false } }.count
+    if c.warnsUnschedulable {
+      // The message counts the pods and quotes kube-scheduler.
+      let said = try #require(statusCondition(p.status, c.ready == "Unschedulable" ? "Ready" : "EngineReady")?.message)
+      #expect(said.hasSuffix("\(unschedulable) pod(s) cannot be scheduled: \(nxFullMessage)"))
+    }
+  }
+
+  @Test("the status quotes the scheduler: how many pods wait and why")
+  func unschedulableMessages() throws {
+    let fresh = planOnGPUFleet(try edgeModel("detector", replicas: 1))
+    let pod = try gpuPod(fresh, module: "orin-nx-16gb", name: "detector-a", .unschedulable(nxFullMessage))
+    let p = planOnGPUFleet(try edgeModel("detector", replicas: 1, status: fresh.status), pods: [pod], gpusInUse: taken(gpuFleet))
+    #expect(statusCondition(p.status, "EngineReady")?.message == "0/1 engine(s) built; orin-nx-16gb: 1 pod(s) cannot be scheduled: \(nxFullMessage)")
+    #expect(statusCondition(p.status, "Scheduled")?.message == "1 pod(s) cannot be scheduled: \(nxFullMessage)")
+    #expect(p.status.engines?.first?.message == "1 pod(s) cannot be scheduled: \(nxFullMessage)")
+  }
+
+  @Test("an Unschedulable model gets one Warning Event when it starts, not one per reconcile")
+  func unschedulableWarnsOnce() throws {
+    let fresh = planOnGPUFleet(try edgeModel("detector", replicas: 1))
+    let pod = try gpuPod(fresh, module: "orin-nx-16gb", name: "detector-a", .unschedulable(nxFullMessage))
+    let first = planOnGPUFleet(try edgeModel("detector", replicas: 1, status: fresh.status), pods: [pod], gpusInUse: taken(gpuFleet))
+    // Scheduled, EngineReady and Ready all turn Unschedulable: one Event says it.
+    #expect(first.events.map(\.type) == ["Warning"] && first.events.map(\.reason) == ["Unschedulable"])
+    #expect(first.events.first?.note.contains(nxFullMessage) == true)
+    let again = planOnGPUFleet(try edgeModel("detector", replicas: 1, status: first.status), pods: [pod], gpusInUse: taken(gpuFleet))
+    #expect(again.events.isEmpty && again.status == first.status)
+    // The scheduler's words change (a node joined): the status follows, with no new Event.
+    let joined = "0/26 nodes are available: 20 Insufficient nvidia.com/gpu, 6 node(s) didn't match Pod's node affinity/selector."
+    let reworded = try gpuPod(fresh, module: "orin-nx-16gb", name: "detector-a", .unschedulable(joined))
+    let later = planOnGPUFleet(try edgeModel("detector", replicas: 1, status: first.status), pods: [reworded], gpusInUse: taken(gpuFleet))
+    #expect(later.events.isEmpty)
+    #expect(statusCondition(later.status, "Scheduled")?.message?.hasSuffix(joined) == true)
+    #expect(statusCondition(later.status, "Scheduled")?.lastTransitionTime == statusCondition(first.status, "Scheduled")?.lastTransitionTime)
+  }
+
+  enum Reconciles: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    /// Each reconcile sees what the ones before it did (a fast pod cache).
+    case oneAtATime
+    /// Every model planned from the same snapshot, before any pod of the round exists: 100
+    /// reconciles at once, each seeing the others' pods only in the next round.
+    case allFromOneSnapshot
+    var testDescription: String { rawValue }
+  }
+
+  @Test("100 one-replica models on 20 Orin NX and 5 AGX Orin GPUs settle with 25 scheduled and 75 Pending and Unschedulable, then nothing changes",
+        arguments: Reconciles.allCases)
+  func hundredModelsConverge(_ mode: Reconciles) throws {
+    let names = (0..<100).map { "model-\($0)" }
+    var cluster = ToyCluster()
+    var statuses: [String: EdgeModelStatus] = [:]
+    var warnings: [String: Int] = [:]
+    var boundTo: [String: String] = [:]   // pod → node, for every pod ever bound
+    func plan(_ name: String, in cluster: ToyCluster) throws -> EdgeModelPlanner.Plan {
+      planOnGPUFleet(try edgeModel(name, replicas: 1, status: statuses[name]), pods: cluster.pods(of: name),
+                     gpusInUse: cluster.gpusInUse(excludingModel: name))
+    }
+    var rounds = 0
+    var settled = false
+    while !settled, rounds < 10 {
+      rounds += 1
+      let before = (cluster.pods, statuses)
+      var plans: [(String, EdgeModelPlanner.Plan)] = []
+      switch mode {
+      case .oneAtATime:
+        for name in names {
+          let p = try plan(name, in: cluster)
+          plans.append((name, p))
+          cluster.apply(p, model: name)
+          cluster.schedule()
+        }
+      case .allFromOneSnapshot:
+        let snapshot = cluster
+        plans = try names.map { ($0, try plan($0, in: snapshot)) }
+        for (name, p) in plans { cluster.apply(p, model: name) }
+        cluster.schedule()
+      }
+      for (name, p) in plans {
+        statuses[name] = p.status
+        warnings[name, default: 0] += p.events.filter { $0.type == "Warning" && $0.reason == "Unschedulable" }.count
+      }
+      // A pod once bound keeps its node: running replicas never move.
+      for (pod, node) in boundTo { #expect(cluster.node(of: pod) == node, "\(pod) moved or went away in round \(rounds)") }
+      for pod in cluster.pods { if let node = pod[path: ["spec", "nodeName"]]?.stringValue { boundTo[pod[path: ["metadata", "name"]]!.stringValue!] = node } }
+      settled = cluster.pods == before.0 && statuses == before.1
+      if settled { #expect(plans.allSatisfy { $0.1.events.isEmpty }, "a settled round writes no Event") }
+    }
+    #expect(settled && rounds <= 4, "settled after \(rounds) round(s)")
+
+    let bound = cluster.pods.filter { $0[path: ["spec", "nodeName"]] != nil }
+    let nodes = bound.compactMap { $0[path: ["spec", "nodeName"]]?.stringValue }
+    #expect(Set(nodes).count == 25 && nodes.count == 25)   // every GPU used, none twice
+    #expect(cluster.pods.count == 100 && names.allSatisfy { cluster.pods(of: $0).count == 1 })
+    let refused = cluster.pods.filter { EdgeModelPlanner.unschedulable([$0]) != nil }
+    #expect(refused.count == 75)
+    for name in names {
+      let s = try #require(statuses[name])
+      if cluster.pods(of: name).first?[path: ["spec", "nodeName"]] != nil {
+        #expect(s.phase == .building && s.engines?.map(\.state) == [.building] && statusCondition(s, "Scheduled")?.status == "True", "\(name)")
+        #expect(warnings[name] == nil || warnings[name] == 0, "\(name)")
+      } else {
+        #expect(s.phase == .pending && s.engines?.map(\.state) == [.pending], "\(name)")
+        #expect(statusCondition(s, "Scheduled")?.status == "False" && statusCondition(s, "Scheduled")?.reason == "Unschedulable", "\(name)")
+        #expect(statusCondition(s, "EngineReady")?.reason == "Unschedulable", "\(name)")
+        #expect(statusCondition(s, "EngineReady")?.message?.contains("1 pod(s) cannot be scheduled: 0/25 nodes are available: ") == true, "\(name)")
+        #expect(warnings[name] == 1, "one Warning for \(name), not one per reconcile")
+      }
+    }
+  }
+}
+
+/// A toy cluster for the 100-model run: the ReplicaSet controller's part (pods made and deleted
+/// to match each plan's Deployments) and kube-scheduler's (a pod goes to a node of its group with
+/// a free GPU, oldest pod first, or is refused with the scheduler's message).
+struct ToyCluster {
+  private(set) var pods: [JSONValue] = []
+  private var created = 0
+  let labels = EdgeModelPlanner.Labels.self
+
+  func pods(of model: String) -> [JSONValue] { pods.filter { $0[path: ["metadata", "labels", labels.model]]?.stringValue == model } }
+
+  func node(of pod: String) -> String? {
+    pods.first { $0[path: ["metadata", "name"]]?.stringValue == pod }?[path: ["spec", "nodeName"]]?.stringValue
+  }
+
+  /// What the reconciler would pass as `gpusInUse`: one GPU per bound pod of another model.
+  func gpusInUse(excludingModel model: String) -> [String: Int] {
+    var out: [String: Int] = [:]
+    for pod in pods where pod[path: ["metadata", "labels", labels.model]]?.stringValue != model {
+      if let node = pod[path: ["spec", "nodeName"]]?.stringValue { out[node, default: 0] += 1 }
+    }
+    return out
+  }
+
+  /// Scales the model's pods in each group to its Deployment's replicas; a scale-down deletes
+  /// unscheduled pods first, then the newest (as the ReplicaSet controller ranks them).
+  mutating func apply(_ plan: EdgeModelPlanner.Plan, model: String) {
+    for d in plan.objects where d["kind"] == "Deployment" {
+      let slug = d[path: ["metadata", "labels", labels.nodeGroup]]?.stringValue ?? ""
+      let want = d[path: ["spec", "replicas"]]?.intValue ?? 0
+      let mine = pods.indices.filter {
+        pods[$0][path: ["metadata", "labels", labels.model]]?.stringValue == model && pods[$0][path: ["metadata", "labels", labels.nodeGroup]]?.stringValue == slug
+      }
+      if mine.count > want {
+        let doomed = mine.sorted { a, b in
+          let (ua, ub) = (pods[a][path: ["spec", "nodeName"]] == nil, pods[b][path: ["spec", "nodeName"]] == nil)
+          return ua != ub ? ua : a > b
+        }.prefix(mine.count - want)
+        for i in doomed.sorted(by: >) { pods.remove(at: i) }
+      }
+      for _ in mine.count..<max(mine.count, want) {
+        created += 1
+        let template = d[path: ["spec", "template", "metadata"]]
+        pods.append(["apiVersion": "v1", "kind": "Pod",
+                     "metadata": ["name": .string("\(model)-\(created)"), "namespace": "vision", "labels": template?["labels"] ?? [:],
+                                  "annotations": template?["annotations"] ?? [:]],
+                     "status": ["phase": "Pending"]])
+      }
+    }
+  }
+
+  /// Binds each unbound pod to a node of its group with a free GPU, or refuses it.
+  mutating func schedule() {
+    var used = Set(pods.compactMap { $0[path: ["spec", "nodeName"]]?.stringValue })
+    for i in pods.indices where pods[i][path: ["spec", "nodeName"]] == nil {
+      let module = moduleOfSlug(pods[i][path: ["metadata", "labels", labels.nodeGroup]]?.stringValue ?? "")
+      let group = gpuFleet.filter { $0.module == module }
+      if let node = group.first(where: { !used.contains($0.name) }) {
+        used.insert(node.name)
+        pods[i][path: ["spec", "nodeName"]] = .string(node.name)
+        pods[i][path: ["status", "conditions"]] = [["type": "PodScheduled", "status": "True"], ["type": "Ready", "status": "False"]]
+        pods[i][path: ["status", "initContainerStatuses"]] = [["name": "engine", "state": ["running": ["startedAt": "2026-11-25T11:59:00Z"]]]]
+      } else {
+        let message = "0/\(gpuFleet.count) nodes are available: \(group.count) Insufficient nvidia.com/gpu, "
+          + "\(gpuFleet.count - group.count) node(s) didn't match Pod's node affinity/selector."
+        pods[i][path: ["status", "conditions"]] = [["type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": .string(message)]]
+      }
+    }
   }
 }
