@@ -166,4 +166,6 @@ public struct NodeGroupFacts: Codable, Sendable, Equatable {
   public var gpuArch: String?
 }
 
-public enum EngineState: String, Codable, Sendable { case building = "Building", built = "Built", failed = "Failed" }
+/// Where a node group's engine is: its pods wait for a node (`pending`: the scheduler found none, so
+/// nothing builds), an `engine` init container runs or starts on a node (`building`), or it finished.
+public enum EngineState: String, Codable, Sendable { case pending = "Pending", building = "Building", built = "Built", failed = "Failed" }

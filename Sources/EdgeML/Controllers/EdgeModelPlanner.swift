@@ -17,11 +17,28 @@ public enum EdgeModelPlanner {
     /// `Placement.evaluate(model.spec, nodes: nodes)` when the caller already has it (the reconciler
     /// remembers it while the nodes stay the same); worked out here when nil.
     public var placement: Placement.Result?
+    /// `nvidia.com/gpu` requested on each node (by node name) by pods that are not this model's:
+    /// other EdgeModels' pods, and anything else the caller knows to hold a GPU there.
+    ///
+    /// Replicas are split among node groups by the GPUs free for this model: each ready node's
+    /// allocatable minus this. Count only pods bound to the node (`spec.nodeName`) that are not
+    /// finished (phase Succeeded or Failed): a Pending pod holds no GPU.
+    ///
+    /// *Assumptions:* the model's own pods are left out. The GPUs they hold count as free for it,
+    /// so its running replicas are where it has room and never move; counting them here would
+    /// make a model move away from its own pods.
+    ///
+    /// *Caveats:* the caller's view may lag (other models' pods arrive through the pod cache). A
+    /// stale view only sends a replica to a group that turns out full; its pod then waits there
+    /// as Pending (the status says Unschedulable) and the next reconcile moves it to a free GPU.
+    /// Empty (the default): every allocatable GPU counts as free, as if the model were alone.
+    public var gpusInUse: [String: Int]
     public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], builderImage: String, now: String,
-                placement: Placement.Result? = nil) {
+                placement: Placement.Result? = nil, gpusInUse: [String: Int] = [:]) {
       self.model = model
       self.nodes = nodes
       self.placement = placement
+      self.gpusInUse = gpusInUse
       self.pods = pods
       self.builderImage = builderImage
       self.now = now
@@ -55,7 +72,14 @@ public enum EdgeModelPlanner {
     let generation = Int(model.metadata.generation ?? 0)
     let placement = input.placement ?? Placement.evaluate(spec, nodes: input.nodes)
     let mode = spec.placement?.mode ?? .deployment
-    let replicas = mode == .deployment ? distribute(spec.placement?.replicas ?? 1, over: placement.groups) : placement.groups.map(\.readyNodes.count)
+    let replicas: [Int]
+    switch mode {
+    case .deployment:
+      replicas = distribute(spec.placement?.replicas ?? 1, over: placement.groups,
+                            loads: loads(of: placement.groups, nodes: input.nodes, gpusInUse: input.gpusInUse, pods: input.pods))
+    case .daemonSet:
+      replicas = placement.groups.map(\.readyNodes.count)
+    }
 
     var objects: [DesiredObject] = []
     var engines: [EngineStatus] = []
@@ -83,6 +107,8 @@ public enum EdgeModelPlanner {
     let currentKeys = Set(engines.compactMap(\.key))
     let readyCurrent = ready.filter { currentKeys.contains($0[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue ?? "") }
     let readyVersions = ready.compactMap { $0[path: ["metadata", "labels", Labels.version]]?.stringValue }
+    // Pods of the current engines the scheduler found no node for (kube-scheduler's verdict, as is).
+    let waiting = unschedulable(input.pods.filter { holdsPlace($0) && currentKeys.contains($0[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue ?? "") })
 
     var status = EdgeModelStatus()
     status.observedGeneration = generation
@@ -102,11 +128,18 @@ public enum EdgeModelPlanner {
     // Conditions (metav1.Condition; KEP-1623): reasons are CamelCase, messages for people.
     var conditions: [StatusCondition] = []
     let scheduled = placement.eligibleCount > 0
-    conditions.append(StatusCondition(type: "Scheduled", status: scheduled ? "True" : "False", observedGeneration: generation,
-                                      reason: scheduled ? "NodesEligible" : "NoEligibleNodes",
-                                      message: scheduled ? "\(placement.summary); \(placement.groups.count) node group(s)" : placement.summary))
     let failed = engines.first { $0.state == .failed }
     let built = engines.filter { $0.state == .built }.count
+    let pending = engines.filter { $0.state == .pending }
+    if scheduled, !engines.isEmpty, pending.count == engines.count, let waiting {
+      // Nodes are eligible, but the scheduler placed no pod of the current engines on any of them.
+      conditions.append(StatusCondition(type: "Scheduled", status: "False", observedGeneration: generation, reason: "Unschedulable",
+                                        message: waiting.summary))
+    } else {
+      conditions.append(StatusCondition(type: "Scheduled", status: scheduled ? "True" : "False", observedGeneration: generation,
+                                        reason: scheduled ? "NodesEligible" : "NoEligibleNodes",
+                                        message: scheduled ? "\(placement.summary); \(placement.groups.count) node group(s)" : placement.summary))
+    }
     let engineReady: StatusCondition
     if !scheduled {
       engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: generation, reason: "NotScheduled",
@@ -122,9 +155,14 @@ public enum EdgeModelPlanner {
       engineReady = StatusCondition(type: "EngineReady", status: "True", observedGeneration: generation, reason: "EnginesBuilt",
                                     message: "\(built)/\(engines.count) engine(s) built, \(hits) cache hit(s)")
     } else {
-      let waiting = engines.filter { $0.state != .built }.compactMap { $0.nodeGroup?.module }
-      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: generation, reason: "Building",
-                                    message: "\(built)/\(engines.count) engine(s) built; building for \(waiting.joined(separator: ", "))")
+      let building = engines.filter { $0.state == .building }.compactMap { $0.nodeGroup?.module }
+      let stuck = pending.map { "\($0.nodeGroup?.module ?? "?"): \($0.message ?? "")" }
+      let parts = stuck + (building.isEmpty ? [] : ["building for \(building.joined(separator: ", "))"])
+      // A group whose pods wait for a node is not building: it waits for someone to free a GPU,
+      // add a node or change the spec, so it outranks the groups that are building.
+      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: generation,
+                                    reason: pending.isEmpty ? "Building" : "Unschedulable",
+                                    message: "\(built)/\(engines.count) engine(s) built; \(parts.joined(separator: "; "))")
     }
     conditions.append(engineReady)
     let available = !ready.isEmpty
@@ -140,6 +178,10 @@ public enum EdgeModelPlanner {
     } else if engineReady.status != "True" {
       readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: generation, reason: engineReady.reason,
                                        message: engineReady.message)
+    } else if let waiting {
+      // Engines are built, but replicas wait for a node (scaled up into full groups, say).
+      readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: generation, reason: "Unschedulable",
+                                       message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on the current engine; \(waiting.summary)")
     } else {
       readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: generation, reason: "RollingOut",
                                        message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on the current engine")
@@ -342,24 +384,6 @@ public enum EdgeModelPlanner {
     ]
   }
 
-  /// Spreads `total` replicas over the groups: every group gets one before any gets two, larger
-  /// groups first; a group whose pods request a GPU never gets more pods than it has nodes.
-  static func distribute(_ total: Int, over groups: [Placement.NodeGroup]) -> [Int] {
-    var out = Array(repeating: 0, count: groups.count)
-    guard !groups.isEmpty else { return out }
-    let order = groups.indices.sorted { groups[$0].nodes.count != groups[$1].nodes.count ? groups[$0].nodes.count > groups[$1].nodes.count : $0 < $1 }
-    var left = total
-    while left > 0 {
-      let open = order.filter { !groups[$0].deviceplugin || out[$0] < groups[$0].nodes.count }
-      guard !open.isEmpty else { break }
-      // The group with the fewest replicas per node next.
-      let next = open.min { Double(out[$0]) / Double(max(1, groups[$0].nodes.count)) < Double(out[$1]) / Double(max(1, groups[$1].nodes.count)) }!
-      out[next] += 1
-      left -= 1
-    }
-    return out
-  }
-
   // MARK: status
 
   static func isReady(_ pod: JSONValue) -> Bool {
@@ -372,6 +396,7 @@ public enum EdgeModelPlanner {
     status.key = plan.key
     status.nodeGroup = NodeGroupFacts(module: group.module, l4t: group.l4t, tensorrt: group.tensorRT, gpuArch: group.gpuArch)
     let current = pods.filter { $0[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue == plan.key }
+    let live = current.filter(holdsPlace)
     var results: [EngineResult] = []
     var failures: [EngineResult] = []
     for pod in current {
@@ -400,11 +425,40 @@ public enum EdgeModelPlanner {
       status.state = .failed
       status.message = [f.reason, f.message].compactMap { $0 }.joined(separator: ": ")
       if status.message?.isEmpty != false { status.message = "engine build failed" }
+    } else if !live.contains(where: isBound), let refused = unschedulable(live) {
+      // No pod on a node, so no engine container runs: the scheduler said no.
+      status.state = .pending
+      status.message = refused.summary
     } else {
+      // An engine container runs or waits to start on a node, or a pod was just created and the
+      // scheduler has not answered yet.
       status.state = .building
       status.buildSeconds = nil
     }
     return status
+  }
+
+  /// Pods kube-scheduler found no node for, and what it said about them.
+  struct Unschedulable: Sendable, Equatable {
+    var pods: Int
+    /// The scheduler's message, the most frequent one among the pods: "0/25 nodes are available:
+    /// 20 Insufficient nvidia.com/gpu, 5 node(s) didn't match Pod's node affinity/selector".
+    var message: String
+    var summary: String { "\(pods) pod(s) cannot be scheduled: \(message)" }
+  }
+
+  /// The pods of `pods` the scheduler refused (condition PodScheduled False, reason Unschedulable,
+  /// and no node), or nil when there is none.
+  static func unschedulable(_ pods: [JSONValue]) -> Unschedulable? {
+    let messages = pods.compactMap { pod -> String? in
+      guard !isBound(pod) else { return nil }
+      let refusal = (pod[path: ["status", "conditions"]]?.arrayValue ?? []).first {
+        $0["type"] == "PodScheduled" && $0["status"] == "False" && $0["reason"] == "Unschedulable"
+      }
+      return refusal.map { $0["message"]?.stringValue ?? "" }
+    }
+    guard let message = mostCommon(messages) else { return nil }
+    return Unschedulable(pods: messages.count, message: message.isEmpty ? "no message from the scheduler" : message)
   }
 
   static func failedWithoutResult(_ terminated: JSONValue) -> EngineResult {
@@ -437,10 +491,16 @@ public enum EdgeModelPlanner {
     // Work in progress (building, rolling, no replica ready yet) is in the status; an Event is for
     // an outcome — something reached, or something wrong — so a thousand models starting up do not
     // write several thousand Events.
+    // Unschedulable is an outcome: a Warning once when it starts (kube-scheduler's own
+    // FailedScheduling Events go to the pod, which a user of an EdgeModel does not look at).
     let inProgress: Set<String> = ["Building", "NotScheduled", "RollingOut", "NoReplicasReady"]
+    // Several conditions often change to the same reason at once (Scheduled, EngineReady and
+    // Ready to Unschedulable; EngineReady and Ready to a build failure): one Event says it.
+    var said: Set<String> = []
     for c in new.conditions ?? [] {
       let p = old?.conditions?.first { $0.type == c.type }
       guard p?.status != c.status || p?.reason != c.reason, !inProgress.contains(c.reason ?? "") else { continue }
+      guard said.insert("\(c.status)/\(c.reason ?? c.type)").inserted else { continue }
       let warning = c.status == "False"
       out.append(PlannedEvent(type: warning ? "Warning" : "Normal", reason: c.reason ?? c.type, note: "\(c.type)=\(c.status): \(c.message ?? "")"))
     }
@@ -454,7 +514,7 @@ public enum EdgeModelPlanner {
         out.append(PlannedEvent(type: "Normal", reason: "EngineBuilt", note: "engine \(short) for \(group) \(how)"))
       case .failed:
         out.append(PlannedEvent(type: "Warning", reason: "EngineFailed", note: "engine \(short) for \(group): \(e.message ?? "")"))
-      case .building, nil: break
+      case .building, .pending, nil: break   // in the conditions (Unschedulable has its Event there)
       }
     }
     return out
