@@ -38,7 +38,7 @@ func moduleOfSlug(_ slug: String) -> String { slug.split(separator: "-").dropLas
 /// Deployment replicas by module.
 func replicasByModule(_ p: EdgeModelPlanner.Plan) -> [String: Int] {
   var out: [String: Int] = [:]
-  for d in p.objects where d["kind"] == "Deployment" {
+  for d in p.objects.map(\.object) where d["kind"] == "Deployment" {
     out[moduleOfSlug(d[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]?.stringValue ?? ""), default: 0]
       += d[path: ["spec", "replicas"]]?.intValue ?? 0
   }
@@ -64,7 +64,7 @@ enum PodState: Sendable, Equatable {
 
 /// A pod of the workload `plan` made for `module`, in `state`.
 func gpuPod(_ plan: EdgeModelPlanner.Plan, module: String, name: String, _ state: PodState) throws -> JSONValue {
-  let workload = try #require(plan.objects.first {
+  let workload = try #require(plan.objects.map(\.object).first {
     $0["kind"] == "Deployment" && $0[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]?.stringValue.map(moduleOfSlug) == module
   })
   let template = workload[path: ["spec", "template", "metadata"]]
@@ -336,7 +336,7 @@ struct ToyCluster {
   /// Scales the model's pods in each group to its Deployment's replicas; a scale-down deletes
   /// unscheduled pods first, then the newest (as the ReplicaSet controller ranks them).
   mutating func apply(_ plan: EdgeModelPlanner.Plan, model: String) {
-    for d in plan.objects where d["kind"] == "Deployment" {
+    for d in plan.objects.map(\.object) where d["kind"] == "Deployment" {
       let slug = d[path: ["metadata", "labels", labels.nodeGroup]]?.stringValue ?? ""
       let want = d[path: ["spec", "replicas"]]?.intValue ?? 0
       let mine = pods.indices.filter {
@@ -378,4 +378,23 @@ struct ToyCluster {
       }
     }
   }
+}
+
+@Test("the GPU tally follows pods from the watch: bound pods hold a GPU until they finish or go, unbound ones hold none")
+func gpuUsageFollowsThePodWatch() async {
+  func pod(_ node: String?, phase: String = "Running") -> JSONValue {
+    var p: JSONValue = ["metadata": ["name": "p", "namespace": "default"], "status": ["phase": .string(phase)]]
+    if let node { p[path: ["spec", "nodeName"]] = .string(node) }
+    return p
+  }
+  let usage = GPUUsage()
+  await usage.apply(ObjectChange(key: "default/p", old: nil, new: pod(nil, phase: "Pending")))
+  #expect(await usage.byNode == [:])
+  await usage.apply(ObjectChange(key: "default/p", old: pod(nil, phase: "Pending"), new: pod("nx-1", phase: "Pending")))
+  await usage.apply(ObjectChange(key: "default/q", old: nil, new: pod("nx-1")))
+  #expect(await usage.byNode == ["nx-1": 2])
+  await usage.apply(ObjectChange(key: "default/p", old: pod("nx-1"), new: pod("nx-1", phase: "Failed")))
+  #expect(await usage.byNode == ["nx-1": 1])
+  await usage.apply(ObjectChange(key: "default/q", old: pod("nx-1"), new: nil))
+  #expect(await usage.byNode == [:])
 }

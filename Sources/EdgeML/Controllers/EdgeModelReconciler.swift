@@ -26,13 +26,17 @@ public struct EdgeModelReconciler: ObjectReconciler {
   }
 
   public let builderImage: String
+  /// GPUs the operator's pods hold per node, kept from the pod watch (see `GPUUsage`).
+  let gpuUsage: GPUUsage
   /// Nodes read once per change and placements remembered while they stay the same (a fleet of a
   /// thousand nodes and a thousand models would otherwise re-read and re-check every node for every
   /// reconcile of every model).
   let nodeViews = NodeViews()
 
-  public init(builderImage: String) {
+  /// - Parameter gpuUsage: the tally the controller's pod watch keeps (`OperatorAssembly` wires it).
+  init(builderImage: String, gpuUsage: GPUUsage) {
     self.builderImage = builderImage
+    self.gpuUsage = gpuUsage
   }
 
   public func decode(_ json: JSONValue) throws -> EdgeModel { try EdgeModel(json: json) }
@@ -44,10 +48,43 @@ public struct EdgeModelReconciler: ObjectReconciler {
     let key = context.request.description
     let (nodes, placement) = await nodeViews.placement(of: model.spec, nodes: nodeStore)
     let pods = await podStore.byIndex("model", key)
+    // The planner wants the GPUs of other models' pods: the tally less this model's own.
+    var inUse = await gpuUsage.byNode
+    for pod in pods {
+      guard let node = GPUUsage.holder(pod) else { continue }
+      inUse[node] = max(0, (inUse[node] ?? 0) - 1)
+    }
     let plan = EdgeModelPlanner.plan(.init(model: model, nodes: nodes, pods: pods, builderImage: builderImage,
-                                           now: context.clock.timestamp.rfc3339, placement: placement))
+                                           now: context.clock.timestamp.rfc3339, placement: placement, gpusInUse: inUse))
     return ReconcilePlan(objects: plan.objects, prune: [.deployments, Self.daemonSets], status: ModelCoding.encode(plan.status),
                          events: plan.events)
+  }
+}
+
+/// GPUs held by the operator's pods, per node, kept up to date from the pod watch's old and new
+/// objects (a count per change, not a scan of every pod per reconcile: a thousand models reconcile
+/// thousands of times while they come up).
+///
+/// *Assumptions*: a pod of ours holds one GPU while it is bound to a node and not finished, as its
+/// template requests one `nvidia.com/gpu` wherever the device plugin runs (kube-scheduler counts a
+/// terminating pod's requests until it is gone, and so does this). Pods of other workloads are not
+/// cached, so their GPUs are not counted; the scheduler's word on them reaches the status instead.
+actor GPUUsage {
+  private(set) var byNode: [String: Int] = [:]
+
+  func apply(_ change: ObjectChange) {
+    if let node = change.old.flatMap(Self.holder) {
+      let left = (byNode[node] ?? 0) - 1
+      byNode[node] = left > 0 ? left : nil
+    }
+    if let node = change.new.flatMap(Self.holder) { byNode[node, default: 0] += 1 }
+  }
+
+  /// The node whose GPU `pod` holds, if it holds one.
+  static func holder(_ pod: JSONValue) -> String? {
+    guard let node = pod[path: ["spec", "nodeName"]]?.stringValue, !node.isEmpty else { return nil }
+    let phase = pod[path: ["status", "phase"]]?.stringValue
+    return phase == "Succeeded" || phase == "Failed" ? nil : node
   }
 }
 

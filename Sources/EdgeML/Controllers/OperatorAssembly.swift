@@ -20,7 +20,8 @@ public enum OperatorAssembly {
   /// workloads (by the `edgeml.io/model` label: pods are owned by ReplicaSets, not by the model),
   /// and the nodes, whose changes matter to every model only when what placement reads changed.
   public static func edgeModelController(builderImage: String, workers: Int) -> ControllerSpec {
-    let reconciler = TypedReconciler(EdgeModelReconciler(builderImage: builderImage), resource: EdgeModelReconciler.resource)
+    let usage = GPUUsage()
+    let reconciler = TypedReconciler(EdgeModelReconciler(builderImage: builderImage, gpuUsage: usage), resource: EdgeModelReconciler.resource)
     let byModel = EdgeModelReconciler.modelIndexers
     return ControllerSpec(name: "edgemodel", for: EdgeModelReconciler.resource, kind: "EdgeModel",
                           fieldManager: EdgeModelPlanner.fieldManager, hashAnnotation: EdgeModelPlanner.Labels.appliedHash,
@@ -32,7 +33,8 @@ public enum OperatorAssembly {
       .owns(EdgeModelReconciler.services, labelSelector: managedSelector, fields: cachedFields(for: EdgeModelReconciler.services),
             indexers: byModel)
       .watches(.pods, labelSelector: managedSelector, fields: cachedFields(for: .pods), indexers: byModel) { change, _ in
-        Set([change.old, change.new].compactMap { $0 }.flatMap(EdgeModelReconciler.modelKey(of:))).map { ReconcileRequest(key: $0) }
+        await usage.apply(change)
+        return Set([change.old, change.new].compactMap { $0 }.flatMap(EdgeModelReconciler.modelKey(of:))).map { ReconcileRequest(key: $0) }
       }
       .watches(.nodes, fields: cachedFields(for: .nodes), filter: { change in
         change.old.map(NodeFingerprint.of) != change.new.map(NodeFingerprint.of)
