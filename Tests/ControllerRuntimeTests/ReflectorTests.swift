@@ -11,11 +11,12 @@ func startEmulator() async throws -> KubeEmulator {
   return try await KubeEmulator.start(config)
 }
 
-func client(for emulator: KubeEmulator) throws -> KubeClient {
+func client(for emulator: KubeEmulator, retry: RetryPolicy? = nil) throws -> KubeClient {
   let ca = emulator.certificateAuthority.map { Array($0.certificatePEM.utf8) }
-  var retry = RetryPolicy()
-  retry.baseDelay = .milliseconds(5)
-  retry.maxAttempts = 12
+  var defaultRetry = RetryPolicy()
+  defaultRetry.baseDelay = .milliseconds(5)
+  defaultRetry.maxAttempts = 12
+  let retry = retry ?? defaultRetry
   return try KubeClient(configuration: ClientConfiguration(server: emulator.url, namespace: "default", certificateAuthorityPEM: ca,
                                                            insecureSkipTLSVerify: false, tlsServerName: nil,
                                                            credential: .bearerToken(emulator.adminToken)),

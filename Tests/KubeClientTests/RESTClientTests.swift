@@ -1,6 +1,7 @@
 import Foundation
 import KubeCore
 import KubeEmulator
+import Synchronization
 import Testing
 @testable import KubeClient
 
@@ -90,24 +91,57 @@ struct RESTClientTests {
     }
   }
 
-  @Test("429s are retried after Retry-After and 503 bursts are survived")
-  func retries() async throws {
+  /// Records the waits a retry policy asks for instead of sleeping them.
+  final class Waits: Sendable {
+    private let waits = Mutex<[Duration]>([])
+    var all: [Duration] { waits.withLock { $0 } }
+    func policy(maxAttempts: Int) -> RetryPolicy {
+      var policy = RetryPolicy()
+      policy.maxAttempts = maxAttempts
+      policy.baseDelay = .milliseconds(100)
+      policy.sleep = { d in self.waits.withLock { $0.append(d) } }
+      return policy
+    }
+  }
+
+  @Test("every 429 is retried after the server's Retry-After, and nothing is lost")
+  func retriesAfterRetryAfter() async throws {
     let emulator = try await startEmulator()
     defer { Task { await emulator.shutdown() } }
     var faults = FaultInjector.Configuration()
     faults.tooManyRequestsRate = 0.3
-    faults.unavailableRate = 0.2
-    faults.retryAfterSeconds = 0
+    faults.retryAfterSeconds = 7
     faults.seed = 11
     emulator.api.faults.configuration = faults
-    var policy = RetryPolicy()
-    policy.maxAttempts = 12
-    policy.baseDelay = .milliseconds(5)
-    let c = try client(for: emulator, retry: policy)
+    let waits = Waits()
+    let c = try client(for: emulator, retry: waits.policy(maxAttempts: 12))
     defer { c.shutdown() }
     for i in 0..<30 { _ = try await c.create(.configMaps, namespace: "default", configMap("r\(i)")) }
+    let served = emulator.api.faults.servedFaults
     emulator.api.faults.configuration = FaultInjector.Configuration()
-    #expect(try await c.list(.configMaps, namespace: "default").items.count >= 30)
+    #expect(served >= 5)                                    // the faults were really served…
+    #expect(waits.all == Array(repeating: .seconds(7), count: served))   // …and each waited what the server said
+    #expect(try await c.list(.configMaps, namespace: "default").items.count == 30)
+  }
+
+  @Test("503 bursts back off exponentially with jitter, and POSTs still land once each")
+  func retriesUnavailable() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    var faults = FaultInjector.Configuration()
+    faults.unavailableRate = 0.4
+    faults.seed = 5
+    emulator.api.faults.configuration = faults
+    let waits = Waits()
+    let c = try client(for: emulator, retry: waits.policy(maxAttempts: 12))
+    defer { c.shutdown() }
+    for i in 0..<30 { _ = try await c.create(.configMaps, namespace: "default", configMap("u\(i)")) }
+    let served = emulator.api.faults.servedFaults
+    emulator.api.faults.configuration = FaultInjector.Configuration()
+    #expect(served >= 5 && waits.all.count == served)
+    // Attempt n waits between half and all of 100 ms · 2^n ("equal jitter").
+    #expect(waits.all.allSatisfy { $0 >= .milliseconds(50) && $0 <= .seconds(30) })
+    #expect(try await c.list(.configMaps, namespace: "default").items.count == 30)
   }
 
   @Test("the client-side rate limit holds the request rate to QPS after the burst")
@@ -186,8 +220,10 @@ struct RESTClientTests {
     #expect(writer >= 0)
     let c = try client(for: emulator, credential: .exec(Kubeconfig.ExecConfig(apiVersion: "client.authentication.k8s.io/v1", command: script)))
     defer { c.shutdown() }
+    let retriesBefore = ChildProcess.busyRetries.load(ordering: .relaxed)
     let request = Task { try await c.list(.configMaps, namespace: "default") }
-    try await Task.sleep(for: .milliseconds(100))
+    // Let go only once the client has met ETXTBSY and is retrying: the path this test is about ran.
+    while ChildProcess.busyRetries.load(ordering: .relaxed) == retriesBefore { try await Task.sleep(for: .milliseconds(1)) }
     close(writer)
     #expect(try await request.value.resourceVersion.isEmpty == false)
   }

@@ -94,8 +94,11 @@ struct TransportTests {
     let stream = try transport.stream(HTTPRequest(method: "GET", url: emulator.url + "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=30",
                                                   headers: [auth], timeout: nil))
     let url = emulator.url
+    // The writer starts once the server has registered the watch, so no event can be missed (and
+    // no sleep guesses when that is).
+    let api = emulator.api
     let writer = Task {
-      try await Task.sleep(for: .milliseconds(200))
+      while api.store.transaction({ $0.subscriberCount }) == 0 { try await Task.sleep(for: .milliseconds(1)) }
       for i in 0..<3 {
         let body = try JSONValue(parsing: "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"w\(i)\"}}").serialized()
         _ = try await transport.send(HTTPRequest(method: "POST", url: url + "/api/v1/namespaces/default/configmaps",

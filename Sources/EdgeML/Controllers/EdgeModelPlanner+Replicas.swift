@@ -50,7 +50,8 @@ extension EdgeModelPlanner {
   ///
   /// In three passes, each only for the replicas the one before left over:
   /// 1. *Keep.* Replicas the model already runs on a node of a device-plugin group stay there: a
-  ///    running replica never moves because GPUs came free elsewhere. (Groups without device
+  ///    running replica never moves because GPUs came free elsewhere. When there are more running
+  ///    than wanted (scaling down), the ones kept are spread over the groups as pass 2 spreads. (Groups without device
   ///    plugin have no GPUs to count; pass 2 splits them by size, which running pods do not change.)
   /// 2. *Free GPUs.* Replicas go where GPUs are free for this model, the group with the fewest
   ///    replicas per free GPU next (per node for a group without device plugin, which has no GPU
@@ -87,17 +88,17 @@ extension EdgeModelPlanner {
     func unmatched(_ i: Int) -> Int { max(0, loads[i].pods - out[i]) }
     var left = total
 
-    // 1. Keep.
-    let keepOrder = groups.indices.filter { groups[$0].deviceplugin && loads[$0].boundPods > 0 }
-      .sorted { loads[$0].boundPods != loads[$1].boundPods ? loads[$0].boundPods > loads[$1].boundPods : $0 < $1 }
-    for i in keepOrder where left > 0 {
-      let kept = min(loads[i].boundPods, cap[i] ?? .max, left)
-      out[i] += kept
-      left -= kept
+    // 1. Keep, spread as free capacity would spread them: scaling down takes replicas from the
+    // most loaded groups first, so a small group is not emptied while a large one stays full.
+    let weight = { (i: Int) in max(1, loads[i].freeGPUs ?? groups[i].nodes.count) }
+    while left > 0 {
+      let keepable = groups.indices.filter { groups[$0].deviceplugin && out[$0] < loads[$0].boundPods && open($0) }
+      guard let next = keepable.min(by: { a, b in lessLoaded(a, b, weight: weight) ?? (a < b) }) else { break }
+      out[next] += 1
+      left -= 1
     }
 
     // 2. Free GPUs.
-    let weight = { (i: Int) in max(1, loads[i].freeGPUs ?? groups[i].nodes.count) }
     while left > 0 {
       let room = groups.indices.filter { i in open(i) && (loads[i].freeGPUs.map { out[i] < $0 } ?? true) }
       guard let next = room.min(by: { a, b in

@@ -66,6 +66,9 @@ public struct RetryPolicy: Sendable {
   public var maxAttempts = 6
   public var baseDelay: Duration = .milliseconds(200)
   public var maxDelay: Duration = .seconds(30)
+  /// How a retry waits: `Task.sleep` unless replaced. Tests replace it to record the delays (and
+  /// skip them) instead of sleeping; a controller may route it through its own clock.
+  public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
   public init() {}
 
   func delay(attempt: Int, retryAfter: String?) -> Duration {
@@ -186,14 +189,14 @@ public final class KubeClient: Sendable {
         let retryable = response.status == 429 || response.status == 503
           || (method != "POST" && [500, 502, 504].contains(response.status))
         if retryable && attempt + 1 < retry.maxAttempts {
-          try await Task.sleep(for: retry.delay(attempt: attempt, retryAfter: response.header("retry-after")))
+          try await retry.sleep(retry.delay(attempt: attempt, retryAfter: response.header("retry-after")))
           attempt += 1
           continue
         }
         throw KubeAPIError(code: response.status, body: response.body)
       } catch let error as TransportError where error.isRetryable && attempt + 1 < retry.maxAttempts
                                               && (method != "POST" || error.isConnectFailure) {
-        try await Task.sleep(for: retry.delay(attempt: attempt, retryAfter: nil))
+        try await retry.sleep(retry.delay(attempt: attempt, retryAfter: nil))
         attempt += 1
       }
     }

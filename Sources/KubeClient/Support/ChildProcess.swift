@@ -1,4 +1,5 @@
 internal import CKubeClientShims
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -15,6 +16,9 @@ import Darwin
 /// its own process group, inherits standard input, writes standard error to `/dev/null`, and
 /// inherits no other descriptor of ours (curl's and NIO's sockets stay in this process).
 enum ChildProcess {
+  /// Spawns retried because the program was busy (ETXTBSY), ever: what a test of that path reads.
+  static let busyRetries = Atomic<Int>(0)
+
   /// Runs `command` with `arguments` in `environment`, waits for it and returns its termination
   /// status and everything it wrote to standard output. Blocks the calling thread, as `Process` with
   /// `readDataToEndOfFile()` and `waitUntilExit()` did.
@@ -68,6 +72,7 @@ enum ChildProcess {
     // exec. That lasts moments: try again for up to about a second before giving up.
     var delay: UInt32 = 1_000
     while rc == ETXTBSY, delay <= 512_000 {
+      busyRetries.add(1, ordering: .relaxed)
       usleep(delay)
       delay *= 2
       rc = posix_spawn(&pid, path, &actions, &attributes, cArguments, cEnvironment)
