@@ -1,6 +1,7 @@
 """`edgeml operator` against `edgeml sim`, observed with the real kubectl: status is written, a
 steady cluster sees no writes, a SIGKILLed operator restarted converges, and of two replicas with
 leader election exactly one leads, with failover after the lease expires."""
+import datetime
 import json
 import os
 import signal
@@ -116,28 +117,46 @@ def test_a_sigkilled_operator_restarted_converges(crd_sim):
         op.wait(timeout=15)
 
 
-def lease_holder(sim):
+def lease(sim):
     r = sim.kubectl("get", "lease", "edgeml-operator-leader", "-n", "edgeml-system", "-o", "json", check=False)
-    return json.loads(r.stdout)["spec"].get("holderIdentity") if r.returncode == 0 else None
+    return json.loads(r.stdout)["spec"] if r.returncode == 0 else {}
+
+
+def lease_holder(sim):
+    return lease(sim).get("holderIdentity")
+
+
+def micro_time(text):
+    """Seconds since the epoch of a metav1.MicroTime ("2026-12-06T10:00:00.123456Z")."""
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def test_two_replicas_one_leader_and_failover(crd_sim):
     crd_sim.kubectl("apply", "-f", "-", input='{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"edgeml-system"}}')
     timing = ["--leader-elect", "--lease-duration-seconds", "4", "--renew-deadline-seconds", "3", "--retry-period-seconds", "1"]
     a = start_operator(crd_sim, *timing, "--identity", "replica-a")
-    time.sleep(1.5)
-    b = start_operator(crd_sim, *timing, "--identity", "replica-b")
+    b = None
     try:
         assert wait_for(lambda: lease_holder(crd_sim) == "replica-a")
-        time.sleep(3)
-        assert lease_holder(crd_sim) == "replica-a"          # b waits, never steals a live lease
+        b = start_operator(crd_sim, *timing, "--identity", "replica-b")
+        # While a renews, b never takes the lease: two renewals of a's seen with b running, and no
+        # transition counted.
+        first = lease(crd_sim)["renewTime"]
+        assert wait_for(lambda: lease(crd_sim)["renewTime"] != first)
+        second = lease(crd_sim)["renewTime"]
+        assert wait_for(lambda: lease(crd_sim)["renewTime"] != second)
+        held = lease(crd_sim)
+        assert held["holderIdentity"] == "replica-a" and held.get("leaseTransitions", 0) == 0
         crd_sim.kubectl("apply", "-f", "-", input=model("led"))
         assert wait_for(lambda: acknowledged(crd_sim, "led", 1))
-        killed_at = time.monotonic()
         a.send_signal(signal.SIGKILL)                          # no release: b must wait for expiry
         a.wait()
+        last_renew = micro_time(lease(crd_sim)["renewTime"])
         assert wait_for(lambda: lease_holder(crd_sim) == "replica-b", timeout=15)
-        assert time.monotonic() - killed_at < 4 + 4            # the lease duration, plus a retry period and polling slack
+        taken = lease(crd_sim)
+        # b took it only once a's last renewal was a lease duration old, and the hand-over is counted.
+        assert micro_time(taken["acquireTime"]) >= last_renew + 4
+        assert taken["leaseTransitions"] == 1
         crd_sim.kubectl("apply", "-f", "-", input=model("after-failover"))
         assert wait_for(lambda: acknowledged(crd_sim, "after-failover", 1))
         b.terminate()                                          # clean shutdown releases the lease
@@ -145,7 +164,7 @@ def test_two_replicas_one_leader_and_failover(crd_sim):
         assert wait_for(lambda: lease_holder(crd_sim) in (None, ""), timeout=5)
     finally:
         for p in (a, b):
-            if p.poll() is None:
+            if p is not None and p.poll() is None:
                 p.kill()
 
 
