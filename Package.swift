@@ -35,9 +35,12 @@ let package = Package(
     .target(name: "KubeCore"),
     .target(name: "YAML", dependencies: ["CYAML", "KubeCore"]),
     .target(name: "DriftStatistics"),
+    // What several targets must agree on: the edgeml.io/ labels and annotations, the engine's result
+    // document and its failure reasons (docs/edgemodel-contracts.md).
+    .target(name: "EdgeMLVocabulary", dependencies: ["KubeCore"]),
     // EdgeML, KubeClient, ControllerRuntime and OperatorCLI import FoundationEssentials only, so the
     // edgeml-operator product maps neither libFoundation nor ICU.
-    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics",
+    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics", "EdgeMLVocabulary",
                                           .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "KubeClient", dependencies: ["CCurl", "CKubeClientShims", "KubeCore", "YAML"]),
     .target(
@@ -66,13 +69,13 @@ let package = Package(
     // The init-container program's library: fetch, verify, decrypt, build with trtexec, cache.
     .target(
       name: "EngineBuilder",
-      dependencies: ["KubeCore", "KubeClient", .product(name: "Crypto", package: "swift-crypto"),
+      dependencies: ["KubeCore", "KubeClient", "EdgeMLVocabulary", .product(name: "Crypto", package: "swift-crypto"),
                      .product(name: "Logging", package: "swift-log")]
     ),
     // Jetson discovery (node labels) and telemetry from sysfs/procfs.
     .target(
       name: "NodeAgent",
-      dependencies: ["KubeCore", "KubeClient", .product(name: "Logging", package: "swift-log")],
+      dependencies: ["KubeCore", "KubeClient", "EdgeMLVocabulary", .product(name: "Logging", package: "swift-log")],
       resources: [.copy("Fixtures")]
     ),
     // A simulated Jetson cluster on the emulator: nodes, scheduler, kubelet, workload controllers.
@@ -118,7 +121,7 @@ let package = Package(
     .executableTarget(
       name: "edgeml",
       dependencies: [
-        "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML", "KubeClient", "ControllerRuntime",
+        "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML", "EdgeMLVocabulary", "KubeClient", "ControllerRuntime",
         "EngineBuilder", "EngineCLI", "NodeAgent", "EdgeSim", "OperatorCLI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -131,20 +134,20 @@ let package = Package(
     .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeCore"]),
     .testTarget(name: "DriftStatisticsTests", dependencies: ["DriftStatistics"], resources: [.copy("Fixtures")]),
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeCore", "YAML"]),
-    .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "KubeCore", "YAML", "KubeClient", "KubeEmulator"]),
+    .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "EdgeMLVocabulary", "KubeCore", "YAML", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
     // Builds run the trtexec-double and edgeml binaries; https:// fetches go to a NIOSSL server with a
     // certificate from KubeEmulator's CertificateAuthority.
     .testTarget(
       name: "EngineBuilderTests",
-      dependencies: ["EngineBuilder", "KubeCore", "KubeClient", "KubeEmulator",
+      dependencies: ["EngineBuilder", "EdgeMLVocabulary", "KubeCore", "KubeClient", "KubeEmulator",
                      .product(name: "Crypto", package: "swift-crypto"),
                      .product(name: "Logging", package: "swift-log"),
                      .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                      .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
       exclude: ["Fetch/fetch_fixtures.py"]
     ),
-    .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "KubeCore", "KubeClient", "KubeEmulator"]),
+    .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "EdgeMLVocabulary", "KubeCore", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "EdgeSimTests", dependencies: ["EdgeSim", "KubeEmulator", "KubeCore", "KubeClient"]),
     .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubeClient", "KubeCore", "KubeEmulator"]),
   ],

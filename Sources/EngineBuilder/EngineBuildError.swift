@@ -1,18 +1,11 @@
+import EdgeMLVocabulary
 /// Why an engine is not in place, as the contract's `reason` says it (docs/edgemodel-contracts.md §2).
 ///
 /// `message` is for a person reading `kubectl describe`; it never contains a key, a token or the
 /// query string of a presigned URL.
 public struct EngineBuildError: Error, Sendable, Equatable, CustomStringConvertible {
-  /// The contract's closed set of reasons.
-  public enum Reason: String, Sendable, CaseIterable {
-    case invalidArguments = "InvalidArguments"
-    case fetchFailed = "FetchFailed"
-    case digestMismatch = "DigestMismatch"
-    case signatureInvalid = "SignatureInvalid"
-    case decryptionFailed = "DecryptionFailed"
-    case buildFailed = "BuildFailed"
-    case acceptanceFailed = "AcceptanceFailed"
-  }
+  /// The contract's closed set of reasons (the shared vocabulary's).
+  public typealias Reason = EngineFailureReason
 
   public var reason: Reason
   public var message: String

@@ -1,3 +1,4 @@
+import EdgeMLVocabulary
 import KubeCore
 
 /// What one run achieved: the engine in place, or why not. Rendered as the termination message.
@@ -36,27 +37,30 @@ public struct EngineBuildResult: Sendable, Equatable {
     }
   }
 
-  /// The result object, keys in the contract's order.
-  public var json: JSONValue {
-    var object = JSONObject()
-    object.appendUnchecked("key", .string(key))
+  /// The result document (the shared vocabulary's `EngineResult`, keys in the contract's order).
+  public var document: EngineResult {
+    var r = EngineResult()
+    r.key = key
     switch outcome {
     case .built(let engine):
-      object.appendUnchecked("state", "Built")
-      object.appendUnchecked("cacheHit", .bool(engine.cacheHit))
-      object.appendUnchecked("cacheSource", .string(engine.cacheSource))
-      object.appendUnchecked("buildSeconds", EngineBuildResult.number(engine.buildSeconds.rounded(toPlaces: 3)))
-      object.appendUnchecked("sizeBytes", .number(JSONNumber(engine.sizeBytes)))
-      object.appendUnchecked("tensorrt", .string(engine.tensorrt))
-      if let latency = engine.latencyMs { object.appendUnchecked("latencyMs", EngineBuildResult.number(latency)) }
-      if let qps = engine.throughputQPS { object.appendUnchecked("throughputQPS", EngineBuildResult.number(qps)) }
+      r.state = "Built"
+      r.cacheHit = engine.cacheHit
+      r.cacheSource = engine.cacheSource
+      r.buildSeconds = engine.buildSeconds.rounded(toPlaces: 3)
+      r.sizeBytes = engine.sizeBytes
+      r.tensorrt = engine.tensorrt
+      r.latencyMs = engine.latencyMs
+      r.throughputQPS = engine.throughputQPS
     case .failed(let error):
-      object.appendUnchecked("state", "Failed")
-      object.appendUnchecked("reason", .string(error.reason.rawValue))
-      object.appendUnchecked("message", .string(error.message))
+      r.state = "Failed"
+      r.reason = error.reason.rawValue
+      r.message = error.message
     }
-    return .object(object)
+    return r
   }
+
+  /// The result object, keys in the contract's order.
+  public var json: JSONValue { document.json }
 
   /// Kubernetes keeps at most 4096 bytes of a termination message.
   public static let terminationMessageLimit = 4096
@@ -87,7 +91,6 @@ public struct EngineBuildResult: Sendable, Equatable {
     return rendered(fits)
   }
 
-  private static func number(_ value: Double) -> JSONValue { value.isFinite ? .number(JSONNumber(value)) : .null }
 }
 
 extension Double {

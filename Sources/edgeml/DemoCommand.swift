@@ -1,3 +1,4 @@
+import EdgeMLVocabulary
 import ArgumentParser
 import ControllerRuntime
 import EdgeML

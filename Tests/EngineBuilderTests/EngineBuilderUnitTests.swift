@@ -1,4 +1,5 @@
 @testable import EngineBuilder
+import EdgeMLVocabulary
 import Foundation
 import KubeCore
 import KubeClient
@@ -87,6 +88,21 @@ struct EngineBuilderUnitTests {
     let built = EngineBuildResult(key: "sha256:k", outcome: .built(.init(cacheHit: false, buildSeconds: 12.4, sizeBytes: 8123456,
                                                                          tensorrt: "10.3.0", latencyMs: 3.1, throughputQPS: 310.5)))
     #expect(built.json.serializedString() == #"{"key":"sha256:k","state":"Built","cacheHit":false,"cacheSource":"none","buildSeconds":12.4,"sizeBytes":8123456,"tensorrt":"10.3.0","latencyMs":3.1,"throughputQPS":310.5}"#)
+  }
+
+  @Test("What the engine writes the operator reads back field for field, built or failed with any of the contract's reasons")
+  func resultRoundTrip() throws {
+    let built = EngineBuildResult(key: "sha256:k", outcome: .built(.init(cacheHit: true, cacheSource: "shared", buildSeconds: 412.0004,
+                                                                         sizeBytes: 812, tensorrt: "10.3.0", latencyMs: 3.1, throughputQPS: nil)))
+    let read = try #require(EngineResult(terminationMessage: built.terminationMessage()))
+    #expect(read.state == "Built" && read.cacheHit == true && read.cacheSource == "shared" && read.buildSeconds == 412.0)
+    #expect(read.sizeBytes == 812 && read.tensorrt == "10.3.0" && read.latencyMs == 3.1 && read.throughputQPS == nil)
+    for reason in EngineFailureReason.allCases {
+      let failed = EngineBuildResult(key: "sha256:k", outcome: .failed(EngineBuildError(reason, "it went wrong")))
+      let back = try #require(EngineResult(terminationMessage: failed.terminationMessage()))
+      #expect(back.state == "Failed" && back.failureReason == reason && back.message == "it went wrong")
+    }
+    #expect(EngineResult(terminationMessage: "OOMKilled") == nil)   // not ours: no document
   }
 
   @Test("A copy has the source's bytes over a longer old file, reports its size, and fails on a missing source")

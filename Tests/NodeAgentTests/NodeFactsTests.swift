@@ -1,3 +1,4 @@
+import EdgeMLVocabulary
 import Foundation
 import Testing
 @testable import NodeAgent

@@ -1,3 +1,4 @@
+import EdgeMLVocabulary
 import Testing
 @testable import NodeAgent
 

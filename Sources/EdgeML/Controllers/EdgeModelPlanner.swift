@@ -1,4 +1,5 @@
 import ControllerRuntime
+import EdgeMLVocabulary
 import KubeClient
 import KubeCore
 
@@ -55,15 +56,8 @@ public enum EdgeModelPlanner {
   }
 
   public static let fieldManager = "edgeml-operator"
-  public enum Labels {
-    public static let model = "edgeml.io/model"
-    public static let nodeGroup = "edgeml.io/node-group"
-    public static let version = "edgeml.io/model-version"
-    public static let managedBy = "app.kubernetes.io/managed-by"
-    public static let managedByValue = "edgeml-operator"
-    public static let engineKey = "edgeml.io/engine-key"
-    public static let appliedHash = "edgeml.io/applied-hash"
-  }
+  /// The labels and annotations on what the operator creates: the shared vocabulary's list.
+  public typealias Labels = ObjectLabels
 
   public static func plan(_ input: Input) -> Plan {
     let model = input.model
@@ -471,8 +465,7 @@ public enum EdgeModelPlanner {
 
   static func failureReason(_ engine: EngineStatus) -> String {
     let head = engine.message?.split(separator: ":").first.map(String.init) ?? ""
-    let known = ["InvalidArguments", "FetchFailed", "DigestMismatch", "SignatureInvalid", "DecryptionFailed", "BuildFailed", "AcceptanceFailed"]
-    return known.contains(head) ? head : "BuildFailed"
+    return (EngineFailureReason(rawValue: head) ?? .buildFailed).rawValue
   }
 
   static func keepTransitionTime(_ c: StatusCondition, previous: [StatusCondition]?, now: String) -> StatusCondition {

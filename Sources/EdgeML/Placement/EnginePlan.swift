@@ -86,27 +86,3 @@ public struct EnginePlan: Sendable, Equatable {
   }
 }
 
-/// What `edgeml engine` writes to its termination message (docs/edgemodel-contracts.md §2).
-public struct EngineResult: Codable, Sendable, Equatable {
-  public var key: String?
-  public var state: String?
-  public var cacheHit: Bool?
-  /// `node`, `shared` or `none` (built here).
-  public var cacheSource: String?
-  public var buildSeconds: Double?
-  public var sizeBytes: Int?
-  public var tensorrt: String?
-  public var reason: String?
-  public var message: String?
-  public var latencyMs: Double?
-  public var throughputQPS: Double?
-
-  public init() {}
-
-  /// Parses a termination message; nil when it is not our JSON (a crash, an OOM kill's empty message).
-  public init?(terminationMessage: String) {
-    guard let json = try? JSONValue(parsing: Array(terminationMessage.utf8)), json.objectValue != nil,
-          let r = try? ModelCoding.decode(EngineResult.self, from: json) else { return nil }
-    self = r
-  }
-}

@@ -1,3 +1,4 @@
+import EdgeMLVocabulary
 import KubeCore
 
 /// A Node as placement sees it: readiness, taints, GPU capacity and the Jetson facts the node agent
@@ -79,18 +80,5 @@ public struct Taint: Sendable, Equatable, Hashable {
   }
 }
 
-/// The node labels the node agent owns (docs/edgemodel-contracts.md §1).
-public enum JetsonLabels {
-  public static let prefix = "edgeml.io/"
-  public static let module = "edgeml.io/jetson.module"
-  public static let soc = "edgeml.io/soc"
-  public static let gpuArch = "edgeml.io/gpu.arch"
-  public static let l4t = "edgeml.io/l4t"
-  public static let jetpack = "edgeml.io/jetpack"
-  public static let tensorRT = "edgeml.io/tensorrt"
-  public static let cuda = "edgeml.io/cuda"
-  public static let dlaCores = "edgeml.io/dla.cores"
-  public static let memoryMiB = "edgeml.io/memory.mib"
-  public static let powerMode = "edgeml.io/power.mode"
-  public static let secureBoot = "edgeml.io/secureboot"
-}
+/// The node labels the node agent owns (docs/edgemodel-contracts.md §1): the shared vocabulary's list.
+public typealias JetsonLabels = NodeLabels

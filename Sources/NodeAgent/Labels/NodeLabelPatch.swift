@@ -1,3 +1,4 @@
+import EdgeMLVocabulary
 import KubeCore
 
 /// The JSON merge patch that brings a Node's `edgeml.io/*` labels to the desired set.

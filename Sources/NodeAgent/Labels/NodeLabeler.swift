@@ -1,3 +1,4 @@
+import EdgeMLVocabulary
 import KubeClient
 import KubeCore
 import Logging

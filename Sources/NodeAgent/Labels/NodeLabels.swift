@@ -1,21 +1,7 @@
-/// The `edgeml.io/*` node labels of docs/edgemodel-contracts.md §1.
-public enum NodeLabels {
-  /// Every key the agent owns starts with this (the contract: "every label key with the prefix
-  /// `edgeml.io/` and no other").
-  public static let prefix = "edgeml.io/"
-
-  public static let module = "edgeml.io/jetson.module"
-  public static let soc = "edgeml.io/soc"
-  public static let gpuArch = "edgeml.io/gpu.arch"
-  public static let l4t = "edgeml.io/l4t"
-  public static let jetpack = "edgeml.io/jetpack"
-  public static let tensorRT = "edgeml.io/tensorrt"
-  public static let cuda = "edgeml.io/cuda"
-  public static let dlaCores = "edgeml.io/dla.cores"
-  public static let memoryMiB = "edgeml.io/memory.mib"
-  public static let powerMode = "edgeml.io/power.mode"
-  public static let secureBoot = "edgeml.io/secureboot"
-
+import EdgeMLVocabulary
+/// The `edgeml.io/*` node labels of docs/edgemodel-contracts.md §1 (keys: the shared vocabulary),
+/// worked out from a node's facts.
+extension NodeLabels {
   /// The labels for a set of facts: one per known fact, none for a nil one.
   ///
   /// Every value is a valid Kubernetes label value (at most 63 characters of `[A-Za-z0-9._-]`,
