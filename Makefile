@@ -4,7 +4,7 @@ SWIFT ?= swift
 export PATH := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null):/opt/swift/usr/bin:$(PATH)
 EDGEML := .build/debug/edgeml
 
-.PHONY: setup build demo test test-swift test-acceptance bench clean
+.PHONY: setup build demo test bench clean
 
 setup:
 	@bash scripts/setup.sh

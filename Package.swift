@@ -149,6 +149,9 @@ let package = Package(
     ),
     .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "EdgeMLVocabulary", "KubeCore", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "EdgeSimTests", dependencies: ["EdgeSim", "KubeEmulator", "KubeCore", "KubeClient"]),
+    .testTarget(name: "OperatorCLITests", dependencies: ["OperatorCLI", "KubeCore",
+                                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                                         .product(name: "Logging", package: "swift-log")]),
     .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubeClient", "KubeCore", "KubeEmulator"]),
   ],
   swiftLanguageModes: [.v6]

