@@ -35,6 +35,7 @@ func maximalInstance(_ schema: JSONValue) -> JSONValue {
   case "array":
     return [maximalInstance(schema["items"] ?? ["type": "string"])]
   case "string":
+    if schema["format"] == "date-time" { return "2026-12-06T10:00:00Z" }
     return schema["enum"]?.arrayValue?.first ?? "text"
   case "integer": return 3
   case "number": return 1.5
@@ -65,8 +66,15 @@ func keyPaths(_ value: JSONValue, schema: JSONValue, prefix: String = "") -> Set
 /// Stored property names of a decoded value that the schema does not declare.
 func undeclaredProperties(_ value: Any, schema: JSONValue, prefix: String) -> [String] {
   let v = ModelCoding.unwrapOptional(value)
-  let mirror = Mirror(reflecting: v)
   var out: [String] = []
+  // KubeCore's Condition keeps its fields as metav1.Condition's JSON (and unknown ones beside them):
+  // what it declares is the keys of that JSON, not its stored properties.
+  if let condition = v as? Condition {
+    let props = schema["properties"]?.objectValue ?? JSONObject()
+    for key in condition.json.objectValue?.keys ?? [] where props[key] == nil { out.append(prefix.isEmpty ? key : "\(prefix).\(key)") }
+    return out
+  }
+  let mirror = Mirror(reflecting: v)
   switch mirror.displayStyle {
   case .struct:
     let props = schema["properties"]?.objectValue ?? JSONObject()

@@ -86,3 +86,25 @@ func malformedObjectMeta(_ text: String, _ message: String) throws {
     #expect(error.description == message)
   }
 }
+
+@Test("setting a condition moves its transition time only when its status changes, as meta.SetStatusCondition does")
+func setStatusCondition() throws {
+  let t0 = Timestamp(secondsSinceEpoch: 1_800_000_000), t1 = Timestamp(secondsSinceEpoch: 1_800_000_060)
+  var conditions: [Condition] = []
+  #expect(Condition.set(Condition(type: "Ready", status: "False", observedGeneration: 1, reason: "Building", message: "0/1"),
+                        in: &conditions, now: t0))
+  #expect(conditions.first?.lastTransitionTime == t0)
+  // Same status, new reason, message and generation: those change, the transition time does not.
+  #expect(Condition.set(Condition(type: "Ready", status: "False", observedGeneration: 2, reason: "Unschedulable", message: "no GPU"),
+                        in: &conditions, now: t1))
+  let ready = try #require(Condition.find("Ready", in: conditions))
+  #expect(ready.lastTransitionTime == t0 && ready.reason == "Unschedulable" && ready.observedGeneration == 2)
+  // Nothing new: reported unchanged.
+  #expect(!Condition.set(ready, in: &conditions, now: t1))
+  // The status flips: now it moves.
+  Condition.set(Condition(type: "Ready", status: "True", observedGeneration: 2, reason: "Ready"), in: &conditions, now: t1)
+  #expect(Condition.find("Ready", in: conditions)?.lastTransitionTime == t1)
+  // Another type is added beside it; the first keeps its place.
+  Condition.set(Condition(type: "Available", status: "True"), in: &conditions, now: t1)
+  #expect(conditions.map(\.type) == ["Ready", "Available"])
+}

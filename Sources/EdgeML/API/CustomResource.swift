@@ -135,25 +135,9 @@ public enum IntOrString: Codable, Sendable, Equatable {
   }
 }
 
-/// A condition in a status, with the fields of metav1.Condition.
-public struct StatusCondition: Codable, Sendable, Equatable {
-  public var type: String
-  public var status: String
-  public var observedGeneration: Int?
-  public var lastTransitionTime: String?
-  public var reason: String?
-  public var message: String?
-
-  public init(type: String, status: String, observedGeneration: Int? = nil, lastTransitionTime: String? = nil,
-              reason: String? = nil, message: String? = nil) {
-    self.type = type
-    self.status = status
-    self.observedGeneration = observedGeneration
-    self.lastTransitionTime = lastTransitionTime
-    self.reason = reason
-    self.message = message
-  }
-}
+/// A condition in a status (`metav1.Condition`): KubeCore's `Condition`, with its set/find helpers
+/// (`Condition.set` moves `lastTransitionTime` only when the status changes).
+public typealias StatusCondition = Condition
 
 /// A reference to an object in the same namespace.
 public struct LocalObjectReference: Codable, Sendable, Equatable {

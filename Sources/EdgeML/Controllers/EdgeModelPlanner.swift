@@ -127,26 +127,26 @@ public enum EdgeModelPlanner {
     let pending = engines.filter { $0.state == .pending }
     if scheduled, !engines.isEmpty, pending.count == engines.count, let waiting {
       // Nodes are eligible, but the scheduler placed no pod of the current engines on any of them.
-      conditions.append(StatusCondition(type: "Scheduled", status: "False", observedGeneration: generation, reason: "Unschedulable",
+      conditions.append(StatusCondition(type: "Scheduled", status: "False", observedGeneration: Int64(generation), reason: "Unschedulable",
                                         message: waiting.summary))
     } else {
-      conditions.append(StatusCondition(type: "Scheduled", status: scheduled ? "True" : "False", observedGeneration: generation,
+      conditions.append(StatusCondition(type: "Scheduled", status: scheduled ? "True" : "False", observedGeneration: Int64(generation),
                                         reason: scheduled ? "NodesEligible" : "NoEligibleNodes",
                                         message: scheduled ? "\(placement.summary); \(placement.groups.count) node group(s)" : placement.summary))
     }
     let engineReady: StatusCondition
     if !scheduled {
-      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: generation, reason: "NotScheduled",
+      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: Int64(generation), reason: "NotScheduled",
                                     message: "no node group to build an engine for")
     } else if let failed {
-      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: generation,
+      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: Int64(generation),
                                     reason: failureReason(failed), message: failed.message ?? "engine build failed")
     } else if engines.isEmpty {
-      engineReady = StatusCondition(type: "EngineReady", status: "True", observedGeneration: generation, reason: "NoReplicas",
+      engineReady = StatusCondition(type: "EngineReady", status: "True", observedGeneration: Int64(generation), reason: "NoReplicas",
                                     message: "scaled to zero: no engine is needed")
     } else if built == engines.count {
       let hits = engines.reduce(0) { $0 + ($1.cacheHits ?? 0) }
-      engineReady = StatusCondition(type: "EngineReady", status: "True", observedGeneration: generation, reason: "EnginesBuilt",
+      engineReady = StatusCondition(type: "EngineReady", status: "True", observedGeneration: Int64(generation), reason: "EnginesBuilt",
                                     message: "\(built)/\(engines.count) engine(s) built, \(hits) cache hit(s)")
     } else {
       let building = engines.filter { $0.state == .building }.compactMap { $0.nodeGroup?.module }
@@ -154,30 +154,30 @@ public enum EdgeModelPlanner {
       let parts = stuck + (building.isEmpty ? [] : ["building for \(building.joined(separator: ", "))"])
       // A group whose pods wait for a node is not building: it waits for someone to free a GPU,
       // add a node or change the spec, so it outranks the groups that are building.
-      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: generation,
+      engineReady = StatusCondition(type: "EngineReady", status: "False", observedGeneration: Int64(generation),
                                     reason: pending.isEmpty ? "Building" : "Unschedulable",
                                     message: "\(built)/\(engines.count) engine(s) built; \(parts.joined(separator: "; "))")
     }
     conditions.append(engineReady)
     let available = !ready.isEmpty
-    conditions.append(StatusCondition(type: "Available", status: available ? "True" : "False", observedGeneration: generation,
+    conditions.append(StatusCondition(type: "Available", status: available ? "True" : "False", observedGeneration: Int64(generation),
                                       reason: available ? "MinimumReplicasAvailable" : "NoReplicasReady",
                                       message: "\(ready.count) ready replica(s)" + (readyVersions.isEmpty ? "" : " serving version \(Set(readyVersions).sorted().joined(separator: ", "))")))
     let allCurrent = scheduled && engineReady.status == "True" && readyCurrent.count >= desiredTotal
       && readyCurrent.count == ready.count
     let readyCondition: StatusCondition
     if allCurrent {
-      readyCondition = StatusCondition(type: "Ready", status: "True", observedGeneration: generation, reason: "Ready",
+      readyCondition = StatusCondition(type: "Ready", status: "True", observedGeneration: Int64(generation), reason: "Ready",
                                        message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on version \(specVersion.isEmpty ? "?" : specVersion)")
     } else if engineReady.status != "True" {
-      readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: generation, reason: engineReady.reason,
+      readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: Int64(generation), reason: engineReady.reason,
                                        message: engineReady.message)
     } else if let waiting {
       // Engines are built, but replicas wait for a node (scaled up into full groups, say).
-      readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: generation, reason: "Unschedulable",
+      readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: Int64(generation), reason: "Unschedulable",
                                        message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on the current engine; \(waiting.summary)")
     } else {
-      readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: generation, reason: "RollingOut",
+      readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: Int64(generation), reason: "RollingOut",
                                        message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on the current engine")
     }
     conditions.append(readyCondition)
@@ -468,14 +468,12 @@ public enum EdgeModelPlanner {
     return (EngineFailureReason(rawValue: head) ?? .buildFailed).rawValue
   }
 
+  /// `c` with the transition time `Condition.set` gives it against the previous status: kept while
+  /// the status is the same, `now` when it changes (apimachinery's `meta.SetStatusCondition`).
   static func keepTransitionTime(_ c: StatusCondition, previous: [StatusCondition]?, now: String) -> StatusCondition {
-    var c = c
-    if let p = previous?.first(where: { $0.type == c.type }), p.status == c.status, let t = p.lastTransitionTime {
-      c.lastTransitionTime = t
-    } else {
-      c.lastTransitionTime = now
-    }
-    return c
+    var list = (previous ?? []).filter { $0.type == c.type }
+    Condition.set(c, in: &list, now: (try? Timestamp(rfc3339: now)) ?? Timestamp(secondsSinceEpoch: 0))
+    return list.first ?? c
   }
 
   /// An Event per condition whose status or reason changed and per engine that finished or failed.

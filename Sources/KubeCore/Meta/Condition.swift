@@ -95,3 +95,17 @@ extension Condition {
     conditions.first { $0.type == type }
   }
 }
+
+extension Condition: Codable {
+  /// Reads a condition inside a `Codable` status type; a malformed one is a decoding error.
+  public init(from decoder: any Decoder) throws {
+    let json = try JSONValue(from: decoder)
+    do {
+      try self.init(json: json)
+    } catch {
+      throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(error)"))
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) }
+}
