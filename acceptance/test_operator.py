@@ -117,6 +117,57 @@ def test_a_sigkilled_operator_restarted_converges(crd_sim):
         op.wait(timeout=15)
 
 
+def jetson_nodes(sim, names):
+    """Registers Ready Jetson nodes (one GPU each) on the bare emulator, as the node agent and the
+    kubelet would label and report them."""
+    for name in names:
+        sim.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {
+            "kubernetes.io/hostname": name, "edgeml.io/jetson.module": "orin-nx-16gb", "edgeml.io/l4t": "36.4.3",
+            "edgeml.io/tensorrt": "10.3.0", "edgeml.io/gpu.arch": "sm_87", "edgeml.io/memory.mib": "15000"}}}))
+        sim.kubectl("patch", "node", name, "--subresource=status", "--type=merge", "-p", json.dumps({"status": {
+            "conditions": [{"type": "Ready", "status": "True"}], "allocatable": {"nvidia.com/gpu": "1"}}}))
+
+
+def owned_objects(sim, model_prefix):
+    """`kind/name` of every Deployment and Service the operator made for the models whose names start
+    with `model_prefix`, with the uids they name as owners."""
+    out = {}
+    for kind in ("deployments", "services"):
+        r = sim.kubectl("get", kind, "-l", "app.kubernetes.io/managed-by=edgeml-operator", "-o", "json")
+        for item in json.loads(r.stdout)["items"]:
+            if item["metadata"].get("labels", {}).get("edgeml.io/model", "").startswith(model_prefix):
+                out[f"{kind}/{item['metadata']['name']}"] = [o["uid"] for o in item["metadata"].get("ownerReferences", [])]
+    return out
+
+
+def test_models_deleted_while_the_operator_is_killed_at_random_leave_nothing_behind(crd_sim):
+    import random
+    rng = random.Random(20)
+    jetson_nodes(crd_sim, ["nx-a", "nx-b", "nx-c"])
+    op = start_operator(crd_sim)
+    try:
+        crd_sim.kubectl("apply", "-f", "-", input="---".join(model(f"gone-{i}") for i in range(20)))
+        assert wait_for(lambda: len(owned_objects(crd_sim, "gone-")) >= 10)   # the operator is at work
+        for i in range(20):
+            if rng.random() < 0.35:                               # killed mid-work, no clean shutdown
+                op.send_signal(signal.SIGKILL)
+                op.wait()
+                op = start_operator(crd_sim)
+            crd_sim.kubectl("delete", "edgemodel", f"gone-{i}", "--wait=false")
+        # Once the operator has caught up, nothing it made is left, and nothing comes back.
+        assert wait_for(lambda: owned_objects(crd_sim, "gone-") == {}, timeout=30), owned_objects(crd_sim, "gone-")
+        names = {m["metadata"]["name"] for m in json.loads(crd_sim.kubectl("get", "edgemodels", "-o", "json").stdout)["items"]}
+        assert not any(n.startswith("gone-") for n in names)
+        steady = global_resource_version(crd_sim)
+        time.sleep(2)
+        assert owned_objects(crd_sim, "gone-") == {}
+        assert global_resource_version(crd_sim) == steady
+    finally:
+        op.terminate()
+        op.wait(timeout=15)
+        crd_sim.kubectl("delete", "node", "nx-a", "nx-b", "nx-c")
+
+
 def lease(sim):
     r = sim.kubectl("get", "lease", "edgeml-operator-leader", "-n", "edgeml-system", "-o", "json", check=False)
     return json.loads(r.stdout)["spec"] if r.returncode == 0 else {}
