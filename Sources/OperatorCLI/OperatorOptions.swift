@@ -61,6 +61,7 @@ public struct OperatorOptions: ParsableArguments {
   /// Bootstraps the process's metrics backend (Prometheus) and, with `--log-format json`, its log
   /// backend: call it once, from `@main`'s command.
   public func run() async throws {
+    MappedFiles.adviseRandomAccess()
     let registry = PrometheusCollectorRegistry()
     MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     if logFormat == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
@@ -93,7 +94,12 @@ public struct OperatorOptions: ParsableArguments {
     let ready = ReadyFlag()
     var manager = await Manager(client: client, controllers: controllers, namespace: namespace, recorder: recorder,
                                 leaderElector: elector, logger: logger)
-    manager.onSynced = { ready.set() }
+    manager.onSynced = {
+      ready.set()
+      // Start-up is over and libcurl is loaded: what was touched only to get here leaves the RSS.
+      MappedFiles.adviseRandomAccess()
+      MappedFiles.releaseIdlePages()
+    }
     var servers: [HealthServer] = []
     for port in Set([metricsPort, healthPort]) where port > 0 {
       servers.append(try await HealthServer(host: bindAddress, port: port, isReady: { ready.isSet }, metrics: { registry.emitToBuffer() }))
