@@ -88,6 +88,7 @@ struct CELCostEstimator {
     }
   }
 
+  /// The estimate of `expr` and what cel-go tracks about its value (path, sizes), operands first.
   mutating func estimate(_ expr: CELExpr) -> Node {
     switch expr {
     case .literal(let value, _):
@@ -102,6 +103,8 @@ struct CELCostEstimator {
       let o = estimate(operand)
       // has(): the operand's cost only (presence tests are free in Kubernetes), and no path
       if testOnly { return Node(cost: o.cost, type: .bool) }
+      // selecting from a map or an object costs 1 (costSelect); our checker says dyn where cel-go
+      // knows an object type (an object keeping unknown fields), so dyn counts as an object
       let selecting: UInt64
       switch o.type {
       case .object, .map, .dyn: selecting = 1
