@@ -47,11 +47,13 @@ let ruleCases: [RuleCase] = [
   RuleCase(name: "int8 precision needs calibration",
            rules: [["rule": "self.precision != 'int8' || has(self.calibration)", "message": "int8 precision needs calibration"]],
            spec: ["precision": "int8"], errors: ["spec: Invalid value: \"object\": int8 precision needs calibration"]),
+  // not `'replicas ' + string(self.replicas)`: string() has no size estimate, so upstream refuses that
+  // concatenation at CRD creation (kubernetes/kubernetes#124234); format() is accepted
   RuleCase(name: "messageExpression builds the message from the object",
-           rules: [["rule": "self.replicas <= 10", "message": "too many", "messageExpression": "'replicas ' + string(self.replicas) + ' is over 10'"]],
+           rules: [["rule": "self.replicas <= 10", "message": "too many", "messageExpression": "'replicas %d is over 10'.format([self.replicas])"]],
            spec: ["replicas": 12], errors: ["spec: Invalid value: \"object\": replicas 12 is over 10"]),
   RuleCase(name: "a messageExpression that fails falls back to message",
-           rules: [["rule": "self.replicas <= 10", "message": "too many", "messageExpression": "'replicas ' + string(self.replicas / 0)"]],
+           rules: [["rule": "self.replicas <= 10", "message": "too many", "messageExpression": "'replicas %d'.format([self.replicas / 0])"]],
            spec: ["replicas": 12], errors: ["spec: Invalid value: \"object\": too many"]),
   RuleCase(name: "reason FieldValueForbidden gives a Forbidden error",
            rules: [["rule": "!has(self.replicas)", "message": "DaemonSet mode forbids replicas", "reason": "FieldValueForbidden"]],
@@ -297,8 +299,8 @@ struct CELStaticCostTests {
     let root: JSONValue = ["type": "object", "properties": ["foo": ["type": "array", "items": ["type": "integer"], "x-kubernetes-validations": rules]]]
     let errors = CELRules.checkCompiles(root, path: "spec.versions[0].schema.openAPIV3Schema").map(\.description)
     #expect(errors.count == 5)
-    #expect(errors.first?.hasSuffix("].rule: Forbidden: contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema") == true)
-    #expect(errors.last?.hasPrefix("spec.versions[0].schema.openAPIV3Schema: Forbidden: x-kubernetes-validations estimated rule & messageExpression cost total for entire OpenAPIv3 schema exceeds budget by factor of 1.") == true, "\(errors)")
+    #expect(errors.first?.hasSuffix("].rule: Forbidden: contributed to estimated rule cost total exceeding cost limit for entire OpenAPIv3 schema") == true)
+    #expect(errors.last?.hasPrefix("spec.versions[0].schema.openAPIV3Schema: Forbidden: x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema exceeds budget by factor of 1.") == true, "\(errors)")
     #expect(CELRules.checkCompiles(["type": "object", "properties": ["foo": ["type": "array", "maxItems": 100, "items": ["type": "integer"],
                                                                            "x-kubernetes-validations": rules]]], path: "x").isEmpty)
   }

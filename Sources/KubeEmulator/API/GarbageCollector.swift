@@ -32,6 +32,7 @@ extension APIServer {
       }
       if !changed { break }
     }
+    CRDSupport.reconsiderRefusedNames(state: &state, server: self)
     syncCRDs(&state)
   }
 

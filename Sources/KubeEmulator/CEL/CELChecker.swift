@@ -106,6 +106,13 @@ struct CELChecker {
     }
   }
 
+  /// The type a call returns for operands of these types; `dyn` where no overload matches. For the
+  /// cost estimator, which runs on expressions that already passed `check`.
+  func resultType(of function: String, receiver: CELType?, arguments: [CELType]) -> CELType {
+    if let receiver { return (try? member(function, receiver, arguments, offset: 0)) ?? .dyn }
+    return (try? global(function, arguments, offset: 0)) ?? .dyn
+  }
+
   private func select(_ t: CELType, _ field: String, offset: Int) throws(CELCompileError) -> CELType {
     switch t {
     case .dyn: return .dyn

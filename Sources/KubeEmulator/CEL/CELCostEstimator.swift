@@ -1,159 +1,244 @@
 import KubeCore
 
-/// Estimates, before any object exists, the most a rule can cost, from the sizes its schema allows.
+/// Estimates, before any object exists, the most one evaluation of an expression can cost.
 ///
-/// Kubernetes refuses a CRD whose rule could cost more than `StaticEstimatedCostLimit` (10,000,000)
-/// times the number of times it may run (apiextensions-apiserver `pkg/apis/apiextensions/validation/
-/// validation.go`, `getExpressionCost`, `getCostErrorMessage`; cel-go `checker/cost.go`). Without
-/// `maxItems`/`maxLength`/`maxProperties`, a size is bounded only by the 3 MiB request limit: a list of
-/// items serialised in at least `m` bytes holds at most 3 MiB/(m+1) of them
-/// (k8s.io/apiserver `pkg/cel/common/schemas.go` `estimateMaxArrayItemsFromMinSize`).
+/// This is cel-go's static estimator (`checker/cost.go`, `coster`) as Kubernetes configures it for
+/// CRD rules: sizes come from the schema through field paths (`CELSchemaSizes.sizeEstimate`, the
+/// apiextensions `sizeEstimator`), Kubernetes' own functions are costed by k8s.io/apiserver
+/// `pkg/cel/library/cost.go` `EstimateCallCost` and the rest by cel-go's `functionCost`, and `has()`
+/// costs nothing (`PresenceTestHasCost(false)`, k8s.io/apiserver `pkg/cel/environment/base.go`).
+/// CRD validation multiplies the result by how often the rule may run (`CELRules.checkCompiles`).
 ///
-/// The units are the runtime tracker's (`CELCost`), so the estimate bounds what evaluation can spend.
+/// The units are those of the runtime tracker (`CELCost`): 1 for an identifier, a field selection or
+/// a call, 10 to build a list, 0.1 per character a string function reads.
+///
+/// Our expressions keep macros as nodes; each is costed as the comprehension cel-go expands it to
+/// (`parser/macro.go` `makeQuantifier`, `MakeMap`, `MakeFilter`; `ext/comprehensions.go` for the
+/// two-variable forms), so `all` costs what `@not_strictly_false(@result)` and `@result && p` cost per
+/// element. Upstream's quirks are kept, because any change in either direction would accept a CRD
+/// upstream refuses or refuse one it accepts (the warning at the top of `EstimateCallCost`).
 struct CELCostEstimator {
-  /// Upstream's per-rule static limit.
-  static let staticLimit: UInt64 = 10_000_000
-  /// Upstream's limit for all the rules of one schema together (`StaticEstimatedCRDCostLimit`).
-  static let staticCRDLimit: UInt64 = 100_000_000
-  /// The request body limit sizes are derived from (k8s.io/apiserver `pkg/server/config.go`).
-  static let maxRequestBytes: UInt64 = 3 * 1024 * 1024
-
-  /// The schema node an expression's value has, when known, plus a size bound for computed values.
-  struct Shape {
-    var schema: JSONValue?
-    var size: UInt64?
-
-    static let unknown = Shape(schema: nil, size: nil)
+  /// What the estimator knows about one sub-expression.
+  struct Node {
+    /// The most it costs, its operands included.
+    var cost: UInt64
+    var type: CELType
+    /// Its field path (cel-go `exprPaths`): a variable, then property names, `@items`, `@keys`,
+    /// `@values`. Empty when the value was computed.
+    var path: [String] = []
+    /// A size known from the expression itself (cel-go `computedSizes`, `computeExprSize`).
+    var computed: CELSizeEstimate?
+    /// The size a local variable was bound with; used only when nothing else is known.
+    var local: CELSizeEstimate?
+    /// Sizes of the entries of a list or map the expression built (cel-go `computedEntrySizes`).
+    var entries: Entries?
   }
 
-  private var scopes: [[String: Shape]]
+  /// The key (or index) and value sizes of a list's or map's entries.
+  struct Entries {
+    var isList: Bool
+    var key: CELSizeEstimate
+    var value: CELSizeEstimate
 
-  init(variables: [String: JSONValue]) {
-    scopes = [variables.mapValues { Shape(schema: $0, size: nil) }]
-  }
-
-  /// The smallest JSON serialisation of a value of `schema`, in bytes.
-  static func minSerializedSize(_ schema: JSONValue?) -> UInt64 {
-    switch schema?["type"]?.stringValue {
-    case "string"?: return 2
-    case "boolean"?: return 4
-    case "integer"?, "number"?: return 1
-    case "array"?, "object"?: return 2
-    default: return 1
+    /// Both ranges widened to hold the other's; unknown when either is (cel-go `entrySizeEstimate.union`).
+    static func union(_ a: Entries?, _ b: Entries?) -> Entries? {
+      guard let a, let b else { return nil }
+      return Entries(isList: a.isList, key: a.key.union(b.key), value: a.value.union(b.value))
     }
   }
 
-  /// The most elements (list, map) or characters (string) a value of `shape` can have.
-  static func maxSize(_ shape: Shape) -> UInt64 {
-    if let size = shape.size { return size }
-    guard let schema = shape.schema else { return maxRequestBytes }
-    switch schema["type"]?.stringValue {
-    case "array"?:
-      if let m = schema["maxItems"]?.int64Value, m >= 0 { return UInt64(m) }
-      return (maxRequestBytes - 2) / (minSerializedSize(schema["items"]) + 1)
-    case "object"?:
-      if let m = schema["maxProperties"]?.int64Value, m >= 0 { return UInt64(m) }
-      if let props = schema["properties"]?.objectValue, schema["additionalProperties"] == nil { return UInt64(props.count) }
-      // "k":v, — at least 4 bytes of key, colon and comma besides the value
-      return (maxRequestBytes - 2) / (minSerializedSize(schema["additionalProperties"]) + 4)
-    case "string"?:
-      if let m = schema["maxLength"]?.int64Value, m >= 0 { return UInt64(m) }
-      return maxRequestBytes - 2
-    default:
-      return maxRequestBytes
+  private struct Local {
+    var type: CELType
+    var path: [String]
+    var size: CELSizeEstimate?
+  }
+
+  /// The schema `self` and `oldSelf` have, as CEL sees it (with apiVersion, kind and metadata.name at
+  /// a resource root).
+  let schema: JSONValue
+  private let variables: [String: CELType]
+  private var locals: [String: [Local]] = [:]
+
+  /// An estimator for rules whose variables are declared as `variables` and whose sizes come from `schema`.
+  init(schema: JSONValue, variables: [String: CELType]) {
+    self.schema = schema
+    self.variables = variables
+  }
+
+  /// The most one evaluation of `expr` costs (cel-go `CostEstimate.Max`).
+  mutating func maxCost(_ expr: CELExpr) -> UInt64 { estimate(expr).cost }
+
+  /// The size of a node's value, as cel-go `computeSize` finds it: computed, else from the schema
+  /// through its path, else 1 for a fixed-size type, else the local variable's; nil if unknown.
+  func size(_ node: Node) -> CELSizeEstimate? {
+    if let computed = node.computed { return computed }
+    if let fromSchema = CELSchemaSizes.sizeEstimate(at: node.path, root: schema) { return fromSchema }
+    if CELCostEstimator.isScalar(node.type) { return .fixed(1) }
+    return node.local
+  }
+
+  func sizeOrUnknown(_ node: Node) -> CELSizeEstimate { size(node) ?? .unknown }
+
+  /// Types whose values have one size (cel-go `isScalar`): strings, bytes, lists and maps do not.
+  static func isScalar(_ type: CELType) -> Bool {
+    switch type {
+    case .bool, .int, .uint, .double, .duration, .timestamp: return true
+    case .optional(let wrapped): return isScalar(wrapped)
+    default: return false
     }
   }
 
-  /// The size bound of a string, list or map shape; nil for scalars, whose operations cost O(1).
-  static func sizeIfSized(_ shape: Shape) -> UInt64? {
-    if let size = shape.size { return size }
-    switch shape.schema?["type"]?.stringValue {
-    case "string"?, "array"?, "object"?: return maxSize(shape)
+  /// The estimate of `expr` and what cel-go tracks about its value (path, sizes), operands first.
+  mutating func estimate(_ expr: CELExpr) -> Node {
+    switch expr {
+    case .literal(let value, _):
+      return Node(cost: 0, type: CELCostEstimator.literalType(value), computed: CELCostEstimator.literalSize(value))
+    case .ident(let name, _):
+      if let local = locals[name]?.last {
+        return Node(cost: 1, type: local.type, path: local.path, local: local.size)
+      }
+      let type = variables[name] ?? (CELEvaluator.typeIdentifiers.contains(name) ? .type : .dyn)
+      return Node(cost: 1, type: type, path: [name])
+    case .select(let operand, let field, let testOnly, _):
+      let o = estimate(operand)
+      // has(): the operand's cost only (presence tests are free in Kubernetes), and no path
+      if testOnly { return Node(cost: o.cost, type: .bool) }
+      // selecting from a map or an object costs 1 (costSelect); our checker says dyn where cel-go
+      // knows an object type (an object keeping unknown fields), so dyn counts as an object
+      let selecting: UInt64
+      switch o.type {
+      case .object, .map, .dyn: selecting = 1
+      default: selecting = 0
+      }
+      return Node(cost: CELSizeEstimate.add(o.cost, selecting), type: CELCostEstimator.fieldType(o.type, field), path: o.path + [field])
+    case .list(let items, _):
+      var cost: UInt64 = 10   // common.ListCreateBaseCost
+      var itemSize = items.isEmpty ? CELSizeEstimate.fixed(0) : CELSizeEstimate(min: .max, max: 0)
+      var element: CELType?
+      for item in items {
+        let n = estimate(item)
+        cost = CELSizeEstimate.add(cost, n.cost)
+        itemSize = itemSize.union(sizeOrUnknown(n))
+        element = element == nil ? n.type : (element == n.type ? n.type : .dyn)
+      }
+      return Node(cost: cost, type: .list(element ?? .dyn), computed: .fixed(UInt64(items.count)),
+                  entries: Entries(isList: true, key: .fixed(1), value: itemSize))
+    case .map(let pairs, _):
+      var cost: UInt64 = 30   // common.MapCreateBaseCost
+      var keySize = pairs.isEmpty ? CELSizeEstimate.fixed(0) : CELSizeEstimate(min: .max, max: 0)
+      var valueSize = keySize
+      var keyType: CELType?, valueType: CELType?
+      for pair in pairs {
+        let k = estimate(pair.key), v = estimate(pair.value)
+        cost = CELSizeEstimate.add(cost, CELSizeEstimate.add(k.cost, v.cost))
+        keySize = keySize.union(sizeOrUnknown(k))
+        valueSize = valueSize.union(sizeOrUnknown(v))
+        keyType = keyType == nil ? k.type : (keyType == k.type ? k.type : .dyn)
+        valueType = valueType == nil ? v.type : (valueType == v.type ? v.type : .dyn)
+      }
+      return Node(cost: cost, type: .map(key: keyType ?? .dyn, value: valueType ?? .dyn), computed: .fixed(UInt64(pairs.count)),
+                  entries: Entries(isList: false, key: keySize, value: valueSize))
+    case .macro(let macro, let range, let variable, let variable2, let args, _):
+      return estimateComprehension(macro, range: range, variable: variable, variable2: variable2, args: args)
+    case .call(let function, let target, let args, _):
+      return estimateCall(function, target: target, args: args)
+    }
+  }
+
+  /// A macro, costed as the comprehension it expands to (cel-go `costComprehension`): the range, the
+  /// accumulator's initial value and the result once, the loop condition and step once per element.
+  private mutating func estimateComprehension(_ macro: CELMacro, range: CELExpr, variable: String, variable2: String?,
+                                              args: [CELExpr]) -> Node {
+    let r = estimate(range)
+    let isList: Bool
+    switch r.entries?.isList {
+    case let known?: isList = known
+    case nil: if case .list = r.type { isList = true } else { isList = false }
+    }
+    var elementType: CELType = .dyn, keyType: CELType = .dyn
+    switch r.type {
+    case .list(let e): elementType = e; keyType = .int
+    case .map(let k, let v): elementType = v; keyType = k
+    default: break
+    }
+    // the iteration variables (pushIterSingle, or pushIterKey and pushIterValue)
+    if let variable2 {
+      push(variable, Local(type: keyType, path: r.path + [isList ? "@indices" : "@keys"], size: r.entries?.key))
+      push(variable2, Local(type: elementType, path: r.path + [isList ? "@items" : "@values"], size: r.entries?.value))
+    } else {
+      push(variable, Local(type: isList ? elementType : keyType, path: r.path + [isList ? "@items" : "@keys"],
+                           size: isList ? r.entries?.value : r.entries?.key))
+    }
+    let argNodes = args.map { estimate($0) }
+    // the size of the variable itself, for filter's `@result + [x]`
+    let variableSize = sizeOrUnknown(estimate(.ident(variable2 ?? variable, offset: 0)))
+    pop(variable)
+    if let variable2 { pop(variable2) }
+
+    let count = sizeOrUnknown(r).max
+    let c = argNodes.map(\.cost)
+    // Per element: loop condition + step. Once: accumulator init + result. Operator costs as functionCost gives them.
+    let perElement: UInt64, once: UInt64
+    var result = Node(cost: 0, type: .bool, computed: .fixed(1))   // a bool or int literal accumulator: size 1
+    switch macro {
+    case .all:
+      // condition @not_strictly_false(@result) = 2; step @result && p = 1 + p; result @result = 1
+      perElement = CELSizeEstimate.add(3, c.last ?? 0); once = 1
+    case .exists:
+      // condition @not_strictly_false(!@result) = 3; step @result || p = 1 + p; result @result = 1
+      perElement = CELSizeEstimate.add(4, c.last ?? 0); once = 1
+    case .existsOne:
+      // condition true = 0; step p ? @result + 1 : @result = p + 2; result @result == 1 = 2
+      perElement = CELSizeEstimate.add(2, c.last ?? 0); once = 2
+    case .map:
+      // init [] = 10; condition true = 0; step @result + [f] = 12 + f (with a filter p: p ? … : @result);
+      // result @result = 1
+      let transform = argNodes.last
+      perElement = CELSizeEstimate.add(12, c.reduce(0, CELSizeEstimate.add)); once = 11
+      let valueMax = transform.map { sizeOrUnknown($0).max } ?? 0
+      result = Node(cost: 0, type: .list(transform?.type ?? .dyn), computed: sizeOrUnknown(r),
+                    entries: Entries(isList: true, key: .fixed(1), value: CELSizeEstimate(min: 0, max: valueMax)))
+    case .filter:
+      // init [] = 10; condition true = 0; step p ? @result + [x] : @result = p + 13; result @result = 1
+      perElement = CELSizeEstimate.add(13, c.last ?? 0); once = 11
+      result = Node(cost: 0, type: .list(isList ? elementType : keyType), computed: sizeOrUnknown(r),
+                    entries: Entries(isList: true, key: .fixed(1), value: CELSizeEstimate(min: 0, max: variableSize.max)))
+    }
+    result.cost = CELSizeEstimate.add(CELSizeEstimate.add(r.cost, once), CELSizeEstimate.multiply(count, perElement))
+    return result
+  }
+
+  private mutating func push(_ name: String, _ local: Local) { locals[name, default: []].append(local) }
+  private mutating func pop(_ name: String) { locals[name]?.removeLast() }
+
+  static func literalType(_ value: CELValue) -> CELType {
+    switch value {
+    case .null: return .null
+    case .bool: return .bool
+    case .int: return .int
+    case .uint: return .uint
+    case .double: return .double
+    case .string: return .string
+    case .bytes: return .bytes
+    default: return .dyn
+    }
+  }
+
+  /// A literal's size (cel-go `computeExprSize`): characters (code points) of a string, bytes of bytes, 1 otherwise.
+  static func literalSize(_ value: CELValue) -> CELSizeEstimate? {
+    switch value {
+    case .string(let s): return .fixed(UInt64(s.unicodeScalars.count))
+    case .bytes(let b): return .fixed(UInt64(b.count))
+    case .null, .bool, .int, .uint, .double, .duration, .timestamp: return .fixed(1)
     default: return nil
     }
   }
 
-  static func add(_ a: UInt64, _ b: UInt64) -> UInt64 { let (r, o) = a.addingReportingOverflow(b); return o ? .max : r }
-  static func multiply(_ a: UInt64, _ b: UInt64) -> UInt64 { let (r, o) = a.multipliedReportingOverflow(by: b); return o ? .max : r }
-
-  /// The estimated maximum cost of `expr` and the shape of its value.
-  mutating func estimate(_ expr: CELExpr) -> (cost: UInt64, shape: Shape) {
-    typealias E = CELCostEstimator
-    switch expr {
-    case .literal(let v, _):
-      if case .string(let s) = v { return (0, Shape(schema: nil, size: UInt64(s.utf8.count))) }
-      return (0, .unknown)
-    case .ident(let name, _):
-      for scope in scopes.reversed() { if let s = scope[name] { return (1, s) } }
-      return (1, .unknown)
-    case .select(let operand, let field, let testOnly, _):
-      let (c, s) = estimate(operand)
-      if testOnly { return (E.add(c, 1), .unknown) }
-      let child = CELEscaping.property(field, of: s.schema) ?? s.schema?["additionalProperties"]
-      return (E.add(c, 1), Shape(schema: child.flatMap { if case .object = $0 { return $0 } else { return nil } }, size: nil))
-    case .list(let items, _):
-      var c: UInt64 = 10
-      for item in items { c = E.add(c, estimate(item).cost) }
-      return (c, Shape(schema: nil, size: UInt64(items.count)))
-    case .map(let entries, _):
-      var c: UInt64 = 30
-      for e in entries { c = E.add(c, E.add(estimate(e.key).cost, estimate(e.value).cost)) }
-      return (c, Shape(schema: nil, size: UInt64(entries.count)))
-    case .macro(let macro, let range, let variable, let variable2, let args, _):
-      let (rangeCost, rangeShape) = estimate(range)
-      let n = E.maxSize(rangeShape)
-      let keySchema: JSONValue = ["type": "string"]   // a map macro iterates over its keys
-      let element: JSONValue? = rangeShape.schema?["items"] ?? (rangeShape.schema?["additionalProperties"] == nil ? nil : keySchema)
-      var scope = [variable: Shape(schema: element, size: nil)]
-      if let variable2 {
-        scope[variable] = .unknown   // an index or a key
-        scope[variable2] = Shape(schema: rangeShape.schema?["items"] ?? rangeShape.schema?["additionalProperties"], size: nil)
-      }
-      scopes.append(scope)
-      var body: UInt64 = 1
-      for a in args { body = E.add(body, estimate(a).cost) }
-      scopes.removeLast()
-      if macro == .map || macro == .filter { body = E.add(body, 1) }
-      let resultShape = Shape(schema: macro == .filter ? rangeShape.schema : nil, size: n)
-      return (E.add(rangeCost, E.multiply(n, body)), (macro == .map || macro == .filter) ? resultShape : .unknown)
-    case .call(let function, let target, let args, _):
-      var cost: UInt64 = 1
-      var shapes: [Shape] = []
-      if let target { let (c, s) = estimate(target); cost = E.add(cost, c); shapes.append(s) }
-      for a in args { let (c, s) = estimate(a); cost = E.add(cost, c); shapes.append(s) }
-      // functions whose work grows with their input
-      let linear: Set<String> = ["contains", "startsWith", "endsWith", "matches", "find", "findAll", "indexOf", "lastIndexOf",
-                                 "lowerAscii", "upperAscii", "trim", "split", "replace", "substring", "join", "_==_", "_!=_",
-                                 "@in", "_+_", "isSorted", "sum", "min", "max", "string", "reverse", "charAt"]
-      let subject = function == "@in" ? shapes.last : shapes.first
-      if linear.contains(function), let subject, let size = CELCostEstimator.sizeIfSized(subject) {
-        let isString = subject.schema?["type"]?.stringValue == "string" || (subject.schema == nil && function != "@in" && function != "join")
-        var units = isString ? (size + 9) / 10 : size
-        // a regex search costs string length × pattern length (0.1 and 0.25 per character, cel-go checker/cost.go)
-        if ["matches", "find", "findAll"].contains(function), let pattern = shapes.dropFirst().first {
-          units = E.multiply(units, max(1, (CELCostEstimator.sizeIfSized(pattern) ?? CELCostEstimator.maxRequestBytes) / 4))
-        }
-        cost = E.add(cost, units)
-      }
-      if function == "_+_", shapes.count == 2, let a = CELCostEstimator.sizeIfSized(shapes[0]), let b = CELCostEstimator.sizeIfSized(shapes[1]) {
-        // concatenation: as long as both sides together; a list keeps its element schema
-        let isList = shapes[0].schema?["type"]?.stringValue == "array"
-        return (cost, Shape(schema: isList ? shapes[0].schema : nil, size: E.add(a, b)))
-      }
-      if function == "_[_]", let s = shapes.first {
-        return (cost, Shape(schema: (s.schema?["items"] ?? s.schema?["additionalProperties"]).flatMap { if case .object = $0 { return $0 } else { return nil } }, size: nil))
-      }
-      return (cost, .unknown)
+  static func fieldType(_ type: CELType, _ field: String) -> CELType {
+    switch type {
+    case .object(let schema): return CELEscaping.property(field, of: schema).map { CELType.of(schema: $0) } ?? .dyn
+    case .map(_, let value): return value
+    default: return .dyn
     }
-  }
-
-  /// Upstream's message for a rule over budget (`getCostErrorMessage`).
-  static func budgetMessage(_ name: String, cost: UInt64, limit: UInt64) -> String {
-    let factor = Double(cost) / Double(limit)
-    let text: String
-    if factor > 100 { text = "more than 100x" }
-    else if factor < 1.5 { text = CELConversions.fixed(factor, 6) + "x" }
-    else { text = CELConversions.fixed(factor, 1) + "x" }
-    return "\(name) exceeds budget by factor of \(text) (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)"
   }
 }

@@ -60,47 +60,35 @@ enum CELRules {
   /// Invalid value: apiextensions.ValidationRule{…}: compilation failed: ERROR: <input>:1:6: …`.
   static func checkCompiles(_ schema: JSONValue, path: String) -> [FieldError] {
     var errors: [FieldError] = []
-    var costs: [(path: String, cost: UInt64)] = []
-    // `cardinality`: how many times a rule here may run per object (the product of the sizes of the
-    // lists and maps above it); `uncorrelatable`: the first list above it that is not a list-type=map.
-    func walk(_ s: JSONValue, _ p: String, isRoot: Bool, cardinality: UInt64, uncorrelatable: String?) {
+    var costs = CostTotal()
+    // `cardinality`: how many times a rule here may run per object, nil below a list or map without a
+    // bound (then the rule's own node decides; see `ruleCost`); `uncorrelatable`: the first list above
+    // it that is not a list-type=map.
+    func walk(_ s: JSONValue, _ p: String, isRoot: Bool, cardinality: UInt64?, uncorrelatable: String?) {
       for (j, rule) in (s["x-kubernetes-validations"]?.arrayValue ?? []).enumerated() {
         errors += compileErrors(rule, node: s, isRoot: isRoot, path: "\(p).x-kubernetes-validations[\(j)]",
                                 cardinality: cardinality, uncorrelatable: uncorrelatable, costs: &costs)
       }
+      let children = childCardinality(cardinality, of: s)
       for (k, v) in s["properties"]?.objectValue ?? JSONObject() {
-        walk(v, "\(p).properties[\(k)]", isRoot: false, cardinality: cardinality, uncorrelatable: uncorrelatable)
+        walk(v, "\(p).properties[\(k)]", isRoot: false, cardinality: children, uncorrelatable: uncorrelatable)
       }
-      let size = CELCostEstimator.maxSize(.init(schema: s, size: nil))
       if let items = s["items"], case .object = items {
         let correlates = s["x-kubernetes-list-type"]?.stringValue == "map"
-        walk(items, "\(p).items", isRoot: false, cardinality: CELCostEstimator.multiply(cardinality, size),
-             uncorrelatable: uncorrelatable ?? (correlates ? nil : p))
+        walk(items, "\(p).items", isRoot: false, cardinality: children, uncorrelatable: uncorrelatable ?? (correlates ? nil : p))
       }
       if let a = s["additionalProperties"], case .object = a {
-        walk(a, "\(p).additionalProperties", isRoot: false, cardinality: CELCostEstimator.multiply(cardinality, size), uncorrelatable: uncorrelatable)
+        walk(a, "\(p).additionalProperties", isRoot: false, cardinality: children, uncorrelatable: uncorrelatable)
       }
     }
     walk(schema, path, isRoot: true, cardinality: 1, uncorrelatable: nil)
-    // the whole schema's budget (StaticEstimatedCRDCostLimit), naming the most expensive expressions
-    let total = costs.reduce(UInt64(0)) { CELCostEstimator.add($0, $1.cost) }
-    if total > CELCostEstimator.staticCRDLimit {
-      for expensive in costs.sorted(by: { $0.cost > $1.cost }).prefix(4) {
-        errors.append(FieldError(.forbidden, field: expensive.path,
-                                 detail: "contributed to estimated rule & messageExpression cost total exceeding cost limit for entire OpenAPIv3 schema"))
-      }
-      errors.append(FieldError(.forbidden, field: path, detail: CELCostEstimator.budgetMessage(
-        "x-kubernetes-validations estimated rule & messageExpression cost total for entire OpenAPIv3 schema",
-        cost: total, limit: CELCostEstimator.staticCRDLimit)))
-    }
-    return errors
+    return errors + costs.errors(schemaPath: path)
   }
 
   static let reasons = ["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"]
 
   private static func compileErrors(_ rule: JSONValue, node: JSONValue, isRoot: Bool, path: String,
-                                    cardinality: UInt64, uncorrelatable: String?,
-                                    costs: inout [(path: String, cost: UInt64)]) -> [FieldError] {
+                                    cardinality: UInt64?, uncorrelatable: String?, costs: inout CostTotal) -> [FieldError] {
     let source = rule["rule"]?.stringValue ?? ""
     let printed = goValidationRule(rule)
     if source.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
@@ -126,8 +114,14 @@ enum CELRules {
       if program.outputType != .bool && program.outputType != .dyn {
         errors.append(FieldError(.invalid, field: "\(path).rule", value: printed, detail: "cel expression must evaluate to a bool"))
       }
-      errors += checkCost(program, node: node, isRoot: isRoot, cardinality: cardinality, field: "\(path).rule",
-                          name: "estimated rule cost", costs: &costs)
+      if program.outputType == .bool || program.outputType == .dyn {
+        let cost = ruleCost(program, node: node, isRoot: isRoot, variables: variables, cardinality: cardinality)
+        if cost > staticEstimatedCostLimit {
+          errors.append(FieldError(.forbidden, field: "\(path).rule",
+                                   detail: costErrorMessage("estimated rule cost", cost: cost, limit: staticEstimatedCostLimit)))
+        }
+        costs.observe("\(path).rule", cost: cost)
+      }
       if program.usesOldSelf, let uncorrelatable {
         errors.append(FieldError(.invalid, field: "\(path).rule", value: source.goQuoted,
                                  detail: "oldSelf cannot be used on the uncorrelatable portion of the schema within \(uncorrelatable)"))
@@ -141,26 +135,21 @@ enum CELRules {
         if program.outputType != .string && program.outputType != .dyn {
           errors.append(FieldError(.invalid, field: "\(path).messageExpression", value: printed, detail: "must evaluate to a string"))
         }
-        errors += checkCost(program, node: node, isRoot: isRoot, cardinality: cardinality, field: "\(path).messageExpression",
-                            name: "estimated messageExpression cost", costs: &costs)
+        if program.outputType == .string || program.outputType == .dyn {
+          // counted once: upstream does not multiply a message expression by its cardinality
+          let cost = expressionCost(program, node: node, isRoot: isRoot, variables: variables)
+          if cost > staticEstimatedCostLimit {
+            errors.append(FieldError(.forbidden, field: "\(path).messageExpression",
+                                     detail: costErrorMessage("estimated messageExpression cost", cost: cost, limit: staticEstimatedCostLimit)))
+          }
+          costs.observe("\(path).messageExpression", cost: cost)
+        }
       } catch {
         errors.append(FieldError(.invalid, field: "\(path).messageExpression", value: printed,
                                  detail: "messageExpression compilation failed: " + error.render(source: messageSource)))
       }
     }
     return errors
-  }
-
-  /// Estimates an expression's cost times the number of times it may run, records it for the schema's
-  /// total, and refuses it over the per-expression limit.
-  private static func checkCost(_ program: CELProgram, node: JSONValue, isRoot: Bool, cardinality: UInt64, field: String,
-                                name: String, costs: inout [(path: String, cost: UInt64)]) -> [FieldError] {
-    let celSchema = isRoot ? withTypeAndObjectMeta(node) : node
-    var estimator = CELCostEstimator(variables: ["self": celSchema, "oldSelf": celSchema])
-    let cost = CELCostEstimator.multiply(estimator.estimate(program.expression).cost, cardinality)
-    costs.append((field, cost))
-    guard cost > CELCostEstimator.staticLimit else { return [] }
-    return [FieldError(.forbidden, field: field, detail: CELCostEstimator.budgetMessage(name, cost: cost, limit: CELCostEstimator.staticLimit))]
   }
 
   /// A ValidationRule as Go's `%#v` prints it in kube-apiserver's field errors.

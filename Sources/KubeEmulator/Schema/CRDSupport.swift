@@ -45,25 +45,32 @@ enum CRDSupport {
     return errors
   }
 
-  /// Accepts the names and establishes the CRD (a second write, as the status controllers make),
-  /// then serves its resources. Returns the stored CRD.
+  /// Accepts the CRD's names, establishes it (a second write, as the status controllers make) and
+  /// serves its resources — or, when another CRD of its group holds one of its names, records
+  /// NamesAccepted=False and Established=False and serves nothing (`CRDNames`). Returns the stored CRD.
   static func establish(_ crd: JSONValue, state: inout ObjectStore.State, server: APIServer) -> JSONValue {
     var crd = crd
-    let spec = crd["spec"] ?? [:]
-    var names = spec["names"]?.objectValue ?? JSONObject()
-    if names["singular"] == nil { names["singular"] = .string((names["kind"]?.stringValue ?? "").lowercased()) }
-    if names["listKind"] == nil { names["listKind"] = .string((names["kind"]?.stringValue ?? "") + "List") }
+    var isEstablished = false
     if crd[path: ["metadata", "deletionTimestamp"]] == nil {
       let now = server.timestamp()
-      var conditions = (crd[path: ["status", "conditions"]]?.arrayValue ?? []).filter {
-        $0["type"]?.stringValue != "NamesAccepted" && $0["type"]?.stringValue != "Established"
-      }
+      let names = CRDNames(for: crd, among: state.list(storageKey, namespace: nil))
       let existing = crd[path: ["status", "conditions"]]?.arrayValue ?? []
-      let established = existing.first { $0["type"]?.stringValue == "Established" && $0["status"]?.stringValue == "True" }
-      let accepted = existing.first { $0["type"]?.stringValue == "NamesAccepted" && $0["status"]?.stringValue == "True" }
-      conditions.insert(accepted ?? ["type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts", "message": "no conflicts found"], at: 0)
-      conditions.insert(established ?? ["type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"], at: 1)
-      let desiredStatus: JSONValue = ["conditions": .array(conditions), "acceptedNames": .object(names),
+      var conditions = existing.filter { $0["type"]?.stringValue != "NamesAccepted" && $0["type"]?.stringValue != "Established" }
+      let accepted: JSONValue = names.isAccepted
+        ? ["type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found"]
+        : ["type": "NamesAccepted", "status": "False", "reason": .string(names.reason), "message": .string(names.message)]
+      // Established stays True once reached (the establishing controller never takes it back);
+      // until then it follows the names (naming_controller.go, establishing_controller.go)
+      var established: JSONValue = ["type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"]
+      if let old = existing.first(where: { $0["type"]?.stringValue == "Established" && $0["status"]?.stringValue == "True" }) {
+        established = old
+      } else if !names.isAccepted {
+        established = ["type": "Established", "status": "False", "reason": "NotAccepted", "message": "not all names are accepted"]
+      }
+      isEstablished = established["status"]?.stringValue == "True"
+      conditions.insert(transitioned(accepted, from: existing, at: now), at: 0)
+      conditions.insert(transitioned(established, from: existing, at: now), at: 1)
+      let desiredStatus: JSONValue = ["conditions": .array(conditions), "acceptedNames": .object(names.accepted),
                                       "storedVersions": crd[path: ["status", "storedVersions"]] ?? .array(storageVersions(crd))]
       if crd["status"] != desiredStatus {
         // storedVersions comes from the create strategy, the rest from kube-apiserver's naming controller.
@@ -74,10 +81,39 @@ enum CRDSupport {
                                             resource: "customresourcedefinitions", subresource: "status", manager: "kube-apiserver")
         crd = state.put(storageKey, crd, type: .modified)
       }
+    } else {
+      isEstablished = (crd[path: ["status", "conditions"]]?.arrayValue ?? []).contains {
+        $0["type"]?.stringValue == "Established" && $0["status"]?.stringValue == "True"
+      }
     }
-    server.catalog.setCustomResources(resources(of: crd), forCRD: crd[path: ["metadata", "name"]]?.stringValue ?? "")
+    let name = crd[path: ["metadata", "name"]]?.stringValue ?? ""
+    if isEstablished {
+      server.catalog.setCustomResources(resources(of: crd), forCRD: name)
+    } else {
+      server.catalog.removeCustomResources(forCRD: name)
+    }
     server.syncCRDs(&state)
     return crd
+  }
+
+  /// `condition` with the lastTransitionTime of the same condition in `existing` when its status did
+  /// not change (apiextensions `SetCRDCondition`), else `now`.
+  private static func transitioned(_ condition: JSONValue, from existing: [JSONValue], at now: JSONValue) -> JSONValue {
+    var condition = condition
+    let old = existing.first { $0["type"] == condition["type"] }
+    condition["lastTransitionTime"] = old.flatMap { $0["status"] == condition["status"] ? $0["lastTransitionTime"] : nil } ?? now
+    return condition
+  }
+
+  /// Gives the CRDs whose names were refused another chance, as the naming controller requeues a
+  /// group when one of its CRDs is deleted (`requeueAllOtherGroupCRDs`).
+  static func reconsiderRefusedNames(state: inout ObjectStore.State, server: APIServer) {
+    for crd in state.list(storageKey, namespace: nil) where crd[path: ["metadata", "deletionTimestamp"]] == nil {
+      let refused = (crd[path: ["status", "conditions"]]?.arrayValue ?? []).contains {
+        $0["type"]?.stringValue == "NamesAccepted" && $0["status"]?.stringValue == "False"
+      }
+      if refused { _ = establish(crd, state: &state, server: server) }
+    }
   }
 
   static func storageVersions(_ crd: JSONValue) -> [JSONValue] {
