@@ -12,8 +12,9 @@ setup:
 build: setup
 	$(SWIFT) build --build-tests
 
+# `make demo SERVE=1` keeps the simulated cluster running after the story, for kubectl.
 demo: build
-	$(EDGEML) demo
+	$(EDGEML) demo $(if $(SERVE),--serve)
 
 test: build
 	$(SWIFT) test --skip-build

@@ -116,15 +116,27 @@ struct DemoCommand: AsyncParsableCommand {
       throw DemoError("version 2 did not become Ready within \(Int(stepTimeout)) s")
     }
 
-    let explore = """
-
-      The cluster is \(serve ? "still running" : "stopped when this process exits"). Explore it with kubectl:
-        export KUBECONFIG=\(kubeconfigPath)
+    let commands = """
         kubectl get nodes -L edgeml.io/jetson.module,edgeml.io/l4t,edgeml.io/tensorrt,edgeml.io/gpu.arch
         kubectl get edgemodels -A
         kubectl describe edgemodel -n vision detector
         kubectl get deployments,pods -n vision -o wide
         kubectl get events -n vision --sort-by=.metadata.creationTimestamp
+      """
+    // Without --serve the cluster ends with this process: say how to keep one to explore, rather
+    // than hand the reader commands for a cluster that is gone.
+    let explore = serve ? """
+
+      The cluster keeps running until Ctrl-C. In another terminal, explore it with kubectl:
+        export KUBECONFIG=\(kubeconfigPath)
+      \(commands)
+
+      """ : """
+
+      The simulated cluster stopped with this process. To keep one running and explore it with
+      kubectl, run the demo with --serve (`make demo SERVE=1`, or `edgeml demo --serve`); it prints
+      the KUBECONFIG to export, then in another terminal:
+      \(commands)
 
       """
     FileHandle.standardOutput.write(Data(explore.utf8))

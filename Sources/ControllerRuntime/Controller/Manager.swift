@@ -56,40 +56,50 @@ public struct Manager: Sendable {
   public func controller(_ name: String) -> Controller? { controllers.first { $0.name == name } }
 
   /// Runs until `stop` returns; then stops the controllers, releases the lease and the informers.
+  ///
+  /// `stop` is called once; everything else waits on a cancellable signal fired when it returns. It
+  /// should return when cancelled (ServiceLifecycle's `gracefulShutdown()` does): a run that ends
+  /// without it (leadership lost, an informer failing) cancels it and waits for it to return.
   public func run(until stop: @escaping @Sendable () async -> Void) async throws {
     let informers = caches.all
+    let stopped = Signal()
+    let waitForStop: @Sendable () async -> Void = { try? await stopped.wait() }
     try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await stop(); stopped.fire() }
       for informer in informers { group.addTask { try await informer.run() } }
-      // Waiting for the caches ends early when `stop` comes first.
+      // Waiting for the caches ends early when the stop comes first.
       let synced: Bool = try await withThrowingTaskGroup(of: Bool.self) { wait in
         wait.addTask {
           for informer in informers { try await informer.waitForSync() }
           return true
         }
-        wait.addTask { await stop(); return false }
+        wait.addTask { await waitForStop(); return false }
         let first = try await wait.next() ?? false
         wait.cancelAll()
         return first
       }
-      guard synced else { group.cancelAll(); return }
-      logger.info("Caches synced", metadata: ["informers": "\(informers.count)"])
-      onSynced?()
-      let controllers = self.controllers
-      let runControllers: @Sendable () async throws -> Void = {
-        await withDiscardingTaskGroup { g in
-          for c in controllers { g.addTask { await c.run() } }
+      if synced {
+        logger.info("Caches synced", metadata: ["informers": "\(informers.count)"])
+        onSynced?()
+        let controllers = self.controllers
+        let runControllers: @Sendable () async throws -> Void = {
+          await withDiscardingTaskGroup { g in
+            for c in controllers { g.addTask { await c.run() } }
+          }
+        }
+        if let leaderElector {
+          try await leaderElector.run(whileLeading: runControllers, until: waitForStop)
+        } else {
+          try await withThrowingTaskGroup(of: Void.self) { inner in
+            inner.addTask { try await runControllers() }
+            inner.addTask { await waitForStop() }
+            _ = try await inner.next()
+            inner.cancelAll()
+          }
         }
       }
-      if let leaderElector {
-        try await leaderElector.run(whileLeading: runControllers, until: stop)
-      } else {
-        try await withThrowingTaskGroup(of: Void.self) { inner in
-          inner.addTask { try await runControllers() }
-          inner.addTask { await stop() }
-          _ = try await inner.next()
-          inner.cancelAll()
-        }
-      }
+      // Leadership lost or an error: the run ends (the process should exit, as controller-runtime's
+      // manager does), cancelling the task still waiting in `stop`.
       group.cancelAll()
     }
   }

@@ -1,0 +1,15 @@
+"""`edgeml demo`, what `make demo` runs: the whole story ends well, and says how to explore a cluster."""
+import subprocess
+
+from conftest import EDGEML
+
+
+def test_the_demo_tells_its_story_to_the_end():
+    r = subprocess.run([EDGEML, "demo"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    out = r.stdout
+    assert "placement: 7/8 nodes eligible" in out
+    assert "phase Ready: 5/5 replica(s) ready on version 1" in out
+    assert "phase Ready: 5/5 replica(s) ready on version 2" in out
+    # Without --serve it does not hand out commands for a cluster that is gone: it says how to keep one.
+    assert "stopped with this process" in out and "--serve" in out
