@@ -69,8 +69,11 @@ public enum EdgeModelPlanner {
     let replicas: [Int]
     switch mode {
     case .deployment:
+      // With one group there is nothing to choose between (every pass fills the one group up to its
+      // cap), so the loads, O(nodes) per reconcile, are worked out only when there is a choice.
       replicas = distribute(spec.placement?.replicas ?? 1, over: placement.groups,
-                            loads: loads(of: placement.groups, nodes: input.nodes, gpusInUse: input.gpusInUse, pods: input.pods))
+                            loads: placement.groups.count > 1
+                              ? loads(of: placement.groups, nodes: input.nodes, gpusInUse: input.gpusInUse, pods: input.pods) : nil)
     case .daemonSet:
       replicas = placement.groups.map(\.readyNodes.count)
     }

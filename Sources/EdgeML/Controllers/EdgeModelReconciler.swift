@@ -48,11 +48,15 @@ public struct EdgeModelReconciler: ObjectReconciler {
     let key = context.request.description
     let (nodes, placement) = await nodeViews.placement(of: model.spec, nodes: nodeStore)
     let pods = await podStore.byIndex("model", key)
-    // The planner wants the GPUs of other models' pods: the tally less this model's own.
-    var inUse = await gpuUsage.byNode
-    for pod in pods {
-      guard let node = GPUUsage.holder(pod) else { continue }
-      inUse[node] = max(0, (inUse[node] ?? 0) - 1)
+    // The planner wants the GPUs of other models' pods (the tally less this model's own) to choose
+    // between node groups; with one group there is no choice to make.
+    var inUse: [String: Int] = [:]
+    if placement.groups.count > 1 {
+      inUse = await gpuUsage.byNode
+      for pod in pods {
+        guard let node = GPUUsage.holder(pod) else { continue }
+        inUse[node] = max(0, (inUse[node] ?? 0) - 1)
+      }
     }
     let plan = EdgeModelPlanner.plan(.init(model: model, nodes: nodes, pods: pods, builderImage: builderImage,
                                            now: context.clock.timestamp.rfc3339, placement: placement, gpusInUse: inUse))
