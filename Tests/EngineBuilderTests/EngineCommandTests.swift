@@ -181,6 +181,13 @@ struct EngineCommandTests {
     let b64 = Data(wrongKey).base64EncodedString()
     #expect(!bad.stderr.contains(b64) && !bad.stdout.contains(b64))
     #expect(f.box.buildCount == 1)
+
+    // A key file that is not there (the Secret's key misnamed) says so, not "not a 256-bit key".
+    let missing = try await f.run(["--encryption-key-file": f.box.path("secrets/absent.key"),
+                                   "--key": "sha256:" + String(repeating: "cd", count: 32)])
+    #expect(missing.status == 2)
+    #expect(try f.box.result().string("reason") == "InvalidArguments")
+    #expect(try f.box.result().string("message")?.hasSuffix("secrets/absent.key: file not found") == true)
   }
 
   @Test("A prebuilt tensorrt-plan model is cached and laid out without running trtexec")

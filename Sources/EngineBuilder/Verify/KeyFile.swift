@@ -4,6 +4,14 @@ import Foundation
 ///
 /// The bytes never leave this type except as the returned key; errors name the file, never its content.
 enum KeyFile {
+  /// "file not found" when nothing is at `path` (a Secret not mounted, a key name the Secret lacks):
+  /// a different mistake from a file that holds no key, and said differently.
+  static func requireExists(_ path: String, flag: String) throws(EngineBuildError) {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw EngineBuildError(.invalidArguments, "\(flag) \(path): file not found")
+    }
+  }
+
   /// The key bytes when the file holds exactly `count` raw bytes, or base64 of them (surrounding
   /// white space ignored), or — when `pemPrefix` is given — a PEM block whose DER is `pemPrefix ‖ key`.
   static func read(_ path: String, count: Int, pemPrefix: [UInt8]? = nil) -> [UInt8]? {

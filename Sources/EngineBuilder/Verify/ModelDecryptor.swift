@@ -13,6 +13,7 @@ import Foundation
 /// with OpenSSL-based tools write the random 12-byte IV, the ciphertext, then the 16-byte tag.
 enum ModelDecryptor {
   static func decrypt(_ path: String, keyFile: String, to destination: String) throws(EngineBuildError) {
+    try KeyFile.requireExists(keyFile, flag: "--encryption-key-file")
     guard let keyBytes = KeyFile.read(keyFile, count: 32) else {
       throw EngineBuildError(.invalidArguments, "--encryption-key-file is not a 256-bit key (32 raw bytes or base64)")
     }

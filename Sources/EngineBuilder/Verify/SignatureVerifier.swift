@@ -15,6 +15,7 @@ enum SignatureVerifier {
   static let spkiPrefix: [UInt8] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]
 
   static func verify(model path: String, signatureFile: String, publicKeyFile: String) throws(EngineBuildError) {
+    try KeyFile.requireExists(publicKeyFile, flag: "--public-key-file")
     guard let keyBytes = KeyFile.read(publicKeyFile, count: 32, pemPrefix: spkiPrefix) else {
       throw EngineBuildError(.invalidArguments, "--public-key-file is not an Ed25519 public key (32 raw bytes, base64, or PEM)")
     }
