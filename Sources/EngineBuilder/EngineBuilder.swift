@@ -50,7 +50,11 @@ public struct EngineBuilder: Sendable {
     }
     if let path = request.terminationLogPath {
       do { try result.writeTerminationMessage(to: path) } catch {
+        // The kubelet would report a success with no result, and the operator could not tell what
+        // was built: exit non-zero instead, so the failure is seen where the pod is.
         logger.error("Cannot write the termination message", metadata: ["file.path": "\(path)", "error": "\(error.localizedDescription)"])
+        return EngineBuildResult(key: request.key, outcome: .failed(EngineBuildError(
+          .buildFailed, "cannot write the termination message to \(path): \(error.localizedDescription)")))
       }
     }
     return result

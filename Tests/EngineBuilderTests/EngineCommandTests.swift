@@ -190,6 +190,15 @@ struct EngineCommandTests {
     #expect(try f.box.result().string("message")?.hasSuffix("secrets/absent.key: file not found") == true)
   }
 
+  @Test("An engine that cannot write its termination message exits non-zero instead of reporting a silent success")
+  func unwritableTerminationLog() async throws {
+    let f = try EngineFixture()
+    let directory = f.box.path("src")   // a directory: no file can be written there
+    let out = try await f.run(["--termination-log": directory])
+    #expect(out.status == 1)
+    #expect(out.stdout.contains("cannot write the termination message"), "\(out.stdout)")
+  }
+
   @Test("A prebuilt tensorrt-plan model is cached and laid out without running trtexec")
   func prebuiltPlan() async throws {
     let planBytes = Array("EDGEML-TRTEXEC-DOUBLE-PLAN 1\n{}\nbody".utf8)
