@@ -60,6 +60,8 @@ public struct EngineBuildRequest: Sendable, Equatable {
   public var terminationLogPath: String?
   /// A PEM CA bundle trusted for `https://` (and the registries' endpoints) instead of the system roots.
   public var caFile: String?
+  /// The most bytes one fetch (model, signature, calibration cache) may write.
+  public var maxFetchBytes = FetchContext.defaultMaxBytes
 
   public init(modelURI: String, precision: Precision, key: String, cacheDirectory: String, outputDirectory: String,
               modelName: String, modelVersion: String, layout: Layout) {
@@ -107,6 +109,7 @@ public struct EngineBuildRequest: Sendable, Equatable {
     if let dlaCore, dlaCore < 0 { throw invalid("--dla-core must be 0 or more") }
     if allowGPUFallback && dlaCore == nil { throw invalid("--allow-gpu-fallback needs --dla-core") }
     if let workspaceMiB, workspaceMiB <= 0 { throw invalid("--workspace-mib must be positive") }
+    if maxFetchBytes <= 0 { throw invalid("--max-fetch-bytes must be positive") }
     if let shapes {
       for spec in [shapes.min, shapes.opt, shapes.max] where !EngineBuildRequest.isShapeSpec(spec) {
         throw invalid("shape spec \(spec) is not name:AxBxC[,name:AxBxC…]")

@@ -162,7 +162,8 @@ public struct EngineBuilder: Sendable {
     WorkDirectory.removeAbandonedBuilds(in: cache.directory, keyHex: cache.keyHex)
     let work = try WorkDirectory(in: cache.directory, keyHex: cache.keyHex, purpose: .build)
     defer { work.remove() }
-    let source = try ArtifactSource(registry: registry, environment: environment, caFile: request.caFile)
+    let source = try ArtifactSource(registry: registry, environment: environment, caFile: request.caFile,
+                                    maxBytes: request.maxFetchBytes)
     defer { source.shutdown() }
     var modelPath = try await fetchVerifiedModel(from: source, into: work, logger: logger)
     let calibrationPath = try await fetchCalibration(from: source, into: work)
@@ -249,7 +250,7 @@ struct ArtifactSource {
   let registry: FetcherRegistry
   let context: FetchContext
 
-  init(registry: FetcherRegistry, environment: [String: String], caFile: String?) throws(EngineBuildError) {
+  init(registry: FetcherRegistry, environment: [String: String], caFile: String?, maxBytes: Int) throws(EngineBuildError) {
     var tls = TLSSettings()
     if let caFile {
       guard let pem = FileManager.default.contents(atPath: caFile) else {
@@ -257,7 +258,9 @@ struct ArtifactSource {
       }
       tls.certificateAuthorityPEM = [UInt8](pem)
     }
-    context = FetchContext(environment: environment, tls: tls)
+    var context = FetchContext(environment: environment, tls: tls)
+    context.maxBytes = maxBytes
+    self.context = context
     self.registry = registry
   }
 

@@ -42,6 +42,7 @@ public struct EngineOptions: Sendable {
   var trtexec: String?
   var terminationLog: String?
   var caFile: String?
+  var maxFetchBytes: String?
   var allowGPUFallback = false
   /// Arguments that are not flags of this program.
   var unrecognized: [String] = []
@@ -85,6 +86,7 @@ public struct EngineOptions: Sendable {
     Option("--trtexec", \.trtexec, "The trtexec binary (default /usr/src/tensorrt/bin/trtexec)."),
     Option("--termination-log", \.terminationLog, "Where the result JSON goes (default /dev/termination-log when it exists)."),
     Option("--ca-file", \.caFile, "PEM CA bundle for https:// and registry endpoints instead of the system roots."),
+    Option("--max-fetch-bytes", \.maxFetchBytes, "The most bytes one fetch may write (default 4 GiB); more fails the build."),
   ]
   static let gpuFallbackFlag = "--allow-gpu-fallback"
   static let gpuFallbackHelp = "Let layers the DLA lacks run on the GPU."
@@ -208,6 +210,7 @@ public struct EngineOptions: Sendable {
     r.trtexecPath = trtexec ?? "/usr/src/tensorrt/bin/trtexec"
     r.terminationLogPath = terminationLog
     r.caFile = caFile
+    if let limit: Int = try number(maxFetchBytes, "--max-fetch-bytes") { r.maxFetchBytes = limit }
     try r.validate()
     return r
   }

@@ -158,6 +158,15 @@ let fleet: [JetsonNode] = [
     #expect(value("--key") == plan.key && value("--model-version") == "3" && value("--layout") == "triton")
     #expect(value("--termination-log") == "/dev/termination-log" && value("--cache-dir") == "/var/lib/edgeml/engines")
   }
+
+  @Test("a model's sizeLimit reaches the engine in bytes, and an unset one adds no flag (no pod template changes on upgrade)",
+        arguments: [(JSONValue?.none, String?.none), ("512Mi", "536870912"), ("8Gi", "8589934592"), (1000, "1000"), ("1.5k", "1500")])
+  func sizeLimitReachesTheEngine(limit: JSONValue?, bytes: String?) throws {
+    var s = baseSpec
+    if let limit { s[path: ["model", "sizeLimit"]] = limit }
+    let a = EnginePlan(spec: try spec(s), group: group(), modelName: "det").arguments
+    #expect(a.firstIndex(of: "--max-fetch-bytes").map { a[$0 + 1] } == bytes)
+  }
 }
 
 /// The reconciler remembers placements while the nodes stay the same; a changed node must be seen

@@ -190,6 +190,22 @@ struct EngineCommandTests {
     #expect(try f.box.result().string("message")?.hasSuffix("secrets/absent.key: file not found") == true)
   }
 
+  @Test("A model source without end (file:///dev/zero) or over the size limit fails at once and leaves nothing in the cache")
+  func sourcesThatWouldFillTheDisk() async throws {
+    let f = try EngineFixture()
+    let endless = try await f.run(["--model-uri": "file:///dev/zero"])
+    #expect(endless.status == 1)
+    #expect(try f.box.result().string("reason") == "FetchFailed")
+    #expect(try f.box.result().string("message")?.contains("not a regular file") == true)
+    let large = try await f.run(["--max-fetch-bytes": String(f.model.count - 1)])
+    #expect(large.status == 1)
+    #expect(try f.box.result().string("message")?.contains("over the size limit of \(f.model.count - 1) bytes") == true)
+    #expect(f.box.buildCount == 0)
+    let cached = (try? FileManager.default.contentsOfDirectory(atPath: f.box.path("cache"))) ?? []
+    #expect(cached.allSatisfy { !$0.hasPrefix(".build-") })   // no partial download left behind
+    #expect(try await f.run(["--max-fetch-bytes": "0"]).status == 2)
+  }
+
   @Test("An engine that cannot write its termination message exits non-zero instead of reporting a silent success")
   func unwritableTerminationLog() async throws {
     let f = try EngineFixture()

@@ -38,6 +38,25 @@ struct HTTPSFetchTests {
     }
   }
 
+  @Test("A download over the size limit fails on its Content-Length, before a byte is written; one under it is built")
+  func sizeLimitFromContentLength() async throws {
+    let model = ONNXFixture.model()
+    try await TestHTTPSServer.with(files: ["/models/detector.onnx": model]) { server in
+    let f = try EngineFixture(model: model)
+    let ca = try f.box.write("secrets/ca.pem", Array(server.caPEM.utf8))
+    let tooSmall = String(model.count - 1)
+    let refused = try await f.run(["--model-uri": server.url("/models/detector.onnx"), "--ca-file": ca, "--max-fetch-bytes": tooSmall])
+    #expect(refused.status == 1)
+    let result = try f.box.result()
+    #expect(result.string("reason") == "FetchFailed")
+    #expect(result.string("message")?.contains("announces \(model.count) bytes, over the size limit of \(tooSmall) bytes") == true)
+    #expect(f.box.buildCount == 0)
+    let fits = try await f.run(["--model-uri": server.url("/models/detector.onnx"), "--ca-file": ca,
+                                "--max-fetch-bytes": String(model.count)])
+    #expect(fits.status == 0, "\(fits.stderr)")
+    }
+  }
+
   @Test("Failures name the URI without its query, and an untrusted certificate is FetchFailed")
   func httpsFailures() async throws {
     try await TestHTTPSServer.with(files: [:]) { server in

@@ -29,6 +29,8 @@ public struct ModelSource: Codable, Sendable, Equatable {
   public var digest: String?
   public var format: ModelFormat?
   public var version: String?
+  /// The most bytes one fetch may write on a node (a quantity); the engine's default is 4Gi.
+  public var sizeLimit: IntOrString?
   public var encryption: ModelEncryption?
   public var signature: ModelSignature?
 }

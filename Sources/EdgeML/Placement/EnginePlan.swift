@@ -51,6 +51,9 @@ public struct EnginePlan: Sendable, Equatable {
     var args = ["--model-uri", spec.model.uri]
     if let d = spec.model.digest { args += ["--model-digest", d] }
     if let f = spec.model.format { args += ["--model-format", f.rawValue] }
+    // Only when set: a default here would change every existing model's pod template (and roll
+    // every serving pod) on an operator upgrade; the engine's own default is the same 4Gi.
+    if let limit = spec.model.sizeLimit.flatMap(EnginePlan.bytes) { args += ["--max-fetch-bytes", String(limit)] }
     if let s = spec.model.signature {
       args += ["--signature-uri", s.uri, "--public-key-file", "\(Paths.signatureKey)/\(s.publicKeySecretRef.key)"]
     }
@@ -84,5 +87,15 @@ public struct EnginePlan: Sendable, Equatable {
     guard let v = version, !v.isEmpty, !v.hasPrefix("0"), v.allSatisfy({ $0.isASCII && $0.isNumber }), v.count <= 9 else { return "1" }
     return v
   }
-}
 
+  /// A quantity as whole bytes (rounded up), or nil when it is not a positive quantity.
+  static func bytes(_ value: IntOrString) -> Int? {
+    switch value {
+    case .int(let n): return n > 0 ? n : nil
+    case .string(let text):
+      guard let q = try? Quantity(parsing: text), !q.isZero else { return nil }
+      let d = q.doubleValue.rounded(.up)
+      return d > 0 && d < Double(Int.max) ? Int(d) : nil
+    }
+  }
+}

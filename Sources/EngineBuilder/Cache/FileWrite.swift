@@ -36,13 +36,17 @@ enum FileWrite {
     if durable, fsync(fd) != 0 { throw failure("fsync", path) }
   }
 
+  /// A copy stopped at its limit (the source grew past it, or never ends).
+  struct LimitExceeded: Error { var limit: Int }
+
   /// Copies `source` to `destination` (created or truncated, mode 0644); with `durable`, syncs the
   /// copy before closing it. Only the bytes are copied: unlike `FileManager.copyItem`, which also
   /// reads the owner's and group's names (the passwd and group databases) and extended attributes
   /// to carry them over, which a plan in a cache or a pod's emptyDir has no use for.
   /// - Returns: the number of bytes copied.
+  /// - Throws: `LimitExceeded` once more than `limit` bytes would be written.
   @discardableResult
-  static func copy(from source: String, to destination: String, durable: Bool) throws -> Int {
+  static func copy(from source: String, to destination: String, durable: Bool, limit: Int = .max) throws -> Int {
     let input = open(source, O_RDONLY | O_CLOEXEC)
     guard input >= 0 else { throw failure("open", source) }
     defer { close(input) }
@@ -60,6 +64,7 @@ enum FileWrite {
         throw failure("read", source)
       }
       if n == 0 { break }
+      if total + n > limit { throw LimitExceeded(limit: limit) }
       var offset = 0
       while offset < n {
         let m = posixWrite(output, buffer.baseAddress! + offset, n - offset)
@@ -94,7 +99,9 @@ enum FileWrite {
 
   private static func failure(_ call: String, _ path: String) -> CocoaError {
     let code = errno
+    // A full disk is the node's, not a bug of ours: say so in words an operator acts on.
+    let cause = code == ENOSPC ? "the node's disk is full (no space left on device)" : String(cString: strerror(code))
     return CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path,
-                                                    NSLocalizedDescriptionKey: "\(call) \(path): \(String(cString: strerror(code)))"])
+                                                    NSLocalizedDescriptionKey: "\(call) \(path): \(cause)"])
   }
 }

@@ -7,6 +7,12 @@ import Synchronization
 /// `file://` model never loads libcurl and the ~30 libraries it needs (CCurl's `ccurl_load`).
 public struct FetchContext: Sendable {
   public var environment: [String: String]
+  /// The most bytes one fetch may write: a source that sends more (or announces more in its
+  /// `Content-Length`) fails instead of filling the node's disk.
+  public var maxBytes = FetchContext.defaultMaxBytes
+  /// 4 GiB: above any single-file ONNX model (protobuf caps one at 2 GiB; larger ones keep their
+  /// weights in external files) and a fraction of a Jetson's 16-64 GB of eMMC.
+  public static let defaultMaxBytes = 4 << 30
   private let lazyTransport: LazyTransport
 
   /// A context whose transport is made from `tls` the first time a fetcher asks for it.
@@ -83,11 +89,11 @@ public struct FetcherRegistry: Sendable {
 
   /// Every fetcher of this program.
   public static let standard = FetcherRegistry([
-    .fetcher(FileFetcher.self) { _ in FileFetcher() },
-    .fetcher(HTTPSFetcher.self) { HTTPSFetcher(transport: try $0.transport()) },
-    .fetcher(S3Fetcher.self) { S3Fetcher(environment: $0.environment, transport: try $0.transport()) },
-    .fetcher(OCIFetcher.self) { OCIFetcher(environment: $0.environment, transport: try $0.transport()) },
-    .fetcher(MLflowFetcher.self) { MLflowFetcher(environment: $0.environment, transport: try $0.transport()) },
+    .fetcher(FileFetcher.self) { FileFetcher(maxBytes: $0.maxBytes) },
+    .fetcher(HTTPSFetcher.self) { var f = HTTPSFetcher(transport: try $0.transport()); f.maxBytes = $0.maxBytes; return f },
+    .fetcher(S3Fetcher.self) { var f = S3Fetcher(environment: $0.environment, transport: try $0.transport()); f.maxBytes = $0.maxBytes; return f },
+    .fetcher(OCIFetcher.self) { var f = OCIFetcher(environment: $0.environment, transport: try $0.transport()); f.maxBytes = $0.maxBytes; return f },
+    .fetcher(MLflowFetcher.self) { var f = MLflowFetcher(environment: $0.environment, transport: try $0.transport()); f.maxBytes = $0.maxBytes; return f },
   ])
 
   /// The schemes some registered fetcher handles.

@@ -11,6 +11,8 @@ public struct HTTPSFetcher: ArtifactFetcher {
   public var transport: HTTPTransport
   /// Upper bound for one download; a stalled transfer fails instead of hanging the init container.
   public var timeout: Duration = .seconds(3600)
+  /// The most bytes a download may write (`FetchContext.maxBytes`).
+  public var maxBytes = FetchContext.defaultMaxBytes
 
   public init(transport: HTTPTransport) { self.transport = transport }
 
@@ -22,19 +24,29 @@ public struct HTTPSFetcher: ArtifactFetcher {
     defer { try? file.close() }
     var status = 0
     var size = 0
+    var tooLarge: String? = nil
+    defer { if tooLarge != nil { try? FileManager.default.removeItem(atPath: destination) } }
     do {
       let stream = try transport.stream(HTTPRequest(method: "GET", url: uri, timeout: timeout))
       for try await part in stream {
         switch part {
-        case .head(let code, _):
+        case .head(let code, let headers):
           status = code
           guard (200..<300).contains(code) else { break }
+          if let length = headers.last(where: { $0.0.lowercased() == "content-length" }).flatMap({ Int($0.1.trimmingWhitespace()) }),
+             length > maxBytes {
+            tooLarge = SizeLimit.announced(length, limit: maxBytes)
+          }
         case .body(let bytes):
           guard (200..<300).contains(status) else { continue }   // an error body is not the model
+          if tooLarge == nil, size + bytes.count > maxBytes { tooLarge = SizeLimit.exceeded(maxBytes) }
+          if let tooLarge { throw FetchError(uri: shown, message: tooLarge) }
           try file.write(contentsOf: bytes)
           size += bytes.count
         }
       }
+    } catch let error as FetchError {
+      throw error
     } catch let error as TransportError {
       throw FetchError(uri: shown, message: error.description)
     } catch {
@@ -43,6 +55,7 @@ public struct HTTPSFetcher: ArtifactFetcher {
     guard (200..<300).contains(status) else {
       throw FetchError(uri: shown, message: "HTTP status \(status)")
     }
+    if let tooLarge { throw FetchError(uri: shown, message: tooLarge) }   // announced, with no body sent
     return FetchedArtifact(path: destination, size: size)
   }
 }

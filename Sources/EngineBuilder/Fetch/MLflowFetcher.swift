@@ -23,6 +23,9 @@ public struct MLflowFetcher: ArtifactFetcher {
   let environment: [String: String]
   let transport: HTTPTransport
 
+  /// The most bytes a download may write (`FetchContext.maxBytes`).
+  public var maxBytes = FetchContext.defaultMaxBytes
+
   public init(environment: [String: String], transport: HTTPTransport) {
     self.environment = environment
     self.transport = transport
@@ -41,7 +44,7 @@ public struct MLflowFetcher: ArtifactFetcher {
       throw FetchError(uri: uri, message: "MLFLOW_TRACKING_URI must be the tracking server's http(s) URL")
     }
     while base.hasSuffix("/") { base.removeLast() }
-    let client = Client(download: RemoteDownload(transport: transport, uri: uri), base: base,
+    let client = Client(download: RemoteDownload(transport: transport, uri: uri, maxBytes: maxBytes), base: base,
                         token: environment["MLFLOW_TRACKING_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
 
     let name: String, version: String

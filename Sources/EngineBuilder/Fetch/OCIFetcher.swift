@@ -25,6 +25,9 @@ public struct OCIFetcher: ArtifactFetcher {
   let environment: [String: String]
   let transport: HTTPTransport
 
+  /// The most bytes a download may write (`FetchContext.maxBytes`).
+  public var maxBytes = FetchContext.defaultMaxBytes
+
   public init(environment: [String: String], transport: HTTPTransport) {
     self.environment = environment
     self.transport = transport
@@ -47,7 +50,7 @@ public struct OCIFetcher: ArtifactFetcher {
     let plain = (environment["EDGEML_OCI_PLAIN_HTTP"] ?? "").split(separator: ",")
       .map { $0.trimmingCharacters(in: .whitespaces) }.contains(ref.registry)
     let base = "\(plain ? "http" : "https")://\(ref.registry)/v2/\(ref.repository)"
-    var session = Session(download: RemoteDownload(transport: transport, uri: uri))
+    var session = Session(download: RemoteDownload(transport: transport, uri: uri, maxBytes: maxBytes))
 
     let manifestResponse = try await session.get(base + "/manifests/" + ref.reference, accept: (Self.manifestTypes + Self.indexTypes).joined(separator: ", "))
     guard manifestResponse.status == 200 else {

@@ -13,6 +13,8 @@ struct RemoteDownload: Sendable {
   let transport: HTTPTransport
   /// The URI being fetched, for error messages.
   let uri: String
+  /// The most bytes a download may write (`FetchContext.maxBytes`).
+  var maxBytes = FetchContext.defaultMaxBytes
 
   /// What a finished download wrote.
   struct Written: Sendable {
@@ -79,6 +81,11 @@ struct RemoteDownload: Sendable {
           return .redirect(next)
         }
         if (200..<300).contains(code) {
+          // A body announced too large fails before a byte is written.
+          if let length = headers.last(where: { $0.0.lowercased() == "content-length" }).flatMap({ Int($0.1.trimmingWhitespace()) }),
+             length > maxBytes {
+            throw FetchError(uri: uri, message: SizeLimit.announced(length, limit: maxBytes))
+          }
           try? FileManager.default.removeItem(atPath: partial)
           guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
             throw FetchError(uri: uri, message: "cannot create \(partial)")
@@ -87,6 +94,7 @@ struct RemoteDownload: Sendable {
         }
       case .body(let bytes):
         if let file {
+          guard size + bytes.count <= maxBytes else { throw FetchError(uri: uri, message: SizeLimit.exceeded(maxBytes)) }
           try file.write(contentsOf: bytes)
           hasher.update(data: bytes)
           size += bytes.count

@@ -26,6 +26,9 @@ public struct S3Fetcher: ArtifactFetcher {
   /// The signing clock; tests pin it.
   var now: @Sendable () -> Date = { Date() }
 
+  /// The most bytes a download may write (`FetchContext.maxBytes`).
+  public var maxBytes = FetchContext.defaultMaxBytes
+
   public init(environment: [String: String], transport: HTTPTransport) {
     self.environment = environment
     self.transport = transport
@@ -33,7 +36,7 @@ public struct S3Fetcher: ArtifactFetcher {
 
   public func fetch(_ uri: String, to destination: String) async throws(FetchError) -> FetchedArtifact {
     let request = try makeRequest(uri)
-    let written = try await RemoteDownload(transport: transport, uri: uri).download(request, to: destination) { status, body in
+    let written = try await RemoteDownload(transport: transport, uri: uri, maxBytes: maxBytes).download(request, to: destination) { status, body in
       Self.describe(status: status, body: body)
     }
     return FetchedArtifact(path: destination, size: written.size)

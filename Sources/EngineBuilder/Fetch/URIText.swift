@@ -24,3 +24,13 @@ enum URIText {
     return cut ? text + "?…" : String(text)
   }
 }
+
+/// The words of a fetch refused for its size.
+enum SizeLimit {
+  static func announced(_ size: Int, limit: Int) -> String {
+    "the source announces \(size) bytes, over the size limit of \(limit) bytes (spec.model.sizeLimit)"
+  }
+  static func exceeded(_ limit: Int) -> String {
+    "the source sent more than the size limit of \(limit) bytes (spec.model.sizeLimit); nothing was kept"
+  }
+}
