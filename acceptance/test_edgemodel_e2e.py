@@ -181,3 +181,46 @@ def test_a_bad_model_says_why_keeps_the_old_version_serving_and_does_not_hot_loo
     # Fixing the digest recovers.
     cluster.sim.kubectl("apply", "-f", "-", input=edgemodel("detector", *cluster.model_file("detector-v2.onnx", "v2"), "2", replicas=3))
     assert wait_for(lambda: cluster.status("detector").get("currentVersion") == "2" and cluster.status("detector").get("phase") == "Ready", timeout=120)
+
+
+def engine_images(pods):
+    return {c["image"] for p in pods for c in p["spec"]["initContainers"] if c["name"] == "engine"}
+
+
+def test_an_operator_upgrade_restarts_no_serving_pod(cluster):
+    """A new operator image (a new default builder image) must not roll every model's pods: the
+    image a model's engines are built with is kept until the model itself changes."""
+    # The fleet's four eligible GPUs are this test's (the earlier tests' model goes).
+    cluster.sim.kubectl("delete", "edgemodel", "detector", "--ignore-not-found")
+    assert wait_for(lambda: cluster.pods("detector") == [], timeout=60)
+    uri, digest = cluster.model_file("keeper-v1.onnx", "k1")
+    cluster.sim.kubectl("apply", "-f", "-", input=edgemodel("keeper", uri, digest, "1", replicas=2))
+    assert wait_for(lambda: cluster.status("keeper").get("phase") == "Ready", timeout=120)
+    before = {p["metadata"]["uid"] for p in cluster.pods("keeper")}
+    old_images = engine_images(cluster.pods("keeper"))
+    assert old_images == {"ghcr.io/edgeml/edgeml:0.1.0"}
+    assert cluster.status("keeper")["builder"]["image"] == "ghcr.io/edgeml/edgeml:0.1.0"
+
+    # The upgrade: the operator restarts with a new default builder image.
+    cluster.operator.terminate()
+    cluster.operator.wait(timeout=15)
+    cluster.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", cluster.sim.kubeconfig, "--metrics-port", "0",
+                                         "--health-port", "0", "--workers", "4", "--builder-image", "ghcr.io/edgeml/edgeml:0.2.0"],
+                                        stdout=cluster.log, stderr=subprocess.STDOUT)
+    # A change the new operator must act on, that is not a new model: one more replica.
+    cluster.sim.kubectl("apply", "-f", "-", input=edgemodel("keeper", uri, digest, "1", replicas=3))
+    assert wait_for(lambda: cluster.status("keeper").get("readyReplicas") == 3 and cluster.status("keeper").get("phase") == "Ready",
+                    timeout=120)
+    pods = cluster.pods("keeper")
+    assert before <= {p["metadata"]["uid"] for p in pods}          # no serving pod was restarted
+    assert engine_images(pods) == old_images                          # the new pod joined on the same image
+
+    # The model's next version moves to the new image.
+    uri2, digest2 = cluster.model_file("keeper-v2.onnx", "k2")
+    cluster.sim.kubectl("apply", "-f", "-", input=edgemodel("keeper", uri2, digest2, "2", replicas=3))
+    assert wait_for(lambda: cluster.status("keeper").get("currentVersion") == "2" and cluster.status("keeper").get("phase") == "Ready",
+                    timeout=120)
+    live = [p for p in cluster.pods("keeper") if not p["metadata"].get("deletionTimestamp")]
+    assert wait_for(lambda: engine_images([p for p in cluster.pods("keeper") if not p["metadata"].get("deletionTimestamp")])
+                    == {"ghcr.io/edgeml/edgeml:0.2.0"}, timeout=60), engine_images(live)
+    assert cluster.status("keeper")["builder"] == {"image": "ghcr.io/edgeml/edgeml:0.2.0", "model": digest2}

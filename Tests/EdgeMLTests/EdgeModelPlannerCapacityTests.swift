@@ -398,3 +398,27 @@ func gpuUsageFollowsThePodWatch() async {
   await usage.apply(ObjectChange(key: "default/q", old: pod("nx-1"), new: nil))
   #expect(await usage.byNode == [:])
 }
+
+
+@Test("the builder image is kept while the model is the same, whatever the operator's default, and moves with the model's next version")
+func builderImageFollowsTheModelNotTheOperator() throws {
+  var model = try EdgeModel(json: [
+    "apiVersion": "edgeml.io/v1alpha1", "kind": "EdgeModel", "metadata": ["name": "m", "namespace": "default", "uid": "u1", "generation": 1],
+    "spec": ["model": ["uri": "https://models.example.com/m.onnx", "version": "1",
+                       "digest": .string("sha256:" + String(repeating: "1", count: 64))],
+             "serving": ["image": "triton:1"]],
+  ])
+  let first = EdgeModelPlanner.builder(for: model, default: "ghcr.io/edgeml/edgeml:0.1.0")
+  #expect(first == BuilderRecord(image: "ghcr.io/edgeml/edgeml:0.1.0", model: "sha256:" + String(repeating: "1", count: 64)))
+  var status = EdgeModelStatus()
+  status.builder = first
+  model.status = status
+  // The operator was upgraded: its default changed, the model did not.
+  #expect(EdgeModelPlanner.builder(for: model, default: "ghcr.io/edgeml/edgeml:0.2.0").image == "ghcr.io/edgeml/edgeml:0.1.0")
+  // A new model version takes the operator's image of the day.
+  model.spec.model.digest = "sha256:" + String(repeating: "2", count: 64)
+  #expect(EdgeModelPlanner.builder(for: model, default: "ghcr.io/edgeml/edgeml:0.2.0").image == "ghcr.io/edgeml/edgeml:0.2.0")
+  // The spec's own builder image always wins.
+  model.spec.engine = try ModelCoding.decode(EngineSpec.self, from: ["builderImage": "registry.local/builder:7"])
+  #expect(EdgeModelPlanner.builder(for: model, default: "ghcr.io/edgeml/edgeml:0.2.0").image == "registry.local/builder:7")
+}

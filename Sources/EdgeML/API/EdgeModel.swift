@@ -140,7 +140,18 @@ public struct EdgeModelStatus: Codable, Sendable, Equatable {
   public var engines: [EngineStatus]?
   public var readyReplicas: Int?
   public var currentVersion: String?
+  public var builder: BuilderRecord?
   public init() {}
+}
+
+/// The engine builder image a model's pod templates use, and the model it was chosen for.
+public struct BuilderRecord: Codable, Sendable, Equatable {
+  public var image: String?
+  public var model: String?
+  public init(image: String?, model: String?) {
+    self.image = image
+    self.model = model
+  }
 }
 
 public enum EdgeModelPhase: String, Codable, Sendable { case pending = "Pending", building = "Building", ready = "Ready", degraded = "Degraded", failed = "Failed" }

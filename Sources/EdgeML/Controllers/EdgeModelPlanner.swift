@@ -12,7 +12,8 @@ public enum EdgeModelPlanner {
     public var nodes: [JetsonNode]
     /// Pods labelled `edgeml.io/model=<name>` in the model's namespace.
     public var pods: [JSONValue]
-    /// The image whose `edgeml` runs the init container, unless the spec names a builder image.
+    /// The operator's engine builder image: used for a model whose model changed (or that has none
+    /// recorded), else the one `status.builder` recorded stays (see `builder(for:default:)`).
     public var builderImage: String
     public var now: String
     /// `Placement.evaluate(model.spec, nodes: nodes)` when the caller already has it (the reconciler
@@ -78,6 +79,7 @@ public enum EdgeModelPlanner {
       replicas = placement.groups.map(\.readyNodes.count)
     }
 
+    let builder = builder(for: model, default: input.builderImage)
     var objects: [DesiredObject] = []
     var engines: [EngineStatus] = []
     var desiredTotal = 0
@@ -85,7 +87,7 @@ public enum EdgeModelPlanner {
     for e in model.status?.engines ?? [] { if let k = e.key { previousEngines[k] = e } }
     for (i, group) in placement.groups.enumerated() {
       let plan = EnginePlan(spec: spec, group: group, modelName: name)
-      let template = podTemplate(model: model, group: group, plan: plan, builderImage: input.builderImage)
+      let template = podTemplate(model: model, group: group, plan: plan, builderImage: builder.image ?? input.builderImage)
       // A group without replicas keeps its Deployment, scaled to zero (as `kubectl scale` would
       // leave it), but has no engine to report.
       objects.append(DesiredObject(mode == .deployment ? .deployments : EdgeModelReconciler.daemonSets,
@@ -113,6 +115,7 @@ public enum EdgeModelPlanner {
                                        unschedulableReason: placement.eligibleCount == 0 ? placement.summary : nil)
     status.engines = engines.isEmpty ? nil : engines
     status.readyReplicas = ready.count
+    status.builder = builder
     let specVersion = spec.model.version ?? ""
     if !readyCurrent.isEmpty && readyCurrent.count == ready.count && readyCurrent.count >= desiredTotal {
       status.currentVersion = specVersion.isEmpty ? nil : specVersion
@@ -199,6 +202,20 @@ public enum EdgeModelPlanner {
     }
 
     return Plan(objects: objects, status: status, events: events(from: model.status, to: status), placement: placement)
+  }
+
+  /// The engine builder image for `model`'s pod templates: the spec's own when it names one; else
+  /// the one recorded in status while the model (digest, else URI and version) is the one it was
+  /// recorded for; else the operator's. So upgrading the operator, which changes its default image,
+  /// restarts no serving pod: a model moves to the new image with its next version.
+  static func builder(for model: EdgeModel, default image: String) -> BuilderRecord {
+    let source = model.spec.model
+    let identity = source.digest ?? "\(source.uri)@\(source.version ?? "")"
+    if let own = model.spec.engine?.builderImage { return BuilderRecord(image: own, model: identity) }
+    if let recorded = model.status?.builder, recorded.model == identity, let kept = recorded.image {
+      return BuilderRecord(image: kept, model: identity)
+    }
+    return BuilderRecord(image: image, model: identity)
   }
 
   // MARK: objects
