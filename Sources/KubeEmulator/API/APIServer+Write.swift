@@ -24,6 +24,8 @@ extension APIServer {
       do { value = try YAML.parse(String(decoding: ctx.request.body, as: UTF8.self)) } catch {
         throw APIError.badRequest("couldn't get version/kind; yaml parse error: \(error)")
       }
+      // Aliases can make the object far larger than its body: it could not be stored.
+      if StorageLimit.exceeds(value) { throw StorageLimit.requestTooLarge }
     case "application/vnd.kubernetes.protobuf":
       do { value = try KubeProtobuf.decodeObject(ctx.request.body) } catch {
         throw APIError.badRequest("couldn't decode protobuf body: \(error)")
