@@ -38,6 +38,8 @@ class Sim:
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         deadline = time.time() + 60
         self.url = None
+        # Where EdgeSim keeps the simulated nodes' disks (volumes, logs); None without EdgeSim.
+        self.sim_root = None
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if not line:
@@ -47,6 +49,9 @@ class Sim:
             m = re.match(r"edgeml sim: Kubernetes API at (\S+)", line)
             if m:
                 self.url = m.group(1)
+            m = re.search(r"sim root (.+)\)$", line.rstrip())
+            if m:
+                self.sim_root = m.group(1)
             if line.startswith("try:"):
                 break
         if not self.url:

@@ -40,3 +40,32 @@ spec:
     assert len(pods) == 3
     assert {p["spec"]["nodeName"] for p in pods} == {"orin-nx-16gb-0", "orin-nx-16gb-1", "xavier-nx-8gb-0"}
     fleet_sim.kubectl("delete", "deployment", "web", "--wait=true", "--timeout=60s", timeout=90)
+
+
+def test_a_deleted_pods_secret_volume_leaves_the_nodes_disk(fleet_sim):
+    # A kubelet removes pods/<uid>/volumes once the pod is gone (pkg/kubelet/kubelet_volumes.go,
+    # cleanupOrphanedPodDirs): an engine's AES key must not stay on a Jetson after its pod.
+    import os
+    import time
+    fleet_sim.kubectl("create", "secret", "generic", "engine-key", "--from-literal=aes.key=s3cr3t")
+    manifest = """
+apiVersion: v1
+kind: Pod
+metadata: {name: keyed}
+spec:
+  volumes: [{name: key, secret: {secretName: engine-key}}]
+  containers: [{name: app, image: nginx:1.27, volumeMounts: [{name: key, mountPath: /keys}]}]
+"""
+    fleet_sim.kubectl("apply", "-f", "-", input=manifest)
+    fleet_sim.kubectl("wait", "pod/keyed", "--for=condition=Ready", "--timeout=60s", timeout=90)
+    uid = fleet_sim.kubectl("get", "pod", "keyed", "-o", "jsonpath={.metadata.uid}").stdout
+    assert fleet_sim.sim_root
+    volumes = os.path.join(fleet_sim.sim_root, "pods", uid, "volumes")
+    with open(os.path.join(volumes, "key", "aes.key")) as f:
+        assert f.read() == "s3cr3t"
+    fleet_sim.kubectl("delete", "pod", "keyed", "--wait=true", "--timeout=60s", timeout=90)
+    deadline = time.time() + 30
+    while os.path.exists(volumes) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(volumes)
+    fleet_sim.kubectl("delete", "secret", "engine-key")

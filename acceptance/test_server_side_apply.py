@@ -120,3 +120,44 @@ def test_kubectl_moves_from_client_side_to_server_side_apply_without_conflicts(s
     sim.kubectl("apply", "-f", "-", input=MIGRATE.format(color="blue"))
     obj = json.loads(sim.kubectl("get", "configmap", "csa-to-ssa", "-o", "json").stdout)
     assert obj["data"] == {"color": "blue"}
+
+
+DEPLOYMENT_WITHOUT_PROTOCOL = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ssa-ports
+  namespace: default
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ssa-ports}}
+  template:
+    metadata: {labels: {app: ssa-ports}}
+    spec:
+      containers:
+      - name: triton
+        image: nvcr.io/nvidia/tritonserver:24.08-py3
+        ports:
+        - {containerPort: 8000, name: http}
+        - {containerPort: 8002, name: metrics}
+"""
+
+
+def test_reapplying_ports_without_protocol_changes_nothing(sim):
+    # The server defaults protocol: TCP, and server-side apply keys the ports by containerPort and
+    # protocol with that default (structured-merge-diff, kubernetes PR #98576), so the applied ports
+    # are the stored ones, not new ones.
+    def applied():
+        sim.kubectl("apply", "--server-side", "--field-manager=edge-team", "-f", "-", input=DEPLOYMENT_WITHOUT_PROTOCOL)
+        return json.loads(sim.kubectl("get", "deployment", "ssa-ports", "-o", "json", "--show-managed-fields").stdout)
+
+    first = applied()
+    second = applied()
+    ports = second["spec"]["template"]["spec"]["containers"][0]["ports"]
+    assert ports == [{"containerPort": 8000, "name": "http", "protocol": "TCP"},
+                     {"containerPort": 8002, "name": "metrics", "protocol": "TCP"}]
+    assert second["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+    assert second["metadata"]["generation"] == first["metadata"]["generation"] == 1
+    entry = next(e for e in second["metadata"]["managedFields"] if e["manager"] == "edge-team")
+    container = entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"triton"}']
+    assert set(container["f:ports"]) == {'k:{"containerPort":8000,"protocol":"TCP"}', 'k:{"containerPort":8002,"protocol":"TCP"}'}
+    sim.kubectl("delete", "deployment", "ssa-ports")

@@ -5,7 +5,7 @@ import Logging
 import Synchronization
 
 /// A simulated Jetson cluster on top of a `KubeEmulator`: nodes and their kubelets, a scheduler,
-/// and the Deployment, ReplicaSet, DaemonSet, Job and node-lifecycle controllers.
+/// and the Deployment, ReplicaSet, DaemonSet, Job, disruption and node-lifecycle controllers.
 ///
 /// Everything is driven by the emulator's watch events (subscribed in-process) and by timers for
 /// simulated durations; there is no polling loop. Every duration — engine builds, back-offs,
@@ -215,7 +215,8 @@ final class EventPump: Sendable {
     self.stream = stream
     self.server = server
     self.continuation = continuation
-    let keys = [Keys.pods, Keys.nodes, Keys.leases, Keys.deployments, Keys.replicaSets, Keys.daemonSets, Keys.jobs]
+    let keys = [Keys.pods, Keys.nodes, Keys.leases, Keys.deployments, Keys.replicaSets, Keys.daemonSets, Keys.jobs,
+                Keys.disruptionBudgets]
     subscriptions = server.store.transaction { state in
       keys.map { key in (key, state.subscribe(key) { continuation.yield($0) }) }
     }

@@ -117,6 +117,24 @@ struct KubeletTests {
       #expect(h.api.get(Keys.pods, namespace: "default", name: "q") == nil)
     }
   }
+
+  @Test("A deleted pod's Secret volume leaves the node's disk")
+  func deletedPodVolumesAreRemoved() async throws {
+    try await SimHarness.run(fleet: "orin-nx-16gb=1") { h in
+      try h.api.create("/api/v1/namespaces/default/secrets", ["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "engine-key"],
+                                                            "data": ["aes.key": "czNjcjN0"]])
+      try h.api.create(Paths.pods("default"), SimHarness.pod("p", spec: [
+        "volumes": [["name": "key", "secret": ["secretName": "engine-key"]]],
+        "containers": [["name": "c", "image": "x", "volumeMounts": [["name": "key", "mountPath": "/keys"]]]],
+      ]))
+      let pod = try await h.eventually(10, "ready") { h.api.get(Keys.pods, namespace: "default", name: "p").flatMap { $0.isPodReady ? $0 : JSONValue?.none } }
+      let volumes = h.root.appendingPathComponent("pods/\(pod.uid)/volumes")
+      #expect(FileManager.default.fileExists(atPath: volumes.appendingPathComponent("key/aes.key").path))
+      try h.api.delete(Paths.pod("default", "p"))
+      _ = try await h.eventually(10, "gone") { h.api.get(Keys.pods, namespace: "default", name: "p") == nil ? true : nil }
+      _ = try await h.eventually(10, "volumes removed") { FileManager.default.fileExists(atPath: volumes.path) ? nil : true }
+    }
+  }
 }
 
 extension JSONValue {

@@ -490,3 +490,25 @@ struct UpdateEntryTests {
     #expect(fourth.first { $0.manager == "other" }?.fields.fieldsV1 == fields(#"{"f:status":{"f:replicas":{}}}"#))
   }
 }
+
+@Suite("Server-side apply of defaulted list keys")
+struct ApplyDefaultedKeyTests {
+  @Test("re-applying container ports without protocol changes nothing: the default TCP is part of their key")
+  func portsWithoutProtocol() throws {
+    let s = makeServer()
+    let uri = "/apis/apps/v1/namespaces/default/deployments"
+    let config: JSONValue = [
+      "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "ports"],
+      "spec": ["selector": ["matchLabels": ["app": "ports"]],
+               "template": ["metadata": ["labels": ["app": "ports"]],
+                            "spec": ["containers": [["name": "triton", "image": "tritonserver", "ports": [["containerPort": 8000], ["containerPort": 8002]]]]]]],
+    ]
+    let (c1, first) = s.apply(uri + "/ports", config, manager: "edge-team")
+    let (c2, second) = s.apply(uri + "/ports", config, manager: "edge-team")
+    #expect(c1 == 201 && c2 == 200)
+    #expect(second[path: ["spec", "template", "spec", "containers"]]?.arrayValue?.first?["ports"] ==
+            [["containerPort": 8000, "protocol": "TCP"], ["containerPort": 8002, "protocol": "TCP"]])
+    #expect(second[path: ["metadata", "resourceVersion"]] == first[path: ["metadata", "resourceVersion"]])
+    #expect(second[path: ["metadata", "generation"]] == 1)
+  }
+}

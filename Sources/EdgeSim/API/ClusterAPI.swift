@@ -84,6 +84,7 @@ enum Paths {
   static func deployment(_ ns: String, _ name: String) -> String { "/apis/apps/v1/namespaces/\(ns)/deployments/\(name)" }
   static func daemonSet(_ ns: String, _ name: String) -> String { "/apis/apps/v1/namespaces/\(ns)/daemonsets/\(name)" }
   static func job(_ ns: String, _ name: String) -> String { "/apis/batch/v1/namespaces/\(ns)/jobs/\(name)" }
+  static func disruptionBudget(_ ns: String, _ name: String) -> String { "/apis/policy/v1/namespaces/\(ns)/poddisruptionbudgets/\(name)" }
 }
 
 /// Storage keys of the emulator's store (`group/resource`).
@@ -91,6 +92,7 @@ enum Keys {
   static let pods = "/pods", nodes = "/nodes", leases = "coordination.k8s.io/leases"
   static let deployments = "apps/deployments", replicaSets = "apps/replicasets", daemonSets = "apps/daemonsets"
   static let jobs = "batch/jobs", secrets = "/secrets", configMaps = "/configmaps"
+  static let disruptionBudgets = "policy/poddisruptionbudgets"
 }
 
 /// A namespaced object's identity inside the simulator's queues.

@@ -11,11 +11,13 @@ final class Controllers: Sendable {
   let jobs: Controller
   let nodes: Controller
   let evictions: Controller
+  let disruption: Controller
   let deploymentController: DeploymentController
   let replicaSetController: ReplicaSetController
   let daemonSetController: DaemonSetController
   let jobController: JobController
   let nodeLifecycle: NodeLifecycleController
+  let disruptionController: DisruptionController
   let api: ClusterAPI
 
   init(api: ClusterAPI, runtime: Runtime, logger: Logger) {
@@ -26,6 +28,8 @@ final class Controllers: Sendable {
     jobs = Controller(name: "job", runtime: runtime)
     nodes = Controller(name: "nodelifecycle", runtime: runtime)
     evictions = Controller(name: "taint-eviction", runtime: runtime)
+    disruption = Controller(name: "disruption", runtime: runtime)
+    disruptionController = DisruptionController(api: api.as("serviceaccount:kube-system:disruption-controller"), runtime: runtime, logger: logger)
     daemonSetController = DaemonSetController(api: api.as("serviceaccount:kube-system:daemon-set-controller"), runtime: runtime, logger: logger)
     let (jobAPI, jobEvents) = component("job-controller")
     jobController = JobController(api: jobAPI, runtime: runtime, logger: logger, events: jobEvents)
@@ -49,6 +53,8 @@ final class Controllers: Sendable {
     group.addTask { await j.run { await jc.reconcile($0) } }
     group.addTask { await n.run { await nl.reconcileNode($0) } }
     group.addTask { await e.run { await nl.reconcilePod($0) } }
+    let (pdb, pdbc) = (disruption, disruptionController)
+    group.addTask { await pdb.run { await pdbc.reconcile($0) } }
   }
 
   func resync() async {
@@ -57,6 +63,7 @@ final class Controllers: Sendable {
     for d in api.list(Keys.daemonSets) { await daemonSets.add(ObjectKey(d)) }
     for j in api.list(Keys.jobs) { await jobs.add(ObjectKey(j)) }
     for n in api.list(Keys.nodes) { await nodes.add(ObjectKey("", n.name)) }
+    for b in api.list(Keys.disruptionBudgets) { await disruption.add(ObjectKey(b)) }
   }
 
   func handle(_ event: StoreEvent) async {
@@ -71,6 +78,8 @@ final class Controllers: Sendable {
       await daemonSets.add(ObjectKey(object))
     case Keys.jobs:
       await jobs.add(ObjectKey(object))
+    case Keys.disruptionBudgets:
+      if event.type != .deleted { await disruption.add(ObjectKey(object)) }
     default:
       break
     }
@@ -87,6 +96,11 @@ final class Controllers: Sendable {
     }
     if let owner = pod.controllerName(kind: "DaemonSet") { await daemonSets.add(ObjectKey(pod.namespace, owner)) }
     if let owner = pod.controllerName(kind: "Job") { await jobs.add(ObjectKey(pod.namespace, owner)) }
+    // The disruption controller's pod handlers (addPod, updatePod, deletePod): the budgets covering the pod.
+    for budget in api.list(Keys.disruptionBudgets, namespace: pod.namespace) {
+      guard let selector = try? LabelSelector(json: budget[path: ["spec", "selector"]] ?? .null), selector.matches(pod.labels) else { continue }
+      await disruption.add(ObjectKey(budget))
+    }
     if event.type != .deleted, !pod.nodeName.isEmpty, !pod.isDeleting, nodeHasNoExecuteTaint(pod.nodeName) {
       await evictions.add(ObjectKey(pod))
     }

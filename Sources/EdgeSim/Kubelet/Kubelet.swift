@@ -48,6 +48,11 @@ final class Kubelet: Sendable {
   struct State: Sendable {
     var workers: [String: Worker] = [:]   // pod uid → worker
     var failed: Set<String> = []
+    /// Pods whose worker tasks have not all ended yet (their containers may still be writing), with
+    /// how many there are (a recovered node starts a new one while the old one ends).
+    var running: [String: Int] = [:]
+    /// Pods deleted while their worker was still ending: their volumes go when it has.
+    var awaitingCleanup: Set<String> = []
     /// Pod IPs count up from 127.N.0.1, N chosen by process id so that two simulators on one
     /// machine rarely hand out the same addresses (their pods' servers would clash).
     var nextPodIP: UInt32 = (127 << 24) | (UInt32(1 + ProcessInfo.processInfo.processIdentifier % 200) << 16)
@@ -182,7 +187,14 @@ final class Kubelet: Sendable {
   private func sync(_ pod: JSONValue, deleted: Bool, node: SimulatedNode) {
     let uid = pod.uid
     if deleted {
-      state.withLock { $0.workers.removeValue(forKey: uid) }?.stop.finish()
+      let (worker, isRunning) = state.withLock { s -> (Worker?, Bool) in
+        let worker = s.workers.removeValue(forKey: uid)
+        let isRunning = s.running[uid] != nil
+        if isRunning { s.awaitingCleanup.insert(uid) }
+        return (worker, isRunning)
+      }
+      worker?.stop.finish()
+      if !isRunning { removeVolumes(ofPod: uid) }
       return
     }
     if pod.isDeleting {
@@ -205,6 +217,7 @@ final class Kubelet: Sendable {
     let podIP: UInt32? = state.withLock { s in
       guard s.workers[uid] == nil else { return nil }
       s.workers[uid] = Worker(uid: uid, stop: continuation)
+      s.running[uid, default: 0] += 1
       s.nextPodIP += 1
       if s.nextPodIP & 0xff == 0 || s.nextPodIP & 0xff == 255 { s.nextPodIP += 2 }
       return s.nextPodIP
@@ -218,8 +231,25 @@ final class Kubelet: Sendable {
         for await _ in stream { break }   // stop requested, or the kubelet went away
         group.cancelAll()
       }
+      let deleted = self.state.withLock { s -> Bool in
+        let left = (s.running[uid] ?? 1) - 1
+        s.running[uid] = left > 0 ? left : nil
+        return left <= 0 && s.awaitingCleanup.remove(uid) != nil
+      }
+      if deleted { self.removeVolumes(ofPod: uid) }
       // A worker that ran to the end (Job pods) stays registered until the pod is deleted, so it is not restarted.
     }
+  }
+
+  /// Removes a deleted pod's volumes from the node's disk (`pods/<uid>/volumes`): Secret files
+  /// such as an engine's decryption key must not outlive the pod. The kubelet does this once the
+  /// pod is gone and its containers have stopped (pkg/kubelet/kubelet_volumes.go
+  /// `cleanupOrphanedPodDirs`: the volume directories of pods it no longer knows are removed).
+  /// hostPath and PersistentVolumeClaim volumes live elsewhere and stay.
+  func removeVolumes(ofPod uid: String) {
+    guard !uid.isEmpty else { return }
+    let volumes = context.configuration.simRoot.appendingPathComponent("pods/\(uid)/volumes")
+    try? FileManager.default.removeItem(at: volumes)
   }
 
   // MARK: failure

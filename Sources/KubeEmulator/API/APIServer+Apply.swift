@@ -229,6 +229,7 @@ extension APIServer {
     do { config = try YAML.parse(String(decoding: ctx.request.body, as: UTF8.self)) } catch {
       throw APIError.badRequest("error decoding YAML: \(error)")
     }
+    if StorageLimit.exceeds(config) { throw StorageLimit.requestTooLarge }
     guard case .object = config else {
       throw APIError.badRequest("error decoding YAML: the applied configuration is not an object")
     }

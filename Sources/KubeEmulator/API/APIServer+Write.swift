@@ -24,6 +24,8 @@ extension APIServer {
       do { value = try YAML.parse(String(decoding: ctx.request.body, as: UTF8.self)) } catch {
         throw APIError.badRequest("couldn't get version/kind; yaml parse error: \(error)")
       }
+      // Aliases can make the object far larger than its body: it could not be stored.
+      if StorageLimit.exceeds(value) { throw StorageLimit.requestTooLarge }
     case "application/vnd.kubernetes.protobuf":
       do { value = try KubeProtobuf.decodeObject(ctx.request.body) } catch {
         throw APIError.badRequest("couldn't decode protobuf body: \(error)")
@@ -496,22 +498,12 @@ extension APIServer {
           throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
         }
       }
-      options.propagationPolicy = body["propagationPolicy"]?.stringValue
-      if let orphan = body["orphanDependents"]?.boolValue, options.propagationPolicy == nil {
-        options.propagationPolicy = orphan ? "Orphan" : "Background"
-      }
-      options.preconditionUID = body[path: ["preconditions", "uid"]]?.stringValue
-      options.preconditionRV = body[path: ["preconditions", "resourceVersion"]]?.stringValue
-      options.gracePeriodSeconds = body["gracePeriodSeconds"]?.intValue
-      if let dry = body["dryRun"]?.arrayValue, dry.contains(.string("All")) { options.dryRun = true }
+      options = DeleteOptions(body)
     }
     if let p = ctx.request.queryValue("propagationPolicy") { options.propagationPolicy = p }
     if let g = ctx.request.queryValue("gracePeriodSeconds") { options.gracePeriodSeconds = Int(g) }
     if ctx.isDryRun { options.dryRun = true }
-    if let p = options.propagationPolicy, !["Orphan", "Background", "Foreground"].contains(p) {
-      throw APIError.invalid(kind: "DeleteOptions", group: "meta.k8s.io", name: "", errors: [
-        FieldError(.notSupported, field: "propagationPolicy", value: "\"\(p)\"", detail: "supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")])
-    }
+    try options.validate()
     return options
   }
 
@@ -653,5 +645,26 @@ extension APIResource {
   var returnsDeletedObject: Bool {
     ["/pods", "/services", "/persistentvolumeclaims", "/persistentvolumes",
     ].contains(storageKey)
+  }
+}
+
+extension APIServer.DeleteOptions {
+  /// Reads a `metav1.DeleteOptions` object (a DELETE's body, an Eviction's `deleteOptions`).
+  init(_ body: JSONValue) {
+    propagationPolicy = body["propagationPolicy"]?.stringValue
+    if let orphan = body["orphanDependents"]?.boolValue, propagationPolicy == nil {
+      propagationPolicy = orphan ? "Orphan" : "Background"
+    }
+    preconditionUID = body[path: ["preconditions", "uid"]]?.stringValue
+    preconditionRV = body[path: ["preconditions", "resourceVersion"]]?.stringValue
+    gracePeriodSeconds = body["gracePeriodSeconds"]?.intValue
+    if let dry = body["dryRun"]?.arrayValue, dry.contains(.string("All")) { dryRun = true }
+  }
+
+  func validate() throws {
+    if let p = propagationPolicy, !["Orphan", "Background", "Foreground"].contains(p) {
+      throw APIError.invalid(kind: "DeleteOptions", group: "meta.k8s.io", name: "", errors: [
+        FieldError(.notSupported, field: "propagationPolicy", value: "\"\(p)\"", detail: "supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")])
+    }
   }
 }

@@ -188,6 +188,8 @@ public final class APIServer: @unchecked Sendable {
       return try create(context)
     case ("POST", let name?, "binding") where path.group.isEmpty && path.resource == "pods":
       return try bind(context, podName: name)
+    case ("POST", let name?, "eviction") where path.group.isEmpty && path.resource == "pods":
+      return try evict(context, podName: name)
     case ("POST", let name?, "token") where path.group.isEmpty && path.resource == "serviceaccounts":
       return try tokenRequest(context, serviceAccount: name)
     case ("POST", _?, _):

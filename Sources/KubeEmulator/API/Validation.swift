@@ -59,6 +59,9 @@ enum Validation {
       }
       if k.isEmpty { errors.append(FieldError(.invalid, field: "metadata.labels", value: "\"\"", detail: "name part must be non-empty")) }
     }
+    if case .object(let annotations)? = object[path: ["metadata", "annotations"]], annotationsTooLarge(annotations) {
+      errors.append(FieldError(.tooLong, field: "metadata.annotations", detail: "must have at most \(totalAnnotationSizeLimit) bytes"))
+    }
     switch resource.storageKey {
     case "apps/deployments", "apps/replicasets", "apps/daemonsets", "apps/statefulsets":
       errors += workload(object)
@@ -74,6 +77,22 @@ enum Validation {
       break
     }
     return errors
+  }
+
+  /// The most bytes all annotations of an object may hold, keys and values together
+  /// (apimachinery pkg/api/validation/objectmeta.go `TotalAnnotationSizeLimitB`, 256 KiB).
+  static let totalAnnotationSizeLimit = 256 * 1024
+
+  /// objectmeta.go `ValidateAnnotationsSize`: the summed UTF-8 lengths of keys and values over the
+  /// limit (`ValidateAnnotations` then reports `field.TooLong(fldPath, "", TotalAnnotationSizeLimitB)`).
+  /// Stops counting at the limit; UTF-8 counts of native strings are O(1).
+  static func annotationsTooLarge(_ annotations: JSONObject) -> Bool {
+    var total = 0
+    for (key, value) in annotations {
+      total += key.utf8.count + (value.stringValue?.utf8.count ?? 0)
+      if total > totalAnnotationSizeLimit { return true }
+    }
+    return false
   }
 
   static func workload(_ object: JSONValue) -> [FieldError] {

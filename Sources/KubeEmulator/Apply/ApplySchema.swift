@@ -23,9 +23,22 @@ public struct ApplySchema: Sendable {
     case atomic
     /// Items are scalars, each owned on its own (`v:` elements).
     case set
-    /// Items are objects identified by these fields (`k:` elements).
-    case map(keys: [String])
+    /// Items are objects identified by these fields (`k:` elements); a key field an item leaves
+    /// out takes its value from `defaults` when the schema has one.
+    case map(keys: [String], defaults: [String: JSONValue] = [:])
   }
+
+  /// Defaults of list-map key fields of built-in types that are not zero values, from the upstream
+  /// OpenAPI v3 documents (`"default": "TCP"` on `ContainerPort.protocol` and `ServicePort.protocol`;
+  /// the bundled v2 document has no `default`s). structured-merge-diff keys an item that omits a key
+  /// field by the field's default (typed/helpers.go `keyedAssociativeListItemToPathElement`: "omits
+  /// key field … (and doesn't have default value)" is the error only without one), which is what
+  /// makes an applied port without `protocol` the same item as the stored, defaulted one
+  /// (kubernetes PR #98576).
+  static let builtinKeyDefaults: [String: [String: JSONValue]] = [
+    "io.k8s.api.core.v1.ContainerPort": ["protocol": "TCP"],
+    "io.k8s.api.core.v1.ServicePort": ["protocol": "TCP"],
+  ]
 
   let source: Source
 
@@ -98,7 +111,7 @@ public struct ApplySchema: Sendable {
     switch source {
     case .builtin(let schema):
       switch schema.listType {
-      case "map": return .map(keys: schema.listMapKeys)
+      case "map": return .map(keys: schema.listMapKeys, defaults: schema.items?.definitionName.flatMap { ApplySchema.builtinKeyDefaults[$0] } ?? [:])
       case "set": return .set
       case "atomic": return .atomic
       default:
@@ -107,7 +120,11 @@ public struct ApplySchema: Sendable {
       }
     case .custom(let node, _):
       switch node["x-kubernetes-list-type"]?.stringValue {
-      case "map": return .map(keys: node["x-kubernetes-list-map-keys"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+      case "map":
+        let keys = node["x-kubernetes-list-map-keys"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        var defaults: [String: JSONValue] = [:]
+        for key in keys { if let value = node["items"]?["properties"]?[key]?["default"] { defaults[key] = value } }
+        return .map(keys: keys, defaults: defaults)
       case "set": return .set
       default: return .atomic
       }

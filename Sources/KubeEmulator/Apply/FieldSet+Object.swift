@@ -39,9 +39,9 @@ extension FieldSet {
   /// (`typed/helpers.go` `listItemToPathElement`).
   static func listElement(_ item: JSONValue, index: Int, listType: ApplySchema.ListType) -> PathElement {
     switch listType {
-    case .map(let keys):
+    case .map(let keys, let defaults):
       guard case .object(let object) = item, !keys.isEmpty else { return .index(index) }
-      return .keyed(keys.compactMap { k in object[k].map { PathElement.KeyField(name: k, value: $0) } })
+      return .keyed(keys.compactMap { k in (object[k] ?? defaults[k]).map { PathElement.KeyField(name: k, value: $0) } })
     case .set:
       return .value(item)
     case .atomic:

@@ -111,6 +111,12 @@ public struct PatchSchema: Sendable {
   /// The field's `x-kubernetes-list-map-keys`; empty when absent.
   public var listMapKeys: [String] { node["x-kubernetes-list-map-keys"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
 
+  /// The definition a `$ref` node names (`io.k8s.api.core.v1.ContainerPort`); nil for inline schemas.
+  public var definitionName: String? {
+    guard let reference = node["$ref"]?.stringValue, reference.hasPrefix("#/definitions/") else { return nil }
+    return String(reference.dropFirst("#/definitions/".count))
+  }
+
   /// The field's `x-kubernetes-map-type` (`atomic`, `granular`), read beside a `$ref` or on the
   /// definition it names (`LabelSelector` is atomic); nil when absent. Used by server-side apply.
   public var mapType: String? {
