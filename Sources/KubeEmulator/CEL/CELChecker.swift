@@ -20,16 +20,7 @@ struct CELChecker {
   mutating func check(_ expr: CELExpr) throws(CELCompileError) -> CELType {
     switch expr {
     case .literal(let v, _):
-      switch v {
-      case .null: return .null
-      case .bool: return .bool
-      case .int: return .int
-      case .uint: return .uint
-      case .double: return .double
-      case .string: return .string
-      case .bytes: return .bytes
-      default: return .dyn
-      }
+      return CELType.ofLiteral(v)
     case .ident(let name, let offset):
       for (depth, scope) in scopes.enumerated().reversed() {
         if let t = scope[name] {

@@ -92,7 +92,7 @@ struct CELCostEstimator {
   mutating func estimate(_ expr: CELExpr) -> Node {
     switch expr {
     case .literal(let value, _):
-      return Node(cost: 0, type: CELCostEstimator.literalType(value), computed: CELCostEstimator.literalSize(value))
+      return Node(cost: 0, type: CELType.ofLiteral(value), computed: CELCostEstimator.literalSize(value))
     case .ident(let name, _):
       if let local = locals[name]?.last {
         return Node(cost: 1, type: local.type, path: local.path, local: local.size)
@@ -210,19 +210,6 @@ struct CELCostEstimator {
 
   private mutating func push(_ name: String, _ local: Local) { locals[name, default: []].append(local) }
   private mutating func pop(_ name: String) { locals[name]?.removeLast() }
-
-  static func literalType(_ value: CELValue) -> CELType {
-    switch value {
-    case .null: return .null
-    case .bool: return .bool
-    case .int: return .int
-    case .uint: return .uint
-    case .double: return .double
-    case .string: return .string
-    case .bytes: return .bytes
-    default: return .dyn
-    }
-  }
 
   /// A literal's size (cel-go `computeExprSize`): characters (code points) of a string, bytes of bytes, 1 otherwise.
   static func literalSize(_ value: CELValue) -> CELSizeEstimate? {

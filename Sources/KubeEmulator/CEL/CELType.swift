@@ -74,3 +74,19 @@ indirect enum CELType: Sendable, Equatable {
     }
   }
 }
+
+extension CELType {
+  /// The type of a literal value (what the checker and the cost estimator both give a constant).
+  static func ofLiteral(_ value: CELValue) -> CELType {
+    switch value {
+    case .null: return .null
+    case .bool: return .bool
+    case .int: return .int
+    case .uint: return .uint
+    case .double: return .double
+    case .string: return .string
+    case .bytes: return .bytes
+    default: return .dyn
+    }
+  }
+}
