@@ -33,6 +33,10 @@ public enum ObjectLabels {
   public static let managedByValue = "edgeml-operator"
   /// Pod annotation: the engine compatibility key the pod's init container builds for.
   public static let engineKey = "edgeml.io/engine-key"
+  /// Which side of a rollout a pod serves: `stable` or `candidate` (docs/rollouts.md).
+  public static let track = "edgeml.io/track"
+  public static let stableTrack = "stable"
+  public static let candidateTrack = "candidate"
   /// Annotation: the digest of what the operator last applied to an object.
   public static let appliedHash = "edgeml.io/applied-hash"
 }

@@ -23,9 +23,12 @@ import Testing
     let ca = emulator.certificateAuthority.map { Array($0.certificatePEM.utf8) }
     let client = try KubeClient(configuration: ClientConfiguration(server: emulator.url, certificateAuthorityPEM: ca,
                                                                    credential: .bearerToken(emulator.adminToken)), qps: 200, burst: 400)
-    let crd = try #require(try loadYAML("crds/edgemodels.edgeml.io.yaml").first)
-    _ = try await client.create(GroupVersionResource(group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions",
-                                                    namespaced: false), crd)
+    // The operator watches all three of its kinds: the manifests install every CRD, and so does this.
+    for file in ["edgemodels", "rollouts", "driftpolicies"] {
+      let crd = try #require(try loadYAML("crds/\(file).edgeml.io.yaml").first)
+      _ = try await client.create(GroupVersionResource(group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions",
+                                                      namespaced: false), crd)
+    }
     for (name, module) in [("nx-1", "orin-nx-16gb"), ("nx-2", "orin-nx-16gb"), ("agx-1", "agx-orin-64gb")] {
       _ = try await client.create(.nodes, [
         "apiVersion": "v1", "kind": "Node",

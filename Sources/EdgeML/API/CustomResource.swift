@@ -117,7 +117,7 @@ public enum ModelCoding {
 }
 
 /// An integer or a string, as `x-kubernetes-int-or-string` fields hold (`maxUnavailable: 1` or `"25%"`).
-public enum IntOrString: Codable, Sendable, Equatable {
+public enum IntOrString: Codable, Sendable, Hashable {
   case int(Int)
   case string(String)
 

@@ -90,6 +90,14 @@ public struct PlacementSpec: Codable, Sendable, Hashable {
   public var tolerations: [Toleration]?
   public var mode: PlacementMode?
   public var replicas: Int?
+  /// The PodDisruptionBudget of each node group's serving pods (default: maxUnavailable 1).
+  public var disruptionBudget: DisruptionBudgetSpec?
+}
+
+/// Exactly one of the two (a CEL rule in the CRD), as in a PodDisruptionBudget.
+public struct DisruptionBudgetSpec: Codable, Sendable, Hashable {
+  public var maxUnavailable: IntOrString?
+  public var minAvailable: IntOrString?
 }
 
 public struct JetsonRequirements: Codable, Sendable, Hashable {
@@ -141,6 +149,26 @@ public struct EdgeModelStatus: Codable, Sendable, Equatable {
   public var readyReplicas: Int?
   public var currentVersion: String?
   public var builder: BuilderRecord?
+  /// The candidate a Rollout runs beside the stable model, while one does.
+  public var candidate: CandidateStatus?
+  public init() {}
+}
+
+/// The candidate workloads of a Rollout in progress, as the EdgeModel controller planned them.
+public struct CandidateStatus: Codable, Sendable, Equatable {
+  /// The Rollout that asked for them.
+  public var rollout: String?
+  /// `RolloutPlanner.candidateHash` of the Rollout they were planned for.
+  public var hash: String?
+  public var version: String?
+  /// The candidate weight the replicas were planned for.
+  public var weight: Int?
+  /// Candidate pods wanted, and ready (Ready, not terminating, on the candidate's engines).
+  public var replicas: Int?
+  public var readyReplicas: Int?
+  public var engines: [EngineStatus]?
+  /// The rollout is promoting and the stable workloads are Ready on the candidate's engines.
+  public var stableServesCandidate: Bool?
   public init() {}
 }
 

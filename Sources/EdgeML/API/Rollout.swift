@@ -75,6 +75,7 @@ public struct ABVariant: Codable, Sendable, Equatable {
 
 public struct ABMatch: Codable, Sendable, Equatable {
   public var header: String?
+  public var cookie: String?
 }
 
 public struct ABMetric: Codable, Sendable, Equatable {
@@ -86,6 +87,8 @@ public struct ABDecision: Codable, Sendable, Equatable {
   public var test: String?
   public var alpha: Double?
   public var minSamples: Int?
+  /// An always-valid test that may be looked at every interval (DESIGN.md §2).
+  public var sequential: Bool?
 }
 
 public struct FleetStrategy: Codable, Sendable, Equatable {
@@ -158,9 +161,31 @@ public struct JobMetric: Codable, Sendable, Equatable {
 public struct RolloutStatus: Codable, Sendable, Equatable {
   public var observedGeneration: Int?
   public var phase: RolloutPhase?
+  /// Index of the canary step in progress; `steps.count` once every step is done.
   public var currentStep: Int?
+  /// When the current step began (RFC 3339): a timed pause ends, and analysis counts, from here.
+  public var stepStartedAt: String?
+  /// Traffic percent on the stable model, as the router carries it now.
   public var stableWeight: Int?
+  /// Traffic percent on the candidate, as the router carries it now.
   public var candidateWeight: Int?
+  /// What the rollout moves to (`RolloutPlanner.candidateHash`): a change of the candidate or the
+  /// strategy starts the rollout over.
+  public var candidateHash: String?
+  /// Why the rollout is paused, when it is.
+  public var pause: RolloutPause?
+  /// Why the rollout was aborted, when it was.
+  public var abort: RolloutAbort?
+  /// When every step was done and the candidate took over as the stable model.
+  public var promotedAt: String?
+  /// The EdgeModel's `spec.model` the candidate replaced (`RolloutPlanner.modelHash`): the
+  /// EdgeModel serves the candidate while its `spec.model` stays this (docs/rollouts.md).
+  public var promotedOver: String?
+  /// A manual gate written by `kubectl edgeml` through the status subresource, consumed (removed)
+  /// by the controller, which records it in `lastRequest`.
+  public var request: RolloutRequest?
+  /// The last manual gate the controller acted on, and what came of it.
+  public var lastRequest: HandledRequest?
   public var analysisRuns: [JSONValue]?
   public var conditions: [StatusCondition]?
   public var message: String?
@@ -169,4 +194,61 @@ public struct RolloutStatus: Codable, Sendable, Equatable {
 
 public enum RolloutPhase: String, Codable, Sendable {
   case progressing = "Progressing", paused = "Paused", promoted = "Promoted", aborted = "Aborted", degraded = "Degraded"
+}
+
+public struct RolloutPause: Codable, Sendable, Equatable {
+  /// PauseStep, Manual, AnalysisInconclusive, CandidateFailed, Conflict.
+  public var reason: String
+  public var since: String
+  /// When a timed pause step ends (RFC 3339).
+  public var until: String?
+  public init(reason: String, since: String, until: String? = nil) {
+    self.reason = reason
+    self.since = since
+    self.until = until
+  }
+}
+
+public struct RolloutAbort: Codable, Sendable, Equatable {
+  /// AbortRequested, AnalysisFailed, CandidateFailed.
+  public var reason: String
+  public var message: String
+  public var at: String
+  /// The step the rollout was at.
+  public var step: Int?
+  public init(reason: String, message: String, at: String, step: Int?) {
+    self.reason = reason
+    self.message = message
+    self.at = at
+    self.step = step
+  }
+}
+
+/// A manual gate: `kubectl edgeml promote|abort|pause|resume|retry`.
+public struct RolloutRequest: Codable, Sendable, Equatable {
+  public var action: RolloutAction
+  /// `promote --full`: every remaining step skipped.
+  public var full: Bool?
+  public var requestedAt: String?
+  public var requestedBy: String?
+  public init(action: RolloutAction, full: Bool? = nil, requestedAt: String? = nil, requestedBy: String? = nil) {
+    self.action = action
+    self.full = full
+    self.requestedAt = requestedAt
+    self.requestedBy = requestedBy
+  }
+}
+
+public enum RolloutAction: String, Codable, Sendable, CaseIterable {
+  case promote, abort, pause, resume, retry
+}
+
+public struct HandledRequest: Codable, Sendable, Equatable {
+  public var action: RolloutAction
+  public var full: Bool?
+  public var requestedAt: String?
+  public var requestedBy: String?
+  public var handledAt: String
+  /// Accepted, or why it was ignored ("nothing to resume: the rollout is not paused").
+  public var outcome: String
 }

@@ -35,8 +35,12 @@ public enum EdgeModelPlanner {
     /// as Pending (the status says Unschedulable) and the next reconcile moves it to a free GPU.
     /// Empty (the default): every allocatable GPU counts as free, as if the model were alone.
     public var gpusInUse: [String: Int]
+    /// The Rollouts whose `spec.modelRef` names this model: an active one adds the candidate's
+    /// workloads, a promoted one may change the model the stable workloads serve.
+    public var rollouts: [Rollout]
     public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], builderImage: String, now: String,
-                placement: Placement.Result? = nil, gpusInUse: [String: Int] = [:]) {
+                placement: Placement.Result? = nil, gpusInUse: [String: Int] = [:], rollouts: [Rollout] = []) {
+      self.rollouts = rollouts
       self.model = model
       self.nodes = nodes
       self.placement = placement
@@ -61,8 +65,12 @@ public enum EdgeModelPlanner {
   public typealias Labels = ObjectLabels
 
   public static func plan(_ input: Input) -> Plan {
-    let model = input.model
+    let tracks = RolloutTracks(model: input.model, rollouts: input.rollouts)
+    var model = input.model
+    model.spec.model = tracks.stableSource
     let spec = model.spec
+    let allPods = input.pods
+    let stablePods = allPods.filter { $0[path: ["metadata", "labels", Labels.track]]?.stringValue != Labels.candidateTrack }
     let name = model.metadata.name ?? ""
     let generation = Int(model.metadata.generation ?? 0)
     let placement = input.placement ?? Placement.evaluate(spec, nodes: input.nodes)
@@ -74,7 +82,7 @@ public enum EdgeModelPlanner {
       // cap), so the loads, O(nodes) per reconcile, are worked out only when there is a choice.
       replicas = distribute(spec.placement?.replicas ?? 1, over: placement.groups,
                             loads: placement.groups.count > 1
-                              ? loads(of: placement.groups, nodes: input.nodes, gpusInUse: input.gpusInUse, pods: input.pods) : nil)
+                              ? loads(of: placement.groups, nodes: input.nodes, gpusInUse: input.gpusInUse, pods: stablePods) : nil)
     case .daemonSet:
       replicas = placement.groups.map(\.readyNodes.count)
     }
@@ -85,29 +93,73 @@ public enum EdgeModelPlanner {
     var desiredTotal = 0
     var previousEngines: [String: EngineStatus] = [:]
     for e in model.status?.engines ?? [] { if let k = e.key { previousEngines[k] = e } }
+    // The candidate's replicas per group, and the stable replicas they stand in for (replica ratio).
+    var candidateReplicas = tracks.candidate.map {
+      candidateReplicaCounts(stable: replicas, weight: $0.weight, weighted: $0.weighted, groups: placement.groups)
+    } ?? replicas.map { _ in 0 }
+    let readyCandidates = tracks.candidate.map { readyCandidatePods(allPods, model: model, candidate: $0, groups: placement.groups) }
+      ?? replicas.map { _ in 0 }
+    let waitingCandidates = tracks.candidate.map { readyCandidatePods(allPods, model: model, candidate: $0, groups: placement.groups, waiting: true) }
+      ?? replicas.map { _ in 0 }
+    var stableCounts = replicas
+    if let c = tracks.candidate, !c.weighted, mode == .deployment {
+      if tracks.promoting {
+        // The stable workloads come back to full size on the candidate's engines, and a candidate
+        // pod steps aside for each of their pods that is Ready or waits for a GPU (so a full
+        // fleet frees the GPU the stable pod waits for).
+        let arrived = placement.groups.map { group in
+          let key = EnginePlan(spec: spec, group: group, modelName: name).key
+          return stablePods.filter { pod in
+            pod[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == group.slug
+              && pod[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue == key && holdsPlace(pod)
+              && (isReady(pod) || unschedulable([pod]) != nil)
+          }.count
+        }
+        candidateReplicas = candidateReplicas.indices.map { max(0, candidateReplicas[$0] - arrived[$0]) }
+      } else {
+        stableCounts = stableReplicaCounts(stable: replicas, candidates: candidateReplicas,
+                                           readyCandidates: readyCandidates.indices.map { readyCandidates[$0] + waitingCandidates[$0] },
+                                           weight: c.weight)
+      }
+    }
     for (i, group) in placement.groups.enumerated() {
       let plan = EnginePlan(spec: spec, group: group, modelName: name)
       let template = podTemplate(model: model, group: group, plan: plan, builderImage: builder.image ?? input.builderImage)
+      let stableReplicas = stableCounts[i]
       // A group without replicas keeps its Deployment, scaled to zero (as `kubectl scale` would
       // leave it), but has no engine to report.
       objects.append(DesiredObject(mode == .deployment ? .deployments : EdgeModelReconciler.daemonSets,
-                                   workload(model: model, group: group, mode: mode, replicas: replicas[i], template: template)))
-      desiredTotal += replicas[i]
-      guard mode == .daemonSet || replicas[i] > 0 else { continue }
+                                   workload(model: model, group: group, mode: mode, replicas: stableReplicas, template: template)))
+      if mode == .deployment || replicas[i] > 0 { objects.append(DesiredObject(EdgeModelReconciler.disruptionBudgets, disruptionBudget(model, group: group))) }
+      desiredTotal += stableReplicas
+      guard mode == .daemonSet || stableReplicas > 0 else { continue }
       let slug = group.slug
-      let groupPods = input.pods.filter { $0[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == slug }
+      let groupPods = stablePods.filter { $0[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == slug }
       engines.append(engineStatus(plan: plan, group: group, pods: groupPods, previous: previousEngines[plan.key]))
     }
-    if !placement.groups.isEmpty { objects.append(DesiredObject(EdgeModelReconciler.services, service(model))) }
+    var candidateStatus: CandidateStatus?
+    if let c = tracks.candidate {
+      let planned = candidateObjects(model: model, candidate: c, groups: placement.groups, replicas: candidateReplicas, pods: allPods,
+                                     builderImage: builder.image ?? input.builderImage, previous: model.status?.candidate)
+      objects += planned.objects
+      candidateStatus = planned.status
+      candidateStatus?.readyReplicas = readyCandidates.reduce(0, +)
+    }
+    if !placement.groups.isEmpty {
+      objects.append(DesiredObject(EdgeModelReconciler.services, service(model, track: tracks.candidate?.weighted == true ? Labels.stableTrack : nil)))
+      if tracks.candidate?.weighted == true {
+        objects.append(DesiredObject(EdgeModelReconciler.services, service(model, track: Labels.candidateTrack)))
+      }
+    }
 
     // Readiness from the pods themselves: a pod counts once Ready and not terminating.
-    let live = input.pods.filter { $0[path: ["metadata", "deletionTimestamp"]] == nil }
+    let live = stablePods.filter { $0[path: ["metadata", "deletionTimestamp"]] == nil }
     let ready = live.filter(isReady)
     let currentKeys = Set(engines.compactMap(\.key))
     let readyCurrent = ready.filter { currentKeys.contains($0[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue ?? "") }
     let readyVersions = ready.compactMap { $0[path: ["metadata", "labels", Labels.version]]?.stringValue }
     // Pods of the current engines the scheduler found no node for (kube-scheduler's verdict, as is).
-    let waiting = unschedulable(input.pods.filter { holdsPlace($0) && currentKeys.contains($0[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue ?? "") })
+    let waiting = unschedulable(stablePods.filter { holdsPlace($0) && currentKeys.contains($0[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue ?? "") })
 
     var status = EdgeModelStatus()
     status.observedGeneration = generation
@@ -116,6 +168,7 @@ public enum EdgeModelPlanner {
     status.engines = engines.isEmpty ? nil : engines
     status.readyReplicas = ready.count
     status.builder = builder
+    status.candidate = candidateStatus
     let specVersion = spec.model.version ?? ""
     if !readyCurrent.isEmpty && readyCurrent.count == ready.count && readyCurrent.count >= desiredTotal {
       status.currentVersion = specVersion.isEmpty ? nil : specVersion
@@ -187,6 +240,7 @@ public enum EdgeModelPlanner {
                                        message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on the current engine")
     }
     conditions.append(readyCondition)
+    if tracks.promoting, readyCondition.status == "True" { status.candidate?.stableServesCandidate = true }
     status.conditions = conditions.map { keepTransitionTime($0, previous: model.status?.conditions, now: input.now) }
 
     if readyCondition.status == "True" {
@@ -231,7 +285,8 @@ public enum EdgeModelPlanner {
     return String(model.prefix(max(1, 52 - suffix.count))) + suffix
   }
 
-  static func podTemplate(model: EdgeModel, group: Placement.NodeGroup, plan: EnginePlan, builderImage: String) -> JSONValue {
+  static func podTemplate(model: EdgeModel, group: Placement.NodeGroup, plan: EnginePlan, builderImage: String,
+                          track: String = Labels.stableTrack) -> JSONValue {
     let spec = model.spec
     let name = model.metadata.name ?? ""
     let layout = spec.serving.modelRepositoryLayout ?? .triton
@@ -312,7 +367,7 @@ public enum EdgeModelPlanner {
     if let t = spec.placement?.tolerations, !t.isEmpty { podSpec["tolerations"] = ModelCoding.encode(t) }
     return [
       "metadata": [
-        "labels": .object(podLabels(name: name, group: group, version: spec.model.version)),
+        "labels": .object(podLabels(name: name, group: group, version: spec.model.version, track: track)),
         "annotations": [.init(Labels.engineKey): .string(plan.key)],
       ],
       "spec": .object(podSpec),
@@ -339,7 +394,7 @@ public enum EdgeModelPlanner {
     return out
   }
 
-  static func podLabels(name: String, group: Placement.NodeGroup, version: String?) -> JSONObject {
+  static func podLabels(name: String, group: Placement.NodeGroup, version: String?, track: String?) -> JSONObject {
     var labels: JSONObject = [
       "app.kubernetes.io/name": .string(name),
       .init(Labels.managedBy): .string(Labels.managedByValue),
@@ -347,12 +402,18 @@ public enum EdgeModelPlanner {
       .init(Labels.nodeGroup): .string(group.slug),
     ]
     if let v = version, isLabelValue(v) { labels[Labels.version] = .string(v) }
+    if let track { labels[Labels.track] = .string(track) }
     return labels
   }
 
-  static func workload(model: EdgeModel, group: Placement.NodeGroup, mode: PlacementMode, replicas: Int, template: JSONValue) -> JSONValue {
+  /// A node group's workload. The stable one selects the model's pods of the group (as it always
+  /// has: a selector cannot change); a candidate's also selects its track.
+  static func workload(model: EdgeModel, group: Placement.NodeGroup, mode: PlacementMode, replicas: Int, template: JSONValue,
+                       candidate: Bool = false) -> JSONValue {
     let name = model.metadata.name ?? ""
-    let selector: JSONValue = ["matchLabels": [.init(Labels.model): .string(name), .init(Labels.nodeGroup): .string(group.slug)]]
+    var matchLabels: JSONObject = [.init(Labels.model): .string(name), .init(Labels.nodeGroup): .string(group.slug)]
+    if candidate { matchLabels[Labels.track] = .string(Labels.candidateTrack) }
+    let selector: JSONValue = ["matchLabels": .object(matchLabels)]
     var spec: JSONObject = ["selector": selector, "template": template]
     let kind: String
     switch mode {
@@ -370,27 +431,32 @@ public enum EdgeModelPlanner {
     return [
       "apiVersion": "apps/v1", "kind": .string(kind),
       "metadata": [
-        "name": .string(workloadName(model: name, group: group)),
+        "name": .string(candidate ? candidateWorkloadName(model: name, group: group) : workloadName(model: name, group: group)),
         "namespace": .string(model.metadata.namespace ?? "default"),
-        "labels": .object(podLabels(name: name, group: group, version: nil)),
+        "labels": .object(podLabels(name: name, group: group, version: nil, track: candidate ? Labels.candidateTrack : nil)),
         "ownerReferences": [ownerReference(model)],
       ],
       "spec": .object(spec),
     ]
   }
 
-  static func service(_ model: EdgeModel) -> JSONValue {
+  /// The model's Service (`track` nil: every serving pod), or, while a Rollout with a weighted
+  /// router runs, the stable one (`<model>`, stable pods only) and the candidate one
+  /// (`<model>-candidate`), between which the router splits traffic.
+  static func service(_ model: EdgeModel, track: String? = nil) -> JSONValue {
     let name = model.metadata.name ?? ""
     let ports = model.spec.serving.ports
+    var selector: JSONObject = [.init(Labels.model): .string(name)]
+    if let track { selector[Labels.track] = .string(track) }
     return [
       "apiVersion": "v1", "kind": "Service",
       "metadata": [
-        "name": .string(name), "namespace": .string(model.metadata.namespace ?? "default"),
+        "name": .string(track == Labels.candidateTrack ? candidateServiceName(model: name) : name), "namespace": .string(model.metadata.namespace ?? "default"),
         "labels": ["app.kubernetes.io/name": .string(name), .init(Labels.managedBy): .string(Labels.managedByValue), .init(Labels.model): .string(name)],
         "ownerReferences": [ownerReference(model)],
       ],
       "spec": [
-        "selector": [.init(Labels.model): .string(name)],
+        "selector": .object(selector),
         "ports": [["name": "http", "port": JSONValue(ports?.http ?? 8000), "targetPort": "http"],
                   ["name": "grpc", "port": JSONValue(ports?.grpc ?? 8001), "targetPort": "grpc"],
                   ["name": "metrics", "port": JSONValue(ports?.metrics ?? 8002), "targetPort": "metrics"]],

@@ -15,6 +15,17 @@ public struct EdgeModelReconciler: ObjectReconciler {
   public static let resource = EdgeModel.resource
   public static let daemonSets = GroupVersionResource(group: "apps", version: "v1", resource: "daemonsets", namespaced: true)
   public static let services = GroupVersionResource(group: "", version: "v1", resource: "services", namespaced: true)
+  public static let disruptionBudgets = GroupVersionResource(group: "policy", version: "v1", resource: "poddisruptionbudgets", namespaced: true)
+  public static let rollouts = Rollout.resource
+
+  /// Indexes Rollouts by the EdgeModel they roll out (`namespace/name` from `spec.modelRef.name`).
+  public static let rolloutIndexers: [String: Store.IndexFunction] = ["model": rolloutModelKey(of:)]
+
+  /// The key of the EdgeModel a Rollout rolls out.
+  public static func rolloutModelKey(of object: JSONValue) -> [String] {
+    guard let m = object[path: ["spec", "modelRef", "name"]]?.stringValue else { return [] }
+    return ["\(object[path: ["metadata", "namespace"]]?.stringValue ?? "")/\(m)"]
+  }
 
   /// Indexes objects by the EdgeModel they belong to (`namespace/name` from `edgeml.io/model`).
   public static let modelIndexers: [String: Store.IndexFunction] = ["model": modelKey(of:)]
@@ -48,6 +59,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
     let key = context.request.description
     let (nodes, placement) = await nodeViews.placement(of: model.spec, nodes: nodeStore)
     let pods = await podStore.byIndex("model", key)
+    let rollouts = await context.caches.store(Self.rollouts)?.byIndex("model", key).compactMap { try? Rollout(json: $0) } ?? []
     // The planner wants the GPUs of other models' pods (the tally less this model's own) to choose
     // between node groups; with one group there is no choice to make.
     var inUse: [String: Int] = [:]
@@ -59,8 +71,10 @@ public struct EdgeModelReconciler: ObjectReconciler {
       }
     }
     let plan = EdgeModelPlanner.plan(.init(model: model, nodes: nodes, pods: pods, builderImage: builderImage,
-                                           now: context.clock.timestamp.rfc3339, placement: placement, gpusInUse: inUse))
-    return ReconcilePlan(objects: plan.objects, prune: [.deployments, Self.daemonSets], status: ModelCoding.encode(plan.status),
+                                           now: context.clock.timestamp.rfc3339, placement: placement, gpusInUse: inUse,
+                                           rollouts: rollouts))
+    return ReconcilePlan(objects: plan.objects, prune: [.deployments, Self.daemonSets, Self.services, Self.disruptionBudgets],
+                         status: ModelCoding.encode(plan.status),
                          events: plan.events)
   }
 }

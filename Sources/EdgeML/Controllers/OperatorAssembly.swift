@@ -13,7 +13,45 @@ public enum OperatorAssembly {
   /// Every controller of the operator.
   /// - Parameter builderImage: image of the `engine` init container (our own image, which carries `edgeml-engine`).
   public static func controllers(builderImage: String, workers: Int) -> [ControllerSpec] {
-    [edgeModelController(builderImage: builderImage, workers: workers)]
+    [edgeModelController(builderImage: builderImage, workers: workers), rolloutController(workers: workers)]
+  }
+
+  /// The Rollout controller: Rollouts, woken also by their EdgeModel (whose status reports the
+  /// candidate's pods) and by the other Rollouts of the same model (one finishing lets the next go).
+  public static func rolloutController(workers: Int, measure: RolloutReconciler.Measure? = nil,
+                                       route: RolloutReconciler.Route? = nil) -> ControllerSpec {
+    let reconciler = TypedReconciler(RolloutReconciler(measure: measure ?? RolloutRouting.unavailableMeasure,
+                                                       route: route ?? RolloutRouting.route),
+                                     resource: RolloutReconciler.resource)
+    return ControllerSpec(name: "rollout", for: RolloutReconciler.resource, kind: "Rollout",
+                          fieldManager: RolloutRouting.fieldManager, hashAnnotation: EdgeModelPlanner.Labels.appliedHash,
+                          reconciler: reconciler)
+      .caching(.all, indexers: EdgeModelReconciler.rolloutIndexers)
+      .watches(EdgeModelReconciler.resource, fields: .all) { change, caches in
+        let keys = Set([change.old, change.new].compactMap { $0 }.map { object in
+          "\(object[path: ["metadata", "namespace"]]?.stringValue ?? "")/\(object[path: ["metadata", "name"]]?.stringValue ?? "")"
+        })
+        var out: [ReconcileRequest] = []
+        for key in keys {
+          for rollout in await caches.store(RolloutReconciler.resource)?.byIndex("model", key) ?? [] {
+            out.append(ReconcileRequest(for: rollout))
+          }
+        }
+        return out
+      }
+      .watches(RolloutReconciler.resource, fields: .all, indexers: EdgeModelReconciler.rolloutIndexers) { change, caches in
+        // The other Rollouts of the same model: one that finishes lets a waiting one start.
+        let keys = Set([change.old, change.new].compactMap { $0 }.flatMap(EdgeModelReconciler.rolloutModelKey(of:)))
+        var out: [ReconcileRequest] = []
+        for key in keys {
+          for rollout in await caches.store(RolloutReconciler.resource)?.byIndex("model", key) ?? []
+          where Store.key(of: rollout) != change.new.map(Store.key(of:)) {
+            out.append(ReconcileRequest(for: rollout))
+          }
+        }
+        return out
+      }
+      .workers(workers)
   }
 
   /// The EdgeModel controller: EdgeModels, the workloads and Service it owns, the pods of those
@@ -35,6 +73,10 @@ public enum OperatorAssembly {
       .watches(.pods, labelSelector: managedSelector, fields: cachedFields(for: .pods), indexers: byModel) { change, _ in
         await usage.apply(change)
         return Set([change.old, change.new].compactMap { $0 }.flatMap(EdgeModelReconciler.modelKey(of:))).map { ReconcileRequest(key: $0) }
+      }
+      .owns(EdgeModelReconciler.disruptionBudgets, labelSelector: managedSelector, fields: .metadata)
+      .watches(EdgeModelReconciler.rollouts, fields: .all, indexers: EdgeModelReconciler.rolloutIndexers) { change, _ in
+        Set([change.old, change.new].compactMap { $0 }.flatMap(EdgeModelReconciler.rolloutModelKey(of:))).map { ReconcileRequest(key: $0) }
       }
       .watches(.nodes, fields: cachedFields(for: .nodes), filter: { change in
         change.old.map(NodeFingerprint.of) != change.new.map(NodeFingerprint.of)

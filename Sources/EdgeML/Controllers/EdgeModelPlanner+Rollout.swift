@@ -1,0 +1,180 @@
+import ControllerRuntime
+import KubeClient
+import KubeCore
+
+/// What the Rollouts of a model ask of its EdgeModel: the model the stable workloads serve, and the
+/// candidate to run beside them. Worked out from the Rollouts' spec and status alone
+/// (docs/rollouts.md, "Who owns which field").
+struct RolloutTracks: Sendable {
+  struct Candidate: Sendable {
+    var rollout: Rollout
+    var source: ModelSource
+    var hash: String
+    /// The weight the candidate is scaled for (`RolloutPlanner.scaleWeight`).
+    var weight: Int
+    /// A router splits traffic by weight between two Services (Traefik, Gateway API, NGINX);
+    /// false for the replica ratio, where the replica counts are the split.
+    var weighted: Bool
+  }
+
+  /// The model the stable workloads serve: `spec.model`, unless a Rollout promoted a candidate over
+  /// exactly this `spec.model` (the newest such promotion wins), or one is promoting now.
+  var stableSource: ModelSource
+  var candidate: Candidate?
+  /// The active rollout finished its steps: the stable workloads move to its candidate.
+  var promoting: Bool
+
+  init(model: EdgeModel, rollouts: [Rollout]) {
+    let specSource = model.spec.model
+    let specHash = RolloutPlanner.modelHash(specSource)
+    // The oldest active Rollout runs; the Rollout controller pauses the others (Conflict).
+    let active = rollouts.filter(RolloutPlanner.isActive).min { Self.order($0) < Self.order($1) }
+    let promoted = rollouts.filter { $0.status?.phase == .promoted && $0.status?.promotedOver == specHash }
+      .max { ($0.status?.promotedAt ?? "") < ($1.status?.promotedAt ?? "") }
+    var stable = promoted.map { RolloutPlanner.candidateSource($0, over: specSource) } ?? specSource
+    promoting = active?.status?.promotedAt != nil
+    if let active {
+      let source = RolloutPlanner.candidateSource(active, over: stable)
+      if promoting { stable = source }
+      let routing = active.spec.trafficRouting
+      let weighted = routing?.gatewayAPI != nil || routing?.traefik != nil || routing?.nginx != nil
+      candidate = Candidate(rollout: active, source: source, hash: active.status?.candidateHash ?? "",
+                            weight: RolloutPlanner.scaleWeight(active), weighted: weighted)
+    }
+    stableSource = stable
+  }
+
+  /// Creation time, then name: which of two Rollouts came first.
+  static func order(_ r: Rollout) -> String {
+    (r.metadata.creationTimestamp?.rfc3339 ?? "") + "/" + (r.metadata.name ?? "")
+  }
+}
+
+extension EdgeModelPlanner {
+  /// The candidate's replicas per node group, for the stable replicas `stable` of each group.
+  ///
+  /// A weighted router carries the weight itself, so the candidate needs only enough pods for its
+  /// share, and at least one in every group with stable replicas from the start: its engines are
+  /// built before any traffic is sent to it. With the replica ratio the pods *are* the split:
+  /// none at weight 0, then ⌈total × weight / 100⌉ in all (Argo Rollouts scales a canary without
+  /// traffic routing the same way, docs "Canary" → "Overview"), placed first in the groups with the
+  /// most ready nodes to spare, where a pod beside the stable ones can be scheduled at all.
+  static func candidateReplicaCounts(stable: [Int], weight: Int, weighted: Bool, groups: [Placement.NodeGroup]) -> [Int] {
+    if weighted { return stable.map { $0 > 0 ? max(1, ($0 * weight + 99) / 100) : 0 } }
+    let total = stable.reduce(0, +)
+    var left = weight == 0 ? 0 : max(1, (total * weight + 99) / 100)
+    var out = stable.map { _ in 0 }
+    let order = stable.indices.filter { stable[$0] > 0 }.sorted { a, b in
+      let spareA = groups[a].readyNodes.count - stable[a], spareB = groups[b].readyNodes.count - stable[b]
+      return spareA != spareB ? spareA > spareB : a < b
+    }
+    for i in order where left > 0 {
+      out[i] = min(stable[i], left)
+      left -= out[i]
+    }
+    return out
+  }
+
+  /// With the replica ratio, the stable replicas per group: one steps aside for each candidate
+  /// pod that is Ready (so capacity does not drop), or that waits for a GPU the stable pods hold
+  /// (on a fleet with no GPU to spare, as a full group's rolling update does with maxUnavailable
+  /// 1); one stays in all until the candidate has every request (weight 100).
+  static func stableReplicaCounts(stable: [Int], candidates: [Int], readyCandidates: [Int], weight: Int) -> [Int] {
+    var out = stable.indices.map { stable[$0] - min(candidates[$0], readyCandidates[$0]) }
+    if weight < 100, out.reduce(0, +) == 0, let first = stable.indices.first(where: { stable[$0] > 0 }) { out[first] = 1 }
+    return out
+  }
+
+  /// Candidate pods per group that are Ready, not terminating, and run the candidate's engine
+  /// (`waiting`: instead, those the scheduler found no node for, in a group whose GPUs are all taken).
+  static func readyCandidatePods(_ pods: [JSONValue], model: EdgeModel, candidate: RolloutTracks.Candidate,
+                                 groups: [Placement.NodeGroup], waiting: Bool = false) -> [Int] {
+    var spec = model.spec
+    spec.model = candidate.source
+    let name = model.metadata.name ?? ""
+    return groups.map { group in
+      let key = EnginePlan(spec: spec, group: group, modelName: name).key
+      return pods.filter { pod in
+        pod[path: ["metadata", "labels", Labels.track]]?.stringValue == Labels.candidateTrack
+          && pod[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == group.slug
+          && pod[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue == key
+          && pod[path: ["metadata", "deletionTimestamp"]] == nil && (waiting ? unschedulable([pod]) != nil : isReady(pod))
+      }.count
+    }
+  }
+
+  /// The candidate's workloads (and engines to report), one per node group with stable replicas.
+  static func candidateObjects(model: EdgeModel, candidate: RolloutTracks.Candidate, groups: [Placement.NodeGroup], replicas: [Int],
+                               pods: [JSONValue], builderImage: String, previous: CandidateStatus?)
+    -> (objects: [DesiredObject], status: CandidateStatus)
+  {
+    var candidateModel = model
+    candidateModel.spec.model = candidate.source
+    let name = model.metadata.name ?? ""
+    var before: [String: EngineStatus] = [:]
+    for e in previous?.engines ?? [] { if let k = e.key { before[k] = e } }
+    var objects: [DesiredObject] = []
+    var engines: [EngineStatus] = []
+    for (i, group) in groups.enumerated() {
+      let plan = EnginePlan(spec: candidateModel.spec, group: group, modelName: name)
+      let template = podTemplate(model: candidateModel, group: group, plan: plan, builderImage: builderImage, track: Labels.candidateTrack)
+      objects.append(DesiredObject(.deployments, workload(model: candidateModel, group: group, mode: .deployment, replicas: replicas[i],
+                                                          template: template, candidate: true)))
+      guard replicas[i] > 0 else { continue }
+      let groupPods = pods.filter {
+        $0[path: ["metadata", "labels", Labels.track]]?.stringValue == Labels.candidateTrack
+          && $0[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == group.slug
+      }
+      engines.append(engineStatus(plan: plan, group: group, pods: groupPods, previous: before[plan.key]))
+    }
+    var status = CandidateStatus()
+    status.rollout = candidate.rollout.metadata.name
+    status.hash = candidate.hash
+    status.version = candidate.source.version
+    status.weight = candidate.weight
+    status.replicas = replicas.reduce(0, +)
+    status.engines = engines.isEmpty ? nil : engines
+    return (objects, status)
+  }
+
+  /// The candidate workload of a group: the stable name with `-c` before the group's slug, cut as
+  /// `workloadName` cuts (both stay valid pod-name prefixes).
+  public static func candidateWorkloadName(model: String, group: Placement.NodeGroup) -> String {
+    let suffix = "-c-" + group.slug
+    return String(model.prefix(max(1, 52 - suffix.count))) + suffix
+  }
+
+  /// The Service of a rollout's candidate pods, the second backend of a weighted router.
+  public static func candidateServiceName(model: String) -> String {
+    String(model.prefix(63 - "-candidate".count)) + "-candidate"
+  }
+
+  /// The PodDisruptionBudget of one node group's serving pods (stable and candidate alike), so
+  /// that neither `kubectl drain` nor a fleet wave takes more of them at once than the spec allows
+  /// (default `maxUnavailable: 1`). `unhealthyPodEvictionPolicy: AlwaysAllow` lets a drain evict a
+  /// pod that is not Ready anyway (an engine still building), which the default `IfHealthyBudget`
+  /// would refuse while the budget is spent (policy/v1 PodDisruptionBudgetSpec docs).
+  static func disruptionBudget(_ model: EdgeModel, group: Placement.NodeGroup) -> JSONValue {
+    let name = model.metadata.name ?? ""
+    var spec: JSONObject = [
+      "selector": ["matchLabels": [.init(Labels.model): .string(name), .init(Labels.nodeGroup): .string(group.slug)]],
+      "unhealthyPodEvictionPolicy": "AlwaysAllow",
+    ]
+    let budget = model.spec.placement?.disruptionBudget
+    if let min = budget?.minAvailable {
+      spec["minAvailable"] = ModelCoding.encode(min)
+    } else {
+      spec["maxUnavailable"] = budget?.maxUnavailable.map { ModelCoding.encode($0) } ?? 1
+    }
+    return [
+      "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+      "metadata": [
+        "name": .string(workloadName(model: name, group: group)),
+        "namespace": .string(model.metadata.namespace ?? "default"),
+        "labels": .object(podLabels(name: name, group: group, version: nil, track: nil)),
+        "ownerReferences": [ownerReference(model)],
+      ],
+      "spec": .object(spec),
+    ]
+  }
+}

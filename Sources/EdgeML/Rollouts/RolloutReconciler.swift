@@ -1,0 +1,67 @@
+import ControllerRuntime
+import KubeClient
+import KubeCore
+
+/// The Rollout controller's reconciler: gathers the planner's input from the caches (the Rollout,
+/// its EdgeModel, the other Rollouts of that model), takes the measurements an analysis step asks
+/// for, moves the router to the planned weight, and returns the status as a plan.
+///
+/// *Order of writes*: traffic first, then status. A controller killed between the two finds the
+/// old status, plans the same weight again and writes it again (routers are idempotent), so a
+/// step is never skipped and weights never jump.
+public struct RolloutReconciler: ObjectReconciler {
+  public static let resource = Rollout.resource
+
+  /// Measures one metric of `spec.analysis` now; the record goes to `status.analysisRuns`.
+  public typealias Measure = @Sendable (AnalysisMetric, Rollout, ReconcileContext) async -> AnalysisRecord
+  /// Sets the candidate's weight on the rollout's router (nothing to do for the replica ratio).
+  public typealias Route = @Sendable (Rollout, Int, ReconcileContext) async throws -> Void
+
+  let measure: Measure
+  let route: Route
+
+  public init(measure: @escaping Measure, route: @escaping Route) {
+    self.measure = measure
+    self.route = route
+  }
+
+  public func decode(_ json: JSONValue) throws -> Rollout { try Rollout(json: json) }
+
+  public func plan(_ rollout: Rollout, json: JSONValue, context: ReconcileContext) async throws -> ReconcilePlan {
+    let namespace = rollout.metadata.namespace ?? "default"
+    let modelKey = "\(namespace)/\(rollout.spec.modelRef.name)"
+    let model = await context.caches.store(EdgeModel.resource)?.get(modelKey).flatMap { try? EdgeModel(json: $0) }
+    let siblings = await context.caches.store(Self.resource)?.byIndex("model", modelKey).compactMap { try? Rollout(json: $0) } ?? []
+    let me = RolloutTracks.order(rollout)
+    let competing = siblings.filter { $0.metadata.name != rollout.metadata.name && RolloutPlanner.isActive($0) && RolloutTracks.order($0) < me }
+      .map { $0.metadata.name ?? "" }.min()
+    let now = context.clock.timestamp
+
+    var current = rollout
+    var input = RolloutPlanner.Input(rollout: current, model: model, competing: competing,
+                                     analysis: AnalysisRecord.verdicts(for: current, now: now), now: now)
+    var plan = RolloutPlanner.plan(input)
+    // An analysis step that wants a measurement gets it now, and the step is planned again with it.
+    if !plan.measure.isEmpty {
+      var runs = plan.status.analysisRuns ?? []
+      for name in plan.measure {
+        guard let metric = rollout.spec.analysis?.metrics?.first(where: { $0.name == name }) else { continue }
+        var record = await measure(metric, rollout, context)
+        record.step = plan.status.currentStep
+        runs.append(record.json)
+      }
+      current.status = plan.status
+      current.status?.analysisRuns = AnalysisRecord.bounded(runs)
+      input.rollout = current
+      input.analysis = AnalysisRecord.verdicts(for: current, now: now)
+      // The request (if any) was consumed by the first pass and is in `lastRequest` already.
+      plan = RolloutPlanner.plan(input)
+    }
+    if plan.routerWeight != (rollout.status?.candidateWeight ?? 0) || rollout.status?.candidateHash != plan.status.candidateHash {
+      try await route(current, plan.routerWeight, context)
+    }
+    return ReconcilePlan(status: ModelCoding.encode(plan.status),
+                         events: plan.events.map { PlannedEvent(type: $0.type, reason: $0.reason, note: $0.note, action: "Rollout") },
+                         requeueAfter: plan.requeueAfter)
+  }
+}

@@ -1,0 +1,130 @@
+"""A Rollout end to end on EdgeSim with the replica-ratio router: the real operator runs the
+candidate beside the stable model, moves step by step (gated on the candidate's engines), waits at
+an indefinite pause for a manual gate written through the status subresource as `kubectl edgeml`
+writes it, promotes, and the EdgeModel then serves the candidate. A second Rollout whose engine
+cannot be built pauses with a Warning and is aborted: stable traffic is never touched.
+"""
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import EDGEML, Sim
+from test_edgemodel_e2e import Cluster, edgemodel, wait_for
+
+ROLLOUT = """
+apiVersion: edgeml.io/v1alpha1
+kind: Rollout
+metadata: {{name: {name}}}
+spec:
+  modelRef: {{name: {model}}}
+  candidate: {{model: {{uri: "{uri}", digest: "{digest}", version: "{version}"}}}}
+  strategy:
+    canary:
+      steps:
+      - setWeight: 50
+      - pause: {{}}
+      - setWeight: 100
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster()
+    yield c
+    c.stop()
+
+
+def rollout(c, name):
+    r = c.sim.kubectl("get", "rollout", name, "-o", "json", check=False)
+    return json.loads(r.stdout) if r.returncode == 0 else {}
+
+
+def explain(c, name, model):
+    """The Rollout's and the EdgeModel's status and the model's pods, for a failed wait."""
+    pods = [(p["metadata"]["name"], p["metadata"]["labels"].get("edgeml.io/track"), p.get("status", {}).get("phase"),
+             [x["type"] + "=" + x["status"] for x in p.get("status", {}).get("conditions", [])]) for p in c.pods(model)]
+    return json.dumps({"rollout": rollout(c, name).get("status"), "model": c.status(model), "pods": pods}, indent=1)
+
+
+def request(c, name, action):
+    """What `kubectl edgeml ACTION` writes: a request in the status subresource."""
+    body = json.dumps({"status": {"request": {"action": action, "requestedBy": "acceptance"}}})
+    c.sim.kubectl("patch", "rollout", name, "--subresource=status", "--type=merge", "-p", body)
+
+
+def tracks(c, model):
+    out = {"stable": [], "candidate": []}
+    for p in c.pods(model):
+        if p["metadata"].get("deletionTimestamp"):
+            continue
+        out[p["metadata"]["labels"].get("edgeml.io/track", "stable")].append(p)
+    return out
+
+
+def ready(pods):
+    return [p for p in pods if any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", []))]
+
+
+def test_a_canary_moves_step_by_step_waits_for_resume_and_promotes(cluster):
+    uri, digest = cluster.model_file("lane-v3.onnx", "v3")
+    cluster.sim.kubectl("apply", "-f", "-", input=edgemodel("lane", uri, digest, "3", replicas=2,
+                                                            extra="").replace("jetson: {l4t: \">=36.2\"}", "jetson: {modules: [orin-nx-16gb, agx-orin-64gb]}"))
+    assert wait_for(lambda: cluster.status("lane").get("phase") == "Ready", timeout=120), cluster.status("lane")
+    # Every node group's serving pods get a PodDisruptionBudget (default maxUnavailable 1).
+    pdbs = json.loads(cluster.sim.kubectl("get", "pdb", "-l", "edgeml.io/model=lane", "-o", "json").stdout)["items"]
+    assert pdbs and all(p["spec"]["maxUnavailable"] == 1 for p in pdbs)
+
+    curi, cdigest = cluster.model_file("lane-v4.onnx", "v4")
+    cluster.sim.kubectl("apply", "-f", "-", input=ROLLOUT.format(name="lane-v4", model="lane", uri=curi, digest=cdigest, version="4"))
+    # Step 0 (setWeight 50) completes only once the candidate's pods are Ready; then the pause.
+    def paused():
+        s = rollout(cluster, "lane-v4").get("status", {})
+        return s if s.get("phase") == "Paused" and s.get("currentStep") == 1 else None
+    s = wait_for(paused, timeout=120)
+    assert s, explain(cluster, "lane-v4", "lane")
+    assert s["candidateWeight"] == 50 and s["stableWeight"] == 50 and s["pause"]["reason"] == "PauseStep"
+    t = tracks(cluster, "lane")
+    assert ready(t["candidate"]), "no candidate pod is Ready at weight 50"
+    assert all(p["metadata"]["labels"]["edgeml.io/model-version"] == "4" for p in t["candidate"])
+    # Replica ratio: one stable pod stepped aside for each Ready candidate pod, never below one.
+    assert len(ready(t["stable"])) >= 1 and len(ready(t["stable"])) + len(ready(t["candidate"])) >= 2
+    em = cluster.status("lane")
+    assert em["candidate"]["rollout"] == "lane-v4" and em["candidate"]["weight"] == 50
+    assert em["currentVersion"] == "3"
+
+    request(cluster, "lane-v4", "resume")
+    done = wait_for(lambda: rollout(cluster, "lane-v4").get("status", {}).get("phase") == "Promoted", timeout=180)
+    assert done, explain(cluster, "lane-v4", "lane")
+    s = rollout(cluster, "lane-v4")["status"]
+    assert "request" not in s and s["lastRequest"]["action"] == "resume" and s["lastRequest"]["outcome"] == "Accepted"
+    assert s["stableWeight"] == 100 and s["candidateWeight"] == 0
+    # The EdgeModel serves the candidate from its stable workloads; the candidate's go.
+    assert wait_for(lambda: cluster.status("lane").get("currentVersion") == "4" and cluster.status("lane").get("phase") == "Ready", timeout=60)
+    assert wait_for(lambda: tracks(cluster, "lane")["candidate"] == [], timeout=60)
+    assert "candidate" not in cluster.status("lane")
+    deployments = json.loads(cluster.sim.kubectl("get", "deployments", "-l", "edgeml.io/model=lane", "-o", "json").stdout)["items"]
+    assert deployments and all(d["metadata"]["labels"].get("edgeml.io/track") != "candidate" for d in deployments)
+    # The user's EdgeModel spec was never written by the controller.
+    spec = json.loads(cluster.sim.kubectl("get", "edgemodel", "lane", "-o", "json").stdout)["spec"]
+    assert spec["model"]["version"] == "3"
+    reasons = {e.get("reason") for e in json.loads(cluster.sim.kubectl("get", "events", "-o", "json").stdout)["items"]
+               if e["involvedObject"]["name"] == "lane-v4"}
+    assert {"WeightSet", "Promoting", "Promoted"} <= reasons, reasons
+
+
+def test_a_candidate_whose_engine_fails_pauses_and_abort_leaves_stable_untouched(cluster):
+    before = {p["metadata"]["uid"] for p in tracks(cluster, "lane")["stable"]}
+    uri, _ = cluster.model_file("lane-v5.onnx", "v5")
+    cluster.sim.kubectl("apply", "-f", "-", input=ROLLOUT.format(name="lane-v5", model="lane", uri=uri, digest="sha256:" + "0" * 64, version="5"))
+    s = wait_for(lambda: (lambda s: s if s.get("pause", {}).get("reason") == "CandidateFailed" else None)(
+        rollout(cluster, "lane-v5").get("status", {})), timeout=120)
+    assert s, explain(cluster, "lane-v5", "lane")
+    assert s["phase"] == "Paused" and s["candidateWeight"] == 0 and "digest" in s["message"].lower()
+    request(cluster, "lane-v5", "abort")
+    assert wait_for(lambda: rollout(cluster, "lane-v5").get("status", {}).get("phase") == "Aborted", timeout=60)
+    assert wait_for(lambda: tracks(cluster, "lane")["candidate"] == [], timeout=60)
+    # The stable pods were never restarted, and the EdgeModel still serves version 4.
+    assert {p["metadata"]["uid"] for p in tracks(cluster, "lane")["stable"]} == before
+    assert cluster.status("lane").get("currentVersion") == "4"
