@@ -13,6 +13,8 @@ let package = Package(
     // The engine init container alone (what EdgeModel pods run): the engine builder and nothing else.
     .executable(name: "edgeml-engine", targets: ["edgeml-engine"]),
     .executable(name: "trtexec-double", targets: ["trtexec-double"]),
+    // The kubectl plugin (`kubectl edgeml promote|abort|pause|resume|retry|status`).
+    .executable(name: "kubectl-edgeml", targets: ["kubectl-edgeml"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -118,6 +120,10 @@ let package = Package(
     ),
     // Stands in for /usr/src/tensorrt/bin/trtexec in tests and EdgeSim (docs/edgemodel-contracts.md §3).
     .executableTarget(name: "trtexec-double", dependencies: []),
+    .executableTarget(
+      name: "kubectl-edgeml",
+      dependencies: ["EdgeML", "KubeClient", "KubeCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
     .executableTarget(
       name: "edgeml",
       dependencies: [

@@ -16,6 +16,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EDGEML = os.environ.get("EDGEML_BIN", os.path.join(ROOT, ".build", "debug", "edgeml"))
 # The slim operator binary the Deployment runs (`edgeml operator`'s flags and code).
 EDGEML_OPERATOR = os.environ.get("EDGEML_OPERATOR_BIN", os.path.join(ROOT, ".build", "debug", "edgeml-operator"))
+# The kubectl plugin: kubectl finds `kubectl-edgeml` on PATH for `kubectl edgeml …`.
+KUBECTL_EDGEML = os.environ.get("KUBECTL_EDGEML_BIN", os.path.join(ROOT, ".build", "debug", "kubectl-edgeml"))
 # Upstream files the tests compare against, all inside the repository (provenance in each folder's
 # README): recorded real-server exchanges under Tests/Fixtures, and the upstream OpenAPI and discovery
 # documents the emulator itself bundles.

@@ -126,6 +126,8 @@ NEEDED = [
     ("update", "edgemodels.edgeml.io", ["-A", "--subresource=status"]),
     ("patch", "rollouts.edgeml.io", ["-A", "--subresource=status"]),
     ("create", "deployments.apps", ["-n", "default"]),
+    ("create", "poddisruptionbudgets.policy", ["-n", "default"]),
+    ("delete", "poddisruptionbudgets.policy", ["-n", "default"]),
     ("delete", "daemonsets.apps", ["-n", "default"]),
     ("create", "events.events.k8s.io", ["-n", "default"]),
     ("create", "jobs.batch", ["-n", "default"]),

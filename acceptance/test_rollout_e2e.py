@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import EDGEML, Sim
+from conftest import KUBECTL_EDGEML
 from test_edgemodel_e2e import Cluster, edgemodel, wait_for
 
 ROLLOUT = """
@@ -48,10 +48,19 @@ def explain(c, name, model):
     return json.dumps({"rollout": rollout(c, name).get("status"), "model": c.status(model), "pods": pods}, indent=1)
 
 
+def plugin(c, *args, check=True):
+    """`kubectl edgeml …` run by the real kubectl, which finds the plugin on PATH."""
+    env = dict(os.environ, PATH=os.path.dirname(KUBECTL_EDGEML) + os.pathsep + os.environ["PATH"], USER="acceptance")
+    r = subprocess.run(["kubectl", "edgeml", *args, "--kubeconfig", c.sim.kubeconfig], capture_output=True, text=True, env=env, timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError(f"kubectl edgeml {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return r
+
+
 def request(c, name, action):
-    """What `kubectl edgeml ACTION` writes: a request in the status subresource."""
-    body = json.dumps({"status": {"request": {"action": action, "requestedBy": "acceptance"}}})
-    c.sim.kubectl("patch", "rollout", name, "--subresource=status", "--type=merge", "-p", body)
+    """A manual gate, as a user gives it."""
+    r = plugin(c, action, name)
+    assert f"rollout.edgeml.io/{name} {action} requested" in r.stdout and "controller: Accepted" in r.stdout, r.stdout
 
 
 def tracks(c, model):
@@ -94,11 +103,19 @@ def test_a_canary_moves_step_by_step_waits_for_resume_and_promotes(cluster):
     assert em["candidate"]["rollout"] == "lane-v4" and em["candidate"]["weight"] == 50
     assert em["currentVersion"] == "3"
 
+    shown = plugin(cluster, "status", "lane-v4").stdout
+    assert "Phase:      Paused" in shown and "Traffic:    stable 50%, candidate 50%" in shown and "▶ 1: pause until resumed" in shown, shown
+    # A gate that makes no sense now is answered, and changes nothing.
+    r = plugin(cluster, "retry", "lane-v4", check=False)
+    assert r.returncode == 3 and "ignored: only an aborted rollout can be retried" in r.stdout, r.stdout
+    missing = plugin(cluster, "promote", "no-such-rollout", check=False)
+    assert missing.returncode != 0 and "NotFound" in missing.stderr, missing.stderr
     request(cluster, "lane-v4", "resume")
     done = wait_for(lambda: rollout(cluster, "lane-v4").get("status", {}).get("phase") == "Promoted", timeout=180)
     assert done, explain(cluster, "lane-v4", "lane")
     s = rollout(cluster, "lane-v4")["status"]
     assert "request" not in s and s["lastRequest"]["action"] == "resume" and s["lastRequest"]["outcome"] == "Accepted"
+    assert s["lastRequest"]["requestedBy"].startswith("acceptance")
     assert s["stableWeight"] == 100 and s["candidateWeight"] == 0
     # The EdgeModel serves the candidate from its stable workloads; the candidate's go.
     assert wait_for(lambda: cluster.status("lane").get("currentVersion") == "4" and cluster.status("lane").get("phase") == "Ready", timeout=60)
