@@ -145,3 +145,36 @@ def test_a_candidate_whose_engine_fails_pauses_and_abort_leaves_stable_untouched
     # The stable pods were never restarted, and the EdgeModel still serves version 4.
     assert {p["metadata"]["uid"] for p in tracks(cluster, "lane")["stable"]} == before
     assert cluster.status("lane").get("currentVersion") == "4"
+
+
+def test_kubectl_drain_before_a_jetpack_upgrade_respects_the_models_disruption_budget(cluster):
+    """An administrator drains the two Orin NX nodes one after the other: the first drain evicts
+    the model's pod there (the budget allows one down), the second is refused while that pod's
+    replacement has nowhere to run, so the group never loses both replicas at once."""
+    cluster.sim.kubectl("delete", "edgemodel", "lane", "--ignore-not-found")
+    assert wait_for(lambda: cluster.pods("lane") == [], timeout=60)
+    uri, digest = cluster.model_file("guard-v1.onnx", "g1")
+    cluster.sim.kubectl("apply", "-f", "-", input=edgemodel("guard", uri, digest, "1", replicas=2).replace(
+        "jetson: {l4t: \">=36.2\"}", "jetson: {modules: [orin-nx-16gb]}"))
+    assert wait_for(lambda: cluster.status("guard").get("phase") == "Ready", timeout=120), cluster.status("guard")
+    nodes = sorted(p["spec"]["nodeName"] for p in cluster.pods("guard"))
+    assert nodes == ["orin-nx-16gb-0", "orin-nx-16gb-1"], nodes
+    [budget] = json.loads(cluster.sim.kubectl("get", "pdb", "-l", "edgeml.io/model=guard", "-o", "json").stdout)["items"]
+    assert wait_for(lambda: json.loads(cluster.sim.kubectl("get", "pdb", budget["metadata"]["name"], "-o", "json").stdout)
+                    .get("status", {}).get("disruptionsAllowed") == 1, timeout=30)
+    try:
+        cluster.sim.kubectl("drain", "orin-nx-16gb-0", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s", timeout=90)
+        # Its replacement cannot be scheduled (the other node's GPU is taken): one pod is down,
+        # which is all the budget (maxUnavailable 1) allows.
+        assert wait_for(lambda: [p for p in cluster.pods("guard") if not p["spec"].get("nodeName")], timeout=30)
+        r = cluster.sim.kubectl("drain", "orin-nx-16gb-1", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=5s",
+                                check=False, timeout=60)
+        assert r.returncode != 0, r.stdout + r.stderr
+        assert "disruption budget" in (r.stdout + r.stderr), r.stdout + r.stderr
+        last = [p for p in cluster.pods("guard") if p["spec"].get("nodeName") == "orin-nx-16gb-1"]
+        assert ready(last), "the last serving pod of the group was evicted"
+    finally:
+        cluster.sim.kubectl("uncordon", "orin-nx-16gb-0", "orin-nx-16gb-1")
+    # Uncordoned, the model comes back to full strength.
+    assert wait_for(lambda: cluster.status("guard").get("phase") == "Ready" and cluster.status("guard").get("readyReplicas") == 2,
+                    timeout=120), cluster.status("guard")
