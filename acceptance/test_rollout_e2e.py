@@ -178,3 +178,61 @@ def test_kubectl_drain_before_a_jetpack_upgrade_respects_the_models_disruption_b
     # Uncordoned, the model comes back to full strength.
     assert wait_for(lambda: cluster.status("guard").get("phase") == "Ready" and cluster.status("guard").get("readyReplicas") == 2,
                     timeout=120), cluster.status("guard")
+    cluster.sim.kubectl("delete", "edgemodel", "guard")
+    assert wait_for(lambda: cluster.pods("guard") == [], timeout=60)
+
+
+def restart_operator(c, kill=True):
+    """kill -9 the operator (no clean shutdown) and start a new one, as a node failure would."""
+    if kill:
+        c.operator.kill()
+        c.operator.wait(timeout=15)
+    c.operator = subprocess.Popen(c.operator.args, stdout=c.log, stderr=subprocess.STDOUT)
+
+
+def test_a_sigkilled_operator_resumes_every_step_kind_without_repeating_or_skipping(cluster):
+    uri, digest = cluster.model_file("k9-v1.onnx", "k1")
+    cluster.sim.kubectl("apply", "-f", "-", input=edgemodel("k9", uri, digest, "1", replicas=2).replace(
+        "jetson: {l4t: \">=36.2\"}", "jetson: {modules: [orin-nx-16gb]}"))
+    assert wait_for(lambda: cluster.status("k9").get("phase") == "Ready", timeout=120), cluster.status("k9")
+    curi, cdigest = cluster.model_file("k9-v2.onnx", "k2")
+    seen = []
+
+    def at(step, phase=None):
+        s = rollout(cluster, "k9-v2").get("status", {})
+        if s:
+            seen.append((s.get("currentStep"), s.get("candidateWeight"), s.get("phase")))
+        return s if s.get("currentStep") == step and (phase is None or s.get("phase") == phase) else None
+
+    # Killed before it has seen the Rollout at all.
+    cluster.operator.kill()
+    cluster.operator.wait(timeout=15)
+    cluster.sim.kubectl("apply", "-f", "-", input=ROLLOUT.format(name="k9-v2", model="k9", uri=curi, digest=cdigest, version="2"))
+    restart_operator(cluster, kill=False)
+    # Killed while the candidate's engine builds for the first setWeight step.
+    assert wait_for(lambda: tracks(cluster, "k9")["candidate"], timeout=60), explain(cluster, "k9-v2", "k9")
+    restart_operator(cluster)
+    assert wait_for(lambda: at(1, "Paused"), timeout=120), explain(cluster, "k9-v2", "k9")
+    # Killed at the pause; the gate is given while no operator runs, and is acted on exactly once.
+    cluster.operator.kill()
+    cluster.operator.wait(timeout=15)
+    r = plugin(cluster, "resume", "k9-v2", "--wait", "0")
+    assert "resume requested" in r.stdout
+    restart_operator(cluster, kill=False)
+    # Killed again while it promotes (stable workloads moving to the candidate).
+    assert wait_for(lambda: rollout(cluster, "k9-v2").get("status", {}).get("promotedAt") or at(3), timeout=120), explain(cluster, "k9-v2", "k9")
+    restart_operator(cluster)
+    assert wait_for(lambda: at(3, "Promoted"), timeout=180), explain(cluster, "k9-v2", "k9")
+    s = rollout(cluster, "k9-v2")["status"]
+    assert s["lastRequest"]["action"] == "resume" and s["lastRequest"]["outcome"] == "Accepted"
+    assert wait_for(lambda: cluster.status("k9").get("currentVersion") == "2", timeout=60)
+    # Steps only went forward and weights only moved step by step: 0 → 50 → 100 → 0 (promoted).
+    steps = [x[0] for x in seen if x[0] is not None]
+    assert steps == sorted(steps), seen
+    weights = [w for _, w, phase in seen if phase != "Promoted"]
+    assert weights == sorted(weights) and set(weights) <= {0, 50, 100}, seen
+    # Each weight was set once (an Event per weight change, none repeated by a restarted operator).
+    events = [e for e in json.loads(cluster.sim.kubectl("get", "events", "-o", "json").stdout)["items"]
+              if e["involvedObject"]["name"] == "k9-v2" and e.get("reason") == "WeightSet"]
+    notes = [e.get("message") or e.get("note") for e in events]
+    assert len(notes) == len(set(notes)) and sum(e.get("count", 1) for e in events) == len(events), notes
