@@ -11,5 +11,9 @@ def test_the_demo_tells_its_story_to_the_end():
     assert "placement: 7/8 nodes eligible" in out
     assert "phase Ready: 5/5 replica(s) ready on version 1" in out
     assert "phase Ready: 5/5 replica(s) ready on version 2" in out
+    # The canary: weight 40 only once the candidate's pods are Ready, then promoted, then version 3 serves.
+    assert "rollout detector-v3: step 1, Paused — stable 60%, candidate 40%" in out
+    assert "rollout detector-v3: step 3, Promoted" in out
+    assert "phase Ready: 5/5 replica(s) ready on version 3" in out
     # Without --serve it does not hand out commands for a cluster that is gone: it says how to keep one.
     assert "stopped with this process" in out and "--serve" in out

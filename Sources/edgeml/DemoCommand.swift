@@ -116,12 +116,34 @@ struct DemoCommand: AsyncParsableCommand {
       throw DemoError("version 2 did not become Ready within \(Int(stepTimeout)) s")
     }
 
+    // 5. A canary to version 3: the candidate beside version 2, traffic moved step by step.
+    let v3 = try DemoModel.write(version: "3", to: root.appendingPathComponent("models"))
+    let rollout: JSONValue = [
+      "apiVersion": "edgeml.io/v1alpha1", "kind": "Rollout", "metadata": ["name": "detector-v3", "namespace": "vision"],
+      "spec": [
+        "modelRef": ["name": "detector"],
+        "candidate": ["model": ["uri": .string(v3.uri), "digest": .string(v3.digest), "version": "3"]],
+        "strategy": ["canary": ["steps": [["setWeight": 40], ["pause": ["duration": "2s"]], ["setWeight": 100]]]],
+      ],
+    ]
+    _ = try await client.create(Rollout.resource, namespace: "vision", rollout)
+    clock.say("applied Rollout vision/detector-v3: canary to version 3 — setWeight 40, pause 2s, setWeight 100 (replica ratio)")
+    let rollouts = RolloutPrinter(client: client, namespace: "vision", name: "detector-v3", clock: clock)
+    guard try await rollouts.follow(until: { $0["phase"] == "Promoted" }, timeout: stepTimeout * 2) else {
+      throw DemoError("the canary did not finish within \(Int(stepTimeout * 2)) s; see kubectl --kubeconfig \(kubeconfigPath) edgeml status -n vision detector-v3")
+    }
+    guard try await watcher.follow(until: { $0["phase"] == "Ready" && $0["currentVersion"] == "3" }, timeout: stepTimeout) else {
+      throw DemoError("version 3 did not become Ready within \(Int(stepTimeout)) s")
+    }
+
     let commands = """
         kubectl get nodes -L edgeml.io/jetson.module,edgeml.io/l4t,edgeml.io/tensorrt,edgeml.io/gpu.arch
         kubectl get edgemodels -A
         kubectl describe edgemodel -n vision detector
         kubectl get deployments,pods -n vision -o wide
         kubectl get events -n vision --sort-by=.metadata.creationTimestamp
+        kubectl get rollouts -n vision
+        kubectl edgeml status -n vision detector-v3     # with kubectl-edgeml (.build/debug) on PATH
       """
     // Without --serve the cluster ends with this process: say how to keep one to explore, rather
     // than hand the reader commands for a cluster that is gone.
@@ -263,6 +285,37 @@ actor ProgressPrinter {
         once("phase-\(generation)-\(phase)", "detector phase \(phase): \(ready?["message"]?.stringValue ?? "")")
       }
       if done(status) && status["observedGeneration"]?.intValue == generation { return true }
+      try await Task.sleep(for: .milliseconds(200))
+    }
+    return false
+  }
+}
+
+/// Follows a Rollout, printing each step, weight, pause and outcome once.
+actor RolloutPrinter {
+  let client: KubeClient
+  let namespace: String
+  let name: String
+  let clock: DemoClock
+  private var said = Set<String>()
+
+  init(client: KubeClient, namespace: String, name: String, clock: DemoClock) {
+    self.client = client
+    self.namespace = namespace
+    self.name = name
+    self.clock = clock
+  }
+
+  func follow(until done: (JSONValue) -> Bool, timeout: Double) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      let status = try await client.get(Rollout.resource, namespace: namespace, name: name)["status"] ?? [:]
+      let step = status["currentStep"]?.intValue ?? 0
+      let line = "rollout \(name): step \(step), \(status["phase"]?.stringValue ?? "?") — stable \(status["stableWeight"]?.intValue ?? 100)%, candidate \(status["candidateWeight"]?.intValue ?? 0)%: \(status["message"]?.stringValue ?? "")"
+      if said.insert("\(step)/\(status["phase"]?.stringValue ?? "")/\(status["candidateWeight"]?.intValue ?? 0)/\(status["message"]?.stringValue ?? "")").inserted {
+        clock.say(line)
+      }
+      if done(status) { return true }
       try await Task.sleep(for: .milliseconds(200))
     }
     return false
