@@ -282,7 +282,7 @@ actor ProgressPrinter {
       }
       if let phase = status["phase"]?.stringValue, status["observedGeneration"]?.intValue == generation {
         let ready = (status["conditions"]?.arrayValue ?? []).first { $0["type"] == "Ready" }
-        once("phase-\(generation)-\(phase)", "detector phase \(phase): \(ready?["message"]?.stringValue ?? "")")
+        once("phase-\(generation)-\(phase)-\(status["currentVersion"]?.stringValue ?? "")", "detector phase \(phase): \(ready?["message"]?.stringValue ?? "")")
       }
       if done(status) && status["observedGeneration"]?.intValue == generation { return true }
       try await Task.sleep(for: .milliseconds(200))
@@ -310,7 +310,10 @@ actor RolloutPrinter {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
       let status = try await client.get(Rollout.resource, namespace: namespace, name: name)["status"] ?? [:]
-      let step = status["currentStep"]?.intValue ?? 0
+      guard let step = status["currentStep"]?.intValue else {
+        try await Task.sleep(for: .milliseconds(200))
+        continue
+      }
       let line = "rollout \(name): step \(step), \(status["phase"]?.stringValue ?? "?") — stable \(status["stableWeight"]?.intValue ?? 100)%, candidate \(status["candidateWeight"]?.intValue ?? 0)%: \(status["message"]?.stringValue ?? "")"
       if said.insert("\(step)/\(status["phase"]?.stringValue ?? "")/\(status["candidateWeight"]?.intValue ?? 0)/\(status["message"]?.stringValue ?? "")").inserted {
         clock.say(line)
