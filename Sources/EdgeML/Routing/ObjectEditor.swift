@@ -52,12 +52,19 @@ struct ObjectEditor: Sendable {
 
   /// Puts back what the user wrote, as `routing(observed, all stable, reset: true)` computes it, and
   /// gives up our ownership (`release`).
+  ///
+  /// An object (or CRD) that is gone routes nothing to the candidate, so there is nothing to undo:
+  /// an abort, or the cleanup of a deleted Rollout, must not wait for it to come back.
   /// - Returns: whether anything was written.
   func reset(_ route: RouteWeights, name: String, client: KubeClient,
              routing: (JSONValue, RouteWeights, Bool) throws -> JSONValue) async throws -> Bool {
-    let edited = try await edit(namespace: route.namespace, name: name, client: client) { try routing($0, route.allStable, true) }.written
-    let released = try await release(namespace: route.namespace, name: name, client: client)
-    return edited || released
+    do {
+      let edited = try await edit(namespace: route.namespace, name: name, client: client) { try routing($0, route.allStable, true) }.written
+      let released = try await release(namespace: route.namespace, name: name, client: client)
+      return edited || released
+    } catch TrafficRouterError.objectNotFound, TrafficRouterError.resourceNotInstalled {
+      return false
+    }
   }
 
   /// Drops our manager's entry from the object's `managedFields`; true when there was one.

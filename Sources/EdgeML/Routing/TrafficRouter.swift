@@ -23,7 +23,8 @@ public protocol TrafficRouter: Sendable {
 
   /// Sends every request to the stable Service and removes what the router added (candidate backends,
   /// A/B rules, the canary Ingress): the end of an abort, and of a promotion once the stable Service
-  /// serves the promoted version. Only the names in `route` are read.
+  /// serves the promoted version. Only the names in `route` are read. A router object (or CRD) that is
+  /// gone is nothing to undo: `written == false`, no error.
   func reset(_ route: RouteWeights, client: KubeClient) async throws -> RouterReport
 }
 
