@@ -107,9 +107,9 @@ struct ObjectEditor: Sendable {
     }
   }
 
-  /// A missing object's Status names it in `details`; a path the server does not serve (no CRD) has
-  /// empty details, as kube-apiserver's `NewNotFound` and its 404 for unknown paths differ
-  /// (k8s.io/apimachinery/pkg/api/errors/errors.go).
+  /// A missing object's Status names it in `details` (k8s.io/apimachinery `pkg/api/errors/errors.go`,
+  /// `NewNotFound` sets `details.name`, `group` and `kind`); the 404 for a path no API serves — the CRD
+  /// is not installed — says "the server could not find the requested resource" with empty details.
   func notFound(_ error: KubeAPIError, namespace: String, name: String) -> TrafficRouterError {
     if (error.status[path: ["details", "name"]]?.stringValue ?? "").isEmpty {
       return .resourceNotInstalled(kind: kind, apiVersion: apiVersion)
