@@ -268,9 +268,14 @@ public final class KubeClient: Sendable {
                projection: projection)
   }
 
-  public func update(_ r: GroupVersionResource, namespace: String? = nil, _ object: JSONValue) async throws -> JSONValue {
+  /// Replaces an object; its `metadata.resourceVersion`, when set, is the precondition (409 when stale).
+  /// - Parameter fieldManager: the manager recorded in `managedFields` for the fields this write
+  ///   changes (the server derives one from the user agent when nil).
+  public func update(_ r: GroupVersionResource, namespace: String? = nil, _ object: JSONValue,
+                     fieldManager: String? = nil) async throws -> JSONValue {
     let name = object[path: ["metadata", "name"]]?.stringValue ?? ""
-    return try decode(try await send(method: "PUT", path: r.path(namespace: namespace, name: name), body: object))
+    return try decode(try await send(method: "PUT", path: r.path(namespace: namespace, name: name),
+                                     query: fieldManager.map { [("fieldManager", $0)] } ?? [], body: object))
   }
 
   public func updateStatus(_ r: GroupVersionResource, namespace: String? = nil, _ object: JSONValue) async throws -> JSONValue {

@@ -1,0 +1,125 @@
+import KubeClient
+import KubeCore
+
+/// Read-modify-write of one object the user owns, with optimistic concurrency.
+///
+/// Why not server-side apply: the lists the routers edit are atomic under it. HTTPRoute's
+/// `spec.rules` says `x-kubernetes-list-type: atomic` and its `backendRefs` has no list-map keys
+/// (Tests/Fixtures/crds/gateway-api-v1.6.1/gateway.networking.k8s.io_httproutes.yaml); TraefikService's
+/// `spec.weighted.services` has no list type at all, so atomic (traefik-v3/traefik.io_traefikservices.yaml).
+/// Applying a weight would make our manager own the whole list and drop every rule we did not send.
+/// So, as Argo Rollouts' Gateway API plugin does (Get, change the weights, Update;
+/// argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi `pkg/plugin/httproute.go`), we read the object,
+/// change only our entries, and write it back with its `resourceVersion` as the precondition: a
+/// concurrent edit makes the write fail with 409, and we read again and redo the change on the new
+/// version, so the other writer's edit is kept, never overwritten.
+struct ObjectEditor: Sendable {
+  var resource: GroupVersionResource
+  var kind: String
+  var maxAttempts = 5
+  /// Runs between each read and its write; tests use it to make a concurrent edit. The argument is the attempt, from 0.
+  var beforeWrite: (@Sendable (Int) async throws -> Void)? = nil
+
+  var apiVersion: String { resource.group.isEmpty ? resource.version : "\(resource.group)/\(resource.version)" }
+
+  /// Reads the object, computes the new one with `change`, and writes it when it differs.
+  /// - Returns: the object as stored, and whether it was written.
+  func edit(namespace: String, name: String, client: KubeClient,
+            _ change: (JSONValue) throws -> JSONValue) async throws -> (object: JSONValue, written: Bool) {
+    for attempt in 0..<maxAttempts {
+      let observed = try await get(namespace: namespace, name: name, client: client)
+      let desired = try change(observed)
+      if desired == observed { return (observed, false) }
+      try await beforeWrite?(attempt)
+      do {
+        let stored = try await client.update(resource, namespace: namespace, desired, fieldManager: TrafficRouting.fieldManager)
+        return (stored, true)
+      } catch let error as KubeAPIError where error.isConflict {
+        continue   // someone wrote in between: read their version and redo our change on it
+      } catch let error as KubeAPIError where error.code == 404 {
+        throw notFound(error, namespace: namespace, name: name)
+      }
+    }
+    throw TrafficRouterError.conflictRetriesExhausted(kind: kind, namespace: namespace, name: name, attempts: maxAttempts)
+  }
+
+  /// Makes the object route `route`, as `routing(observed, route, reset: false)` computes it.
+  /// - Returns: whether it was written.
+  func setWeights(_ route: RouteWeights, name: String, client: KubeClient,
+                  routing: (JSONValue, RouteWeights, Bool) throws -> JSONValue) async throws -> Bool {
+    try await edit(namespace: route.namespace, name: name, client: client) { try routing($0, route, false) }.written
+  }
+
+  /// Puts back what the user wrote, as `routing(observed, all stable, reset: true)` computes it, and
+  /// gives up our ownership (`release`).
+  ///
+  /// An object (or CRD) that is gone routes nothing to the candidate, so there is nothing to undo:
+  /// an abort, or the cleanup of a deleted Rollout, must not wait for it to come back.
+  /// - Returns: whether anything was written.
+  func reset(_ route: RouteWeights, name: String, client: KubeClient,
+             routing: (JSONValue, RouteWeights, Bool) throws -> JSONValue) async throws -> Bool {
+    do {
+      let edited = try await edit(namespace: route.namespace, name: name, client: client) { try routing($0, route.allStable, true) }.written
+      let released = try await release(namespace: route.namespace, name: name, client: client)
+      return edited || released
+    } catch TrafficRouterError.objectNotFound, TrafficRouterError.resourceNotInstalled {
+      return false
+    }
+  }
+
+  /// Drops our manager's entry from the object's `managedFields`; true when there was one.
+  ///
+  /// Our first write took the whole atomic list from the user's manager (a write owns what it
+  /// changes, and an atomic list is one field). After `reset` the list again holds what the user
+  /// wrote, but still in our name; their next server-side apply compares their manifest, before the
+  /// CRD's defaults are filled in, with the stored list, defaults included (`weight: 1`, `kind:
+  /// Service`), and would conflict with us over a list we no longer care about. An update may send
+  /// `managedFields` edited, and the server takes them as the starting point (k8s.io/apimachinery
+  /// `pkg/util/managedfields/internal/fieldmanager.go`, `decodeLiveOrNew`); this write changes
+  /// nothing else, so it takes nothing, and leaves the list unowned for the user's next apply to claim.
+  func release(namespace: String, name: String, client: KubeClient) async throws -> Bool {
+    for _ in 0..<maxAttempts {
+      let observed = try await get(namespace: namespace, name: name, client: client)
+      guard var entries = observed[path: ["metadata", "managedFields"]]?.arrayValue else { return false }
+      let count = entries.count
+      entries.removeAll {
+        $0["manager"]?.stringValue == TrafficRouting.fieldManager && $0["operation"] == "Update" && $0["subresource"] == nil
+      }
+      guard entries.count < count else { return false }
+      var desired = observed
+      desired[path: ["metadata", "managedFields"]] = .array(entries)
+      do {
+        _ = try await client.update(resource, namespace: namespace, desired, fieldManager: TrafficRouting.fieldManager)
+        return true
+      } catch let error as KubeAPIError where error.isConflict {
+        continue
+      } catch let error as KubeAPIError where error.code == 404 {
+        throw notFound(error, namespace: namespace, name: name)
+      }
+    }
+    throw TrafficRouterError.conflictRetriesExhausted(kind: kind, namespace: namespace, name: name, attempts: maxAttempts)
+  }
+
+  /// Reads the object, telling a missing object from a missing resource.
+  func get(namespace: String, name: String, client: KubeClient) async throws -> JSONValue {
+    do { return try await client.get(resource, namespace: namespace, name: name) } catch let error as KubeAPIError where error.code == 404 {
+      throw notFound(error, namespace: namespace, name: name)
+    }
+  }
+
+  /// A missing object's Status names it in `details` (k8s.io/apimachinery `pkg/api/errors/errors.go`,
+  /// `NewNotFound` sets `details.name`, `group` and `kind`); the 404 for a path no API serves — the CRD
+  /// is not installed — says "the server could not find the requested resource" with empty details.
+  func notFound(_ error: KubeAPIError, namespace: String, name: String) -> TrafficRouterError {
+    if (error.status[path: ["details", "name"]]?.stringValue ?? "").isEmpty {
+      return .resourceNotInstalled(kind: kind, apiVersion: apiVersion)
+    }
+    return .objectNotFound(kind: kind, namespace: namespace, name: name)
+  }
+}
+
+extension GroupVersionResource {
+  static let httpRoutes = GroupVersionResource(group: "gateway.networking.k8s.io", version: "v1", resource: "httproutes", namespaced: true)
+  static let traefikServices = GroupVersionResource(group: "traefik.io", version: "v1alpha1", resource: "traefikservices", namespaced: true)
+  static let ingresses = GroupVersionResource(group: "networking.k8s.io", version: "v1", resource: "ingresses", namespaced: true)
+}

@@ -1,0 +1,69 @@
+import Foundation
+import KubeClient
+import KubeCore
+import KubeEmulator
+import Testing
+import YAML
+@testable import EdgeML
+
+/// An emulator over HTTPS with some of the ecosystem CRDs of `Tests/Fixtures/crds/` installed as
+/// published (provenance in `Tests/Fixtures/README.md`), and a client of it.
+struct RouterCluster: Sendable {
+  let emulator: KubeEmulator
+  let client: KubeClient
+
+  static let gatewayAPI = ["gateway-api-v1.6.1/gateway.networking.k8s.io_httproutes.yaml"]
+  static let traefik = ["traefik-v3/traefik.io_traefikservices.yaml"]
+
+  static func start(crds: [String]) async throws -> RouterCluster {
+    var config = KubeEmulator.Configuration()
+    config.threads = 1
+    let emulator = try await KubeEmulator.start(config)
+    let ca = emulator.certificateAuthority.map { Array($0.certificatePEM.utf8) }
+    let client = try KubeClient(configuration: ClientConfiguration(server: emulator.url, certificateAuthorityPEM: ca,
+                                                                   credential: .bearerToken(emulator.adminToken)))
+    for file in crds {
+      let crd = try #require(try loadYAML("Tests/Fixtures/crds/\(file)").first { $0 != .null })
+      _ = try await client.create(GroupVersionResource(group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions",
+                                                      namespaced: false), crd)
+    }
+    return RouterCluster(emulator: emulator, client: client)
+  }
+
+  func stop() async {
+    client.shutdown()
+    await emulator.shutdown()
+  }
+
+  /// Creates an object from YAML in `default`.
+  @discardableResult
+  func create(_ resource: GroupVersionResource, _ yaml: String) async throws -> JSONValue {
+    let object = try #require(try YAML.parseDocuments(yaml).first)
+    return try await client.create(resource, namespace: "default", object)
+  }
+
+  func get(_ resource: GroupVersionResource, _ name: String) async throws -> JSONValue {
+    try await client.get(resource, namespace: "default", name: name)
+  }
+}
+
+/// The split the tests ask for: Rollout `detector-v4` moving Service `detector` to `detector-candidate`.
+func route(_ weight: Int, match: RouteMatch? = nil, owners: [OwnerReference] = []) -> RouteWeights {
+  RouteWeights(namespace: "default", rolloutName: "detector-v4", stableService: "detector", candidateService: "detector-candidate",
+               candidateWeight: weight, match: match, ownerReferences: owners)
+}
+
+/// The weights of the backends of `list` by name.
+func weights(_ list: JSONValue?) -> [String: Int] {
+  var out: [String: Int] = [:]
+  for ref in list?.arrayValue ?? [] {
+    if let name = ref["name"]?.stringValue { out[name] = ref["weight"]?.intValue ?? -1 }
+  }
+  return out
+}
+
+/// Counts calls from the test hook, which runs on the router's task.
+actor CallCounter {
+  private(set) var count = 0
+  func next() -> Int { count += 1; return count }
+}
