@@ -25,6 +25,8 @@ public enum RolloutPlanner {
     /// controller from `status.analysisRuns` and any measurement it just took.
     public var analysis: [String: MetricVerdict]
     public var now: Timestamp
+    /// The router could not carry the planned weight: why (the object is missing, say).
+    public var routerError: String?
     public init(rollout: Rollout, model: EdgeModel?, competing: String? = nil, analysis: [String: MetricVerdict] = [:], now: Timestamp) {
       self.rollout = rollout
       self.model = model
@@ -176,7 +178,13 @@ public enum RolloutPlanner {
         pause("Conflict", "Rollout \(other) is already rolling out EdgeModel \(spec.modelRef.name): this one waits until it finishes")
         return
       }
-      if status.pause?.reason == "Conflict" { unpause() }
+      if status.pause?.reason == "Conflict" || status.pause?.reason == "RouterFailed" { unpause() }
+      if let error = input.routerError, status.phase != .promoted, status.phase != .aborted {
+        // Tried again on a timer: the router's object is not watched.
+        pause("RouterFailed", "the traffic router failed: \(error)")
+        requeueAt(.seconds(30))
+        return
+      }
       handleRequest()
       guard status.phase != .promoted, status.phase != .aborted else { return }
       if status.pause?.reason == "Manual" { return }

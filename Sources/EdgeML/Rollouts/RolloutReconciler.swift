@@ -14,8 +14,8 @@ public struct RolloutReconciler: ObjectReconciler {
 
   /// Measures one metric of `spec.analysis` now; the record goes to `status.analysisRuns`.
   public typealias Measure = @Sendable (AnalysisMetric, Rollout, ReconcileContext) async -> AnalysisRecord
-  /// Sets the candidate's weight on the rollout's router (nothing to do for the replica ratio).
-  public typealias Route = @Sendable (Rollout, Int, ReconcileContext) async throws -> Void
+  /// Sets the candidate's weight on the rollout's router (`finished`: gives the router back).
+  public typealias Route = @Sendable (_ rollout: Rollout, _ model: EdgeModel?, _ weight: Int, _ finished: Bool, ReconcileContext) async throws -> Void
 
   let measure: Measure
   let route: Route
@@ -57,8 +57,20 @@ public struct RolloutReconciler: ObjectReconciler {
       // The request (if any) was consumed by the first pass and is in `lastRequest` already.
       plan = RolloutPlanner.plan(input)
     }
-    if plan.routerWeight != (rollout.status?.candidateWeight ?? 0) || rollout.status?.candidateHash != plan.status.candidateHash {
-      try await route(current, plan.routerWeight, context)
+    // Traffic first, then status. A router is asked on every pass while the rollout runs (it
+    // writes only when its object differs: a user's `kubectl apply` that reverted a weight is put
+    // right), and once more when the rollout finishes, to give the router back.
+    let finished = plan.status.phase == .promoted || plan.status.phase == .aborted
+    let wasFinished = rollout.status?.phase == .promoted || rollout.status?.phase == .aborted
+    if model != nil, !(finished && wasFinished), plan.status.phase != .degraded {
+      do {
+        try await route(current, model, plan.routerWeight, finished, context)
+      } catch let error as TrafficRouterError {
+        // What to fix goes to the status and an Event; the weight stays where the router has it.
+        input.rollout = rollout
+        input.routerError = error.description
+        plan = RolloutPlanner.plan(input)
+      }
     }
     return ReconcilePlan(status: ModelCoding.encode(plan.status),
                          events: plan.events.map { PlannedEvent(type: $0.type, reason: $0.reason, note: $0.note, action: "Rollout") },

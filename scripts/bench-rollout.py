@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Rollout benchmark on EdgeSim (figures, not thresholds; DESIGN.md §5; issue "Rollout", Speed):
+
+N Rollouts progressing at once, each a canary `setWeight: 50` then an indefinite pause, on N
+one-replica EdgeModels. For each, from the moment the step's condition is met to the moment its
+weight is written, both seen on the same watch connection:
+
+  * candidate pod Ready → Rollout.status.candidateWeight = 50 (the whole path: the EdgeModel
+    controller reports the candidate in EdgeModel.status, the Rollout controller acts on it);
+  * EdgeModel.status.candidate Ready for weight 50 → Rollout.status.candidateWeight = 50 (the
+    Rollout controller alone).
+
+Prints p50/p99/max of both, the operator's RSS (peak while the rollouts progress), and its CPU.
+
+  python3 scripts/bench-rollout.py [--bin .build-static/release/edgeml] [--rollouts 100]
+"""
+import argparse
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "acceptance"))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from onnx_fixture import model as onnx_model  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("bench_edgemodel", os.path.join(ROOT, "scripts", "bench-edgemodel.py"))
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+NS = "/apis/edgeml.io/v1alpha1/namespaces/default"
+
+
+def rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def watch(addr, token, path, on_event, stop):
+    """Streams a watch, calling on_event(type, object, arrival time) for each event."""
+    req = urllib.request.Request(addr + path + ("&" if "?" in path else "?") + "watch=true")
+    req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=3600) as resp:
+        for raw in resp:
+            if stop.is_set():
+                return
+            ev = json.loads(raw)
+            on_event(ev["type"], ev["object"], time.perf_counter())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, ".build-static", "release", "edgeml"))
+    ap.add_argument("--rollouts", type=int, default=100)
+    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--workers", type=int, default=4)
+    args = ap.parse_args()
+    for program in ("edgeml-engine", "trtexec-double"):
+        if not os.access(os.path.join(os.path.dirname(args.bin), program), os.X_OK):
+            raise SystemExit(f"{program} is not built next to {args.bin}")
+    n = args.rollouts
+    shm = "/dev/shm"
+    d = tempfile.mkdtemp(prefix="edgeml-robench-", dir=shm if os.access(shm, os.W_OK) else None)
+    kc = os.path.join(d, "kubeconfig")
+    # A node per stable pod and per candidate pod (each asks for the node's one GPU).
+    sim = subprocess.Popen([args.bin, "sim", "--insecure-http", "--kubeconfig", kc, "--nodes", f"orin-nx-16gb={2 * n + 10}",
+                            "--speed", "0.0005", "--no-pod-metrics", "--sim-root", os.path.join(d, "sim")],
+                           stdout=subprocess.PIPE, stderr=open(os.path.join(d, "sim.log"), "w"), text=True)
+    addr = None
+    while True:
+        line = sim.stdout.readline()
+        m = re.match(r"edgeml sim: Kubernetes API at (http://\S+)", line)
+        if m:
+            addr = m.group(1)
+        if line.startswith("try:") or not line:
+            break
+    api = bench.API(addr, open(kc).read().split("token: ")[1].split()[0])
+    op = None
+    stop = threading.Event()
+    try:
+        subprocess.run(["kubectl", "--kubeconfig", kc, "apply", "-f", os.path.join(ROOT, "crds")], check=True, capture_output=True)
+        api.call("POST", "/api/v1/namespaces/default/persistentvolumeclaims", {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "engines"},
+            "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}})
+        files = {}
+        for version in ("1", "2"):
+            data = onnx_model(salt="rollout-bench-" + version)
+            path = os.path.join(d, f"model-v{version}.onnx")
+            open(path, "wb").write(data)
+            files[version] = ("file://" + path, "sha256:" + hashlib.sha256(data).hexdigest())
+        slim = os.path.join(os.path.dirname(args.bin), "edgeml-operator")
+        cmd = [slim] if os.access(slim, os.X_OK) else [args.bin, "operator"]
+        op = subprocess.Popen(cmd + ["--kubeconfig", kc, "--metrics-port", "0", "--health-port", "0", "--workers", str(args.workers),
+                                     "--qps", "3000", "--burst", "3000"],
+                              stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "operator.log"), "w"))
+        uri, digest = files["1"]
+        for i in range(n):
+            api.post_keepalive(NS + "/edgemodels", bench.edgemodel(f"m{i:04d}", uri, digest, replicas=1))
+        ready = set()
+        pod_ready, model_met, written = {}, {}, {}
+
+        def on_model(kind, obj, t):
+            name, s = obj["metadata"]["name"], obj.get("status", {})
+            if s.get("phase") == "Ready" and s.get("currentVersion") == "1":
+                ready.add(name)
+            c = s.get("candidate") or {}
+            engines = c.get("engines") or []
+            if c.get("weight") == 50 and c.get("readyReplicas", 0) >= max(1, c.get("replicas", 0)) and engines \
+                    and all(e.get("state") == "Built" for e in engines):
+                model_met.setdefault(name, t)
+
+        def on_pod(kind, obj, t):
+            labels = obj["metadata"].get("labels", {})
+            if labels.get("edgeml.io/track") == "candidate" and any(
+                    c["type"] == "Ready" and c["status"] == "True" for c in obj.get("status", {}).get("conditions", [])):
+                pod_ready.setdefault(labels.get("edgeml.io/model"), t)
+
+        def on_rollout(kind, obj, t):
+            if obj.get("status", {}).get("candidateWeight") == 50:
+                written.setdefault(obj["spec"]["modelRef"]["name"], t)
+
+        for path, fn in ((NS + "/edgemodels", on_model), ("/api/v1/namespaces/default/pods?labelSelector=edgeml.io%2Ftrack%3Dcandidate", on_pod),
+                         (NS + "/rollouts", on_rollout)):
+            threading.Thread(target=watch, args=(addr, api.token, path, fn, stop), daemon=True).start()
+        deadline = time.monotonic() + args.timeout
+        while len(ready) < n and time.monotonic() < deadline:
+            time.sleep(0.2)
+        print(f"{len(ready)}/{n} EdgeModels Ready on version 1")
+        cpu0 = bench.cpu_seconds(op.pid)[0]
+        t0 = time.perf_counter()
+        curi, cdigest = files["2"]
+        for i in range(n):
+            api.post_keepalive(NS + "/rollouts", {
+                "apiVersion": "edgeml.io/v1alpha1", "kind": "Rollout", "metadata": {"name": f"r{i:04d}"},
+                "spec": {"modelRef": {"name": f"m{i:04d}"}, "candidate": {"model": {"uri": curi, "digest": cdigest, "version": "2"}},
+                         "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}}}})
+        peak = rss_mib(op.pid)
+        while len(written) < n and time.monotonic() < deadline:
+            peak = max(peak, rss_mib(op.pid))
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - t0
+        cpu = bench.cpu_seconds(op.pid)[0] - cpu0
+        whole = [(written[m] - pod_ready[m]) * 1000 for m in written if m in pod_ready]
+        alone = [(written[m] - model_met[m]) * 1000 for m in written if m in model_met]
+        print(f"{len(written)}/{n} rollouts at weight 50 in {elapsed:.1f} s (candidate engines built and pods started meanwhile)")
+        for label, values in (("candidate pod Ready → weight written", whole), ("EdgeModel reports candidate Ready → weight written", alone)):
+            print(f"{label}: p50 {bench.percentile(values, 50):.1f} ms, p99 {bench.percentile(values, 99):.1f} ms, "
+                  f"max {max(values) if values else float('nan'):.1f} ms ({len(values)} rollouts)")
+        print(f"operator RSS: peak {peak:.1f} MiB while {n} rollouts progressed, {rss_mib(op.pid):.1f} MiB after; CPU {cpu:.2f} s")
+    finally:
+        stop.set()
+        for p in (op, sim):
+            if p:
+                p.terminate()
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+if __name__ == "__main__":
+    main()
