@@ -4,25 +4,25 @@
 /// `all` and `exists` may absorb (a `false`/`true` on either side decides regardless of an error on the
 /// other, cel-go `interpreter/interpretable.go` `evalAnd`/`evalOr`); every other use of an error is an
 /// error. Recursion follows the expression tree, whose depth the parser bounds.
-struct CELEvaluator {
-  var cost: CELCost
+package struct CELEvaluator {
+  package var cost: CELCost
   private var variables: [String: CELValue]
   /// Comprehension variables, innermost last.
-  var locals: [(name: String, value: CELValue)] = []
+  package var locals: [(name: String, value: CELValue)] = []
 
-  init(variables: [String: CELValue], costLimit: UInt64 = CELCost.perCallLimit) {
+  package init(variables: [String: CELValue], costLimit: UInt64 = CELCost.perCallLimit) {
     self.variables = variables
     self.cost = CELCost(limit: costLimit)
   }
 
   /// The cost spent so far.
-  var spent: UInt64 { cost.spent }
+  package var spent: UInt64 { cost.spent }
 
   /// Type names that evaluate to type values when no variable shadows them.
-  static let typeIdentifiers: Set<String> = ["int", "uint", "double", "bool", "string", "bytes", "list", "map",
+  package static let typeIdentifiers: Set<String> = ["int", "uint", "double", "bool", "string", "bytes", "list", "map",
                                               "null_type", "type"]
 
-  mutating func evaluate(_ expr: CELExpr) throws(CELEvalError) -> CELValue {
+  package mutating func evaluate(_ expr: CELExpr) throws(CELEvalError) -> CELValue {
     switch expr {
     case .literal(let v, _):
       return v
@@ -92,7 +92,7 @@ struct CELEvaluator {
 
   /// Evaluates one operand of a commutative logical operation: true when it equals `decisive`; an error
   /// or a non-bool is remembered in `firstError` (only the cost limit escapes at once).
-  mutating func absorbing(_ expr: CELExpr, decisive: Bool, firstError: inout CELEvalError?) throws(CELEvalError) -> Bool {
+  package mutating func absorbing(_ expr: CELExpr, decisive: Bool, firstError: inout CELEvalError?) throws(CELEvalError) -> Bool {
     do {
       guard case .bool(let b) = try evaluate(expr) else {
         if firstError == nil { firstError = .noSuchOverload }

@@ -2,7 +2,7 @@ import KubeCore
 
 extension CELCostEstimator {
   /// What a function costs beyond its operands, and what it tells about the size of its result.
-  struct CallCost {
+  package struct CallCost {
     var cost: UInt64
     var resultSize: CELSizeEstimate?
     var entries: Entries?
@@ -11,11 +11,11 @@ extension CELCostEstimator {
   }
 
   // common.StringTraversalCostFactor and common.RegexStringLengthCostFactor (cel-go common/cost.go)
-  static let stringTraversal = 0.1
-  static let regexLength = 0.25
+  package static let stringTraversal = 0.1
+  package static let regexLength = 0.25
 
   /// A call: its operands (arguments, then the receiver, in cel-go `costCall`'s order) plus the function.
-  mutating func estimateCall(_ function: String, target: CELExpr?, args: [CELExpr]) -> Node {
+  package mutating func estimateCall(_ function: String, target: CELExpr?, args: [CELExpr]) -> Node {
     let a = args.map { estimate($0) }
     let t = target.map { estimate($0) }
     let operands = a.reduce(t?.cost ?? 0) { CELSizeEstimate.add($0, $1.cost) }
@@ -52,7 +52,7 @@ extension CELCostEstimator {
   /// The cost of the function itself: first Kubernetes' estimates for its library (k8s.io/apiserver
   /// `pkg/cel/library/cost.go` `EstimateCallCost`), then cel-go's for the standard functions
   /// (`checker/cost.go` `functionCost`); anything else costs 1.
-  func callCost(_ function: String, target t: Node?, args a: [Node], argExprs: [CELExpr]) -> CallCost {
+  package func callCost(_ function: String, target t: Node?, args a: [Node], argExprs: [CELExpr]) -> CallCost {
     let traversal = CELCostEstimator.stringTraversal
     switch function {
     // --- k8s.io/apiserver pkg/cel/library/cost.go
@@ -164,7 +164,7 @@ extension CELCostEstimator {
 
   /// Equals, NotEquals and the string comparisons: a tenth of the shorter operand's most characters,
   /// which is 0 for two values whose schema gives no size (an integer field) and 1 for literals.
-  func equalityCost(_ a: [Node]) -> UInt64 {
+  package func equalityCost(_ a: [Node]) -> UInt64 {
     guard a.count == 2 else { return 1 }
     let shorter = min(sizeOrUnknown(a[0]).max, sizeOrUnknown(a[1]).max)
     return CELSizeEstimate.multiply(shorter, byFactor: CELCostEstimator.stringTraversal)
@@ -172,14 +172,14 @@ extension CELCostEstimator {
 
   /// The size of a list's elements from the schema, through the list's path (library `listElementNode`):
   /// unknown for a computed list, whose path is empty.
-  func elementSize(of list: Node) -> CELSizeEstimate {
+  package func elementSize(of list: Node) -> CELSizeEstimate {
     guard !list.path.isEmpty else { return .unknown }
     return CELSchemaSizes.sizeEstimate(at: list.path + ["@items"], root: schema) ?? .unknown
   }
 
   /// `replace`: a traversal and the building of the result, sized by how often the shortest match can
   /// be replaced by the longest replacement (library cost.go, case "replace").
-  func replaceCost(_ size: CELSizeEstimate, replacing old: CELSizeEstimate, with new: CELSizeEstimate) -> CallCost {
+  package func replaceCost(_ size: CELSizeEstimate, replacing old: CELSizeEstimate, with new: CELSizeEstimate) -> CallCost {
     var count = CELSizeEstimate.fixed(0), retained = CELSizeEstimate.fixed(0)
     if old.min == 0 {
       count.max = size.max < .max ? size.max + 1 : size.max
@@ -204,7 +204,7 @@ extension CELCostEstimator {
   }
 
   /// `⌈a / b⌉` computed in `Double` as upstream does, saturating.
-  static func ceilDivide(_ a: UInt64, _ b: UInt64) -> UInt64 {
+  package static func ceilDivide(_ a: UInt64, _ b: UInt64) -> UInt64 {
     let quotient = (Double(a) / Double(b)).rounded(.up)
     return quotient >= 18_446_744_073_709_551_616.0 ? .max : UInt64(quotient)
   }

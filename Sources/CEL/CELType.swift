@@ -5,7 +5,7 @@ import KubeCore
 /// A light version of cel-go's `common/types` type system: enough to reject a misspelt field, an unknown
 /// function, a wrong argument count or `self == true` on an integer before a rule is stored. Anything
 /// the checker cannot tell is `dyn`, which is accepted everywhere and checked at run time.
-indirect enum CELType: Sendable, Equatable {
+package indirect enum CELType: Sendable, Equatable {
   case dyn, null, bool, int, uint, double, string, bytes, duration, timestamp, type, quantity
   case list(CELType)
   case map(key: CELType, value: CELType)
@@ -14,7 +14,7 @@ indirect enum CELType: Sendable, Equatable {
   case optional(CELType)
 
   /// The CEL name, as cel-go prints it in checker errors.
-  var name: String {
+  package var name: String {
     switch self {
     case .dyn: return "dyn"
     case .null: return "null_type"
@@ -36,18 +36,18 @@ indirect enum CELType: Sendable, Equatable {
   }
 
   /// Whether the type has one known primitive shape (so overloads can be checked against it).
-  var isPrimitive: Bool {
+  package var isPrimitive: Bool {
     switch self {
     case .null, .bool, .int, .uint, .double, .string, .bytes, .duration, .timestamp: return true
     default: return false
     }
   }
 
-  var isNumeric: Bool { self == .int || self == .uint || self == .double }
+  package var isNumeric: Bool { self == .int || self == .uint || self == .double }
 
   /// The CEL type of values of a structural schema node, as Kubernetes declares it (k8s.io/apiserver
   /// `pkg/cel/common/schemas.go` `SchemaDeclType`; the mapping table in the CRD validation-rules docs).
-  static func of(schema: JSONValue?) -> CELType {
+  package static func of(schema: JSONValue?) -> CELType {
     guard let schema else { return .dyn }
     if schema["x-kubernetes-int-or-string"]?.boolValue == true { return .dyn }
     switch schema["type"]?.stringValue {
@@ -62,7 +62,7 @@ indirect enum CELType: Sendable, Equatable {
       }
     case "array"?: return .list(of(schema: schema["items"]))
     case "object"?:
-      if schema["x-kubernetes-embedded-resource"]?.boolValue == true { return .object(CELRules.withTypeAndObjectMeta(schema)) }
+      if schema["x-kubernetes-embedded-resource"]?.boolValue == true { return .object(CELType.withTypeAndObjectMeta(schema)) }
       if schema["properties"] != nil { return .object(schema) }
       if let additional = schema["additionalProperties"], case .object = additional {
         return .map(key: .string, value: of(schema: additional))
@@ -77,7 +77,7 @@ indirect enum CELType: Sendable, Equatable {
 
 extension CELType {
   /// The type of a literal value (what the checker and the cost estimator both give a constant).
-  static func ofLiteral(_ value: CELValue) -> CELType {
+  package static func ofLiteral(_ value: CELValue) -> CELType {
     switch value {
     case .null: return .null
     case .bool: return .bool
@@ -88,5 +88,19 @@ extension CELType {
     case .bytes: return .bytes
     default: return .dyn
     }
+  }
+}
+
+extension CELType {
+  /// The property names reachable from a resource root or embedded resource besides the schema's own
+  /// (apiextensions-apiserver `pkg/apiserver/schema/cel/model` `WithTypeAndObjectMeta`).
+  package static func withTypeAndObjectMeta(_ schema: JSONValue) -> JSONValue {
+    var s = schema
+    var props = schema["properties"]?.objectValue ?? JSONObject()
+    props["apiVersion"] = ["type": "string"]
+    props["kind"] = ["type": "string"]
+    props["metadata"] = ["type": "object", "properties": ["name": ["type": "string"], "generateName": ["type": "string"]]]
+    s["properties"] = .object(props)
+    return s
   }
 }

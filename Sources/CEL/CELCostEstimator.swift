@@ -17,9 +17,9 @@ import KubeCore
 /// two-variable forms), so `all` costs what `@not_strictly_false(@result)` and `@result && p` cost per
 /// element. Upstream's quirks are kept, because any change in either direction would accept a CRD
 /// upstream refuses or refuse one it accepts (the warning at the top of `EstimateCallCost`).
-struct CELCostEstimator {
+package struct CELCostEstimator {
   /// What the estimator knows about one sub-expression.
-  struct Node {
+  package struct Node {
     /// The most it costs, its operands included.
     var cost: UInt64
     var type: CELType
@@ -35,7 +35,7 @@ struct CELCostEstimator {
   }
 
   /// The key (or index) and value sizes of a list's or map's entries.
-  struct Entries {
+  package struct Entries {
     var isList: Bool
     var key: CELSizeEstimate
     var value: CELSizeEstimate
@@ -55,32 +55,32 @@ struct CELCostEstimator {
 
   /// The schema `self` and `oldSelf` have, as CEL sees it (with apiVersion, kind and metadata.name at
   /// a resource root).
-  let schema: JSONValue
+  package let schema: JSONValue
   private let variables: [String: CELType]
   private var locals: [String: [Local]] = [:]
 
   /// An estimator for rules whose variables are declared as `variables` and whose sizes come from `schema`.
-  init(schema: JSONValue, variables: [String: CELType]) {
+  package init(schema: JSONValue, variables: [String: CELType]) {
     self.schema = schema
     self.variables = variables
   }
 
   /// The most one evaluation of `expr` costs (cel-go `CostEstimate.Max`).
-  mutating func maxCost(_ expr: CELExpr) -> UInt64 { estimate(expr).cost }
+  package mutating func maxCost(_ expr: CELExpr) -> UInt64 { estimate(expr).cost }
 
   /// The size of a node's value, as cel-go `computeSize` finds it: computed, else from the schema
   /// through its path, else 1 for a fixed-size type, else the local variable's; nil if unknown.
-  func size(_ node: Node) -> CELSizeEstimate? {
+  package func size(_ node: Node) -> CELSizeEstimate? {
     if let computed = node.computed { return computed }
     if let fromSchema = CELSchemaSizes.sizeEstimate(at: node.path, root: schema) { return fromSchema }
     if CELCostEstimator.isScalar(node.type) { return .fixed(1) }
     return node.local
   }
 
-  func sizeOrUnknown(_ node: Node) -> CELSizeEstimate { size(node) ?? .unknown }
+  package func sizeOrUnknown(_ node: Node) -> CELSizeEstimate { size(node) ?? .unknown }
 
   /// Types whose values have one size (cel-go `isScalar`): strings, bytes, lists and maps do not.
-  static func isScalar(_ type: CELType) -> Bool {
+  package static func isScalar(_ type: CELType) -> Bool {
     switch type {
     case .bool, .int, .uint, .double, .duration, .timestamp: return true
     case .optional(let wrapped): return isScalar(wrapped)
@@ -89,7 +89,7 @@ struct CELCostEstimator {
   }
 
   /// The estimate of `expr` and what cel-go tracks about its value (path, sizes), operands first.
-  mutating func estimate(_ expr: CELExpr) -> Node {
+  package mutating func estimate(_ expr: CELExpr) -> Node {
     switch expr {
     case .literal(let value, _):
       return Node(cost: 0, type: CELType.ofLiteral(value), computed: CELCostEstimator.literalSize(value))
@@ -212,7 +212,7 @@ struct CELCostEstimator {
   private mutating func pop(_ name: String) { locals[name]?.removeLast() }
 
   /// A literal's size (cel-go `computeExprSize`): characters (code points) of a string, bytes of bytes, 1 otherwise.
-  static func literalSize(_ value: CELValue) -> CELSizeEstimate? {
+  package static func literalSize(_ value: CELValue) -> CELSizeEstimate? {
     switch value {
     case .string(let s): return .fixed(UInt64(s.unicodeScalars.count))
     case .bytes(let b): return .fixed(UInt64(b.count))
@@ -221,7 +221,7 @@ struct CELCostEstimator {
     }
   }
 
-  static func fieldType(_ type: CELType, _ field: String) -> CELType {
+  package static func fieldType(_ type: CELType, _ field: String) -> CELType {
     switch type {
     case .object(let schema): return CELEscaping.property(field, of: schema).map { CELType.of(schema: $0) } ?? .dyn
     case .map(_, let value): return value

@@ -1,6 +1,6 @@
 import KubeCore
 import Testing
-@testable import KubeEmulator
+@testable import CEL
 
 /// One expression and what evaluating it must give.
 ///

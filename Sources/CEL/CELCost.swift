@@ -5,31 +5,31 @@
 /// or map literal 10, and a function whose work grows with its input (string search, regex match,
 /// list equality…) adds 0.1 per character or 1 per element. The evaluator charges before it works, so
 /// an expression over a huge list stops after `limit` units instead of running on.
-struct CELCost: Sendable {
+package struct CELCost: Sendable {
   /// Upstream's per-expression limit (k8s.io/apiserver `pkg/apis/cel/config.go`: `PerCallLimit = 1000000`).
-  static let perCallLimit: UInt64 = 1_000_000
+  package static let perCallLimit: UInt64 = 1_000_000
   /// Upstream's budget for all rules of one object (`RuntimeCELCostBudget = 10000000`, same file).
-  static let runtimeBudget: UInt64 = 10_000_000
+  package static let runtimeBudget: UInt64 = 10_000_000
 
-  let limit: UInt64
+  package let limit: UInt64
   private(set) var spent: UInt64 = 0
 
-  init(limit: UInt64 = CELCost.perCallLimit) { self.limit = limit }
+  package init(limit: UInt64 = CELCost.perCallLimit) { self.limit = limit }
 
   /// Adds `units`.
   /// - Throws: `CELEvalError.costLimitExceeded` once the total passes the limit.
-  mutating func charge(_ units: UInt64) throws(CELEvalError) {
+  package mutating func charge(_ units: UInt64) throws(CELEvalError) {
     let (sum, overflow) = spent.addingReportingOverflow(units)
     spent = overflow ? UInt64.max : sum
     if spent > limit { throw .costLimitExceeded }
   }
 
   /// `a × b`, saturating instead of overflowing.
-  static func multiplied(_ a: UInt64, _ b: UInt64) -> UInt64 {
+  package static func multiplied(_ a: UInt64, _ b: UInt64) -> UInt64 {
     let (r, o) = a.multipliedReportingOverflow(by: b)
     return o ? .max : r
   }
 
   /// The cost of a function that reads `length` characters or bytes: 0.1 per unit, rounded up.
-  static func linear(_ length: Int) -> UInt64 { UInt64((max(length, 0) + 9) / 10) }
+  package static func linear(_ length: Int) -> UInt64 { UInt64((max(length, 0) + 9) / 10) }
 }

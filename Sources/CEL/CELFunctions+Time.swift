@@ -5,7 +5,7 @@ extension CELFunctions {
   /// `getDate` from 1, `getDayOfMonth` from 0, `getDayOfWeek` from Sunday = 0, `getDayOfYear` from 0,
   /// `getHours`, `getMinutes`, `getSeconds`, `getMilliseconds`), in UTC; a time zone argument other
   /// than `UTC`/`Z` is refused.
-  static func timestampMember(_ name: String, _ t: Timestamp, _ args: [CELValue]) throws(CELEvalError) -> CELValue {
+  package static func timestampMember(_ name: String, _ t: Timestamp, _ args: [CELValue]) throws(CELEvalError) -> CELValue {
     if let zone = args.first {
       guard case .string(let z) = zone, ["UTC", "Z", "+00:00", "00:00"].contains(z) else {
         throw .error("unsupported time zone (only UTC is supported by this emulator)")

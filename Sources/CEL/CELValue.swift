@@ -85,7 +85,7 @@ public indirect enum CELValue: Sendable {
 
   /// Orders two numbers of any numeric types, as cel-go's heterogeneous comparison does
   /// (cel-go `common/types/compare.go`); nil when either is not a number or a NaN is involved.
-  static func numericCompare(_ a: CELValue, _ b: CELValue) -> Int? {
+  package static func numericCompare(_ a: CELValue, _ b: CELValue) -> Int? {
     switch (a, b) {
     case (.int(let x), .int(let y)): return x < y ? -1 : (x > y ? 1 : 0)
     case (.uint(let x), .uint(let y)): return x < y ? -1 : (x > y ? 1 : 0)
@@ -134,7 +134,7 @@ public indirect enum CELValue: Sendable {
   /// (k8s.io/apiserver `pkg/cel/common/values.go` `UnstructuredToVal`): `number` is always double,
   /// `integer` int, `format: date-time` a timestamp, `format: duration` a duration; null-valued object
   /// fields are absent, and property names are escaped as `CELEscaping` says.
-  static func from(_ json: JSONValue, schema: JSONValue?) -> CELValue {
+  package static func from(_ json: JSONValue, schema: JSONValue?) -> CELValue {
     switch json {
     case .null: return .null
     case .bool(let b): return .bool(b)
@@ -165,7 +165,7 @@ public indirect enum CELValue: Sendable {
     case .object(let o):
       var map = CELMap()
       // an embedded resource also shows apiVersion, kind and metadata.name/generateName
-      let schema = schema?["x-kubernetes-embedded-resource"]?.boolValue == true ? schema.map(CELRules.withTypeAndObjectMeta) : schema
+      let schema = schema?["x-kubernetes-embedded-resource"]?.boolValue == true ? schema.map(CELType.withTypeAndObjectMeta) : schema
       if let props = schema?["properties"]?.objectValue {
         // an object: declared properties only (unknown preserved fields are not visible), names escaped
         for (k, v) in o where v != .null {
@@ -185,7 +185,7 @@ public indirect enum CELValue: Sendable {
 ///
 /// Lookups are heterogeneous for numbers as in cel-go (`m[1]` finds the key `1u`).
 public struct CELMap: Sendable {
-  enum Key: Hashable, Sendable {
+  package enum Key: Hashable, Sendable {
     case signed(Int64), unsigned(UInt64), bool(Bool), string(String)
 
     /// The lookup key of a value, or nil when the value cannot be a map key.
@@ -234,7 +234,7 @@ public struct CELMap: Sendable {
   public func contains(_ key: CELValue) -> Bool { self[key] != nil }
 
   /// Whether a value is an acceptable map key type (int, uint, bool, string).
-  static func isKeyType(_ value: CELValue) -> Bool {
+  package static func isKeyType(_ value: CELValue) -> Bool {
     switch value {
     case .int, .uint, .bool, .string: return true
     default: return false

@@ -17,9 +17,9 @@
 /// Message construction (`T{field: v}`) is not supported: CRD rules have no protobuf types.
 /// Nesting is bounded (`maxDepth`, as cel-go's parser bounds recursion with `MaxRecursionDepth`), so
 /// hostile input cannot exhaust the stack. Macros are recognised here, as cel-go's parser does.
-struct CELParser {
+package struct CELParser {
   /// The deepest nesting accepted.
-  static let maxDepth = 100
+  package static let maxDepth = 100
 
   private var tokens: [CELToken]
   private var pos = 0
@@ -27,7 +27,7 @@ struct CELParser {
 
   /// Parses `source`.
   /// - Throws: `CELCompileError` at the first syntax error.
-  static func parse(_ source: String) throws(CELCompileError) -> CELExpr {
+  package static func parse(_ source: String) throws(CELCompileError) -> CELExpr {
     var parser = CELParser(tokens: try CELLexer.tokenize(source))
     let expr = try parser.expr()
     guard case .end = parser.current.kind else {

@@ -52,5 +52,5 @@ public enum CELEvalError: Error, Sendable, Equatable, CustomStringConvertible {
     }
   }
 
-  static let noSuchOverload = CELEvalError.error("no such overload")
+  package static let noSuchOverload = CELEvalError.error("no such overload")
 }

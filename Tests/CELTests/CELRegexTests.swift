@@ -1,5 +1,5 @@
 import Testing
-@testable import KubeEmulator
+@testable import CEL
 
 /// Pattern, input, whether RE2 finds a match (unanchored), and the leftmost-first match text.
 /// Rows follow Go's `regexp` semantics (`regexp/find_test.go` shapes).

@@ -7,17 +7,17 @@ import KubeCore
 /// This is a light version of cel-go's `checker/checker.go`; its messages are cel-go's
 /// (`undeclared reference to 'x' (in container '')`, `undefined field 'x'`, `found no matching overload
 /// for '_==_' applied to '(int, bool)'`). What it cannot type is `dyn` and is checked at run time.
-struct CELChecker {
+package struct CELChecker {
   private var scopes: [[String: CELType]]
   /// Whether the expression reads `oldSelf` (a transition rule).
   private(set) var usesOldSelf = false
 
   /// A checker whose outermost scope declares `variables`.
-  init(variables: [String: CELType]) { scopes = [variables] }
+  package init(variables: [String: CELType]) { scopes = [variables] }
 
   /// Checks `expr` and returns its inferred type.
   /// - Throws: `CELCompileError` at the first problem.
-  mutating func check(_ expr: CELExpr) throws(CELCompileError) -> CELType {
+  package mutating func check(_ expr: CELExpr) throws(CELCompileError) -> CELType {
     switch expr {
     case .literal(let v, _):
       return CELType.ofLiteral(v)
@@ -99,7 +99,7 @@ struct CELChecker {
 
   /// The type a call returns for operands of these types; `dyn` where no overload matches. For the
   /// cost estimator, which runs on expressions that already passed `check`.
-  func resultType(of function: String, receiver: CELType?, arguments: [CELType]) -> CELType {
+  package func resultType(of function: String, receiver: CELType?, arguments: [CELType]) -> CELType {
     if let receiver { return (try? member(function, receiver, arguments, offset: 0)) ?? .dyn }
     return (try? global(function, arguments, offset: 0)) ?? .dyn
   }

@@ -12,23 +12,23 @@ import KubeCore
 /// Two facts surprise at first and are upstream's all the same: `maxLength` counts code points, so a
 /// string's bound is four times it (bytes); and a map's keys are declared as plain strings with no bound
 /// at all, so their size estimate is 0.
-enum CELSchemaSizes {
+package enum CELSchemaSizes {
   /// The request size every unbounded estimate derives from (k8s.io/apiserver `pkg/apis/cel/config.go`
   /// `MaxRequestSizeBytes`, 3 MiB).
-  static let maxRequestBytes: UInt64 = 3 * 1024 * 1024
+  package static let maxRequestBytes: UInt64 = 3 * 1024 * 1024
 
   // k8s.io/apiserver pkg/cel/limits.go
-  static let maxDurationSizeJSON: UInt64 = 32
-  static let maxDatetimeSizeJSON: UInt64 = 32
-  static let minDurationSizeJSON: UInt64 = 3
-  static let jsonDateSize: UInt64 = 12
-  static let minDatetimeSizeJSON: UInt64 = 21
-  static let minStringSize: UInt64 = 2
-  static let minBoolSize: UInt64 = 4
-  static let minNumberSize: UInt64 = 1
+  package static let maxDurationSizeJSON: UInt64 = 32
+  package static let maxDatetimeSizeJSON: UInt64 = 32
+  package static let minDurationSizeJSON: UInt64 = 3
+  package static let jsonDateSize: UInt64 = 12
+  package static let minDatetimeSizeJSON: UInt64 = 21
+  package static let minStringSize: UInt64 = 2
+  package static let minBoolSize: UInt64 = 4
+  package static let minNumberSize: UInt64 = 1
 
   /// The CEL declaration a schema node gets, reduced to what sizes depend on.
-  enum Declaration {
+  package enum Declaration {
     case intOrString(JSONValue)
     case list(items: JSONValue, schema: JSONValue)
     case map(values: JSONValue, schema: JSONValue)
@@ -41,7 +41,7 @@ enum CELSchemaSizes {
 
   /// The declaration of a schema node, or nil where `SchemaDeclType` returns nil (a node without a type,
   /// a list or map whose elements have none): such a field does not exist for CEL.
-  static func declaration(_ schema: JSONValue) -> Declaration? {
+  package static func declaration(_ schema: JSONValue) -> Declaration? {
     if schema["x-kubernetes-int-or-string"]?.boolValue == true { return .intOrString(schema) }
     switch schema["type"]?.stringValue {
     case "array"?:
@@ -61,7 +61,7 @@ enum CELSchemaSizes {
 
   /// The most elements (list, map) or bytes (string) a value of the declaration can have; 0 for objects
   /// and scalars, which have no size.
-  static func maxElements(_ declaration: Declaration) -> UInt64 {
+  package static func maxElements(_ declaration: Declaration) -> UInt64 {
     switch declaration {
     case .intOrString(let s):
       if let maxLength = bound(s["maxLength"]) { return CELSizeEstimate.multiply(maxLength, 4) }
@@ -92,7 +92,7 @@ enum CELSchemaSizes {
   }
 
   /// The fewest bytes a value of `schema` serialises to in JSON (`MinSerializedSize`).
-  static func minSerializedSize(_ schema: JSONValue) -> UInt64 {
+  package static func minSerializedSize(_ schema: JSONValue) -> UInt64 {
     guard let declared = declaration(schema) else { return 0 }
     switch declared {
     case .intOrString: return 1
@@ -122,13 +122,13 @@ enum CELSchemaSizes {
   /// How many times a value of at least `minSize` bytes fits in one request: the cardinality of a rule
   /// under lists or maps without bounds (apiextensions-apiserver `pkg/apiserver/schema/cel/compilation.go`
   /// `maxCardinality`; one comma between elements).
-  static func maxCardinality(minSize: UInt64) -> UInt64 { maxRequestBytes / (minSize + 1) }
+  package static func maxCardinality(minSize: UInt64) -> UInt64 { maxRequestBytes / (minSize + 1) }
 
   /// The size estimate of the value at `path` below `root`, as the apiextensions size estimator gives it
   /// to cel-go (`compilation.go` `sizeEstimator.EstimateSize`): the first element names the variable and
   /// is skipped, `@items`/`@values` step into elements, `@keys` into a map's keys, anything else is a
   /// property as CEL spells it. Nil when the path is empty or leaves the declared types.
-  static func sizeEstimate(at path: [String], root: JSONValue) -> CELSizeEstimate? {
+  package static func sizeEstimate(at path: [String], root: JSONValue) -> CELSizeEstimate? {
     guard !path.isEmpty, var node = declaration(root) else { return nil }
     for step in path.dropFirst() {
       switch (step, node) {
@@ -150,8 +150,8 @@ enum CELSchemaSizes {
   }
 
   /// An embedded resource's schema as CEL sees it: with apiVersion, kind and metadata.name/generateName.
-  static func embedded(_ schema: JSONValue) -> JSONValue {
-    schema["x-kubernetes-embedded-resource"]?.boolValue == true ? CELRules.withTypeAndObjectMeta(schema) : schema
+  package static func embedded(_ schema: JSONValue) -> JSONValue {
+    schema["x-kubernetes-embedded-resource"]?.boolValue == true ? CELType.withTypeAndObjectMeta(schema) : schema
   }
 
   /// A `maxLength`/`maxItems`/`maxProperties`, negative ones read as 0 (`zeroIfNegative`).

@@ -1,22 +1,21 @@
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// A compiled `matches()`/`find()` pattern, cached by its text.
 ///
 /// Patterns are RE2 and matched by `CELRE2` in linear time. RE2 matches are unanchored:
 /// `'abc'.matches('b')` is true. Errors read as Go's: `error parsing regexp: missing closing ]: `[a``.
-struct CELRegex: Sendable {
+package struct CELRegex: Sendable {
   private let re: CELRE2
 
-  nonisolated(unsafe) private static var cache: [String: CELRE2] = [:]
-  private static let lock = NIOLock()
+  private static let cache = Mutex<[String: CELRE2]>([:])
 
   /// Compiles `pattern` (or fetches it from the cache).
   /// - Throws: `CELEvalError.error` with RE2's message for a pattern RE2 refuses.
-  static func compile(_ pattern: String) throws(CELEvalError) -> CELRegex {
-    if let cached = lock.withLock({ cache[pattern] }) { return CELRegex(re: cached) }
+  package static func compile(_ pattern: String) throws(CELEvalError) -> CELRegex {
+    if let cached = cache.withLock({ $0[pattern] }) { return CELRegex(re: cached) }
     let built: CELRE2
     do { built = try CELRE2(pattern) } catch { throw .error("error parsing regexp: \(error)") }
-    lock.withLock {
+    cache.withLock { cache in
       if cache.count > 1000 { cache.removeAll() }
       cache[pattern] = built
     }
@@ -26,18 +25,18 @@ struct CELRegex: Sendable {
   /// The cost of running this pattern over `length` characters, in `CELCost` units: cel-go charges
   /// string cost × regex cost (`checker/cost.go`, 0.1 per character × 0.25 per pattern character); the
   /// compiled program's size stands in for the pattern's length, since that is what the VM walks.
-  func cost(length: Int) -> UInt64 {
+  package func cost(length: Int) -> UInt64 {
     CELCost.linear(length) * UInt64((re.program.count + 3) / 4)
   }
 
-  func matches(_ s: String) -> Bool { re.firstMatch(in: Array(s.unicodeScalars)) != nil }
+  package func matches(_ s: String) -> Bool { re.firstMatch(in: Array(s.unicodeScalars)) != nil }
 
-  func find(_ s: String) -> String? {
+  package func find(_ s: String) -> String? {
     let scalars = Array(s.unicodeScalars)
     return re.firstMatch(in: scalars).map { text(scalars[$0]) }
   }
 
-  func findAll(_ s: String, limit: Int64) -> [String] {
+  package func findAll(_ s: String, limit: Int64) -> [String] {
     let scalars = Array(s.unicodeScalars)
     var out: [String] = []
     var start = 0

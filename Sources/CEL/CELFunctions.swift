@@ -5,9 +5,9 @@ import KubeCore
 /// Sources: google/cel-spec `doc/langdef.md` "List of Standard Definitions"; cel-go `ext/strings.go`
 /// (string extensions Kubernetes enables); k8s.io/apiserver `pkg/cel/library/lists.go`, `regex.go` and
 /// `quantity.go`. A call whose arguments match no overload fails with `no such overload`, as in cel-go.
-enum CELFunctions {
+package enum CELFunctions {
   /// Global functions and their accepted argument counts, for the checker.
-  static let globals: [String: Set<Int>] = [
+  package static let globals: [String: Set<Int>] = [
     "size": [1], "matches": [2], "int": [1], "uint": [1], "double": [1], "string": [1], "bool": [1],
     "bytes": [1], "duration": [1], "timestamp": [1], "type": [1], "dyn": [1], "quantity": [1], "isQuantity": [1],
     "_+_": [2], "_-_": [2], "_*_": [2], "_/_": [2], "_%_": [2], "_==_": [2], "_!=_": [2], "_<_": [2],
@@ -16,7 +16,7 @@ enum CELFunctions {
   ]
 
   /// Receiver-style functions (`target.f(args)`) and their accepted argument counts, for the checker.
-  static let members: [String: Set<Int>] = [
+  package static let members: [String: Set<Int>] = [
     "size": [0], "contains": [1], "startsWith": [1], "endsWith": [1], "matches": [1],
     "lowerAscii": [0], "upperAscii": [0], "trim": [0], "split": [1, 2], "join": [0, 1], "indexOf": [1, 2],
     "lastIndexOf": [1, 2], "replace": [2, 3], "format": [1], "substring": [1, 2], "charAt": [1], "reverse": [0],
@@ -29,7 +29,7 @@ enum CELFunctions {
     "hasValue": [0], "value": [0], "orValue": [1],
   ]
 
-  static func call(_ name: String, target: CELValue?, args: [CELValue], cost: inout CELCost) throws(CELEvalError) -> CELValue {
+  package static func call(_ name: String, target: CELValue?, args: [CELValue], cost: inout CELCost) throws(CELEvalError) -> CELValue {
     if let target { return try member(name, target, args, cost: &cost) }
     switch (name, args.count) {
     case ("_+_", 2): return try add(args[0], args[1], cost: &cost)
@@ -109,7 +109,7 @@ enum CELFunctions {
     }
   }
 
-  static func shift(_ t: Timestamp, by nanos: Int64) throws(CELEvalError) -> Timestamp {
+  package static func shift(_ t: Timestamp, by nanos: Int64) throws(CELEvalError) -> Timestamp {
     var seconds = t.secondsSinceEpoch.addingReportingOverflow(nanos / 1_000_000_000)
     var n = Int64(t.nanoseconds) + nanos % 1_000_000_000
     if n < 0 { n += 1_000_000_000; seconds.partialValue -= 1 }
@@ -193,7 +193,7 @@ enum CELFunctions {
 
   /// Orders two values of comparable types (langdef.md "Ordering"); numbers across types; nil when a
   /// NaN makes them unordered (every comparison is then false).
-  static func compare(_ a: CELValue, _ b: CELValue) throws(CELEvalError) -> Int? {
+  package static func compare(_ a: CELValue, _ b: CELValue) throws(CELEvalError) -> Int? {
     switch (a, b) {
     case (.string(let x), .string(let y)):
       // CEL orders strings by code point, which is UTF-8 byte order
@@ -210,7 +210,7 @@ enum CELFunctions {
     }
   }
 
-  static func isNumber(_ v: CELValue) -> Bool {
+  package static func isNumber(_ v: CELValue) -> Bool {
     switch v {
     case .int, .uint, .double: return true
     default: return false
@@ -265,7 +265,7 @@ enum CELFunctions {
     }
   }
 
-  static func size(_ v: CELValue) throws(CELEvalError) -> CELValue {
+  package static func size(_ v: CELValue) throws(CELEvalError) -> CELValue {
     switch v {
     case .string(let s): return .int(Int64(s.unicodeScalars.count))
     case .bytes(let b): return .int(Int64(b.count))

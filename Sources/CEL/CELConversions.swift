@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc  // pow; the target stays free of Foundation (EdgeML links FoundationEssentials only)
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import KubeCore
 
 /// Type conversions (`int()`, `uint()`, `double()`, `string()`, `bool()`, `bytes()`, `duration()`,
@@ -6,8 +10,8 @@ import KubeCore
 ///
 /// Ranges and formats follow langdef.md "Type Conversions" and cel-go `common/types/{int,uint,double,
 /// string,duration,timestamp}.go`; doubles print as Go's `strconv.FormatFloat(v, 'g', -1, 64)`.
-enum CELConversions {
-  static func convert(_ name: String, _ args: [CELValue], cost: inout CELCost) throws(CELEvalError) -> CELValue {
+package enum CELConversions {
+  package static func convert(_ name: String, _ args: [CELValue], cost: inout CELCost) throws(CELEvalError) -> CELValue {
     guard args.count == 1 else { throw CELEvalError.noSuchOverload }
     let v = args[0]
     switch name {
@@ -116,7 +120,7 @@ enum CELConversions {
 
   /// `'…'.format([args])` of cel-go `ext/strings.go`: `%s`, `%d`, `%f` (with `.N` precision), `%e`, `%x`,
   /// `%X`, `%o`, `%b` and `%%`.
-  static func format(_ template: String, _ values: [CELValue]) throws(CELEvalError) -> String {
+  package static func format(_ template: String, _ values: [CELValue]) throws(CELEvalError) -> String {
     var out = ""
     var next = 0
     var scalars = template.unicodeScalars.makeIterator()
@@ -183,7 +187,7 @@ enum CELConversions {
   }
 
   /// Go's `%.Nf`, nearly (magnitudes whose scaled value passes Int64 fall back to the shortest form).
-  static func fixed(_ d: Double, _ digits: Int) -> String {
+  package static func fixed(_ d: Double, _ digits: Int) -> String {
     let digits = min(max(digits, 0), 17)
     let scale = (0..<digits).reduce(Int64(1)) { r, _ in r * 10 }
     // Go rounds the exact binary value half to even; rounding the scaled double matches it except when
@@ -200,7 +204,7 @@ enum CELConversions {
   }
 
   /// Go's `%.Ne`.
-  static func scientific(_ d: Double, _ digits: Int) -> String {
+  package static func scientific(_ d: Double, _ digits: Int) -> String {
     if d == 0 { return fixed(0, digits) + "e+00" }
     if !d.isFinite { return goFormat(d) }
     var exponent = Int(log10(d.magnitude).rounded(.down))
@@ -211,7 +215,7 @@ enum CELConversions {
   }
 
   /// A map key as cel-go prints it in `no such key: …`.
-  static func display(_ v: CELValue) -> String {
+  package static func display(_ v: CELValue) -> String {
     switch v {
     case .string(let s): return s
     case .int(let i): return String(i)
@@ -223,7 +227,7 @@ enum CELConversions {
   }
 
   /// A duration as CEL's `string(duration)` prints it: seconds with up to nine decimals and `s`.
-  static func durationText(_ nanos: Int64) -> String {
+  package static func durationText(_ nanos: Int64) -> String {
     let negative = nanos < 0
     let magnitude = nanos.magnitude
     var text = String(magnitude / 1_000_000_000)
@@ -239,7 +243,7 @@ enum CELConversions {
 
   /// Formats a double as Go's `strconv.FormatFloat(d, 'g', -1, 64)`: shortest digits, exponent form
   /// when the decimal exponent is below -4 or at least 6 (Go's `eprec` for shortest formatting).
-  static func goFormat(_ d: Double) -> String {
+  package static func goFormat(_ d: Double) -> String {
     if d.isNaN { return "NaN" }
     if d.isInfinite { return d < 0 ? "-Inf" : "+Inf" }
     if d == 0 { return d.sign == .minus ? "-0" : "0" }

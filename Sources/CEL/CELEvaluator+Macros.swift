@@ -1,6 +1,6 @@
 extension CELEvaluator {
   /// Runs one comprehension macro (langdef.md "Macros"; cel-go `parser/macro.go` expansions).
-  mutating func evaluateMacro(_ macro: CELMacro, range: CELExpr, variable: String, variable2: String?, args: [CELExpr]) throws(CELEvalError) -> CELValue {
+  package mutating func evaluateMacro(_ macro: CELMacro, range: CELExpr, variable: String, variable2: String?, args: [CELExpr]) throws(CELEvalError) -> CELValue {
     let collection = try evaluate(range)
     let elements: [CELValue]
     var seconds: [CELValue] = []   // with two variables: the list elements or map values

@@ -3,12 +3,12 @@ import KubeCore
 /// How a schema property name is spelt in CEL, as Kubernetes escapes it (k8s.io/apiserver
 /// `pkg/cel/escaping.go`): a CEL keyword becomes `__keyword__` (`self.__namespace__`); in other names
 /// `__` becomes `__underscores__`, `.` `__dot__`, `-` `__dash__` and `/` `__slash__` (`self.x__dash__prop`).
-enum CELEscaping {
+package enum CELEscaping {
   /// The CEL reserved words (langdef.md "Syntax"), plus the literals.
-  static let keywords: Set<String> = CELLexer.reserved.union(["true", "false", "null", "in"])
+  package static let keywords: Set<String> = CELLexer.reserved.union(["true", "false", "null", "in"])
 
   /// The CEL spelling of `name`, or nil when the name cannot be reached from CEL at all.
-  static func escape(_ name: String) -> String? {
+  package static func escape(_ name: String) -> String? {
     if keywords.contains(name) { return "__\(name)__" }
     guard let first = name.unicodeScalars.first, isLeading(first), name.unicodeScalars.allSatisfy(isTrailing) else { return nil }
     var out = ""
@@ -33,7 +33,7 @@ enum CELEscaping {
   private static func isTrailing(_ c: Unicode.Scalar) -> Bool { isLeading(c) || (c >= "0" && c <= "9") }
 
   /// The schema of the property that `field` (as written in CEL) names, if any.
-  static func property(_ field: String, of schema: JSONValue?) -> JSONValue? {
+  package static func property(_ field: String, of schema: JSONValue?) -> JSONValue? {
     guard let props = schema?["properties"]?.objectValue else { return nil }
     if let p = props[field], escape(field) == field { return p }
     for (k, v) in props where escape(k) == field { return v }

@@ -10,10 +10,10 @@
 /// `\d \w \s` and negations, `\pL`/`\p{Lu}`), groups (`(…)`, `(?:…)`, `(?P<name>…)`), alternation, the
 /// quantifiers `* + ? {n} {n,} {n,m}` and their lazy forms, and the flags `i`, `m`, `s`, `U`. Refused
 /// with RE2's messages: lookaround, backreferences, repeat counts over 1000.
-struct CELRE2: Sendable {
+package struct CELRE2: Sendable {
   // MARK: program
 
-  struct CharSet: Sendable {
+  package struct CharSet: Sendable {
     var ranges: [ClosedRange<UInt32>]
     var negated: Bool
 
@@ -34,7 +34,7 @@ struct CELRE2: Sendable {
     }
   }
 
-  enum Inst: Sendable {
+  package enum Inst: Sendable {
     case char(CharSet, caseInsensitive: Bool)
     /// A property class (`\pL`): matched through Unicode properties.
     case property(String, negated: Bool)
@@ -45,16 +45,16 @@ struct CELRE2: Sendable {
     case match
   }
 
-  enum Assertion: Sendable { case beginText, endText, beginLine, endLine, wordBoundary, notWordBoundary }
+  package enum Assertion: Sendable { case beginText, endText, beginLine, endLine, wordBoundary, notWordBoundary }
 
-  let program: [Inst]
+  package let program: [Inst]
 
   /// The largest program accepted (RE2 refuses "expression too large" in the same spirit).
-  static let maxInstructions = 20_000
+  package static let maxInstructions = 20_000
 
   /// Compiles `pattern`.
   /// - Throws: the RE2 parse error text (without the `error parsing regexp: ` prefix).
-  init(_ pattern: String) throws(CELRE2Error) {
+  package init(_ pattern: String) throws(CELRE2Error) {
     var parser = CELRE2Parser(pattern)
     let node = try parser.parseAll()
     var compiler = CELRE2Compiler()
@@ -69,7 +69,7 @@ struct CELRE2: Sendable {
   // MARK: matching
 
   /// The first (leftmost, then by priority) match in `text`, as scalar offsets, or nil.
-  func firstMatch(in text: [Unicode.Scalar], from start: Int = 0) -> Range<Int>? {
+  package func firstMatch(in text: [Unicode.Scalar], from start: Int = 0) -> Range<Int>? {
     var current: [(pc: Int, caps: [Int])] = []
     var next: [(pc: Int, caps: [Int])] = []
     var onList = [Int](repeating: -1, count: program.count)
@@ -149,7 +149,7 @@ struct CELRE2: Sendable {
 }
 
 /// An RE2 syntax error, worded as Go's `regexp/syntax` words it.
-struct CELRE2Error: Error, Sendable, CustomStringConvertible {
-  var description: String
-  init(_ description: String) { self.description = description }
+package struct CELRE2Error: Error, Sendable, CustomStringConvertible {
+  package var description: String
+  package init(_ description: String) { self.description = description }
 }

@@ -3,7 +3,7 @@
 /// Operators are calls named as cel-go names them (`_+_`, `_==_`, `!_`, `-_`, `_[_]`, `_?_:_`,
 /// `_&&_`, `_||_`, `@in`), as in google/cel-spec `doc/langdef.md` "Functions". Macros are kept as
 /// their own nodes rather than expanded into comprehensions: the evaluator runs them directly.
-indirect enum CELExpr: Sendable {
+package indirect enum CELExpr: Sendable {
   case literal(CELValue, offset: Int)
   case ident(String, offset: Int)
   /// `operand.field`; `testOnly` is the `has(operand.field)` form.
@@ -18,7 +18,7 @@ indirect enum CELExpr: Sendable {
   /// map value and `variable` the index or key.
   case macro(CELMacro, range: CELExpr, variable: String, variable2: String?, args: [CELExpr], offset: Int)
 
-  var offset: Int {
+  package var offset: Int {
     switch self {
     case .literal(_, let o), .ident(_, let o), .select(_, _, _, let o), .call(_, _, _, let o), .list(_, let o),
          .map(_, let o), .macro(_, _, _, _, _, let o):
@@ -28,7 +28,7 @@ indirect enum CELExpr: Sendable {
 }
 
 /// The comprehension macros of langdef.md "Macros" (`has` is `CELExpr.select(testOnly: true)`).
-enum CELMacro: String, Sendable {
+package enum CELMacro: String, Sendable {
   case all, exists
   case existsOne = "exists_one"
   case map, filter

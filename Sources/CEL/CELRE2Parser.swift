@@ -1,5 +1,5 @@
 /// The syntax tree of an RE2 pattern.
-indirect enum CELRE2Node: Sendable {
+package indirect enum CELRE2Node: Sendable {
   case empty
   case char(CELRE2.CharSet, caseInsensitive: Bool)
   case property(String, negated: Bool)
@@ -12,19 +12,19 @@ indirect enum CELRE2Node: Sendable {
 
 /// Parses RE2 syntax (github.com/google/re2/wiki/Syntax; Go `regexp/syntax/parse.go` for the error
 /// wording) into a `CELRE2Node`. Nesting is bounded like the CEL parser's.
-struct CELRE2Parser {
+package struct CELRE2Parser {
   private let s: [Unicode.Scalar]
   private let pattern: String
   private var i = 0
   private var depth = 0
   private var caseInsensitive = false, multiLine = false, dotAll = false, ungreedy = false
 
-  init(_ pattern: String) {
+  package init(_ pattern: String) {
     self.pattern = pattern
     s = Array(pattern.unicodeScalars)
   }
 
-  mutating func parseAll() throws(CELRE2Error) -> CELRE2Node {
+  package mutating func parseAll() throws(CELRE2Error) -> CELRE2Node {
     let node = try alternation()
     if i < s.count { throw CELRE2Error("unexpected ): `\(pattern)`") }
     return node
@@ -259,10 +259,10 @@ struct CELRE2Parser {
     return name
   }
 
-  static let knownProperties: Set<String> = ["L", "Lu", "Ll", "Lt", "Lm", "Lo", "N", "Nd", "Nl", "No", "P", "S", "Z", "Zs",
+  package static let knownProperties: Set<String> = ["L", "Lu", "Ll", "Lt", "Lm", "Lo", "N", "Nd", "Nl", "No", "P", "S", "Z", "Zs",
                                              "Latin", "Greek", "Cyrillic", "Han"]
 
-  static func hasProperty(_ c: Unicode.Scalar, _ name: String) -> Bool {
+  package static func hasProperty(_ c: Unicode.Scalar, _ name: String) -> Bool {
     let category = c.properties.generalCategory
     switch name {
     case "L": return [.uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter].contains(category)
@@ -356,12 +356,12 @@ struct CELRE2Parser {
 }
 
 /// Turns a `CELRE2Node` into Pike VM instructions (Go `regexp/syntax/compile.go` shapes).
-struct CELRE2Compiler {
+package struct CELRE2Compiler {
   private(set) var program: [CELRE2.Inst] = []
 
-  mutating func emit(_ inst: CELRE2.Inst) { program.append(inst) }
+  package mutating func emit(_ inst: CELRE2.Inst) { program.append(inst) }
 
-  mutating func compile(_ node: CELRE2Node) throws(CELRE2Error) {
+  package mutating func compile(_ node: CELRE2Node) throws(CELRE2Error) {
     guard program.count <= CELRE2.maxInstructions else { throw CELRE2Error("expression too large") }
     switch node {
     case .empty: break

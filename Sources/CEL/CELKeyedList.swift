@@ -38,13 +38,13 @@ public struct CELKeyedList: Sendable {
   }
 
   /// Order-insensitive equality with another list's elements.
-  func equals(_ other: [CELValue]) -> Bool {
+  package func equals(_ other: [CELValue]) -> Bool {
     guard items.count == other.count else { return false }
     return items.allSatisfy { item in index(of: item, in: other).map { CELValue.equals(other[$0], item) } ?? false }
   }
 
   /// Set union or map-list merge with another list's elements.
-  func concatenated(with other: [CELValue]) -> CELKeyedList {
+  package func concatenated(with other: [CELValue]) -> CELKeyedList {
     var out = items
     for element in other {
       if let i = index(of: element, in: out) {
@@ -59,7 +59,7 @@ public struct CELKeyedList: Sendable {
 
 extension CELValue {
   /// The elements of a list (plain or keyed), or nil for other values.
-  var listItems: [CELValue]? {
+  package var listItems: [CELValue]? {
     switch self {
     case .list(let items): return items
     case .keyedList(let k): return k.items

@@ -3,8 +3,8 @@
 /// The token classes follow the lexis of google/cel-spec `doc/langdef.md` ("Syntax"): identifiers,
 /// int/uint/double/string/bytes literals, punctuation and operators; `//` comments and whitespace
 /// are dropped.
-struct CELToken: Sendable, Equatable {
-  enum Kind: Sendable, Equatable {
+package struct CELToken: Sendable, Equatable {
+  package enum Kind: Sendable, Equatable {
     case identifier(String)
     case int(Int64)
     /// A decimal int literal equal to 2^63, legal only after unary minus (`-9223372036854775808`).
@@ -16,17 +16,17 @@ struct CELToken: Sendable, Equatable {
     case punct(String)
     case end
   }
-  var kind: Kind
+  package var kind: Kind
   /// Offset in unicode scalars from the start of the expression, for error locations.
-  var offset: Int
+  package var offset: Int
 }
 
 /// Splits a CEL expression into tokens.
 ///
 /// Reserved words (`langdef.md` "Syntax": `as break const continue else for function if import let
 /// loop package namespace return var void while`) are refused as identifiers, as cel-go does.
-struct CELLexer {
-  static let reserved: Set<String> = ["as", "break", "const", "continue", "else", "for", "function", "if",
+package struct CELLexer {
+  package static let reserved: Set<String> = ["as", "break", "const", "continue", "else", "for", "function", "if",
     "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"]
   private static let operators = ["&&", "||", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "!",
                                   "?", ":", ".", ",", "(", ")", "[", "]", "{", "}", "="]
@@ -34,11 +34,11 @@ struct CELLexer {
   private let scalars: [Unicode.Scalar]
   private var i = 0
 
-  init(_ source: String) { scalars = Array(source.unicodeScalars) }
+  package init(_ source: String) { scalars = Array(source.unicodeScalars) }
 
   /// Returns every token followed by `.end`.
   /// - Throws: `CELCompileError` for a malformed literal or an unexpected character.
-  static func tokenize(_ source: String) throws(CELCompileError) -> [CELToken] {
+  package static func tokenize(_ source: String) throws(CELCompileError) -> [CELToken] {
     var lexer = CELLexer(source)
     var tokens: [CELToken] = []
     while true {

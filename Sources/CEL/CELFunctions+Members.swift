@@ -4,7 +4,7 @@ extension CELFunctions {
   /// Receiver-style calls: string extensions (cel-go `ext/strings.go`), the Kubernetes list, regex and
   /// quantity libraries (k8s.io/apiserver `pkg/cel/library/lists.go`, `regex.go`, `quantity.go`),
   /// duration accessors and optional values.
-  static func member(_ name: String, _ target: CELValue, _ args: [CELValue], cost: inout CELCost) throws(CELEvalError) -> CELValue {
+  package static func member(_ name: String, _ target: CELValue, _ args: [CELValue], cost: inout CELCost) throws(CELEvalError) -> CELValue {
     switch target {
     case .string(let s): return try stringMember(name, s, args, cost: &cost)
     case .list(let items): return try listMember(name, items, args, cost: &cost)
@@ -112,14 +112,16 @@ extension CELFunctions {
       let old = try string(args[0]), new = try string(args[1])
       var limit = args.count == 3 ? try int(args[2]) : -1
       if limit == 0 || old.isEmpty && limit == 0 { return .string(s) }
-      var out = "", rest = Substring(s)
+      // Matched scalar by scalar, as cel-go's strings.Replace matches bytes: a needle never
+      // straddles or skips part of a grapheme (Foundation's range(of:) would).
+      var out = "", rest = Substring(s).unicodeScalars
       if old.isEmpty { return .string(s) }
-      while limit != 0, let r = rest.range(of: old) {
-        out += rest[..<r.lowerBound] + new
+      while limit != 0, let r = rest.firstRange(of: old.unicodeScalars) {
+        out += Substring(rest[..<r.lowerBound]) + new
         rest = rest[r.upperBound...]
         limit -= 1
       }
-      return .string(out + rest)
+      return .string(out + Substring(rest))
     case ("split", 1), ("split", 2):
       let sep = try string(args[0])
       let limit = args.count == 2 ? try int(args[1]) : -1
@@ -132,12 +134,12 @@ extension CELFunctions {
         }
         return .list(parts)
       }
-      var parts: [CELValue] = [], rest = Substring(s)
-      while limit < 0 || parts.count < Int(limit) - 1, let r = rest.range(of: sep) {
-        parts.append(.string(String(rest[..<r.lowerBound])))
+      var parts: [CELValue] = [], rest = Substring(s).unicodeScalars
+      while limit < 0 || parts.count < Int(limit) - 1, let r = rest.firstRange(of: sep.unicodeScalars) {
+        parts.append(.string(String(Substring(rest[..<r.lowerBound]))))
         rest = rest[r.upperBound...]
       }
-      parts.append(.string(String(rest)))
+      parts.append(.string(String(Substring(rest))))
       return .list(parts)
     case ("substring", 1), ("substring", 2):
       let start = try int(args[0])

@@ -1,6 +1,7 @@
 import KubeCore
 import Testing
-@testable import KubeEmulator
+@testable import CEL
+@testable import KubeEmulator  // SplitMix64
 
 /// The emulator's seeded generator (FaultInjector.swift), so a failing input can be replayed.
 extension SplitMix64: RandomNumberGenerator {}
