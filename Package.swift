@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layering (shared/DESIGN.md §1): KubeCore and DriftStatistics import nothing of ours; YAML sits on
-// CYAML + KubeCore; KubeEmulator on KubeCore + YAML and never on a client or the domain.
+// CYAML + KubeCore; CEL on KubeCore alone; KubeEmulator on CEL + KubeCore + YAML and never on a client
+// or the domain.
 let package = Package(
   name: "edgeml-operator",
   platforms: [.macOS(.v15)],
@@ -37,12 +38,15 @@ let package = Package(
     .target(name: "KubeCore"),
     .target(name: "YAML", dependencies: ["CYAML", "KubeCore"]),
     .target(name: "DriftStatistics"),
+    // The CEL language (lexer, parser, checker, evaluator, cost estimator) over KubeCore's JSONValue:
+    // the emulator's CRD validation rules and the Rollout's analysis conditions both evaluate with it.
+    .target(name: "CEL", dependencies: ["KubeCore"]),
     // What several targets must agree on: the edgeml.io/ labels and annotations, the engine's result
     // document and its failure reasons (docs/edgemodel-contracts.md).
     .target(name: "EdgeMLVocabulary", dependencies: ["KubeCore"]),
     // EdgeML, KubeClient, ControllerRuntime and OperatorCLI import FoundationEssentials only, so the
     // edgeml-operator product maps neither libFoundation nor ICU.
-    .target(name: "EdgeML", dependencies: ["KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics", "EdgeMLVocabulary",
+    .target(name: "EdgeML", dependencies: ["CEL", "KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics", "EdgeMLVocabulary",
                                           .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "KubeClient", dependencies: ["CCurl", "CKubeClientShims", "KubeCore", "YAML"]),
     .target(
@@ -56,7 +60,7 @@ let package = Package(
     .target(
       name: "KubeEmulator",
       dependencies: [
-        "KubeCore", "YAML",
+        "CEL", "KubeCore", "YAML",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -139,7 +143,9 @@ let package = Package(
     .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
     .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeCore"]),
     .testTarget(name: "DriftStatisticsTests", dependencies: ["DriftStatistics"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeCore", "YAML"]),
+    // KubeEmulator only for the fuzz test's seeded generator (SplitMix64, FaultInjector.swift).
+    .testTarget(name: "CELTests", dependencies: ["CEL", "KubeCore", "KubeEmulator"]),
+    .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "CEL", "KubeCore", "YAML"]),
     .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "EdgeMLVocabulary", "KubeCore", "YAML", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
     // Builds run the trtexec-double and edgeml binaries; https:// fetches go to a NIOSSL server with a

@@ -10,6 +10,9 @@ dpkg -s libyaml-dev >/dev/null 2>&1 || need_apt+=(libyaml-dev)
 # The fetcher tests' OCI registry (Tests/EngineBuilderTests/Fetch/OCIRegistryTests.swift).
 dpkg -s docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+# The analysis tests' real Prometheus (Tests/EdgeMLTests/Analysis/PrometheusServerTests.swift). The
+# package also enables a service on :9090; the tests never use it, they start their own on loopback.
+dpkg -s prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   $SUDO apt-get update -qq

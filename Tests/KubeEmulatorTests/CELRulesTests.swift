@@ -1,5 +1,6 @@
 import KubeCore
 import Testing
+@testable import CEL
 @testable import KubeEmulator
 
 /// A root schema whose `spec` carries `rules`, with a few typed fields.

@@ -131,31 +131,85 @@ public struct AnalysisSpec: Codable, Sendable, Equatable {
   public var metrics: [AnalysisMetric]?
 }
 
+/// One metric of `spec.analysis`: where it is measured and when a measurement passes
+/// (docs/analysis.md; limits follow Argo Rollouts' AnalysisRun, see `assessMetric`).
 public struct AnalysisMetric: Codable, Sendable, Equatable {
   public var name: String
   public var provider: MetricProvider
+  /// CEL over `result` (a double, or a list of doubles for a vector): true means `Successful`.
   public var successCondition: String
+  /// CEL over `result`: true means `Failed`, whatever `successCondition` says.
+  public var failureCondition: String?
+  /// Failed measurements tolerated; one more fails the metric. -1: never fail on failures. Default 0.
   public var failureLimit: Int?
+  /// Inconclusive measurements tolerated; one more makes the metric inconclusive. Default 0.
+  public var inconclusiveLimit: Int?
+  /// Measurements to take; nil means once when no `interval` is set, else until the step ends.
+  public var count: Int?
+  /// Time between measurements of this metric (a Go duration); overrides `spec.analysis.interval`.
+  public var interval: String?
+
+  public init(name: String, provider: MetricProvider, successCondition: String, failureCondition: String? = nil,
+              failureLimit: Int? = nil, inconclusiveLimit: Int? = nil, count: Int? = nil, interval: String? = nil) {
+    self.name = name
+    self.provider = provider
+    self.successCondition = successCondition
+    self.failureCondition = failureCondition
+    self.failureLimit = failureLimit
+    self.inconclusiveLimit = inconclusiveLimit
+    self.count = count
+    self.interval = interval
+  }
 }
 
+/// Where a metric is measured: exactly one of the three (the CRD's CEL rule says so).
 public struct MetricProvider: Codable, Sendable, Equatable {
   public var prometheus: PrometheusQuery?
   public var podMetrics: PodMetricQuery?
   public var job: JobMetric?
+
+  public init(prometheus: PrometheusQuery? = nil, podMetrics: PodMetricQuery? = nil, job: JobMetric? = nil) {
+    self.prometheus = prometheus
+    self.podMetrics = podMetrics
+    self.job = job
+  }
 }
 
+/// A PromQL instant query against a Prometheus server.
 public struct PrometheusQuery: Codable, Sendable, Equatable {
+  /// Base URL, e.g. `http://prometheus.monitoring:9090`.
   public var address: String
+  /// PromQL; `{{candidate}}` and `{{stable}}` are replaced by label matchers (docs/analysis.md).
   public var query: String
+
+  public init(address: String, query: String) {
+    self.address = address
+    self.query = query
+  }
 }
 
+/// One metric scraped from the serving pods' `/metrics` and combined across pods.
 public struct PodMetricQuery: Codable, Sendable, Equatable {
+  /// The metric family's name as the pods export it, e.g. `nv_inference_request_summary_us`.
   public var metric: String
+  /// avg | sum | max | min | p50 | p90 | p99; default avg.
   public var aggregation: String?
+  /// Only samples carrying all of these labels count, e.g. `{model: yolo, version: "4"}`.
+  public var labels: [String: String]?
+
+  public init(metric: String, aggregation: String? = nil, labels: [String: String]? = nil) {
+    self.metric = metric
+    self.aggregation = aggregation
+    self.labels = labels
+  }
 }
 
+/// A batch/v1 Job whose outcome is the measurement.
 public struct JobMetric: Codable, Sendable, Equatable {
+  /// A JobTemplateSpec (`metadata` and `spec`).
   public var template: JSONValue
+
+  public init(template: JSONValue) { self.template = template }
 }
 
 public struct RolloutStatus: Codable, Sendable, Equatable {

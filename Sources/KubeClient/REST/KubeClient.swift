@@ -382,7 +382,10 @@ extension TransportError {
 }
 
 /// Percent-encodes a query component (RFC 3986 unreserved characters stay as they are).
-func percentEncode(_ s: String) -> String {
+///
+/// Public for the other HTTP clients of the operator (the Prometheus analysis provider), so that a
+/// URL is built one way.
+public func percentEncode(_ s: String) -> String {
   var out = ""
   for b in s.utf8 {
     switch b {

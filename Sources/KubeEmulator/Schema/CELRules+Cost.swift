@@ -1,3 +1,4 @@
+import CEL
 import KubeCore
 
 /// The static cost check a CRD's rules pass when the CRD is written.
@@ -54,7 +55,7 @@ extension CELRules {
 
   /// One evaluation's estimated cost (`CompilationResult.MaxCost`).
   static func expressionCost(_ program: CELProgram, node: JSONValue, isRoot: Bool, variables: [String: CELType]) -> UInt64 {
-    let schema = isRoot ? withTypeAndObjectMeta(node) : CELSchemaSizes.embedded(node)
+    let schema = isRoot ? CELType.withTypeAndObjectMeta(node) : CELSchemaSizes.embedded(node)
     var estimator = CELCostEstimator(schema: schema, variables: variables)
     return estimator.maxCost(program.expression)
   }

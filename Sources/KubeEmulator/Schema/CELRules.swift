@@ -1,4 +1,5 @@
 import Foundation
+import CEL
 import KubeCore
 import NIOConcurrencyHelpers
 
@@ -9,18 +10,6 @@ import NIOConcurrencyHelpers
 /// cost budget, transition rules) and `pkg/apis/apiextensions/validation/validation.go` (compile errors
 /// on the CRD).
 enum CELRules {
-  /// The property names reachable from a resource root or embedded resource besides the schema's own
-  /// (apiextensions-apiserver `pkg/apiserver/schema/cel/model` `WithTypeAndObjectMeta`).
-  static func withTypeAndObjectMeta(_ schema: JSONValue) -> JSONValue {
-    var s = schema
-    var props = schema["properties"]?.objectValue ?? JSONObject()
-    props["apiVersion"] = ["type": "string"]
-    props["kind"] = ["type": "string"]
-    props["metadata"] = ["type": "object", "properties": ["name": ["type": "string"], "generateName": ["type": "string"]]]
-    s["properties"] = .object(props)
-    return s
-  }
-
   // MARK: compile
 
   /// One rule of a schema node, compiled.
@@ -51,7 +40,7 @@ enum CELRules {
 
   /// Declarations for the rules of a node: `self`, and `oldSelf` (optional when `optionalOldSelf`).
   static func declarations(for node: JSONValue, isRoot: Bool, optionalOldSelf: Bool) -> [String: CELType] {
-    let type = CELType.of(schema: isRoot ? withTypeAndObjectMeta(node) : node)
+    let type = CELType.of(schema: isRoot ? CELType.withTypeAndObjectMeta(node) : node)
     return ["self": type, "oldSelf": optionalOldSelf ? .optional(type) : type]
   }
 
@@ -214,7 +203,7 @@ enum CELRules {
     var run = Run()
     guard case .object = object else { return [] }
     // the root also sees apiVersion, kind and metadata.name/generateName; CELValue.from drops the rest
-    run.validate(object, old: old, schema: schema, celSchema: withTypeAndObjectMeta(schema), path: "", isRoot: true)
+    run.validate(object, old: old, schema: schema, celSchema: CELType.withTypeAndObjectMeta(schema), path: "", isRoot: true)
     return run.errors
   }
 
