@@ -116,6 +116,7 @@ public final class EdgeSim: Sendable {
       await withDiscardingTaskGroup { group in
         group.addTask { await runtime.run() }
         group.addTask { await kubelet.heartbeats() }
+        if configuration.servesMetrics { group.addTask { await servers.traffic.run() } }
         group.addTask { await scheduler.controller.run { await scheduler.schedule($0) } }
         controllers.run(in: &group)
         group.addTask {

@@ -2,9 +2,9 @@ import Foundation
 import KubeCore
 import Synchronization
 
-/// Sends the simulated clients' requests to the serving pods' Triton endpoints, lazily: whenever a
-/// pod's metrics are read (or a test advances the manual clock), every request due since the last
-/// time is routed and counted, in index order.
+/// Sends the simulated clients' requests to the serving pods' Triton endpoints: whenever a pod's
+/// metrics are read, a test advances the manual clock, or (simulated clock) every `tick`, every
+/// request due since the last time is routed and counted, in index order.
 ///
 /// Routing is read once per advance (`RouteTable`, then each Service's ready endpoints: the pods its
 /// selector matches that are Ready, not being deleted, and whose Triton serves the model), and
@@ -103,8 +103,21 @@ final class TrafficEngine: Sendable {
 
   func undelivered(namespace: String, model: String) -> Int { state.withLock { $0.undelivered["\(namespace)/\(model)"] ?? 0 } }
 
-  /// Routes and counts every request due up to now.
-  func advance() {
+  /// How often, in wall time, the simulated clock's loads are routed even when no one scrapes, so
+  /// that requests follow the routing of their moment (and none reaches a pod before it existed).
+  static let tick = Duration.milliseconds(100)
+
+  /// Routes the loads every `tick` while the clock is `.simulated`, until cancelled. The background
+  /// load goes straight to each pod, so it is left to the scrapes.
+  func run() async {
+    while !Task.isCancelled {
+      do { try await Task.sleep(for: Self.tick) } catch { return }
+      if configuration.clock == .simulated, !configuration.loads.isEmpty { advance(includingBackground: false) }
+    }
+  }
+
+  /// Routes and counts every request due up to now (of the loads only, unless `includingBackground`).
+  func advance(includingBackground: Bool = true) {
     state.withLock { s in
       let t = now(s)
       var snapshot = Snapshot(api: api, endpoints: s.endpoints.mapValues(\.endpoint))
@@ -121,7 +134,7 @@ final class TrafficEngine: Sendable {
         }
         s.loads[key] = p
       }
-      for (pod, registration) in s.endpoints {
+      for (pod, registration) in s.endpoints where includingBackground {
         for model in snapshot.models(of: pod) where !routed.contains("\(pod.namespace)/\(model.name)") {
           let key = "\(pod.namespace)/\(pod.name)/\(model.name)"
           let issued = s.background[key] ?? 0
