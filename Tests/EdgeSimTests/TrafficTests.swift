@@ -19,14 +19,19 @@ struct TrafficTests {
                          loads: [ModelLoad(model: "detector", requestsPerSecond: rps, headers: headers, entryPoint: entry)])
   }
 
+  static let traefikServices = "/apis/traefik.io/v1alpha1/namespaces/default/traefikservices"
+
+  /// The TraefikService `detector-split`: `stable` and `detector-candidate` by the given weights.
+  static func split(stable: String, _ stableWeight: Int, _ candidateWeight: Int) -> JSONValue {
+    ["apiVersion": "traefik.io/v1alpha1", "kind": "TraefikService", "metadata": ["name": "detector-split", "namespace": "default"],
+     "spec": ["weighted": ["services": [["name": .string(stable), "port": 8000, "weight": JSONValue(stableWeight)],
+                                        ["name": "detector-candidate", "port": 8000, "weight": JSONValue(candidateWeight)]]]]]
+  }
+
   @Test("A TraefikService weighted 90/10 sends a tenth of the requests to the candidate; every request is counted once")
   func traefikWeights() async throws {
     try await TrafficFixture.run(traffic: Self.load(), crds: [Self.crdTraefik]) { f in
-      try await f.create("/apis/traefik.io/v1alpha1/namespaces/default/traefikservices", [
-        "apiVersion": "traefik.io/v1alpha1", "kind": "TraefikService", "metadata": ["name": "detector-split", "namespace": "default"],
-        "spec": ["weighted": ["services": [["name": "detector-stable", "port": 8000, "weight": 90],
-                                           ["name": "detector-candidate", "port": 8000, "weight": 10]]]],
-      ])
+      try await f.create(Self.traefikServices, Self.split(stable: "detector-stable", 90, 10))
       f.h.sim.advanceTraffic(seconds: 60)
       let m = try f.scrape()
       let stable = TrafficFixture.successes(m, TrafficFixture.stable), candidate = TrafficFixture.successes(m, TrafficFixture.candidate)
@@ -44,11 +49,19 @@ struct TrafficTests {
       #expect((c.value("nv_inference_request_duration_us", labels) ?? 0) > (c.value("nv_inference_queue_duration_us", labels) ?? 0))
       #expect(c.value("nv_inference_request_failure", ["model": "detector", "reason": "BACKEND", "version": "4"]) == 0)
       // The weights move: 50/50 from now on.
-      _ = try f.h.api.mergePatch("/apis/traefik.io/v1alpha1/namespaces/default/traefikservices/detector-split",
-                                 ["spec": ["weighted": ["services": [["name": "detector-stable", "port": 8000, "weight": 50],
-                                                                     ["name": "detector-candidate", "port": 8000, "weight": 50]]]]])
+      _ = try f.h.api.mergePatch(Self.traefikServices + "/detector-split", Self.split(stable: "detector-stable", 50, 50))
       let later = try f.candidateShare(afterSeconds: 60, requests: 12_000)
       #expect(abs(later - 0.5) < 0.02, "candidate share after the change \(later)")
+    }
+  }
+
+  @Test("A weighted router whose stable backend is the all-pods stable Service also sends candidate pods part of the stable share, as a real proxy would")
+  func stableServiceSelectsCandidates() async throws {
+    try await TrafficFixture.run(traffic: Self.load(), crds: [Self.crdTraefik]) { f in
+      try await f.create(Self.traefikServices, Self.split(stable: "detector", 90, 10))
+      // 10 % directly, plus a third of the 90 % the stable Service spreads over two stable pods and one candidate.
+      let share = try f.candidateShare(afterSeconds: 60, requests: 12_000)
+      #expect(abs(share - 0.40) < 0.02, "candidate share \(share)")
     }
   }
 
