@@ -8,7 +8,9 @@ import Foundation
 /// So the median and the p99 of many draws are the configured ones. A p99 not above the median
 /// gives a constant latency.
 public struct LatencyDistribution: Sendable, Equatable {
+  /// The 50th percentile, in milliseconds.
   public var medianMilliseconds: Double
+  /// The 99th percentile, in milliseconds.
   public var p99Milliseconds: Double
 
   public init(medianMilliseconds: Double, p99Milliseconds: Double) {

@@ -23,7 +23,9 @@ public struct TrafficConfiguration: Sendable, Equatable {
     case manual
   }
 
+  /// Seeds every request's draws (header, route share, pod, outcome, latency).
   public var seed: UInt64
+  /// `.simulated` follows the cluster; `.manual` moves only when told.
   public var clock: Clock
   /// Client loads, one per namespace and model (a second for the same model is ignored). A serving model without one gets the
   /// background load: `EdgeSim.Configuration.requestsPerSecond` straight to each of its pods.
@@ -42,6 +44,7 @@ public struct TrafficConfiguration: Sendable, Equatable {
 
 /// A simulated client load on one model's entry point.
 public struct ModelLoad: Sendable, Equatable {
+  /// The namespace of the model's pods, Services and router objects.
   public var namespace: String
   /// The model's name: the `edgeml.io/model` label of its pods and the name of its stable Service.
   public var model: String
@@ -61,8 +64,10 @@ public struct ModelLoad: Sendable, Equatable {
 
 /// A header value that `fraction` (0–1) of a load's requests carry.
 public struct HeaderShare: Sendable, Equatable {
+  /// The header's name; routers compare it case-insensitively.
   public var name: String
   public var value: String
+  /// Share (0–1) of the load's requests that carry it; the shares of one load add up to at most 1.
   public var fraction: Double
   public init(name: String, value: String, fraction: Double) { self.name = name; self.value = value; self.fraction = fraction }
 }
@@ -74,8 +79,11 @@ public enum EntryPoint: Sendable, Equatable {
   /// `TraefikService`, a Gateway API `HTTPRoute`, an NGINX canary `Ingress`; else the Service named
   /// after the model (the replica-ratio router: ready endpoints share equally).
   case automatic
+  /// A Service by name: its ready endpoints share equally.
   case service(String)
+  /// A `TraefikService` (traefik.io/v1alpha1) by name.
   case traefikService(String)
+  /// A Gateway API `HTTPRoute` by name.
   case httpRoute(String)
   /// The primary (non-canary) Ingress; a canary Ingress for the same host takes its share.
   case ingress(String)

@@ -6,9 +6,13 @@ import Foundation
 /// set) and carries every label in `podLabels` (if any). A pod no behaviour matches answers with
 /// its module's default latency and no errors (`VariantBehaviour.default(forModuleLatencyMilliseconds:)`).
 public struct VariantBehaviour: Sendable, Equatable {
+  /// The model it applies to; nil: every model.
   public var model: String?
+  /// The model version the pod's Triton serves; nil: any.
   public var version: String?
+  /// Labels the pod must carry, e.g. `edgeml.io/track: candidate`.
   public var podLabels: [String: String]
+  /// Latency of each successful request.
   public var latency: LatencyDistribution
   /// Share (0–1) of requests that fail, reported as `nv_inference_request_failure{reason="BACKEND"}`.
   public var errorRate: Double
