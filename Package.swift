@@ -160,7 +160,7 @@ let package = Package(
       exclude: ["Fetch/fetch_fixtures.py"]
     ),
     .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "EdgeMLVocabulary", "KubeCore", "KubeClient", "KubeEmulator"]),
-    .testTarget(name: "EdgeSimTests", dependencies: ["EdgeSim", "KubeEmulator", "KubeCore", "KubeClient"]),
+    .testTarget(name: "EdgeSimTests", dependencies: ["EdgeSim", "KubeEmulator", "KubeCore", "KubeClient", "YAML"]),
     .testTarget(name: "OperatorCLITests", dependencies: ["OperatorCLI", "KubeCore",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                          .product(name: "Logging", package: "swift-log")]),

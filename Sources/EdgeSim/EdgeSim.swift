@@ -32,14 +32,19 @@ public final class EdgeSim: Sendable {
     public var speed: Double
     /// Whether Triton pods serve `/metrics` and `/v2/health/ready` at their pod IP (off for large benchmarks).
     public var servesMetrics: Bool
-    /// Simulated inference requests per second per model (in simulated time).
+    /// Background load: simulated inference requests per second to each serving pod, per model
+    /// that no `traffic` load names (in simulated time).
     public var requestsPerSecond: Double
+    /// Simulated inference clients: loads per model, routed as the router objects say, and how
+    /// each variant answers (docs/edgesim.md, "Inference traffic").
+    public var traffic: TrafficConfiguration
     /// How long a container without a runnable command "runs" (Job pods, init containers), in simulated seconds.
     public var simulatedRunSeconds: Double
 
     public init(fleet: FleetSpec = .default, simRoot: URL, executables: [String: String] = [:], speed: Double = 1,
-                servesMetrics: Bool = true, requestsPerSecond: Double = 20, simulatedRunSeconds: Double = 2) {
-      self.fleet = fleet; self.simRoot = simRoot; self.executables = executables; self.speed = speed
+                servesMetrics: Bool = true, requestsPerSecond: Double = 20, simulatedRunSeconds: Double = 2,
+                traffic: TrafficConfiguration = TrafficConfiguration()) {
+      self.fleet = fleet; self.simRoot = simRoot; self.executables = executables; self.speed = speed; self.traffic = traffic
       self.servesMetrics = servesMetrics; self.requestsPerSecond = requestsPerSecond; self.simulatedRunSeconds = simulatedRunSeconds
     }
 
@@ -96,7 +101,8 @@ public final class EdgeSim: Sendable {
     }
     let runtime = Runtime(speed: configuration.speed, nodes: configuration.fleet.nodes.count)
     let api = ClusterAPI(server: server, component: "edgesim")
-    let servers = TritonServers(speed: configuration.speed, requestsPerSecond: configuration.requestsPerSecond)
+    let servers = TritonServers(traffic: TrafficEngine(configuration: configuration.traffic, api: api.as("traffic"),
+                                                       speed: configuration.speed, backgroundRequestsPerSecond: configuration.requestsPerSecond))
     let kubelet = Kubelet(fleet: configuration.fleet, context: KubeletContext(
       api: api.as("node:kubelet"), runtime: runtime, configuration: configuration, servers: servers, logger: logger))
     try kubelet.register()
@@ -110,6 +116,7 @@ public final class EdgeSim: Sendable {
       await withDiscardingTaskGroup { group in
         group.addTask { await runtime.run() }
         group.addTask { await kubelet.heartbeats() }
+        if configuration.servesMetrics { group.addTask { await servers.traffic.run() } }
         group.addTask { await scheduler.controller.run { await scheduler.schedule($0) } }
         controllers.run(in: &group)
         group.addTask {

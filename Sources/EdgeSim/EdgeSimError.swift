@@ -3,12 +3,15 @@ import KubeCore
 /// What went wrong in the simulator.
 public enum EdgeSimError: Error, Sendable, CustomStringConvertible {
   case invalidFleetSpec(String)
+  /// A `--traffic` or `--variant-behaviour` spec that does not parse.
+  case invalidTrafficSpec(String)
   /// The API server refused a write: HTTP status and the `Status` it returned.
   case api(method: String, path: String, code: Int, status: JSONValue)
 
   public var description: String {
     switch self {
     case .invalidFleetSpec(let m): return "invalid fleet spec: \(m)"
+    case .invalidTrafficSpec(let m): return "invalid traffic spec: \(m)"
     case .api(let method, let path, let code, let status):
       return "\(method) \(path): \(code) \(status["message"]?.stringValue ?? "")"
     }

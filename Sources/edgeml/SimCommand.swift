@@ -150,10 +150,31 @@ struct EdgeSimOptions: ParsableArguments {
   @Option(help: "Directory for simulated volumes and container logs (default: a fresh temporary directory).") var simRoot: String?
   @Flag(help: "Do not serve Triton metrics and health endpoints at pod IPs.") var noPodMetrics = false
   @Flag(help: "Leave the simulated nodes without edgeml.io labels (by default node-agent labels each from its module's fixture tree).") var noNodeAgent = false
+  @Option(help: ArgumentHelp("A simulated client load, routed as the model's router objects say (repeatable).",
+                             valueName: "model=NAME,rps=R[,namespace=NS][,header=NAME:VALUE:FRACTION][,entry=KIND/NAME]"))
+  var traffic: [String] = []
+  @Option(help: ArgumentHelp("Latency and errors of the pods of a variant; the first match wins (repeatable).",
+                             valueName: "[model=M][,version=V][,label=K=V],latencyMs=MEDIAN[,p99Ms=P99][,errorRate=E]"))
+  var variantBehaviour: [String] = []
+  @Option(help: "Seed of the simulated requests (headers, routing, latencies, errors).") var trafficSeed: UInt64 = 1
+  @Option(help: "Background requests per second to each serving pod, per model no --traffic names.") var backgroundRps = 20.0
 
   func validate() throws {
     guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number.") }
     do { _ = try FleetSpec(parsing: nodes) } catch { throw ValidationError("--nodes: \(error)") }
+    guard backgroundRps >= 0, backgroundRps.isFinite else { throw ValidationError("--background-rps must be a rate >= 0.") }
+    _ = try trafficConfiguration()
+  }
+
+  /// The simulated clients from `--traffic`, `--variant-behaviour` and `--traffic-seed`.
+  func trafficConfiguration() throws -> TrafficConfiguration {
+    do {
+      let loads = try traffic.map { try ModelLoad(parsing: $0) }
+      let behaviours = try variantBehaviour.map { try VariantBehaviour(parsing: $0) }
+      return TrafficConfiguration(seed: trafficSeed, loads: loads, behaviours: behaviours)
+    } catch {
+      throw ValidationError("\(error)")
+    }
   }
 
   func configuration() throws -> EdgeSim.Configuration? {
@@ -164,7 +185,8 @@ struct EdgeSimOptions: ParsableArguments {
     let bin = (Bundle.main.executableURL ?? binary).deletingLastPathComponent()
     return EdgeSim.Configuration(fleet: try FleetSpec(parsing: nodes), simRoot: root,
                                  executables: EdgeSim.Configuration.defaultExecutables(binDirectory: bin),
-                                 speed: speed, servesMetrics: !noPodMetrics)
+                                 speed: speed, servesMetrics: !noPodMetrics, requestsPerSecond: backgroundRps,
+                                 traffic: try trafficConfiguration())
   }
 }
 

@@ -93,6 +93,9 @@ enum Keys {
   static let deployments = "apps/deployments", replicaSets = "apps/replicasets", daemonSets = "apps/daemonsets"
   static let jobs = "batch/jobs", secrets = "/secrets", configMaps = "/configmaps"
   static let disruptionBudgets = "policy/poddisruptionbudgets"
+  /// Objects the simulated inference clients route by (read only).
+  static let services = "/services", ingresses = "networking.k8s.io/ingresses"
+  static let traefikServices = "traefik.io/traefikservices", httpRoutes = "gateway.networking.k8s.io/httproutes"
 }
 
 /// A namespaced object's identity inside the simulator's queues.

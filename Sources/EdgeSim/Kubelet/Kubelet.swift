@@ -53,9 +53,6 @@ final class Kubelet: Sendable {
     var running: [String: Int] = [:]
     /// Pods deleted while their worker was still ending: their volumes go when it has.
     var awaitingCleanup: Set<String> = []
-    /// Pod IPs count up from 127.N.0.1, N chosen by process id so that two simulators on one
-    /// machine rarely hand out the same addresses (their pods' servers would clash).
-    var nextPodIP: UInt32 = (127 << 24) | (UInt32(1 + ProcessInfo.processInfo.processIdentifier % 200) << 16)
   }
 
   let nodes: [String: SimulatedNode]
@@ -218,9 +215,7 @@ final class Kubelet: Sendable {
       guard s.workers[uid] == nil else { return nil }
       s.workers[uid] = Worker(uid: uid, stop: continuation)
       s.running[uid, default: 0] += 1
-      s.nextPodIP += 1
-      if s.nextPodIP & 0xff == 0 || s.nextPodIP & 0xff == 255 { s.nextPodIP += 2 }
-      return s.nextPodIP
+      return PodIPs.allocate()
     }
     guard let ip = podIP else { return }
     let ipText = "\(ip >> 24).\((ip >> 16) & 0xff).\((ip >> 8) & 0xff).\(ip & 0xff)"

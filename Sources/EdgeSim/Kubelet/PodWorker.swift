@@ -256,7 +256,7 @@ struct PodWorker: Sendable {
     let period = runtime.scaled(Double(container[path: ["readinessProbe", "periodSeconds"]]?.intValue ?? 10))
     var server: TritonEndpoint?
     if context.configuration.servesMetrics {
-      let (endpoint, failures) = await context.servers.start(host: podIP, ports: triton.ports, model: { triton.models() }, kind: node.kind)
+      let (endpoint, failures) = await context.servers.start(pod: ObjectKey(pod), host: podIP, ports: triton.ports, container: triton, kind: node.kind)
       server = endpoint
       for failure in failures {
         context.logger.warning("Triton endpoint could not bind", metadata: ["kube.name": "\(pod.name)", "error": "\(failure)"])

@@ -7,32 +7,29 @@ import Synchronization
 /// The HTTP face of one simulated Triton server: `/v2/health/{live,ready}`, `/v2/models/<m>/ready`,
 /// `/v2` and `/metrics` on each of the pod's ports, bound to the pod's IP.
 ///
-/// Metrics are Triton's per-model counters (shared/reference/jetson/triton.md §4) fed by simulated
-/// traffic: each scrape advances the counters by the requests that arrived since the last one at
-/// `requestsPerSecond` (in simulated time) with a module-dependent latency. No `nv_gpu_*` series:
-/// Triton on Jetson does not report them.
+/// Metrics are Triton's per-model counters (shared/reference/jetson/triton.md §4) fed by the
+/// simulated clients (`TrafficEngine`): each scrape first makes up the requests due since the last
+/// one, then renders `TritonMetricsText`. No `nv_gpu_*` series: Triton on Jetson does not report them.
 final class TritonEndpoint: Sendable {
-  struct Traffic: Sendable {
-    var lastUpdate: Date?
-    var success: [TritonModel: Double] = [:]
-    var requestMicros: [TritonModel: Double] = [:]
-    var queueMicros: [TritonModel: Double] = [:]
-  }
-
   private let channels: Mutex<[Channel]>
   private let ready = Mutex(false)
-  private let traffic = Mutex(Traffic())
+  private let counters = Mutex<[TritonModel: TritonCounters]>([:])
+  let pod: ObjectKey
   let models: @Sendable () -> [TritonModel]
+  /// The module's median latency, for requests no `VariantBehaviour` matches.
   let latencyMilliseconds: Double
-  let requestsPerSecond: Double
-  let speed: Double
   let loadSeconds: Double
+  /// `--metrics-config summary_latencies=true` quantiles, else nil.
+  let summaryQuantiles: [Double]?
+  private let traffic: TrafficEngine
 
-  init(models: @escaping @Sendable () -> [TritonModel], latencyMilliseconds: Double, requestsPerSecond: Double, speed: Double) {
+  init(pod: ObjectKey, models: @escaping @Sendable () -> [TritonModel], latencyMilliseconds: Double,
+       summaryQuantiles: [Double]?, traffic: TrafficEngine) {
+    self.pod = pod
     self.models = models
     self.latencyMilliseconds = latencyMilliseconds
-    self.requestsPerSecond = requestsPerSecond
-    self.speed = speed
+    self.summaryQuantiles = summaryQuantiles
+    self.traffic = traffic
     self.loadSeconds = 0.8 + latencyMilliseconds / 10
     self.channels = Mutex([])
   }
@@ -58,57 +55,38 @@ final class TritonEndpoint: Sendable {
     return errors
   }
 
+  /// Ready endpoints receive traffic from the moment they become ready; an endpoint that is no
+  /// longer ready receives none but keeps its counters (Triton's live process keeps them too).
   func setReady(_ value: Bool) {
     ready.withLock { $0 = value }
-    if value { traffic.withLock { if $0.lastUpdate == nil { $0.lastUpdate = Date() } } }
+    if value { traffic.register(self) } else { traffic.unregister(self) }
   }
   var isReady: Bool { ready.withLock { $0 } }
 
   func close() {
+    traffic.unregister(self)
     let all = channels.withLock { c -> [Channel] in defer { c = [] }; return c }
     for c in all { c.close(promise: nil) }
   }
 
-  /// Prometheus text exposition of the per-model metrics, advancing the simulated traffic first.
+  func recordSuccess(_ model: TritonModel, at time: Double, requestMicros: Double, queueMicros: Double) {
+    let keeps = summaryQuantiles != nil
+    counters.withLock { $0[model, default: TritonCounters()].recordSuccess(at: time, requestMicros: requestMicros, queueMicros: queueMicros, keepsSamples: keeps) }
+  }
+
+  func recordFailure(_ model: TritonModel) { counters.withLock { $0[model, default: TritonCounters()].recordFailure() } }
+
+  func expireSummaries(before cutoff: Double) {
+    guard summaryQuantiles != nil else { return }
+    counters.withLock { all in for k in all.keys { all[k]?.expire(before: cutoff) } }
+  }
+
+  /// Prometheus text exposition of the per-model metrics, after making up the traffic due.
   func metricsText() -> String {
+    traffic.advance()
     let models = isReady ? self.models() : []
-    let t = traffic.withLock { t -> Traffic in
-      let now = Date()
-      if let last = t.lastUpdate, !models.isEmpty {
-        let simulated = now.timeIntervalSince(last) / max(speed, 1e-6)
-        for m in models {
-          let n = (requestsPerSecond * simulated * Double.random(in: 0.9...1.1)).rounded(.down)
-          t.success[m, default: 0] += n
-          t.requestMicros[m, default: 0] += n * latencyMilliseconds * 1000 * Double.random(in: 0.95...1.05)
-          t.queueMicros[m, default: 0] += n * latencyMilliseconds * 50 * Double.random(in: 0.5...1.5)
-        }
-        t.lastUpdate = now
-      }
-      return t
-    }
-    var out = ""
-    func family(_ name: String, _ type: String, _ help: String, _ value: (TritonModel) -> String) {
-      out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-      for m in models { out += "\(name){model=\"\(m.name)\",version=\"\(m.version)\"} \(value(m))\n" }
-    }
-    func int(_ d: Double?) -> String { String(Int64(d ?? 0)) }
-    family("nv_inference_request_success", "counter", "Number of successful inference requests, all batch sizes") { int(t.success[$0]) }
-    out += "# HELP nv_inference_request_failure Number of failed inference requests, all batch sizes\n# TYPE nv_inference_request_failure counter\n"
-    for m in models {
-      for reason in ["REJECTED", "CANCELED", "BACKEND", "OTHER"] {
-        out += "nv_inference_request_failure{model=\"\(m.name)\",reason=\"\(reason)\",version=\"\(m.version)\"} 0\n"
-      }
-    }
-    family("nv_inference_count", "counter", "Number of inferences performed (does not include cached requests)") { int(t.success[$0]) }
-    family("nv_inference_exec_count", "counter", "Number of model executions performed (does not include cached requests)") { int(t.success[$0]) }
-    family("nv_inference_request_duration_us", "counter", "Cumulative inference request duration in microseconds (includes cached requests)") { int(t.requestMicros[$0]) }
-    family("nv_inference_queue_duration_us", "counter", "Cumulative inference queuing duration in microseconds (includes cached requests)") { int(t.queueMicros[$0]) }
-    family("nv_inference_compute_input_duration_us", "counter", "Cumulative compute input duration in microseconds (does not include cached requests)") { int((t.requestMicros[$0] ?? 0) * 0.05) }
-    family("nv_inference_compute_infer_duration_us", "counter", "Cumulative compute inference duration in microseconds (does not include cached requests)") { int((t.requestMicros[$0] ?? 0) * 0.85) }
-    family("nv_inference_compute_output_duration_us", "counter", "Cumulative inference compute output duration in microseconds (does not include cached requests)") { int((t.requestMicros[$0] ?? 0) * 0.03) }
-    family("nv_inference_pending_request_count", "gauge", "Instantaneous number of pending requests awaiting execution per-model.") { _ in "0" }
-    family("nv_model_load_duration_secs", "gauge", "Model load time in seconds") { _ in String(format: "%.3f", loadSeconds) }
-    return out
+    return TritonMetricsText(models: models, counters: counters.withLock { $0 }, loadSeconds: loadSeconds,
+                             summaryQuantiles: summaryQuantiles).render()
   }
 }
 
@@ -162,23 +140,22 @@ final class TritonHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
   }
 }
 
-/// The event loop that serves every simulated Triton endpoint.
+/// The event loop that serves every simulated Triton endpoint, and the clients that send them requests.
 final class TritonServers: Sendable {
   let group: MultiThreadedEventLoopGroup
-  let speed: Double
-  let requestsPerSecond: Double
+  let traffic: TrafficEngine
 
-  init(speed: Double, requestsPerSecond: Double) {
+  init(traffic: TrafficEngine) {
     group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    self.speed = speed
-    self.requestsPerSecond = requestsPerSecond
+    self.traffic = traffic
   }
 
-  /// Starts an endpoint at `host` on `ports`; returns it with the ports it could not bind (the pod still runs).
-  func start(host: String, ports: [Int], model: @escaping @Sendable () -> [TritonModel], kind: NodeKind) async -> (TritonEndpoint, [String]) {
+  /// Starts an endpoint for `pod` at `host` on `ports`; returns it with the ports it could not bind (the pod still runs).
+  func start(pod: ObjectKey, host: String, ports: [Int], container: TritonContainer, kind: NodeKind) async -> (TritonEndpoint, [String]) {
     // Per-request latency in ms: scaled from the module's engine build time (faster modules infer faster).
     let latency = kind.baseBuildSeconds / 40
-    let endpoint = TritonEndpoint(models: model, latencyMilliseconds: latency, requestsPerSecond: requestsPerSecond, speed: speed)
+    let endpoint = TritonEndpoint(pod: pod, models: { container.models() }, latencyMilliseconds: latency,
+                                  summaryQuantiles: container.summaryQuantiles, traffic: traffic)
     let failures = await endpoint.bind(host: host, ports: ports, group: group)
     return (endpoint, failures)
   }
