@@ -170,6 +170,7 @@ private func report(_ name: String, _ positives: Int, of experiments: Int, alpha
     var test = try SequentialABTest(rule: rule, variants: 2)
     #expect(try test.update(.proportions(counts)).isUndecided)
     #expect(test.tests[0].looks == 0)   // a look before minSamples is not fed to the mSPRT
+    #expect(try test.decision() == .undecided(reason: "no look yet with 1000 samples in every variant"))
     #expect(try test.update(.proportions([.init(successes: 100, trials: 1000), .init(successes: 900, trials: 1000)])).isWinner(1))
   }
 

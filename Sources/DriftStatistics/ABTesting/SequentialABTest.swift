@@ -66,6 +66,9 @@ public struct SequentialABTest: Sendable, Equatable, Hashable, Codable {
   /// The decision from the state as stored (no new data): what the last `update` returned once
   /// minSamples was reached.
   public func decision() throws(DriftStatisticsError) -> ABDecision {
+    if tests.allSatisfy({ $0.looks == 0 }) {
+      return .undecided(reason: "no look yet with \(rule.minSamples) samples in every variant")
+    }
     var comparisons: [ABComparison] = []
     var directions: [Double] = []
     for (i, test) in tests.enumerated() {
