@@ -66,12 +66,33 @@ public func mannWhitneyU(
 
 /// P(U ≥ k) under the null for sizes m, n without ties.
 func exactMannWhitneySurvival(_ k: Int, n1: Int, n2: Int) -> Double {
+  let probabilities = exactMannWhitneyDistribution(n1: n1, n2: n2)
+  let maxU = probabilities.count - 1
+  let complement = maxU - k
+  if k < complement {
+    // P(U ≥ k) = 1 - P(U ≤ k) + P(U = k)
+    var cdf = 0.0
+    for u in 0...k { cdf += probabilities[u] }
+    return 1 - cdf + probabilities[k]
+  }
+  if complement < 0 { return 0 }
+  var cdf = 0.0
+  for u in 0...complement { cdf += probabilities[u] }
+  return cdf
+}
+
+/// P(U = u) for u = 0…n₁n₂ under the null for sizes n₁, n₂ without ties (symmetric about n₁n₂/2).
+///
+/// Shared by the exact p-value and the exact Hodges–Lehmann interval (`compareLocations`).
+/// - Complexity: O(min(n₁, n₂)·n₁n₂) time, O(n₁n₂) memory.
+func exactMannWhitneyDistribution(n1: Int, n2: Int) -> [Double] {
   let m = min(n1, n2), n = max(n1, n2)
   let maxU = m * n
   // Coefficients of ∏_{i=1}^{m} (1 - q^{n+i}) / (1 - q^i): counts of U = 0…mn, scaled by 1/C(m+n, m)
   // as we go so the largest sizes stay in range.
   var counts = [Double](repeating: 0, count: maxU + 1)
   counts[0] = 1
+  guard m > 0 else { return counts }
   for i in 1...m {
     // multiply by (1 - q^{n+i}), high coefficients first so each reads an old value
     let shift = n + i
@@ -86,17 +107,7 @@ func exactMannWhitneySurvival(_ k: Int, n1: Int, n2: Int) -> Double {
     let scale = Double(i) / Double(n + i)
     for u in 0...maxU { counts[u] *= scale }
   }
-  let complement = maxU - k
-  if k < complement {
-    // P(U ≥ k) = 1 - P(U ≤ k) + P(U = k)
-    var cdf = 0.0
-    for u in 0...k { cdf += counts[u] }
-    return 1 - cdf + counts[k]
-  }
-  if complement < 0 { return 0 }
-  var cdf = 0.0
-  for u in 0...complement { cdf += counts[u] }
-  return cdf
+  return counts
 }
 
 /// The pooled two-proportion z-test (A/B conversion rates), as Evidently's `z_stattest`.
