@@ -278,18 +278,38 @@ import Testing
     #expect(u.status.pause?.reason == "AnalysisInvalid" && u.status.message?.contains("error-rate") == true)
   }
 
-  @Test func analysisRecordsGiveVerdictsByCountFailureLimitAndErrors() throws {
-    let now = Self.at(600)
-    func rec(_ phase: AnalysisRecord.Phase, _ at: Int64) -> AnalysisRecord {
-      AnalysisRecord(metric: "p99", step: 1, phase: phase, message: "\(phase)", at: Self.at(at).rfc3339)
+  @Test func theStepsMeasurementsInStatusGiveTheVerdicts() throws {
+    // The analysis step (step 1) of a rollout, with `count: 3` at 1m and `failureLimit: 1`.
+    var r = try rollout(steps: [["setWeight": 10], ["analysis": [:]]])
+    r.spec.analysis?.metrics?[0].count = 3
+    r.spec.analysis?.metrics?[0].failureLimit = 1
+    func verdict(_ phases: [MeasurementPhase], lastAt: Int64 = 590) -> RolloutPlanner.MetricVerdict? {
+      var result = MetricResult(name: "p99")
+      for (i, p) in phases.enumerated() {
+        let at = Self.at(lastAt - Int64(phases.count - 1 - i) * 60)
+        result.record(Measurement(metric: "p99", phase: p, value: "42", message: "\(p)", startedAt: at, finishedAt: at))
+      }
+      var s = RolloutStatus()
+      s.currentStep = 1
+      s.analysisRuns = [ModelCoding.encode(result)]
+      var x = r
+      x.status = s
+      return RolloutAnalysis.verdicts(for: x, now: Self.at(600))["p99"]
     }
-    #expect(AnalysisRecord.verdict([], count: 1, failureLimit: 0, interval: .seconds(60), now: now) == .running(after: .zero))
-    #expect(AnalysisRecord.verdict([rec(.successful, 590)], count: 1, failureLimit: 0, interval: .seconds(60), now: now) == .successful)
-    #expect(AnalysisRecord.verdict([rec(.successful, 590)], count: 3, failureLimit: 0, interval: .seconds(60), now: now) == .running(after: .seconds(50)))
-    #expect(AnalysisRecord.verdict([rec(.failed, 500)], count: 3, failureLimit: 1, interval: .seconds(60), now: now) == .running(after: .zero))
-    #expect(AnalysisRecord.verdict([rec(.failed, 500), rec(.failed, 560)], count: 3, failureLimit: 1, interval: .seconds(60), now: now) == .failed("failed"))
-    #expect(AnalysisRecord.verdict([rec(.error, 480), rec(.error, 540)], count: 1, failureLimit: 0, interval: .seconds(60), now: now) == .running(after: .zero))
-    if case .inconclusive = AnalysisRecord.verdict([rec(.error, 480), rec(.error, 540), rec(.error, 590)], count: 1, failureLimit: 0,
-                                                   interval: .seconds(60), now: now) {} else { Issue.record("three errors in a row must be inconclusive") }
+    #expect(verdict([]) == .running(after: .zero))
+    #expect(verdict([.successful]) == .running(after: .seconds(50)))
+    #expect(verdict([.successful, .successful, .successful]) == .successful)
+    #expect(verdict([.failed, .successful]) == .running(after: .seconds(50)))   // one failure is within the limit
+    #expect(verdict([.failed, .failed]) == .failed("result 42: failed"))
+    // No data is never a pass: one inconclusive measurement (inconclusiveLimit 0) stops the step.
+    #expect(verdict([.successful, .inconclusive]) == .inconclusive("result 42: inconclusive"))
+    // Errors are retried; after more than four in a row the metric cannot be read: a person decides.
+    #expect(verdict([.error, .error, .error, .error]) == .running(after: .seconds(50)))
+    if case .inconclusive = verdict([.error, .error, .error, .error, .error]) {} else { Issue.record("five errors in a row must stop the step") }
+    // A step that is not an analysis has nothing to measure.
+    var plain = r
+    plain.status = RolloutStatus()
+    plain.status?.currentStep = 0
+    #expect(RolloutAnalysis.verdicts(for: plain, now: Self.at(600)).isEmpty)
   }
 }

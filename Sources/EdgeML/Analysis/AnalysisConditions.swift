@@ -72,8 +72,14 @@ public struct AnalysisConditions: Sendable {
   private static func holds(_ program: CELProgram, result: CELValue) throws(AnalysisConditionError) -> Bool {
     let value: CELValue
     do { value = try program.evaluate(["result": result]).value } catch {
+      // The usual slip: a condition written for a number, on a query that returns a vector.
+      var hint = ""
+      if case .list(let items) = result {
+        hint = "; result is a list of \(items.count) value(s) (the query returned a vector): write a condition over the list, "
+          + "such as result[0] < 50 or result.all(x, x < 50), or wrap the query in scalar()"
+      }
       throw AnalysisConditionError(metric: "", field: "", expression: program.source,
-                                   message: "evaluating \"\(program.source)\": \(error.description)")
+                                   message: "evaluating \"\(program.source)\": \(error.description)\(hint)")
     }
     guard case .bool(let b) = value else {
       throw AnalysisConditionError(metric: "", field: "", expression: program.source,

@@ -335,8 +335,10 @@ public enum EdgeModelPlanner {
     switch layout {
     case .triton:
       serving["command"] = ["tritonserver"]
+      // Latency summaries (p50/p90/p99 per model) are opt-in in Triton (triton.md §4): a Rollout's
+      // latency analysis reads them.
       serving["args"] = .array(["--model-repository=\(EnginePlan.Paths.models)", "--http-port=\(http)", "--grpc-port=\(grpc)",
-                                "--metrics-port=\(metrics)"].map { .string($0) })
+                                "--metrics-port=\(metrics)", "--metrics-config=summary_latencies=true"].map { .string($0) })
       // Triton answers 200 on /v2/health/ready once its models loaded (triton.md §3).
       serving["readinessProbe"] = ["httpGet": ["path": "/v2/health/ready", "port": "http"], "periodSeconds": 5]
     case .plain:

@@ -20,7 +20,7 @@ public enum OperatorAssembly {
   /// candidate's pods) and by the other Rollouts of the same model (one finishing lets the next go).
   public static func rolloutController(workers: Int, measure: RolloutReconciler.Measure? = nil,
                                        route: RolloutReconciler.Route? = nil) -> ControllerSpec {
-    let reconciler = TypedReconciler(RolloutReconciler(measure: measure ?? RolloutRouting.unavailableMeasure,
+    let reconciler = TypedReconciler(RolloutReconciler(measure: measure ?? RolloutRouting.defaultMeasure,
                                                        route: route ?? RolloutRouting.route),
                                      resource: RolloutReconciler.resource)
     return ControllerSpec(name: "rollout", for: RolloutReconciler.resource, kind: "Rollout",
@@ -94,7 +94,8 @@ public enum OperatorAssembly {
     switch (resource.group, resource.resource) {
     // EdgeModelPlanner: labels, annotations, deletion, status conditions and init containers;
     // the nodeName indexer: spec.nodeName.
-    case ("", "pods"): return CachedFields(spec: ["nodeName"], status: ["phase", "conditions", "initContainerStatuses"])
+    // The Rollout controller's podMetrics analysis: status.podIP (scraped at the metrics port).
+    case ("", "pods"): return CachedFields(spec: ["nodeName"], status: ["phase", "conditions", "initContainerStatuses", "podIP"])
     // The reconciler reads a workload's or Service's metadata only (applied hash, owner, deletion).
     case ("apps", "deployments"), ("apps", "daemonsets"), ("", "services"): return .metadata
     // JetsonNode: labels, taints, cordon, conditions, allocatable.

@@ -44,11 +44,15 @@ public enum RolloutGate {
       lines.append("Last gate:  \(l.action.rawValue)\(l.full == true ? " --full" : "") by \(l.requestedBy ?? "?") at \(l.handledAt): \(l.outcome)")
     }
     if let q = s?.request { lines.append("Pending:    \(q.action.rawValue) by \(q.requestedBy ?? "?"), not yet acted on") }
-    let runs = (s?.analysisRuns ?? []).compactMap { try? ModelCoding.decode(AnalysisRecord.self, from: $0) }
-    if !runs.isEmpty {
+    let results = (s?.analysisRuns ?? []).compactMap { try? ModelCoding.decode(MetricResult.self, from: $0) }
+    if !results.isEmpty {
       lines.append("Analysis:")
-      for run in runs.suffix(5) {
-        lines.append("  \(run.at)  \(run.metric)  \(run.phase.rawValue)" + (run.value.map { "  value=\($0)" } ?? "") + (run.message.map { "  \($0)" } ?? ""))
+      for r in results {
+        lines.append("  \(r.name): \(r.phase?.rawValue ?? "Pending") (\(r.successful) successful, \(r.failed) failed, \(r.inconclusive) inconclusive, \(r.error) errors)"
+          + (r.message.map { " — \($0)" } ?? ""))
+        for m in r.measurements.suffix(3) {
+          lines.append("    \(m.startedAt)  \(m.phase.rawValue)" + (m.value.map { "  value=\($0)" } ?? "") + (m.message.map { "  \($0)" } ?? ""))
+        }
       }
     }
     if !steps.isEmpty {

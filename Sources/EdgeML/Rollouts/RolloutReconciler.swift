@@ -12,8 +12,9 @@ import KubeCore
 public struct RolloutReconciler: ObjectReconciler {
   public static let resource = Rollout.resource
 
-  /// Measures one metric of `spec.analysis` now; the record goes to `status.analysisRuns`.
-  public typealias Measure = @Sendable (AnalysisMetric, Rollout, ReconcileContext) async -> AnalysisRecord
+  /// Measures one metric of the current analysis step now (`index`: the measurement's number,
+  /// which names a Job); the result goes to `status.analysisRuns`.
+  public typealias Measure = @Sendable (_ metric: AnalysisMetric, _ rollout: Rollout, _ model: EdgeModel?, _ index: Int, ReconcileContext) async -> Measurement
   /// Sets the candidate's weight on the rollout's router (`finished`: gives the router back).
   public typealias Route = @Sendable (_ rollout: Rollout, _ model: EdgeModel?, _ weight: Int, _ finished: Bool, ReconcileContext) async throws -> Void
 
@@ -39,22 +40,26 @@ public struct RolloutReconciler: ObjectReconciler {
 
     var current = rollout
     var input = RolloutPlanner.Input(rollout: current, model: model, competing: competing,
-                                     analysis: AnalysisRecord.verdicts(for: current, now: now), now: now)
+                                     analysis: RolloutAnalysis.verdicts(for: current, now: now), now: now)
     var plan = RolloutPlanner.plan(input)
     // An analysis step that wants a measurement gets it now, and the step is planned again with it.
     if !plan.measure.isEmpty {
-      var runs = plan.status.analysisRuns ?? []
-      for name in plan.measure {
-        guard let metric = rollout.spec.analysis?.metrics?.first(where: { $0.name == name }) else { continue }
-        var record = await measure(metric, rollout, context)
-        record.step = plan.status.currentStep
-        runs.append(record.json)
-      }
       current.status = plan.status
-      current.status?.analysisRuns = AnalysisRecord.bounded(runs)
-      input.rollout = current
-      input.analysis = AnalysisRecord.verdicts(for: current, now: now)
+      var results = RolloutAnalysis.results(of: current)
+      let metrics = RolloutAnalysis.metrics(of: current)
+      for metric in metrics where plan.measure.contains(metric.name) {
+        var result = results[metric.name] ?? MetricResult(name: metric.name)
+        result.record(await measure(metric, current, model, result.nextMeasurementIndex, context))
+        let assessment = assessMetric(metric, result: result)
+        result.phase = assessment.phase
+        result.message = assessment.reason
+        results[metric.name] = result
+      }
+      current.status?.analysisRuns = RolloutAnalysis.encode(results, order: metrics)
       // The request (if any) was consumed by the first pass and is in `lastRequest` already.
+      current.status?.request = nil
+      input.rollout = current
+      input.analysis = RolloutAnalysis.verdicts(for: current, now: now)
       plan = RolloutPlanner.plan(input)
     }
     // Traffic first, then status. A router is asked on every pass while the rollout runs (it

@@ -49,6 +49,8 @@ struct AnalysisConditionsTests {
     let onVector = try AnalysisConditions(Self.metric(success: "result < 50")).evaluate(.vector([1, 2]))
     #expect(onVector.phase == .error)
     #expect(onVector.message?.contains("result < 50") == true)
+    // …and says how to write it for a list.
+    #expect(onVector.message?.contains("result is a list of 2 value(s)") == true && onVector.message?.contains("result[0] < 50") == true)
     let notBool = try AnalysisConditions(Self.metric(success: "result + 1.0")).evaluate(.scalar(1))
     #expect(notBool.phase == .error)
     #expect(notBool.message?.contains("must evaluate to a bool") == true)
