@@ -48,7 +48,8 @@ class Stack:
         self.sim = Sim("--nodes", "orin-nx-16gb=4", "--speed", "0.01",
                        "--traffic", "model=pace,rps=40",
                        "--variant-behaviour", "label=edgeml.io/model-version=2,latencyMs=60,p99Ms=150",
-                       "--variant-behaviour", "label=edgeml.io/model-version=3,latencyMs=6,p99Ms=12",
+                       "--variant-behaviour", "label=edgeml.io/model-version=3,latencyMs=6,p99Ms=12,errorRate=0.05",
+                       "--variant-behaviour", "label=edgeml.io/model-version=4,latencyMs=6,p99Ms=12,errorRate=0.005",
                        "--variant-behaviour", "label=edgeml.io/model-version=1,latencyMs=8,p99Ms=16",
                        "--traffic-seed", "7", edgesim=True)
         self.sim.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
@@ -196,3 +197,38 @@ def test_a_fast_candidate_passes_its_analysis_and_is_promoted(stack):
                  timeout=240)
     assert s and s["phase"] == "Promoted", explain(stack, "pace-v3")
     assert wait_for(lambda: stack.get("edgemodel", "pace")["status"].get("currentVersion") == "3", timeout=60)
+
+
+AB_TEST = """
+apiVersion: edgeml.io/v1alpha1
+kind: Rollout
+metadata: {{name: pace-ab}}
+spec:
+  modelRef: {{name: pace}}
+  candidate: {{model: {{uri: "{uri}", digest: "{digest}", version: "4"}}}}
+  strategy:
+    abTest:
+      variants: [{{name: a, weight: 50}}, {{name: b, weight: 50}}]
+      duration: 1h
+      metric: {{name: nv_inference_request_success, kind: proportion}}
+      decision: {{test: two-proportion, alpha: 0.01, minSamples: 400, autoPromote: true}}
+  analysis: {{interval: 2s}}
+"""
+
+
+def test_an_ab_test_decides_on_the_success_rates_the_pods_count_and_promotes_the_winner(stack):
+    """Version 3 fails 5 % of its requests, version 4 0.5 %: with the replica ratio each serves
+    about half the simulated requests, the operator reads both sides' Triton counters, and the
+    two-proportion test names version 4 the winner, which is promoted."""
+    uri, digest = stack.model_file("4")
+    stack.sim.kubectl("apply", "-f", "-", input=AB_TEST.format(uri=uri, digest=digest))
+    s = wait_for(lambda: (lambda s: s if s.get("phase") in ("Promoted", "Aborted") else None)(stack.get("rollout", "pace-ab").get("status", {})),
+                 timeout=240)
+    assert s and s["phase"] == "Promoted", explain(stack, "pace-ab")
+    ab = s["abTest"]
+    assert ab["decision"] == "Winner" and ab["winner"] == "b", ab
+    assert ab["pValue"] < 0.01 and ab["effect"] > 0, ab
+    a, b = ab["variants"]
+    assert a["trials"] >= 400 and b["trials"] >= 400, ab
+    assert 0.92 < a["rate"] < 0.98 and b["rate"] > 0.98, ab
+    assert wait_for(lambda: stack.get("edgemodel", "pace")["status"].get("currentVersion") == "4", timeout=60)

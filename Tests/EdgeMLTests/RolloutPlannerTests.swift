@@ -313,3 +313,109 @@ import Testing
     #expect(RolloutAnalysis.verdicts(for: plain, now: Self.at(600)).isEmpty)
   }
 }
+
+/// The abTest strategy: the split starts when the candidate is Ready, counts are read at each
+/// interval from the pods' counters (from their first look on), and the test decides.
+@Suite struct RolloutABTestPlannerTests {
+  let t0 = RolloutPlannerTests.t0
+  func at(_ s: Int64) -> Timestamp { RolloutPlannerTests.at(s) }
+
+  func rollout(sequential: Bool = false, autoPromote: Bool = true, kind: String = "proportion") throws -> Rollout {
+    try Rollout(json: [
+      "apiVersion": "edgeml.io/v1alpha1", "kind": "Rollout",
+      "metadata": ["name": "detector-ab", "namespace": "vision", "generation": 1, "creationTimestamp": "2026-12-06T09:00:00Z"],
+      "spec": ["modelRef": ["name": "detector"],
+               "candidate": ["model": ["uri": "https://models.example.com/detector-v4.onnx", "version": "4",
+                                       "digest": "sha256:4444444444444444444444444444444444444444444444444444444444444444"]],
+               "strategy": ["abTest": ["variants": [["name": "a", "weight": 50], ["name": "b", "weight": 50]], "match": ["header": "x-cohort"],
+                                       "duration": "2h", "metric": ["name": "nv_inference_request_success", "kind": .string(kind)],
+                                       "decision": ["test": "two-proportion", "alpha": 0.05, "minSamples": 500,
+                                                    "sequential": .bool(sequential), "autoPromote": .bool(autoPromote)]]],
+               "analysis": ["interval": "1m"]],
+    ])
+  }
+
+  func plan(_ r: Rollout, _ m: EdgeModel, at t: Timestamp, counts: [String: [String: PodCounts]]? = nil) -> RolloutPlanner.Plan {
+    var input = RolloutPlanner.Input(rollout: r, model: m, now: t)
+    input.abCounts = counts
+    return RolloutPlanner.plan(input)
+  }
+
+  func counts(stable: (Int, Int), candidate: (Int, Int)) -> [String: [String: PodCounts]] {
+    ["stable": ["detector-orin-1": PodCounts(successes: stable.0, failures: stable.1)],
+     "candidate": ["detector-c-orin-1": PodCounts(successes: candidate.0, failures: candidate.1)]]
+  }
+
+  /// Starts the experiment: first sight, the candidate Ready, the first look (the baseline).
+  func started(_ r0: Rollout, baseline: [String: [String: PodCounts]]) throws -> (Rollout, EdgeModel) {
+    let helper = RolloutPlannerTests()
+    var r = try helper.after(r0, helper.plan(r0, try helper.model()))
+    let m = try helper.model(candidate: helper.report(r, weight: 50))
+    let p = plan(r, m, at: t0)
+    #expect(p.measure == [RolloutPlanner.abTestMeasurement] && p.routerWeight == 50)
+    #expect(p.events.map(\.reason) == ["ABTestStarted"])
+    r = try helper.after(r, plan(r, m, at: t0, counts: baseline))
+    #expect(r.status?.abTest?.looks == 1 && r.status?.abTest?.variants?.map(\.trials) == [0, 0])
+    return (r, m)
+  }
+
+  @Test func aBetterCandidateWinsWithItsPValueAndIsPromoted() throws {
+    let (r, m) = try started(try rollout(), baseline: counts(stable: (5_000, 500), candidate: (10, 0)))
+    // Before the interval: no look; at it, 1,000 more requests each: 90 % vs 99 % success.
+    #expect(plan(r, m, at: at(30)).measure.isEmpty)
+    let p = plan(r, m, at: at(60), counts: counts(stable: (5_900, 600), candidate: (1_000, 10)))
+    let ab = try #require(p.status.abTest)
+    #expect(ab.variants?.map(\.trials) == [1_000, 1_000] && ab.variants?.map(\.successes) == [900, 990])
+    #expect(ab.decision == "Winner" && ab.winner == "b")
+    #expect((ab.pValue ?? 1) < 1e-10 && abs((ab.effect ?? 0) - 0.09) < 1e-12)
+    #expect((ab.confidenceInterval?.lower ?? 0) > 0 && (ab.confidenceInterval?.upper ?? 0) > (ab.effect ?? 0))
+    #expect(p.status.promotedAt == at(60).rfc3339)
+    #expect(p.events.map(\.reason) == ["ABTestDecided", "Promoting"])
+  }
+
+  @Test func withoutAutoPromoteAPersonDecidesAndAWorseCandidateLosesWithIt() throws {
+    let (r, m) = try started(try rollout(autoPromote: false), baseline: counts(stable: (0, 0), candidate: (0, 0)))
+    let p = plan(r, m, at: at(60), counts: counts(stable: (990, 10), candidate: (900, 100)))
+    #expect(p.status.abTest?.winner == "a" && p.status.phase == .paused && p.status.pause?.reason == "ABTestDecided")
+    #expect(p.status.promotedAt == nil && p.routerWeight == 50)
+    let (r2, m2) = try started(try rollout(), baseline: counts(stable: (0, 0), candidate: (0, 0)))
+    let lost = plan(r2, m2, at: at(60), counts: counts(stable: (990, 10), candidate: (900, 100)))
+    #expect(lost.status.phase == .aborted && lost.status.abort?.reason == "ABTestLost" && lost.routerWeight == 0)
+  }
+
+  @Test func noDecisionBeforeMinSamplesAndNoPeekingAtAFixedHorizon() throws {
+    let (r, m) = try started(try rollout(), baseline: counts(stable: (0, 0), candidate: (0, 0)))
+    // 400 each: below minSamples (500), however large the difference looks.
+    let early = plan(r, m, at: at(60), counts: counts(stable: (200, 200), candidate: (400, 0)))
+    #expect(early.status.abTest?.decision == "Undecided" && early.status.abTest?.pValue == nil)
+    #expect(early.status.abTest?.reason?.contains("400 of 500") == true && early.requeueAfter == .seconds(60))
+  }
+
+  @Test func theSequentialTestContinuesFromStatusAfterARestart() throws {
+    var (r, m) = try started(try rollout(sequential: true), baseline: counts(stable: (0, 0), candidate: (0, 0)))
+    let helper = RolloutPlannerTests()
+    var t: Int64 = 60
+    var s = 0, c = 0
+    var decided: RolloutPlanner.Plan?
+    for _ in 0..<40 {
+      s += 500; c += 500
+      // 95 % vs 97 % success: a small real effect, found after some looks.
+      let look = counts(stable: (s * 95 / 100, s * 5 / 100), candidate: (c * 97 / 100, c * 3 / 100))
+      let p = plan(r, m, at: at(t), counts: look)
+      // Planning again from the status just written gives the same status (a restart).
+      let next = try helper.after(r, p)
+      #expect(plan(next, m, at: at(t)).status.abTest == p.status.abTest)
+      r = next
+      t += 60
+      if p.status.abTest?.decision != "Undecided" { decided = p; break }
+    }
+    let d = try #require(decided)
+    #expect(d.status.abTest?.winner == "b" && (d.status.abTest?.looks ?? 0) > 2)
+    #expect(d.status.abTest?.sequential != nil)
+  }
+
+  @Test func aContinuousMetricOrThreeVariantsAreRefusedWithTheReason() throws {
+    let p = RolloutPlanner.plan(.init(rollout: try rollout(kind: "continuous"), model: try RolloutPlannerTests().model(), now: t0))
+    #expect(p.status.phase == .degraded && p.status.message?.contains("metric.kind: proportion") == true)
+  }
+}

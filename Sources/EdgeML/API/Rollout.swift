@@ -79,8 +79,12 @@ public struct ABMatch: Codable, Sendable, Equatable {
 }
 
 public struct ABMetric: Codable, Sendable, Equatable {
+  /// For a proportion: the counter of successes the pods export (Triton's
+  /// `nv_inference_request_success`); for a continuous metric, its name.
   public var name: String
   public var kind: String?
+  /// For a proportion: the counter of failures (default `nv_inference_request_failure`).
+  public var failures: String?
 }
 
 public struct ABDecision: Codable, Sendable, Equatable {
@@ -89,6 +93,8 @@ public struct ABDecision: Codable, Sendable, Equatable {
   public var minSamples: Int?
   /// An always-valid test that may be looked at every interval (DESIGN.md §2).
   public var sequential: Bool?
+  /// Roll the winner out (or keep the stable model when it wins) without waiting for a person.
+  public var autoPromote: Bool?
 }
 
 public struct FleetStrategy: Codable, Sendable, Equatable {
@@ -241,9 +247,65 @@ public struct RolloutStatus: Codable, Sendable, Equatable {
   /// The last manual gate the controller acted on, and what came of it.
   public var lastRequest: HandledRequest?
   public var analysisRuns: [JSONValue]?
+  /// The A/B experiment: counts per variant, the test's p-value, effect and interval, the decision.
+  public var abTest: ABTestStatus?
   public var conditions: [StatusCondition]?
   public var message: String?
   public init() {}
+}
+
+/// Where an A/B experiment stands (strategy.abTest).
+public struct ABTestStatus: Codable, Sendable, Equatable {
+  /// When the router first carried the split.
+  public var startedAt: String?
+  public var lastLookAt: String?
+  public var looks: Int?
+  /// Each pod's counters when it was first seen, so only requests during the experiment count.
+  public var baselines: [String: PodCounts]?
+  public var variants: [ABVariantStatus]?
+  public var pValue: Double?
+  /// Candidate minus stable (success rates).
+  public var effect: Double?
+  public var confidenceInterval: ABInterval?
+  public var relativeLift: Double?
+  /// Undecided, NoDifference or Winner.
+  public var decision: String?
+  public var winner: String?
+  public var reason: String?
+  /// The sequential test's state between looks (running minimum p-value, mixing variance, …).
+  public var sequential: JSONValue?
+  public init() {}
+}
+
+public struct PodCounts: Codable, Sendable, Equatable {
+  public var successes: Int
+  public var failures: Int
+  public init(successes: Int, failures: Int) {
+    self.successes = successes
+    self.failures = failures
+  }
+}
+
+public struct ABVariantStatus: Codable, Sendable, Equatable {
+  public var name: String
+  public var successes: Int
+  public var trials: Int
+  public var rate: Double?
+  public init(name: String, successes: Int, trials: Int, rate: Double?) {
+    self.name = name
+    self.successes = successes
+    self.trials = trials
+    self.rate = rate
+  }
+}
+
+public struct ABInterval: Codable, Sendable, Equatable {
+  public var lower: Double?
+  public var upper: Double?
+  public init(lower: Double?, upper: Double?) {
+    self.lower = lower
+    self.upper = upper
+  }
 }
 
 public enum RolloutPhase: String, Codable, Sendable {

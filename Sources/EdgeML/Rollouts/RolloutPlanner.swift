@@ -27,6 +27,9 @@ public enum RolloutPlanner {
     public var now: Timestamp
     /// The router could not carry the planned weight: why (the object is missing, say).
     public var routerError: String?
+    /// An A/B look the controller just took (the plan asked for `abTestMeasurement`): each pod's
+    /// counters, by track (`stable`, `candidate`).
+    public var abCounts: [String: [String: PodCounts]]?
     public init(rollout: Rollout, model: EdgeModel?, competing: String? = nil, analysis: [String: MetricVerdict] = [:], now: Timestamp) {
       self.rollout = rollout
       self.model = model
@@ -56,6 +59,9 @@ public enum RolloutPlanner {
     public var measure: [String]
   }
 
+  /// What `Plan.measure` holds when an A/B look is due.
+  public static let abTestMeasurement = "abTest"
+
   public struct Event: Sendable, Equatable {
     public var type: String
     public var reason: String
@@ -79,6 +85,7 @@ public enum RolloutPlanner {
   /// `setWeight` step in progress or last done. Scaling runs ahead of the router: the replicas for
   /// a step exist (and become Ready) before the router carries its weight.
   public static func scaleWeight(_ rollout: Rollout) -> Int {
+    if let variants = rollout.spec.strategy.abTest?.variants { return variants.count == 2 ? variants[1].weight : 0 }
     guard let steps = rollout.spec.strategy.canary?.steps else { return 0 }
     let current = rollout.status?.currentStep ?? 0
     var weight = 0
@@ -162,8 +169,8 @@ public enum RolloutPlanner {
         status.request = input.rollout.status?.request
         status.lastRequest = input.rollout.status?.lastRequest
       }
-      guard spec.strategy.canary != nil else {
-        degrade("StrategyNotImplemented", "only strategy.canary is carried out by this version of the operator; abTest and fleet come next")
+      guard spec.strategy.fleet == nil else {
+        degrade("StrategyNotImplemented", "strategy.fleet (node-by-node waves) is not carried out by this version of the operator; use canary or abTest")
         return
       }
       guard let model = input.model else {
@@ -171,7 +178,7 @@ public enum RolloutPlanner {
         return
       }
       if model.spec.placement?.mode == .daemonSet {
-        degrade("UnsupportedPlacement", "a canary needs an EdgeModel in Deployment mode; EdgeModel \(spec.modelRef.name) runs as a DaemonSet: use strategy.fleet")
+        degrade("UnsupportedPlacement", "a canary or an A/B test needs an EdgeModel in Deployment mode; EdgeModel \(spec.modelRef.name) runs as a DaemonSet")
         return
       }
       if let other = input.competing, status.phase != .promoted, status.phase != .aborted {
@@ -193,7 +200,11 @@ public enum RolloutPlanner {
         return
       }
       if status.pause?.reason == "CandidateFailed" { unpause() }
-      advance(model)
+      if spec.strategy.abTest != nil {
+        runABTest(model)
+      } else {
+        advance(model)
+      }
     }
 
     // MARK: manual gates

@@ -18,12 +18,17 @@ public struct RolloutReconciler: ObjectReconciler {
   /// Sets the candidate's weight on the rollout's router (`finished`: gives the router back).
   public typealias Route = @Sendable (_ rollout: Rollout, _ model: EdgeModel?, _ weight: Int, _ finished: Bool, ReconcileContext) async throws -> Void
 
+  /// Reads the success and failure counters of the A/B metric from each serving pod, by track.
+  public typealias Count = @Sendable (_ rollout: Rollout, _ model: EdgeModel?, ReconcileContext) async -> [String: [String: PodCounts]]
+
   let measure: Measure
   let route: Route
+  let count: Count
 
-  public init(measure: @escaping Measure, route: @escaping Route) {
+  public init(measure: @escaping Measure, route: @escaping Route, count: @escaping Count) {
     self.measure = measure
     self.route = route
+    self.count = count
   }
 
   public func decode(_ json: JSONValue) throws -> Rollout { try Rollout(json: json) }
@@ -43,7 +48,10 @@ public struct RolloutReconciler: ObjectReconciler {
                                      analysis: RolloutAnalysis.verdicts(for: current, now: now), now: now)
     var plan = RolloutPlanner.plan(input)
     // An analysis step that wants a measurement gets it now, and the step is planned again with it.
-    if !plan.measure.isEmpty {
+    if plan.measure == [RolloutPlanner.abTestMeasurement] {
+      input.abCounts = await count(rollout, model, context)
+      plan = RolloutPlanner.plan(input)
+    } else if !plan.measure.isEmpty {
       current.status = plan.status
       var results = RolloutAnalysis.results(of: current)
       let metrics = RolloutAnalysis.metrics(of: current)

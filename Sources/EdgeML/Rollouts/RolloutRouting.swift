@@ -19,13 +19,53 @@ public enum RolloutRouting {
                                uid: rollout.metadata.uid ?? "", controller: true, blockOwnerDeletion: true)
     let route = RouteWeights(namespace: rollout.metadata.namespace ?? "default", rolloutName: rollout.metadata.name ?? "", stableService: name,
                              candidateService: EdgeModelPlanner.candidateServiceName(model: name),
-                             port: model?.spec.serving.ports?.http ?? 8000, candidateWeight: weight, ownerReferences: [owner])
+                             port: model?.spec.serving.ports?.http ?? 8000, candidateWeight: weight, match: match(rollout),
+                             ownerReferences: [owner])
     if finished {
       _ = try await router.reset(route, client: context.client)
     } else {
       _ = try await router.setWeights(route, client: context.client)
     }
   }
+
+  /// An A/B test's request match: requests whose header (or cookie) carries the candidate
+  /// variant's name go to the candidate.
+  static func match(_ rollout: Rollout) -> RouteMatch? {
+    guard let ab = rollout.spec.strategy.abTest, ab.variants.count == 2 else { return nil }
+    if let header = ab.match?.header { return .header(name: header, value: ab.variants[1].name) }
+    if let cookie = ab.match?.cookie { return .cookie(name: cookie) }
+    return nil
+  }
+
+  /// Reads the A/B metric's counters (`metric.name` for successes, `metric.failures` or Triton's
+  /// `nv_inference_request_failure` for failures, summed over every series) from each Ready
+  /// serving pod of the model, by track. A pod that cannot be read is left out of this look.
+  public static let count: RolloutReconciler.Count = { rollout, model, context in
+    guard let ab = rollout.spec.strategy.abTest, let transport = sharedTransport else { return [:] }
+    let name = rollout.spec.modelRef.name
+    let namespace = rollout.metadata.namespace ?? "default"
+    let port = model?.spec.serving.ports?.metrics ?? 8002
+    var out: [String: [String: PodCounts]] = [:]
+    for pod in await context.caches.store(.pods)?.byIndex("model", "\(namespace)/\(name)") ?? []
+    where EdgeModelPlanner.isReady(pod) && pod[path: ["metadata", "deletionTimestamp"]] == nil {
+      guard let ip = pod[path: ["status", "podIP"]]?.stringValue, !ip.isEmpty,
+            let podName = pod[path: ["metadata", "name"]]?.stringValue else { continue }
+      let track = pod[path: ["metadata", "labels", EdgeModelPlanner.Labels.track]]?.stringValue ?? EdgeModelPlanner.Labels.stableTrack
+      guard let response = try? await transport.send(HTTPRequest(method: "GET", url: "http://\(ip):\(port)/metrics", timeout: .seconds(5))),
+            response.status == 200, let text = String(validating: response.body, as: UTF8.self),
+            let exposition = try? PrometheusTextParser.parse(text) else { continue }
+      let failures = ab.metric.failures ?? "nv_inference_request_failure"
+      var s = 0.0, f = 0.0
+      for sample in exposition.samples {
+        if sample.name == ab.metric.name { s += sample.value } else if sample.name == failures { f += sample.value }
+      }
+      out[track, default: [:]][podName] = PodCounts(successes: Int(min(max(s, 0), 9e15)), failures: Int(min(max(f, 0), 9e15)))
+    }
+    return out
+  }
+
+  /// One libcurl transport for the operator's own HTTP reads (scrapes, Prometheus).
+  static let sharedTransport: HTTPTransport? = try? HTTPTransport(tls: TLSSettings())
 
   /// Measures with the providers a metric names: PromQL over HTTP, the candidate's pods scraped
   /// directly, or a Job (docs/analysis.md). `{{candidate}}` and `{{stable}}` in a query become
@@ -64,7 +104,7 @@ public enum RolloutRouting {
 
   /// The operator's providers, over one libcurl transport (system CA certificates), made once.
   public static let defaultMeasure: RolloutReconciler.Measure = {
-    guard let transport = try? HTTPTransport(tls: TLSSettings()) else { return unavailableMeasure }
+    guard let transport = sharedTransport else { return unavailableMeasure }
     return measure(prometheus: PrometheusProvider(transport: transport), podMetrics: PodMetricsProvider(transport: transport))
   }()
 }
