@@ -15,5 +15,10 @@ def test_the_demo_tells_its_story_to_the_end():
     assert "rollout detector-v3: step 1, Paused — stable 60%, candidate 40%" in out
     assert "rollout detector-v3: step 3, Promoted" in out
     assert "phase Ready: 5/5 replica(s) ready on version 3" in out
+    # A slow candidate is aborted by its analysis, on its own, with the value it measured.
+    assert "rollout detector-v4: step 1, Aborted" in out and "analysis p99-latency: Failed value" in out
+    # The A/B test decides with its p-value, and the winner serves.
+    assert "A/B Winner: v3 " in out and ", winner v5" in out
+    assert "phase Ready: 5/5 replica(s) ready on version 5" in out
     # Without --serve it does not hand out commands for a cluster that is gone: it says how to keep one.
     assert "stopped with this process" in out and "--serve" in out

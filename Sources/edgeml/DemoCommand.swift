@@ -47,9 +47,18 @@ struct DemoCommand: AsyncParsableCommand {
     chmod(kubeconfigPath, 0o600)
 
     let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    // Simulated clients send the model requests; version 4 will be slow and version 3 will fail
+    // 5 % of its requests where version 5 fails 0.5 % (what the analysis and the A/B test find).
+    let traffic = TrafficConfiguration(seed: 7, loads: [ModelLoad(namespace: "vision", model: "detector", requestsPerSecond: 40)], behaviours: [
+      VariantBehaviour(podLabels: ["edgeml.io/model-version": "4"], latency: LatencyDistribution(medianMilliseconds: 60, p99Milliseconds: 150)),
+      VariantBehaviour(podLabels: ["edgeml.io/model-version": "3"], latency: LatencyDistribution(medianMilliseconds: 8, p99Milliseconds: 16),
+                       errorRate: 0.05),
+      VariantBehaviour(podLabels: ["edgeml.io/model-version": "5"], latency: LatencyDistribution(medianMilliseconds: 8, p99Milliseconds: 16),
+                       errorRate: 0.005),
+    ])
     let sim = try await EdgeSim.start(emulator: emulator, configuration: .init(
       fleet: fleet, simRoot: root.appendingPathComponent("cluster"),
-      executables: EdgeSim.Configuration.defaultExecutables(binDirectory: binDirectory), speed: speed))
+      executables: EdgeSim.Configuration.defaultExecutables(binDirectory: binDirectory), speed: speed, traffic: traffic))
     clock.say("Kubernetes API (emulator) at \(emulator.url); EdgeSim with \(fleet.nodes.count) Jetson nodes, time x\(speed)")
     for path in sim.configuration.missingExecutables {
       clock.say("warning: \(path) is missing (swift build builds it); init containers that run it will fail")
@@ -134,6 +143,52 @@ struct DemoCommand: AsyncParsableCommand {
     }
     guard try await watcher.follow(until: { $0["phase"] == "Ready" && $0["currentVersion"] == "3" }, timeout: stepTimeout) else {
       throw DemoError("version 3 did not become Ready within \(Int(stepTimeout)) s")
+    }
+
+    // 6. A slow candidate: its p99 latency, read from its pods' Triton summaries, fails the analysis
+    //    step's condition, and the rollout aborts on its own.
+    let v4 = try DemoModel.write(version: "4", to: root.appendingPathComponent("models"))
+    _ = try await client.create(Rollout.resource, namespace: "vision", [
+      "apiVersion": "edgeml.io/v1alpha1", "kind": "Rollout", "metadata": ["name": "detector-v4", "namespace": "vision"],
+      "spec": [
+        "modelRef": ["name": "detector"],
+        "candidate": ["model": ["uri": .string(v4.uri), "digest": .string(v4.digest), "version": "4"]],
+        "strategy": ["canary": ["steps": [["setWeight": 40], ["analysis": ["metrics": ["p99-latency"]]], ["setWeight": 100]]]],
+        "analysis": ["interval": "2s", "metrics": [[
+          "name": "p99-latency", "successCondition": "result < 40000", "count": 2,
+          "provider": ["podMetrics": ["metric": "nv_inference_request_summary_us", "aggregation": "p99"]],
+        ]]],
+      ],
+    ])
+    clock.say("applied Rollout vision/detector-v4: canary to version 4 with an analysis step: p99 latency of the candidate's pods < 40 ms")
+    let bad = RolloutPrinter(client: client, namespace: "vision", name: "detector-v4", clock: clock)
+    guard try await bad.follow(until: { $0["phase"] == "Aborted" || $0["phase"] == "Promoted" }, timeout: stepTimeout * 2) else {
+      throw DemoError("the analysis did not decide within \(Int(stepTimeout * 2)) s")
+    }
+
+    // 7. An A/B test: version 5 against version 3, half the requests each, decided by a
+    //    two-proportion test on the success rates the pods count.
+    let v5 = try DemoModel.write(version: "5", to: root.appendingPathComponent("models"))
+    _ = try await client.create(Rollout.resource, namespace: "vision", [
+      "apiVersion": "edgeml.io/v1alpha1", "kind": "Rollout", "metadata": ["name": "detector-v5", "namespace": "vision"],
+      "spec": [
+        "modelRef": ["name": "detector"],
+        "candidate": ["model": ["uri": .string(v5.uri), "digest": .string(v5.digest), "version": "5"]],
+        "strategy": ["abTest": [
+          "variants": [["name": "v3", "weight": 50], ["name": "v5", "weight": 50]], "duration": "1h",
+          "metric": ["name": "nv_inference_request_success", "kind": "proportion"],
+          "decision": ["test": "two-proportion", "alpha": 0.01, "minSamples": 1000, "sequential": true, "autoPromote": true],
+        ]],
+        "analysis": ["interval": "2s"],
+      ],
+    ])
+    clock.say("applied Rollout vision/detector-v5: A/B test v3 against v5 on success rates, always-valid (sequential) test at alpha 0.01")
+    let ab = RolloutPrinter(client: client, namespace: "vision", name: "detector-v5", clock: clock)
+    guard try await ab.follow(until: { $0["phase"] == "Promoted" || $0["phase"] == "Aborted" }, timeout: stepTimeout * 2) else {
+      throw DemoError("the A/B test did not decide within \(Int(stepTimeout * 2)) s")
+    }
+    guard try await watcher.follow(until: { $0["phase"] == "Ready" && $0["currentVersion"] == "5" }, timeout: stepTimeout) else {
+      throw DemoError("version 5 did not become Ready within \(Int(stepTimeout)) s")
     }
 
     let commands = """
@@ -314,8 +369,17 @@ actor RolloutPrinter {
         try await Task.sleep(for: .milliseconds(200))
         continue
       }
-      let line = "rollout \(name): step \(step), \(status["phase"]?.stringValue ?? "?") — stable \(status["stableWeight"]?.intValue ?? 100)%, candidate \(status["candidateWeight"]?.intValue ?? 0)%: \(status["message"]?.stringValue ?? "")"
-      if said.insert("\(step)/\(status["phase"]?.stringValue ?? "")/\(status["candidateWeight"]?.intValue ?? 0)/\(status["message"]?.stringValue ?? "")").inserted {
+      var line = "rollout \(name): step \(step), \(status["phase"]?.stringValue ?? "?") — stable \(status["stableWeight"]?.intValue ?? 100)%, candidate \(status["candidateWeight"]?.intValue ?? 0)%: \(status["message"]?.stringValue ?? "")"
+      for run in status["analysisRuns"]?.arrayValue ?? [] {
+        if let m = run["measurements"]?.arrayValue?.last {
+          line += "\n           analysis \(run["name"]?.stringValue ?? ""): \(m["phase"]?.stringValue ?? "") value \(m["value"]?.stringValue ?? "-")\(m["message"]?.stringValue.map { " (\($0))" } ?? "")"
+        }
+      }
+      if let ab = status["abTest"], let decision = ab["decision"]?.stringValue, decision != "Undecided" || ab["pValue"] != nil {
+        let rows = (ab["variants"]?.arrayValue ?? []).map { "\($0["name"]?.stringValue ?? "") \($0["successes"]?.intValue ?? 0)/\($0["trials"]?.intValue ?? 0)" }
+        line += "\n           A/B \(decision): \(rows.joined(separator: " vs ")), p = \(ab["pValue"]?.doubleValue.map { String(format: "%.3g", $0) } ?? "-")\(ab["winner"]?.stringValue.map { ", winner \($0)" } ?? "")"
+      }
+      if said.insert("\(step)/\(status["phase"]?.stringValue ?? "")/\(status["candidateWeight"]?.intValue ?? 0)/\(status["message"]?.stringValue ?? "")/\(status["abTest"]?["decision"]?.stringValue ?? "")").inserted {
         clock.say(line)
       }
       if done(status) { return true }

@@ -300,9 +300,9 @@ import Testing
     #expect(verdict([.successful]) == .running(after: .seconds(50)))
     #expect(verdict([.successful, .successful, .successful]) == .successful)
     #expect(verdict([.failed, .successful]) == .running(after: .seconds(50)))   // one failure is within the limit
-    #expect(verdict([.failed, .failed]) == .failed("result 42: failed"))
+    #expect(verdict([.failed, .failed]) == .failed("failed"))
     // No data is never a pass: one inconclusive measurement (inconclusiveLimit 0) stops the step.
-    #expect(verdict([.successful, .inconclusive]) == .inconclusive("result 42: inconclusive"))
+    #expect(verdict([.successful, .inconclusive]) == .inconclusive("inconclusive"))
     // Errors are retried; after more than four in a row the metric cannot be read: a person decides.
     #expect(verdict([.error, .error, .error, .error]) == .running(after: .seconds(50)))
     if case .inconclusive = verdict([.error, .error, .error, .error, .error]) {} else { Issue.record("five errors in a row must stop the step") }

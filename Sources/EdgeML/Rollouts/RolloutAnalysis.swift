@@ -55,6 +55,7 @@ public enum RolloutAnalysis {
   }
 
   static func lastMessage(_ result: MetricResult) -> String? {
-    result.measurements.last.map { m in [m.value.map { "result \($0)" }, m.message].compactMap { $0 }.joined(separator: ": ") }
+    // A provider's message names the value it judged; a value alone says what was read.
+    result.measurements.last.flatMap { m in m.message ?? m.value.map { "result \($0)" } }
   }
 }
