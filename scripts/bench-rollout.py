@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Rollout benchmark on EdgeSim (figures, not thresholds; DESIGN.md §5; issue "Rollout", Speed):
 
-N Rollouts progressing at once, each a canary `setWeight: 50` then an indefinite pause, on N
-one-replica EdgeModels. For each, from the moment the step's condition is met to the moment its
-weight is written, both seen on the same watch connection:
+N Rollouts progressing at once, each a canary `setWeight: 50`, an indefinite pause, `setWeight: 100`
+and a pause, on N one-replica EdgeModels. For each, from the moment a step's condition is met to the
+moment its weight is written, both seen on the same watch connection:
 
   * candidate pod Ready → Rollout.status.candidateWeight = 50 (the whole path: the EdgeModel
     controller reports the candidate in EdgeModel.status, the Rollout controller acts on it);
   * EdgeModel.status.candidate Ready for weight 50 → Rollout.status.candidateWeight = 50 (the
-    Rollout controller alone).
+    Rollout controller alone), while the simulated cluster starts N candidate pods (engine builds
+    and all) on the same two cores;
+  * `kubectl edgeml resume` (the gate, written to status) → Rollout.status.candidateWeight = 100, for
+    N gates written at once: the gate is consumed, the EdgeModel scales for the next step, its
+    status reports it, and the Rollout writes the weight (two controllers, three status writes; no
+    pod starts).
 
 Prints p50/p99/max of both, the operator's RSS (peak while the rollouts progress), and its CPU.
 
@@ -56,6 +61,15 @@ def watch(addr, token, path, on_event, stop):
                 return
             ev = json.loads(raw)
             on_event(ev["type"], ev["object"], time.perf_counter())
+
+
+def bench_patch_status(api, path, body):
+    """A merge patch of a status subresource, as `kubectl edgeml` writes a gate."""
+    req = urllib.request.Request(api.addr + path, data=json.dumps(body).encode(), method="PATCH")
+    req.add_header("Authorization", f"Bearer {api.token}")
+    req.add_header("Content-Type", "application/merge-patch+json")
+    with urllib.request.urlopen(req, timeout=60) as r:
+        r.read()
 
 
 def main():
@@ -125,9 +139,16 @@ def main():
                     c["type"] == "Ready" and c["status"] == "True" for c in obj.get("status", {}).get("conditions", [])):
                 pod_ready.setdefault(labels.get("edgeml.io/model"), t)
 
+        paused, written100 = {}, {}
+
         def on_rollout(kind, obj, t):
-            if obj.get("status", {}).get("candidateWeight") == 50:
+            s = obj.get("status", {})
+            if s.get("candidateWeight") == 50:
                 written.setdefault(obj["spec"]["modelRef"]["name"], t)
+            if s.get("candidateWeight") == 50 and s.get("currentStep") == 1 and s.get("phase") == "Paused":
+                paused.setdefault(obj["metadata"]["name"], t)
+            if s.get("candidateWeight") == 100:
+                written100.setdefault(obj["metadata"]["name"], t)
 
         for path, fn in ((NS + "/edgemodels", on_model), ("/api/v1/namespaces/default/pods?labelSelector=edgeml.io%2Ftrack%3Dcandidate", on_pod),
                          (NS + "/rollouts", on_rollout)):
@@ -143,7 +164,7 @@ def main():
             api.post_keepalive(NS + "/rollouts", {
                 "apiVersion": "edgeml.io/v1alpha1", "kind": "Rollout", "metadata": {"name": f"r{i:04d}"},
                 "spec": {"modelRef": {"name": f"m{i:04d}"}, "candidate": {"model": {"uri": curi, "digest": cdigest, "version": "2"}},
-                         "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}}}})
+                         "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}, {"setWeight": 100}, {"pause": {}}]}}}})
         peak = rss_mib(op.pid)
         while len(written) < n and time.monotonic() < deadline:
             peak = max(peak, rss_mib(op.pid))
@@ -156,7 +177,22 @@ def main():
         for label, values in (("candidate pod Ready → weight written", whole), ("EdgeModel reports candidate Ready → weight written", alone)):
             print(f"{label}: p50 {bench.percentile(values, 50):.1f} ms, p99 {bench.percentile(values, 99):.1f} ms, "
                   f"max {max(values) if values else float('nan'):.1f} ms ({len(values)} rollouts)")
-        print(f"operator RSS: peak {peak:.1f} MiB while {n} rollouts progressed, {rss_mib(op.pid):.1f} MiB after; CPU {cpu:.2f} s")
+        # The gates: every rollout waits at its pause; resume them all at once.
+        while len(paused) < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        gated = {}
+        for i in range(n):
+            name = f"r{i:04d}"
+            gated[name] = time.perf_counter()
+            bench_patch_status(api, NS + f"/rollouts/{name}/status", {"status": {"request": {"action": "resume", "requestedBy": "bench"}}})
+        while len(written100) < n and time.monotonic() < deadline:
+            peak = max(peak, rss_mib(op.pid))
+            time.sleep(0.05)
+        gate = [(written100[k] - gated[k]) * 1000 for k in written100 if k in gated]
+        print(f"kubectl edgeml resume → weight 100 written, {n} gates at once: p50 {bench.percentile(gate, 50):.1f} ms, "
+              f"p99 {bench.percentile(gate, 99):.1f} ms, max {max(gate) if gate else float('nan'):.1f} ms ({len(gate)} rollouts)")
+        print(f"operator RSS: peak {peak:.1f} MiB while {n} rollouts progressed, {rss_mib(op.pid):.1f} MiB after; CPU {cpu:.2f} s (first step)")
     finally:
         stop.set()
         for p in (op, sim):

@@ -94,8 +94,9 @@ public enum OperatorAssembly {
     switch (resource.group, resource.resource) {
     // EdgeModelPlanner: labels, annotations, deletion, status conditions and init containers;
     // the nodeName indexer: spec.nodeName.
-    // The Rollout controller's podMetrics analysis: status.podIP (scraped at the metrics port).
-    case ("", "pods"): return CachedFields(spec: ["nodeName"], status: ["phase", "conditions", "initContainerStatuses", "podIP"])
+    // (Not status.podIP: the Rollout controller lists the few pods it scrapes when it measures,
+    // once per interval, rather than keep every pod's address in memory.)
+    case ("", "pods"): return CachedFields(spec: ["nodeName"], status: ["phase", "conditions", "initContainerStatuses"])
     // The reconciler reads a workload's or Service's metadata only (applied hash, owner, deletion).
     case ("apps", "deployments"), ("apps", "daemonsets"), ("", "services"): return .metadata
     // JetsonNode: labels, taints, cordon, conditions, allocatable.

@@ -46,7 +46,7 @@ public enum RolloutRouting {
     let namespace = rollout.metadata.namespace ?? "default"
     let port = model?.spec.serving.ports?.metrics ?? 8002
     var out: [String: [String: PodCounts]] = [:]
-    for pod in await context.caches.store(.pods)?.byIndex("model", "\(namespace)/\(name)") ?? []
+    for pod in await servingPods(namespace: namespace, model: name, context: context)
     where EdgeModelPlanner.isReady(pod) && pod[path: ["metadata", "deletionTimestamp"]] == nil {
       guard let ip = pod[path: ["status", "podIP"]]?.stringValue, !ip.isEmpty,
             let podName = pod[path: ["metadata", "name"]]?.stringValue else { continue }
@@ -64,6 +64,13 @@ public enum RolloutRouting {
     return out
   }
 
+  /// The model's serving pods as the API server has them now (their addresses are not cached:
+  /// a live list of a few pods once per interval costs less than every pod's IP in memory).
+  static func servingPods(namespace: String, model: String, context: ReconcileContext) async -> [JSONValue] {
+    (try? await context.client.list(.pods, namespace: namespace,
+                                    labelSelector: "\(EdgeModelPlanner.Labels.model)=\(model),\(OperatorAssembly.managedSelector)").items) ?? []
+  }
+
   /// One libcurl transport for the operator's own HTTP reads (scrapes, Prometheus).
   static let sharedTransport: HTTPTransport? = try? HTTPTransport(tls: TLSSettings())
 
@@ -79,7 +86,7 @@ public enum RolloutRouting {
       var pods: [ScrapeTarget] = []
       if metric.provider.podMetrics != nil {
         let port = model?.spec.serving.ports?.metrics ?? 8002
-        for pod in await context.caches.store(.pods)?.byIndex("model", "\(namespace)/\(name)") ?? []
+        for pod in await servingPods(namespace: namespace, model: name, context: context)
         where pod[path: ["metadata", "labels", EdgeModelPlanner.Labels.track]]?.stringValue == EdgeModelPlanner.Labels.candidateTrack
           && EdgeModelPlanner.isReady(pod) && pod[path: ["metadata", "deletionTimestamp"]] == nil {
           guard let ip = pod[path: ["status", "podIP"]]?.stringValue, !ip.isEmpty else { continue }
