@@ -33,6 +33,7 @@ bench: setup
 	$(RELEASE) --product trtexec-double
 	$(RELEASE) --product edgeml-engine
 	python3 scripts/bench-edgemodel.py --bin .build-static/release/edgeml --models 1000
+	python3 scripts/bench-rollout.py --bin .build-static/release/edgeml --rollouts 100
 
 clean:
 	rm -rf .build .build-release .build-static
