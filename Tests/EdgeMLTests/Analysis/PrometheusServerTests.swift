@@ -211,7 +211,7 @@ final class RealPrometheus {
   /// Waits until Prometheus has scraped the target once (`up{job="triton"}` is 1): a condition, not a sleep.
   private func waitForFirstScrape() async throws {
     let transport = try HTTPTransport(tls: TLSSettings())
-    let deadline = ContinuousClock.now + .seconds(60)
+    let deadline = ContinuousClock.now + .seconds(120)
     while ContinuousClock.now < deadline {
       let url = PrometheusProvider.queryURL(address: address, query: #"up{job="triton"} == 1"#, time: context().now)
       if let response = try? await transport.send(HTTPRequest(method: "GET", url: url, timeout: .seconds(2))),
@@ -221,12 +221,14 @@ final class RealPrometheus {
       try await Task.sleep(for: .milliseconds(200))
     }
     let log = (try? String(contentsOfFile: directory + "/prometheus.log", encoding: .utf8)) ?? ""
-    Issue.record("Prometheus did not scrape its target within 60 s; its log:\n\(log.suffix(3000))")
+    Issue.record("Prometheus did not scrape its target within 120 s; its log:\n\(log.suffix(3000))")
     throw CancellationError()
   }
 
   private static func waitForPorts(_ path: String) async throws -> [Int] {
-    let deadline = ContinuousClock.now + .seconds(30)
+    // Generous: the whole suite starts at once on two cores, and Python's start-up waits its turn
+    // (a clean-clone CI run once took more than 30 s here). A deadline for a condition, not a sleep.
+    let deadline = ContinuousClock.now + .seconds(120)
     while ContinuousClock.now < deadline {
       if let text = try? String(contentsOfFile: path, encoding: .utf8) {
         let ports = text.split(separator: " ").compactMap { Int($0) }
@@ -234,7 +236,7 @@ final class RealPrometheus {
       }
       try await Task.sleep(for: .milliseconds(100))
     }
-    Issue.record("the metrics target did not start within 30 s")
+    Issue.record("the metrics target did not start within 120 s")
     throw CancellationError()
   }
 
