@@ -27,8 +27,8 @@ def wait_for(predicate, timeout=90, interval=0.25):
 
 
 class Cluster:
-    def __init__(self):
-        self.sim = Sim("--nodes", FLEET, "--speed", "0.002", "--no-pod-metrics", edgesim=True)
+    def __init__(self, fleet=FLEET, pod_metrics=False):
+        self.sim = Sim("--nodes", fleet, "--speed", "0.002", *([] if pod_metrics else ["--no-pod-metrics"]), edgesim=True)
         self.sim.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
         self.sim.kubectl("wait", "--for=condition=Established", "crd/edgemodels.edgeml.io", "--timeout=20s")
         self.log = open(os.path.join(self.sim.dir, "operator.log"), "w")

@@ -39,4 +39,7 @@ public enum ObjectLabels {
   public static let candidateTrack = "candidate"
   /// Annotation: the digest of what the operator last applied to an object.
   public static let appliedHash = "edgeml.io/applied-hash"
+  /// DaemonSet annotation: the candidate hash of the fleet rollout whose template it carries (with
+  /// `updateStrategy: OnDelete`, so only the pods the rollout evicts move to it).
+  public static let fleetRollout = "edgeml.io/fleet-rollout"
 }

@@ -32,6 +32,18 @@ struct ControllerTests {
       _ = try await h.eventually(20, "three daemon pods ready") {
         h.api.get(Keys.daemonSets, namespace: "default", name: "agent")?[path: ["status", "numberReady"]]?.intValue == 3 ? true : nil
       }
+      // A NoSchedule taint added later leaves the running daemon pod where it is (upstream's
+      // shouldContinueRunning); an untolerated NoExecute one removes it.
+      let before = try #require(h.pods(label: "app=agent").first { $0.nodeName == "orin-nx-16gb-0" }?.uid)
+      try h.api.mergePatch(Paths.node("orin-nx-16gb-0"), ["spec": ["taints": [["key": "dedicated", "value": "infra", "effect": "NoSchedule"]]]])
+      _ = try await h.eventually(20, "counted as misscheduled") {
+        h.api.get(Keys.daemonSets, namespace: "default", name: "agent")?[path: ["status", "numberMisscheduled"]]?.intValue == 1 ? true : nil
+      }
+      #expect(h.pods(label: "app=agent").first { $0.nodeName == "orin-nx-16gb-0" && !$0.isDeleting }?.uid == before)
+      try h.api.mergePatch(Paths.node("orin-nx-16gb-0"), ["spec": ["taints": [["key": "dedicated", "value": "infra", "effect": "NoExecute"]]]])
+      _ = try await h.eventually(20, "removed by NoExecute") {
+        h.pods(label: "app=agent").contains { $0.nodeName == "orin-nx-16gb-0" && !$0.isDeleting } ? nil : true
+      }
     }
   }
 

@@ -169,7 +169,33 @@ public struct CandidateStatus: Codable, Sendable, Equatable {
   public var engines: [EngineStatus]?
   /// The rollout is promoting and the stable workloads are Ready on the candidate's engines.
   public var stableServesCandidate: Bool?
+  /// A fleet rollout (strategy.fleet): the nodes moved to the candidate so far.
+  public var fleet: FleetReport?
   public init() {}
+}
+
+/// Where a fleet rollout stands on the nodes, as the EdgeModel controller sees its pods.
+public struct FleetReport: Codable, Sendable, Equatable {
+  /// Nodes that run the model (every node of its node groups, Ready or not).
+  public var eligibleNodes: Int?
+  /// Nodes that should run the candidate by the end of the current wave.
+  public var targetNodes: Int?
+  /// Nodes whose serving pod runs the candidate and is Ready.
+  public var updatedNodes: Int?
+  /// Nodes moved to the candidate whose pod or node failed, with what went wrong.
+  public var failedNodes: [FailedNode]?
+  public init() {}
+}
+
+public struct FailedNode: Codable, Sendable, Equatable {
+  public var node: String
+  public var reason: String
+  public var message: String
+  public init(node: String, reason: String, message: String) {
+    self.node = node
+    self.reason = reason
+    self.message = message
+  }
 }
 
 /// The engine builder image a model's pod templates use, and the model it was chosen for.

@@ -249,6 +249,8 @@ public struct RolloutStatus: Codable, Sendable, Equatable {
   public var analysisRuns: [JSONValue]?
   /// The A/B experiment: counts per variant, the test's p-value, effect and interval, the decision.
   public var abTest: ABTestStatus?
+  /// A fleet rollout's nodes (strategy.fleet), as the EdgeModel last reported them.
+  public var fleet: FleetReport?
   public var conditions: [StatusCondition]?
   public var message: String?
   public init() {}

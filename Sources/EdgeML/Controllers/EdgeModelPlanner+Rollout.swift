@@ -154,14 +154,32 @@ extension EdgeModelPlanner {
   /// (default `maxUnavailable: 1`). `unhealthyPodEvictionPolicy: AlwaysAllow` lets a drain evict a
   /// pod that is not Ready anyway (an engine still building), which the default `IfHealthyBudget`
   /// would refuse while the budget is spent (policy/v1 PodDisruptionBudgetSpec docs).
-  static func disruptionBudget(_ model: EdgeModel, group: Placement.NodeGroup) -> JSONValue {
+  ///
+  /// A DaemonSet's pods get an integer `minAvailable` worked out from `daemonPods` (the pods the
+  /// DaemonSet runs in the group): the disruption controller finds the expected count of pods only
+  /// for controllers with a scale (ReplicaSets, Deployments, StatefulSets, ReplicationControllers,
+  /// custom resources with a scale subresource), so for any other owner "only an integer value can
+  /// be used with .spec.minAvailable" (kubernetes.io, "Specifying a Disruption Budget for your
+  /// Application", arbitrary controllers); `maxUnavailable` there blocks every eviction.
+  static func disruptionBudget(_ model: EdgeModel, group: Placement.NodeGroup, daemonPods: Int? = nil) -> JSONValue {
     let name = model.metadata.name ?? ""
     var spec: JSONObject = [
       "selector": ["matchLabels": [.init(Labels.model): .string(name), .init(Labels.nodeGroup): .string(group.slug)]],
       "unhealthyPodEvictionPolicy": "AlwaysAllow",
     ]
     let budget = model.spec.placement?.disruptionBudget
-    if let min = budget?.minAvailable {
+    if let pods = daemonPods {
+      // Percentages as the disruption controller reads them: minAvailable rounds up, and
+      // maxUnavailable rounds up too (intstr.GetScaledValueFromIntOrPercent with roundUp true).
+      func scaled(_ v: IntOrString) -> Int {
+        switch v {
+        case .int(let n): return n
+        case .string(let s): return (pods * (Int(s.dropLast()) ?? 0) + 99) / 100
+        }
+      }
+      let minimum = budget?.minAvailable.map(scaled) ?? (pods - (budget?.maxUnavailable.map(scaled) ?? 1))
+      spec["minAvailable"] = JSONValue(max(0, minimum))
+    } else if let min = budget?.minAvailable {
       spec["minAvailable"] = ModelCoding.encode(min)
     } else {
       spec["maxUnavailable"] = budget?.maxUnavailable.map { ModelCoding.encode($0) } ?? 1

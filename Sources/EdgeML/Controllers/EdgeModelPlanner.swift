@@ -38,9 +38,14 @@ public enum EdgeModelPlanner {
     /// The Rollouts whose `spec.modelRef` names this model: an active one adds the candidate's
     /// workloads, a promoted one may change the model the stable workloads serve.
     public var rollouts: [Rollout]
+    /// The model's DaemonSets as cached (their metadata is enough): a fleet rollout evicts pods
+    /// only once they carry its template.
+    public var daemonSets: [JSONValue]
     public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], builderImage: String, now: String,
-                placement: Placement.Result? = nil, gpusInUse: [String: Int] = [:], rollouts: [Rollout] = []) {
+                placement: Placement.Result? = nil, gpusInUse: [String: Int] = [:], rollouts: [Rollout] = [],
+                daemonSets: [JSONValue] = []) {
       self.rollouts = rollouts
+      self.daemonSets = daemonSets
       self.model = model
       self.nodes = nodes
       self.placement = placement
@@ -58,6 +63,8 @@ public enum EdgeModelPlanner {
     public var status: EdgeModelStatus
     public var events: [PlannedEvent]
     public var placement: Placement.Result
+    /// Serving pods to evict (policy/v1 Eviction) for a fleet rollout's wave, by name.
+    public var evictions: [String] = []
   }
 
   public static let fieldManager = "edgeml-operator"
@@ -88,6 +95,10 @@ public enum EdgeModelPlanner {
     }
 
     let builder = builder(for: model, default: input.builderImage)
+    // A fleet rollout changes the DaemonSets' template itself (with OnDelete): see +Fleet.
+    let fleetCandidate = mode == .daemonSet ? tracks.candidate.flatMap { $0.rollout.spec.strategy.fleet != nil ? $0 : nil } : nil
+    var candidateModel = model
+    if let f = fleetCandidate { candidateModel.spec.model = f.source }
     var objects: [DesiredObject] = []
     var engines: [EngineStatus] = []
     var desiredTotal = 0
@@ -124,21 +135,58 @@ public enum EdgeModelPlanner {
     }
     for (i, group) in placement.groups.enumerated() {
       let plan = EnginePlan(spec: spec, group: group, modelName: name)
-      let template = podTemplate(model: model, group: group, plan: plan, builderImage: builder.image ?? input.builderImage)
+      let templatePlan = fleetCandidate == nil ? plan : EnginePlan(spec: candidateModel.spec, group: group, modelName: name)
+      let template = podTemplate(model: fleetCandidate == nil ? model : candidateModel, group: group, plan: templatePlan,
+                                 builderImage: builder.image ?? input.builderImage)
       let stableReplicas = stableCounts[i]
       // A group without replicas keeps its Deployment, scaled to zero (as `kubectl scale` would
       // leave it), but has no engine to report.
       objects.append(DesiredObject(mode == .deployment ? .deployments : EdgeModelReconciler.daemonSets,
-                                   workload(model: model, group: group, mode: mode, replicas: stableReplicas, template: template)))
-      if mode == .deployment || replicas[i] > 0 { objects.append(DesiredObject(EdgeModelReconciler.disruptionBudgets, disruptionBudget(model, group: group))) }
+                                   workload(model: model, group: group, mode: mode, replicas: stableReplicas, template: template,
+                                            fleetRollout: fleetCandidate?.hash)))
+      if mode == .deployment || replicas[i] > 0 { objects.append(DesiredObject(EdgeModelReconciler.disruptionBudgets, disruptionBudget(model, group: group, daemonPods: mode == .daemonSet ? replicas[i] : nil))) }
       desiredTotal += stableReplicas
       guard mode == .daemonSet || stableReplicas > 0 else { continue }
       let slug = group.slug
       let groupPods = stablePods.filter { $0[path: ["metadata", "labels", Labels.nodeGroup]]?.stringValue == slug }
+      if fleetCandidate != nil, templatePlan.key != plan.key {
+        // Both versions serve in the group while a fleet rollout moves it: an engine each.
+        let keys = Set(groupPods.filter(holdsPlace).compactMap { $0[path: ["metadata", "annotations", Labels.engineKey]]?.stringValue })
+        if keys.contains(plan.key) || !keys.contains(templatePlan.key) {
+          engines.append(engineStatus(plan: plan, group: group, pods: groupPods, previous: previousEngines[plan.key]))
+        }
+        if keys.contains(templatePlan.key) {
+          engines.append(engineStatus(plan: templatePlan, group: group, pods: groupPods, previous: previousEngines[templatePlan.key]))
+        }
+        continue
+      }
       engines.append(engineStatus(plan: plan, group: group, pods: groupPods, previous: previousEngines[plan.key]))
     }
     var candidateStatus: CandidateStatus?
-    if let c = tracks.candidate {
+    var evictions: [String] = []
+    var fleetComplete = false
+    if let f = fleetCandidate, let fleet = f.rollout.spec.strategy.fleet {
+      let fp = fleetPlan(fleet: fleet, groups: placement.groups,
+                         candidateKeys: placement.groups.map { EnginePlan(spec: candidateModel.spec, group: $0, modelName: name).key },
+                         nodes: input.nodes, pods: stablePods,
+                         // Nothing moves while the rollout is paused (a person, an analysis or a failed node stopped it).
+                         applied: fleetApplied(input.daemonSets, names: placement.groups.map { workloadName(model: name, group: $0) }, hash: f.hash)
+                           && (f.rollout.status?.phase ?? .progressing) == .progressing,
+                         target: { RolloutPlanner.fleetTarget(f.rollout, eligible: $0) })
+      evictions = fp.evictions
+      fleetComplete = fp.complete
+      var c = CandidateStatus()
+      c.rollout = f.rollout.metadata.name
+      c.hash = f.hash
+      c.version = f.source.version
+      c.replicas = fp.report.targetNodes
+      c.readyReplicas = fp.report.updatedNodes
+      let keys = Set(placement.groups.map { EnginePlan(spec: candidateModel.spec, group: $0, modelName: name).key })
+      let candidateEngines = engines.filter { keys.contains($0.key ?? "") }
+      c.engines = candidateEngines.isEmpty ? nil : candidateEngines
+      c.fleet = fp.report
+      candidateStatus = c
+    } else if let c = tracks.candidate {
       let planned = candidateObjects(model: model, candidate: c, groups: placement.groups, replicas: candidateReplicas, pods: allPods,
                                      builderImage: builder.image ?? input.builderImage, previous: model.status?.candidate)
       objects += planned.objects
@@ -240,7 +288,13 @@ public enum EdgeModelPlanner {
                                        message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on the current engine")
     }
     conditions.append(readyCondition)
-    if tracks.promoting, readyCondition.status == "True" { status.candidate?.stableServesCandidate = true }
+    if fleetCandidate != nil {
+      // Every node able to move serves the candidate: what promotion waits for.
+      if tracks.promoting, fleetComplete { status.candidate?.stableServesCandidate = true }
+      status.currentVersion = mostCommon(readyVersions) ?? model.status?.currentVersion
+    } else if tracks.promoting, readyCondition.status == "True" {
+      status.candidate?.stableServesCandidate = true
+    }
     status.conditions = conditions.map { keepTransitionTime($0, previous: model.status?.conditions, now: input.now) }
 
     if readyCondition.status == "True" {
@@ -255,7 +309,7 @@ public enum EdgeModelPlanner {
       status.phase = ready.isEmpty ? .pending : .degraded
     }
 
-    return Plan(objects: objects, status: status, events: events(from: model.status, to: status), placement: placement)
+    return Plan(objects: objects, status: status, events: events(from: model.status, to: status), placement: placement, evictions: evictions)
   }
 
   /// The engine builder image for `model`'s pod templates: the spec's own when it names one; else
@@ -410,8 +464,10 @@ public enum EdgeModelPlanner {
 
   /// A node group's workload. The stable one selects the model's pods of the group (as it always
   /// has: a selector cannot change); a candidate's also selects its track.
+  /// `fleetRollout`: the hash of a fleet rollout whose template a DaemonSet carries; it then waits
+  /// for the rollout's evictions (`OnDelete`) instead of replacing every pod by itself.
   static func workload(model: EdgeModel, group: Placement.NodeGroup, mode: PlacementMode, replicas: Int, template: JSONValue,
-                       candidate: Bool = false) -> JSONValue {
+                       candidate: Bool = false, fleetRollout: String? = nil) -> JSONValue {
     let name = model.metadata.name ?? ""
     var matchLabels: JSONObject = [.init(Labels.model): .string(name), .init(Labels.nodeGroup): .string(group.slug)]
     if candidate { matchLabels[Labels.track] = .string(Labels.candidateTrack) }
@@ -428,18 +484,16 @@ public enum EdgeModelPlanner {
       spec["strategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxSurge": JSONValue(full ? 0 : 1), "maxUnavailable": JSONValue(full ? 1 : 0)]]
     case .daemonSet:
       kind = "DaemonSet"
-      spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1]]
+      spec["updateStrategy"] = fleetRollout == nil ? ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1]] : ["type": "OnDelete"]
     }
-    return [
-      "apiVersion": "apps/v1", "kind": .string(kind),
-      "metadata": [
-        "name": .string(candidate ? candidateWorkloadName(model: name, group: group) : workloadName(model: name, group: group)),
-        "namespace": .string(model.metadata.namespace ?? "default"),
-        "labels": .object(podLabels(name: name, group: group, version: nil, track: candidate ? Labels.candidateTrack : nil)),
-        "ownerReferences": [ownerReference(model)],
-      ],
-      "spec": .object(spec),
+    var metadata: JSONObject = [
+      "name": .string(candidate ? candidateWorkloadName(model: name, group: group) : workloadName(model: name, group: group)),
+      "namespace": .string(model.metadata.namespace ?? "default"),
+      "labels": .object(podLabels(name: name, group: group, version: nil, track: candidate ? Labels.candidateTrack : nil)),
+      "ownerReferences": [ownerReference(model)],
     ]
+    if let fleetRollout, mode == .daemonSet { metadata["annotations"] = [.init(Labels.fleetRollout): .string(fleetRollout)] }
+    return ["apiVersion": "apps/v1", "kind": .string(kind), "metadata": .object(metadata), "spec": .object(spec)]
   }
 
   /// The model's Service (`track` nil: every serving pod), or, while a Rollout with a weighted
@@ -482,18 +536,9 @@ public enum EdgeModelPlanner {
     var results: [EngineResult] = []
     var failures: [EngineResult] = []
     for pod in current {
-      guard let engine = (pod[path: ["status", "initContainerStatuses"]]?.arrayValue ?? []).first(where: { $0["name"] == "engine" }) else { continue }
-      if let t = engine[path: ["state", "terminated"]] {
-        let r = EngineResult(terminationMessage: t["message"]?.stringValue ?? "")
-        if t["exitCode"]?.intValue == 0 {
-          results.append(r ?? EngineResult())
-        } else {
-          failures.append(r ?? failedWithoutResult(t))
-        }
-      } else if let t = engine[path: ["lastState", "terminated"]], t["exitCode"]?.intValue != 0 {
-        // Restarting after a failure (CrashLoopBackOff between attempts): the last attempt's word stands.
-        failures.append(EngineResult(terminationMessage: t["message"]?.stringValue ?? "") ?? failedWithoutResult(t))
-      }
+      let outcome = engineOutcome(pod)
+      if let r = outcome.result { results.append(r) }
+      if let f = outcome.failure { failures.append(f) }
     }
     if !results.isEmpty {
       status.state = .built

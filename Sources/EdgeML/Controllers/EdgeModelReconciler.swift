@@ -70,12 +70,37 @@ public struct EdgeModelReconciler: ObjectReconciler {
         inUse[node] = max(0, (inUse[node] ?? 0) - 1)
       }
     }
+    let daemonSets = model.spec.placement?.mode == .daemonSet ? await context.caches.store(Self.daemonSets)?.byIndex("model", key) ?? [] : []
     let plan = EdgeModelPlanner.plan(.init(model: model, nodes: nodes, pods: pods, builderImage: builderImage,
                                            now: context.clock.timestamp.rfc3339, placement: placement, gpusInUse: inUse,
-                                           rollouts: rollouts))
+                                           rollouts: rollouts, daemonSets: daemonSets))
+    let refused = await evict(plan.evictions, namespace: model.metadata.namespace ?? "default", context: context)
     return ReconcilePlan(objects: plan.objects, prune: [.deployments, Self.daemonSets, Self.services, Self.disruptionBudgets],
                          status: ModelCoding.encode(plan.status),
-                         events: plan.events)
+                         events: plan.events,
+                         requeueAfter: refused ? .seconds(10) : nil)
+  }
+
+  /// Evicts a fleet wave's pods through the Eviction API, so the node group's PodDisruptionBudget
+  /// has its say as it has in `kubectl drain`. The DaemonSet re-creates each on the candidate; the
+  /// pod watch wakes the next pass. Returns whether any was refused (429: the budget is spent just
+  /// now; looked at again in 10 s). The client retries a 429 a few times itself first.
+  func evict(_ names: [String], namespace: String, context: ReconcileContext) async -> Bool {
+    var refused = false
+    for name in names {
+      let eviction: JSONValue = ["apiVersion": "policy/v1", "kind": "Eviction", "metadata": ["name": .string(name), "namespace": .string(namespace)]]
+      do {
+        _ = try await context.client.send(method: "POST", path: "/api/v1/namespaces/\(namespace)/pods/\(name)/eviction",
+                                          body: eviction)
+        context.logger.info("Evicted for a fleet wave", metadata: ["pod": "\(name)"])
+      } catch let error as KubeAPIError where error.code == 404 {
+        continue   // gone already
+      } catch {
+        refused = true
+        context.logger.warning("Eviction refused", metadata: ["pod": "\(name)", "error": "\(error)"])
+      }
+    }
+    return refused
   }
 }
 

@@ -3,8 +3,11 @@ import KubeCore
 /// The analysis of a Rollout's current step, as its status keeps it: one `MetricResult` per metric
 /// (counters and the last measurements) in `status.analysisRuns`, started afresh at each step.
 public enum RolloutAnalysis {
-  /// The metrics the current step analyses (none when the step is not an analysis).
+  /// The metrics the current step analyses (none when the step is not an analysis; all of them for
+  /// a fleet wave).
   public static func metrics(of rollout: Rollout) -> [AnalysisMetric] {
+    // A fleet wave analyses every metric once its nodes serve the candidate.
+    if rollout.spec.strategy.fleet != nil { return rollout.spec.analysis?.metrics ?? [] }
     guard let steps = rollout.spec.strategy.canary?.steps, let step = rollout.status?.currentStep, step < steps.count,
           let analysis = steps[step].analysis else { return [] }
     let all = rollout.spec.analysis?.metrics ?? []

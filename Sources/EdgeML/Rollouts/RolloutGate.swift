@@ -36,7 +36,16 @@ public enum RolloutGate {
     if let step = s?.currentStep, !steps.isEmpty {
       lines.append("Step:       \(min(step, steps.count))/\(steps.count)" + (step < steps.count ? " (\(describe(steps[step])))" : " (all done)"))
     }
-    lines.append("Traffic:    stable \(s?.stableWeight ?? 100)%, candidate \(s?.candidateWeight ?? 0)%")
+    if let fleet = r.spec.strategy.fleet {
+      let wave = s?.currentStep ?? 0
+      lines.append("Wave:       \(min(wave, fleet.waves.count))/\(fleet.waves.count)" + (wave < fleet.waves.count ? " (\(describe(fleet.waves[wave])))" : " (all done)"))
+      if let f = s?.fleet {
+        lines.append("Nodes:      \(f.updatedNodes ?? 0)/\(f.eligibleNodes ?? 0) on the candidate, \(f.targetNodes ?? 0) by the end of this wave")
+        for n in f.failedNodes ?? [] { lines.append("  failed:   \(n.node) (\(n.reason)): \(n.message)") }
+      }
+    } else {
+      lines.append("Traffic:    stable \(s?.stableWeight ?? 100)%, candidate \(s?.candidateWeight ?? 0)%")
+    }
     if let p = s?.pause { lines.append("Paused:     \(p.reason) since \(p.since)" + (p.until.map { ", until \($0)" } ?? "")) }
     if let a = s?.abort { lines.append("Aborted:    \(a.reason) at \(a.at): \(a.message)") }
     if let m = s?.message { lines.append("Message:    \(m)") }
@@ -63,6 +72,10 @@ public enum RolloutGate {
       }
     }
     return lines.joined(separator: "\n")
+  }
+
+  static func describe(_ wave: FleetWave) -> String {
+    wave.nodes.map { "\($0) more node(s)" } ?? wave.percent.map { "up to \($0)% of the nodes" } ?? "?"
   }
 
   static func describe(_ step: CanaryStep) -> String {

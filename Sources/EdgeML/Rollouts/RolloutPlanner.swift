@@ -151,6 +151,8 @@ public enum RolloutPlanner {
     }
 
     var steps: [CanaryStep] { spec.strategy.canary?.steps ?? [] }
+    /// Canary steps, or fleet waves: what `currentStep` counts.
+    var stageCount: Int { spec.strategy.fleet != nil ? waves.count : steps.count }
     var step: Int { status.currentStep ?? 0 }
 
     mutating func run() {
@@ -169,16 +171,17 @@ public enum RolloutPlanner {
         status.request = input.rollout.status?.request
         status.lastRequest = input.rollout.status?.lastRequest
       }
-      guard spec.strategy.fleet == nil else {
-        degrade("StrategyNotImplemented", "strategy.fleet (node-by-node waves) is not carried out by this version of the operator; use canary or abTest")
-        return
-      }
       guard let model = input.model else {
         degrade("ModelNotFound", "EdgeModel \(spec.modelRef.name) not found in this namespace: create it, or fix spec.modelRef")
         return
       }
-      if model.spec.placement?.mode == .daemonSet {
-        degrade("UnsupportedPlacement", "a canary or an A/B test needs an EdgeModel in Deployment mode; EdgeModel \(spec.modelRef.name) runs as a DaemonSet")
+      let daemonSet = model.spec.placement?.mode == .daemonSet
+      if spec.strategy.fleet != nil, !daemonSet {
+        degrade("UnsupportedPlacement", "a fleet rollout moves one serving pod per node: EdgeModel \(spec.modelRef.name) must run in DaemonSet mode (placement.mode: DaemonSet); use canary or abTest for a Deployment")
+        return
+      }
+      if spec.strategy.fleet == nil, daemonSet {
+        degrade("UnsupportedPlacement", "a canary or an A/B test needs an EdgeModel in Deployment mode; EdgeModel \(spec.modelRef.name) runs as a DaemonSet: use strategy.fleet")
         return
       }
       if let other = input.competing, status.phase != .promoted, status.phase != .aborted {
@@ -195,6 +198,11 @@ public enum RolloutPlanner {
       handleRequest()
       guard status.phase != .promoted, status.phase != .aborted else { return }
       if status.pause?.reason == "Manual" { return }
+      if spec.strategy.fleet != nil {
+        // A failed node is the fleet's own verdict (it names the node): see runFleet.
+        runFleet(model)
+        return
+      }
       if let failure = candidateFailure(model) {
         pause("CandidateFailed", failure)
         return
@@ -236,7 +244,8 @@ public enum RolloutPlanner {
         pause("Manual", "paused by \(request.requestedBy ?? "a user"): kubectl edgeml resume continues")
         outcome = "Accepted"
       case .resume:
-        if status.phase == .paused, let reason = status.pause?.reason, ["Manual", "PauseStep", "AnalysisInconclusive", "AnalysisFailed"].contains(reason) {
+        if status.phase == .paused, let reason = status.pause?.reason,
+           ["Manual", "PauseStep", "AnalysisInconclusive", "AnalysisFailed", "NodeFailed"].contains(reason) {
           if reason == "PauseStep" || reason.hasPrefix("Analysis") { next() } else { unpause() }
           outcome = "Accepted"
         } else {
@@ -245,7 +254,7 @@ public enum RolloutPlanner {
       case .promote:
         if request.full == true {
           unpause()
-          status.currentStep = steps.count
+          status.currentStep = stageCount
           status.stepStartedAt = now
           event("Normal", "PromoteRequested", "every remaining step skipped by \(request.requestedBy ?? "a user")")
         } else {
@@ -467,11 +476,11 @@ public enum RolloutPlanner {
       }
       let completed = status.phase == .promoted || status.phase == .aborted
       conditions.append(condition("Completed", completed ? "True" : "False", status.phase?.rawValue ?? "Progressing",
-                                  completed ? (status.message ?? "") : "step \(step) of \(steps.count)"))
+                                  completed ? (status.message ?? "") : "step \(step) of \(stageCount)"))
       var list = input.rollout.status?.conditions ?? []
       for c in conditions { Condition.set(c, in: &list, now: input.now) }
       status.conditions = list.filter { c in conditions.contains { $0.type == c.type } }
-      if status.phase == .progressing, status.pause == nil, status.message == nil { status.message = "step \(step) of \(steps.count)" }
+      if status.phase == .progressing, status.pause == nil, status.message == nil { status.message = "step \(step) of \(stageCount)" }
       return Plan(status: status, routerWeight: status.candidateWeight ?? 0, events: events, requeueAfter: requeue, measure: measure)
     }
   }

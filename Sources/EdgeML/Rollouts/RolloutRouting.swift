@@ -77,27 +77,40 @@ public enum RolloutRouting {
   /// Measures with the providers a metric names: PromQL over HTTP, the candidate's pods scraped
   /// directly, or a Job (docs/analysis.md). `{{candidate}}` and `{{stable}}` in a query become
   /// matchers on the labels every Kubernetes scrape configuration gives a pod's series
-  /// (`namespace`, `pod`): the candidate's pods are `<model>-c-…` (docs/rollouts.md).
+  /// (`namespace`, `pod`): the candidate's pods are `<model>-c-…` (docs/rollouts.md), or, in a
+  /// fleet rollout, the moved nodes' pods by name.
   public static func measure(prometheus: any AnalysisProvider, podMetrics: any AnalysisProvider) -> RolloutReconciler.Measure {
     { metric, rollout, model, index, context in
       let providers = AnalysisProviders(prometheus: prometheus, podMetrics: podMetrics, job: JobProvider(client: context.client))
       let name = rollout.spec.modelRef.name
       let namespace = rollout.metadata.namespace ?? "default"
       var pods: [ScrapeTarget] = []
-      if metric.provider.podMetrics != nil {
+      // A fleet rollout's candidate pods are the moved nodes' pods of the model's own DaemonSets,
+      // told apart by the candidate's version label; a canary's are its `-c-` workloads' pods.
+      let fleet = rollout.spec.strategy.fleet != nil
+      let candidateVersion = rollout.spec.candidate.model.version
+      var fleetPods: [String] = []
+      if metric.provider.podMetrics != nil || fleet {
         let port = model?.spec.serving.ports?.metrics ?? 8002
         for pod in await servingPods(namespace: namespace, model: name, context: context)
-        where pod[path: ["metadata", "labels", EdgeModelPlanner.Labels.track]]?.stringValue == EdgeModelPlanner.Labels.candidateTrack
-          && EdgeModelPlanner.isReady(pod) && pod[path: ["metadata", "deletionTimestamp"]] == nil {
+        where EdgeModelPlanner.isReady(pod) && pod[path: ["metadata", "deletionTimestamp"]] == nil {
+          let labels = pod[path: ["metadata", "labels"]]
+          let candidate = fleet ? candidateVersion != nil && labels?[EdgeModelPlanner.Labels.version]?.stringValue == candidateVersion
+            : labels?[EdgeModelPlanner.Labels.track]?.stringValue == EdgeModelPlanner.Labels.candidateTrack
+          guard candidate, let podName = pod[path: ["metadata", "name"]]?.stringValue else { continue }
+          fleetPods.append(podName)
           guard let ip = pod[path: ["status", "podIP"]]?.stringValue, !ip.isEmpty else { continue }
-          pods.append(ScrapeTarget(pod: pod[path: ["metadata", "name"]]?.stringValue ?? "", url: "http://\(ip):\(port)/metrics"))
+          pods.append(ScrapeTarget(pod: podName, url: "http://\(ip):\(port)/metrics"))
         }
       }
+      let candidateMatchers = fleet ? "namespace=\"\(namespace)\",pod=~\"\(fleetPods.sorted().joined(separator: "|"))\""
+        : "namespace=\"\(namespace)\",pod=~\"\(name)-c-.*\""
+      let stableMatchers = fleet ? "namespace=\"\(namespace)\",pod=~\"\(name)-.*\",pod!~\"\(fleetPods.sorted().joined(separator: "|"))\""
+        : "namespace=\"\(namespace)\",pod=~\"\(name)-.*\",pod!~\"\(name)-c-.*\""
       let analysis = AnalysisContext(
         rolloutNamespace: namespace, rolloutName: rollout.metadata.name ?? "", rolloutUID: rollout.metadata.uid ?? "",
         runID: "step-\(rollout.status?.currentStep ?? 0)", measurementIndex: index, now: context.clock.timestamp,
-        candidateMatchers: "namespace=\"\(namespace)\",pod=~\"\(name)-c-.*\"",
-        stableMatchers: "namespace=\"\(namespace)\",pod=~\"\(name)-.*\",pod!~\"\(name)-c-.*\"", pods: pods)
+        candidateMatchers: candidateMatchers, stableMatchers: stableMatchers, pods: pods)
       return await providers.measure(metric, context: analysis)
     }
   }

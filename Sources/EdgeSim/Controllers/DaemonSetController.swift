@@ -34,16 +34,25 @@ struct DaemonSetController: Sendable {
     return spec
   }
 
-  /// Whether a daemon pod should run on the node (daemon_controller.go `NodeShouldRunDaemonPod`).
-  static func shouldRun(_ ds: JSONValue, on node: JSONValue) -> Bool {
+  /// Whether a daemon pod should be started on the node, and whether one already there should
+  /// keep running (daemon_controller.go `NodeShouldRunDaemonPod`): both need the selector and
+  /// affinity to match; starting also needs every NoSchedule and NoExecute taint tolerated, while
+  /// a pod already scheduled keeps running unless a NoExecute taint is not tolerated ("Scheduled
+  /// daemon pods should continue running if they tolerate NoExecute taint"). So the daemon pod of
+  /// a node that stops reporting (tainted `unreachable` NoSchedule and NoExecute) stays.
+  static func shouldRun(_ ds: JSONValue, on node: JSONValue) -> (run: Bool, continueRunning: Bool) {
     let pod: JSONValue = ["spec": podSpec(ds)]
-    guard NodeFit.matchesSelectorAndAffinity(pod: pod, node: node) else { return false }
+    guard NodeFit.matchesSelectorAndAffinity(pod: pod, node: node) else { return (false, false) }
     let tolerations = pod[path: ["spec", "tolerations"]]?.arrayValue ?? []
-    for taint in node[path: ["spec", "taints"]]?.arrayValue ?? [] {
-      let effect = taint["effect"]?.stringValue ?? ""
-      if (effect == "NoSchedule" || effect == "NoExecute") && !NodeFit.tolerates(tolerations, taint: taint) { return false }
+    var run = true, keep = true
+    for taint in node[path: ["spec", "taints"]]?.arrayValue ?? [] where !NodeFit.tolerates(tolerations, taint: taint) {
+      switch taint["effect"]?.stringValue {
+      case "NoSchedule"?: run = false
+      case "NoExecute"?: run = false; keep = false
+      default: break
+      }
     }
-    return true
+    return (run, keep)
   }
 
   /// The node a daemon pod is for: its binding, or the node its affinity pins it to.
@@ -67,11 +76,13 @@ struct DaemonSetController: Sendable {
       byNode[Self.targetNode(pod), default: []].append(pod)
     }
     let owner = ds.controllerReference(apiVersion: "apps/v1", kind: "DaemonSet")
-    let eligible = Set(nodes.filter { Self.shouldRun(ds, on: $0) }.map(\.name))
+    let verdicts = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, Self.shouldRun(ds, on: $0)) })
+    let eligible = Set(nodes.filter { verdicts[$0.name]?.run == true }.map(\.name))
     func delete(_ pod: JSONValue) { _ = try? api.delete(Paths.pod(key.namespace, pod.name)) }
     for node in nodes {
       let pods = (byNode[node.name] ?? []).sorted { $0.creationTimestamp < $1.creationTimestamp }
-      if !eligible.contains(node.name) { pods.forEach(delete); continue }
+      if verdicts[node.name]?.continueRunning != true { pods.forEach(delete); continue }
+      if !eligible.contains(node.name) { continue }   // kept where it runs, none started
       // Failed daemon pods are deleted and replaced; surplus ones too, oldest kept.
       for pod in pods where pod.phase == "Failed" { delete(pod) }
       let live = pods.filter { $0.phase != "Failed" }
