@@ -1,7 +1,7 @@
 """A fleet rollout end to end on EdgeSim: six Orin NX nodes run a DaemonSet-mode model; the real
 operator moves them to the candidate in waves (one node, half, all), site by site, evicting at
 most one serving pod at a time, analysing each wave from the moved pods' own metrics, and
-promotes. A watch of the pods (the official Python client) checks `maxUnavailable` on every pod
+promotes, though it is killed (SIGKILL) and restarted mid-wave. A watch of the pods (the official Python client) checks `maxUnavailable` on every pod
 transition. A second rollout stops at its second wave when a moved node fails, and names it.
 """
 import json
@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client as k8s, config as k8s_config, watch as k8s_watch
 
 from test_edgemodel_e2e import Cluster, wait_for
-from test_rollout_e2e import plugin, rollout
+from test_rollout_e2e import plugin, restart_operator, rollout
 
 NODES = [f"orin-nx-16gb-{i}" for i in range(6)]
 
@@ -128,6 +128,10 @@ def test_a_fleet_moves_in_waves_site_by_site_never_more_than_one_node_down(clust
         cluster.sim.kubectl("apply", "-f", "-", input=FLEET_ROLLOUT.format(
             name="fleetcam-v2", uri=curi, digest=cdigest, version="2", waves="[{nodes: 1}, {percent: 50}, {percent: 100}]",
             metric="nv_inference_request_success"))
+        # kill -9 of the operator in the middle of wave 1: the next one picks the same next nodes.
+        assert wait_for(lambda: rollout(cluster, "fleetcam-v2").get("status", {}).get("currentStep", 0) >= 1, timeout=120), \
+            explain(cluster, "fleetcam-v2")
+        restart_operator(cluster)
         done = wait_for(lambda: rollout(cluster, "fleetcam-v2").get("status", {}).get("phase") == "Promoted", timeout=240)
         assert done, explain(cluster, "fleetcam-v2")
     finally:
@@ -141,7 +145,7 @@ def test_a_fleet_moves_in_waves_site_by_site_never_more_than_one_node_down(clust
     assert watcher.order == NODES[3:] + NODES[:3], watcher.order
     events = json.loads(cluster.sim.kubectl("get", "events", "-o", "json").stdout)["items"]
     notes = [e.get("note") or e.get("message") or "" for e in events if e["involvedObject"]["name"] == "fleetcam-v2"]
-    assert sum("serve the candidate" in n for n in notes) == 3, notes   # one WaveCompleted per wave
+    assert sum("serve the candidate" in n for n in notes) == 3, notes   # one WaveCompleted per wave, none repeated
     # Each wave was analysed on the moved pods' own metrics before the next.
     assert any("1/6 node(s)" in n for n in notes) and any("3/6 node(s)" in n for n in notes), notes
     # The nodes keep the pods they were moved with: promotion restarted nobody.
