@@ -51,6 +51,7 @@ class Stack:
                        "--variant-behaviour", "label=edgeml.io/model-version=3,latencyMs=6,p99Ms=12,errorRate=0.05",
                        "--variant-behaviour", "label=edgeml.io/model-version=4,latencyMs=6,p99Ms=12,errorRate=0.005",
                        "--variant-behaviour", "label=edgeml.io/model-version=1,latencyMs=8,p99Ms=16",
+                       "--variant-behaviour", "label=edgeml.io/model-version=5,latencyMs=12,p99Ms=24",
                        "--traffic-seed", "7", edgesim=True)
         self.sim.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
         self.sim.kubectl("wait", "--for=condition=Established", "crd/rollouts.edgeml.io", "--timeout=20s")
@@ -232,3 +233,39 @@ def test_an_ab_test_decides_on_the_success_rates_the_pods_count_and_promotes_the
     assert a["trials"] >= 400 and b["trials"] >= 400, ab
     assert 0.92 < a["rate"] < 0.98 and b["rate"] > 0.98, ab
     assert wait_for(lambda: stack.get("edgemodel", "pace")["status"].get("currentVersion") == "4", timeout=60)
+
+
+AB_LATENCY = """
+apiVersion: edgeml.io/v1alpha1
+kind: Rollout
+metadata: {{name: pace-latency}}
+spec:
+  modelRef: {{name: pace}}
+  candidate: {{model: {{uri: "{uri}", digest: "{digest}", version: "5"}}}}
+  strategy:
+    abTest:
+      variants: [{{name: a, weight: 50}}, {{name: b, weight: 50}}]
+      duration: 1h
+      metric: {{name: nv_inference_request_duration_us, kind: continuous, better: lower}}
+      decision: {{test: mann-whitney, alpha: 0.01, minSamples: 8, sequential: true, autoPromote: true}}
+  analysis: {{interval: 2s}}
+"""
+
+
+def test_an_ab_test_on_latency_keeps_the_faster_stable_model(stack):
+    """Version 5 answers in about 12 ms where version 4 (stable since the test above) takes 6: each
+    pod's mean latency per request over an interval, from its Triton duration and request
+    counters, is one sample; the always-valid sequential test names the stable variant the winner
+    and, with autoPromote, the candidate is rolled back."""
+    uri, digest = stack.model_file("5")
+    stack.sim.kubectl("apply", "-f", "-", input=AB_LATENCY.format(uri=uri, digest=digest))
+    s = wait_for(lambda: (lambda s: s if s.get("phase") in ("Promoted", "Aborted") else None)(stack.get("rollout", "pace-latency").get("status", {})),
+                 timeout=240)
+    assert s and s["phase"] == "Aborted" and s["abort"]["reason"] == "ABTestLost", explain(stack, "pace-latency")
+    ab = s["abTest"]
+    assert ab["winner"] == "a" and ab["pValue"] < 0.01, ab
+    a, b = ab["variants"]
+    assert a["samples"] >= 8 and b["samples"] >= 8, ab
+    # Means per request in microseconds, as Triton counts them.
+    assert 4_000 < a["mean"] < 9_000 and 9_000 < b["mean"] < 16_000 and ab["effect"] > 3_000, ab
+    assert stack.get("edgemodel", "pace")["status"].get("currentVersion") == "4"

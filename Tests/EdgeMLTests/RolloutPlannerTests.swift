@@ -414,8 +414,10 @@ import Testing
     #expect(d.status.abTest?.sequential != nil)
   }
 
-  @Test func aContinuousMetricOrThreeVariantsAreRefusedWithTheReason() throws {
-    let p = RolloutPlanner.plan(.init(rollout: try rollout(kind: "continuous"), model: try RolloutPlannerTests().model(), now: t0))
-    #expect(p.status.phase == .degraded && p.status.message?.contains("metric.kind: proportion") == true)
+  @Test func aFixedHorizonContinuousTestNeedingMoreSamplesThanStatusKeepsIsRefusedWithTheReason() throws {
+    var r = try rollout(kind: "continuous")
+    r.spec.strategy.abTest?.decision?.minSamples = 5_000
+    let p = RolloutPlanner.plan(.init(rollout: r, model: try RolloutPlannerTests().model(), now: t0))
+    #expect(p.status.phase == .degraded && p.status.message?.contains("at most 2000 samples per variant") == true)
   }
 }

@@ -85,6 +85,11 @@ public struct ABMetric: Codable, Sendable, Equatable {
   public var kind: String?
   /// For a proportion: the counter of failures (default `nv_inference_request_failure`).
   public var failures: String?
+  /// For a continuous metric: the counter of requests `name` sums over (default
+  /// `nv_inference_request_success`).
+  public var count: String?
+  /// For a continuous metric: `lower` (default) or `higher` is better.
+  public var better: String?
 }
 
 public struct ABDecision: Codable, Sendable, Equatable {
@@ -276,16 +281,45 @@ public struct ABTestStatus: Codable, Sendable, Equatable {
   public var reason: String?
   /// The sequential test's state between looks (running minimum p-value, mixing variance, …).
   public var sequential: JSONValue?
+  /// A continuous metric at a fixed horizon: each variant's samples (stable first), bounded.
+  public var samples: [[Double]]?
+  /// A continuous metric: each variant's running summary of its samples (stable first).
+  public var means: [RunningMean]?
   public init() {}
 }
 
 public struct PodCounts: Codable, Sendable, Equatable {
   public var successes: Int
   public var failures: Int
-  public init(successes: Int, failures: Int) {
+  /// A continuous metric's cumulative sum (then `successes` is the count it sums over).
+  public var sum: Double?
+  public init(successes: Int, failures: Int, sum: Double? = nil) {
     self.successes = successes
     self.failures = failures
+    self.sum = sum
   }
+}
+
+/// Welford's running count, mean and sum of squared deviations (Welford 1962, "Note on a method
+/// for calculating corrected sums of squares and products"): exact enough to keep in status and
+/// update one sample at a time.
+public struct RunningMean: Codable, Sendable, Equatable {
+  public var count: Int
+  public var mean: Double
+  public var m2: Double
+  public init(count: Int = 0, mean: Double = 0, m2: Double = 0) {
+    self.count = count
+    self.mean = mean
+    self.m2 = m2
+  }
+  public mutating func add(_ x: Double) {
+    count += 1
+    let delta = x - mean
+    mean += delta / Double(count)
+    m2 += delta * (x - mean)
+  }
+  /// The sample variance (n − 1), 0 below two samples.
+  public var variance: Double { count > 1 ? m2 / Double(count - 1) : 0 }
 }
 
 public struct ABVariantStatus: Codable, Sendable, Equatable {
@@ -293,6 +327,9 @@ public struct ABVariantStatus: Codable, Sendable, Equatable {
   public var successes: Int
   public var trials: Int
   public var rate: Double?
+  /// A continuous metric: samples so far and their mean.
+  public var samples: Int?
+  public var mean: Double?
   public init(name: String, successes: Int, trials: Int, rate: Double?) {
     self.name = name
     self.successes = successes

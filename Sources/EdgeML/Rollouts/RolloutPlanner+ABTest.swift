@@ -3,9 +3,10 @@ import KubeCore
 
 /// The `abTest` strategy: the stable model (the first variant) and the candidate (the second) serve
 /// side by side at the variants' weights — requests carrying the match header with the candidate's
-/// name go to the candidate — and a statistical test on their success rates decides
-/// (docs/ab-testing.md). Counts come from the pods' own counters (Triton's
-/// `nv_inference_request_success` and `_failure`), read every `analysis.interval`.
+/// name go to the candidate — and a statistical test on their success rates, or on a continuous
+/// metric such as latency, decides (docs/ab-testing.md). Counts come from the pods' own counters
+/// (Triton's `nv_inference_request_success` and `_failure`, or `nv_inference_request_duration_us`),
+/// read every `analysis.interval`.
 ///
 /// - Fixed horizon (`sequential: false`): one test, at the first look where both variants have
 ///   `minSamples` requests (looking again and again at a fixed-horizon test inflates its
@@ -26,9 +27,9 @@ extension RolloutPlanner.Planning {
       degrade("UnsupportedVariants", "an A/B test compares the stable model with one candidate: exactly 2 variants, the first is the stable model")
       return
     }
-    guard ab.metric.kind == "proportion" else {
-      degrade("UnsupportedMetric", "A/B tests are decided on success rates (metric.kind: proportion) in this version; "
-        + "a continuous metric needs per-request samples the serving pods do not export yet")
+    if ab.metric.kind != "proportion", ab.decision?.sequential != true, (ab.decision?.minSamples ?? 1000) > Self.sampleLimit {
+      degrade("UnsupportedMinSamples", "a continuous metric's fixed-horizon test keeps at most \(Self.sampleLimit) samples per variant in status: "
+        + "set decision.minSamples to \(Self.sampleLimit) or less, or decision.sequential: true")
       return
     }
     var ab_ = status.abTest ?? ABTestStatus()
@@ -71,6 +72,58 @@ extension RolloutPlanner.Planning {
     }
     ab_.lastLookAt = now
     ab_.looks = (ab_.looks ?? 0) + 1
+    let continuous = ab.metric.kind != "proportion"
+    let rule = ABDecisionRule(kind: continuous ? .mannWhitney : .twoProportion, alpha: ab.decision?.alpha ?? 0.05,
+                              minSamples: ab.decision?.minSamples ?? 1000,
+                              better: continuous && ab.metric.better != "higher" ? .lower : .higher)
+    let decision: DriftStatistics.ABDecision
+    do {
+      decision = continuous ? try lookContinuous(&ab_, counts: counts, ab: ab, variants: variants, rule: rule)
+        : try lookProportions(&ab_, counts: counts, ab: ab, variants: variants, rule: rule)
+    } catch {
+      pause("ABTestInvalid", "the A/B counts cannot be tested: \(error)")
+      return
+    }
+    if let c = decision.comparisons.first {
+      ab_.pValue = finite(c.pValue)
+      ab_.effect = finite(c.effect)
+      ab_.confidenceInterval = c.confidenceInterval.map { ABInterval(lower: finite($0.lower), upper: finite($0.upper)) }
+      ab_.relativeLift = c.relativeLift.flatMap(finite)
+    }
+    let effect = continuous ? "candidate − stable \(ab.metric.name) per request" : "candidate − stable success rate"
+    switch decision {
+    case .undecided(let reason):
+      ab_.reason = reason
+    case .noDifference where ab.decision?.sequential == true:
+      // Not final for an always-valid test: it looks again until it decides or the time is up.
+      ab_.reason = "no difference yet at alpha \(rule.alpha) (always-valid p = \(format(ab_.pValue)))"
+    case .noDifference:
+      ab_.decision = "NoDifference"
+      ab_.reason = "no difference at alpha \(rule.alpha) (p = \(format(ab_.pValue)))"
+    case .winner(let index, _):
+      ab_.decision = "Winner"
+      ab_.winner = index == 0 ? variants.stable.name : variants.candidate.name
+      ab_.reason = "\(ab_.winner ?? "?") wins: p = \(format(ab_.pValue)), effect \(format(ab_.effect)) (\(effect))"
+    }
+    // The experiment's time is up without a decision: no difference shown.
+    if ab_.decision == "Undecided", let started = ab_.startedAt.flatMap({ try? Timestamp(rfc3339: $0) }),
+       let limit = try? GoDuration(parsing: ab.duration ?? "24h"),
+       input.now.secondsSinceEpoch >= started.secondsSinceEpoch + limit.nanoseconds / 1_000_000_000 {
+      ab_.decision = "NoDifference"
+      ab_.reason = "the experiment ran its \(ab.duration ?? "24h") without a decision (\(ab_.reason ?? ""))"
+    }
+    if ab_.decision == "Undecided" {
+      requeueAt(.seconds(interval))
+      waiting("Experimenting", experimentMessage(ab_, variants: variants))
+    }
+  }
+
+  /// Samples a continuous metric keeps per variant in status for the fixed-horizon test.
+  static let sampleLimit = 2000
+
+  /// Success rates: the requests each pod served since it was first seen, summed per variant.
+  mutating func lookProportions(_ ab_: inout ABTestStatus, counts: [String: [String: PodCounts]], ab: ABTestStrategy,
+                                variants: (stable: ABVariant, candidate: ABVariant), rule: ABDecisionRule) throws -> DriftStatistics.ABDecision {
     var baselines = ab_.baselines ?? [:]
     var totals: [ProportionCounts] = []
     var rows: [ABVariantStatus] = []
@@ -93,55 +146,62 @@ extension RolloutPlanner.Planning {
     }
     ab_.baselines = baselines
     ab_.variants = rows
-    let rule = ABDecisionRule(kind: .twoProportion, alpha: ab.decision?.alpha ?? 0.05, minSamples: ab.decision?.minSamples ?? 1000,
-                              better: .higher)
-    let decision: DriftStatistics.ABDecision
-    do {
-      if ab.decision?.sequential == true {
-        var test = try ab_.sequential.flatMap { try? ModelCoding.decode(SequentialABTest.self, from: $0) }
-          ?? SequentialABTest(rule: rule, variants: 2)
-        decision = try test.update(.proportions(totals))
-        ab_.sequential = ModelCoding.encode(test)
-      } else if totals.allSatisfy({ $0.trials >= rule.minSamples }) {
-        decision = try decideABTest(.proportions(totals), rule: rule)
-      } else {
-        decision = .undecided(reason: "\(totals.map(\.trials).min() ?? 0) of \(rule.minSamples) requests in the smaller variant")
+    if ab.decision?.sequential == true {
+      var test = try ab_.sequential.flatMap { try? ModelCoding.decode(SequentialABTest.self, from: $0) }
+        ?? SequentialABTest(rule: rule, variants: 2)
+      let decision = try test.update(.proportions(totals))
+      ab_.sequential = ModelCoding.encode(test)
+      return decision
+    }
+    if totals.allSatisfy({ $0.trials >= rule.minSamples }) { return try decideABTest(.proportions(totals), rule: rule) }
+    return .undecided(reason: "\(totals.map(\.trials).min() ?? 0) of \(rule.minSamples) requests in the smaller variant")
+  }
+
+  /// A continuous metric (latency, a score): Triton exports no per-request values, only cumulative
+  /// sums and counts (`nv_inference_request_duration_us` over `nv_inference_request_success`), so
+  /// the sample is one pod's mean per request over one interval: (Δsum / Δcount) between two looks.
+  /// These are compared with Mann–Whitney U at the fixed horizon (samples kept in status, bounded),
+  /// or by the always-valid mSPRT on the difference of means (running count, mean and squared
+  /// deviations kept in status). A pod's first look, and a look after its counters went back (a
+  /// restart), only records where its counters are.
+  mutating func lookContinuous(_ ab_: inout ABTestStatus, counts: [String: [String: PodCounts]], ab: ABTestStrategy,
+                               variants: (stable: ABVariant, candidate: ABVariant), rule: ABDecisionRule) throws -> DriftStatistics.ABDecision {
+    var last = ab_.baselines ?? [:]
+    var samples = ab_.samples ?? [[], []]
+    var means = ab_.means ?? [RunningMean(), RunningMean()]
+    var rows: [ABVariantStatus] = []
+    let tracks = [(EdgeModelPlanner.Labels.stableTrack, variants.stable), (EdgeModelPlanner.Labels.candidateTrack, variants.candidate)]
+    for (i, (track, variant)) in tracks.enumerated() {
+      var requests = ab_.variants?.first { $0.name == variant.name }?.trials ?? 0
+      for (pod, c) in (counts[track] ?? [:]).sorted(by: { $0.key < $1.key }) {
+        guard let sum = c.sum else { continue }
+        defer { last[pod] = c }
+        guard let before = last[pod], let beforeSum = before.sum, c.successes > before.successes, sum >= beforeSum else { continue }
+        let n = c.successes - before.successes
+        let x = (sum - beforeSum) / Double(n)
+        guard x.isFinite else { continue }
+        requests += n
+        means[i].add(x)
+        if samples[i].count < Self.sampleLimit { samples[i].append(x) }
       }
-    } catch {
-      pause("ABTestInvalid", "the A/B counts cannot be tested: \(error)")
-      return
+      var row = ABVariantStatus(name: variant.name, successes: requests, trials: requests, rate: nil)
+      row.samples = means[i].count
+      row.mean = means[i].count > 0 ? finite(means[i].mean) : nil
+      rows.append(row)
     }
-    if let c = decision.comparisons.first {
-      ab_.pValue = finite(c.pValue)
-      ab_.effect = finite(c.effect)
-      ab_.confidenceInterval = c.confidenceInterval.map { ABInterval(lower: finite($0.lower), upper: finite($0.upper)) }
-      ab_.relativeLift = c.relativeLift.flatMap(finite)
+    ab_.baselines = last
+    ab_.means = means
+    ab_.variants = rows
+    if ab.decision?.sequential == true {
+      var test = try ab_.sequential.flatMap { try? ModelCoding.decode(SequentialABTest.self, from: $0) }
+        ?? SequentialABTest(rule: rule, variants: 2)
+      let decision = try test.update(.means(means.map { MeanSummary(count: $0.count, mean: $0.mean, variance: $0.variance) }))
+      ab_.sequential = ModelCoding.encode(test)
+      return decision
     }
-    switch decision {
-    case .undecided(let reason):
-      ab_.reason = reason
-    case .noDifference where ab.decision?.sequential == true:
-      // Not final for an always-valid test: it looks again until it decides or the time is up.
-      ab_.reason = "no difference yet at alpha \(rule.alpha) (always-valid p = \(format(ab_.pValue)))"
-    case .noDifference:
-      ab_.decision = "NoDifference"
-      ab_.reason = "no difference at alpha \(rule.alpha) (p = \(format(ab_.pValue)))"
-    case .winner(let index, _):
-      ab_.decision = "Winner"
-      ab_.winner = index == 0 ? variants.stable.name : variants.candidate.name
-      ab_.reason = "\(ab_.winner ?? "?") wins: p = \(format(ab_.pValue)), effect \(format(ab_.effect)) (candidate − stable success rate)"
-    }
-    // The experiment's time is up without a decision: no difference shown.
-    if ab_.decision == "Undecided", let started = ab_.startedAt.flatMap({ try? Timestamp(rfc3339: $0) }),
-       let limit = try? GoDuration(parsing: ab.duration ?? "24h"),
-       input.now.secondsSinceEpoch >= started.secondsSinceEpoch + limit.nanoseconds / 1_000_000_000 {
-      ab_.decision = "NoDifference"
-      ab_.reason = "the experiment ran its \(ab.duration ?? "24h") without a decision (\(ab_.reason ?? ""))"
-    }
-    if ab_.decision == "Undecided" {
-      requeueAt(.seconds(interval))
-      waiting("Experimenting", experimentMessage(ab_, variants: variants))
-    }
+    ab_.samples = samples
+    if samples.allSatisfy({ $0.count >= rule.minSamples }) { return try decideABTest(.samples(samples), rule: rule) }
+    return .undecided(reason: "\(samples.map(\.count).min() ?? 0) of \(rule.minSamples) samples in the smaller variant")
   }
 
   /// What follows a decision: with `autoPromote`, the winner is rolled out (or the stable model
@@ -162,7 +222,9 @@ extension RolloutPlanner.Planning {
   }
 
   func experimentMessage(_ ab_: ABTestStatus, variants: (stable: ABVariant, candidate: ABVariant)) -> String {
-    let counts = (ab_.variants ?? []).map { "\($0.name) \($0.successes)/\($0.trials)" }.joined(separator: ", ")
+    let counts = (ab_.variants ?? []).map { v in
+      v.samples.map { "\(v.name) \($0) sample(s)" + (v.mean.map { ", mean \(format($0))" } ?? "") } ?? "\(v.name) \(v.successes)/\(v.trials)"
+    }.joined(separator: ", ")
     return "experimenting: \(counts.isEmpty ? "no look yet" : counts)" + (ab_.pValue.map { ", p = \(format($0))" } ?? "")
       + (ab_.reason.map { "; \($0)" } ?? "")
   }

@@ -38,8 +38,9 @@ public enum RolloutRouting {
   }
 
   /// Reads the A/B metric's counters (`metric.name` for successes, `metric.failures` or Triton's
-  /// `nv_inference_request_failure` for failures, summed over every series) from each Ready
-  /// serving pod of the model, by track. A pod that cannot be read is left out of this look.
+  /// `nv_inference_request_failure` for failures; for a continuous metric `metric.name`'s sum and
+  /// `metric.count` or `nv_inference_request_success`; each summed over every series) from each
+  /// Ready serving pod of the model, by track. A pod that cannot be read is left out of this look.
   public static let count: RolloutReconciler.Count = { rollout, model, context in
     guard let ab = rollout.spec.strategy.abTest, let transport = sharedTransport else { return [:] }
     let name = rollout.spec.modelRef.name
@@ -54,6 +55,16 @@ public enum RolloutRouting {
       guard let response = try? await transport.send(HTTPRequest(method: "GET", url: "http://\(ip):\(port)/metrics", timeout: .seconds(5))),
             response.status == 200, let text = String(validating: response.body, as: UTF8.self),
             let exposition = try? PrometheusTextParser.parse(text) else { continue }
+      if ab.metric.kind != "proportion" {
+        // A continuous metric: its cumulative sum over the requests its count counter counts.
+        let countName = ab.metric.count ?? "nv_inference_request_success"
+        var sum = 0.0, n = 0.0
+        for sample in exposition.samples {
+          if sample.name == ab.metric.name { sum += sample.value } else if sample.name == countName { n += sample.value }
+        }
+        out[track, default: [:]][podName] = PodCounts(successes: Int(min(max(n, 0), 9e15)), failures: 0, sum: sum.isFinite ? sum : nil)
+        continue
+      }
       let failures = ab.metric.failures ?? "nv_inference_request_failure"
       var s = 0.0, f = 0.0
       for sample in exposition.samples {
