@@ -26,8 +26,8 @@ public enum OperatorAssembly {
     return ControllerSpec(name: "rollout", for: RolloutReconciler.resource, kind: "Rollout",
                           fieldManager: RolloutRouting.fieldManager, hashAnnotation: EdgeModelPlanner.Labels.appliedHash,
                           reconciler: reconciler)
-      .caching(.all, indexers: EdgeModelReconciler.rolloutIndexers)
-      .watches(EdgeModelReconciler.resource, fields: .all) { change, caches in
+      .caching(.all, indexers: EdgeModelReconciler.rolloutIndexers, filter: ChangeFilters.rolloutNeedsItsController)
+      .watches(EdgeModelReconciler.resource, fields: .all, filter: ChangeFilters.edgeModelMattersToRollouts) { change, caches in
         let keys = Set([change.old, change.new].compactMap { $0 }.map { object in
           "\(object[path: ["metadata", "namespace"]]?.stringValue ?? "")/\(object[path: ["metadata", "name"]]?.stringValue ?? "")"
         })
@@ -75,7 +75,8 @@ public enum OperatorAssembly {
         return Set([change.old, change.new].compactMap { $0 }.flatMap(EdgeModelReconciler.modelKey(of:))).map { ReconcileRequest(key: $0) }
       }
       .owns(EdgeModelReconciler.disruptionBudgets, labelSelector: managedSelector, fields: .metadata)
-      .watches(EdgeModelReconciler.rollouts, fields: .all, indexers: EdgeModelReconciler.rolloutIndexers) { change, _ in
+      .watches(EdgeModelReconciler.rollouts, fields: .all, indexers: EdgeModelReconciler.rolloutIndexers,
+               filter: ChangeFilters.rolloutMattersToItsModel) { change, _ in
         Set([change.old, change.new].compactMap { $0 }.flatMap(EdgeModelReconciler.rolloutModelKey(of:))).map { ReconcileRequest(key: $0) }
       }
       .watches(.nodes, fields: cachedFields(for: .nodes), filter: { change in
@@ -129,5 +130,58 @@ enum NodeFingerprint {
             "ready": .bool(n.ready), "unschedulable": .bool(n.unschedulable),
             "taints": .array(n.taints.map { ["key": .string($0.key), "value": .string($0.value ?? ""), "effect": .string($0.effect)] }),
             "gpus": n.allocatableGPUs.map { JSONValue($0) } ?? .null]
+  }
+}
+
+/// Which changes wake which controller: each controller reconciles on a change of what its planner
+/// reads, not on every write of a shared object (controller-runtime's predicates, such as
+/// `GenerationChangedPredicate`). Most writes during a rollout are status writes that only their
+/// writer cares about; without these, every one of them woke the other controller and its writer
+/// again, and the queues of a hundred rollouts at once held two or three times the work.
+enum ChangeFilters {
+  /// A Rollout's own controller: not for the status it wrote itself, but for a change of spec
+  /// (generation), metadata or deletion, and for a manual gate (`status.request`, written by
+  /// `kubectl edgeml`).
+  @Sendable static func rolloutNeedsItsController(_ change: ObjectChange) -> Bool {
+    guard let old = change.old, let new = change.new else { return true }
+    if new[path: ["status", "request"]] != nil, old[path: ["status", "request"]] != new[path: ["status", "request"]] { return true }
+    return without(old, "status") != without(new, "status")
+  }
+
+  /// The EdgeModel controller, for a Rollout of its model: the spec (generation) and the status
+  /// fields `RolloutTracks` and the fleet and canary targets read.
+  @Sendable static func rolloutMattersToItsModel(_ change: ObjectChange) -> Bool {
+    guard let old = change.old, let new = change.new else { return true }
+    return rolloutFingerprint(old) != rolloutFingerprint(new)
+  }
+
+  /// The Rollout controller, for its EdgeModel: what `RolloutPlanner` reads of it — the model
+  /// spec, the placement mode, the generations and the candidate report.
+  @Sendable static func edgeModelMattersToRollouts(_ change: ObjectChange) -> Bool {
+    guard let old = change.old, let new = change.new else { return true }
+    return edgeModelFingerprint(old) != edgeModelFingerprint(new)
+  }
+
+  static func rolloutFingerprint(_ r: JSONValue) -> JSONValue {
+    let status = r["status"]
+    return ["generation": r[path: ["metadata", "generation"]] ?? .null, "labels": r[path: ["metadata", "labels"]] ?? .null,
+            "phase": status?["phase"] ?? .null, "step": status?["currentStep"] ?? .null, "hash": status?["candidateHash"] ?? .null,
+            "promotedAt": status?["promotedAt"] ?? .null, "promotedOver": status?["promotedOver"] ?? .null,
+            "created": r[path: ["metadata", "creationTimestamp"]] ?? .null]
+  }
+
+  static func edgeModelFingerprint(_ m: JSONValue) -> JSONValue {
+    ["generation": m[path: ["metadata", "generation"]] ?? .null, "model": m[path: ["spec", "model"]] ?? .null,
+     "mode": m[path: ["spec", "placement", "mode"]] ?? .null,
+     "observed": m[path: ["status", "observedGeneration"]] ?? .null, "candidate": m[path: ["status", "candidate"]] ?? .null]
+  }
+
+  static func without(_ object: JSONValue, _ field: String) -> JSONValue {
+    var o = object
+    o[field] = nil
+    // The resourceVersion moves with every write, status included.
+    o[path: ["metadata", "resourceVersion"]] = nil
+    o[path: ["metadata", "managedFields"]] = nil
+    return o
   }
 }
