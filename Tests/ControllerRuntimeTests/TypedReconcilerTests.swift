@@ -149,3 +149,19 @@ struct TypedReconcilerTests {
     await f.stop()
   }
 }
+
+@Suite struct DecodedObjectsTests {
+  @Test func decodesOncePerResourceVersionAndNeverHoldsMoreThanItsLimit() async throws {
+    let memo = DecodedObjects<Int>(limit: 3)
+    func json(_ name: String, _ rv: String) -> JSONValue { ["metadata": ["name": .string(name), "resourceVersion": .string(rv)]] }
+    #expect(try await memo.object("a", json("a", "1")) { _ in 1 } == 1)
+    #expect(try await memo.object("a", json("a", "1")) { _ in 99 } == 1)   // remembered: not decoded again
+    #expect(try await memo.object("a", json("a", "2")) { _ in 2 } == 2)    // a new resourceVersion is
+    for name in ["b", "c", "d", "e"] {
+      _ = try await memo.object(name, json(name, "1")) { _ in 0 }
+      #expect(await memo.count <= 3)
+    }
+    // Started over past the limit: "a" is decoded again.
+    #expect(try await memo.object("a", json("a", "2")) { _ in 3 } == 3)
+  }
+}

@@ -113,16 +113,26 @@ public struct TypedReconciler<R: ObjectReconciler>: Reconciler {
 
 /// Decoded objects by key, remembered with the resourceVersion they were decoded at (an object is
 /// reconciled for every change of what it owns, and its spec rarely changes meanwhile).
+///
+/// *Bounded*: at most `limit` objects; past it the memo starts over. The objects being reconciled
+/// again and again (those whose pods are changing) are few at a time, and a decoded copy of every
+/// object of a large fleet would sit in memory beside the cache's own copy for ever.
 actor DecodedObjects<Object: Sendable> {
   private var objects: [String: (resourceVersion: String, object: Object)] = [:]
+  let limit: Int
+
+  init(limit: Int = 128) { self.limit = limit }
 
   func object(_ key: String, _ json: JSONValue, decode: @Sendable (JSONValue) throws -> Object) throws -> Object {
     let rv = json[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
     if let hit = objects[key], hit.resourceVersion == rv, !rv.isEmpty { return hit.object }
     let object = try decode(json)
+    if objects.count >= limit { objects = [:] }
     objects[key] = (rv, object)
     return object
   }
+
+  var count: Int { objects.count }
 
   func forget(_ key: String) { objects[key] = nil }
 }
