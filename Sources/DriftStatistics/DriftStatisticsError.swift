@@ -27,6 +27,9 @@ public enum DriftStatisticsError: Error, Sendable, Equatable, CustomStringConver
   case undefinedResult(String)
   /// A parameter (bins, ddof, base) was outside its valid range.
   case invalidParameter(String)
+  /// A count (or a total of counts) was beyond what this module computes with exactly: each count
+  /// may be at most 2⁵³ (`maximumExactCount`), the largest integer a Double holds exactly.
+  case countTooLarge(name: String)
 
   public var description: String {
     switch self {
@@ -43,6 +46,7 @@ public enum DriftStatisticsError: Error, Sendable, Equatable, CustomStringConver
     case .allValuesEqual(let test): "\(test) is undefined when all observations are equal"
     case .undefinedResult(let why): why
     case .invalidParameter(let why): why
+    case .countTooLarge(let name): "the \(name) counts exceed 2^53 = 9007199254740992, the largest count a Double holds exactly"
     }
   }
 }

@@ -9,4 +9,19 @@ struct EdgeMLCommand: AsyncParsableCommand {
       SimCommand.self, DemoCommand.self, OperatorCommand.self, EngineCommand.self, NodeAgentCommand.self, StatsCommand.self,
     ]
   )
+
+  /// ArgumentParser's `main`, except that `edgeml stats` reports its usage errors (a missing or
+  /// unknown option) as it reports bad input: a message on stderr and exit status 2, not 64.
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      exit(withError: StatsCommand.badInput(forUsageError: error, arguments: Array(CommandLine.arguments.dropFirst())))
+    }
+  }
 }

@@ -13,11 +13,13 @@ struct StatsSettings {
 }
 
 extension StatsOptions {
-  /// The options as settings; a `--bins` that is not a whole number is bad input (exit 2).
+  /// The options as settings; a `--bins` that is not a whole number from 1 to 1000000 is bad input (exit 2).
   func settings() throws -> StatsSettings {
     var parsedBins: Int?
     if let bins {
-      guard let value = Int(bins) else { throw StatsInputError("--bins must be a whole number, not '\(bins)'") }
+      guard let value = Int(bins), (1...1_000_000).contains(value) else {
+        throw StatsInputError("--bins must be a whole number from 1 to 1000000, not '\(bins)'")
+      }
       parsedBins = value
     }
     return StatsSettings(alternative: alternative, method: method, bins: parsedBins, base: base, correction: correction, noYates: noYates)
@@ -180,7 +182,7 @@ struct PreparedTest {
       let (a, b) = try samples()
       compute = plain { try energyDistance(reference: a, current: b) }
     case .psi:
-      if case .categories(let r)? = reference, case .categories(let c)? = current {
+      if case .categories(let r, _)? = reference, case .categories(let c, _)? = current {
         let counts = categoryCounts(r, c)
         compute = plain {
           DriftTestResult(statistic: populationStabilityIndex(referenceCounts: counts.reference, currentCounts: counts.current),
@@ -206,7 +208,7 @@ struct PreparedTest {
       }
     case .chi2:
       guard let current else { throw StatsInputError("--current FILE is required for chi2") }
-      if case .categories(let c) = current, case .categories(let r)? = reference {
+      if case .categories(let c, _) = current, case .categories(let r, _)? = reference {
         let counts = categoryCounts(r, c)
         compute = plain { try chiSquaredGoodnessOfFit(observed: counts.current, expected: scaled(counts.reference, to: counts.current)) }
       } else {
@@ -258,6 +260,9 @@ private func parseAlternative(_ text: String) throws -> Alternative {
 
 /// Reference counts scaled to the current total (Evidently's expected frequencies for chi2).
 private func scaled(_ reference: [Double], to current: [Double]) throws -> [Double] {
+  for v in reference where !(v >= 0 && v <= Double(maximumExactCount)) {
+    throw StatsInputError("the reference counts must be numbers from 0 to 2^53 = 9007199254740992, not \(v)")
+  }
   let r = reference.reduce(0, +), c = current.reduce(0, +)
   guard r > 0, r.isFinite else { throw StatsInputError("the reference counts must have a positive, finite sum") }
   return reference.map { $0 * (c / r) }
@@ -266,7 +271,7 @@ private func scaled(_ reference: [Double], to current: [Double]) throws -> [Doub
 /// Two discrete distributions: count vectors, category counts, or raw samples binned at reference quantiles.
 private func distributions(_ reference: StatsData?, _ current: StatsData?, bins: Int?) throws -> ([Double], [Double]) {
   guard let reference, let current else { throw StatsInputError("--reference and --current are required") }
-  if case .categories(let r) = reference, case .categories(let c) = current {
+  if case .categories(let r, _) = reference, case .categories(let c, _) = current {
     let counts = categoryCounts(r, c)
     return (counts.reference, counts.current)
   }
@@ -278,7 +283,7 @@ private func distributions(_ reference: StatsData?, _ current: StatsData?, bins:
 
 private func contingencyTable(_ reference: StatsData?, _ current: StatsData?) throws -> [[Double]] {
   if case .table(let t)? = reference, current == nil { return t }
-  if case .categories(let r)? = reference, case .categories(let c)? = current {
+  if case .categories(let r, _)? = reference, case .categories(let c, _)? = current {
     let counts = categoryCounts(r, c)
     return [counts.reference, counts.current]
   }
@@ -294,11 +299,15 @@ private func twoByTwo(_ reference: StatsData?, _ current: StatsData?) throws -> 
   let a = try reference.numbers(name: "reference"), b = try current.numbers(name: "current")
   guard a.count == 2, b.count == 2 else { throw StatsInputError("fisher files hold [successes, trials]") }
   let x1 = try exactInteger(a[0]), n1 = try exactInteger(a[1]), x2 = try exactInteger(b[0]), n2 = try exactInteger(b[1])
-  guard (0...n1).contains(x1), (0...n2).contains(x2) else { throw StatsInputError("successes must lie between 0 and trials") }
+  guard x1 >= 0, x1 <= n1, x2 >= 0, x2 <= n2 else { throw StatsInputError("successes must lie between 0 and trials") }
   return [[x1, n1 - x1], [x2, n2 - x2]]
 }
 
+/// A count as an Int: a whole number in 0…2⁵³ (negative counts are left to the library's message).
 private func exactInteger(_ value: Double) throws -> Int {
-  guard value.isFinite, value == value.rounded(), value.magnitude < 9e15 else { throw StatsInputError("expected a whole count, got \(value)") }
+  guard value.isFinite, value == value.rounded() else { throw StatsInputError("expected a whole count, got \(value)") }
+  guard value.magnitude <= Double(maximumExactCount) else {
+    throw StatsInputError("the count \(value) exceeds 2^53 = 9007199254740992, the largest count a Double holds exactly")
+  }
   return Int(value)
 }

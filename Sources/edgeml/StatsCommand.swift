@@ -6,14 +6,16 @@ import KubeCore
 ///
 /// `edgeml stats TEST --reference FILE --current FILE [options]` runs one test; `edgeml stats adjust`
 /// corrects a list of p-values. Every value the user can get wrong (the test name, `--alternative`,
-/// `--method`, file contents) is a plain string checked in `run()`, so bad input always ends with a
-/// message on stderr and exit status 2 rather than ArgumentParser's usage error (64).
+/// `--method`, `--bins`, file contents) is a plain string checked in `run()`, and ArgumentParser's own
+/// usage errors under `stats` are mapped (`badInput(forUsageError:arguments:)`), so bad input always
+/// ends with a message on stderr and exit status 2 rather than ArgumentParser's usage error (64).
 struct StatsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "stats",
     abstract: "Drift statistics (KS, chi², PSI, JS, Wasserstein, …) on files, as JSON.",
     discussion: StatsTestCommand.fileFormats,
-    subcommands: [StatsTestCommand.self, StatsAdjustCommand.self, StatsBatchCommand.self, StatsSketchCommand.self],
+    subcommands: [StatsTestCommand.self, StatsAdjustCommand.self, StatsBatchCommand.self, StatsSketchCommand.self,
+                  StatsNumbersCommand.self],
     defaultSubcommand: StatsTestCommand.self
   )
 }
@@ -24,7 +26,8 @@ struct StatsOptions: ParsableArguments {
   var alternative: String = "two-sided"
   @Option(help: "auto | exact | asymp (ks); auto | exact | asymptotic (mannwhitney, cramervonmises).")
   var method: String = "auto"
-  @Option(help: "Quantile bins from the reference (psi; jensen-shannon/kl/hellinger on raw samples).")
+  // `.unconditional`: `--bins -3` is a bad value (exit 2, "must be at least 1"), not a missing one.
+  @Option(parsing: .unconditional, help: "Quantile bins from the reference (psi; jensen-shannon/kl/hellinger on raw samples).")
   var bins: String?
   @Option(help: "Logarithm base for jensen-shannon and kl: 2 or e.")
   var base: String = "e"
@@ -131,10 +134,11 @@ struct StatsSketchCommand: ParsableCommand {
     commandName: "sketch", abstract: "Report the KLL sketch size for a file of numbers.", shouldDisplay: false)
 
   @Option(help: "File of numbers.") var values: String
-  @Option(help: "KLL accuracy parameter.") var k: Int = 400
+  @Option(parsing: .unconditional, help: "KLL accuracy parameter, 8 to 1000000.") var k: String = "400"
 
   func run() throws {
     try exitingOnBadInput {
+      guard let k = Int(k), (8...1_000_000).contains(k) else { throw StatsInputError("--k must be a whole number from 8 to 1000000, not '\(k)'") }
       var sketch = KLLSketch(k: k)
       try sketch.insert(contentsOf: try readStatsFile(values).numbers(name: "values"))
       let output: JSONValue = .object([
@@ -144,6 +148,35 @@ struct StatsSketchCommand: ParsableCommand {
       ])
       print(output.serializedString())
     }
+  }
+}
+
+/// Prints the numbers of a file as the tests read them: to check an input, and the reader's own test
+/// (acceptance/drift/test_stats_cli.py compares them with Python's correctly rounded `float`).
+struct StatsNumbersCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "numbers", abstract: "Print a file's numbers as a JSON array (null for ±inf and NaN).", shouldDisplay: false)
+
+  @Option(help: "File of numbers.") var values: String
+
+  func run() throws {
+    try exitingOnBadInput {
+      let numbers = try readStatsFile(values).numbers(name: "values")
+      print(JSONValue.array(numbers.map(jsonNumber)).serializedString())
+    }
+  }
+}
+
+extension StatsCommand {
+  /// For a command line of `edgeml stats`, turns an ArgumentParser usage error (exit 64: a missing
+  /// value, an unknown option) into bad input: prints `error: …` and a hint on stderr and returns
+  /// `ExitCode(2)`. Any other error, or another command's, is returned unchanged.
+  static func badInput(forUsageError error: Error, arguments: [String]) -> Error {
+    guard arguments.first == configuration.commandName, EdgeMLCommand.exitCode(for: error) == .validationFailure else { return error }
+    var stderr = StandardError()
+    print("error: \(EdgeMLCommand.message(for: error))", to: &stderr)
+    print("Run 'edgeml stats --help' for the tests, files and options.", to: &stderr)
+    return ExitCode(2)
   }
 }
 

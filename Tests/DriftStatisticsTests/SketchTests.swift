@@ -103,12 +103,12 @@ func histogramsMergeExactly() throws {
 }
 
 @Test("Categorical counts merge and align over the union of categories")
-func categoricalCountsMerge() {
+func categoricalCountsMerge() throws {
   var a = CategoricalCounts(), b = CategoricalCounts(), c = CategoricalCounts()
-  a.insert(contentsOf: ["x", "y", "x"])
-  b.insert(contentsOf: ["y", "z"])
-  a.merge(b)
-  c.insert(contentsOf: ["w"])
+  try a.insert(contentsOf: ["x", "y", "x"])
+  try b.insert(contentsOf: ["y", "z"])
+  try a.merge(b)
+  try c.insert(contentsOf: ["w"])
   let aligned = CategoricalCounts.aligned(a, c)
   #expect(aligned.categories == ["w", "x", "y", "z"])
   #expect(aligned.reference == [0, 2, 2, 1])

@@ -33,7 +33,7 @@ from scipy import stats
 from scipy.spatial import distance
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from drift_reference import psi_quantile  # noqa: E402
+from drift_reference import fisher_exact_wide, psi_quantile  # noqa: E402
 
 CASES = int(os.environ.get("DRIFT_PROPERTY_CASES", "500"))
 BIN = os.environ.get("EDGEML_BIN", ".build/debug/edgeml")
@@ -202,6 +202,35 @@ def test_fisher():
         cases.append({"test": "fisher", "reference": [x1, n1], "current": [x2, n2], "alternative": alt})
         expected.append(scipy_or_error(lambda: (None, float(stats.fisher_exact(table, alternative=alt)[1]))))
     check("fisher", cases, expected)
+
+
+@pytest.mark.parametrize("low, high, p_rel", [(4, 6, REL), (6, 9.3, 2e-6)])
+def test_fisher_large_counts(low, high, p_rel):
+    """Margins from 10^4 to 2·10^9 (counts merged from many devices), tables within a few standard
+    deviations of independence so the p-values are not all 0: both of our tail methods (term by term
+    below σ = 3000, Euler–Maclaurin above) against scipy's hypergeom (Boost sums term by term). The
+    reference is scipy's fisher_exact algorithm with its mode in Python integers (`fisher_exact_wide`),
+    identical to fisher_exact wherever scipy's int64 mode does not overflow.
+
+    Beyond 10^6 scipy itself drifts: against a 30-digit mpmath sum, hypergeom.cdf at margins of
+    10^5, 10^6, 10^7, 3·10^7, 10^8 and 1.1·10^9 is off by 4e-11, 5e-10, 4e-11, 9e-9, 3e-8 and 5e-7
+    relative (fisher_exact by 3.5e-9 on [[797327, 8794501], [1669458, 18495711]]), where ours is
+    within 2e-15 (Tests/DriftStatisticsTests/LargeCountTests.swift checks ours against mpmath at
+    1e-12). So margins up to 10^6 (×3) are held to 1e-9, larger ones to scipy's 2e-6."""
+    rng = np.random.default_rng(23 if low == 4 else 24)
+    cases, expected = [], []
+    for _ in range(max(CASES // 20, 20)):
+        n1 = int(10 ** rng.uniform(low, high))
+        n2 = int(n1 * rng.uniform(0.3, 3)) if rng.random() < 0.8 else int(10 ** rng.uniform(low, high))
+        rate = float(rng.uniform(0.02, 0.98))
+        x1 = int(rng.binomial(n1, rate))
+        sd = math.sqrt(n2 * rate * (1 - rate))
+        x2 = min(n2, max(0, int(n2 * rate + rng.normal(0, 3) * sd)))
+        alt = str(rng.choice(["two-sided", "less", "greater"]))
+        table = [[x1, n1 - x1], [x2, n2 - x2]]
+        cases.append({"test": "fisher", "reference": [x1, n1], "current": [x2, n2], "alternative": alt})
+        expected.append(scipy_or_error(lambda: (None, fisher_exact_wide(table, alt))))
+    check("fisher (large counts)", cases, expected, p_rel=p_rel)
 
 
 def test_two_proportion():

@@ -19,19 +19,38 @@ public struct FixedBinHistogram: Sendable, Equatable {
     self.counts = [Double](repeating: 0, count: edges.count + 1)
   }
 
+  /// Restores a histogram from its edges and counts (a summary received from a device).
+  ///
+  /// - Throws: as `init(edges:)`, `.lengthMismatch` unless there are `edges.count + 1` counts, and
+  ///   `.notANumber`, `.infiniteValue`, `.negativeValue` or `.countTooLarge` (beyond 2⁵³) for a count.
+  public init(edges: [Double], counts: [Double]) throws(DriftStatisticsError) {
+    try self.init(edges: edges)
+    guard counts.count == edges.count + 1 else { throw .lengthMismatch(expected: edges.count + 1, actual: counts.count) }
+    for c in counts { try requireCount(c, name: "histogram bin") }
+    self.counts = counts
+  }
+
   /// Adds values (NaN throws; ±∞ fall in the outer bins).
+  ///
+  /// - Throws: `.notANumber`, or `.countTooLarge` when a bin already holds 2⁵³ (one more would not
+  ///   be counted); the values before the one that threw are counted.
   public mutating func insert(contentsOf values: some Sequence<Double>) throws(DriftStatisticsError) {
     for v in values {
       if v.isNaN { throw .notANumber(name: "histogram") }
-      counts[binIndex(v)] += 1
+      let bin = binIndex(v)
+      if counts[bin] >= Double(maximumExactCount) { throw .countTooLarge(name: "histogram bin") }
+      counts[bin] += 1
     }
   }
 
-  /// Adds another histogram's counts.
+  /// Adds another histogram's counts (the summaries of many pods, merged).
   ///
-  /// - Throws: `DriftStatisticsError.invalidParameter` when the edges differ.
+  /// - Throws: `DriftStatisticsError.invalidParameter` when the edges differ, and `.countTooLarge`
+  ///   when a merged bin would pass 2⁵³ or the other histogram's counts are not valid counts; either
+  ///   way this histogram is left unchanged.
   public mutating func merge(_ other: FixedBinHistogram) throws(DriftStatisticsError) {
     guard other.edges == edges else { throw .invalidParameter("cannot merge histograms with different edges") }
+    try requireMergeable(counts, other.counts, name: "histogram bin")
     for i in counts.indices { counts[i] += other.counts[i] }
   }
 
@@ -56,13 +75,35 @@ public struct CategoricalCounts: Sendable, Equatable {
   /// Creates empty counts.
   public init() {}
 
-  /// Counts each value once.
-  public mutating func insert(contentsOf values: some Sequence<String>) {
-    for v in values { counts[v, default: 0] += 1 }
+  /// Restores counts received from a device.
+  ///
+  /// - Throws: `.notANumber`, `.infiniteValue`, `.negativeValue` or `.countTooLarge` (beyond 2⁵³).
+  public init(counts: [String: Double]) throws(DriftStatisticsError) {
+    for count in counts.values { try requireCount(count, name: "category") }
+    self.counts = counts
   }
 
-  /// Adds another set of counts.
-  public mutating func merge(_ other: CategoricalCounts) {
+  /// Counts each value once.
+  ///
+  /// - Throws: `.countTooLarge` when a category already holds 2⁵³; the values before are counted.
+  public mutating func insert(contentsOf values: some Sequence<String>) throws(DriftStatisticsError) {
+    for v in values {
+      let count = counts[v, default: 0]
+      if count >= Double(maximumExactCount) { throw .countTooLarge(name: "category") }
+      counts[v] = count + 1
+    }
+  }
+
+  /// Adds another set of counts (the summaries of many pods, merged).
+  ///
+  /// - Throws: `.countTooLarge` when a merged count would pass 2⁵³ or one of `other`'s is not a valid
+  ///   count; this value is then left unchanged.
+  public mutating func merge(_ other: CategoricalCounts) throws(DriftStatisticsError) {
+    for (category, count) in other.counts {
+      try requireCount(count, name: "category")
+      // count > 2⁵³ - existing, not count + existing > 2⁵³: that sum would round to 2⁵³.
+      if count > Double(maximumExactCount) - counts[category, default: 0] { throw .countTooLarge(name: "category") }
+    }
     counts.merge(other.counts, uniquingKeysWith: +)
   }
 
@@ -72,5 +113,14 @@ public struct CategoricalCounts: Sendable, Equatable {
   public static func aligned(_ reference: CategoricalCounts, _ current: CategoricalCounts) -> (categories: [String], reference: [Double], current: [Double]) {
     let categories = Set(reference.counts.keys).union(current.counts.keys).sorted()
     return (categories, categories.map { reference.counts[$0] ?? 0 }, categories.map { current.counts[$0] ?? 0 })
+  }
+}
+
+/// Throws unless `mine[i] + theirs[i]` is a count of at most 2⁵³ for every i (checked before a merge
+/// mutates anything, so a refused merge leaves the summary as it was).
+func requireMergeable(_ mine: [Double], _ theirs: [Double], name: String) throws(DriftStatisticsError) {
+  for (a, b) in zip(mine, theirs) {
+    try requireCount(b, name: name)
+    if b > Double(maximumExactCount) - a { throw .countTooLarge(name: name) }   // a + b would round
   }
 }

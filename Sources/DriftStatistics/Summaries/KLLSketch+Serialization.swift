@@ -25,7 +25,8 @@ extension KLLSketch {
 
   /// Reads a sketch written by `serialized()`.
   ///
-  /// - Throws: `DriftStatisticsError.invalidParameter` for truncated or malformed bytes.
+  /// - Throws: `DriftStatisticsError.invalidParameter` for truncated or malformed bytes, and
+  ///   `.countTooLarge` for a sketch of more than 2⁵³ values (which `insert` and `merge` never make).
   public init(serialized bytes: [UInt8]) throws(DriftStatisticsError) {
     var reader = ByteReader(bytes: bytes)
     guard bytes.starts(with: Array("KLL1".utf8)) else { throw .invalidParameter("not a KLL sketch") }
@@ -48,9 +49,15 @@ extension KLLSketch {
         if v.isNaN { throw .invalidParameter("KLL sketch holds NaN") }
         level.append(v)
       }
-      weight &+= UInt64(size) << UInt64(h)
+      // A level's items weigh 2^h each; the total must be the count, at most 2⁵³, without wrapping.
+      if size > 0 {
+        guard h <= 53, UInt64(size) <= UInt64(maximumExactCount) >> UInt64(h) else { throw .countTooLarge(name: "sketch") }
+        weight += UInt64(size) << UInt64(h)
+        guard weight <= UInt64(maximumExactCount) else { throw .countTooLarge(name: "sketch") }
+      }
       levels.append(level)
     }
+    guard count <= UInt64(maximumExactCount) else { throw .countTooLarge(name: "sketch") }
     guard weight == count, reader.offset == bytes.count else { throw .invalidParameter("inconsistent KLL sketch") }
     self.init(k: Int(k), count: Int(count), minimum: Double(bitPattern: minBits), maximum: Double(bitPattern: maxBits),
               levels: levels.isEmpty ? [[]] : levels, coinState: state)

@@ -55,9 +55,11 @@ public struct KLLSketch: Sendable, Equatable {
 
   /// Inserts a value.
   ///
-  /// - Throws: `DriftStatisticsError.notANumber` for NaN, which has no rank.
+  /// - Throws: `DriftStatisticsError.notANumber` for NaN, which has no rank, and `.countTooLarge`
+  ///   once the sketch has summarised 2⁵³ values.
   public mutating func insert(_ value: Double) throws(DriftStatisticsError) {
     if value.isNaN { throw .notANumber(name: "sketch") }
+    if count >= maximumExactCount { throw .countTooLarge(name: "sketch") }
     levels[0].append(value)
     count += 1
     minimum = min(minimum, value)
@@ -72,9 +74,12 @@ public struct KLLSketch: Sendable, Equatable {
 
   /// Merges another sketch (from another pod) into this one; the result summarises both inputs.
   ///
-  /// - Throws: `DriftStatisticsError.invalidParameter` when the two sketches have different `k`.
+  /// - Throws: `DriftStatisticsError.invalidParameter` when the two sketches have different `k`, and
+  ///   `.countTooLarge` when together they would summarise more than 2⁵³ values (this sketch is then
+  ///   unchanged).
   public mutating func merge(_ other: KLLSketch) throws(DriftStatisticsError) {
     guard other.k == k else { throw .invalidParameter("cannot merge KLL sketches with k = \(k) and k = \(other.k)") }
+    guard count <= maximumExactCount - other.count else { throw .countTooLarge(name: "merged sketch") }
     while levels.count < other.levels.count { levels.append([]) }
     for (h, items) in other.levels.enumerated() { levels[h].append(contentsOf: items) }
     count += other.count

@@ -14,6 +14,7 @@ import Glibc
 @inline(__always) func erfc(_ x: Double) -> Double { Glibc.erfc(x) }
 @inline(__always) func erf(_ x: Double) -> Double { Glibc.erf(x) }
 @inline(__always) func cosh(_ x: Double) -> Double { Glibc.cosh(x) }
+@inline(__always) func cos(_ x: Double) -> Double { Glibc.cos(x) }
 @inline(__always) func floor(_ x: Double) -> Double { Glibc.floor(x) }
 @inline(__always) func pow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
 /// ln|Γ(x)| through the reentrant `lgamma_r`, so no global `signgam` is written.
@@ -27,6 +28,7 @@ import Darwin
 @inline(__always) func erfc(_ x: Double) -> Double { Darwin.erfc(x) }
 @inline(__always) func erf(_ x: Double) -> Double { Darwin.erf(x) }
 @inline(__always) func cosh(_ x: Double) -> Double { Darwin.cosh(x) }
+@inline(__always) func cos(_ x: Double) -> Double { Darwin.cos(x) }
 @inline(__always) func floor(_ x: Double) -> Double { Darwin.floor(x) }
 @inline(__always) func pow(_ x: Double, _ y: Double) -> Double { Darwin.pow(x, y) }
 /// ln|Γ(x)| through the reentrant `lgamma_r`, so no global `signgam` is written.

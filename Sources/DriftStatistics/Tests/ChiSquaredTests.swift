@@ -5,18 +5,18 @@
 /// expected frequencies are given, because otherwise the statistic does not have a χ² distribution.
 ///
 /// - Parameters:
-///   - observed: observed counts (finite, non-negative, not all zero).
-///   - expected: expected counts of the same length, all positive; nil means uniform.
+///   - observed: observed counts (finite, non-negative, at most 2⁵³ each, not all zero).
+///   - expected: expected frequencies of the same length, all positive and finite; nil means uniform.
 ///   - ddof: the "delta degrees of freedom" adjustment (parameters estimated from the data).
-/// - Throws: `DriftStatisticsError` when a vector is empty, negative, of mismatched length, an expected
-///   count is zero, the sums differ, or k - 1 - ddof < 1.
+/// - Throws: `DriftStatisticsError` when a vector is empty, negative, non-finite, beyond 2⁵³, of
+///   mismatched length, an expected count is zero, the sums differ, or k - 1 - ddof < 1.
 public func chiSquaredGoodnessOfFit(observed: [Double], expected: [Double]? = nil, ddof: Int = 0) throws(DriftStatisticsError) -> DriftTestResult {
   let total = try requireCounts(observed, name: "observed")
   let k = observed.count
   let expectedValues: [Double]
   if let expected {
     guard expected.count == k else { throw .lengthMismatch(expected: k, actual: expected.count) }
-    let expectedTotal = try requireCounts(expected, name: "expected")
+    let expectedTotal = try requireCounts(expected, name: "expected", isCount: false)
     if (total - expectedTotal).magnitude > 1e-8 * max(total, expectedTotal) {
       throw .invalidParameter("observed and expected frequencies must have the same sum (\(total) vs \(expectedTotal))")
     }
@@ -33,7 +33,7 @@ public func chiSquaredGoodnessOfFit(observed: [Double], expected: [Double]? = ni
     statistic += diff * diff / expectedValues[i]
   }
   let p = ChiSquaredDistribution.sf(statistic, degreesOfFreedom: Double(df))
-  return DriftTestResult(statistic: statistic, pValue: p, sampleSizes: [Int(total.rounded())])
+  return DriftTestResult(statistic: statistic, pValue: p, sampleSizes: [try sampleSize(ofTotal: total, name: "observed")])
 }
 
 /// The result of a contingency-table chi-squared test: the test plus its degrees of freedom and table of
@@ -62,10 +62,10 @@ public struct ContingencyTestResult: Sendable, Equatable {
 ///
 /// - Parameters:
 ///   - observed: the table, rows of equal length (e.g. row 0 = reference counts per category,
-///     row 1 = current counts), finite and non-negative.
+///     row 1 = current counts), finite, non-negative and at most 2⁵³ each (totals may be larger).
 ///   - yatesCorrection: apply Yates' continuity correction when dof = 1.
-/// - Throws: `DriftStatisticsError` for a ragged or empty table, negative counts, or a zero expected
-///   frequency (a row or column of zeros), where scipy raises too.
+/// - Throws: `DriftStatisticsError` for a ragged or empty table, negative, non-finite or too large
+///   counts, or a zero expected frequency (a row or column of zeros), where scipy raises too.
 public func chiSquaredContingency(observed: [[Double]], yatesCorrection: Bool = true) throws(DriftStatisticsError) -> ContingencyTestResult {
   guard let columns = observed.first?.count, columns > 0 else { throw .badTableShape("the table is empty") }
   for row in observed where row.count != columns { throw .badTableShape("rows have different lengths") }
@@ -73,9 +73,7 @@ public func chiSquaredContingency(observed: [[Double]], yatesCorrection: Bool = 
   var columnTotals = [Double](repeating: 0, count: columns)
   for (r, row) in observed.enumerated() {
     for (c, v) in row.enumerated() {
-      if v.isNaN { throw .notANumber(name: "table") }
-      if v.isInfinite { throw .infiniteValue(name: "table") }
-      if v < 0 { throw .negativeValue(name: "table") }
+      try requireCount(v, name: "table")
       rowTotals[r] += v
       columnTotals[c] += v
     }
@@ -84,7 +82,8 @@ public func chiSquaredContingency(observed: [[Double]], yatesCorrection: Bool = 
   let expected = rowTotals.map { r in columnTotals.map { c in r * c / total } }
   if total == 0 || expected.contains(where: { $0.contains(0) }) { throw .zeroExpectedFrequency }
   let dof = (observed.count - 1) * (columns - 1)
-  let sizes = rowTotals.map { Int($0.rounded()) }
+  var sizes: [Int] = []
+  for (r, rowTotal) in rowTotals.enumerated() { sizes.append(try sampleSize(ofTotal: rowTotal, name: "table row \(r)")) }
   if dof == 0 {
     return ContingencyTestResult(statistic: 0, pValue: 1, degreesOfFreedom: 0, expectedFrequencies: expected, sampleSizes: sizes)
   }

@@ -115,14 +115,16 @@ func exactMannWhitneyDistribution(n1: Int, n2: Int) -> [Double] {
 /// z = (p₁ - p₂)/√(P(1-P)(1/n₁ + 1/n₂)) with P = (x₁+x₂)/(n₁+n₂); p = 2·sf(|z|) two-sided, sf(z)
 /// for `greater`, cdf(z) for `less`.
 ///
-/// - Throws: `.invalidParameter` when a count is outside 0…n or n = 0, and `.undefinedResult` when
-///   P is 0 or 1 (no successes or no failures at all: the standard error is 0 and z is undefined).
+/// - Throws: `.invalidParameter` when a count is outside 0…n or n = 0, `.countTooLarge` when n
+///   exceeds 2⁵³, and `.undefinedResult` when P is 0 or 1 (no successes or no failures at all: the
+///   standard error is 0 and z is undefined).
 public func twoProportionZTest(
   successes1 x1: Int, trials1 n1: Int, successes2 x2: Int, trials2 n2: Int, alternative: Alternative = .twoSided
 ) throws(DriftStatisticsError) -> DriftTestResult {
   guard n1 > 0, n2 > 0, (0...n1).contains(x1), (0...n2).contains(x2) else {
     throw .invalidParameter("two-proportion test needs 0 ≤ successes ≤ trials and trials > 0")
   }
+  if n1 > maximumExactCount || n2 > maximumExactCount { throw .countTooLarge(name: "trials") }
   let p1 = Double(x1) / Double(n1), p2 = Double(x2) / Double(n2)
   let pooled = Double(x1 + x2) / Double(n1 + n2)
   let se = (pooled * (1 - pooled) * (1 / Double(n1) + 1 / Double(n2))).squareRoot()
