@@ -81,7 +81,8 @@ let package = Package(
     // Jetson discovery (node labels) and telemetry from sysfs/procfs.
     .target(
       name: "NodeAgent",
-      dependencies: ["KubeCore", "KubeClient", "EdgeMLVocabulary", .product(name: "Logging", package: "swift-log")],
+      // EngineBuilder for the engine cache's layout and locks, which the agent keeps within a budget.
+      dependencies: ["KubeCore", "KubeClient", "EdgeMLVocabulary", "EngineBuilder", .product(name: "Logging", package: "swift-log")],
       resources: [.copy("Fixtures")]
     ),
     // A simulated Jetson cluster on the emulator: nodes, scheduler, kubelet, workload controllers.
@@ -159,7 +160,7 @@ let package = Package(
                      .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
       exclude: ["Fetch/fetch_fixtures.py"]
     ),
-    .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "EdgeMLVocabulary", "KubeCore", "KubeClient", "KubeEmulator"]),
+    .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "EngineBuilder", "EdgeMLVocabulary", "KubeCore", "KubeClient", "KubeEmulator"]),
     .testTarget(name: "EdgeSimTests", dependencies: ["EdgeSim", "KubeEmulator", "KubeCore", "KubeClient", "YAML"]),
     .testTarget(name: "OperatorCLITests", dependencies: ["OperatorCLI", "KubeCore",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -6,6 +6,7 @@ official Kubernetes Python client.
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +24,25 @@ KUBECTL_EDGEML = os.environ.get("KUBECTL_EDGEML_BIN", os.path.join(ROOT, ".build
 # documents the emulator itself bundles.
 FIXTURES = os.path.join(ROOT, "Tests", "Fixtures")
 UPSTREAM = os.path.join(ROOT, "Sources", "KubeEmulator", "Resources", "upstream")
+
+
+def wait_for(predicate, timeout=90, interval=0.25):
+    """Polls `predicate` until it returns something truthy or `timeout` seconds pass; returns its
+    last value (falsy on timeout), so a test asserts on it and prints what it saw."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def free_port():
+    """A TCP port on loopback that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Sim:

@@ -10,20 +10,10 @@ import time
 
 import pytest
 
-from conftest import EDGEML, ROOT, Sim
+from conftest import EDGEML, ROOT, Sim, wait_for
 from onnx_fixture import model as onnx_model
 
 FLEET = "orin-nx-16gb=2,agx-orin-64gb=1,orin-nano-8gb=1,xavier-nx-8gb=1"
-
-
-def wait_for(predicate, timeout=90, interval=0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 class Cluster:

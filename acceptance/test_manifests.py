@@ -98,16 +98,23 @@ def test_node_agent_daemonset_reads_the_host_read_only_in_a_privileged_namespace
     assert c["args"][:3] == ["node-agent", "--root", "/host"]
     assert {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}} in c["env"]
     sc = c["securityContext"]
-    assert sc["runAsNonRoot"] is True and sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+    # uid 0 only to remove engines from the kubelet-created (root, 0755) cache directory: with no
+    # capability at all, and no escalation.
+    assert sc["runAsUser"] == 0 and sc["runAsNonRoot"] is False
+    assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
     assert sc["capabilities"]["drop"] == ["ALL"] and not sc["capabilities"].get("add") and sc.get("privileged") in (None, False)
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz" and c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     host_paths = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"]}
     mounts = {m["name"]: m for m in c["volumeMounts"]}
     assert set(host_paths.values()) == {"/proc/device-tree", "/proc/meminfo", "/etc/nv_tegra_release", "/etc/nvpmodel.conf",
-                                        "/var/lib/nvpmodel", "/sys", "/usr/lib/aarch64-linux-gnu", "/usr/local/cuda"}
+                                        "/var/lib/nvpmodel", "/sys", "/usr/lib/aarch64-linux-gnu", "/usr/local/cuda",
+                                        "/var/lib/edgeml/engines"}
     for name, path in host_paths.items():
-        assert mounts[name]["readOnly"] is True, name
+        # The engine cache is the one host directory the agent writes (it removes engines).
+        assert mounts[name].get("readOnly", False) is (path != "/var/lib/edgeml/engines"), name
         assert mounts[name]["mountPath"] == "/host" + path, name
+    args = c["args"]
+    assert args[args.index("--cache-dir") + 1] == "/host/var/lib/edgeml/engines" and args[args.index("--cache-budget") + 1] == "20%"
 
 
 def test_rendered_objects_apply_to_the_sim(sim):
@@ -152,15 +159,17 @@ def node_agent_kubeconfig(sim):
     return token_kubeconfig(sim, "edgeml-node-agent", "edgeml-node-agent")
 
 
-# The node agent reads and patches its own Node, nothing else.
-NODE_AGENT_NEEDED = [("get", "nodes"), ("patch", "nodes")]
+# The node agent reads and patches its own Node, and lists pods (its node's) and EdgeModels for the
+# engine keys its cache must keep; nothing else.
+NODE_AGENT_NEEDED = [("get", "nodes"), ("patch", "nodes"), ("list", "pods"), ("list", "edgemodels.edgeml.io")]
 NODE_AGENT_FORBIDDEN = [("list", "nodes"), ("watch", "nodes"), ("delete", "nodes"), ("update", "nodes"),
-                        ("create", "nodes"), ("get", "pods"), ("get", "secrets")]
+                        ("create", "nodes"), ("get", "pods"), ("watch", "pods"), ("delete", "pods"), ("get", "secrets"),
+                        ("list", "secrets"), ("get", "edgemodels.edgeml.io"), ("patch", "edgemodels.edgeml.io")]
 
 
 @pytest.mark.parametrize("verb,resource", NODE_AGENT_NEEDED)
-def test_node_agent_role_allows_get_and_patch_of_nodes(sim, node_agent_kubeconfig, verb, resource):
-    r = kubectl_as(sim, node_agent_kubeconfig, "auth", "can-i", verb, resource)
+def test_node_agent_role_allows_what_it_needs(sim, node_agent_kubeconfig, verb, resource):
+    r = kubectl_as(sim, node_agent_kubeconfig, "auth", "can-i", verb, resource, "-A")
     assert r.stdout.strip() == "yes", f"{verb} {resource}: {r.stdout}{r.stderr}"
 
 

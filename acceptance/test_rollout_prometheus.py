@@ -9,7 +9,6 @@ summaries (`nv_inference_request_summary_us{quantile="0.99"}`); version 2 of the
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -17,28 +16,12 @@ import time
 
 import pytest
 
-from conftest import EDGEML, ROOT, Sim
+from conftest import EDGEML, ROOT, Sim, free_port, wait_for
 from onnx_fixture import model as onnx_model
 import hashlib
 
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None,
                                 reason="prometheus is not installed (scripts/setup.sh installs Debian's package)")
-
-
-def wait_for(predicate, timeout=90, interval=0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Stack:

@@ -133,8 +133,7 @@ public struct EngineBuildRequest: Sendable, Equatable {
 
   static func isSHA256(_ text: String) -> Bool {
     guard text.hasPrefix("sha256:") else { return false }
-    let hex = text.utf8.dropFirst(7)
-    return hex.count == 64 && hex.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    return EngineCache.isKeyHex(text.dropFirst(7))
   }
 
   static func isShapeSpec(_ spec: String) -> Bool {

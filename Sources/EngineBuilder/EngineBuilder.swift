@@ -8,7 +8,7 @@ import Logging
 /// `run()` does, in order (docs/edgemodel-contracts.md §2):
 /// 1. checks the request (`InvalidArguments`);
 /// 2. returns a cache hit straight away when `<cache-dir>/<key hex>.plan` and its record exist;
-/// 3. otherwise takes the key's lock, looks again (another pod may have just built it), and builds:
+/// 3. otherwise takes the key's exclusive lock, looks again (another pod may have just built it), and builds:
 ///    fetch the model by its URI's scheme (`FetchFailed`), check its SHA-256 against
 ///    `--model-digest` or the digest the source pins (`DigestMismatch`), check the Ed25519 signature
 ///    over the fetched bytes (`SignatureInvalid`), decrypt AES-256-GCM (`DecryptionFailed`), fetch and
@@ -65,10 +65,23 @@ public struct EngineBuilder: Sendable {
     do { try FileManager.default.createDirectory(atPath: cache.directory, withIntermediateDirectories: true) } catch {
       throw EngineBuildError(.buildFailed, "cannot create the cache directory \(cache.directory): \(error.localizedDescription)")
     }
-    if let record = cache.lookup() {
-      logger.info("Engine cache hit", metadata: ["engine.buildSeconds": "\(record.buildSeconds)"])
-      return try await accept(record, cache: cache, cacheHit: true, source: "node", logger: logger)
+    // A hit lays the plan out under the key's shared lock, so the node agent cannot remove it
+    // meanwhile (it evicts only what it can lock exclusively without waiting).
+    let hit: Result<EngineBuildResult.Engine, EngineBuildError>?
+    do {
+      hit = try await cache.withLock(shared: true) { () async -> Result<EngineBuildResult.Engine, EngineBuildError>? in
+        guard let record = cache.lookup() else { return nil }
+        logger.info("Engine cache hit", metadata: ["engine.buildSeconds": "\(record.buildSeconds)"])
+        do throws(EngineBuildError) {
+          return .success(try await accept(record, cache: cache, cacheHit: true, source: "node", logger: logger))
+        } catch {
+          return .failure(error)
+        }
+      }
+    } catch {
+      throw EngineBuildError(.buildFailed, "cannot lock \(cache.lockPath): \(error.localizedDescription)")
     }
+    if let hit { return try hit.get() }
     // With a shared cache the group's builders serialise there: the first builds and publishes,
     // the others wait and copy. Without one, this node's builders serialise on the node cache.
     let shared = request.sharedCacheDirectory.map { EngineCache(directory: $0, keyHex: request.keyHex) }
@@ -78,28 +91,44 @@ public struct EngineBuilder: Sendable {
       }
     }
     let lockHolder = shared ?? cache
-    let outcome: Result<(EngineRecord, String), EngineBuildError>
     do {
-      outcome = try await lockHolder.withLock { () async -> Result<(EngineRecord, String), EngineBuildError> in
-        if let record = cache.lookup() { return .success((record, "node")) }   // built while we waited
-        do throws(EngineBuildError) {
-          if let shared, let record = shared.lookup() {
-            try EngineBuilder.copy(record, from: shared, to: cache)
-            return .success((record, "shared"))
-          }
-          let record = try await build(into: cache, logger: logger)
-          if let shared { try EngineBuilder.copy(record, from: cache, to: shared) }
-          return .success((record, "none"))
-        } catch {
-          return .failure(error)
+      // The plan is laid out before the lock is let go, so the node agent cannot remove it between
+      // the commit and the copy into this pod's model repository.
+      return try await lockHolder.withLock { () async throws -> Result<EngineBuildResult.Engine, EngineBuildError> in
+        // With a shared cache, the node cache's own lock too (always in this order), so the node
+        // agent never removes the entry this build writes into the node cache.
+        guard shared == nil else {
+          return try await cache.withLock { await placeUnderLock(cache: cache, shared: shared, logger: logger) }
         }
-      }
+        return await placeUnderLock(cache: cache, shared: shared, logger: logger)
+      }.get()
+    } catch let error as EngineBuildError {
+      throw error
     } catch {
       throw EngineBuildError(.buildFailed, "cannot lock \(lockHolder.lockPath): \(error.localizedDescription)")
     }
-    let (record, source) = try outcome.get()
-    if source != "none" { logger.info("Engine taken from a cache", metadata: ["engine.cacheSource": "\(source)"]) }
-    return try await accept(record, cache: cache, cacheHit: source != "none", source: source, logger: logger)
+  }
+
+  /// Looks again (another pod may have built the key while this one waited), then copies from the
+  /// shared cache or builds; runs under the key's exclusive lock.
+  private func placeUnderLock(cache: EngineCache, shared: EngineCache?, logger: Logger) async -> Result<EngineBuildResult.Engine, EngineBuildError> {
+    do throws(EngineBuildError) {
+      let record: EngineRecord, source: String
+      if let found = cache.lookup() {
+        (record, source) = (found, "node")   // built while we waited
+      } else if let shared, let found = shared.lookup() {
+        try EngineBuilder.copy(found, from: shared, to: cache)
+        (record, source) = (found, "shared")
+      } else {
+        record = try await build(into: cache, logger: logger)
+        if let shared { try EngineBuilder.copy(record, from: cache, to: shared) }
+        source = "none"
+      }
+      if source != "none" { logger.info("Engine taken from a cache", metadata: ["engine.cacheSource": "\(source)"]) }
+      return .success(try await accept(record, cache: cache, cacheHit: source != "none", source: source, logger: logger))
+    } catch {
+      return .failure(error)
+    }
   }
 
   /// Copies a committed entry between caches (the plan through a temporary file in the
@@ -132,6 +161,7 @@ public struct EngineBuilder: Sendable {
     do { try ModelRepositoryLayout.install(plan: cache.planPath, request: request) } catch {
       throw EngineBuildError(.buildFailed, "cannot lay out the plan in \(request.outputDirectory): \(error.localizedDescription)")
     }
+    cache.markUsed()
     logger.info("Engine in place", metadata: ["engine.cacheHit": "\(cacheHit)", "engine.sizeBytes": "\(record.sizeBytes)"])
     return EngineBuildResult.Engine(cacheHit: cacheHit, cacheSource: source, buildSeconds: record.buildSeconds, sizeBytes: record.sizeBytes,
                                     tensorrt: record.tensorrt, latencyMs: latency, throughputQPS: throughput)

@@ -3,19 +3,22 @@ import ControllerRuntime
 import Foundation
 import KubeClient
 import KubeCore
+import EngineBuilder
 import Logging
 import NodeAgent
 import OperatorCLI
 import ServiceLifecycle
 
-/// `edgeml node-agent`: labels this Jetson's Node with its facts and serves its telemetry.
+/// `edgeml node-agent`: labels this Jetson's Node with its facts, serves its telemetry, and keeps
+/// the node's engine cache within its budget.
 ///
-/// In the DaemonSet it runs with `--root /host` (the host paths mounted read-only) and
-/// `NODE_NAME` from the downward API; EdgeSim runs it with `--fixture <tree> --once` (or `--root`).
+/// In the DaemonSet it runs with `--root /host` (the host paths mounted read-only, the engine cache
+/// read-write) and `NODE_NAME` from the downward API; EdgeSim runs it with `--fixture <tree> --once`
+/// (or `--root`).
 struct NodeAgentCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "node-agent",
-    abstract: "Label this Jetson's Node with edgeml.io/* facts and serve its power, GPU, memory and temperature metrics.")
+    abstract: "Label this Jetson's Node with edgeml.io/* facts, serve its power, GPU, memory and temperature metrics, and keep its engine cache within a budget.")
 
   @Option(help: "Directory that stands for the host's / (the DaemonSet mounts host paths under /host).") var root = "/"
   // The help text names no trees: listing them would load the resource bundle on every run.
@@ -29,6 +32,12 @@ struct NodeAgentCommand: AsyncParsableCommand {
   @Option(help: "Kubeconfig to use (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config).") var kubeconfig: String?
   @Option(help: "Kubeconfig context to use.") var context: String?
   @Option(help: "Log format: text or json.") var logFormat = "text"
+  @Option(help: "The node's engine cache directory (default: <root>/var/lib/edgeml/engines, the EdgeModels' default hostPath).")
+  var cacheDir: String?
+  @Option(help: "Most bytes the engine cache may hold: a size (8Gi, 500M, 1000000) or a share of its file system (20%); \"off\" leaves the cache alone.")
+  var cacheBudget = "20%"
+  @Option(help: "Time between engine cache passes, a Go duration; a pass also follows each change of the directory (a build committed).")
+  var cacheInterval = "5m"
 
   func validate() throws {
     guard resolvedNodeName != nil else { throw ValidationError("--node-name or $NODE_NAME is required.") }
@@ -37,6 +46,12 @@ struct NodeAgentCommand: AsyncParsableCommand {
     }
     guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535.") }
     guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }
+    if cacheBudget != "off" {
+      do { _ = try CacheBudget(parsing: cacheBudget) } catch { throw ValidationError("--cache-budget: \(error)") }
+    }
+    guard let cacheSeconds = try? GoDuration(parsing: cacheInterval).seconds, cacheSeconds >= 1 else {
+      throw ValidationError("--cache-interval must be a Go duration of at least 1s, such as 5m.")
+    }
     if let fixture {
       guard root == "/" else { throw ValidationError("--fixture and --root exclude each other.") }
       guard NodeAgentFixtures.url(forTree: fixture) != nil else {
@@ -74,14 +89,21 @@ struct NodeAgentCommand: AsyncParsableCommand {
       return
     }
     let labelled = ReadyFlag()
+    let keeper = cacheBudget == "off" ? nil : EngineCacheKeeper(
+      directory: cacheDir ?? host.url(EngineCache.defaultHostPath).path, budget: try CacheBudget(parsing: cacheBudget), logger: logger)
     var server: HealthServer?
     if metricsPort > 0 {
       server = try await HealthServer(host: bindAddress, port: metricsPort, isReady: { labelled.isSet },
-                                      metrics: { Array(NodeTelemetry.read(from: host).prometheusText().utf8) })
+                                      metrics: { Array((NodeTelemetry.read(from: host).prometheusText() + (keeper?.prometheusText() ?? "")).utf8) })
     }
     let period = Duration.nanoseconds(try GoDuration(parsing: interval).nanoseconds)
-    let service = NodeAgentService(node: node, root: host, client: client, period: period, labelled: labelled, logger: logger)
-    let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    var services: [any Service] = [NodeAgentService(node: node, root: host, client: client, period: period, labelled: labelled, logger: logger)]
+    if let keeper {
+      let cachePeriod = Duration.nanoseconds(try GoDuration(parsing: cacheInterval).nanoseconds)
+      services.append(EngineCacheService(node: node, keeper: keeper, client: client, interval: cachePeriod, logger: logger))
+      logger.info("Engine cache kept within budget", metadata: ["file.path": "\(keeper.directory)", "cache.budget": "\(keeper.budget)"])
+    }
+    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     logger.info("Node agent starting", metadata: ["kube.name": "\(node)", "root": "\(host.root.path)", "metrics.port": "\(metricsPort)"])
     try await group.run()
     await server?.shutdown()
@@ -113,5 +135,32 @@ struct NodeAgentService: Service {
       }
     }
     logger.info("Node agent stopped")
+  }
+}
+
+/// Runs an engine cache pass every `interval`, and soon after the cache directory changes (checked
+/// every few seconds: a stat of one directory). A pass whose references cannot be read (API server
+/// away, RBAC) only measures, and removes nothing.
+struct EngineCacheService: Service {
+  let node: String
+  let keeper: EngineCacheKeeper
+  let client: KubeClient
+  let interval: Duration
+  let logger: Logger
+
+  func run() async throws {
+    let check = min(interval, .seconds(5))
+    await cancelWhenGracefulShutdown {
+      while !Task.isCancelled {
+        if keeper.isPassDue(interval: interval) {
+          var references: CacheReferences?
+          do { references = try await CacheReferences.read(node: node, client: client) } catch {
+            logger.error("Reading the pods and EdgeModels failed; the engine cache pass removes nothing", metadata: ["error": "\(error)"])
+          }
+          keeper.pass(references: references)
+        }
+        try? await Task.sleep(for: check)
+      }
+    }
   }
 }

@@ -68,6 +68,21 @@ struct EngineCommandTests {
     #expect(f.box.exists("models/detector/1/model.plan"))
   }
 
+  @Test("A build and a cache hit each mark the entry used, so the node agent's budget sees its last use")
+  func markedUsed() async throws {
+    let f = try EngineFixture()
+    #expect(try await f.run().status == 0)
+    let used = f.box.path("cache/\(f.keyHex).used")
+    // Back-date the mark: a cache hit must move it forward again.
+    let old = Date(timeIntervalSince1970: 1_000_000)
+    try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: used)
+    try FileManager.default.removeItem(atPath: f.box.path("models"))
+    #expect(try await f.run().status == 0)
+    #expect(try f.box.result().bool("cacheHit") == true)
+    let marked = try #require(try FileManager.default.attributesOfItem(atPath: used)[.modificationDate] as? Date)
+    #expect(marked > old)
+  }
+
   @Test("`edgeml engine` is the same program as edgeml-engine: what one builds, the other finds in the cache")
   func subcommandMatchesSlimBinary() async throws {
     let f = try EngineFixture()
