@@ -355,6 +355,15 @@ def test_one_kustomize_images_entry_moves_every_reference_to_the_release_image(t
     assert "ghcr.io/edgeml" not in r.stdout
 
 
+def test_chart_and_manifests_run_the_image_make_image_builds():
+    made = subprocess.run(["make", "-s", "-C", ROOT, "image-name"], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    base = {value for *_, value in image_references(render()[1])}
+    chart = {value for *_, value in image_references(render_chart_without_helm(
+        yaml.safe_load(open(os.path.join(CHART, "values.yaml")))))}
+    assert base == chart == {made.stdout.strip()}
+
+
 def test_one_chart_value_moves_every_reference_to_the_release_image():
     values = yaml.safe_load(open(os.path.join(CHART, "values.yaml")))
     values["image"].update(repository="registry.example.com/edgeml", tag="0.2.0")
