@@ -78,8 +78,8 @@ for pin in "${packages[@]}"; do
   name="${pin%%=*}" deb="$(deb_of "$pin")"
   [ -n "$deb" ] || { echo "image: apt-get download left no file for $pin in $debs" >&2; exit 1; }
   dpkg-deb -x "$deb" "$rootfs"
-  # What scanners (Trivy, Grype, Syft) read to list a distroless image's packages: one control
-  # file per package under /var/lib/dpkg/status.d, as GoogleContainerTools/distroless writes it.
+  # One control file per package under /var/lib/dpkg/status.d, the layout of Google's distroless
+  # images (GoogleContainerTools/distroless), so image scanners can list packages without dpkg.
   dpkg-deb -f "$deb" > "$rootfs/var/lib/dpkg/status.d/$name"
 done
 # Documentation but each package's copyright file (its licence), which the image must carry.
