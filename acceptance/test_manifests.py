@@ -334,6 +334,55 @@ def test_chart_defaults_render_the_same_objects_as_manifests():
         assert open(os.path.join(CHART, "crds", os.path.basename(crd))).read() == open(crd).read()
 
 
+def image_references(objects):
+    """Every place a rendered object names an image: containers and the operator's EDGEML_IMAGE."""
+    found = []
+    for o in objects:
+        for c in o.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+            found.append((o["kind"], c["name"], "image", c["image"]))
+            found += [(o["kind"], c["name"], e["name"], e["value"]) for e in c.get("env", []) if e["name"] == "EDGEML_IMAGE"]
+    return found
+
+
+MY_IMAGE = "registry.example.com/edgeml:0.2.0"
+
+
+def test_one_kustomize_images_entry_moves_every_reference_to_the_release_image(tmp_path):
+    """README's overlay for running your own image: one `images:` entry changes the operator
+    container, the engine builder image it puts in model pods (EDGEML_IMAGE) and the node agent."""
+    shutil.copytree(MANIFESTS, tmp_path / "manifests")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "kustomization.yaml").write_text(yaml.safe_dump({
+        "resources": ["../manifests"],
+        "images": [{"name": "ghcr.io/edgeml/edgeml", "newName": "registry.example.com/edgeml", "newTag": "0.2.0"}]}))
+    r = subprocess.run(["kubectl", "kustomize", str(tmp_path / "mine")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    references = image_references([d for d in yaml.safe_load_all(r.stdout) if d])
+    assert {(kind, field) for kind, _, field, _ in references} == {("Deployment", "image"), ("Deployment", "EDGEML_IMAGE"),
+                                                                   ("DaemonSet", "image")}
+    assert {value for *_, value in references} == {MY_IMAGE}
+    assert "ghcr.io/edgeml" not in r.stdout
+
+
+def test_chart_and_manifests_run_the_image_make_image_builds():
+    made = subprocess.run(["make", "-s", "-C", ROOT, "image-name"], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    base = {value for *_, value in image_references(render()[1])}
+    chart = {value for *_, value in image_references(render_chart_without_helm(
+        yaml.safe_load(open(os.path.join(CHART, "values.yaml")))))}
+    assert base == chart == {made.stdout.strip()}
+
+
+def test_one_chart_value_moves_every_reference_to_the_release_image():
+    values = yaml.safe_load(open(os.path.join(CHART, "values.yaml")))
+    values["image"].update(repository="registry.example.com/edgeml", tag="0.2.0")
+    objects = render_chart_without_helm(values)
+    references = image_references(objects)
+    assert len(references) == 3, references
+    assert {value for *_, value in references} == {MY_IMAGE}
+    assert "ghcr.io/edgeml" not in yaml.safe_dump_all(objects)
+
+
 def test_node_agent_labels_its_node_with_exactly_its_cluster_role(sim, node_agent_kubeconfig):
     """`edgeml node-agent --once` with the DaemonSet's service account token labels a Node from a
     fixture tree; a second run (the same tree by --fixture name) changes nothing (same
