@@ -88,7 +88,10 @@ import Testing
     // Server-side apply: the operator owns its fields as an Apply manager.
     let managers = deployments[0][path: ["metadata", "managedFields"]]?.arrayValue ?? []
     #expect(managers.contains { $0["manager"] == "edgeml-operator" && $0["operation"] == "Apply" })
-    #expect(try await c.client.get(EdgeModelReconciler.services, namespace: "default", name: "detector")["spec"]?["selector"] == ["edgeml.io/model": "detector"])
+    // The Service is applied after the workloads (in the plan's order): look for it until it is there.
+    #expect(try await eventually {
+      try await c.client.get(EdgeModelReconciler.services, namespace: "default", name: "detector")["spec"]?["selector"] == ["edgeml.io/model": "detector"]
+    })
     #expect(try await eventually { condition(try await status(c), "EngineReady")?["reason"] == "Building" })
     #expect(condition(try await status(c), "Scheduled")?["status"] == "True")
 
