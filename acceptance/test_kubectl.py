@@ -281,3 +281,26 @@ def test_auth_can_i_and_whoami(sim):
     assert sim.kubectl("auth", "can-i", "list", "pods").stdout.strip() == "yes"
     out = sim.kubectl("auth", "whoami").stdout
     assert "admin" in out and "system:masters" in out
+
+
+def test_get_pdb_prints_the_budget_columns_a_real_server_prints(sim):
+    # printers.go podDisruptionBudgetColumnDefinitions: NAME, MIN AVAILABLE, MAX UNAVAILABLE,
+    # ALLOWED DISRUPTIONS, AGE; a bound that is not set is "N/A".
+    sim.kubectl("apply", "-f", "-", input="""
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: pdb-min}
+spec: {minAvailable: 2, selector: {matchLabels: {app: pdb-min}}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: pdb-max}
+spec: {maxUnavailable: "25%", selector: {matchLabels: {app: pdb-max}}}
+""")
+    sim.kubectl("patch", "pdb", "pdb-max", "--subresource=status", "--type=merge",
+                "-p", '{"status": {"disruptionsAllowed": 1, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}}')
+    lines = sim.kubectl("get", "pdb", "pdb-min", "pdb-max").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED", "DISRUPTIONS", "AGE"]
+    rows = {l.split()[0]: l.split()[1:4] for l in lines[1:]}
+    assert rows == {"pdb-min": ["2", "N/A", "0"], "pdb-max": ["N/A", "25%", "1"]}
+

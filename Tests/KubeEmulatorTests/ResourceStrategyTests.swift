@@ -67,3 +67,21 @@ import Testing
   }
 }
 
+@Suite struct PodDisruptionBudgetTableTests {
+  @Test("`kubectl get pdb` gets printers.go's columns: unset bounds print N/A, set ones as written")
+  func columns() {
+    let s = makeServer()
+    let path = "/apis/policy/v1/namespaces/default/poddisruptionbudgets"
+    let selector: JSONValue = ["matchLabels": ["app": "web"]]
+    s.call("POST", path, ["apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": ["name": "a"],
+                          "spec": ["minAvailable": 2, "selector": selector]])
+    s.call("POST", path, ["apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": ["name": "b"],
+                          "spec": ["maxUnavailable": "25%", "selector": selector]])
+    let (code, table) = s.call("GET", path, headers: [("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")])
+    #expect(code == 200)
+    let names = (table["columnDefinitions"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+    #expect(names == ["Name", "Min Available", "Max Unavailable", "Allowed Disruptions", "Age"])
+    let cells = (table["rows"]?.arrayValue ?? []).map { Array(($0["cells"]?.arrayValue ?? []).prefix(4)) }
+    #expect(cells == [["a", "2", "N/A", 0], ["b", "N/A", "25%", 0]])
+  }
+}

@@ -27,6 +27,7 @@ enum ResourceStrategies {
     "batch/jobs": JobStrategy(),
     "batch/cronjobs": CronJobStrategy(),
     "coordination.k8s.io/leases": LeaseStrategy(),
+    "policy/poddisruptionbudgets": PodDisruptionBudgetStrategy(),
     "rbac.authorization.k8s.io/roles": RBACStrategy(),
     "rbac.authorization.k8s.io/clusterroles": RBACStrategy(),
     "rbac.authorization.k8s.io/rolebindings": RBACStrategy(),
