@@ -29,6 +29,8 @@ public final class APIServer: @unchecked Sendable {
   let crdSnapshot = Locked<[JSONValue]>([])
   /// See `sharedMetaSchemas()`.
   let metaSchemaCache = Locked<JSONObject?>(nil)
+  /// The built-in part of `/openapi/v2` in protobuf (see `openAPIV2Protobuf()`).
+  let openAPIV2ProtobufCache = Locked<(head: [UInt8], definitions: [UInt8])?>(nil)
   let patchSchemas: PatchSchemaRegistry
   /// Service-account tokens issued by TokenRequest (token → user); the HTTP layer consults them.
   let issuedTokens = Locked<[String: UserInfo]>([:])
