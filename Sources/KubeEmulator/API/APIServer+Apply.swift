@@ -53,23 +53,6 @@ extension APIServer {
     return built.zero(definition: definition)
   }
 
-  /// What the writer of a create is recorded as setting: the object without what the strategy's
-  /// `PrepareForCreate` adds after the field manager ran upstream — a Job's generated selector and
-  /// labels (pkg/registry/batch/job/strategy.go).
-  func createdByClient(_ object: JSONValue, resource: APIResource) -> JSONValue {
-    guard resource.storageKey == "batch/jobs", object[path: ["spec", "manualSelector"]]?.boolValue != true else { return object }
-    var o = object
-    o[path: ["spec", "selector"]] = nil
-    for key in [["metadata", "labels"], ["spec", "template", "metadata", "labels"]] {
-      guard case .object(var labels)? = o[path: key] else { continue }
-      for generated in ["batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name", "controller-uid", "job-name"] {
-        labels.removeValue(forKey: generated)
-      }
-      o[path: key] = labels.isEmpty ? nil : .object(labels)
-    }
-    return o
-  }
-
   /// Records a non-apply write in `new`'s `metadata.managedFields`.
   ///
   /// The entries to start from are the ones the client sent when they are valid and non-empty on the
@@ -89,7 +72,7 @@ extension APIServer {
       base = (try? ManagedFieldsEntry.decodeList(live, stored: true)) ?? []
     }
     let before = old.map(withoutManagedFields) ?? zeroObject(for: resource)
-    let after = old == nil ? createdByClient(withoutManagedFields(new), resource: resource) : withoutManagedFields(new)
+    let after = old == nil ? resource.strategy.setByClient(withoutManagedFields(new)) : withoutManagedFields(new)
     let entries = fieldManager(for: resource, subresource: subresource)
       .update(old: before, new: after, managed: base, manager: manager, now: RFC3339.format(now()))
     return withManagedFields(new, entries, resource: resource)

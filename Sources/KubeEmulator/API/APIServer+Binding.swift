@@ -49,13 +49,4 @@ extension APIServer {
     }
     return .json(["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "code": 201], status: 201)
   }
-
-  /// The grace period a pod's DELETE gets (pkg/registry/core/pod/strategy.go `CheckGracefulDelete`):
-  /// the request's, else `spec.terminationGracePeriodSeconds`, else 30; 0 for a pod never bound to
-  /// a node or already Succeeded/Failed, since no kubelet has anything to stop.
-  func podDeletionGracePeriod(_ pod: JSONValue, requested: Int?) -> Int {
-    if (pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty { return 0 }
-    if let phase = pod[path: ["status", "phase"]]?.stringValue, phase == "Succeeded" || phase == "Failed" { return 0 }
-    return max(0, requested ?? pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30)
-  }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import KubeCore
 import NIOConcurrencyHelpers
 
@@ -45,16 +46,70 @@ extension APIServer {
 
   // MARK: /openapi/v2
 
+  /// The v2 document in JSON or, when the client asks for it (kubectl's query-parameter check does),
+  /// in gnostic's protobuf encoding (`OpenAPIV2Protobuf`). The media types and their order are
+  /// kube-openapi pkg/handler/handler.go's: JSON, then protobuf under either name; anything else is 406.
   func openAPIV2(_ request: APIRequest) throws -> APIResponse {
-    let accept = request.header("accept") ?? "application/json"
-    if !accept.contains("json") && !accept.contains("*/*") {
-      throw APIError.notAcceptable("only the following media types are accepted: application/json")
+    switch Self.negotiateOpenAPIV2(request.header("accept")) {
+    case .json?:
+      var doc = documents.swagger
+      var definitions = doc["definitions"]?.objectValue ?? JSONObject()
+      for (name, schema) in customDefinitions() { definitions[name] = schema }
+      doc["definitions"] = .object(definitions)
+      return .json(doc)
+    case .protobuf?:
+      return APIResponse(status: 200, headers: [("Content-Type", OpenAPIV2Protobuf.contentType)], body: .bytes(openAPIV2Protobuf()))
+    case nil:
+      throw APIError.notAcceptable("only the following media types are accepted: application/json, \(OpenAPIV2Protobuf.contentType)")
     }
-    var doc = documents.swagger
-    var definitions = doc["definitions"]?.objectValue ?? JSONObject()
-    for (name, schema) in customDefinitions() { definitions[name] = schema }
-    doc["definitions"] = .object(definitions)
-    return .json(doc)
+  }
+
+  enum OpenAPIV2Encoding { case json, protobuf }
+
+  /// The first `Accept` clause (highest quality first) that names a served encoding; an absent
+  /// header accepts anything (goautoneg as kube-openapi uses it).
+  static func negotiateOpenAPIV2(_ accept: String?) -> OpenAPIV2Encoding? {
+    let served: [(type: String, subtype: String, encoding: OpenAPIV2Encoding)] = [
+      ("application", "json", .json),
+      ("application", "com.github.proto-openapi.spec.v2.v1.0+protobuf", .protobuf),
+      ("application", "com.github.proto-openapi.spec.v2@v1.0+protobuf", .protobuf),
+    ]
+    let header = (accept ?? "").trimmingCharacters(in: .whitespaces).isEmpty ? "*/*" : (accept ?? "")
+    var clauses: [(type: String, subtype: String, quality: Double)] = []
+    for part in header.split(separator: ",") {
+      let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+      guard let mediaType = fields.first, !mediaType.isEmpty else { continue }
+      let pieces = mediaType.split(separator: "/", maxSplits: 1).map(String.init)
+      var quality = 1.0
+      for parameter in fields.dropFirst() where parameter.hasPrefix("q=") { quality = Double(parameter.dropFirst(2)) ?? 0 }
+      guard quality > 0 else { continue }
+      clauses.append((pieces[0], pieces.count > 1 ? pieces[1] : "*", quality))
+    }
+    for clause in clauses.enumerated().sorted(by: { ($0.element.quality, -$0.offset) > ($1.element.quality, -$1.offset) }).map(\.element) {
+      for candidate in served where (clause.type == "*" || clause.type == candidate.type) && (clause.subtype == "*" || clause.subtype == candidate.subtype) {
+        return candidate.encoding
+      }
+    }
+    return nil
+  }
+
+  /// The protobuf document: the built-in part is encoded once; the definitions of served custom
+  /// resources are added to it on each request.
+  func openAPIV2Protobuf() -> [UInt8] {
+    let builtin: (head: [UInt8], definitions: [UInt8])
+    if let cached = openAPIV2ProtobufCache.value {
+      builtin = cached
+    } else {
+      builtin = (OpenAPIV2Protobuf.documentWithoutDefinitions(documents.swagger).bytes,
+                 OpenAPIV2Protobuf.definitionEntries(documents.swagger["definitions"]?.objectValue ?? JSONObject()))
+      openAPIV2ProtobufCache.value = builtin
+    }
+    var custom = ProtobufWriter()
+    OpenAPIV2Protobuf.appendDefinitions(customDefinitions(), to: &custom)
+    var w = ProtobufWriter()
+    w.append(builtin.head)
+    w.raw(9, builtin.definitions + custom.bytes)
+    return w.bytes
   }
 
   /// OpenAPI definitions for served custom resources, named as kube-apiserver names them

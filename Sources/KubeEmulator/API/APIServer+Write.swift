@@ -133,21 +133,10 @@ extension APIServer {
     return try commitCreate(&state, resource: resource, namespace: namespace, prepared: prepared, dryRun: dryRun)
   }
 
-  /// A create in a missing namespace is 404; in one being deleted, 403 `NamespaceTerminating`
-  /// (the NamespaceLifecycle admission plugin's answers).
+  /// The validating admission of a create, against what is stored (a missing or terminating
+  /// namespace: `NamespaceLifecycleAdmission`).
   func checkNamespace(_ state: ObjectStore.State, resource: APIResource, namespace: String?, object: JSONValue) throws {
-    guard resource.namespaced else { return }
-    let ns = namespace ?? ""
-    guard let nsObject = state.get("/namespaces", namespace: "", name: ns) else {
-      throw APIError.notFound(GroupResource(group: "", resource: "namespaces"), name: ns)
-    }
-    if nsObject[path: ["metadata", "deletionTimestamp"]] != nil {
-      let name = object[path: ["metadata", "name"]]?.stringValue ?? ""
-      throw APIError(code: 403, reason: "Forbidden",
-                     message: "\(resource.resource) \"\(name)\" is forbidden: unable to create new content in namespace \(ns) because it is being terminated",
-                     details: .object(["name": .string(name), "kind": .string(resource.resource),
-                                       "causes": [["reason": "NamespaceTerminating", "message": .string("namespace \(ns) is being terminated"), "field": "metadata.namespace"]]]))
-    }
+    try admission.validate(object, AdmissionAttributes(resource: resource, operation: .create, namespace: namespace), state: state)
   }
 
   /// The object a create stores, from everything that does not read the store: server-set
@@ -175,13 +164,13 @@ extension APIServer {
     object["metadata"] = .object(meta)
     // Status is the controllers' to write: dropped on create where a status subresource exists.
     if resource.hasStatus { object["status"] = nil }
-    try BuiltinDefaults.apply(to: &object, resource: resource, isCreate: true, server: self)
+    let strategy = resource.strategy
+    try strategy.prepareForCreate(&object, server: self)
     if resource.isCustom, let schema = customSchema(for: resource) { schema.applyDefaults(&object) }
+    try admission.admit(&object, AdmissionAttributes(resource: resource, operation: .create, namespace: namespace))
     if let fieldManager { object = recordingUpdate(old: nil, new: object, resource: resource, subresource: nil, manager: fieldManager) }
-    var errors = Validation.validateObject(object, resource: resource, isCreate: true)
+    var errors = Validation.validateObjectMeta(object, nameRule: strategy.nameRule) + strategy.validate(object)
     if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(object, old: nil) }
-    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" { errors += CRDSupport.validate(object) }
-    if resource.isConvertedEvents { errors += EventConversion.validateEventsV1(object) }
     if !errors.isEmpty {
       throw APIError.invalid(kind: resource.kind, group: resource.group, name: name, errors: errors)
     }
@@ -200,13 +189,8 @@ extension APIServer {
     if dryRun { return prepared }
     var object = prepared
     if resource.isConvertedEvents { object = EventConversion.toCore(object) }
-    var stored = state.put(resource.storageKey, object, type: .added)
-    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
-      let response = stored
-      stored = CRDSupport.establish(stored, state: &state, server: self)
-      _ = stored
-      return response
-    }
+    let stored = state.put(resource.storageKey, object, type: .added)
+    resource.strategy.afterWrite(stored, state: &state, server: self)
     // Created naming only owners that do not exist (a controller acting on a stale cache): the
     // garbage collector deletes it, as upstream's does within seconds of seeing the dangling uid
     // (pkg/controller/garbagecollector, attemptToDeleteItem: every owner absent → delete).
@@ -332,12 +316,13 @@ extension APIServer {
     updated[path: ["metadata", "resourceVersion"]] = nil
     updated["apiVersion"] = existing["apiVersion"] ?? .string(resource.groupVersion)
     updated["kind"] = .string(resource.kind)
-    try BuiltinDefaults.apply(to: &updated, resource: resource, isCreate: false, server: self)
+    let strategy = resource.strategy
+    try strategy.prepareForUpdate(&updated, old: existing, server: self)
     if resource.isCustom, let schema = customSchema(for: resource) { schema.applyDefaults(&updated) }
-    var errors = Validation.validateObject(updated, resource: resource, isCreate: false)
-    errors += Validation.validateUpdate(updated, old: existing, resource: resource)
+    try admission.admit(&updated, AdmissionAttributes(resource: resource, operation: .update, namespace: ctx.path.namespace))
+    var errors = Validation.validateObjectMeta(updated, nameRule: strategy.nameRule)
+    errors += strategy.validateUpdate(updated, old: existing)
     if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(updated, old: existing) }
-    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" { errors += CRDSupport.validate(updated) }
     if !errors.isEmpty { throw APIError.invalid(kind: resource.kind, group: resource.group, name: name, errors: errors) }
     // generation: bumped when anything but metadata and status changes.
     if resource.tracksGeneration || resource.isCustom {
@@ -368,16 +353,14 @@ extension APIServer {
     }
     let isDeleting = updated[path: ["metadata", "deletionTimestamp"]] != nil
     let finalizers = updated[path: ["metadata", "finalizers"]]?.arrayValue ?? []
-    if isDeleting && finalizers.isEmpty && !(resource.storageKey == "/namespaces") {
+    if isDeleting && finalizers.isEmpty && !resource.strategy.awaitsFinalization(updated) {
       state.put(resource.storageKey, updated, type: .modified)
       let removed = state.remove(resource.storageKey, namespace: ctx.namespace, name: name) ?? updated
       collectGarbage(&state)
       return removed
     }
     let stored = state.put(resource.storageKey, updated, type: .modified)
-    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
-      _ = CRDSupport.establish(stored, state: &state, server: self)
-    }
+    resource.strategy.afterWrite(stored, state: &state, server: self)
     if isDeleting || state.hasOrphanCandidates { collectGarbage(&state) }
     return state.get(resource.storageKey, namespace: ctx.namespace, name: name) ?? stored
   }
@@ -513,7 +496,7 @@ extension APIServer {
     let (object, deletedNow) = try store.transaction { state in
       try deleteLocked(&state, resource: ctx.resource, namespace: ctx.namespace, name: name, options: options)
     }
-    if deletedNow && !ctx.resource.returnsDeletedObject {
+    if deletedNow && !ctx.resource.strategy.returnsDeletedObject {
       let details = APIError.details(name: name, group: ctx.resource.group, kind: ctx.resource.resource)
       var d = details
       d["uid"] = object[path: ["metadata", "uid"]]
@@ -536,57 +519,31 @@ extension APIServer {
       throw APIError.conflict(resource.groupResource, name: name,
                               detail: "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(existing[path: ["metadata", "resourceVersion"]]?.stringValue ?? "")")
     }
-    // batch/v1 Jobs orphan their pods by default for compatibility (pkg/registry/batch/job/strategy.go
-    // DefaultGarbageCollectionPolicy); kubectl asks for Background explicitly.
-    let policy = options.propagationPolicy ?? (resource.storageKey == "batch/jobs" ? "Orphan" : "Background")
+    let strategy = resource.strategy
+    let policy = options.propagationPolicy ?? strategy.defaultGarbageCollectionPolicy
     var finalizers = (existing[path: ["metadata", "finalizers"]]?.arrayValue ?? []).compactMap(\.stringValue)
     // Orphan and Foreground always go through a finalizer, which the garbage collector then
     // removes (k8s.io/apiserver/pkg/registry/generic/registry/store.go deletionFinalizersForGarbageCollection).
     if policy == "Orphan" && !finalizers.contains("orphan") { finalizers.append("orphan") }
     if policy == "Foreground" && !finalizers.contains("foregroundDeletion") { finalizers.append("foregroundDeletion") }
-    // Deleting a CRD first deletes its objects, behind this finalizer (customresourcedefinition/etcd.go Delete).
-    if resource.storageKey == CRDSupport.storageKey && !finalizers.contains(CRDSupport.cleanupFinalizer) {
-      finalizers.append(CRDSupport.cleanupFinalizer)
-    }
-    let isNamespace = resource.storageKey == "/namespaces"
-    let nsFinalizers = isNamespace ? (existing[path: ["spec", "finalizers"]]?.arrayValue ?? []) : []
+    for finalizer in strategy.deletionFinalizers where !finalizers.contains(finalizer) { finalizers.append(finalizer) }
     if options.dryRun { return (existing, false) }
-    // A pod on a node is deleted gracefully: deletionTimestamp = now + grace period, and the kubelet
-    // removes the object (DELETE with gracePeriodSeconds=0) once its containers have stopped
-    // (k8s.io/apiserver pkg/registry/rest/delete.go BeforeDelete; a shorter grace period may replace a longer one).
-    if resource.storageKey == "/pods" {
-      let grace = podDeletionGracePeriod(existing, requested: options.gracePeriodSeconds)
-      let current = existing[path: ["metadata", "deletionGracePeriodSeconds"]]?.intValue
-      if grace > 0 {
-        if let current, existing[path: ["metadata", "deletionTimestamp"]] != nil, current <= grace { return (existing, false) }
-        existing[path: ["metadata", "deletionTimestamp"]] = .string(RFC3339.format(now().addingTimeInterval(Double(grace))))
-        existing[path: ["metadata", "deletionGracePeriodSeconds"]] = JSONValue(grace)
-        existing[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers.map { .string($0) })
-        return (state.put(resource.storageKey, existing, type: .modified), false)
-      }
+    switch strategy.gracefulDeletion(of: existing, requestedGracePeriod: options.gracePeriodSeconds, server: self) {
+    case .none: break
+    case .unchanged: return (existing, false)
+    case .after(let grace):
+      existing[path: ["metadata", "deletionTimestamp"]] = .string(RFC3339.format(now().addingTimeInterval(Double(grace))))
+      existing[path: ["metadata", "deletionGracePeriodSeconds"]] = JSONValue(grace)
+      existing[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers.map { .string($0) })
+      return (state.put(resource.storageKey, existing, type: .modified), false)
     }
-    if finalizers.isEmpty && nsFinalizers.isEmpty {
+    if finalizers.isEmpty && !strategy.awaitsFinalization(existing) {
       let removed = state.remove(resource.storageKey, namespace: namespace, name: name) ?? existing
       collectGarbage(&state)
       return (removed, true)
     }
-    let alreadyDeleting = existing[path: ["metadata", "deletionTimestamp"]] != nil
-    if !alreadyDeleting {
-      existing[path: ["metadata", "deletionTimestamp"]] = timestamp()
-      // markAsDeleting (registry/store.go): grace period 0 and a generation bump. The CRD registry
-      // has its own Delete that only sets the timestamp (apiextensions-apiserver customresourcedefinition/etcd.go).
-      if resource.storageKey != CRDSupport.storageKey {
-        existing[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
-        if let g = existing[path: ["metadata", "generation"]]?.intValue, g > 0 {
-          existing[path: ["metadata", "generation"]] = JSONValue(g + 1)
-        }
-      }
-    }
+    strategy.markDeleting(&existing, now: timestamp())
     existing[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers.map { .string($0) })
-    if isNamespace { existing[path: ["status", "phase"]] = "Terminating" }
-    if resource.storageKey == "apiextensions.k8s.io/customresourcedefinitions" {
-      existing = CRDSupport.markTerminating(existing, now: timestamp())
-    }
     let marked = state.put(resource.storageKey, existing, type: .modified)
     collectGarbage(&state)
     return (marked, false)
@@ -636,15 +593,6 @@ extension APIServer {
       e.details = error.status["details"]
       throw e
     }
-  }
-}
-
-extension APIResource {
-  /// Whether a completed DELETE answers with the object (true) or a `Status` (false). The generic
-  /// registry returns a Status unless the store sets `ReturnDeletedObject` (pods, services, events, …).
-  var returnsDeletedObject: Bool {
-    ["/pods", "/services", "/persistentvolumeclaims", "/persistentvolumes",
-    ].contains(storageKey)
   }
 }
 

@@ -22,11 +22,15 @@ public final class APIServer: @unchecked Sendable {
   /// Request bodies over this many bytes get 413 (k8s.io/apiserver `MaxRequestBodyBytes`, 3 MiB).
   public static let maxRequestBodyBytes = 3 * 1024 * 1024
   let serviceIPs = ServiceIPAllocator()
+  /// The admission plugins every write passes.
+  let admission = AdmissionChain.standard
   let customSchemas = CustomSchemaCache()
   /// The stored CRDs, mirrored here so schema and OpenAPI look-ups need not take the store lock.
   let crdSnapshot = Locked<[JSONValue]>([])
   /// See `sharedMetaSchemas()`.
   let metaSchemaCache = Locked<JSONObject?>(nil)
+  /// The built-in part of `/openapi/v2` in protobuf (see `openAPIV2Protobuf()`).
+  let openAPIV2ProtobufCache = Locked<(head: [UInt8], definitions: [UInt8])?>(nil)
   let patchSchemas: PatchSchemaRegistry
   /// Service-account tokens issued by TokenRequest (token → user); the HTTP layer consults them.
   let issuedTokens = Locked<[String: UserInfo]>([:])

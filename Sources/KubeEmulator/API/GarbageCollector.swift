@@ -75,37 +75,13 @@ extension APIServer {
         changed = true
       }
     }
-    if ref.storageKey == "/namespaces" {
-      let namespace = ref.name
-      var anyLeft = false
-      for k in state.storageKeys where k != "/namespaces" {
-        for o in state.list(k, namespace: namespace) {
-          anyLeft = true
-          if o[path: ["metadata", "deletionTimestamp"]] == nil, let r = resourceFor(storageKey: k) {
-            _ = try? deleteLocked(&state, resource: r, namespace: namespace,
-                                  name: o[path: ["metadata", "name"]]?.stringValue ?? "", options: DeleteOptions())
-            changed = true
-          }
-        }
-      }
-      if anyLeft {
-        anyLeft = state.storageKeys.filter { $0 != "/namespaces" }.contains { !state.list($0, namespace: namespace).isEmpty }
-      }
-      if !anyLeft, object[path: ["spec", "finalizers"]] != nil {
-        object[path: ["spec", "finalizers"]] = nil
-        changed = true
-      }
-    }
-    if ref.storageKey == CRDSupport.storageKey, finalizers.contains(CRDSupport.cleanupFinalizer) {
-      CRDSupport.removeServedResources(object, state: &state, catalog: catalog)
-      finalizers.removeAll { $0 == CRDSupport.cleanupFinalizer }
-      changed = true
-    }
+    // The resource's own finalizing controller: the namespace controller, the CRD finalizer.
+    let strategy = resourceFor(storageKey: ref.storageKey)?.strategy ?? ResourceStrategies.generic
+    if strategy.finalize(&object, finalizers: &finalizers, state: &state, server: self) { changed = true }
     guard changed else { return false }
     object[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers.map { .string($0) })
-    let nsFinalizers = ref.storageKey == "/namespaces" ? (object[path: ["spec", "finalizers"]]?.arrayValue ?? []) : []
     state.put(ref.storageKey, object, type: .modified)
-    if finalizers.isEmpty && nsFinalizers.isEmpty {
+    if finalizers.isEmpty && !strategy.awaitsFinalization(object) {
       state.remove(ref.storageKey, namespace: ref.namespace, name: ref.name)
     }
     return true

@@ -30,26 +30,15 @@ enum Validation {
     return first >= 97 && first <= 122
   }
 
-  /// Resources whose names must be DNS-1123 labels or DNS-1035 labels instead of subdomains.
-  static let labelNamed: Set<String> = ["/namespaces", "apps/deployments", "apps/statefulsets", "apps/daemonsets", "apps/replicasets",
-                                        "batch/jobs", "batch/cronjobs"]
-  static let dns1035Named: Set<String> = ["/services"]
-
-  static func validateObject(_ object: JSONValue, resource: APIResource, isCreate: Bool) -> [FieldError] {
+  /// The object-meta checks every resource shares (`ValidateObjectMeta`), with the name in the
+  /// resource's format.
+  static func validateObjectMeta(_ object: JSONValue, nameRule: NameRule) -> [FieldError] {
     var errors: [FieldError] = []
     let name = object[path: ["metadata", "name"]]?.stringValue ?? ""
     if name.isEmpty {
       errors.append(FieldError(.required, field: "metadata.name", detail: "name or generateName is required"))
-    } else if dns1035Named.contains(resource.storageKey) {
-      if !isDNS1035Label(name) { errors.append(FieldError(.invalid, field: "metadata.name", value: "\"\(name)\"", detail: dns1035LabelMessage)) }
-    } else if labelNamed.contains(resource.storageKey) {
-      if !isDNS1123Label(name) {
-        errors.append(FieldError(.invalid, field: "metadata.name", value: "\"\(name)\"", detail: name.count > 63 ? "must be no more than 63 characters" : dns1123LabelMessage))
-      }
-    } else if resource.storageKey != "rbac.authorization.k8s.io/roles" && resource.storageKey != "rbac.authorization.k8s.io/clusterroles"
-                && resource.storageKey != "rbac.authorization.k8s.io/rolebindings" && resource.storageKey != "rbac.authorization.k8s.io/clusterrolebindings"
-                && !isDNS1123Subdomain(name) {
-      errors.append(FieldError(.invalid, field: "metadata.name", value: "\"\(name)\"", detail: name.count > 253 ? "must be no more than 253 characters" : dns1123SubdomainMessage))
+    } else if let detail = nameProblem(name, nameRule) {
+      errors.append(FieldError(.invalid, field: "metadata.name", value: "\"\(name)\"", detail: detail))
     }
     for (k, v) in object[path: ["metadata", "labels"]]?.objectValue ?? JSONObject() {
       if v.stringValue == nil {
@@ -62,21 +51,24 @@ enum Validation {
     if case .object(let annotations)? = object[path: ["metadata", "annotations"]], annotationsTooLarge(annotations) {
       errors.append(FieldError(.tooLong, field: "metadata.annotations", detail: "must have at most \(totalAnnotationSizeLimit) bytes"))
     }
-    switch resource.storageKey {
-    case "apps/deployments", "apps/replicasets", "apps/daemonsets", "apps/statefulsets":
-      errors += workload(object)
-    case "/pods":
-      errors += containers(object[path: ["spec", "containers"]], path: "spec.containers")
-    case "batch/jobs":
-      errors += containers(object[path: ["spec", "template", "spec", "containers"]], path: "spec.template.spec.containers")
-      let policy = object[path: ["spec", "template", "spec", "restartPolicy"]]?.stringValue ?? ""
-      if policy != "Never" && policy != "OnFailure" {
-        errors.append(FieldError(.notSupported, field: "spec.template.spec.restartPolicy", value: "\"\(policy)\"", detail: "supported values: \"OnFailure\", \"Never\""))
-      }
-    default:
-      break
-    }
     return errors
+  }
+
+  /// What is wrong with `name` in the format `rule` asks for; nil when it is valid.
+  static func nameProblem(_ name: String, _ rule: NameRule) -> String? {
+    switch rule {
+    case .dns1035Label:
+      return isDNS1035Label(name) ? nil : dns1035LabelMessage
+    case .dns1123Label:
+      return isDNS1123Label(name) ? nil : (name.count > 63 ? "must be no more than 63 characters" : dns1123LabelMessage)
+    case .dns1123Subdomain:
+      return isDNS1123Subdomain(name) ? nil : (name.count > 253 ? "must be no more than 253 characters" : dns1123SubdomainMessage)
+    case .pathSegment:
+      // apimachinery pkg/api/validation/path/name.go `IsValidPathSegmentName`.
+      if name == "." || name == ".." { return "may not be '\(name)'" }
+      for illegal in ["/", "%"] where name.contains(illegal) { return "may not contain '\(illegal)'" }
+      return nil
+    }
   }
 
   /// The most bytes all annotations of an object may hold, keys and values together
@@ -130,25 +122,9 @@ enum Validation {
     return errors
   }
 
-  /// Rules that only apply to updates: immutable fields.
-  static func validateUpdate(_ new: JSONValue, old: JSONValue, resource: APIResource) -> [FieldError] {
-    var errors: [FieldError] = []
-    switch resource.storageKey {
-    case "apps/deployments", "apps/replicasets", "apps/daemonsets", "apps/statefulsets":
-      if new[path: ["spec", "selector"]] != old[path: ["spec", "selector"]] {
-        errors.append(FieldError(.invalid, field: "spec.selector", value: "v1.LabelSelector{...}", detail: "field is immutable"))
-      }
-    case "batch/jobs":
-      if new[path: ["spec", "selector"]] != old[path: ["spec", "selector"]] {
-        errors.append(FieldError(.invalid, field: "spec.selector", value: "v1.LabelSelector{...}", detail: "field is immutable"))
-      }
-    case "/services":
-      if let o = old[path: ["spec", "clusterIP"]], new[path: ["spec", "clusterIP"]] != o {
-        errors.append(FieldError(.invalid, field: "spec.clusterIP", value: FieldError.printed(new[path: ["spec", "clusterIP"]] ?? ""), detail: "field is immutable"))
-      }
-    default:
-      break
-    }
-    return errors
+  /// A workload's selector never changes (apps and batch validation, `ValidateDeploymentUpdate` …).
+  static func immutableSelector(_ new: JSONValue, old: JSONValue) -> [FieldError] {
+    guard new[path: ["spec", "selector"]] != old[path: ["spec", "selector"]] else { return [] }
+    return [FieldError(.invalid, field: "spec.selector", value: "v1.LabelSelector{...}", detail: "field is immutable")]
   }
 }
