@@ -195,17 +195,57 @@ final class RealPrometheus {
         - job_name: triton
           static_configs: [{targets: ["127.0.0.1:\(ports[0])"]}]
         """.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
-      let prometheus = try launch(try #require(binary), [
-        "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
-        "--web.listen-address=127.0.0.1:\(ports[1])", "--log.level=warn",
-      ], log: directory + "/prometheus.log")
-      server = RealPrometheus(directory: directory, address: "http://127.0.0.1:\(ports[1])", ports: ports, processes: [target, prometheus])
+      // The port was free when the target script looked, but with the whole suite starting at once
+      // another test may take it before Prometheus binds it ("bind: address already in use", seen
+      // in a clean-clone CI run): then Prometheus exits, and starts again on another free port.
+      var port = ports[1]
+      var prometheus: Process
+      var attempt = 0
+      while true {
+        prometheus = try launch(try #require(binary), [
+          "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
+          "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+        ], log: directory + "/prometheus.log")
+        server = RealPrometheus(directory: directory, address: "http://127.0.0.1:\(port)", ports: ports, processes: [target, prometheus])
+        if try await server.listensUnlessItExits(prometheus) { break }
+        attempt += 1
+        guard attempt < 5 else { break }
+        port = try freePort()
+      }
       try await server.waitForFirstScrape()
     } catch {
       server.stop()
       throw error
     }
     return server
+  }
+
+  /// Waits until Prometheus answers `/-/ready`; false when it exits first (its port was taken).
+  private func listensUnlessItExits(_ prometheus: Process) async throws -> Bool {
+    let transport = try HTTPTransport(tls: TLSSettings())
+    let deadline = ContinuousClock.now + .seconds(120)
+    while ContinuousClock.now < deadline {
+      if !prometheus.isRunning { return false }
+      if let response = try? await transport.send(HTTPRequest(method: "GET", url: address + "/-/ready", timeout: .seconds(2))),
+         response.status == 200 { return true }
+      try await Task.sleep(for: .milliseconds(200))
+    }
+    return true   // still running: waitForFirstScrape reports what its log says
+  }
+
+  /// A port nothing listens on now (bound to port 0 and closed again).
+  private static func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { p in
+      p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    try #require(bound)
+    return Int(UInt16(bigEndian: address.sin_port))
   }
 
   /// Waits until Prometheus has scraped the target once (`up{job="triton"}` is 1): a condition, not a sleep.
