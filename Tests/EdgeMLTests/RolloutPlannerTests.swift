@@ -356,6 +356,7 @@ import Testing
     #expect(p.events.map(\.reason) == ["ABTestStarted"])
     r = try helper.after(r, plan(r, m, at: t0, counts: baseline))
     #expect(r.status?.abTest?.looks == 1 && r.status?.abTest?.variants?.map(\.trials) == [0, 0])
+    #expect(r.status?.currentStep == nil)   // no steps: `kubectl get rollouts` shows no STEP
     return (r, m)
   }
 

@@ -163,7 +163,8 @@ public enum RolloutPlanner {
         status = RolloutStatus()
         status.observedGeneration = Int(input.rollout.metadata.generation ?? 0)
         status.candidateHash = hash
-        status.currentStep = 0
+        // An A/B test has no steps: no `currentStep`, so `kubectl get rollouts` shows an empty STEP, not 0.
+        status.currentStep = spec.strategy.abTest == nil ? 0 : nil
         status.stepStartedAt = now
         status.stableWeight = 100
         status.candidateWeight = 0
@@ -232,7 +233,7 @@ public enum RolloutPlanner {
         if status.phase == .aborted {
           status.abort = nil
           status.phase = .progressing
-          status.currentStep = 0
+          status.currentStep = spec.strategy.abTest == nil ? 0 : nil
           status.stepStartedAt = now
           status.analysisRuns = nil
           event("Normal", "Retried", "retrying from step 0")
