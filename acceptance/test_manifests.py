@@ -293,7 +293,8 @@ def test_operator_runs_with_exactly_the_cluster_role(sim, operator_kubeconfig):
 def render_chart_without_helm(values):
     """Renders the chart's templates for the few constructs they use — `{{ .Values.a.b }}`,
     `{{- include "edgeml-operator.labels" . | nindent N }}`, `{{- toYaml .Values.x | nindent N }}`,
-    `{{- if .Values.x }}` … `{{- end }}` — so equivalence with manifests/ is checked where helm is absent.
+    `{{- if .Values.x }}` … `{{- end }}`, `{{ include "edgeml-operator.image" . }}` (_helpers.tpl:
+    repository@digest, else repository:tag) — so equivalence with manifests/ is checked where helm is absent.
     Anything else in a template fails the test: keep the templates plain."""
     import re
 
@@ -316,6 +317,9 @@ def render_chart_without_helm(values):
                       lambda m: "\n" + "\n".join(" " * int(m.group(2)) + line for line in
                                                  yaml.safe_dump(lookup(m.group(1)), sort_keys=False).rstrip().splitlines()),
                       text)
+        image = values["image"]
+        text = text.replace('{{ include "edgeml-operator.image" . }}', image["repository"] + (
+            "@" + image["digest"] if image.get("digest") else ":" + str(image["tag"])))
         text = re.sub(r"\{\{ (\.Values[\w.]+) \}\}", lambda m: str(lookup(m.group(1))), text)
         assert "{{" not in text, f"{path}: template construct this check does not know:\n{text}"
         out += [d for d in yaml.safe_load_all(text) if d]

@@ -44,4 +44,12 @@ if ! [ -x "$FETCH_TOOLS/bin/moto_server" ] || ! [ -x "$FETCH_TOOLS/bin/mlflow" ]
   python3 -m venv "$FETCH_TOOLS"
   "$FETCH_TOOLS/bin/python" -m pip install -q 'moto[server]' oras mlflow
 fi
+# checkov, the security scan acceptance/test_security.py runs over the rendered manifests and chart:
+# a venv of its own too (it pins many packages of its own).
+CHECKOV="${EDGEML_CHECKOV:-$HOME/.cache/edgeml-operator/checkov}"
+if ! [ -x "$CHECKOV/bin/checkov" ]; then
+  echo "setup: pip installing checkov into $CHECKOV"
+  python3 -m venv "$CHECKOV"
+  "$CHECKOV/bin/python" -m pip install -q 'checkov==3.3.30'
+fi
 command -v swift >/dev/null 2>&1 || { echo "setup: swift is not on PATH (expected the Swift 6 toolchain, e.g. /opt/swift/usr/bin)"; exit 1; }
