@@ -135,6 +135,8 @@ public struct EngineBuilder: Sendable {
   /// destination directory, then renamed), so a reader never sees half a plan.
   static func copy(_ record: EngineRecord, from source: EngineCache, to destination: EngineCache) throws(EngineBuildError) {
     let temporary = "\(destination.directory)/.\(destination.keyHex).plan.copy.\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max))"
+    BuildInterruption.track(path: temporary)
+    defer { BuildInterruption.untrack(path: temporary) }
     do {
       try FileWrite.copy(from: source.planPath, to: temporary, durable: true)
       try destination.commit(plan: temporary, record: record, synced: true)
@@ -319,13 +321,19 @@ struct WorkDirectory {
 
   init(in parent: String, keyHex: String, purpose: Purpose) throws(EngineBuildError) {
     directory = "\(parent)/.\(purpose.rawValue)-\(keyHex)-\(UInt64.random(in: 0...UInt64.max))"
+    // Tracked first: a SIGTERM while it is being made still removes it.
+    BuildInterruption.track(path: directory)
     do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+      BuildInterruption.untrack(path: directory)
       throw EngineBuildError(.buildFailed, "cannot create \(directory): \(error.localizedDescription)")
     }
   }
 
   func path(_ name: String) -> String { "\(directory)/\(name)" }
-  func remove() { try? FileManager.default.removeItem(atPath: directory) }
+  func remove() {
+    try? FileManager.default.removeItem(atPath: directory)
+    BuildInterruption.untrack(path: directory)
+  }
 
   /// Removes the build directories of `keyHex` left by dead builders; call with the key's lock held.
   static func removeAbandonedBuilds(in parent: String, keyHex: String) {

@@ -157,6 +157,13 @@ public struct EngineOptions: Sendable {
       if let termination { try? result.writeTerminationMessage(to: termination) }
       return result.exitCode
     }
+    // Stopped by the kubelet (pod deleted, node drained): no scratch, decrypted model or trtexec left behind.
+    let key = request.key
+    BuildInterruption.install { signal in
+      let error = EngineBuildError(.buildFailed, "interrupted by signal \(signal) (the pod was stopped): trtexec stopped, partial files removed")
+      FileHandle.standardError.write(Data("\(program): \(error.message)\n".utf8))
+      if let termination { try? EngineBuildResult(key: key, outcome: .failed(error)).writeTerminationMessage(to: termination) }
+    }
     let result = await EngineBuilder(request: request, logger: logger).run()
     print(result.json.serializedString())
     return result.exitCode

@@ -328,3 +328,66 @@ struct EngineCommandTests {
     #expect(help.status == 0 && help.stdout.contains("--shared-cache-dir <value>") && help.stdout.contains("--allow-gpu-fallback"))
   }
 }
+
+/// The kubelet stops an init container with SIGTERM (pod deleted, node drained during a build).
+@Suite("edgeml-engine stopped mid-build")
+struct EngineInterruptionTests {
+  /// Processes whose command line names the sandbox (the builder and its trtexec).
+  func processes(naming root: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+      guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+      return String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(root)
+    }
+  }
+
+  @Test("SIGTERM while trtexec builds: trtexec stopped, scratch and decrypted model removed, the interruption reported, the key buildable again")
+  func sigtermCleansUp() async throws {
+    // An encrypted model: the build directory holds its plain text while trtexec runs.
+    let key = SymmetricKey(size: .bits256)
+    let f = try EngineFixture(model: [UInt8](try #require(try AES.GCM.seal(ONNXFixture.model(), using: key).combined)))
+    let keyFile = try f.box.write("secrets/model.key", Array(Data(key.withUnsafeBytes { [UInt8]($0) }).base64EncodedString().utf8))
+    // A long build, so the signal lands while trtexec runs.
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Sandbox.edgemlEngine)
+    process.arguments = f.arguments(["--encryption-key-file": keyFile])
+    var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("EDGEML_TRTEXEC_") }
+    env["EDGEML_TRTEXEC_BUILD_SECONDS"] = "120"
+    process.environment = env
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    let exited = AsyncStream<Int32>.makeStream()
+    process.terminationHandler = { exited.continuation.yield($0.terminationStatus); exited.continuation.finish() }
+    try process.run()
+    // Waits for a state of other processes (trtexec started), not for time to pass.
+    var started = false
+    for _ in 0..<600 where !started {
+      started = f.box.buildCount == 1 && processes(naming: f.box.root).count >= 2
+      if !started { try await Task.sleep(for: .milliseconds(50)) }
+    }
+    #expect(started, "trtexec never started")
+    let scratch = try FileManager.default.contentsOfDirectory(atPath: f.box.path("cache")).filter { $0.hasPrefix(".build-") }
+    #expect(scratch.count == 1)
+    #expect(f.box.exists("cache/\(scratch.first ?? "")/model.decrypted"))
+    kill(process.processIdentifier, SIGTERM)
+    var status: Int32 = -1
+    for await s in exited.stream { status = s }
+    #expect(status == 128 + SIGTERM)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: f.box.path("cache")).filter { $0.hasPrefix(".") }.isEmpty)
+    #expect(!f.box.exists("cache/\(f.keyHex).plan"))
+    // trtexec went with it (SIGKILL is delivered at once; give the kernel a moment to reap).
+    var left = processes(naming: f.box.root)
+    for _ in 0..<100 where !left.isEmpty {
+      try await Task.sleep(for: .milliseconds(20))
+      left = processes(naming: f.box.root)
+    }
+    #expect(left.isEmpty, "still running: \(left)")
+    let result = try f.box.result()
+    #expect(result.string("state") == "Failed")
+    #expect(result.string("message")?.contains("interrupted by signal 15") == true)
+    // The lock died with the process: the next builder builds.
+    let again = try await f.run(["--encryption-key-file": keyFile])
+    #expect(again.status == 0, "\(again.stderr)")
+    #expect(f.box.buildCount == 2)
+  }
+}

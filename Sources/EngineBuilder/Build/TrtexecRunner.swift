@@ -41,7 +41,10 @@ struct TrtexecRunner: Sendable {
     do {
       status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, Error>) in
         process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do { try process.run() } catch {
+        do {
+          try process.run()
+          BuildInterruption.track(child: process.processIdentifier)
+        } catch {
           process.terminationHandler = nil
           continuation.resume(throwing: error)
         }
@@ -50,6 +53,7 @@ struct TrtexecRunner: Sendable {
       try? logHandle.close()
       throw EngineBuildError(.buildFailed, "cannot start \(executable): \(error.localizedDescription)")
     }
+    BuildInterruption.untrack(child: process.processIdentifier)
     try? logHandle.close()
     let output = (FileManager.default.contents(atPath: log)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     if echo { FileHandle.standardError.write(Data(output.utf8)) }
