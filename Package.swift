@@ -75,7 +75,7 @@ let package = Package(
     // The init-container program's library: fetch, verify, decrypt, build with trtexec, cache.
     .target(
       name: "EngineBuilder",
-      dependencies: ["KubeCore", "KubeClient", "EdgeMLVocabulary", .product(name: "Crypto", package: "swift-crypto"),
+      dependencies: ["KubeCore", "KubeClient", "CKubeClientShims", "EdgeMLVocabulary", .product(name: "Crypto", package: "swift-crypto"),
                      .product(name: "Logging", package: "swift-log")]
     ),
     // Jetson discovery (node labels) and telemetry from sysfs/procfs.

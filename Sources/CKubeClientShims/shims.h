@@ -46,4 +46,29 @@ static inline int ckubeclient_spawn_closefrom(posix_spawn_file_actions_t *action
 #endif
 }
 
+
+#if defined(__linux__)
+#include <stddef.h>
+#include <stdint.h>
+// dl_iterate_phdr(3) and struct dl_phdr_info are declared only under _GNU_SOURCE; the call is
+// reached under our own name (an asm label, so no prototype can clash) and only the struct's first
+// two members are read, whose layout is the ELF ABI's: dlpi_addr (an ElfW(Addr)), dlpi_name.
+struct ckubeclient_phdr_head { uintptr_t addr; const char *name; };
+extern int ckubeclient_dl_iterate_phdr(int (*callback)(void *info, size_t size, void *data), void *data) __asm__("dl_iterate_phdr");
+typedef void (*ckubeclient_object_visitor)(const char *name, void *context);
+struct ckubeclient_object_visit { ckubeclient_object_visitor visit; void *context; };
+static inline int ckubeclient_visit_object(void *info, size_t size, void *data) {
+  (void)size;
+  const struct ckubeclient_object_visit *v = (const struct ckubeclient_object_visit *)data;
+  const char *name = ((const struct ckubeclient_phdr_head *)info)->name;
+  if (name) v->visit(name, v->context);
+  return 0;
+}
+/// Calls `visit` with the path of every loaded object, as the loader opened it ("" for the program).
+static inline void ckubeclient_loaded_objects(ckubeclient_object_visitor visit, void *context) {
+  struct ckubeclient_object_visit v = { visit, context };
+  ckubeclient_dl_iterate_phdr(ckubeclient_visit_object, &v);
+}
+#endif
+
 #endif

@@ -97,10 +97,15 @@ public struct EngineOptions: Sendable {
   public enum Parsed: Sendable {
     case help
     case run(EngineOptions)
+    /// `--install-to DIR`: copy this program for an init container of another image (`ToolsInstaller`).
+    case install(String)
   }
+
+  static let installFlag = "--install-to"
 
   /// Reads a command line (without the program name).
   public static func parse(_ arguments: [String]) -> Parsed {
+    if arguments.count == 2, arguments[0] == installFlag { return .install(arguments[1]) }
     var o = EngineOptions()
     var i = 0
     while i < arguments.count {
@@ -137,10 +142,25 @@ public struct EngineOptions: Sendable {
 
   /// The `--help` text.
   public static func usage(program: String) -> String {
-    let rows = options.map { ($0.flag + " <value>", $0.help) } + [(gpuFallbackFlag, gpuFallbackHelp), ("-h, --help", "Show this help.")]
+    let rows = options.map { ($0.flag + " <value>", $0.help) } + [(gpuFallbackFlag, gpuFallbackHelp),
+      (installFlag + " <dir>", "Alone: copy this program, its loader, libraries and CA bundle into <dir> for another image's init container."),
+      ("-h, --help", "Show this help.")]
     let width = rows.map(\.0.count).max() ?? 0
     let lines = rows.map { "  " + $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }
     return "OVERVIEW: \(abstract)\n\nUSAGE: \(program) --model-uri <uri> --precision <p> --key <key> --cache-dir <dir> --output-dir <dir> --model-name <name> --model-version <v> --layout <layout> [options]\n\nOPTIONS:\n" + lines.joined(separator: "\n") + "\n"
+  }
+
+  /// Copies this program, its loader, libraries and CA bundle into `directory`; the exit status.
+  public static func install(to directory: String, program: String) -> Int32 {
+    do {
+      let installed = try ToolsInstaller.install(to: directory)
+      print("\(program): installed \(installed.executable) with \(installed.libraries.count) libraries; run it as " +
+            "\(installed.loader) --library-path \(directory)/lib \(installed.executable) [options]")
+      return 0
+    } catch {
+      FileHandle.standardError.write(Data("\(program): \(error.message)\n".utf8))
+      return 1
+    }
   }
 
   /// Runs the init container's work and returns the exit status; `program` names the command in error lines.

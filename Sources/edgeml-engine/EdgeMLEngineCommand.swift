@@ -13,6 +13,8 @@ enum EdgeMLEngineCommand {
       print(EngineOptions.usage(program: "edgeml-engine"), terminator: "")
     case .run(let options):
       exit(await options.run(program: "edgeml-engine"))
+    case .install(let directory):
+      exit(EngineOptions.install(to: directory, program: "edgeml-engine"))
     }
   }
 }

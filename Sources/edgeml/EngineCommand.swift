@@ -16,6 +16,9 @@ struct EngineCommand: AsyncParsableCommand {
     case .run(let options):
       let status = await options.run(program: "edgeml engine")
       if status != 0 { throw ExitCode(status) }
+    case .install(let directory):
+      let status = EngineOptions.install(to: directory, program: "edgeml engine")
+      if status != 0 { throw ExitCode(status) }
     }
   }
 }

@@ -77,3 +77,44 @@ struct HTTPSFetchTests {
     }
   }
 }
+
+/// `edgeml-engine --install-to`: the copy an L4T builder image's init container runs.
+@Suite("edgeml-engine --install-to")
+struct ToolsInstallTests {
+  @Test("Copied with its loader and libraries, it runs in a root file system holding nothing else: an HTTPS fetch through its own libcurl, the plan laid out",
+        .enabled(if: getuid() == 0, "chroot and mounting /proc need root"))
+  func runsInAnEmptyRoot() async throws {
+    let plan = Array("a prebuilt TensorRT plan".utf8)
+    try await TestHTTPSServer.with(files: ["/models/detector.plan": plan]) { server in
+      let f = try EngineFixture(model: plan)
+      let root = f.box.path("root")
+      let install = try await f.box.run(Sandbox.edgemlEngine, ["--install-to", root + "/tools"])
+      #expect(install.status == 0, "\(install.stderr)")
+      #expect(install.stdout.contains("--library-path"))
+      // Only what the copy brought, the CA of the test server, and the kernel's /proc a container runtime mounts.
+      for dir in ["proc", "secrets", "cache", "models"] { try FileManager.default.createDirectory(atPath: "\(root)/\(dir)", withIntermediateDirectories: true) }
+      _ = try f.box.write("root/secrets/ca.pem", Array(server.caPEM.utf8))
+      #expect(!FileManager.default.fileExists(atPath: root + "/lib") && !FileManager.default.fileExists(atPath: root + "/usr"))
+      let mount = try await f.box.run("/bin/mount", ["-t", "proc", "proc", root + "/proc"])
+      #expect(mount.status == 0, "\(mount.stderr)")
+      defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: [root + "/proc"]).waitUntilExit() }
+      let out = try await f.box.run("/usr/sbin/chroot", [root, "/tools/ld.so", "--library-path", "/tools/lib", "/tools/edgeml-engine",
+        "--model-uri", server.url("/models/detector.plan"), "--model-digest", ONNXFixture.sha256(plan), "--model-format", "tensorrt-plan",
+        "--ca-file", "/secrets/ca.pem", "--precision", "fp16", "--key", f.key, "--cache-dir", "/cache", "--output-dir", "/models",
+        "--model-name", "detector", "--model-version", "1", "--layout", "triton", "--termination-log", "/termination-log"])
+      #expect(out.status == 0, "\(out.stderr)")
+      #expect(try f.box.result("root/termination-log").string("state") == "Built")
+      #expect(f.box.read("root/models/detector/1/model.plan") == plan)
+      #expect(server.requests.contains("/models/detector.plan"))
+    }
+  }
+
+  @Test("An unwritable destination is exit 1 with the path named")
+  func unwritable() async throws {
+    let box = try Sandbox()
+    _ = try box.write("file", [1])
+    let out = try await box.run(Sandbox.edgemlEngine, ["--install-to", box.path("file") + "/tools"])
+    #expect(out.status == 1)
+    #expect(out.stderr.contains(box.path("file") + "/tools"))
+  }
+}
