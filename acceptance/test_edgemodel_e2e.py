@@ -214,3 +214,38 @@ def test_an_operator_upgrade_restarts_no_serving_pod(cluster):
     assert wait_for(lambda: engine_images([p for p in cluster.pods("keeper") if not p["metadata"].get("deletionTimestamp")])
                     == {"ghcr.io/edgeml/edgeml:0.2.0"}, timeout=60), engine_images(live)
     assert cluster.status("keeper")["builder"] == {"image": "ghcr.io/edgeml/edgeml:0.2.0", "model": digest2}
+
+
+def test_an_l4t_builder_image_builds_with_edgeml_engine_copied_in(cluster):
+    """A node group whose L4T release has a builder image in `--builder-images` (NVIDIA's L4T
+    image on a real Jetson) builds in it: our image's `edgeml-tools` init container copies
+    edgeml-engine with its loader and libraries into an emptyDir, and the `engine` init container
+    of the L4T image runs that copy. EdgeSim runs both for real: the copy, then the copied program."""
+    cluster.sim.kubectl("delete", "edgemodel", "keeper", "--ignore-not-found")
+    assert wait_for(lambda: cluster.pods("keeper") == [], timeout=60)
+    table = os.path.join(cluster.sim.dir, "builder-images")
+    with open(table, "w") as f:
+        f.write("# JetPack 6.1 and 6.2\n36.4=nvcr.io/nvidia/l4t-jetpack:r36.4.0\n")
+    cluster.operator.terminate()
+    cluster.operator.wait(timeout=15)
+    cluster.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", cluster.sim.kubeconfig, "--metrics-port", "0",
+                                         "--health-port", "0", "--workers", "4", "--builder-images", table],
+                                        stdout=cluster.log, stderr=subprocess.STDOUT)
+    uri, digest = cluster.model_file("l4t-v1.onnx", "l4t")
+    cluster.sim.kubectl("apply", "-f", "-", input=edgemodel("l4t", uri, digest, "1", replicas=2))
+    r = cluster.sim.kubectl("wait", "--for=condition=Ready", "edgemodel/l4t", "--timeout=180s", check=False, timeout=190)
+    assert r.returncode == 0, cluster.sim.kubectl("describe", "edgemodel", "l4t").stdout
+    assert all(e["state"] == "Built" for e in cluster.status("l4t")["engines"])
+    for pod in cluster.pods("l4t"):
+        inits = {c["name"]: c for c in pod["spec"]["initContainers"]}
+        assert list(inits) == ["edgeml-tools", "engine"]
+        assert inits["engine"]["image"] == "nvcr.io/nvidia/l4t-jetpack:r36.4.0"
+        assert inits["edgeml-tools"]["image"] == "ghcr.io/edgeml/edgeml:0.1.0"
+        statuses = {s["name"]: s for s in pod["status"]["initContainerStatuses"]}
+        assert statuses["edgeml-tools"]["state"]["terminated"]["exitCode"] == 0
+        assert json.loads(statuses["engine"]["state"]["terminated"]["message"])["state"] == "Built"
+    # What the copy said, read the usual way.
+    pod = cluster.pods("l4t")[0]["metadata"]["name"]
+    logs = cluster.sim.kubectl("logs", pod, "-c", "edgeml-tools", check=False)
+    if logs.returncode == 0:
+        assert "--library-path" in logs.stdout

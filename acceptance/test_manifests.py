@@ -76,7 +76,7 @@ def test_deployment_meets_the_restricted_profile():
         assert c["resources"]["requests"]["cpu"] and c["resources"]["limits"]["memory"]
         assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
-        assert c["command"] == ["edgeml-operator"] and c["args"] == ["--leader-elect"]
+        assert c["command"] == ["edgeml-operator"] and c["args"] == ["--leader-elect", "--builder-images=/etc/edgeml/builder-images"]
 
 
 def test_node_agent_daemonset_reads_the_host_read_only_in_a_privileged_namespace():

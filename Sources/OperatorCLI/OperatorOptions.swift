@@ -39,6 +39,8 @@ public struct OperatorOptions: ParsableArguments {
   @Option(help: "Port for /healthz and /readyz (0 disables).") var healthPort = 8081
   @Option(help: "Address the metrics and health ports listen on.") var bindAddress = "0.0.0.0"
   @Option(help: "Image of the engine-building init container (default: $EDGEML_IMAGE, else the operator's release image).") var builderImage: String?
+  @Option(help: "Builder images by L4T release: a directory of files named by release (36.4, 35.4…) holding an image each (a mounted ConfigMap), or a file of RELEASE=IMAGE lines. A node group whose release matches builds in that image, into which edgeml-engine is copied.")
+  var builderImages: String?
 
   /// Options with every default; ArgumentParser fills them from the command line.
   public init() {}
@@ -79,8 +81,9 @@ public struct OperatorOptions: ParsableArguments {
     })
     let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)
+    let byL4T = try builderImages.map { try OperatorOptions.readBuilderImages($0) } ?? [:]
     let controllers = OperatorAssembly.controllers(builderImage: builderImage ?? environment["EDGEML_IMAGE"] ?? OperatorOptions.defaultImage,
-                                                   workers: workers)
+                                                   builderImagesByL4T: byL4T, workers: workers)
     var elector: LeaderElector? = nil
     if leaderElect {
       let id = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName + "-" + String(ProcessInfo.processInfo.processIdentifier)
@@ -110,5 +113,47 @@ public struct OperatorOptions: ParsableArguments {
     try await group.run()
     for s in servers { await s.shutdown() }
     client.shutdown()
+  }
+}
+
+extension OperatorOptions {
+  /// What `--builder-images` names: a directory (a ConfigMap volume: one file per L4T release, its
+  /// content the image; the volume's `..data` entries skipped) or a file of `RELEASE=IMAGE` lines
+  /// (`#` comments and blank lines ignored).
+  /// - Throws: `ValidationError` naming the path and what is wrong with it.
+  public static func readBuilderImages(_ path: String) throws -> [String: String] {
+    guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+      throw ValidationError("--builder-images \(path): file not found")
+    }
+    func trimmed<S: StringProtocol>(_ text: S) -> String {
+      String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+    func text(_ file: String) throws -> String {
+      guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("--builder-images: cannot read \(file)") }
+      return trimmed(String(decoding: data, as: UTF8.self))
+    }
+    var table: [String: String] = [:]
+    if attributes[.type] as? FileAttributeType == .typeDirectory {
+      let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }
+      for name in names { table[name] = try text(path + "/" + name) }
+    } else {
+      for (number, line) in try text(path).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let line = trimmed(line)
+        if line.isEmpty || line.hasPrefix("#") { continue }
+        guard let eq = line.firstIndex(of: "=") else {
+          throw ValidationError("--builder-images \(path):\(number + 1): expected RELEASE=IMAGE, got \"\(line)\"")
+        }
+        table[trimmed(line[..<eq])] = trimmed(line[line.index(after: eq)...])
+      }
+    }
+    for (release, image) in table {
+      guard !release.isEmpty, release.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else {
+        throw ValidationError("--builder-images \(path): \"\(release)\" is not an L4T release (like 36.4 or 35.4.1)")
+      }
+      guard !image.isEmpty, !image.contains(where: \.isWhitespace) else {
+        throw ValidationError("--builder-images \(path): the image for \(release) is empty or has spaces")
+      }
+    }
+    return table
   }
 }

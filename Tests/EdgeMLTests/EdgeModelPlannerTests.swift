@@ -69,6 +69,58 @@ import Testing
     #expect(first[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue?.first?["command"] == ["edgeml-engine"])
   }
 
+  @Test func aGroupWhoseL4TReleaseHasABuilderImageBuildsInItWithOurEngineCopiedIn() throws {
+    var s = baseSpec
+    s[path: ["placement"]] = ["replicas": 5]
+    var input = EdgeModelPlanner.Input(model: try model(s), nodes: fleet, pods: [], builderImage: "ghcr.io/edgeml/edgeml:0.1.0",
+                                       now: "2026-11-25T12:00:00Z")
+    input.builderImagesByL4T = ["36.4": "nvcr.io/nvidia/l4t-jetpack:r36.4.0", "35.6": "nvcr.io/nvidia/l4t-jetpack:r35.6.0"]
+    let templates = EdgeModelPlanner.plan(input).objects.map(\.object).filter { $0["kind"] == "Deployment" }.map {
+      ($0[path: ["metadata", "labels", EdgeModelPlanner.Labels.nodeGroup]]!.stringValue!, $0[path: ["spec", "template", "spec"]]!)
+    }
+    let byGroup = Dictionary(uniqueKeysWithValues: templates)
+    #expect(byGroup.count == 5)
+    for (group, spec) in byGroup {
+      let inits = spec["initContainers"]?.arrayValue ?? []
+      if group.hasPrefix("orin-nx-16gb") && spec[path: ["affinity"]]?.serializedString().contains("8.5.2") == true {
+        // L4T 35.4.1 has no entry ("35.6" is not its prefix): our image builds, as before.
+        #expect(inits.map { $0["name"] } == ["engine"])
+        #expect(inits[0]["image"] == "ghcr.io/edgeml/edgeml:0.1.0" && inits[0]["command"] == ["edgeml-engine"])
+        continue
+      }
+      let want: JSONValue = group.hasPrefix("xavier") ? "nvcr.io/nvidia/l4t-jetpack:r35.6.0" : "nvcr.io/nvidia/l4t-jetpack:r36.4.0"
+      #expect(inits.map { $0["name"] } == ["edgeml-tools", "engine"], "\(group)")
+      // Our image copies edgeml-engine into the shared volume …
+      #expect(inits[0]["image"] == "ghcr.io/edgeml/edgeml:0.1.0")
+      #expect(inits[0]["args"] == ["--install-to", "/edgeml/tools"])
+      // … and the group's L4T image runs that copy through the loader it brought, trusting our CA bundle.
+      #expect(inits[1]["image"] == want, "\(group)")
+      #expect(inits[1]["command"] == ["/edgeml/tools/ld.so", "--library-path", "/edgeml/tools/lib", "/edgeml/tools/edgeml-engine"])
+      let args = inits[1]["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+      #expect(args.suffix(2) == ["--ca-file", "/edgeml/tools/ca-certificates.crt"] && args.contains("--key"))
+      #expect(inits[1]["volumeMounts"]?.arrayValue?.contains { $0["name"] == "edgeml-tools" && $0["readOnly"] == true } == true)
+      #expect(spec["volumes"]?.arrayValue?.contains { $0["name"] == "edgeml-tools" && $0["emptyDir"] != nil } == true)
+    }
+    // The model's own builder image wins over the table, and is run the same way.
+    s[path: ["engine"]] = ["builderImage": "registry.local/l4t-trt:36"]
+    input.model = try model(s)
+    for object in EdgeModelPlanner.plan(input).objects.map(\.object) where object["kind"] == "Deployment" {
+      let inits = object[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue ?? []
+      #expect(inits.map { $0["image"] } == ["ghcr.io/edgeml/edgeml:0.1.0", "registry.local/l4t-trt:36"])
+    }
+  }
+
+  @Test func builderImagesMatchTheLongestDottedPrefixOfTheRelease() {
+    let table = BuilderImages(tools: "ours", byL4T: ["36.4": "a", "36": "b", "35.4.1": "c"])
+    #expect(table.image(forL4T: "36.4.3") == "a")
+    #expect(table.image(forL4T: "36.4") == "a")
+    #expect(table.image(forL4T: "36.40.0") == "b")   // "36.4" is not a dotted prefix of 36.40
+    #expect(table.image(forL4T: "36.2.0") == "b")
+    #expect(table.image(forL4T: "35.4.1") == "c")
+    #expect(table.image(forL4T: "35.4.2") == nil)
+    #expect(table.image(forL4T: "") == nil)
+  }
+
   @Test func thePodTemplateSelectsTheGroupsNodesByTheirLabels() throws {
     var s = baseSpec
     s[path: ["placement"]] = ["jetson": ["l4t": ">=36.2", "minMemoryMiB": 8000], "replicas": 1]

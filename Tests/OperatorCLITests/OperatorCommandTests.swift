@@ -64,3 +64,36 @@ struct OperatorCommandTests {
     #expect(keys == ["time", "level", "logger", "msg", "controller", "error", "kube.name"])
   }
 }
+
+@Suite("--builder-images")
+struct BuilderImagesOptionTests {
+  func scratch() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("builder-images-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+  }
+
+  @Test("a mounted ConfigMap: one file per release, the volume's own ..data entries skipped")
+  func configMapDirectory() throws {
+    let dir = try scratch()
+    // What the kubelet writes: the keys are symlinks into a timestamped ..data directory.
+    try FileManager.default.createDirectory(atPath: dir + "/..2026_12_06_12_00_00.1", withIntermediateDirectories: true)
+    try "nvcr.io/nvidia/l4t-jetpack:r36.4.0\n".write(toFile: dir + "/..2026_12_06_12_00_00.1/36.4", atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: dir + "/..data", withDestinationPath: "..2026_12_06_12_00_00.1")
+    try FileManager.default.createSymbolicLink(atPath: dir + "/36.4", withDestinationPath: "..data/36.4")
+    #expect(try OperatorOptions.readBuilderImages(dir) == ["36.4": "nvcr.io/nvidia/l4t-jetpack:r36.4.0"])
+  }
+
+  @Test("a file of RELEASE=IMAGE lines, and what is refused")
+  func linesFile() throws {
+    let dir = try scratch()
+    try "# JetPack 6.1/6.2\n36.4 = nvcr.io/nvidia/l4t-jetpack:r36.4.0\n\n35.4=nvcr.io/nvidia/l4t-jetpack:r35.4.1\n".write(toFile: dir + "/t", atomically: true, encoding: .utf8)
+    #expect(try OperatorOptions.readBuilderImages(dir + "/t") == ["36.4": "nvcr.io/nvidia/l4t-jetpack:r36.4.0", "35.4": "nvcr.io/nvidia/l4t-jetpack:r35.4.1"])
+    for (text, message) in [("36.4 nvcr.io/x\n", "t:1: expected RELEASE=IMAGE"), ("r36=nvcr.io/x\n", "\"r36\" is not an L4T release"),
+                            ("36.4=\n", "the image for 36.4 is empty")] {
+      try text.write(toFile: dir + "/t", atomically: true, encoding: .utf8)
+      #expect { try OperatorOptions.readBuilderImages(dir + "/t") } throws: { "\($0)".contains(message) }
+    }
+    #expect { try OperatorOptions.readBuilderImages(dir + "/absent") } throws: { "\($0)".contains("absent: file not found") }
+  }
+}

@@ -105,7 +105,7 @@ extension EdgeModelPlanner {
 
   /// The candidate's workloads (and engines to report), one per node group with stable replicas.
   static func candidateObjects(model: EdgeModel, candidate: RolloutTracks.Candidate, groups: [Placement.NodeGroup], replicas: [Int],
-                               pods: [JSONValue], builderImage: String, previous: CandidateStatus?)
+                               pods: [JSONValue], builders: BuilderImages, previous: CandidateStatus?)
     -> (objects: [DesiredObject], status: CandidateStatus)
   {
     var candidateModel = model
@@ -117,7 +117,7 @@ extension EdgeModelPlanner {
     var engines: [EngineStatus] = []
     for (i, group) in groups.enumerated() {
       let plan = EnginePlan(spec: candidateModel.spec, group: group, modelName: name)
-      let template = podTemplate(model: candidateModel, group: group, plan: plan, builderImage: builderImage, track: Labels.candidateTrack)
+      let template = podTemplate(model: candidateModel, group: group, plan: plan, builders: builders, track: Labels.candidateTrack)
       objects.append(DesiredObject(.deployments, workload(model: candidateModel, group: group, mode: .deployment, replicas: replicas[i],
                                                           template: template, candidate: true)))
       guard replicas[i] > 0 else { continue }

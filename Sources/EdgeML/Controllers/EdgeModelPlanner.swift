@@ -15,6 +15,8 @@ public enum EdgeModelPlanner {
     /// The operator's engine builder image: used for a model whose model changed (or that has none
     /// recorded), else the one `status.builder` recorded stays (see `builder(for:default:)`).
     public var builderImage: String
+    /// Builder images by L4T release (`BuilderImages.byL4T`; the operator's `--builder-images`).
+    public var builderImagesByL4T: [String: String] = [:]
     public var now: String
     /// `Placement.evaluate(model.spec, nodes: nodes)` when the caller already has it (the reconciler
     /// remembers it while the nodes stay the same); worked out here when nil.
@@ -95,6 +97,7 @@ public enum EdgeModelPlanner {
     }
 
     let builder = builder(for: model, default: input.builderImage)
+    let builders = BuilderImages(tools: builder.image ?? input.builderImage, byL4T: input.builderImagesByL4T)
     // A fleet rollout changes the DaemonSets' template itself (with OnDelete): see +Fleet.
     let fleetCandidate = mode == .daemonSet ? tracks.candidate.flatMap { $0.rollout.spec.strategy.fleet != nil ? $0 : nil } : nil
     var candidateModel = model
@@ -137,7 +140,7 @@ public enum EdgeModelPlanner {
       let plan = EnginePlan(spec: spec, group: group, modelName: name)
       let templatePlan = fleetCandidate == nil ? plan : EnginePlan(spec: candidateModel.spec, group: group, modelName: name)
       let template = podTemplate(model: fleetCandidate == nil ? model : candidateModel, group: group, plan: templatePlan,
-                                 builderImage: builder.image ?? input.builderImage)
+                                 builders: builders)
       let stableReplicas = stableCounts[i]
       // A group without replicas keeps its Deployment, scaled to zero (as `kubectl scale` would
       // leave it), but has no engine to report.
@@ -188,7 +191,7 @@ public enum EdgeModelPlanner {
       candidateStatus = c
     } else if let c = tracks.candidate {
       let planned = candidateObjects(model: model, candidate: c, groups: placement.groups, replicas: candidateReplicas, pods: allPods,
-                                     builderImage: builder.image ?? input.builderImage, previous: model.status?.candidate)
+                                     builders: builders, previous: model.status?.candidate)
       objects += planned.objects
       candidateStatus = planned.status
       candidateStatus?.readyReplicas = readyCandidates.reduce(0, +)
@@ -312,14 +315,15 @@ public enum EdgeModelPlanner {
     return Plan(objects: objects, status: status, events: events(from: model.status, to: status), placement: placement, evictions: evictions)
   }
 
-  /// The engine builder image for `model`'s pod templates: the spec's own when it names one; else
-  /// the one recorded in status while the model (digest, else URI and version) is the one it was
-  /// recorded for; else the operator's. So upgrading the operator, which changes its default image,
-  /// restarts no serving pod: a model moves to the new image with its next version.
+  /// Our image in `model`'s pod templates (the `engine` init container, or the `edgeml-tools` one
+  /// that copies `edgeml-engine` into another builder image): the one recorded in status while the
+  /// model (digest, else URI and version) is the one it was recorded for; else the operator's. So
+  /// upgrading the operator, which changes its default image, restarts no serving pod: a model
+  /// moves to the new image with its next version. The spec's own `engine.builderImage` is the
+  /// builder's image, not this one (`BuilderImages`).
   static func builder(for model: EdgeModel, default image: String) -> BuilderRecord {
     let source = model.spec.model
     let identity = source.digest ?? "\(source.uri)@\(source.version ?? "")"
-    if let own = model.spec.engine?.builderImage { return BuilderRecord(image: own, model: identity) }
     if let recorded = model.status?.builder, recorded.model == identity, let kept = recorded.image {
       return BuilderRecord(image: kept, model: identity)
     }
@@ -339,7 +343,7 @@ public enum EdgeModelPlanner {
     return String(model.prefix(max(1, 52 - suffix.count))) + suffix
   }
 
-  static func podTemplate(model: EdgeModel, group: Placement.NodeGroup, plan: EnginePlan, builderImage: String,
+  static func podTemplate(model: EdgeModel, group: Placement.NodeGroup, plan: EnginePlan, builders: BuilderImages,
                           track: String = Labels.stableTrack) -> JSONValue {
     let spec = model.spec
     let name = model.metadata.name ?? ""
@@ -368,11 +372,30 @@ public enum EdgeModelPlanner {
                                                            "items": [["key": .string(e.keySecretRef.key), "path": .string(e.keySecretRef.key)]]]])
       initMounts.append(["name": "encryption-key", "mountPath": .string(EnginePlan.Paths.encryptionKey), "readOnly": true])
     }
+    // Another image builds (NVIDIA's for the group's L4T release, or the model's own): our
+    // `edgeml-tools` init container first copies edgeml-engine into a volume that one runs it from.
+    let builderImage = spec.engine?.builderImage ?? builders.image(forL4T: group.l4t)
+    var initContainers: [JSONValue] = []
+    var engineCommand: JSONValue = ["edgeml-engine"]
+    var engineArguments = plan.arguments
+    if builderImage != nil {
+      volumes.append(["name": .string(BuilderImages.Copy.volume), "emptyDir": [:]])
+      initContainers.append([
+        "name": .string(BuilderImages.Copy.volume),
+        "image": .string(builders.tools),
+        "command": ["edgeml-engine"],
+        "args": ["--install-to", .string(BuilderImages.Copy.directory)],
+        "volumeMounts": [["name": .string(BuilderImages.Copy.volume), "mountPath": .string(BuilderImages.Copy.directory)]],
+      ])
+      initMounts.append(["name": .string(BuilderImages.Copy.volume), "mountPath": .string(BuilderImages.Copy.directory), "readOnly": true])
+      engineCommand = .array(BuilderImages.Copy.command.map { .string($0) })
+      engineArguments += ["--ca-file", BuilderImages.Copy.caFile]
+    }
     let initContainer: JSONValue = [
       "name": "engine",
-      "image": .string(spec.engine?.builderImage ?? builderImage),
-      "command": ["edgeml-engine"],
-      "args": .array(plan.arguments.map { .string($0) }),
+      "image": .string(builderImage ?? builders.tools),
+      "command": engineCommand,
+      "args": .array(engineArguments.map { .string($0) }),
       // Registry and object-store credentials, when the namespace has them (docs/edgemodel-contracts.md §2).
       "envFrom": [["secretRef": ["name": "edgeml-source-credentials", "optional": true]]],
       "volumeMounts": .array(initMounts),
@@ -412,7 +435,7 @@ public enum EdgeModelPlanner {
       "affinity": ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": [[
         "matchExpressions": .array(groupSelector(spec: spec, group: group)),
       ]]]]],
-      "initContainers": [initContainer],
+      "initContainers": .array(initContainers + [initContainer]),
       "containers": [.object(serving)],
       "volumes": .array(volumes),
       "runtimeClassName": .string(spec.serving.runtimeClassName ?? "nvidia"),

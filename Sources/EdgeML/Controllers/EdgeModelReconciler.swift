@@ -37,6 +37,8 @@ public struct EdgeModelReconciler: ObjectReconciler {
   }
 
   public let builderImage: String
+  /// Builder images by L4T release (`BuilderImages.byL4T`).
+  public let builderImagesByL4T: [String: String]
   /// GPUs the operator's pods hold per node, kept from the pod watch (see `GPUUsage`).
   let gpuUsage: GPUUsage
   /// Nodes read once per change and placements remembered while they stay the same (a fleet of a
@@ -45,8 +47,9 @@ public struct EdgeModelReconciler: ObjectReconciler {
   let nodeViews = NodeViews()
 
   /// - Parameter gpuUsage: the tally the controller's pod watch keeps (`OperatorAssembly` wires it).
-  init(builderImage: String, gpuUsage: GPUUsage) {
+  init(builderImage: String, builderImagesByL4T: [String: String] = [:], gpuUsage: GPUUsage) {
     self.builderImage = builderImage
+    self.builderImagesByL4T = builderImagesByL4T
     self.gpuUsage = gpuUsage
   }
 
@@ -71,9 +74,11 @@ public struct EdgeModelReconciler: ObjectReconciler {
       }
     }
     let daemonSets = model.spec.placement?.mode == .daemonSet ? await context.caches.store(Self.daemonSets)?.byIndex("model", key) ?? [] : []
-    let plan = EdgeModelPlanner.plan(.init(model: model, nodes: nodes, pods: pods, builderImage: builderImage,
-                                           now: context.clock.timestamp.rfc3339, placement: placement, gpusInUse: inUse,
-                                           rollouts: rollouts, daemonSets: daemonSets))
+    var input = EdgeModelPlanner.Input(model: model, nodes: nodes, pods: pods, builderImage: builderImage,
+                                       now: context.clock.timestamp.rfc3339, placement: placement, gpusInUse: inUse,
+                                       rollouts: rollouts, daemonSets: daemonSets)
+    input.builderImagesByL4T = builderImagesByL4T
+    let plan = EdgeModelPlanner.plan(input)
     let refused = await evict(plan.evictions, namespace: model.metadata.namespace ?? "default", context: context)
     return ReconcilePlan(objects: plan.objects, prune: [.deployments, Self.daemonSets, Self.services, Self.disruptionBudgets],
                          status: ModelCoding.encode(plan.status),

@@ -11,9 +11,12 @@ public enum OperatorAssembly {
   public static let managedSelector = "\(EdgeModelPlanner.Labels.managedBy)=\(EdgeModelPlanner.Labels.managedByValue)"
 
   /// Every controller of the operator.
-  /// - Parameter builderImage: image of the `engine` init container (our own image, which carries `edgeml-engine`).
-  public static func controllers(builderImage: String, workers: Int) -> [ControllerSpec] {
-    [edgeModelController(builderImage: builderImage, workers: workers), rolloutController(workers: workers)]
+  /// - Parameters:
+  ///   - builderImage: our own image, which carries `edgeml-engine` (the `engine` init container's, or
+  ///     the `edgeml-tools` one that copies it into another builder image).
+  ///   - builderImagesByL4T: builder images by L4T release (`BuilderImages.byL4T`).
+  public static func controllers(builderImage: String, builderImagesByL4T: [String: String] = [:], workers: Int) -> [ControllerSpec] {
+    [edgeModelController(builderImage: builderImage, builderImagesByL4T: builderImagesByL4T, workers: workers), rolloutController(workers: workers)]
   }
 
   /// The Rollout controller: Rollouts, woken also by their EdgeModel (whose status reports the
@@ -57,9 +60,10 @@ public enum OperatorAssembly {
   /// The EdgeModel controller: EdgeModels, the workloads and Service it owns, the pods of those
   /// workloads (by the `edgeml.io/model` label: pods are owned by ReplicaSets, not by the model),
   /// and the nodes, whose changes matter to every model only when what placement reads changed.
-  public static func edgeModelController(builderImage: String, workers: Int) -> ControllerSpec {
+  public static func edgeModelController(builderImage: String, builderImagesByL4T: [String: String] = [:], workers: Int) -> ControllerSpec {
     let usage = GPUUsage()
-    let reconciler = TypedReconciler(EdgeModelReconciler(builderImage: builderImage, gpuUsage: usage), resource: EdgeModelReconciler.resource)
+    let reconciler = TypedReconciler(EdgeModelReconciler(builderImage: builderImage, builderImagesByL4T: builderImagesByL4T, gpuUsage: usage),
+                                     resource: EdgeModelReconciler.resource)
     let byModel = EdgeModelReconciler.modelIndexers
     return ControllerSpec(name: "edgemodel", for: EdgeModelReconciler.resource, kind: "EdgeModel",
                           fieldManager: EdgeModelPlanner.fieldManager, hashAnnotation: EdgeModelPlanner.Labels.appliedHash,

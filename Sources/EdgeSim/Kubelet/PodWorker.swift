@@ -207,8 +207,14 @@ struct PodWorker: Sendable {
       // Absolute paths in the executable table stand for programs in the image (trtexec at
       // /usr/src/tensorrt/bin/trtexec): an argument naming one points at its stand-in here.
       .map { $0.hasPrefix("/") ? (context.configuration.executables[$0] ?? $0) : $0 }
+    // A program in one of the pod's volumes (edgeml-engine copied into an emptyDir by an earlier
+    // init container) runs from the volume's directory here.
+    let inVolume = { (name: String) -> String? in
+      let path = PodSandbox.rewrite(name, mounts: mounts)
+      return name.hasPrefix("/") && path != name && FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
     guard let first = (container["command"]?.arrayValue ?? []).first?.stringValue,
-          let executable = context.resolveExecutable(first) else {
+          let executable = inVolume(first) ?? context.resolveExecutable(first) else {
       return ResolvedCommand(process: nil, terminationLog: terminationLog)
     }
     // The node's device facts for the trtexec double (contract §3), build time scaled like every duration.
