@@ -183,6 +183,33 @@ def test_the_engine_in_the_image_fetches_over_https_with_libcurl_and_the_ca_bund
     assert "trtexec" in result["message"], result
 
 
+def test_the_engine_copied_out_of_the_image_runs_in_a_root_holding_nothing_else(rootfs, model_server, tmp_path):
+    """What the `edgeml-tools` init container does for an L4T builder image (docs/engine-builds.md):
+    the image's edgeml-engine copies itself, its loader, libraries and CA bundle out, and the copy
+    runs in a root file system that has none of ours — no libc, no libcurl — fetching over HTTPS."""
+    name = f"tools-{time.monotonic_ns()}"
+    os.makedirs(rootfs / "tmp" / name)
+    os.chown(rootfs / "tmp" / name, 65532, 65532)
+    r = in_image(rootfs, "edgeml-engine", "--install-to", f"/tmp/{name}/tools")
+    assert r.returncode == 0, r.stderr
+    other = tmp_path / "l4t"
+    shutil.copytree(rootfs / "tmp" / name / "tools", other / "edgeml" / "tools", symlinks=True)
+    assert not (other / "lib").exists() and not (other / "usr").exists() and not (other / "etc").exists()
+    (other / "work").mkdir()
+    os.chown(other / "work", 65532, 65532)
+    shutil.copy(model_server["cert"], other / "work" / "server-ca.pem")
+    r = in_image(other, "/edgeml/tools/ld.so", "--library-path", "/edgeml/tools/lib", "/edgeml/tools/edgeml-engine",
+                 "--model-uri", model_server["uri"], "--model-digest", model_server["digest"], "--precision", "fp16",
+                 "--key", "sha256:" + "0" * 64, "--cache-dir", "/work/cache", "--output-dir", "/work/out",
+                 "--model-name", "m", "--model-version", "1", "--layout", "plain", "--termination-log", "/work/result.json",
+                 "--ca-file", "/work/server-ca.pem")
+    assert (other / "work" / "result.json").exists(), r.stderr
+    result = json.load(open(other / "work" / "result.json"))
+    # Fetched through the copy's own libcurl and checked: what fails is the build, for want of trtexec
+    # (the L4T image brings it).
+    assert result["reason"] not in ("FetchFailed", "DigestMismatch") and "trtexec" in result["message"], result
+
+
 @pytest.fixture
 def registry(tmp_path):
     """Debian's docker-registry (distribution 2.8) on a loopback port, storing under tmp_path."""

@@ -124,6 +124,9 @@ def test_rendered_objects_apply_to_the_sim(sim):
     assert yaml.safe_load(deployment)["spec"]["replicas"] == 2
     sim.kubectl("get", "crd", "edgemodels.edgeml.io")
     sim.kubectl("get", "clusterrole", "edgeml-operator")
+    # The MicroK8s overlay adds the `nvidia` RuntimeClass (node.k8s.io/v1).
+    sim.kubectl("apply", "-k", os.path.join(ROOT, "deploy", "microk8s"))
+    assert sim.kubectl("get", "runtimeclass", "nvidia", "-o", "jsonpath={.handler}").stdout == "nvidia"
 
 
 # (verb, resource as kubectl names it, extra kubectl args): what the operator's controllers do.
@@ -412,3 +415,22 @@ metadata:
     assert "forbidden" not in (r.stdout + r.stderr).lower()
     again = yaml.safe_load(sim.kubectl("get", "node", "rbac-jetson", "-o", "yaml").stdout)
     assert again["metadata"]["resourceVersion"] == node["metadata"]["resourceVersion"]
+
+
+@pytest.mark.parametrize("distribution,runtime_class", [("k3s", False), ("microk8s", True)])
+def test_each_distribution_renders_the_same_with_kustomize_and_the_chart(distribution, runtime_class):
+    """deploy/<distribution> (kustomize) and the chart with values-<distribution>.yaml render the same
+    objects: the base's, plus the `nvidia` RuntimeClass where the distribution has none of its own."""
+    r = subprocess.run(["kubectl", "kustomize", os.path.join(ROOT, "deploy", distribution)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    overlay = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(r.stdout) if o and o["kind"] != "CustomResourceDefinition"}
+    _, base = render()
+    base = {(o["kind"], o["metadata"]["name"]): o for o in base if o["kind"] != "CustomResourceDefinition"}
+    assert (("RuntimeClass", "nvidia") in overlay) == runtime_class
+    assert set(overlay) - set(base) == ({("RuntimeClass", "nvidia")} if runtime_class else set())
+    values = yaml.safe_load(open(os.path.join(CHART, "values.yaml")))
+    values.update(yaml.safe_load(open(os.path.join(CHART, f"values-{distribution}.yaml"))))
+    chart = {(o["kind"], o["metadata"]["name"]): o for o in render_chart_without_helm(values)}
+    assert chart == overlay
+    if runtime_class:
+        assert overlay[("RuntimeClass", "nvidia")]["handler"] == "nvidia"
