@@ -23,8 +23,32 @@ IGNORED_KEYS = {"uid", "resourceVersion", "creationTimestamp", "deletionTimestam
                 "containerID", "imageID", "nodeName", "lastProbeTime", "controller-uid",
                 "batch.kubernetes.io/controller-uid", "remainingItemCount", "continue"}
 
-# Exchanges that matched when this baseline was last raised; the test fails if fewer match.
-BASELINE = 22
+# Every exchange, by file and index, is either expected to match or a known difference with its
+# reason; a regression in one cannot hide behind another's fix, and a difference that starts to
+# match fails too, so that it moves to EXPECTED.
+EXPECTED = {
+    "api_versions-list.json": {0},
+    "custom_resource_definition-test.json": {0} | set(range(2, 15)),
+    "job-create.json": {0, 1},
+    "patch-deployment.json": {0, 1, 2, 3, 4},
+}
+_NO_CONTROLLERS = ("the recorded cluster ran kube-controller-manager; the replay runs the bare API server "
+                   "(no Job or ReplicaSet controller)")
+_KUBE_SYSTEM = "the recorded cluster's kube-system workloads (CoreDNS, kube-proxy, etcd …); a bare sim runs none"
+KNOWN_DIFFERENCES = {
+    ("custom_resource_definition-test.json", 1): "the real apiextensions controller had not yet written the CRD's "
+        "status (Established) when this GET ran; the emulator establishes it with the create, so its status manager "
+        "is already in managedFields (the next GET, #2, matches)",
+    ("deployment-list.json", 0): _KUBE_SYSTEM,
+    ("pod-list.json", 0): _KUBE_SYSTEM,
+    ("watch_event-watch_pods.json", 0): _KUBE_SYSTEM,
+    ("watch_event-watch_pods_without_initial_events.json", 0): _KUBE_SYSTEM,
+    **{("job-create.json", i): _NO_CONTROLLERS + ": the Job controller's status write is the second managedFields entry"
+       for i in (2, 3, 4, 5, 6, 8)},
+    ("job-create.json", 7): _NO_CONTROLLERS + ": the Job's pod",
+    ("job-create.json", 9): _NO_CONTROLLERS + ": the Job's pod",
+    ("patch-deployment.json", 5): _NO_CONTROLLERS + ": the Deployment's pods",
+}
 
 
 def normalize(value):
@@ -123,4 +147,11 @@ def test_replayed_real_server_sessions_match():
     print(f"\nreplay: {len(matched)}/{len(results)} exchanges match the recorded real-server responses")
     for f, i, method, url, diff in results:
         print(f"  {'ok  ' if diff is None else 'DIFF'} {f}#{i} {method} {url}" + ("" if diff is None else f" -- {diff}"))
-    assert len(matched) >= BASELINE, f"only {len(matched)} exchanges match; baseline is {BASELINE}"
+    named = {(f, i) for f, indexes in EXPECTED.items() for i in indexes}
+    assert not named & set(KNOWN_DIFFERENCES), "an exchange is both expected and a known difference"
+    seen = {(f, i) for f, i, *_ in results}
+    assert seen == named | set(KNOWN_DIFFERENCES), f"exchanges neither expected nor known: {sorted(seen - named - set(KNOWN_DIFFERENCES))}"
+    regressed = [(f, i, url, diff) for f, i, _, url, diff in results if (f, i) in named and diff is not None]
+    assert not regressed, f"expected to match, but differ: {regressed}"
+    fixed = [(f, i, url) for f, i, _, url, diff in results if (f, i) in KNOWN_DIFFERENCES and diff is None]
+    assert not fixed, f"known differences that now match (move them to EXPECTED): {fixed}"
