@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from conftest import UPSTREAM, Sim
+from conftest import ROOT, UPSTREAM, Sim
 
 
 def get(sim, path, token=None, accept="application/json"):
@@ -95,5 +95,48 @@ def test_kubectl_over_plain_http():
     try:
         assert s.url.startswith("http://")
         assert "namespace/default" in s.kubectl("get", "namespaces", "-o", "name").stdout.split()
+    finally:
+        s.stop()
+
+
+def test_discovery_and_openapi_follow_a_crd_created_and_deleted():
+    """What the served documents must derive from the cluster's state, not copy from a file: a CRD
+    adds its group to /apis and its group version, with the resource's verbs, short names,
+    categories and scope, to discovery; its schema to /openapi/v3 and /openapi/v2; deleting it
+    removes all of that and the answers return to what they were."""
+    s = Sim()
+    try:
+        before_groups = json.loads(get(s, "/apis")[1])
+        before_index = json.loads(get(s, "/openapi/v3")[1])["paths"]
+        before_v2 = set(json.loads(get(s, "/openapi/v2")[1])["definitions"])
+        s.kubectl("apply", "-f", os.path.join(ROOT, "crds", "edgemodels.edgeml.io.yaml"))
+        s.kubectl("wait", "--for=condition=Established", "crd/edgemodels.edgeml.io", "--timeout=20s")
+
+        groups = json.loads(get(s, "/apis")[1])["groups"]
+        edgeml = next(g for g in groups if g["name"] == "edgeml.io")
+        assert edgeml["preferredVersion"] == {"groupVersion": "edgeml.io/v1alpha1", "version": "v1alpha1"}
+        resources = {r["name"]: r for r in json.loads(get(s, "/apis/edgeml.io/v1alpha1")[1])["resources"]}
+        em = resources["edgemodels"]
+        assert em["kind"] == "EdgeModel" and em["namespaced"] is True and em["singularName"] == "edgemodel"
+        assert em["shortNames"] == ["em"] and em["categories"] == ["edgeml"]
+        assert set(em["verbs"]) == {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+        assert resources["edgemodels/status"]["verbs"] == ["get", "patch", "update"]
+        # kubectl finds it by short name and category through that discovery.
+        assert s.kubectl("get", "em").returncode == 0 and s.kubectl("get", "edgeml").returncode == 0
+
+        index = json.loads(get(s, "/openapi/v3")[1])["paths"]
+        assert set(index) - set(before_index) == {"apis/edgeml.io/v1alpha1"}
+        v3 = json.loads(get(s, index["apis/edgeml.io/v1alpha1"]["serverRelativeURL"])[1])
+        schema = v3["components"]["schemas"]["io.edgeml.v1alpha1.EdgeModel"]
+        assert "model" in schema["properties"]["spec"]["properties"]
+        assert schema["x-kubernetes-group-version-kind"] == [{"group": "edgeml.io", "kind": "EdgeModel", "version": "v1alpha1"}]
+        v2 = set(json.loads(get(s, "/openapi/v2")[1])["definitions"])
+        assert "io.edgeml.v1alpha1.EdgeModel" in v2 and "io.edgeml.v1alpha1.EdgeModelList" in v2
+
+        s.kubectl("delete", "crd", "edgemodels.edgeml.io", "--wait=true", "--timeout=30s")
+        assert json.loads(get(s, "/apis")[1]) == before_groups
+        assert get(s, "/apis/edgeml.io/v1alpha1")[0] == 404
+        assert json.loads(get(s, "/openapi/v3")[1])["paths"] == before_index
+        assert set(json.loads(get(s, "/openapi/v2")[1])["definitions"]) == before_v2
     finally:
         s.stop()

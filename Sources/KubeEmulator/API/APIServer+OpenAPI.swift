@@ -113,12 +113,17 @@ extension APIServer {
   }
 
   /// OpenAPI definitions for served custom resources, named as kube-apiserver names them
-  /// (reversed group + version + kind: `io.edgeml.v1alpha1.EdgeModel`).
+  /// (reversed group + version + kind: `io.edgeml.v1alpha1.EdgeModel`), each followed by its list
+  /// kind's (`…EdgeModelList`), as apiextensions-apiserver's builder makes it (`buildListSchema`,
+  /// pkg/controller/openapi/builder/builder.go): required `items` of the kind, `metadata` a ListMeta,
+  /// `apiVersion` and `kind`, and the list kind's group-version-kind.
   func customDefinitions() -> [(String, JSONValue)] {
     var out: [(String, JSONValue)] = []
     for crd in crdSnapshot.value {
       let group = crd[path: ["spec", "group"]]?.stringValue ?? ""
       let kind = crd[path: ["spec", "names", "kind"]]?.stringValue ?? ""
+      let listKind = crd[path: ["spec", "names", "listKind"]]?.stringValue ?? kind + "List"
+      let plural = crd[path: ["spec", "names", "plural"]]?.stringValue ?? ""
       let reversed = group.split(separator: ".").reversed().joined(separator: ".")
       for v in crd[path: ["spec", "versions"]]?.arrayValue ?? [] where v["served"]?.boolValue != false {
         guard let version = v["name"]?.stringValue, var schema = v[path: ["schema", "openAPIV3Schema"]] else { continue }
@@ -129,7 +134,23 @@ extension APIServer {
                              "description": "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"]
         schema["properties"] = .object(props)
         schema["x-kubernetes-group-version-kind"] = [["group": .string(group), "kind": .string(kind), "version": .string(version)]]
-        out.append(("\(reversed).\(version).\(kind)", schema))
+        let name = "\(reversed).\(version).\(kind)"
+        out.append((name, schema))
+        let list: JSONValue = [
+          "description": .string("\(listKind) is a list of \(kind)"),
+          "type": "object",
+          "required": ["items"],
+          "properties": [
+            "apiVersion": props["apiVersion"] ?? .null,
+            "items": ["description": .string("List of \(plural). More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md"),
+                      "type": "array", "items": ["$ref": .string("#/definitions/\(name)")]],
+            "kind": props["kind"] ?? .null,
+            "metadata": ["$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
+                         "description": "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"],
+          ],
+          "x-kubernetes-group-version-kind": [["group": .string(group), "kind": .string(listKind), "version": .string(version)]],
+        ]
+        out.append(("\(reversed).\(version).\(listKind)", list))
       }
     }
     return out
@@ -207,13 +228,14 @@ extension APIServer {
       guard let kind = gvk?["kind"]?.stringValue,
             let r = catalog.allResources().first(where: { $0.isCustom && $0.group == parts[1] && $0.version == parts[2] && $0.kind == kind }) else { continue }
       let ref: JSONValue = ["$ref": .string("#/components/schemas/\(name)")]
+      let listRef: JSONValue = ["$ref": .string("#/components/schemas/\(name.dropLast(r.kind.count))\(r.listKind)")]
       let params: JSONValue = [["name": "dryRun", "in": "query", "schema": ["type": "string", "uniqueItems": true]],
                                ["name": "fieldManager", "in": "query", "schema": ["type": "string", "uniqueItems": true]],
                                ["name": "fieldValidation", "in": "query", "schema": ["type": "string", "uniqueItems": true]]]
       let gvkExt: JSONValue = ["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)]
       func op(_ action: String) -> JSONValue {
         ["x-kubernetes-action": .string(action), "x-kubernetes-group-version-kind": gvkExt, "parameters": params,
-         "responses": ["200": ["content": ["application/json": ["schema": ref]]]]]
+         "responses": ["200": ["content": ["application/json": ["schema": action == "list" ? listRef : ref]]]]]
       }
       let collection = r.namespaced ? "/\(key)/namespaces/{namespace}/\(r.resource)" : "/\(key)/\(r.resource)"
       paths[collection] = ["get": op("list"), "post": op("post"), "delete": op("deletecollection")]
