@@ -40,6 +40,11 @@ public final class EdgeSim: Sendable {
     public var traffic: TrafficConfiguration
     /// How long a container without a runnable command "runs" (Job pods, init containers), in simulated seconds.
     public var simulatedRunSeconds: Double
+    /// The RuntimeClasses the cluster starts with, each with the handler of its name. K3s
+    /// pre-installs one per runtime it can detect, `nvidia` among them (k3s-io/k3s#8751): the
+    /// default. MicroK8s without its gpu addon has none (`[]`): pods naming `nvidia` are then
+    /// refused by the API server's RuntimeClass admission, as there (docs/distributions.md).
+    public var runtimeClasses: [String] = ["nvidia"]
 
     public init(fleet: FleetSpec = .default, simRoot: URL, executables: [String: String] = [:], speed: Double = 1,
                 servesMetrics: Bool = true, requestsPerSecond: Double = 20, simulatedRunSeconds: Double = 2,
@@ -106,6 +111,14 @@ public final class EdgeSim: Sendable {
     let kubelet = Kubelet(fleet: configuration.fleet, context: KubeletContext(
       api: api.as("node:kubelet"), runtime: runtime, configuration: configuration, servers: servers, logger: logger))
     try kubelet.register()
+    for name in configuration.runtimeClasses where api.get("node.k8s.io/runtimeclasses", name: name) == nil {
+      do {
+        _ = try api.create("/apis/node.k8s.io/v1/runtimeclasses", ["apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+                                                                   "metadata": ["name": .string(name)], "handler": .string(name)])
+      } catch {
+        logger.warning("Cannot create the RuntimeClass", metadata: ["runtimeclass": "\(name)", "error": "\(error)"])
+      }
+    }
     let scheduler = Scheduler(api: api, runtime: runtime, logger: logger)
     let controllers = Controllers(api: api, runtime: runtime, logger: logger)
     let sim = EdgeSim(configuration: configuration, kubelet: kubelet, scheduler: scheduler, controllers: controllers,

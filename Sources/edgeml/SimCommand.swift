@@ -158,11 +158,14 @@ struct EdgeSimOptions: ParsableArguments {
   var variantBehaviour: [String] = []
   @Option(help: "Seed of the simulated requests (headers, routing, latencies, errors).") var trafficSeed: UInt64 = 1
   @Option(help: "Background requests per second to each serving pod, per model no --traffic names.") var backgroundRps = 20.0
+  @Option(help: "The distribution the cluster looks like: k3s (the nvidia RuntimeClass pre-installed) or microk8s (none: pods naming it are refused).")
+  var distribution = "k3s"
 
   func validate() throws {
     guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number.") }
     do { _ = try FleetSpec(parsing: nodes) } catch { throw ValidationError("--nodes: \(error)") }
     guard backgroundRps >= 0, backgroundRps.isFinite else { throw ValidationError("--background-rps must be a rate >= 0.") }
+    guard ["k3s", "microk8s"].contains(distribution) else { throw ValidationError("--distribution must be k3s or microk8s.") }
     _ = try trafficConfiguration()
   }
 
@@ -183,10 +186,12 @@ struct EdgeSimOptions: ParsableArguments {
       ?? FileManager.default.temporaryDirectory.appendingPathComponent("edgeml-sim-\(ProcessInfo.processInfo.processIdentifier)")
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     let bin = (Bundle.main.executableURL ?? binary).deletingLastPathComponent()
-    return EdgeSim.Configuration(fleet: try FleetSpec(parsing: nodes), simRoot: root,
-                                 executables: EdgeSim.Configuration.defaultExecutables(binDirectory: bin),
-                                 speed: speed, servesMetrics: !noPodMetrics, requestsPerSecond: backgroundRps,
-                                 traffic: try trafficConfiguration())
+    var configuration = EdgeSim.Configuration(fleet: try FleetSpec(parsing: nodes), simRoot: root,
+                                              executables: EdgeSim.Configuration.defaultExecutables(binDirectory: bin),
+                                              speed: speed, servesMetrics: !noPodMetrics, requestsPerSecond: backgroundRps,
+                                              traffic: try trafficConfiguration())
+    configuration.runtimeClasses = distribution == "microk8s" ? [] : ["nvidia"]
+    return configuration
   }
 }
 

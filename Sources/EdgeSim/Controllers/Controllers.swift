@@ -41,7 +41,8 @@ final class Controllers: Sendable {
     }
     let (deploymentAPI, deploymentEvents) = component("deployment-controller")
     deploymentController = DeploymentController(api: deploymentAPI, runtime: runtime, logger: logger, events: deploymentEvents)
-    replicaSetController = ReplicaSetController(api: api.as("serviceaccount:kube-system:replicaset-controller"), runtime: runtime, logger: logger)
+    let (replicaSetAPI, replicaSetEvents) = component("replicaset-controller")
+    replicaSetController = ReplicaSetController(api: replicaSetAPI, runtime: runtime, logger: logger, events: replicaSetEvents)
   }
 
   func run(in group: inout DiscardingTaskGroup) {

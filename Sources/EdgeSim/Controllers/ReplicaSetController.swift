@@ -12,6 +12,10 @@ struct ReplicaSetController: Sendable {
   let api: ClusterAPI
   let runtime: Runtime
   let logger: Logger
+  let events: EventRecorder
+  /// How soon a ReplicaSet whose pods the API server refused is tried again, in simulated seconds
+  /// (upstream requeues with the workqueue's exponential backoff, 5 ms doubling to 1000 s).
+  static let retryAfterFailedCreate = 10.0
 
   func reconcile(_ key: ObjectKey) async -> Duration? {
     guard let rs = api.get(Keys.replicaSets, namespace: key.namespace, name: key.name), !rs.isDeleting else { return nil }
@@ -20,6 +24,7 @@ struct ReplicaSetController: Sendable {
     let desired = rs[path: ["spec", "replicas"]]?.intValue ?? 1
     let diff = active.count - desired
     var created = 0
+    var failure: String?
     if diff < 0 {
       let owner = rs.controllerReference(apiVersion: "apps/v1", kind: "ReplicaSet")
       let template = rs[path: ["spec", "template"]] ?? [:]
@@ -28,7 +33,13 @@ struct ReplicaSetController: Sendable {
           try api.create(Paths.pods(key.namespace), PodTemplate.pod(from: template, generateName: "\(rs.name)-", owner: owner))
           created += 1
         } catch {
+          // Upstream's FailedCreate Event and ReplicaFailure condition (replica_set.go manageReplicas,
+          // replica_set_utils.go calculateStatus): "Error creating: <the API server's message>".
+          let message: String
+          if case .api(_, _, _, let status) = error { message = status["message"]?.stringValue ?? "\(error)" } else { message = "\(error)" }
+          failure = message
           logger.warning("Pod creation failed", metadata: ["kube.name": "\(key.name)", "error": "\(error)"])
+          events.record(rs, kind: "ReplicaSet", apiVersion: "apps/v1", type: "Warning", reason: "FailedCreate", message: "Error creating: \(message)")
           break
         }
       }
@@ -49,9 +60,18 @@ struct ReplicaSetController: Sendable {
     status["readyReplicas"] = JSONValue(ready.count)
     status["availableReplicas"] = JSONValue(available)
     status["observedGeneration"] = JSONValue(rs.generation)
+    var conditions = (status["conditions"]?.arrayValue ?? []).filter { $0["type"]?.stringValue != "ReplicaFailure" }
+    if let failure {
+      let previous = rs["status"]?["conditions"]?.arrayValue?.first { $0["type"]?.stringValue == "ReplicaFailure" }
+      conditions.append(["type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": .string(failure),
+                         "lastTransitionTime": previous?["lastTransitionTime"] ?? .string(rfc3339(Date()))])
+    }
+    // A merge patch removes a field only by sending it as null.
+    status["conditions"] = conditions.isEmpty ? (rs["status"]?["conditions"] == nil ? nil : .null) : .array(conditions)
     if status != rs["status"] {
       _ = try? api.mergePatch(Paths.replicaSet(key.namespace, key.name) + "/status", ["status": status])
     }
+    if failure != nil { return runtime.scaled(ReplicaSetController.retryAfterFailedCreate) }
     return recheck
   }
 

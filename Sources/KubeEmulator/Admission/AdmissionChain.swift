@@ -11,6 +11,7 @@ struct AdmissionChain: Sendable {
     ServiceAccountAdmission(),
     DefaultTolerationSecondsAdmission(),
     PriorityAdmission(),
+    RuntimeClassAdmission(),
   ])
 
   /// The mutating phase: each plugin in order.
