@@ -79,8 +79,9 @@ public struct OperatorOptions: ParsableArguments {
     })
     let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)
+    // mlflow://NAME@ALIAS models are resolved at MLFLOW_TRACKING_URI (docs/mlflow.md).
     let controllers = OperatorAssembly.controllers(builderImage: builderImage ?? environment["EDGEML_IMAGE"] ?? OperatorOptions.defaultImage,
-                                                   workers: workers)
+                                                   workers: workers, mlflow: MLflowRESTRegistry(environment: environment))
     var elector: LeaderElector? = nil
     if leaderElect {
       let id = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName + "-" + String(ProcessInfo.processInfo.processIdentifier)

@@ -11,9 +11,13 @@ public enum OperatorAssembly {
   public static let managedSelector = "\(EdgeModelPlanner.Labels.managedBy)=\(EdgeModelPlanner.Labels.managedByValue)"
 
   /// Every controller of the operator.
-  /// - Parameter builderImage: image of the `engine` init container (our own image, which carries `edgeml-engine`).
-  public static func controllers(builderImage: String, workers: Int) -> [ControllerSpec] {
-    [edgeModelController(builderImage: builderImage, workers: workers), rolloutController(workers: workers)]
+  /// - Parameters:
+  ///   - builderImage: image of the `engine` init container (our own image, which carries `edgeml-engine`).
+  ///   - mlflow: where `mlflow://NAME@ALIAS` models are resolved (default: none configured, so such a
+  ///     model reports `ModelResolved=False` with reason `MLflowNotConfigured`).
+  public static func controllers(builderImage: String, workers: Int,
+                                 mlflow: any MLflowRegistry = MLflowRESTRegistry(environment: [:])) -> [ControllerSpec] {
+    [edgeModelController(builderImage: builderImage, workers: workers, mlflow: mlflow), rolloutController(workers: workers)]
   }
 
   /// The Rollout controller: Rollouts, woken also by their EdgeModel (whose status reports the
@@ -57,9 +61,11 @@ public enum OperatorAssembly {
   /// The EdgeModel controller: EdgeModels, the workloads and Service it owns, the pods of those
   /// workloads (by the `edgeml.io/model` label: pods are owned by ReplicaSets, not by the model),
   /// and the nodes, whose changes matter to every model only when what placement reads changed.
-  public static func edgeModelController(builderImage: String, workers: Int) -> ControllerSpec {
+  public static func edgeModelController(builderImage: String, workers: Int,
+                                         mlflow: any MLflowRegistry = MLflowRESTRegistry(environment: [:])) -> ControllerSpec {
     let usage = GPUUsage()
-    let reconciler = TypedReconciler(EdgeModelReconciler(builderImage: builderImage, gpuUsage: usage), resource: EdgeModelReconciler.resource)
+    let reconciler = TypedReconciler(EdgeModelReconciler(builderImage: builderImage, gpuUsage: usage, mlflow: mlflow),
+                                     resource: EdgeModelReconciler.resource)
     let byModel = EdgeModelReconciler.modelIndexers
     return ControllerSpec(name: "edgemodel", for: EdgeModelReconciler.resource, kind: "EdgeModel",
                           fieldManager: EdgeModelPlanner.fieldManager, hashAnnotation: EdgeModelPlanner.Labels.appliedHash,
@@ -79,6 +85,10 @@ public enum OperatorAssembly {
                filter: ChangeFilters.rolloutMattersToItsModel) { change, _ in
         Set([change.old, change.new].compactMap { $0 }.flatMap(EdgeModelReconciler.rolloutModelKey(of:))).map { ReconcileRequest(key: $0) }
       }
+      // The Rollouts a followed MLflow alias starts (docs/mlflow.md): the same informer, and owned
+      // so the applier may write them; the watch above already wakes the model for what matters.
+      .owns(EdgeModelReconciler.rollouts, fields: .all, indexers: EdgeModelReconciler.rolloutIndexers,
+            filter: { _ in false })
       .watches(.nodes, fields: cachedFields(for: .nodes), filter: { change in
         change.old.map(NodeFingerprint.of) != change.new.map(NodeFingerprint.of)
       }) { _, caches in
