@@ -87,6 +87,19 @@ struct FollowPlannerTests {
     #expect(promoted.rollout == nil && promoted.deletions.isEmpty && promoted.status.rollout == nil)
   }
 
+  @Test("a follow.rollout that would not make a Rollout is not sent: the old version stays served, one Warning says why")
+  func invalidTemplate() throws {
+    var model = try Self.model(mode: "rollout", follow: Self.status(resolved: "1", serving: "1"))
+    model.spec.model.follow?.rollout = ["strategy": ["canary": ["steps": "many"]]]
+    let p = Self.plan(model, .version("2"))
+    #expect(p.rollout == nil && p.source?.uri == "mlflow://detector/1" && p.status.servingVersion == "1")
+    let message = try #require(p.status.message)
+    #expect(message.hasPrefix("follow.rollout does not make a valid Rollout (") && message.contains("steps"), "\(message)")
+    #expect(p.events.map(\.reason) == ["AliasMoved", "InvalidFollowRollout"])
+    model.status?.follow = p.status
+    #expect(Self.plan(model, .version("2")).events.isEmpty)
+  }
+
   @Test("an aborted follow Rollout keeps the old version served and says how to go on")
   func abortedRolloutKeepsServing() throws {
     let model = try Self.model(mode: "rollout", follow: Self.status(resolved: "2", serving: "1"))

@@ -128,15 +128,26 @@ public enum FollowPlanner {
         if existing?.status?.phase == .promoted {
           serving = resolved
         } else {
-          if existing == nil {
-            events.append(PlannedEvent(type: "Normal", reason: "RolloutCreated",
-                                       note: "Rollout \(name) moves \(modelName) from version \(current) to \(resolved)"))
-          }
-          rollout = DesiredObject(Rollout.resource, followRollout(model: model, name: name, pinned: MLflowModelReference.pinned(name: input.name, version: resolved),
-                                                                 version: resolved))
-          status.rollout = name
-          if existing?.status?.phase == .aborted {
-            status.message = "Rollout \(name) was aborted: version \(current) stays served until the alias moves again or `kubectl edgeml retry \(name)`"
+          let object = followRollout(model: model, name: name, pinned: MLflowModelReference.pinned(name: input.name, version: resolved),
+                                     version: resolved)
+          if let refusal = refusal(of: object) {
+            // A Rollout the API server would refuse is not sent (its error would hold back every
+            // status write of the model): the old version stays served and the status says why.
+            let message = "follow.rollout does not make a valid Rollout (\(refusal)): version \(current) stays served"
+            if model.status?.follow?.message != message {
+              events.append(PlannedEvent(type: "Warning", reason: "InvalidFollowRollout", note: message))
+            }
+            status.message = message
+          } else {
+            if existing == nil {
+              events.append(PlannedEvent(type: "Normal", reason: "RolloutCreated",
+                                         note: "Rollout \(name) moves \(modelName) from version \(current) to \(resolved)"))
+            }
+            rollout = DesiredObject(Rollout.resource, object)
+            status.rollout = name
+            if existing?.status?.phase == .aborted {
+              status.message = "Rollout \(name) was aborted: version \(current) stays served until the alias moves again or `kubectl edgeml retry \(name)`"
+            }
           }
         }
       }
@@ -157,6 +168,16 @@ public enum FollowPlanner {
       source = s
     }
     return Plan(source: source, rollout: rollout, deletions: deletions, status: status, condition: condition, events: events)
+  }
+
+  /// Why `rollout` would not read as a Rollout (a field missing or of the wrong type), nil when it reads.
+  static func refusal(of rollout: JSONValue) -> String? {
+    do {
+      _ = try Rollout(json: rollout)
+      return nil
+    } catch {
+      return "\(error)"
+    }
   }
 
   /// The Rollouts `model` controls: those a followed alias started (no other Rollout is owned by an EdgeModel).
