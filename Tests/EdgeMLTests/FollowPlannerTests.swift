@@ -100,6 +100,34 @@ struct FollowPlannerTests {
     #expect(Self.plan(model, .version("2")).events.isEmpty)
   }
 
+  @Test("promoting a follow Rollout restarts nothing: the stable pods' template while promoting is the one served after")
+  func promotionRestartsNothing() throws {
+    let model = try Self.model(mode: "rollout", follow: Self.status(resolved: "2", serving: "1"))
+    var rollout = try Self.followRollout(version: "2", phase: "Progressing")
+    rollout.status?.candidateHash = RolloutPlanner.candidateHash(rollout.spec)
+    rollout.status?.promotedAt = "2027-01-15T07:50:00Z"
+    rollout.status?.promotedOver = RolloutPlanner.modelHash(model.spec.model)   // what the Rollout controller reads: the alias
+    func stableTemplates(_ rollout: Rollout) throws -> (FollowPlanner.Plan, [JSONValue]) {
+      let follow = Self.plan(model, nil, rollouts: [rollout])
+      var pinned = model
+      pinned.spec.model = try #require(follow.source)
+      let plan = EdgeModelPlanner.plan(.init(model: pinned, nodes: fleet, pods: [], builderImage: "ghcr.io/edgeml/edgeml:0.1.0",
+                                             now: Self.now, rollouts: [rollout]))
+      let stable = plan.objects.map(\.object).filter {
+        $0["kind"] == "Deployment" && $0[path: ["metadata", "labels", EdgeModelPlanner.Labels.track]] == nil
+      }
+      return (follow, stable.compactMap { $0[path: ["spec", "template"]] })
+    }
+    let (during, promoting) = try stableTemplates(rollout)
+    #expect(during.status.servingVersion == "1" && !promoting.isEmpty)
+    rollout.status?.phase = .promoted
+    let (after, promoted) = try stableTemplates(rollout)
+    #expect(after.status.servingVersion == "2" && after.source?.uri == "mlflow://detector/2")
+    #expect(promoted == promoting)
+    let args = promoted.first?[path: ["spec", "initContainers"]]?.arrayValue?.first?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    #expect(args.firstIndex(of: "--model-uri").map { args[$0 + 1] } == "mlflow://detector/2")
+  }
+
   @Test("an aborted follow Rollout keeps the old version served and says how to go on")
   func abortedRolloutKeepsServing() throws {
     let model = try Self.model(mode: "rollout", follow: Self.status(resolved: "2", serving: "1"))
