@@ -99,6 +99,13 @@ struct MLflowFollowTests {
     let edgemodels = try #require(manager.controller("edgemodel"))
     #expect(try await cluster.eventually { edgemodels.queue.delayedUntil(ReconcileRequest(namespace: "default", name: "counter")) == clock.now + .seconds(180) })
 
+    // A look that finds the same version writes nothing.
+    let before = try await c.client.get(EdgeModel.resource, namespace: "default", name: "counter")[path: ["metadata", "resourceVersion"]]
+    clock.advance(by: .seconds(180))
+    #expect(try await cluster.eventually { edgemodels.queue.delayedUntil(ReconcileRequest(namespace: "default", name: "counter")) == clock.now + .seconds(180) })
+    try await Task.sleep(for: .milliseconds(300))
+    #expect(try await c.client.get(EdgeModel.resource, namespace: "default", name: "counter")[path: ["metadata", "resourceVersion"]] == before)
+
     // A retraining moves the alias to version 2. Nothing happens before the interval passes.
     try await mlflow.setAlias("detector", "champion", "2")
     clock.advance(by: .seconds(90))
