@@ -141,19 +141,24 @@ let package = Package(
         .product(name: "Prometheus", package: "swift-prometheus"),
       ]
     ),
+    // What the real-server tests share: finding the programs setup.sh installs, free ports, and
+    // servers started in a process group of their own (MLflow, moto, a registry). Test targets only.
+    .target(name: "TestServers", dependencies: ["KubeClient"], path: "Tests/TestServers"),
     .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
     .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeCore"]),
     .testTarget(name: "DriftStatisticsTests", dependencies: ["DriftStatistics"], resources: [.copy("Fixtures")]),
     // KubeEmulator only for the fuzz test's seeded generator (SplitMix64, FaultInjector.swift).
     .testTarget(name: "CELTests", dependencies: ["CEL", "KubeCore", "KubeEmulator"]),
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "CEL", "KubeCore", "YAML"]),
-    .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "EdgeMLVocabulary", "KubeCore", "YAML", "KubeClient", "KubeEmulator"]),
+    // TestServers for the real `mlflow server` an EdgeModel follows an alias in.
+    .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "EdgeMLVocabulary", "KubeCore", "YAML", "KubeClient", "KubeEmulator",
+                                                    "TestServers"]),
     .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
     // Builds run the trtexec-double and edgeml binaries; https:// fetches go to a NIOSSL server with a
     // certificate from KubeEmulator's CertificateAuthority.
     .testTarget(
       name: "EngineBuilderTests",
-      dependencies: ["EngineBuilder", "EdgeMLVocabulary", "KubeCore", "KubeClient", "KubeEmulator",
+      dependencies: ["EngineBuilder", "EdgeMLVocabulary", "KubeCore", "KubeClient", "KubeEmulator", "TestServers",
                      .product(name: "Crypto", package: "swift-crypto"),
                      .product(name: "Logging", package: "swift-log"),
                      .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

@@ -135,6 +135,9 @@ NEEDED = [
     ("watch", "edgemodels.edgeml.io", ["-A"]),
     ("update", "edgemodels.edgeml.io", ["-A", "--subresource=status"]),
     ("patch", "rollouts.edgeml.io", ["-A", "--subresource=status"]),
+    # A model following an MLflow alias starts and removes its own Rollouts (docs/mlflow.md).
+    ("create", "rollouts.edgeml.io", ["-n", "default"]),
+    ("delete", "rollouts.edgeml.io", ["-n", "default"]),
     ("create", "deployments.apps", ["-n", "default"]),
     ("create", "poddisruptionbudgets.policy", ["-n", "default"]),
     ("delete", "poddisruptionbudgets.policy", ["-n", "default"]),

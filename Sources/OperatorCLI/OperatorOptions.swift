@@ -82,8 +82,10 @@ public struct OperatorOptions: ParsableArguments {
     let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)
     let byL4T = try builderImages.map { try OperatorOptions.readBuilderImages($0) } ?? [:]
+    // mlflow://NAME@ALIAS models are resolved at MLFLOW_TRACKING_URI (docs/mlflow.md).
     let controllers = OperatorAssembly.controllers(builderImage: builderImage ?? environment["EDGEML_IMAGE"] ?? OperatorOptions.defaultImage,
-                                                   builderImagesByL4T: byL4T, workers: workers)
+                                                   builderImagesByL4T: byL4T, workers: workers,
+                                                   mlflow: MLflowRESTRegistry(environment: environment))
     var elector: LeaderElector? = nil
     if leaderElect {
       let id = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName + "-" + String(ProcessInfo.processInfo.processIdentifier)

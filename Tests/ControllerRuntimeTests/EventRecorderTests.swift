@@ -40,6 +40,21 @@ struct EventRecorderTests {
     #expect(core.contains { $0["message"] == "model URI does not answer" })
   }
 
+  @Test("two different Events about one object at one instant are both written (an EdgeModel's AliasMoved and RolloutCreated)")
+  func sameInstant() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let c = try client(for: emulator)
+    defer { c.shutdown() }
+    let target = try await c.create(.configMaps, namespace: "default", cm("moved", "1"))
+    let recorder = EventRecorder(client: c, reportingController: "edgeml.io/operator", reportingInstance: "test-0", clock: ManualClock())
+    await recorder.record(regarding: target, type: "Normal", reason: "AliasMoved", action: "Reconcile", note: "moved from 1 to 2")
+    await recorder.record(regarding: target, type: "Normal", reason: "RolloutCreated", action: "Reconcile", note: "Rollout m-v2")
+    let events = try await c.list(.events, namespace: "default").items
+    #expect(Set(events.compactMap { $0["reason"]?.stringValue }) == ["AliasMoved", "RolloutCreated"])
+    #expect(await recorder.writes == 2)
+  }
+
   @Test("many distinct events: the remembered series stay bounded and the most recent still aggregate")
   func boundedSeries() async throws {
     let emulator = try await startEmulator()

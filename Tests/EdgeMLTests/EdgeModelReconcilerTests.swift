@@ -29,6 +29,9 @@ import Testing
       _ = try await client.create(GroupVersionResource(group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions",
                                                       namespaced: false), crd)
     }
+    // The RuntimeClass the model's pods name, as K3s pre-installs it (the API server refuses pods naming a missing one).
+    _ = try await client.create(GroupVersionResource(group: "node.k8s.io", version: "v1", resource: "runtimeclasses", namespaced: false),
+                                ["apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": ["name": "nvidia"], "handler": "nvidia"])
     for (name, module) in [("nx-1", "orin-nx-16gb"), ("nx-2", "orin-nx-16gb"), ("agx-1", "agx-orin-64gb")] {
       _ = try await client.create(.nodes, [
         "apiVersion": "v1", "kind": "Node",
@@ -43,9 +46,12 @@ import Testing
     return Cluster(emulator: emulator, client: client)
   }
 
-  func runOperator(_ c: Cluster) async -> (Task<Void, any Error>, Manager) {
-    let recorder = EventRecorder(client: c.client, reportingController: "edgeml.io/operator", reportingInstance: "test")
-    let manager = await Manager(client: c.client, controllers: OperatorAssembly.controllers(builderImage: "ghcr.io/edgeml/edgeml:0.1.0", workers: 2),
+  /// The operator's controllers on `c`, on `clock`, resolving MLflow aliases in `mlflow` (default: none).
+  func runOperator(_ c: Cluster, mlflow: any MLflowRegistry = MLflowRESTRegistry(environment: [:]),
+                   clock: any ControllerClock = SystemClock()) async -> (Task<Void, any Error>, Manager) {
+    let recorder = EventRecorder(client: c.client, reportingController: "edgeml.io/operator", reportingInstance: "test", clock: clock)
+    let controllers = OperatorAssembly.controllers(builderImage: "ghcr.io/edgeml/edgeml:0.1.0", workers: 2, mlflow: mlflow)
+    let manager = await Manager(client: c.client, controllers: controllers, clock: clock,
                                 recorder: recorder, leaderElector: nil, logger: Logger(label: "test"))
     let stop = Signal()
     let task = Task {

@@ -10,6 +10,7 @@ func example(_ name: String) throws -> JSONValue {
 @Test("every example reads into its Swift type and writes back unchanged", arguments: [
   "edgemodel-orin-nx-fp16.yaml", "edgemodel-int8-calibrated.yaml", "edgemodel-daemonset.yaml",
   "rollout-canary-analysis.yaml", "rollout-ab-test.yaml", "rollout-fleet-waves.yaml", "driftpolicy-ks-psi.yaml",
+  "edgemodel-mlflow-follow.yaml",
 ])
 func examplesRoundTrip(_ name: String) throws {
   let json = try example(name)

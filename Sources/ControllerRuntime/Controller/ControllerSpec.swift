@@ -66,15 +66,17 @@ public struct ControllerSpec: Sendable {
     return s
   }
 
-  /// Owns `resource`: the applier may write and prune it, and a change of an object wakes the owner
-  /// its `controller: true` owner reference names (`EnqueueRequestForOwner` with `OnlyControllerOwner`).
+  /// Owns `resource`: the applier may write and prune it, and a change of an object that `filter`
+  /// lets through wakes the owner its `controller: true` owner reference names
+  /// (`EnqueueRequestForOwner` with `OnlyControllerOwner`, behind a predicate).
   public func owns(_ resource: GroupVersionResource, labelSelector: String? = nil, fields: CachedFields = .metadata,
-                   indexers: [String: Store.IndexFunction] = [:]) -> ControllerSpec {
+                   indexers: [String: Store.IndexFunction] = [:],
+                   filter: @escaping @Sendable (ObjectChange) -> Bool = { _ in true }) -> ControllerSpec {
     var s = self
     let kind = self.kind, group = primary.resource.group
     s.watches.append(Watch(key: InformerKey(resource: resource, labelSelector: labelSelector), fields: fields, indexers: indexers,
                            map: { change, _ in KeyMapping.owners(of: change, kind: kind, apiGroup: group) },
-                           filter: { _ in true }, isOwned: true))
+                           filter: filter, isOwned: true))
     return s
   }
 

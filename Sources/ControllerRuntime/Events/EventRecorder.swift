@@ -32,6 +32,9 @@ public actor EventRecorder {
     var lastWritten: ContinuousClock.Instant
   }
   private var series: [String: Series] = [:]
+  /// The nanosecond stamp of the last Event name made: names take the next one when the clock has
+  /// not moved, so two Events about one object in one reconcile both get written.
+  private var lastStamp: UInt64 = 0
   public private(set) var writes = 0
   /// Series remembered now (at most `maximumSeries`).
   public var rememberedSeries: Int { series.count }
@@ -75,7 +78,11 @@ public actor EventRecorder {
       series[key] = s
       return
     }
-    let name = "\(meta["name"]?.stringValue ?? "object").\(String(UInt64(clock.wallTime.timeIntervalSince1970 * 1e9), radix: 16))"
+    // `<name>.<unix nanoseconds in hex>`, as client-go names them (tools/events/event_recorder.go);
+    // a clock that did not move since the last name (a coarse or a test clock) would repeat a name,
+    // and the create of the second Event would fail with AlreadyExists.
+    lastStamp = max(UInt64(clock.wallTime.timeIntervalSince1970 * 1e9), lastStamp &+ 1)
+    let name = "\(meta["name"]?.stringValue ?? "object").\(String(lastStamp, radix: 16))"
     let event: JSONValue = [
       "apiVersion": "events.k8s.io/v1", "kind": "Event",
       "metadata": ["name": .string(name), "namespace": .string(namespace)],

@@ -33,7 +33,28 @@ public struct ModelSource: Codable, Sendable, Equatable {
   public var sizeLimit: IntOrString?
   public var encryption: ModelEncryption?
   public var signature: ModelSignature?
+  /// How a model named by an MLflow alias (`mlflow://NAME@ALIAS`) follows the alias (docs/mlflow.md).
+  public var follow: ModelFollow?
 }
+
+/// What the operator does when the MLflow alias of `model.uri` moves to another version.
+public struct ModelFollow: Codable, Sendable, Equatable {
+  public var mode: FollowMode?
+  /// How often the alias is resolved, a duration (`30s`, `5m`); default `ModelFollow.defaultInterval`.
+  public var interval: String?
+  /// The Rollout spec fields (strategy, trafficRouting, analysis, abortOnFailure) of each Rollout
+  /// started for a new version in mode `rollout`; `modelRef` and `candidate` are the operator's.
+  public var rollout: JSONValue?
+  public init(mode: FollowMode? = nil, interval: String? = nil, rollout: JSONValue? = nil) {
+    self.mode = mode
+    self.interval = interval
+    self.rollout = rollout
+  }
+}
+
+/// `update`: the serving pods move to the new version at once (a new engine build, a rolling
+/// update); `rollout`: a Rollout moves them, with its steps and analysis.
+public enum FollowMode: String, Codable, Sendable { case update, rollout }
 
 public enum ModelFormat: String, Codable, Sendable { case onnx, tensorrtPlan = "tensorrt-plan" }
 
@@ -151,6 +172,24 @@ public struct EdgeModelStatus: Codable, Sendable, Equatable {
   public var builder: BuilderRecord?
   /// The candidate a Rollout runs beside the stable model, while one does.
   public var candidate: CandidateStatus?
+  /// What the MLflow alias of `spec.model.uri` names, and the version served (followed models only).
+  public var follow: FollowStatus?
+  public init() {}
+}
+
+/// Where a followed MLflow alias stands (docs/mlflow.md).
+public struct FollowStatus: Codable, Sendable, Equatable {
+  /// The `mlflow://NAME@ALIAS` this status is about; another `spec.model.uri` starts over.
+  public var uri: String?
+  /// The version the alias named at the last successful look.
+  public var resolvedVersion: String?
+  /// When `resolvedVersion` last changed.
+  public var resolvedAt: String?
+  /// The version the stable workloads build and serve, pinned as `mlflow://NAME/VERSION`.
+  public var servingVersion: String?
+  /// The Rollout moving the model to `resolvedVersion` (mode `rollout`), while there is one.
+  public var rollout: String?
+  public var message: String?
   public init() {}
 }
 

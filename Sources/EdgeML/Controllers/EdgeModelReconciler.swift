@@ -1,4 +1,5 @@
 import ControllerRuntime
+import EdgeMLVocabulary
 import KubeClient
 import KubeCore
 
@@ -46,11 +47,19 @@ public struct EdgeModelReconciler: ObjectReconciler {
   /// reconcile of every model).
   let nodeViews = NodeViews()
 
-  /// - Parameter gpuUsage: the tally the controller's pod watch keeps (`OperatorAssembly` wires it).
-  init(builderImage: String, builderImagesByL4T: [String: String] = [:], gpuUsage: GPUUsage) {
+  /// Where a model named by an MLflow alias (`mlflow://NAME@ALIAS`) is resolved (docs/mlflow.md).
+  let mlflow: any MLflowRegistry
+  /// When each followed alias is looked at next.
+  let followSchedule = FollowSchedule()
+
+  /// - Parameters:
+  ///   - gpuUsage: the tally the controller's pod watch keeps (`OperatorAssembly` wires it).
+  ///   - mlflow: the registry followed aliases are resolved in.
+  init(builderImage: String, builderImagesByL4T: [String: String] = [:], gpuUsage: GPUUsage, mlflow: any MLflowRegistry) {
     self.builderImage = builderImage
     self.builderImagesByL4T = builderImagesByL4T
     self.gpuUsage = gpuUsage
+    self.mlflow = mlflow
   }
 
   public func decode(_ json: JSONValue) throws -> EdgeModel { try EdgeModel(json: json) }
@@ -60,9 +69,37 @@ public struct EdgeModelReconciler: ObjectReconciler {
       throw TerminalError(PlanError.badMetadata("the EdgeModel controller runs without its node and pod caches"))
     }
     let key = context.request.description
+    var model = model
+    var rollouts = await context.caches.store(Self.rollouts)?.byIndex("model", key).compactMap { try? Rollout(json: $0) } ?? []
+    let now = context.clock.timestamp.rfc3339
+    // A model that follows an MLflow alias is planned as the version it serves, pinned.
+    var follow: FollowPlanner.Plan?
+    var followRequeue: Duration?
+    if case .alias(let name, let alias)? = MLflowModelReference(uri: model.spec.model.uri) {
+      let (lookup, next) = await lookUp(name: name, alias: alias, model: model, key: key, context: context)
+      let f = FollowPlanner.plan(.init(model: model, name: name, alias: alias, lookup: lookup, rollouts: rollouts, now: now))
+      try await deleteRollouts(f.deletions, namespace: model.metadata.namespace ?? "default", context: context)
+      rollouts.removeAll { f.deletions.contains($0.metadata.name ?? "") }
+      follow = f
+      followRequeue = next
+      guard let source = f.source else {
+        // No version known yet: nothing to deploy, and nothing pruned (workloads a former spec.model
+        // left keep serving until the alias resolves).
+        var status = model.status ?? EdgeModelStatus()
+        status.follow = f.status
+        status.conditions = Self.setting(f.condition, in: model.status?.conditions, now: now)
+        status.phase = status.phase ?? .pending
+        return ReconcilePlan(status: ModelCoding.encode(status), events: f.events, requeueAfter: next)
+      }
+      model.spec.model = source
+    } else {
+      // Not following (any more): the Rollouts this model started for an alias go.
+      let owned = FollowPlanner.followRollouts(of: model, in: rollouts)
+      try await deleteRollouts(owned.compactMap(\.metadata.name), namespace: model.metadata.namespace ?? "default", context: context)
+      rollouts.removeAll { r in owned.contains { $0.metadata.name == r.metadata.name } }
+    }
     let (nodes, placement) = await nodeViews.placement(of: model.spec, nodes: nodeStore)
     let pods = await podStore.byIndex("model", key)
-    let rollouts = await context.caches.store(Self.rollouts)?.byIndex("model", key).compactMap { try? Rollout(json: $0) } ?? []
     // The planner wants the GPUs of other models' pods (the tally less this model's own) to choose
     // between node groups; with one group there is no choice to make.
     var inUse: [String: Int] = [:]
@@ -75,15 +112,56 @@ public struct EdgeModelReconciler: ObjectReconciler {
     }
     let daemonSets = model.spec.placement?.mode == .daemonSet ? await context.caches.store(Self.daemonSets)?.byIndex("model", key) ?? [] : []
     var input = EdgeModelPlanner.Input(model: model, nodes: nodes, pods: pods, builderImage: builderImage,
-                                       now: context.clock.timestamp.rfc3339, placement: placement, gpusInUse: inUse,
+                                       now: now, placement: placement, gpusInUse: inUse,
                                        rollouts: rollouts, daemonSets: daemonSets)
     input.builderImagesByL4T = builderImagesByL4T
-    let plan = EdgeModelPlanner.plan(input)
+    var plan = EdgeModelPlanner.plan(input)
+    if let follow {
+      plan.status.follow = follow.status
+      plan.status.conditions = Self.setting(follow.condition, in: plan.status.conditions, previous: model.status?.conditions, now: now)
+      plan.events += follow.events
+      if let r = follow.rollout { plan.objects.append(r) }
+    }
     let refused = await evict(plan.evictions, namespace: model.metadata.namespace ?? "default", context: context)
+    let requeue = [refused ? Duration.seconds(10) : nil, followRequeue].compactMap { $0 }.min()
     return ReconcilePlan(objects: plan.objects, prune: [.deployments, Self.daemonSets, Self.services, Self.disruptionBudgets],
                          status: ModelCoding.encode(plan.status),
                          events: plan.events,
-                         requeueAfter: refused ? .seconds(10) : nil)
+                         requeueAfter: requeue)
+  }
+
+  /// Asks MLflow for the alias when a look is due (on the controller's clock), and returns the
+  /// answer (nil when none was due) with the delay until the next look.
+  func lookUp(name: String, alias: String, model: EdgeModel, key: String, context: ReconcileContext) async -> (AliasLookup?, Duration) {
+    let uri = model.spec.model.uri
+    let interval = FollowPlanner.interval(model.spec.model.follow)
+    guard await followSchedule.isDue(key, uri: uri, now: context.clock.now) else {
+      return (nil, await followSchedule.remaining(key, now: context.clock.now) ?? interval)
+    }
+    let lookup = await mlflow.lookUp(name: name, alias: alias)
+    var succeeded = false
+    if case .version = lookup { succeeded = true }
+    if !succeeded { context.logger.warning("MLflow alias not resolved", metadata: ["mlflow.alias": "\(uri)", "error": "\(lookup)"]) }
+    let next = await followSchedule.record(key, uri: uri, succeeded: succeeded, interval: interval, now: context.clock.now)
+    return (lookup, next)
+  }
+
+  /// `condition` set among `conditions`, keeping its transition time from `previous` when its status is unchanged.
+  static func setting(_ condition: StatusCondition, in conditions: [StatusCondition]?, previous: [StatusCondition]? = nil,
+                      now: String) -> [StatusCondition] {
+    var list = (conditions ?? []).filter { $0.type != condition.type }
+    list.append(EdgeModelPlanner.keepTransitionTime(condition, previous: previous ?? conditions, now: now))
+    return list
+  }
+
+  /// Deletes the follow Rollouts the plan no longer wants (a 404 is gone already).
+  func deleteRollouts(_ names: [String], namespace: String, context: ReconcileContext) async throws {
+    for name in names {
+      do {
+        _ = try await context.client.delete(Self.rollouts, namespace: namespace, name: name, propagationPolicy: "Background")
+        context.logger.info("Deleted a superseded follow Rollout", metadata: ["rollout": "\(name)"])
+      } catch let error as KubeAPIError where error.isNotFound {}
+    }
   }
 
   /// Evicts a fleet wave's pods through the Eviction API, so the node group's PodDisruptionBudget

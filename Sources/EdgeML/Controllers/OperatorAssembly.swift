@@ -15,8 +15,12 @@ public enum OperatorAssembly {
   ///   - builderImage: our own image, which carries `edgeml-engine` (the `engine` init container's, or
   ///     the `edgeml-tools` one that copies it into another builder image).
   ///   - builderImagesByL4T: builder images by L4T release (`BuilderImages.byL4T`).
-  public static func controllers(builderImage: String, builderImagesByL4T: [String: String] = [:], workers: Int) -> [ControllerSpec] {
-    [edgeModelController(builderImage: builderImage, builderImagesByL4T: builderImagesByL4T, workers: workers), rolloutController(workers: workers)]
+  ///   - mlflow: where `mlflow://NAME@ALIAS` models are resolved (default: none configured, so such a
+  ///     model reports `ModelResolved=False` with reason `MLflowNotConfigured`).
+  public static func controllers(builderImage: String, builderImagesByL4T: [String: String] = [:], workers: Int,
+                                 mlflow: any MLflowRegistry = MLflowRESTRegistry(environment: [:])) -> [ControllerSpec] {
+    [edgeModelController(builderImage: builderImage, builderImagesByL4T: builderImagesByL4T, workers: workers, mlflow: mlflow),
+     rolloutController(workers: workers)]
   }
 
   /// The Rollout controller: Rollouts, woken also by their EdgeModel (whose status reports the
@@ -60,9 +64,11 @@ public enum OperatorAssembly {
   /// The EdgeModel controller: EdgeModels, the workloads and Service it owns, the pods of those
   /// workloads (by the `edgeml.io/model` label: pods are owned by ReplicaSets, not by the model),
   /// and the nodes, whose changes matter to every model only when what placement reads changed.
-  public static func edgeModelController(builderImage: String, builderImagesByL4T: [String: String] = [:], workers: Int) -> ControllerSpec {
+  public static func edgeModelController(builderImage: String, builderImagesByL4T: [String: String] = [:], workers: Int,
+                                         mlflow: any MLflowRegistry = MLflowRESTRegistry(environment: [:])) -> ControllerSpec {
     let usage = GPUUsage()
-    let reconciler = TypedReconciler(EdgeModelReconciler(builderImage: builderImage, builderImagesByL4T: builderImagesByL4T, gpuUsage: usage),
+    let reconciler = TypedReconciler(EdgeModelReconciler(builderImage: builderImage, builderImagesByL4T: builderImagesByL4T,
+                                                         gpuUsage: usage, mlflow: mlflow),
                                      resource: EdgeModelReconciler.resource)
     let byModel = EdgeModelReconciler.modelIndexers
     return ControllerSpec(name: "edgemodel", for: EdgeModelReconciler.resource, kind: "EdgeModel",
@@ -83,6 +89,10 @@ public enum OperatorAssembly {
                filter: ChangeFilters.rolloutMattersToItsModel) { change, _ in
         Set([change.old, change.new].compactMap { $0 }.flatMap(EdgeModelReconciler.rolloutModelKey(of:))).map { ReconcileRequest(key: $0) }
       }
+      // The Rollouts a followed MLflow alias starts (docs/mlflow.md): the same informer, and owned
+      // so the applier may write them; the watch above already wakes the model for what matters.
+      .owns(EdgeModelReconciler.rollouts, fields: .all, indexers: EdgeModelReconciler.rolloutIndexers,
+            filter: { _ in false })
       .watches(.nodes, fields: cachedFields(for: .nodes), filter: { change in
         change.old.map(NodeFingerprint.of) != change.new.map(NodeFingerprint.of)
       }) { _, caches in

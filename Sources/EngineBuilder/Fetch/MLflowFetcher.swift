@@ -1,3 +1,4 @@
+import EdgeMLVocabulary
 import Foundation
 import KubeClient
 
@@ -29,12 +30,6 @@ public struct MLflowFetcher: ArtifactFetcher {
   public init(environment: [String: String], transport: HTTPTransport) {
     self.environment = environment
     self.transport = transport
-  }
-
-  /// A registered model and the version or alias naming one of its versions.
-  enum Reference: Equatable {
-    case alias(name: String, alias: String)
-    case version(name: String, version: String)
   }
 
   public func fetch(_ uri: String, to destination: String) async throws(FetchError) -> FetchedArtifact {
@@ -88,20 +83,13 @@ public struct MLflowFetcher: ArtifactFetcher {
     return FetchedArtifact(path: destination, size: written.size)
   }
 
-  /// Splits `mlflow://NAME@ALIAS` and `mlflow://NAME/VERSION` (a version is all digits).
-  static func parse(_ uri: String) throws(FetchError) -> Reference {
-    guard uri.hasPrefix("mlflow://") else { throw FetchError(uri: uri, message: "not an mlflow:// URI") }
-    let rest = String(uri.dropFirst("mlflow://".count))
-    if let at = rest.lastIndex(of: "@") {
-      let name = String(rest[..<at]), alias = String(rest[rest.index(after: at)...])
-      if !name.isEmpty, !alias.isEmpty, !alias.contains("/") { return .alias(name: name, alias: alias) }
-    } else if let slash = rest.lastIndex(of: "/") {
-      let name = String(rest[..<slash]), version = String(rest[rest.index(after: slash)...])
-      if !name.isEmpty, !version.isEmpty, version.allSatisfy(\.isASCII), version.allSatisfy(\.isNumber) {
-        return .version(name: name, version: version)
-      }
+  /// Splits `mlflow://NAME@ALIAS` and `mlflow://NAME/VERSION` (the shared `MLflowModelReference`).
+  static func parse(_ uri: String) throws(FetchError) -> MLflowModelReference {
+    guard uri.hasPrefix(MLflowModelReference.scheme) else { throw FetchError(uri: uri, message: "not an mlflow:// URI") }
+    guard let reference = MLflowModelReference(uri: uri) else {
+      throw FetchError(uri: uri, message: "an MLflow URI is mlflow://NAME@ALIAS or mlflow://NAME/VERSION")
     }
-    throw FetchError(uri: uri, message: "an MLflow URI is mlflow://NAME@ALIAS or mlflow://NAME/VERSION")
+    return reference
   }
 
   /// The path under the artifact proxy of `mlflow-artifacts:/p`, `mlflow-artifacts://host/p` or

@@ -1,6 +1,7 @@
 import Foundation
 import KubeClient
 import Testing
+import TestServers
 @testable import EngineBuilder
 
 @Suite("Fetcher URIs and requests")

@@ -1,6 +1,7 @@
 import Foundation
 import KubeClient
 import Testing
+import TestServers
 @testable import EngineBuilder
 
 /// `MLflowFetcher` against a real `mlflow server` (3.x, SQLite backend, artifacts proxied from a temp folder).
@@ -12,16 +13,9 @@ struct MLflowServerTests {
   func versionAndAlias() async throws {
     let dir = try FetchTools.temporaryDirectory("mlflow")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let port = try FetchTools.freePort()
-    let tracking = "http://127.0.0.1:\(port)"
-    let server = try ServerProcess(
-      name: "mlflow", executable: try #require(FetchTools.program("mlflow")),
-      arguments: ["server", "--host", "127.0.0.1", "--port", "\(port)", "--workers", "1",
-                  "--backend-store-uri", "sqlite:///\(dir)/mlflow.db", "--artifacts-destination", dir + "/artifacts"],
-      environment: ["MLFLOW_DISABLE_TELEMETRY": "true"], logDirectory: dir)
-    defer { server.stop() }
     let transport = try FetchTools.transport()
-    try await server.waitUntilReady(tracking + "/health", seconds: 120, transport: transport)
+    let (server, tracking) = try await ServerProcess.startMLflow(in: dir, transport: transport)
+    defer { server.stop() }
 
     // Version 1: a run's folder with model.onnx beside MLmodel. Version 2: a logged model holding one file.
     let onnx = Array("onnx graph bytes \(UUID())".utf8), single = Array("single engine input \(UUID())".utf8)

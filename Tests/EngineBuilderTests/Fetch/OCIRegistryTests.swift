@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KubeClient
 import Testing
+import TestServers
 @testable import EngineBuilder
 
 /// `OCIFetcher` against Debian's `docker-registry` (distribution 2.8), the artifact pushed by the ORAS Python SDK.

@@ -1,6 +1,7 @@
 import Foundation
 import KubeClient
 import Testing
+import TestServers
 @testable import EngineBuilder
 
 /// `S3Fetcher` against moto in server mode, with moto's IAM signature checks switched on, so a request
