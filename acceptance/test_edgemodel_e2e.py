@@ -116,6 +116,10 @@ def test_apply_with_kubectl_becomes_ready_with_an_engine_per_node_group(cluster)
     # The two Orin NX nodes share one engine: one build, one cache hit from the shared cache.
     nx = next(e for e in s["engines"] if e["nodeGroup"]["module"] == "orin-nx-16gb")
     assert nx["cacheHits"] == 1 and nx["buildSeconds"] > 0
+    # `kubectl logs POD -c engine` is the init container's own build log.
+    built = [cluster.sim.kubectl("logs", p["metadata"]["name"], "-c", "engine").stdout for p in cluster.pods("detector")]
+    assert all("Engine in place" in log for log in built), built
+    assert any("Building the engine with trtexec" in log for log in built), built
     # Events follow the status writes that caused them.
     def reasons():
         return {e.get("reason") for e in json.loads(cluster.sim.kubectl("get", "events", "-o", "json").stdout)["items"]}
@@ -160,6 +164,12 @@ def test_a_bad_model_says_why_keeps_the_old_version_serving_and_does_not_hot_loo
     described = wait_for(lambda: (lambda d: d if "DigestMismatch" in d and "Warning" in d else None)(
         cluster.sim.kubectl("describe", "edgemodel", "detector").stdout), timeout=20)
     assert described, cluster.sim.kubectl("describe", "edgemodel", "detector").stdout
+    # The failed build's reason is readable where a user looks first: the engine container's log.
+    failing = [p for p in cluster.pods("detector") if any(c["name"] == "engine" and c.get("lastState", {}).get("terminated")
+                                                          for c in p["status"].get("initContainerStatuses", []))]
+    assert failing
+    log = cluster.sim.kubectl("logs", failing[0]["metadata"]["name"], "-c", "engine").stdout
+    assert "Engine not in place" in log and "DigestMismatch" in log, log
     # No hot loop: over three seconds the failing init containers restart with back-off, and the
     # operator writes the EdgeModel's status at most a few times.
     versions = set()

@@ -119,6 +119,7 @@ public final class EdgeSim: Sendable {
         logger.warning("Cannot create the RuntimeClass", metadata: ["runtimeclass": "\(name)", "error": "\(error)"])
       }
     }
+    server.setKubeletConnection(kubelet)
     let scheduler = Scheduler(api: api, runtime: runtime, logger: logger)
     let controllers = Controllers(api: api, runtime: runtime, logger: logger)
     let sim = EdgeSim(configuration: configuration, kubelet: kubelet, scheduler: scheduler, controllers: controllers,
@@ -212,6 +213,7 @@ public final class EdgeSim: Sendable {
 
   /// Stops every controller, kubelet and pod (processes get SIGTERM) and waits for them.
   public func shutdown() async {
+    kubelet.api.server.setKubeletConnection(nil)
     kubelet.stopAll()
     let task = root.withLock { t -> Task<Void, Never>? in defer { t = nil }; return t }
     pump.withLock { $0 }?.close()

@@ -63,6 +63,7 @@ public final class KubeEmulator: Sendable {
       config.applicationProtocols = ["http/1.1"]
       ca = authority
       tls = config
+      api.setRootCertificate(pem: authority.certificatePEM)
     }
     let http = try await EmulatorHTTPServer(host: configuration.host, port: configuration.port, server: api,
                                             authenticator: authenticator, tls: tls, threads: configuration.threads)

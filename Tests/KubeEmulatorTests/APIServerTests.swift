@@ -26,6 +26,7 @@ extension APIServer {
     case .json(let v): return (response.status, v)
     case .bytes(let b): return (response.status, (try? JSONValue(parsing: b)) ?? .string(String(decoding: b, as: UTF8.self)))
     case .watch: return (response.status, .null)
+    case .stream(let s): return (response.status, .string(String(decoding: s.collected().bytes, as: UTF8.self)))
     }
   }
 }
@@ -237,7 +238,8 @@ struct APIServerTests {
       names += (page["items"]?.arrayValue ?? []).compactMap { $0[path: ["metadata", "name"]]?.stringValue }
       token = page[path: ["metadata", "continue"]]?.stringValue ?? ""
     } while !token.isEmpty
-    #expect(names == (0..<7).map { "p\($0)" })
+    // Every namespace also holds the root CA publisher's `kube-root-ca.crt`, as on a real server.
+    #expect(names == ["kube-root-ca.crt"] + (0..<7).map { "p\($0)" })
   }
 
   @Test("a continue token older than the history window is 410 Expired")
@@ -401,7 +403,9 @@ struct WatchTests {
     let r = s.handle(APIRequest(method: "GET", uri: cmPath + "?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true", user: admin))
     guard case .watch(let stream) = r.body else { Issue.record("not a watch"); return }
     let f = frames(stream)
-    #expect(f.map { $0["type"] } == ["ADDED", "BOOKMARK"])
+    // The initial state: the namespace's `kube-root-ca.crt` and `i1`, then the bookmark.
+    #expect(f.map { $0["type"] } == ["ADDED", "ADDED", "BOOKMARK"])
+    #expect(Set(f.dropLast().compactMap { $0[path: ["object", "metadata", "name"]]?.stringValue }) == ["kube-root-ca.crt", "i1"])
     #expect(f.last?[path: ["object", "metadata", "annotations", "k8s.io/initial-events-end"]] == "true")
     stream.cancel()
   }

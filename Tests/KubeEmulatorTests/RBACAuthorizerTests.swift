@@ -13,6 +13,7 @@ extension APIServer {
     case .json(let v): return (response.status, v)
     case .bytes(let b): return (response.status, (try? JSONValue(parsing: b)) ?? .string(String(decoding: b, as: UTF8.self)))
     case .watch: return (response.status, .null)
+    case .stream(let s): return (response.status, .string(String(decoding: s.collected().bytes, as: UTF8.self)))
     }
   }
 }
@@ -214,10 +215,11 @@ struct RBACAuthorizerTests {
     #expect(code == 201)
     #expect(response["kind"] == "TokenRequest")
     let token = try #require(response[path: ["status", "token"]]?.stringValue)
-    #expect(s.userForIssuedToken(token) == robot)
+    let user = try #require(s.authenticateServiceAccountToken(token))
+    #expect(user.name == robot.name && user.groups == robot.groups)
     let outcome = Authenticator().authenticate(authorization: "Bearer \(token)", certificateUser: nil,
-                                               issuedToken: s.userForIssuedToken)
-    #expect(outcome == .authenticated(robot))
+                                               issuedToken: s.authenticateServiceAccountToken)
+    #expect(outcome == .authenticated(user))
     #expect(s.call("POST", "/api/v1/namespaces/default/serviceaccounts/ghost/token",
                    ["apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": [:]]).0 == 404)
   }

@@ -43,16 +43,61 @@ struct PodSandbox: Sendable {
     for volume in pod[path: ["spec", "volumes"]]?.arrayValue ?? [] {
       guard let dir = volumeDirectory(volume) else { continue }
       try? fm.createDirectory(at: dir, withIntermediateDirectories: true)
-      let sources: [(KeyedSource, String, String)] = [(.secret, "secret", "secretName"), (.configMap, "configMap", "name")]
-      for (source, field, nameField) in sources {
-        guard let ref = volume[field] else { continue }
-        let name = ref[nameField]?.stringValue ?? ""
-        guard let files = source.load(api, namespace: pod.namespace, name: name) else {
-          if ref["optional"]?.boolValue == true { continue }
-          throw .missing("\(source.lowerName) \"\(name)\" not found")
-        }
-        try write(files, items: ref["items"]?.arrayValue, into: dir, source: "\(source.lowerName) \"\(name)\"")
+      // A volume names its Secret by `secretName`; a projection by `name`.
+      try writeKeyed(volume, nameFields: ("secretName", "name"), into: dir, api: api)
+      for projection in volume[path: ["projected", "sources"]]?.arrayValue ?? [] {
+        try project(projection, into: dir, api: api)
       }
+    }
+  }
+
+  /// Writes one source of a projected volume (pkg/volume/projected/projected.go `collectData`):
+  /// Secret and ConfigMap keys, downward-API fields, and a service-account token the kubelet asks
+  /// the API server for, bound to this pod (pkg/kubelet/token/token_manager.go). The token is asked
+  /// for again once 80 % of its lifetime has passed, as the token manager's `requiresRefresh` does.
+  private func project(_ projection: JSONValue, into dir: URL, api: ClusterAPI) throws(SandboxError) {
+    try writeKeyed(projection, nameFields: ("name", "name"), into: dir, api: api)
+    if let items = projection[path: ["downwardAPI", "items"]]?.arrayValue {
+      var files: [String: Data] = [:]
+      for item in items {
+        guard let path = item["path"]?.stringValue, let field = item[path: ["fieldRef", "fieldPath"]]?.stringValue else { continue }
+        files[path] = Data(ContainerEnvironment.fieldValue(field, pod: pod, hostIP: "", podIP: "").utf8)
+      }
+      try write(files, items: nil, into: dir, source: "downwardAPI")
+    }
+    if let token = projection["serviceAccountToken"] {
+      let path = token["path"]?.stringValue ?? "token"
+      let file = dir.appendingPathComponent(path)
+      let seconds = token["expirationSeconds"]?.intValue ?? 3600
+      let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
+      let written = attributes?[.modificationDate] as? Date
+      if let written, Date().timeIntervalSince(written) < 0.8 * Double(seconds) { return }
+      let account = pod[path: ["spec", "serviceAccountName"]]?.stringValue ?? "default"
+      var spec: JSONObject = ["expirationSeconds": JSONValue(seconds),
+                              "boundObjectRef": ["apiVersion": "v1", "kind": "Pod", "name": .string(pod.name), "uid": .string(pod.uid)]]
+      if let audience = token["audience"]?.stringValue, !audience.isEmpty { spec["audiences"] = [.string(audience)] }
+      let response: JSONValue
+      do {
+        response = try api.create("/api/v1/namespaces/\(pod.namespace)/serviceaccounts/\(account)/token",
+                                  ["apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": .object(spec)])
+      } catch {
+        throw .missing("failed to fetch token: \(error)")
+      }
+      try write([path: Data((response[path: ["status", "token"]]?.stringValue ?? "").utf8)], items: nil, into: dir, source: "serviceAccountToken")
+    }
+  }
+
+  /// Writes the keys of the Secret and ConfigMap that `source` (a volume or a projection) names.
+  private func writeKeyed(_ source: JSONValue, nameFields: (secret: String, configMap: String), into dir: URL,
+                          api: ClusterAPI) throws(SandboxError) {
+    for (kind, field, nameField) in [(KeyedSource.secret, "secret", nameFields.secret), (.configMap, "configMap", nameFields.configMap)] {
+      guard let ref = source[field] else { continue }
+      let name = ref[nameField]?.stringValue ?? ""
+      guard let files = kind.load(api, namespace: pod.namespace, name: name) else {
+        if ref["optional"]?.boolValue == true { continue }
+        throw .missing("\(kind.lowerName) \"\(name)\" not found")
+      }
+      try write(files, items: ref["items"]?.arrayValue, into: dir, source: "\(kind.lowerName) \"\(name)\"")
     }
   }
 

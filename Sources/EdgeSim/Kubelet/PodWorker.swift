@@ -1,5 +1,6 @@
 import Foundation
 import KubeCore
+import KubeEmulator
 import Logging
 
 /// Runs one pod on one simulated node, from sandbox to exit: the kubelet's pod worker
@@ -112,8 +113,13 @@ struct PodWorker: Sendable {
           try? Data("failed to start \(process.executable): \(error)".utf8).write(to: command.terminationLog)
         }
       } else {
+        let code = Int32(pod.annotations["edgesim.edgeml.io/exit-code"].flatMap(Int32.init) ?? 0)
+        writeSimulatedLog(container, instance: failures, lines: [
+          "the command \(commandText(container)) does not resolve to a program on this machine, so no process runs",
+          "this container ends after \(simulatedSeconds) simulated seconds with exit code \(code) (pod annotations edgesim.edgeml.io/run-seconds and edgesim.edgeml.io/exit-code)",
+        ])
         do { try await Task.sleep(for: runtime.scaled(simulatedSeconds)) } catch { return false }
-        exit = ContainerProcess.Exit(code: Int32(pod.annotations["edgesim.edgeml.io/exit-code"].flatMap(Int32.init) ?? 0), signal: nil)
+        exit = ContainerProcess.Exit(code: code, signal: nil)
       }
       if Task.isCancelled { return false }
       let code = exit.signal.map { 128 + Int($0) } ?? Int(exit.code)
@@ -181,6 +187,22 @@ struct PodWorker: Sendable {
     return lines.joined(separator: "\n")
   }
 
+  /// Writes what a simulated container stands for into its log, so `kubectl logs` says it plainly.
+  private func writeSimulatedLog(_ container: JSONValue, instance: Int, lines: [String]) {
+    let name = container["name"]?.stringValue ?? ""
+    let image = container["image"]?.stringValue ?? ""
+    let file = sandbox.containerDirectory(name).appendingPathComponent("\(instance).log")
+    let text = (["edgesim: container \"\(name)\" (image \(image)) is simulated on node \(node.name)"] + lines.map { "edgesim: " + $0 })
+      .joined(separator: "\n") + "\n"
+    try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try? Data(text.utf8).write(to: file)
+  }
+
+  private func commandText(_ container: JSONValue) -> String {
+    let words = ((container["command"]?.arrayValue ?? []) + (container["args"]?.arrayValue ?? [])).compactMap(\.stringValue)
+    return words.isEmpty ? "(the image's entrypoint)" : "[\(words.joined(separator: " "))]"
+  }
+
   // MARK: commands
 
   struct ResolvedCommand {
@@ -195,10 +217,7 @@ struct PodWorker: Sendable {
     // Secret and ConfigMap volumes follow their objects (the kubelet's periodic volume sync).
     try? sandbox.prepare(api: api)
     let terminationLog = sandbox.terminationMessageFile(container)
-    // The kubelet bind-mounts the termination log file at terminationMessagePath, so that path is a mount too.
-    let messagePath = container["terminationMessagePath"]?.stringValue ?? "/dev/termination-log"
-    let mounts = (sandbox.mounts(of: container) + [(mountPath: messagePath, host: terminationLog.path)])
-      .sorted { $0.mountPath.count > $1.mountPath.count }
+    let mounts = mountTable(container)
     try? FileManager.default.createDirectory(at: terminationLog.deletingLastPathComponent(), withIntermediateDirectories: true)
     var env = try ContainerEnvironment.make(container: container, pod: pod, api: api, hostIP: node.hostIP, podIP: podIP)
     env = env.map { ($0.0, PodSandbox.rewrite($0.1, mounts: mounts)) }
@@ -226,6 +245,7 @@ struct PodWorker: Sendable {
       ("EDGEML_TRTEXEC_DLA_CORES", String(kind.dlaCores)),
       ("EDGEML_TRTEXEC_BUILD_SECONDS", String(kind.baseBuildSeconds * runtime.speed)),
     ]
+    processEnv += Self.inClusterEnvironment(serverAddress: api.server.serverAddress, mounts: mounts)
     for (k, v) in env {
       if let i = processEnv.firstIndex(where: { $0.0 == k }) { processEnv[i].1 = v } else { processEnv.append((k, v)) }
     }
@@ -235,6 +255,61 @@ struct PodWorker: Sendable {
       workingDirectory: workingDir ?? sandbox.containerDirectory(name),
       logFile: sandbox.containerDirectory(name).appendingPathComponent("\(restartCount).log"))
     return ResolvedCommand(process: process, terminationLog: terminationLog)
+  }
+
+  /// The container's mounts, longest path first, its termination log among them: the kubelet
+  /// bind-mounts that file at `terminationMessagePath`, so that path is a mount too.
+  func mountTable(_ container: JSONValue) -> [(mountPath: String, host: String)] {
+    let messagePath = container["terminationMessagePath"]?.stringValue ?? "/dev/termination-log"
+    return (sandbox.mounts(of: container) + [(mountPath: messagePath, host: sandbox.terminationMessageFile(container).path)])
+      .sorted { $0.mountPath.count > $1.mountPath.count }
+  }
+
+  /// The process `command` is in this container's sandbox (`kubectl exec`): the container's
+  /// environment and working directory, mount paths in its words rewritten as for the container's
+  /// own command. Only a container that runs as a process can run one.
+  /// - Throws: `KubeletError` for a simulated container or a command that does not resolve.
+  func execCommand(_ container: JSONValue, command: [String], restartCount: Int) throws(KubeletError) -> ExecCommand {
+    let name = container["name"]?.stringValue ?? ""
+    let resolved: ResolvedCommand
+    do { resolved = try resolve(container, restartCount: restartCount) } catch { throw KubeletError("\(error)") }
+    guard let process = resolved.process else {
+      throw PodWorker.simulated(name, pod: pod.name)
+    }
+    let mounts = mountTable(container)
+    let words = command.map { PodSandbox.rewrite($0, mounts: mounts) }
+    guard let first = words.first, let executable = context.resolveExecutable(first) else {
+      // containerd's words for a missing program (runc `exec: "NAME": executable file not found in $PATH`).
+      throw KubeletError("exec: \"\(command.first ?? "")\": executable file not found in $PATH")
+    }
+    var environment: [String: String] = [:]
+    for (k, v) in process.environment { environment[k] = v }
+    return ExecCommand(executable: executable, arguments: Array(words.dropFirst()), environment: environment,
+                       workingDirectory: process.workingDirectory.path, command: command)
+  }
+
+  /// The refusal to exec into a container no process runs.
+  static func simulated(_ container: String, pod: String) -> KubeletError {
+    KubeletError("container \"\(container)\" in pod \"\(pod)\" is simulated by EdgeSim: no process runs it, so there is nothing to exec into " +
+                 "(only init containers and containers of pods with restartPolicy Never or OnFailure whose command resolves to a program on this machine run as processes)")
+  }
+
+  /// What an in-cluster client needs to find the API server from a process in this sandbox.
+  ///
+  /// The kubelet gives every container the `kubernetes` Service's variables
+  /// (pkg/kubelet/kubelet_pods.go `getServiceEnvVarMap`, the master service always among them);
+  /// here they name the emulator's real loopback address, since no cluster IP routes to it. With
+  /// no mount namespaces, a process cannot find the token at `/var/run/secrets/kubernetes.io/serviceaccount`:
+  /// `EDGEML_SERVICE_ACCOUNT_DIR` names the sandbox directory that stands for it, and KubeClient's
+  /// in-cluster configuration reads it.
+  static func inClusterEnvironment(serverAddress: String, mounts: [(mountPath: String, host: String)]) -> [(String, String)] {
+    let port = serverAddress.split(separator: ":").last.map(String.init) ?? "443"
+    let host = serverAddress.hasSuffix(":\(port)") ? String(serverAddress.dropLast(port.count + 1)) : serverAddress
+    var env = [("KUBERNETES_SERVICE_HOST", host), ("KUBERNETES_SERVICE_PORT", port), ("KUBERNETES_SERVICE_PORT_HTTPS", port),
+               ("KUBERNETES_PORT", "tcp://\(serverAddress)")]
+    let tokenPath = "/var/run/secrets/kubernetes.io/serviceaccount"
+    if let mount = mounts.first(where: { $0.mountPath == tokenPath }) { env.append(("EDGEML_SERVICE_ACCOUNT_DIR", mount.host)) }
+    return env
   }
 
   // MARK: serving containers
@@ -255,6 +330,16 @@ struct PodWorker: Sendable {
       s.phase = "Running"
     }
     events.record(pod, kind: "Pod", reason: "Started", message: "Started container \(name)", fieldPath: fieldPath(false, name))
+    if let triton {
+      writeSimulatedLog(container, instance: 0, lines: [
+        "a simulated Triton Inference Server: no process runs; EdgeSim answers /v2/health/ready and /metrics at \(podIP) (ports \(triton.ports.map(String.init).joined(separator: ", ")))",
+        "it is Ready once its model repository holds a model, and serves the simulated inference traffic's metrics",
+      ])
+    } else {
+      writeSimulatedLog(container, instance: 0, lines: [
+        "a long-running container (restartPolicy Always): no process runs; it stays Running and Ready until the pod is deleted",
+      ])
+    }
     guard let triton else {
       do { try await Task.sleep(for: .seconds(365 * 86_400 * 100)) } catch {}
       return

@@ -80,8 +80,14 @@ public struct ClientConfiguration: Sendable, Equatable {
   /// The in-cluster configuration (k8s.io/client-go/rest/config.go `InClusterConfig`): the API server
   /// from `KUBERNETES_SERVICE_HOST`/`_PORT`, the service-account token (a file, re-read when it
   /// rotates), its CA bundle and namespace. TLS verification is always on in-cluster.
+  ///
+  /// The files are read from `serviceAccountDirectory`, else from `$EDGEML_SERVICE_ACCOUNT_DIR`
+  /// (EdgeSim's stand-in for the mount: its containers share this machine's file system), else from
+  /// the standard `/var/run/secrets/kubernetes.io/serviceaccount`.
   public static func inCluster(environment: [String: String] = ProcessInfo.processInfo.environment,
-                               serviceAccountDirectory: String = "/var/run/secrets/kubernetes.io/serviceaccount") throws(KubeconfigError) -> ClientConfiguration {
+                               serviceAccountDirectory: String? = nil) throws(KubeconfigError) -> ClientConfiguration {
+    let serviceAccountDirectory = serviceAccountDirectory ?? environment["EDGEML_SERVICE_ACCOUNT_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+      ?? "/var/run/secrets/kubernetes.io/serviceaccount"
     guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty,
           let port = environment["KUBERNETES_SERVICE_PORT"], !port.isEmpty else {
       throw KubeconfigError.notInCluster("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set")

@@ -4,7 +4,11 @@ import KubeCore
 public struct UserInfo: Sendable, Equatable {
   public var name: String
   public var groups: [String]
-  public init(name: String, groups: [String]) { self.name = name; self.groups = groups }
+  /// Extra attributes (a pod-bound service-account token's `authentication.kubernetes.io/pod-name`, …).
+  public var extra: [String: [String]]
+  public init(name: String, groups: [String], extra: [String: [String]] = [:]) {
+    self.name = name; self.groups = groups; self.extra = extra
+  }
 }
 
 /// A request as the HTTP layer hands it to `APIServer`: transport details already stripped.
@@ -53,9 +57,11 @@ public struct APIRequest: Sendable {
 
   public func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
   public func queryValue(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
+  /// A boolean query parameter as Go's `strconv.ParseBool` reads it (`1`, `t`, `T`, `true`, `True`,
+  /// `TRUE`; the Python client sends `True`), or present without a value.
   func queryBool(_ name: String) -> Bool {
     guard let v = queryValue(name) else { return false }
-    return v == "true" || v == "1" || v == ""
+    return ["", "1", "t", "T", "true", "True", "TRUE"].contains(v)
   }
   public var contentType: String? {
     header("content-type").map { String($0.split(separator: ";").first ?? "").trimmingSpaces().lowercased() }
@@ -68,6 +74,8 @@ public struct APIResponse: Sendable {
     case json(JSONValue)
     case bytes([UInt8])
     case watch(WatchStream)
+    /// A body written over time (a followed container log), sent chunked.
+    case stream(ResponseStream)
   }
   public var status: Int
   public var headers: [(String, String)]

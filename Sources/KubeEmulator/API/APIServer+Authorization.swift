@@ -35,6 +35,9 @@ extension APIServer {
   /// The authorization verb of a resource request (k8s.io/apiserver `pkg/endpoints/request/requestinfo.go`).
   static func requestVerb(_ path: ResourcePath, _ request: APIRequest) -> String {
     let named = path.name != nil
+    // Connecting to a pod's exec, attach or port-forward is `create` on the subresource, also for a
+    // WebSocket's GET (the AuthorizePodWebsocketUpgradeCreatePermission rule, on by default since v1.35).
+    if path.group.isEmpty, path.resource == "pods", ["exec", "attach", "portforward"].contains(path.subresource ?? "") { return "create" }
     switch request.method {
     case "POST": return "create"
     case "PUT": return "update"
@@ -44,46 +47,5 @@ extension APIServer {
       if path.isWatchPath || request.queryBool("watch") { return "watch" }
       return named ? "get" : "list"
     }
-  }
-
-  // MARK: Service-account tokens
-
-  /// Answers `POST /api/v1/namespaces/NS/serviceaccounts/NAME/token` (`kubectl create token NAME`) with an
-  /// authentication.k8s.io/v1 TokenRequest whose `status.token` authenticates as the service account
-  /// (pkg/registry/core/serviceaccount/storage/token.go).
-  ///
-  /// *Caveats*: tokens are random and opaque, not JWTs; they never expire while the emulator runs.
-  func tokenRequest(_ ctx: RequestContext, serviceAccount name: String) throws -> APIResponse {
-    let namespace = ctx.namespace
-    guard store.transaction({ $0.get("/serviceaccounts", namespace: namespace, name: name) }) != nil else {
-      throw APIError.notFound(GroupResource(group: "", resource: "serviceaccounts"), name: name)
-    }
-    var (body, _) = try decodeBody(ctx)
-    let expiration = body[path: ["spec", "expirationSeconds"]]?.intValue ?? 3600
-    let token = APIServer.makeOpaqueToken()
-    issuedTokens.value[token] = RBACAuthorizer.serviceAccountUser(namespace: namespace, name: name)
-    body["apiVersion"] = "authentication.k8s.io/v1"
-    body["kind"] = "TokenRequest"
-    var meta = body["metadata"]?.objectValue ?? JSONObject()
-    meta["name"] = .string(name)
-    meta["namespace"] = .string(namespace)
-    meta["creationTimestamp"] = timestamp()
-    body["metadata"] = .object(meta)
-    var spec = body["spec"]?.objectValue ?? JSONObject()
-    if spec["audiences"] == nil { spec["audiences"] = ["https://kubernetes.default.svc.cluster.local"] }
-    spec["expirationSeconds"] = .number(JSONNumber(expiration))
-    body["spec"] = .object(spec)
-    body["status"] = ["token": .string(token),
-                      "expirationTimestamp": .string(RFC3339.format(now().addingTimeInterval(Double(expiration))))]
-    return .json(body, status: 201)
-  }
-
-  /// The user an issued service-account token authenticates as, or nil.
-  public func userForIssuedToken(_ token: String) -> UserInfo? { issuedTokens.value[token] }
-
-  /// 32 random bytes as hex.
-  static func makeOpaqueToken() -> String {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
   }
 }

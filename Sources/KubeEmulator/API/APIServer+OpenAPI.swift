@@ -274,4 +274,6 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     get { lock.withLock { stored } }
     set { lock.withLock { stored = newValue } }
   }
+  /// Changes the value in place under the lock (a read-modify-write no other writer interleaves with).
+  func update(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
 }

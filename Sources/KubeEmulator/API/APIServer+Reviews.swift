@@ -6,7 +6,7 @@ extension APIServer {
   static let reviewResources: Set<String> = [
     "authorization.k8s.io/selfsubjectaccessreviews", "authorization.k8s.io/subjectaccessreviews",
     "authorization.k8s.io/localsubjectaccessreviews", "authorization.k8s.io/selfsubjectrulesreviews",
-    "authentication.k8s.io/selfsubjectreviews",
+    "authentication.k8s.io/selfsubjectreviews", "authentication.k8s.io/tokenreviews",
   ]
 
   func review(_ ctx: RequestContext, object: JSONValue) -> APIResponse {
@@ -14,7 +14,13 @@ extension APIServer {
     let user = ctx.request.user ?? UserInfo(name: "system:anonymous", groups: ["system:unauthenticated"])
     switch ctx.resource.resource {
     case "selfsubjectreviews":
-      out["status"] = ["userInfo": ["username": .string(user.name), "groups": .array(user.groups.map { .string($0) })]]
+      var info: JSONObject = ["username": .string(user.name), "groups": .array(user.groups.map { .string($0) })]
+      if !user.extra.isEmpty {
+        info["extra"] = .object(JSONObject(user.extra.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map { .string($0) })) }))
+      }
+      out["status"] = ["userInfo": .object(info)]
+    case "tokenreviews":
+      out = tokenReview(out)
     case "selfsubjectrulesreviews":
       out["status"] = rulesReviewStatus(user, namespace: object[path: ["spec", "namespace"]]?.stringValue ?? "")
     case "selfsubjectaccessreviews":

@@ -148,10 +148,8 @@ extension APIServer {
     if resource.namespaced { meta["namespace"] = .string(namespace ?? "") } else { meta.removeValue(forKey: "namespace") }
     var name = meta["name"]?.stringValue ?? ""
     if name.isEmpty, let prefix = meta["generateName"]?.stringValue, !prefix.isEmpty {
-      // k8s.io/apiserver/pkg/storage/names/generate.go: 5 random alphanumerics without vowels or lookalikes.
-      let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
       let base = prefix.count > 58 ? String(prefix.prefix(58)) : prefix
-      name = base + String((0..<5).map { _ in alphabet.randomElement() ?? "x" })
+      name = base + GeneratedNames.suffix()
       meta["name"] = .string(name)
     }
     let uid = UUID().uuidString.lowercased()
@@ -167,7 +165,7 @@ extension APIServer {
     let strategy = resource.strategy
     try strategy.prepareForCreate(&object, server: self)
     if resource.isCustom, let schema = customSchema(for: resource) { schema.applyDefaults(&object) }
-    try admission.admit(&object, AdmissionAttributes(resource: resource, operation: .create, namespace: namespace))
+    try admission.admit(&object, AdmissionAttributes(resource: resource, operation: .create, namespace: namespace, serviceAccounts: serviceAccountCache))
     if let fieldManager { object = recordingUpdate(old: nil, new: object, resource: resource, subresource: nil, manager: fieldManager) }
     var errors = Validation.validateObjectMeta(object, nameRule: strategy.nameRule) + strategy.validate(object)
     if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(object, old: nil) }
@@ -319,7 +317,7 @@ extension APIServer {
     let strategy = resource.strategy
     try strategy.prepareForUpdate(&updated, old: existing, server: self)
     if resource.isCustom, let schema = customSchema(for: resource) { schema.applyDefaults(&updated) }
-    try admission.admit(&updated, AdmissionAttributes(resource: resource, operation: .update, namespace: ctx.path.namespace))
+    try admission.admit(&updated, AdmissionAttributes(resource: resource, operation: .update, namespace: ctx.path.namespace, serviceAccounts: serviceAccountCache))
     var errors = Validation.validateObjectMeta(updated, nameRule: strategy.nameRule)
     errors += strategy.validateUpdate(updated, old: existing)
     if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(updated, old: existing) }
@@ -614,5 +612,14 @@ extension APIServer.DeleteOptions {
       throw APIError.invalid(kind: "DeleteOptions", group: "meta.k8s.io", name: "", errors: [
         FieldError(.notSupported, field: "propagationPolicy", value: "\"\(p)\"", detail: "supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")])
     }
+  }
+}
+
+/// Random name suffixes (k8s.io/apiserver pkg/storage/names/generate.go and utilrand.String):
+/// 5 characters from an alphabet without vowels or lookalikes.
+enum GeneratedNames {
+  static func suffix() -> String {
+    let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+    return String((0..<5).map { _ in alphabet.randomElement() ?? "x" })
   }
 }

@@ -32,8 +32,14 @@ public final class APIServer: @unchecked Sendable {
   /// The built-in part of `/openapi/v2` in protobuf (see `openAPIV2Protobuf()`).
   let openAPIV2ProtobufCache = Locked<(head: [UInt8], definitions: [UInt8])?>(nil)
   let patchSchemas: PatchSchemaRegistry
-  /// Service-account tokens issued by TokenRequest (token → user); the HTTP layer consults them.
-  let issuedTokens = Locked<[String: UserInfo]>([:])
+  /// Signs the service-account tokens TokenRequest hands out and checks those presented.
+  let tokenIssuer = ServiceAccountTokenIssuer()
+  let serviceAccountCache = ServiceAccountCache()
+  /// The kubelets' door (`setKubeletConnection`); nil until something runs pods.
+  let kubelet = Locked<(any KubeletConnection)?>(nil)
+  /// The cluster CA's certificate (PEM) that the root CA publisher puts into every namespace's
+  /// `kube-root-ca.crt` ConfigMap; empty when the emulator serves plain HTTP.
+  let rootCAPEM = Locked<String>("")
   /// The kube-apiserver version reported at `/version`.
   public static let kubernetesVersion = (major: "1", minor: "36", gitVersion: "v1.36.0-edgeml")
 
@@ -184,6 +190,11 @@ public final class APIServer: @unchecked Sendable {
     case ("GET", nil, nil), ("HEAD", nil, nil):
       if path.isWatchPath || request.queryBool("watch") { return try watch(context) }
       return try list(context)
+    case ("GET", _?, "exec") where path.group.isEmpty && path.resource == "pods",
+         ("POST", _?, "exec") where path.group.isEmpty && path.resource == "pods":
+      return try execWithoutUpgrade(request)
+    case ("GET", let name?, "log") where path.group.isEmpty && path.resource == "pods":
+      return try containerLog(context, podName: name)
     case ("GET", _?, nil) where path.isWatchPath:
       return try watch(context)
     case ("GET", let name?, let sub), ("HEAD", let name?, let sub):

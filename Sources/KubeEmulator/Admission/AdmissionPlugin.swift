@@ -22,6 +22,8 @@ struct AdmissionAttributes {
   var operation: Operation
   /// The request's namespace; nil for cluster-scoped resources.
   var namespace: String?
+  /// The service accounts as the ServiceAccount plugin's lister sees them.
+  var serviceAccounts: ServiceAccountCache? = nil
   /// Whether the object is a pod, which several plugins only look at (their `GroupResource() != api.Resource("pods")` checks).
   var isPod: Bool { resource.groupResource == GroupResource(group: "", resource: "pods") }
 }

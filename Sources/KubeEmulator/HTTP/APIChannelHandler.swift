@@ -3,6 +3,7 @@ import KubeCore
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import NIOWebSocket
 
 /// Turns HTTP/1.1 requests into `APIRequest`s, authenticates them, and writes `APIResponse`s,
 /// streaming watch responses as chunked bodies. No Kubernetes rules live here.
@@ -16,6 +17,7 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
   private var body: ByteBuffer?
   private var bodyTooLarge = false
   private var activeWatch: WatchStream?
+  private var activeStream: ResponseStream?
   private var watchTasks: [Scheduled<Void>] = []
   private var watchTimer: RepeatedTask?
   private var isWatching = false
@@ -51,11 +53,23 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
   private func clientCertificateUser(context: ChannelHandlerContext) -> UserInfo? {
     if peerChecked { return peerUser }
     peerChecked = true
-    if let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
-       let cert = tls.peerCertificate {
-      peerUser = authenticator.user(forCertificateDER: (try? cert.toDERBytes()) ?? [])
-    }
+    peerUser = Self.clientCertificateUser(channel: context.channel, authenticator: authenticator)
     return peerUser
+  }
+
+  /// The user of the connection's verified client certificate, if any (call on its event loop).
+  static func clientCertificateUser(channel: any Channel, authenticator: Authenticator) -> UserInfo? {
+    guard let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+          let cert = tls.peerCertificate else { return nil }
+    return authenticator.user(forCertificateDER: (try? cert.toDERBytes()) ?? [])
+  }
+
+  /// Authenticates a request that arrives outside this handler (a WebSocket upgrade), as `handle` does.
+  static func authenticate(_ request: APIRequest, channel: any Channel, authenticator: Authenticator,
+                           server: APIServer) -> Authenticator.Outcome {
+    authenticator.authenticate(authorization: request.header("authorization"),
+                               certificateUser: clientCertificateUser(channel: channel, authenticator: authenticator),
+                               issuedToken: { server.authenticateServiceAccountToken($0) })
   }
 
   private func handle(context: ChannelHandlerContext, head: HTTPRequestHead) {
@@ -71,7 +85,7 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
       return
     }
     switch authenticator.authenticate(authorization: request.header("authorization"), certificateUser: clientCertificateUser(context: context),
-                                      issuedToken: server.userForIssuedToken) {
+                                      issuedToken: { [server] in server.authenticateServiceAccountToken($0) }) {
     case .authenticated(let user): request.user = user
     case .anonymous: request.user = nil
     case .rejected:
@@ -111,6 +125,8 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
       finish(context: context, status: status, headers: headers, buffer: buffer, head: head, keepAlive: keepAlive)
     case .watch(let stream):
       startWatch(context: context, stream: stream, headers: headers, status: status)
+    case .stream(let stream):
+      startStream(context: context, stream: stream, headers: headers, status: status, keepAlive: keepAlive)
     }
   }
 
@@ -126,6 +142,37 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     if !keepAlive {
       let channel = context.channel
       done.whenComplete { _ in channel.close(promise: nil) }
+    }
+  }
+
+  // MARK: streamed bodies
+
+  /// Sends a `ResponseStream` as a chunked body, each piece as it is written, until it ends or the
+  /// client goes away (which cancels it).
+  private func startStream(context: ChannelHandlerContext, stream: ResponseStream, headers: HTTPHeaders,
+                           status: HTTPResponseStatus, keepAlive: Bool) {
+    var headers = headers
+    headers.remove(name: "Content-Length")
+    headers.replaceOrAdd(name: "Content-Type", value: stream.contentType)
+    headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+    activeStream = stream
+    let loop = context.eventLoop
+    let bound = NIOLoopBound((self, context), eventLoop: loop)
+    stream.attach { chunk in
+      loop.execute {
+        let (handler, ctx) = bound.value
+        guard handler.activeStream === stream else { return }
+        switch chunk {
+        case .data(let bytes):
+          handler.writeFrame(context: ctx, bytes)
+          ctx.flush()
+        case .end:
+          handler.activeStream = nil
+          let done = ctx.writeAndFlush(handler.wrapOutboundOut(.end(nil)))
+          if !keepAlive { let channel = ctx.channel; done.whenComplete { _ in channel.close(promise: nil) } }
+        }
+      }
     }
   }
 
@@ -221,6 +268,8 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
   }
 
   func channelInactive(context: ChannelHandlerContext) {
+    activeStream?.cancel()
+    activeStream = nil
     activeWatch?.cancel()
     activeWatch = nil
     for t in watchTasks { t.cancel() }
@@ -229,6 +278,10 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
   }
 
   func errorCaught(context: ChannelHandlerContext, error: Error) {
+    // A WebSocket upgrade `ExecUpgrade` declined: the request itself follows, and is answered here.
+    if error is NIOWebSocketUpgradeError { return }
+    activeStream?.cancel()
+    activeStream = nil
     activeWatch?.cancel()
     activeWatch = nil
     context.close(promise: nil)

@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NIOWebSocket
 
 /// Listens on a loopback address and serves `APIServer` over HTTP/1.1, with or without TLS.
 ///
@@ -25,8 +26,17 @@ final class EmulatorHTTPServer: Sendable {
           if let sslContext {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
           }
-          try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-          try channel.pipeline.syncOperations.addHandler(APIChannelHandler(server: server, authenticator: authenticator))
+          let api = APIChannelHandler(server: server, authenticator: authenticator)
+          let exec = ExecUpgrade(server: server, authenticator: authenticator, eventLoop: channel.eventLoop)
+          try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+            withServerUpgrade: (upgraders: [exec.upgrader], completionHandler: { context in
+              // After the 101 the connection speaks WebSocket: the HTTP request handler leaves.
+              if let api = try? context.pipeline.syncOperations.handler(type: APIChannelHandler.self) {
+                context.pipeline.syncOperations.removeHandler(api, promise: nil)
+              }
+            }),
+            withErrorHandling: true)
+          try channel.pipeline.syncOperations.addHandler(api)
         }
       }
     do {
@@ -40,5 +50,45 @@ final class EmulatorHTTPServer: Sendable {
   func shutdown() async {
     try? await channel.close()
     try? await group.shutdownGracefully()
+  }
+}
+
+/// The WebSocket upgrade of `pods/exec` requests (kubectl since v1.30, the Python client's `stream`).
+///
+/// A request is upgraded only when `APIServer.prepareExec` accepts it (authenticated, authorized,
+/// a running container that can run the command); anything else stays an ordinary request, so the
+/// client gets the error as a `Status` — and kubectl, after its SPDY fallback gets the same answer,
+/// prints it.
+struct ExecUpgrade: Sendable {
+  let upgrader: NIOWebSocketServerUpgrader
+
+  init(server: APIServer, authenticator: Authenticator, eventLoop: any EventLoop) {
+    // The accepted request, from `shouldUpgrade` to `upgradePipelineHandler` of the same connection.
+    let accepted = NIOLoopBoundBox<(ExecRequest, String)?>(nil, eventLoop: eventLoop)
+    upgrader = NIOWebSocketServerUpgrader(
+      shouldUpgrade: { channel, head in
+        var headers: [(String, String)] = []
+        for (name, value) in head.headers { headers.append((name, value)) }
+        var request = APIRequest(method: head.method.rawValue, uri: head.uri, headers: headers, body: [])
+        guard request.path.hasSuffix("/exec"),
+              let subprotocol = ExecWebSocketHandler.chooseSubprotocol(head.headers["sec-websocket-protocol"]) else {
+          return channel.eventLoop.makeSucceededFuture(nil)
+        }
+        switch APIChannelHandler.authenticate(request, channel: channel, authenticator: authenticator, server: server) {
+        case .authenticated(let user): request.user = user
+        case .anonymous: request.user = nil
+        case .rejected: return channel.eventLoop.makeSucceededFuture(nil)
+        }
+        guard case .success(let exec) = server.prepareExec(request) else { return channel.eventLoop.makeSucceededFuture(nil) }
+        accepted.value = (exec, subprotocol)
+        return channel.eventLoop.makeSucceededFuture(HTTPHeaders([("Sec-WebSocket-Protocol", subprotocol)]))
+      },
+      upgradePipelineHandler: { channel, _ in
+        guard let (exec, subprotocol) = accepted.value else { return channel.close() }
+        accepted.value = nil
+        return channel.eventLoop.makeCompletedFuture {
+          try channel.pipeline.syncOperations.addHandler(ExecWebSocketHandler(exec: exec, subprotocol: subprotocol))
+        }
+      })
   }
 }

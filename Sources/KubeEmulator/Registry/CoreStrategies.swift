@@ -27,6 +27,9 @@ struct ConfigMapStrategy: ResourceStrategy {
 }
 
 struct ServiceAccountStrategy: ResourceStrategy {
+  func afterWrite(_ stored: JSONValue, state: inout ObjectStore.State, server: APIServer) {
+    server.serviceAccountCache.record(stored)
+  }
   var tableColumns: [TableConverter.Column]? {
     [TableConverter.nameColumn, .init(name: "Secrets", type: "integer") { o, _ in JSONValue(o["secrets"]?.arrayValue?.count ?? 0) }, TableConverter.ageColumn]
   }

@@ -19,6 +19,16 @@ struct NamespaceStrategy: ResourceStrategy {
     object[path: ["metadata", "labels", "kubernetes.io/metadata.name"]] = .string(name)
   }
 
+  /// What two controllers of kube-controller-manager add to every new namespace, done here at
+  /// once: its `default` ServiceAccount (the service-account controller, pkg/controller/serviceaccount)
+  /// and the `kube-root-ca.crt` ConfigMap with the cluster CA (the root CA publisher,
+  /// pkg/controller/certificates/rootcacertpublisher), which every pod's token volume projects.
+  func afterWrite(_ stored: JSONValue, state: inout ObjectStore.State, server: APIServer) {
+    guard stored[path: ["metadata", "deletionTimestamp"]] == nil,
+          let namespace = stored[path: ["metadata", "name"]]?.stringValue else { return }
+    server.ensureNamespaceDefaults(namespace, state: &state)
+  }
+
   /// A namespace being deleted is `Terminating` (namespace storage's Delete).
   func markDeleting(_ object: inout JSONValue, now: JSONValue) {
     GenericStrategy.markDeleting(&object, now: now)
