@@ -106,10 +106,20 @@ final class FeaturePoster: Sendable {
     self.continuation = continuation
   }
 
+  /// Most batches waiting to be sent; beyond it new ones are dropped (counted as failed), so agents
+  /// slower than the simulated clients cannot grow the queue without bound.
+  static let maximumQueued = 1_000
+
   func enqueue(_ posts: [Post]) {
     guard !posts.isEmpty else { return }
-    counts.withLock { $0.queued += posts.count }
-    for p in posts { continuation.yield(p) }
+    let accepted = counts.withLock { c -> Int in
+      let room = max(0, Self.maximumQueued - c.queued)
+      let n = min(room, posts.count)
+      c.queued += n
+      c.failedBatches += posts.count - n
+      return n
+    }
+    for p in posts.prefix(accepted) { continuation.yield(p) }
   }
 
   var snapshot: Counts { counts.withLock { $0 } }

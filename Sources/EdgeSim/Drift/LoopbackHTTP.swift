@@ -5,7 +5,8 @@ import NIOPosix
 /// One HTTP/1.1 request to a pod IP on loopback, answered with its status code: the kubelet's
 /// `httpGet` readiness probe and the simulated clients' feature batches to drift agents.
 enum LoopbackHTTP {
-  /// - Throws: NIO's error when the connection fails or closes before a response.
+  /// - Throws: NIO's error when the connection fails or closes before a response, or no answer
+  ///   comes within 10 s.
   static func request(group: EventLoopGroup, host: String, port: Int, method: HTTPMethod, path: String,
                       body: [UInt8]? = nil) async throws -> Int {
     let promise = group.next().makePromise(of: Int.self)
@@ -33,6 +34,9 @@ enum LoopbackHTTP {
       throw error
     }
     defer { channel.close(promise: nil) }
+    // A server that accepts and never answers must not hold the caller (a prober, the poster) for ever.
+    let timeout = channel.eventLoop.scheduleTask(in: .seconds(10)) { promise.fail(ChannelError.operationUnsupported) }
+    defer { timeout.cancel() }
     return try await promise.futureResult.get()
   }
 
