@@ -86,6 +86,14 @@ let package = Package(
       dependencies: ["KubeCore", "KubeClient", "EdgeMLVocabulary", "EngineBuilder", .product(name: "Logging", package: "swift-log")],
       resources: [.copy("Fixtures")]
     ),
+    // The drift agent sidecar (`edgeml drift-agent`): per-window feature summaries on the device,
+    // served over HTTP (docs/drift-agent.md).
+    .target(
+      name: "DriftAgent",
+      dependencies: ["DriftStatistics", "KubeCore", .product(name: "DequeModule", package: "swift-collections"),
+                     .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                     .product(name: "NIOHTTP1", package: "swift-nio")]
+    ),
     // A simulated Jetson cluster on the emulator: nodes, scheduler, kubelet, workload controllers.
     .target(
       name: "EdgeSim",
@@ -134,7 +142,7 @@ let package = Package(
       name: "edgeml",
       dependencies: [
         "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML", "EdgeMLVocabulary", "KubeClient", "ControllerRuntime",
-        "EngineBuilder", "EngineCLI", "NodeAgent", "EdgeSim", "OperatorCLI",
+        "EngineBuilder", "EngineCLI", "NodeAgent", "EdgeSim", "OperatorCLI", "DriftAgent",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -167,7 +175,8 @@ let package = Package(
       exclude: ["Fetch/fetch_fixtures.py"]
     ),
     .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "EngineBuilder", "EdgeMLVocabulary", "KubeCore", "KubeClient", "KubeEmulator"]),
-    .testTarget(name: "EdgeSimTests", dependencies: ["EdgeSim", "KubeEmulator", "KubeCore", "KubeClient", "YAML"]),
+    .testTarget(name: "DriftAgentTests", dependencies: ["DriftAgent", "DriftStatistics"]),
+    .testTarget(name: "EdgeSimTests", dependencies: ["EdgeSim", "KubeEmulator", "KubeCore", "KubeClient", "YAML", "DriftStatistics"]),
     .testTarget(name: "OperatorCLITests", dependencies: ["OperatorCLI", "KubeCore",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                          .product(name: "Logging", package: "swift-log")]),

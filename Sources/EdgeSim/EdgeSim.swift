@@ -106,8 +106,10 @@ public final class EdgeSim: Sendable {
     }
     let runtime = Runtime(speed: configuration.speed, nodes: configuration.fleet.nodes.count)
     let api = ClusterAPI(server: server, component: "edgesim")
-    let servers = TritonServers(traffic: TrafficEngine(configuration: configuration.traffic, api: api.as("traffic"),
-                                                       speed: configuration.speed, backgroundRequestsPerSecond: configuration.requestsPerSecond))
+    let servers = TritonServers { poster in
+      TrafficEngine(configuration: configuration.traffic, api: api.as("traffic"), speed: configuration.speed,
+                    backgroundRequestsPerSecond: configuration.requestsPerSecond, poster: poster)
+    }
     let kubelet = Kubelet(fleet: configuration.fleet, context: KubeletContext(
       api: api.as("node:kubelet"), runtime: runtime, configuration: configuration, servers: servers, logger: logger))
     try kubelet.register()
@@ -130,7 +132,10 @@ public final class EdgeSim: Sendable {
       await withDiscardingTaskGroup { group in
         group.addTask { await runtime.run() }
         group.addTask { await kubelet.heartbeats() }
-        if configuration.servesMetrics { group.addTask { await servers.traffic.run() } }
+        if configuration.servesMetrics {
+          group.addTask { await servers.traffic.run() }
+          group.addTask { await servers.traffic.poster.run() }
+        }
         group.addTask { await scheduler.controller.run { await scheduler.schedule($0) } }
         controllers.run(in: &group)
         group.addTask {
@@ -154,6 +159,9 @@ public final class EdgeSim: Sendable {
       kubelet.handlePod(pod, deleted: false)
     }
     await controllers.resync()
+    if let commands = api.get(Keys.configMaps, namespace: FeatureDrift.configMapNamespace, name: FeatureDrift.configMapName) {
+      followDriftCommands(commands, deleted: false)
+    }
   }
 
   private func dispatch(_ event: StoreEvent) async {
@@ -168,6 +176,10 @@ public final class EdgeSim: Sendable {
       await controllers.handleNode(event)
     case Keys.leases:
       await controllers.handleLease(event)
+    case Keys.configMaps:
+      if event.object.namespace == FeatureDrift.configMapNamespace, event.object.name == FeatureDrift.configMapName {
+        followDriftCommands(event.object, deleted: event.type == .deleted)
+      }
     default:
       await controllers.handle(event)
     }
@@ -238,7 +250,7 @@ final class EventPump: Sendable {
     self.server = server
     self.continuation = continuation
     let keys = [Keys.pods, Keys.nodes, Keys.leases, Keys.deployments, Keys.replicaSets, Keys.daemonSets, Keys.jobs,
-                Keys.disruptionBudgets]
+                Keys.disruptionBudgets, Keys.configMaps]
     subscriptions = server.store.transaction { state in
       keys.map { key in (key, state.subscribe(key) { continuation.yield($0) }) }
     }

@@ -5,6 +5,8 @@ public enum EdgeSimError: Error, Sendable, CustomStringConvertible {
   case invalidFleetSpec(String)
   /// A `--traffic` or `--variant-behaviour` spec that does not parse.
   case invalidTrafficSpec(String)
+  /// A drift command (`edgeml sim drift`, the `edgeml-sim-drift` ConfigMap, `EdgeSim.shiftDrift`) that does not parse or holds bad numbers.
+  case invalidDrift(String)
   /// The API server refused a write: HTTP status and the `Status` it returned.
   case api(method: String, path: String, code: Int, status: JSONValue)
 
@@ -12,6 +14,7 @@ public enum EdgeSimError: Error, Sendable, CustomStringConvertible {
     switch self {
     case .invalidFleetSpec(let m): return "invalid fleet spec: \(m)"
     case .invalidTrafficSpec(let m): return "invalid traffic spec: \(m)"
+    case .invalidDrift(let m): return "invalid drift: \(m)"
     case .api(let method, let path, let code, let status):
       return "\(method) \(path): \(code) \(status["message"]?.stringValue ?? "")"
     }

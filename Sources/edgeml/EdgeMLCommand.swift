@@ -6,7 +6,7 @@ struct EdgeMLCommand: AsyncParsableCommand {
     commandName: "edgeml",
     abstract: "Run ML models on NVIDIA Jetson nodes of K3s and MicroK8s clusters.",
     subcommands: [
-      SimCommand.self, DemoCommand.self, OperatorCommand.self, EngineCommand.self, NodeAgentCommand.self, StatsCommand.self,
+      SimGroupCommand.self, DemoCommand.self, OperatorCommand.self, EngineCommand.self, NodeAgentCommand.self, StatsCommand.self, DriftAgentCommand.self,
     ]
   )
 

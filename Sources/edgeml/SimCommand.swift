@@ -7,11 +7,21 @@ import NodeAgent
 import Logging
 import ServiceLifecycle
 
-/// `edgeml sim`: a Kubernetes API server on loopback that kubectl can use, with a simulated
+/// `edgeml sim`: serves a simulated cluster (`edgeml sim [serve] …`) or commands a running one
+/// (`edgeml sim drift …`). Serving is the default, so `edgeml sim --speed 0.1` works as before; the
+/// two are separate commands so that their flags (`--nodes`, `--kubeconfig`) cannot clash.
+struct SimGroupCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sim",
+    abstract: "Serve an emulated Kubernetes cluster on 127.0.0.1 (the default), or command drift in a running one.",
+    subcommands: [SimCommand.self, SimDriftCommand.self], defaultSubcommand: SimCommand.self)
+}
+
+/// `edgeml sim serve`: a Kubernetes API server on loopback that kubectl can use, with a simulated
 /// Jetson fleet (EdgeSim) on it unless `--no-edgesim`.
 struct SimCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "sim",
+    commandName: "serve",
     abstract: "Serve an emulated Kubernetes cluster on 127.0.0.1 and write a kubeconfig for it.")
   @OptionGroup(title: "Simulated cluster (EdgeSim)") var edgeSim: EdgeSimOptions
 

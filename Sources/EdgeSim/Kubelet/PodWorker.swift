@@ -2,6 +2,7 @@ import Foundation
 import KubeCore
 import KubeEmulator
 import Logging
+import NIOCore
 
 /// Runs one pod on one simulated node, from sandbox to exit: the kubelet's pod worker
 /// (pkg/kubelet/pod_workers.go, kuberuntime_manager.go `SyncPod`).
@@ -12,7 +13,9 @@ import Logging
 /// back-off unless `restartPolicy` is `Never`, in which case the pod fails. Then the main
 /// containers start together:
 /// * with `restartPolicy: Always` they are simulated servers that run until the pod is deleted;
-///   a Triton serving container is Ready once its model repository holds a model;
+///   a Triton serving container is Ready once its model repository holds a model; a container whose
+///   `command[0]` is in the executable table (`edgeml drift-agent`) runs as a real process,
+///   restarted with back-off when it exits, Ready once its `httpGet` readiness probe answers 2xx;
 /// * otherwise (Job pods) a resolvable command runs as a process and anything else exits after
 ///   `edgesim.edgeml.io/run-seconds` (default `simulatedRunSeconds`) with code
 ///   `edgesim.edgeml.io/exit-code` (default 0), both pod annotations.
@@ -84,12 +87,7 @@ struct PodWorker: Sendable {
       do {
         command = try resolve(container, restartCount: failures)
       } catch {
-        // CreateContainerConfigError: retried on the next sync.
-        status.update { s in
-          setState(&s, isInit: isInit, index: index) { $0.state = ["waiting": ["reason": "CreateContainerConfigError", "message": .string("\(error)")]] }
-        }
-        events.record(pod, kind: "Pod", type: "Warning", reason: "Failed", message: "Error: \(error)", fieldPath: fieldPath(isInit, name))
-        do { try await Task.sleep(for: runtime.scaled(10)) } catch { return false }
+        guard await configurationFailed(error, name: name, index: index, isInit: isInit, status: status, events: events) else { return false }
         continue
       }
       let started = rfc3339(Date())
@@ -160,6 +158,18 @@ struct PodWorker: Sendable {
       do { try await Task.sleep(for: runtime.scaled(backOff)) } catch { return false }
     }
     return false
+  }
+
+  /// Reports a container whose configuration cannot be built (`CreateContainerConfigError`: a
+  /// missing Secret or ConfigMap) and waits for the next sync; false when the pod stopped meanwhile.
+  private func configurationFailed(_ error: SandboxError, name: String, index: Int, isInit: Bool, status: PodStatusModel,
+                                   events: EventRecorder) async -> Bool {
+    status.update { s in
+      setState(&s, isInit: isInit, index: index) { $0.state = ["waiting": ["reason": "CreateContainerConfigError", "message": .string("\(error)")]] }
+    }
+    events.record(pod, kind: "Pod", type: "Warning", reason: "Failed", message: "Error: \(error)", fieldPath: fieldPath(isInit, name))
+    do { try await Task.sleep(for: runtime.scaled(10)) } catch { return false }
+    return true
   }
 
   private var simulatedSeconds: Double {
@@ -318,6 +328,10 @@ struct PodWorker: Sendable {
   /// container once a model is in its repository (probed every `readinessProbe.periodSeconds`, default 10 s).
   private func serve(_ container: JSONValue, index: Int, status: PodStatusModel, events: EventRecorder) async {
     let name = container["name"]?.stringValue ?? ""
+    if let first = (container["command"]?.arrayValue ?? []).first?.stringValue, context.configuration.executables[first] != nil {
+      await serveProcess(container, index: index, status: status, events: events)
+      return
+    }
     let started = rfc3339(Date())
     let triton = TritonContainer(container: container, mounts: sandbox.mounts(of: container))
     status.update { s in
@@ -347,7 +361,8 @@ struct PodWorker: Sendable {
     let period = runtime.scaled(Double(container[path: ["readinessProbe", "periodSeconds"]]?.intValue ?? 10))
     var server: TritonEndpoint?
     if context.configuration.servesMetrics {
-      let (endpoint, failures) = await context.servers.start(pod: ObjectKey(pod), host: podIP, ports: triton.ports, container: triton, kind: node.kind)
+      let (endpoint, failures) = await context.servers.start(pod: ObjectKey(pod), host: podIP, ports: triton.ports, container: triton,
+                                                             kind: node.kind, drift: DriftSidecar(pod: pod))
       server = endpoint
       for failure in failures {
         context.logger.warning("Triton endpoint could not bind", metadata: ["kube.name": "\(pod.name)", "error": "\(failure)"])
@@ -365,6 +380,115 @@ struct PodWorker: Sendable {
       }
       // Once ready, the probe keeps succeeding while the repository is there; stop probing to save work.
       do { try await Task.sleep(for: ready ? .seconds(365 * 86_400 * 100) : period) } catch { break }
+    }
+  }
+
+  // MARK: server processes
+
+  /// A long-running container run as a process: Running while it runs, Ready once its readiness
+  /// probe (`httpGet` on the pod IP, every `periodSeconds`) answers 2xx, or at once without a probe;
+  /// when it exits it is restarted after the crash-loop back-off, as any container of an
+  /// `Always` pod (pkg/kubelet/kuberuntime/kuberuntime_container.go, `restartPolicy`).
+  private func serveProcess(_ container: JSONValue, index: Int, status: PodStatusModel, events: EventRecorder) async {
+    let name = container["name"]?.stringValue ?? ""
+    var restarts = 0
+    while !Task.isCancelled {
+      let command: ResolvedCommand
+      do {
+        command = try resolve(container, restartCount: restarts)
+      } catch {
+        guard await configurationFailed(error, name: name, index: index, isInit: false, status: status, events: events) else { return }
+        continue
+      }
+      guard let process = command.process else { return }
+      let started = rfc3339(Date())
+      let containerID = PodStatusModel.newContainerID()
+      let probe = HTTPProbe(container: container, host: podIP)
+      status.update { s in
+        setState(&s, isInit: false, index: index) {
+          $0.state = ["running": ["startedAt": .string(started)]]
+          $0.containerID = containerID
+          $0.started = true
+          $0.ready = probe == nil
+        }
+        s.phase = "Running"
+      }
+      events.record(pod, kind: "Pod", reason: "Started", message: "Started container \(name)", fieldPath: fieldPath(false, name))
+      let grace = runtime.scaled(Double(pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30))
+      let exit: ContainerProcess.Exit? = await withTaskGroup(of: ContainerProcess.Exit?.self) { group in
+        group.addTask {
+          do { return try await process.run(grace: grace) } catch {
+            try? Data("failed to start \(process.executable): \(error)".utf8).write(to: command.terminationLog)
+            return ContainerProcess.Exit(code: 128, signal: nil)
+          }
+        }
+        if let probe {
+          group.addTask {
+            await probe.waitUntilReady(group: context.servers.group, period: runtime.scaled(probe.periodSeconds))
+            if !Task.isCancelled { status.update { s in setState(&s, isInit: false, index: index) { $0.ready = true } } }
+            return nil
+          }
+        }
+        var result: ContainerProcess.Exit?
+        for await value in group {
+          if let value { result = value; break }
+        }
+        group.cancelAll()
+        return result
+      }
+      if Task.isCancelled { return }
+      let code = exit.map { $0.signal.map { 128 + Int($0) } ?? Int($0.code) } ?? 0
+      restarts += 1
+      let backOff = min(10 * pow(2, Double(restarts - 1)), 300)
+      let terminated: JSONValue = ["exitCode": JSONValue(code), "reason": .string(code == 0 ? "Completed" : "Error"),
+                                   "startedAt": .string(started), "finishedAt": .string(rfc3339(Date())), "containerID": .string(containerID)]
+      status.update { s in
+        setState(&s, isInit: false, index: index) {
+          $0.lastState = ["terminated": terminated]
+          $0.state = ["waiting": ["reason": "CrashLoopBackOff", "message": .string("back-off \(Int(backOff))s restarting failed container=\(name)")]]
+          $0.ready = false
+          $0.restartCount = restarts
+        }
+      }
+      events.record(pod, kind: "Pod", type: "Warning", reason: "BackOff", message: "Back-off restarting failed container \(name)", fieldPath: fieldPath(false, name))
+      do { try await Task.sleep(for: runtime.scaled(backOff)) } catch { return }
+    }
+  }
+}
+
+/// A container's `readinessProbe.httpGet`, against the pod IP (port by number or by the name of a
+/// container port, as the kubelet resolves it: pkg/kubelet/prober/prober.go `findPortByName`).
+struct HTTPProbe: Sendable {
+  var host: String
+  var port: Int
+  var path: String
+  var periodSeconds: Double
+
+  init?(container: JSONValue, host: String) {
+    guard let get = container[path: ["readinessProbe", "httpGet"]] else { return nil }
+    let portValue = get["port"]
+    var port = portValue?.intValue
+    if port == nil, let name = portValue?.stringValue {
+      port = (container["ports"]?.arrayValue ?? []).first { $0["name"]?.stringValue == name }?["containerPort"]?.intValue ?? Int(name)
+    }
+    guard let port else { return nil }
+    self.host = host
+    self.port = port
+    path = get["path"]?.stringValue ?? "/"
+    periodSeconds = Double(container[path: ["readinessProbe", "periodSeconds"]]?.intValue ?? 10)
+  }
+
+  /// Probes until a 2xx answer (or cancellation). The first probe follows at once, then every period,
+  /// at most every 50 ms of wall time: a process binds its port within a moment of starting.
+  func waitUntilReady(group: EventLoopGroup, period: Duration) async {
+    let pause = max(period, .milliseconds(50))
+    var first = true
+    while !Task.isCancelled {
+      if let code = try? await LoopbackHTTP.request(group: group, host: host, port: port, method: .GET, path: path), (200..<300).contains(code) {
+        return
+      }
+      do { try await Task.sleep(for: first ? .milliseconds(50) : pause) } catch { return }
+      first = false
     }
   }
 }

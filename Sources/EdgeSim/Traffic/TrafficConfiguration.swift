@@ -34,11 +34,16 @@ public struct TrafficConfiguration: Sendable, Equatable {
   public var behaviours: [VariantBehaviour]
   /// Simulated seconds of requests the `*_summary_us` quantiles are computed over.
   public var summaryWindowSeconds: Double
+  /// What each request carries for a pod's drift agent, per model and feature (unnamed ones get
+  /// `FeatureDistribution`'s default).
+  public var features: [FeatureDistribution]
+  /// Drift commanded from Swift (`EdgeSim.shiftDrift`); the `edgeml-sim-drift` ConfigMap's come after them.
+  public var drifts: [FeatureDrift]
 
   public init(seed: UInt64 = 1, clock: Clock = .simulated, loads: [ModelLoad] = [], behaviours: [VariantBehaviour] = [],
-              summaryWindowSeconds: Double = 60) {
+              summaryWindowSeconds: Double = 60, features: [FeatureDistribution] = [], drifts: [FeatureDrift] = []) {
     self.seed = seed; self.clock = clock; self.loads = loads; self.behaviours = behaviours
-    self.summaryWindowSeconds = summaryWindowSeconds
+    self.summaryWindowSeconds = summaryWindowSeconds; self.features = features; self.drifts = drifts
   }
 }
 

@@ -11,6 +11,8 @@ extension TrafficEngine {
     private var served: [ObjectKey: [TritonModel]] = [:]
     private var podLabels: [ObjectKey: [String: String]] = [:]
     private var services: [String: [(ObjectKey, TritonModel)]] = [:]
+    private var podNodes: [ObjectKey: (ready: Bool, nodeLabels: [String: String])] = [:]
+    private var nodeLabels: [String: [String: String]] = [:]
 
     init(api: ClusterAPI, endpoints: [ObjectKey: TritonEndpoint]) {
       self.api = api
@@ -30,6 +32,17 @@ extension TrafficEngine {
       let l = api.get(Keys.pods, namespace: pod.namespace, name: pod.name)?.labels ?? [:]
       podLabels[pod] = l
       return l
+    }
+
+    /// Whether the pod is Ready (every container, the drift agent's probe included) and its node's labels.
+    mutating func readiness(of pod: ObjectKey) -> (ready: Bool, nodeLabels: [String: String]) {
+      if let cached = podNodes[pod] { return cached }
+      let object = api.get(Keys.pods, namespace: pod.namespace, name: pod.name)
+      let node = object?.nodeName ?? ""
+      if nodeLabels[node] == nil { nodeLabels[node] = api.get(Keys.nodes, name: node)?.labels ?? [:] }
+      let out = (object.map { $0.isPodReady && !$0.isDeleting } ?? false, nodeLabels[node] ?? [:])
+      podNodes[pod] = out
+      return out
     }
 
     /// The pods behind `service` that are Ready and serve `model` (what its EndpointSlice would list

@@ -34,6 +34,8 @@ final class TrafficEngine: Sendable {
     var endpoints: [ObjectKey: Registration] = [:]
     /// Background requests issued per pod and model ("ns/pod/model").
     var background: [String: Int] = [:]
+    /// Drift commanded through the `edgeml-sim-drift` ConfigMap.
+    var commandedDrifts: [FeatureDrift] = []
   }
 
   private let state: Mutex<State>
@@ -41,9 +43,13 @@ final class TrafficEngine: Sendable {
   private let speed: Double
   private let backgroundRate: Double
   private let started = Date()
+  /// Sends the feature values of requests served by pods with a drift agent.
+  let poster: FeaturePoster
 
-  init(configuration: TrafficConfiguration, api: ClusterAPI, speed: Double, backgroundRequestsPerSecond: Double) {
+  init(configuration: TrafficConfiguration, api: ClusterAPI, speed: Double, backgroundRequestsPerSecond: Double,
+       poster: FeaturePoster = FeaturePoster()) {
     self.api = api
+    self.poster = poster
     self.speed = speed
     self.backgroundRate = backgroundRequestsPerSecond
     var initial = State(configuration: configuration)
@@ -80,6 +86,14 @@ final class TrafficEngine: Sendable {
     }
   }
 
+  /// Replaces the drift commanded through the ConfigMap, after making up the requests due under the old one.
+  func setCommandedDrifts(_ drifts: [FeatureDrift]) {
+    advance()
+    state.withLock { $0.commandedDrifts = drifts }
+  }
+
+  var commandedDrifts: [FeatureDrift] { state.withLock { $0.commandedDrifts } }
+
   /// Moves the manual clock (no effect with the simulated clock) and makes up the requests due.
   func advanceManualClock(by seconds: Double) {
     state.withLock { $0.manualSeconds += max(0, seconds) }
@@ -108,11 +122,14 @@ final class TrafficEngine: Sendable {
   static let tick = Duration.milliseconds(100)
 
   /// Routes the loads every `tick` while the clock is `.simulated`, until cancelled. The background
-  /// load goes straight to each pod, so it is left to the scrapes.
+  /// load goes straight to each pod, so it is left to the scrapes — unless a pod has a drift agent,
+  /// which should see its observations as they happen.
   func run() async {
     while !Task.isCancelled {
       do { try await Task.sleep(for: Self.tick) } catch { return }
-      if configuration.clock == .simulated, !configuration.loads.isEmpty { advance(includingBackground: false) }
+      guard configuration.clock == .simulated else { continue }
+      let drift = state.withLock { s in s.endpoints.values.contains { $0.endpoint.drift != nil } }
+      if drift || !configuration.loads.isEmpty { advance(includingBackground: drift) }
     }
   }
 
@@ -123,12 +140,14 @@ final class TrafficEngine: Sendable {
       var snapshot = Snapshot(api: api, endpoints: s.endpoints.mapValues(\.endpoint))
       let seed = s.configuration.seed
       var routed = Set<String>()
+      var sink = FeatureSink(distributions: s.configuration.features, drifts: s.configuration.drifts + s.commandedDrifts)
       for load in s.configuration.loads {
         let key = "\(load.namespace)/\(load.model)"
         guard routed.insert(key).inserted, var p = s.loads[key] else { continue }
         let due = p.rate > 0 ? p.base + Int((p.rate * (t - p.start)).rounded(.down)) : p.issued
         if due > p.issued {
-          let lost = send(load, requests: p.issued..<due, progress: p, seed: seed, snapshot: &snapshot, behaviours: s.configuration.behaviours)
+          let lost = send(load, requests: p.issued..<due, progress: p, seed: seed, snapshot: &snapshot, behaviours: s.configuration.behaviours,
+                          sink: &sink)
           s.undelivered[key, default: 0] += lost
           p.issued = due
         }
@@ -144,18 +163,19 @@ final class TrafficEngine: Sendable {
           for i in issued..<due {
             let draws = RequestDraws(seed: seed, stream: stream, index: i)
             let at = registration.readySince + Double(i + 1) / backgroundRate
-            deliver(to: pod, model: model, draws: draws, at: at, snapshot: &snapshot, behaviours: s.configuration.behaviours)
+            deliver(to: pod, model: model, draws: draws, at: at, snapshot: &snapshot, behaviours: s.configuration.behaviours, sink: &sink)
           }
           s.background[key] = due
         }
       }
       for (_, registration) in s.endpoints { registration.endpoint.expireSummaries(before: t - s.configuration.summaryWindowSeconds) }
+      poster.enqueue(sink.bodies())
     }
   }
 
   /// Sends requests `range` of `load`; returns how many found no pod.
   private func send(_ load: ModelLoad, requests range: Range<Int>, progress p: Progress, seed: UInt64,
-                    snapshot: inout Snapshot, behaviours: [VariantBehaviour]) -> Int {
+                    snapshot: inout Snapshot, behaviours: [VariantBehaviour], sink: inout FeatureSink) -> Int {
     guard let table = RouteTable.resolve(load, api: api) else { return range.count }
     let stream = RequestDraws.stream("load/\(load.namespace)/\(load.model)")
     var lost = 0
@@ -181,14 +201,21 @@ final class TrafficEngine: Sendable {
       guard !pods.isEmpty else { lost += 1; continue }
       let (pod, model) = pods[min(pods.count - 1, Int(draws.uniform(2) * Double(pods.count)))]
       let at = p.start + Double(i - p.base + 1) / p.rate
-      deliver(to: pod, model: model, draws: draws, at: at, snapshot: &snapshot, behaviours: behaviours)
+      deliver(to: pod, model: model, draws: draws, at: at, snapshot: &snapshot, behaviours: behaviours, sink: &sink)
     }
     return lost
   }
 
   private func deliver(to pod: ObjectKey, model: TritonModel, draws: RequestDraws, at time: Double,
-                       snapshot: inout Snapshot, behaviours: [VariantBehaviour]) {
+                       snapshot: inout Snapshot, behaviours: [VariantBehaviour], sink: inout FeatureSink) {
     guard let endpoint = snapshot.endpoints[pod] else { return }
+    // The request's inputs, for the pod's drift agent once the pod is Ready (its probe answered).
+    if let sidecar = endpoint.drift {
+      let readiness = snapshot.readiness(of: pod)
+      if readiness.ready {
+        sink.record(pod: pod, host: endpoint.host, sidecar: sidecar, model: model.name, nodeLabels: readiness.nodeLabels, draws: draws)
+      }
+    }
     let labels = snapshot.labels(of: pod)
     let behaviour = behaviours.first { $0.matches(model: model.name, version: model.version, labels: labels) }
       ?? VariantBehaviour.default(forModuleLatencyMilliseconds: endpoint.latencyMilliseconds)

@@ -22,10 +22,16 @@ final class TritonEndpoint: Sendable {
   /// `--metrics-config summary_latencies=true` quantiles, else nil.
   let summaryQuantiles: [Double]?
   private let traffic: TrafficEngine
+  /// The pod's IP.
+  let host: String
+  /// The pod's drift agent, which the simulated clients send each request's feature values.
+  let drift: DriftSidecar?
 
-  init(pod: ObjectKey, models: @escaping @Sendable () -> [TritonModel], latencyMilliseconds: Double,
-       summaryQuantiles: [Double]?, traffic: TrafficEngine) {
+  init(pod: ObjectKey, host: String = "127.0.0.1", models: @escaping @Sendable () -> [TritonModel], latencyMilliseconds: Double,
+       summaryQuantiles: [Double]?, traffic: TrafficEngine, drift: DriftSidecar? = nil) {
     self.pod = pod
+    self.host = host
+    self.drift = drift
     self.models = models
     self.latencyMilliseconds = latencyMilliseconds
     self.summaryQuantiles = summaryQuantiles
@@ -145,17 +151,18 @@ final class TritonServers: Sendable {
   let group: MultiThreadedEventLoopGroup
   let traffic: TrafficEngine
 
-  init(traffic: TrafficEngine) {
+  init(makeTraffic: (FeaturePoster) -> TrafficEngine) {
     group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    self.traffic = traffic
+    self.traffic = makeTraffic(FeaturePoster(group: group))
   }
 
   /// Starts an endpoint for `pod` at `host` on `ports`; returns it with the ports it could not bind (the pod still runs).
-  func start(pod: ObjectKey, host: String, ports: [Int], container: TritonContainer, kind: NodeKind) async -> (TritonEndpoint, [String]) {
+  func start(pod: ObjectKey, host: String, ports: [Int], container: TritonContainer, kind: NodeKind,
+             drift: DriftSidecar? = nil) async -> (TritonEndpoint, [String]) {
     // Per-request latency in ms: scaled from the module's engine build time (faster modules infer faster).
     let latency = kind.baseBuildSeconds / 40
-    let endpoint = TritonEndpoint(pod: pod, models: { container.models() }, latencyMilliseconds: latency,
-                                  summaryQuantiles: container.summaryQuantiles, traffic: traffic)
+    let endpoint = TritonEndpoint(pod: pod, host: host, models: { container.models() }, latencyMilliseconds: latency,
+                                  summaryQuantiles: container.summaryQuantiles, traffic: traffic, drift: drift)
     let failures = await endpoint.bind(host: host, ports: ports, group: group)
     return (endpoint, failures)
   }
