@@ -95,10 +95,10 @@ struct ToolsInstallTests {
       for dir in ["proc", "secrets", "cache", "models"] { try FileManager.default.createDirectory(atPath: "\(root)/\(dir)", withIntermediateDirectories: true) }
       _ = try f.box.write("root/secrets/ca.pem", Array(server.caPEM.utf8))
       #expect(!FileManager.default.fileExists(atPath: root + "/lib") && !FileManager.default.fileExists(atPath: root + "/usr"))
-      let mount = try await f.box.run("/bin/mount", ["-t", "proc", "proc", root + "/proc"])
-      #expect(mount.status == 0, "\(mount.stderr)")
-      defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: [root + "/proc"]).waitUntilExit() }
-      let out = try await f.box.run("/usr/sbin/chroot", [root, "/tools/ld.so", "--library-path", "/tools/lib", "/tools/edgeml-engine",
+      // /proc as a container runtime gives it, in a mount namespace of the run's own (unshare(1)), so
+      // nothing stays mounted under the sandbox when it is removed.
+      let out = try await f.box.run("/usr/bin/unshare", ["--mount", "--pid", "--fork", "--mount-proc=\(root)/proc",
+                                                          "/usr/sbin/chroot", root, "/tools/ld.so", "--library-path", "/tools/lib", "/tools/edgeml-engine",
         "--model-uri", server.url("/models/detector.plan"), "--model-digest", ONNXFixture.sha256(plan), "--model-format", "tensorrt-plan",
         "--ca-file", "/secrets/ca.pem", "--precision", "fp16", "--key", f.key, "--cache-dir", "/cache", "--output-dir", "/models",
         "--model-name", "detector", "--model-version", "1", "--layout", "triton", "--termination-log", "/termination-log"])
