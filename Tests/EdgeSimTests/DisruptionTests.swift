@@ -14,7 +14,7 @@ struct DisruptionTests {
       try h.api.create("/apis/apps/v1/namespaces/default/deployments", SimHarness.deployment("web", replicas: 3))
       try h.api.create(Self.budgets, ["apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": ["name": "web"],
                                       "spec": ["maxUnavailable": 1, "selector": ["matchLabels": ["app": "web"]]]])
-      let status = try await h.eventually(20, "budget observed") {
+      let status = try await h.eventually(60, "budget observed") {
         h.api.get(Keys.disruptionBudgets, namespace: "default", name: "web")?["status"].flatMap { $0["currentHealthy"] == 3 ? $0 : JSONValue?.none }
       }
       #expect(status["expectedPods"] == 3 && status["desiredHealthy"] == 2 && status["disruptionsAllowed"] == 1)
@@ -34,7 +34,7 @@ struct DisruptionTests {
       } catch EdgeSimError.api(_, _, let code, _) {
         #expect(code == 429)
       }
-      _ = try await h.eventually(20, "replacement ready") {
+      _ = try await h.eventually(60, "replacement ready") {
         h.api.get(Keys.disruptionBudgets, namespace: "default", name: "web")?[path: ["status", "disruptionsAllowed"]] == 1 ? true : nil
       }
       try evict(pods[1])
