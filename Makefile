@@ -31,6 +31,7 @@ bench: setup
 	$(RELEASE) --product edgeml
 	python3 scripts/bench-emulator.py --bin .build-static/release/edgeml
 	EDGEML_BIN=.build-static/release/edgeml python3 scripts/bench-drift.py
+	.build-static/release/edgeml stats bench-evaluation
 	$(RELEASE) --product edgeml-operator
 	python3 scripts/bench-operator.py --bin .build-static/release/edgeml
 	$(RELEASE) --product trtexec-double

@@ -38,6 +38,8 @@ public struct OperatorOptions: ParsableArguments {
   @Option(help: "Port for /metrics (0 disables).") var metricsPort = 8080
   @Option(help: "Port for /healthz and /readyz (0 disables).") var healthPort = 8081
   @Option(help: "Address the metrics and health ports listen on.") var bindAddress = "0.0.0.0"
+  @Option(help: ArgumentHelp("Port the DriftPolicy controller scrapes drift agents on (the sidecar's is 9470; another port serves tests and port-forwarding).",
+                             visibility: .hidden)) var driftAgentPort = DriftPolicyReconciler.agentPort
   @Option(help: "Image of the engine-building init container (default: $EDGEML_IMAGE, else the operator's release image).") var builderImage: String?
 
   /// Options with every default; ArgumentParser fills them from the command line.
@@ -80,7 +82,7 @@ public struct OperatorOptions: ParsableArguments {
     let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)
     let controllers = OperatorAssembly.controllers(builderImage: builderImage ?? environment["EDGEML_IMAGE"] ?? OperatorOptions.defaultImage,
-                                                   workers: workers)
+                                                   workers: workers, driftAgentPort: driftAgentPort)
     var elector: LeaderElector? = nil
     if leaderElect {
       let id = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName + "-" + String(ProcessInfo.processInfo.processIdentifier)

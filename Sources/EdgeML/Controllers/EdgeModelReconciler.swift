@@ -71,9 +71,11 @@ public struct EdgeModelReconciler: ObjectReconciler {
       }
     }
     let daemonSets = model.spec.placement?.mode == .daemonSet ? await context.caches.store(Self.daemonSets)?.byIndex("model", key) ?? [] : []
+    let policies = await context.caches.store(DriftPolicy.resource)?.byIndex("model", key).compactMap { try? DriftPolicy(json: $0) } ?? []
     let plan = EdgeModelPlanner.plan(.init(model: model, nodes: nodes, pods: pods, builderImage: builderImage,
                                            now: context.clock.timestamp.rfc3339, placement: placement, gpusInUse: inUse,
-                                           rollouts: rollouts, daemonSets: daemonSets))
+                                           rollouts: rollouts, daemonSets: daemonSets,
+                                           driftAgent: DriftAgentSidecar.container(policies: policies, image: builderImage)))
     let refused = await evict(plan.evictions, namespace: model.metadata.namespace ?? "default", context: context)
     return ReconcilePlan(objects: plan.objects, prune: [.deployments, Self.daemonSets, Self.services, Self.disruptionBudgets],
                          status: ModelCoding.encode(plan.status),
