@@ -32,6 +32,7 @@ bench: setup
 	python3 scripts/bench-emulator.py --bin .build-static/release/edgeml
 	EDGEML_BIN=.build-static/release/edgeml python3 scripts/bench-drift.py
 	python3 scripts/bench-drift-agent.py --bin .build-static/release/edgeml
+	.build-static/release/edgeml stats bench-evaluation
 	$(RELEASE) --product edgeml-operator
 	python3 scripts/bench-operator.py --bin .build-static/release/edgeml
 	$(RELEASE) --product trtexec-double

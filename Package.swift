@@ -47,6 +47,7 @@ let package = Package(
     // EdgeML, KubeClient, ControllerRuntime and OperatorCLI import FoundationEssentials only, so the
     // edgeml-operator product maps neither libFoundation nor ICU.
     .target(name: "EdgeML", dependencies: ["CEL", "KubeCore", "KubeClient", "ControllerRuntime", "DriftStatistics", "EdgeMLVocabulary",
+                                          .product(name: "Metrics", package: "swift-metrics"),
                                           .product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "KubeClient", dependencies: ["CCurl", "CKubeClientShims", "KubeCore", "YAML"]),
     .target(

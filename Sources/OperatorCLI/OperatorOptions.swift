@@ -38,6 +38,8 @@ public struct OperatorOptions: ParsableArguments {
   @Option(help: "Port for /metrics (0 disables).") var metricsPort = 8080
   @Option(help: "Port for /healthz and /readyz (0 disables).") var healthPort = 8081
   @Option(help: "Address the metrics and health ports listen on.") var bindAddress = "0.0.0.0"
+  @Option(help: ArgumentHelp("Port the DriftPolicy controller scrapes drift agents on (the sidecar's is 9470; another port serves tests and port-forwarding).",
+                             visibility: .hidden)) var driftAgentPort = DriftPolicyReconciler.agentPort
   @Option(help: "Image of the engine-building init container (default: $EDGEML_IMAGE, else the operator's release image).") var builderImage: String?
   @Option(help: "Builder images by L4T release: a directory of files named by release (36.4, 35.4…) holding an image each (a mounted ConfigMap), or a file of RELEASE=IMAGE lines. A node group whose release matches builds in that image, into which edgeml-engine is copied.")
   var builderImages: String?
@@ -85,7 +87,7 @@ public struct OperatorOptions: ParsableArguments {
     // mlflow://NAME@ALIAS models are resolved at MLFLOW_TRACKING_URI (docs/mlflow.md).
     let controllers = OperatorAssembly.controllers(builderImage: builderImage ?? environment["EDGEML_IMAGE"] ?? OperatorOptions.defaultImage,
                                                    builderImagesByL4T: byL4T, workers: workers,
-                                                   mlflow: MLflowRESTRegistry(environment: environment))
+                                                   mlflow: MLflowRESTRegistry(environment: environment), driftAgentPort: driftAgentPort)
     var elector: LeaderElector? = nil
     if leaderElect {
       let id = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName + "-" + String(ProcessInfo.processInfo.processIdentifier)

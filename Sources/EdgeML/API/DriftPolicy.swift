@@ -107,15 +107,55 @@ public struct DriftPolicyStatus: Codable, Sendable, Equatable {
   public var lastRetrainJob: String?
   public var retrainCount: Int?
   public var message: String?
+  /// When the last evaluation was attempted, whether or not it reached a decision (the schedule
+  /// and the backoff after a failed one are measured from it).
+  public var lastAttemptTime: String?
+  /// Evaluations in a row that could not be carried out (agents, reference): the backoff grows with it.
+  public var attemptFailures: Int?
+  /// When the newest retraining Job was triggered (`cooldown` runs from here).
+  public var lastTriggerTime: String?
+  /// Retraining Jobs that failed or produced no model, in a row (the wait before the next grows with it).
+  public var retrainFailures: Int?
+  /// The retraining Jobs the controller still keeps (at most `historyLimit` finished ones), newest last.
+  public var retrainJobs: [RetrainJobRecord]?
+  /// A retrained model waiting for a person (no `promote.rollout`): roll it out by hand.
+  public var awaitingPromotion: CandidateModel?
   public init() {}
+}
+
+/// One retraining Job as the DriftPolicy's status remembers it.
+public struct RetrainJobRecord: Codable, Sendable, Equatable {
+  public var name: String
+  /// The trigger's sequence number (1, 2, …); the Job's name ends with it.
+  public var trigger: Int
+  public var triggeredAt: String?
+  /// Running, Succeeded, Failed or NoModel (succeeded without a readable model in its termination message).
+  public var phase: String
+  /// The model the Job produced.
+  public var model: CandidateModel?
+  /// The Rollout created for it (`promote.rollout`).
+  public var rollout: String?
+  public var message: String?
+  public init(name: String, trigger: Int, triggeredAt: String?, phase: String) {
+    self.name = name
+    self.trigger = trigger
+    self.triggeredAt = triggeredAt
+    self.phase = phase
+  }
 }
 
 public struct DriftEvaluation: Codable, Sendable, Equatable {
   public var time: String?
+  /// The data window evaluated, [windowStart, windowEnd).
+  public var windowStart: String?
+  public var windowEnd: String?
+  /// Serving pods whose agents answered.
+  public var pods: Int?
   public var samples: Int?
   public var driftShare: Double?
   public var datasetDrift: Bool?
   public var features: [FeatureResult]?
+  public init() {}
 }
 
 public struct FeatureResult: Codable, Sendable, Equatable {
@@ -123,5 +163,15 @@ public struct FeatureResult: Codable, Sendable, Equatable {
   public var test: String?
   public var statistic: Double?
   public var pValue: Double?
+  /// The decision threshold used: a p-value (tests) or a distance.
+  public var threshold: Double?
   public var drifted: Bool?
+  public init(name: String, test: String, statistic: Double, pValue: Double?, threshold: Double, drifted: Bool) {
+    self.name = name
+    self.test = test
+    self.statistic = statistic
+    self.pValue = pValue
+    self.threshold = threshold
+    self.drifted = drifted
+  }
 }

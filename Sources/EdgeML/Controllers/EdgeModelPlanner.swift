@@ -43,9 +43,13 @@ public enum EdgeModelPlanner {
     /// The model's DaemonSets as cached (their metadata is enough): a fleet rollout evicts pods
     /// only once they carry its template.
     public var daemonSets: [JSONValue]
+    /// The `drift-agent` sidecar of the DriftPolicies targeting the model (`DriftAgentSidecar`),
+    /// added to every serving pod template; nil: none.
+    public var driftAgent: JSONValue?
     public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], builderImage: String, now: String,
                 placement: Placement.Result? = nil, gpusInUse: [String: Int] = [:], rollouts: [Rollout] = [],
-                daemonSets: [JSONValue] = []) {
+                daemonSets: [JSONValue] = [], driftAgent: JSONValue? = nil) {
+      self.driftAgent = driftAgent
       self.rollouts = rollouts
       self.daemonSets = daemonSets
       self.model = model
@@ -312,6 +316,7 @@ public enum EdgeModelPlanner {
       status.phase = ready.isEmpty ? .pending : .degraded
     }
 
+    if let agent = input.driftAgent { DriftAgentSidecar.inject(agent, into: &objects) }
     return Plan(objects: objects, status: status, events: events(from: model.status, to: status), placement: placement, evictions: evictions)
   }
 

@@ -111,9 +111,11 @@ public struct EdgeModelReconciler: ObjectReconciler {
       }
     }
     let daemonSets = model.spec.placement?.mode == .daemonSet ? await context.caches.store(Self.daemonSets)?.byIndex("model", key) ?? [] : []
+    let policies = await context.caches.store(DriftPolicy.resource)?.byIndex("model", key).compactMap { try? DriftPolicy(json: $0) } ?? []
     var input = EdgeModelPlanner.Input(model: model, nodes: nodes, pods: pods, builderImage: builderImage,
                                        now: now, placement: placement, gpusInUse: inUse,
-                                       rollouts: rollouts, daemonSets: daemonSets)
+                                       rollouts: rollouts, daemonSets: daemonSets,
+                                       driftAgent: DriftAgentSidecar.container(policies: policies, image: builderImage))
     input.builderImagesByL4T = builderImagesByL4T
     var plan = EdgeModelPlanner.plan(input)
     if let follow {

@@ -17,10 +17,46 @@ public enum OperatorAssembly {
   ///   - builderImagesByL4T: builder images by L4T release (`BuilderImages.byL4T`).
   ///   - mlflow: where `mlflow://NAME@ALIAS` models are resolved (default: none configured, so such a
   ///     model reports `ModelResolved=False` with reason `MLflowNotConfigured`).
+  ///   - driftAgentPort: where the DriftPolicy controller scrapes the agents (the sidecar's 9470).
   public static func controllers(builderImage: String, builderImagesByL4T: [String: String] = [:], workers: Int,
-                                 mlflow: any MLflowRegistry = MLflowRESTRegistry(environment: [:])) -> [ControllerSpec] {
+                                 mlflow: any MLflowRegistry = MLflowRESTRegistry(environment: [:]),
+                                 driftAgentPort: Int = DriftPolicyReconciler.agentPort) -> [ControllerSpec] {
     [edgeModelController(builderImage: builderImage, builderImagesByL4T: builderImagesByL4T, workers: workers, mlflow: mlflow),
-     rolloutController(workers: workers)]
+     rolloutController(workers: workers),
+     driftPolicyController(workers: workers, reconciler: DriftPolicyReconciler(scrape: DriftIO.scrape(port: driftAgentPort)))]
+  }
+
+  /// Indexes DriftPolicies (and Rollouts) by the EdgeModel their `spec.modelRef` names.
+  static let policyIndexers: [String: Store.IndexFunction] = ["model": EdgeModelReconciler.rolloutModelKey(of:)]
+
+  /// The DriftPolicy controller: DriftPolicies, the Jobs, ConfigMaps and Rollouts they own, woken
+  /// also by their EdgeModel (`spec.modelRef`). Evaluations are time-driven: each pass returns the
+  /// time to the next one (the framework's clock), so a steady policy costs one pass per interval.
+  /// - Parameter reconciler: the reconciler (tests give one with their own scrape and clock).
+  public static func driftPolicyController(workers: Int, reconciler: DriftPolicyReconciler = DriftPolicyReconciler()) -> ControllerSpec {
+    ControllerSpec(name: "driftpolicy", for: DriftPolicyReconciler.resource, kind: "DriftPolicy",
+                   fieldManager: EdgeModelPlanner.fieldManager, hashAnnotation: EdgeModelPlanner.Labels.appliedHash,
+                   reconciler: TypedReconciler(reconciler, resource: DriftPolicyReconciler.resource))
+      .caching(.all, indexers: policyIndexers, filter: { change in
+        // Not for the status it wrote itself.
+        guard let old = change.old, let new = change.new else { return true }
+        return ChangeFilters.without(old, "status") != ChangeFilters.without(new, "status")
+      })
+      .owns(DriftPolicyReconciler.jobs, labelSelector: managedSelector, fields: CachedFields(spec: [], status: ["conditions", "succeeded", "failed", "active"]))
+      .owns(.configMaps, labelSelector: managedSelector, fields: .all)
+      .owns(RolloutReconciler.resource, fields: .all, indexers: EdgeModelReconciler.rolloutIndexers)
+      // The model's spec (its lineage goes into retraining Jobs) or its coming and going; not its status.
+      .watches(EdgeModelReconciler.resource, fields: .all, filter: { change in change.old?["spec"] != change.new?["spec"] }) { change, caches in
+        let keys = Set([change.old, change.new].compactMap { $0 }.map(Store.key(of:)))
+        var out: [ReconcileRequest] = []
+        for key in keys {
+          for policy in await caches.store(DriftPolicyReconciler.resource)?.byIndex("model", key) ?? [] {
+            out.append(ReconcileRequest(for: policy))
+          }
+        }
+        return out
+      }
+      .workers(workers)
   }
 
   /// The Rollout controller: Rollouts, woken also by their EdgeModel (whose status reports the
@@ -93,6 +129,10 @@ public enum OperatorAssembly {
       // so the applier may write them; the watch above already wakes the model for what matters.
       .owns(EdgeModelReconciler.rollouts, fields: .all, indexers: EdgeModelReconciler.rolloutIndexers,
             filter: { _ in false })
+      .watches(DriftPolicyReconciler.resource, fields: .all, indexers: policyIndexers, filter: ChangeFilters.policyMattersToItsModel) { change, _ in
+        // A policy's features and source decide the serving pods' drift-agent sidecar.
+        Set([change.old, change.new].compactMap { $0 }.flatMap(EdgeModelReconciler.rolloutModelKey(of:))).map { ReconcileRequest(key: $0) }
+      }
       .watches(.nodes, fields: cachedFields(for: .nodes), filter: { change in
         change.old.map(NodeFingerprint.of) != change.new.map(NodeFingerprint.of)
       }) { _, caches in
@@ -174,6 +214,17 @@ enum ChangeFilters {
   @Sendable static func edgeModelMattersToRollouts(_ change: ObjectChange) -> Bool {
     guard let old = change.old, let new = change.new else { return true }
     return edgeModelFingerprint(old) != edgeModelFingerprint(new)
+  }
+
+  /// The EdgeModel controller, for a DriftPolicy of its model: what the sidecar is made of.
+  @Sendable static func policyMattersToItsModel(_ change: ObjectChange) -> Bool {
+    guard let old = change.old, let new = change.new else { return true }
+    func fingerprint(_ p: JSONValue) -> JSONValue {
+      ["features": p[path: ["spec", "features"]] ?? .null, "source": p[path: ["spec", "source"]] ?? .null,
+       "schedule": p[path: ["spec", "schedule"]] ?? .null, "reference": p[path: ["spec", "reference"]] ?? .null,
+       "deleting": .bool(p[path: ["metadata", "deletionTimestamp"]] != nil)]
+    }
+    return fingerprint(old) != fingerprint(new)
   }
 
   static func rolloutFingerprint(_ r: JSONValue) -> JSONValue {

@@ -1,0 +1,275 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import ControllerRuntime
+import Crypto
+import DriftStatistics
+import KubeClient
+import KubeCore
+import Metrics
+
+/// The DriftPolicy controller's reconciler: gathers what `DriftPolicyPlanner` needs — the policy's
+/// EdgeModel and owned Jobs from the caches, and, when an evaluation is due, the agents' summaries
+/// (scraped from every Ready serving pod), the reference, and finished Jobs' termination messages —
+/// and returns the planner's decision as a plan. All decisions are the planner's.
+///
+/// *Order of writes*: the report ConfigMap, then a new Job, then the status (the applier's order).
+/// A controller killed between the Job and the status finds the Job in its cache on restart and
+/// adopts it (`DriftPolicyPlanner`): one Job per trigger.
+public struct DriftPolicyReconciler: ObjectReconciler {
+  public static let resource = DriftPolicy.resource
+  public static let jobs = GroupVersionResource(group: "batch", version: "v1", resource: "jobs", namespaced: true)
+  /// The drift agent's port (the sidecar contract, docs/drift-agent.md).
+  public static let agentPort = 9470
+
+  /// Reads one agent's summaries of [since, until) (`GET /v1/summaries`).
+  public typealias Scrape = @Sendable (_ podIP: String, _ since: Int64, _ until: Int64) async -> Result<DriftSummaryReport, DriftInputError>
+  /// Fetches a reference by URI (`reference.uri`); the digest is checked by the caller.
+  public typealias Fetch = @Sendable (_ uri: String) async -> Result<[UInt8], DriftInputError>
+  /// Publishes a decision's per-feature results as metrics.
+  public typealias Publish = @Sendable (_ namespace: String, _ policy: String, _ results: [FeatureResult]) -> Void
+
+  let scrape: Scrape
+  let fetch: Fetch
+  let publish: Publish
+  let references = ReferenceCache()
+
+  public init(scrape: Scrape? = nil, fetch: Fetch? = nil, publish: Publish? = nil) {
+    self.scrape = scrape ?? DriftIO.scrape(port: Self.agentPort)
+    self.fetch = fetch ?? DriftIO.fetch
+    self.publish = publish ?? DriftIO.publishGauges
+  }
+
+  public func decode(_ json: JSONValue) throws -> DriftPolicy { try DriftPolicy(json: json) }
+
+  public func plan(_ policy: DriftPolicy, json: JSONValue, context: ReconcileContext) async throws -> ReconcilePlan {
+    let namespace = policy.metadata.namespace ?? "default"
+    let name = policy.metadata.name ?? ""
+    let modelName = policy.spec.modelRef.name
+    let model = await context.caches.store(EdgeModel.resource)?.get("\(namespace)/\(modelName)").flatMap { try? EdgeModel(json: $0) }
+    let jobs = await context.caches.store(Self.jobs)?.byIndex("owner", policy.metadata.uid ?? "") ?? []
+    let baselineJSON = await context.caches.store(.configMaps)?.get("\(namespace)/\(DriftPolicyPlanner.baselineName(policy: name))")
+    let now = context.clock.timestamp
+
+    var gathered: DriftPolicyPlanner.Gathered?
+    if let settings = try? DriftPolicyPlanner.settings(policy.spec), model != nil, policy.spec.source.prometheus == nil {
+      let step = DriftPolicyPlanner.step(policy, settings: settings, hasBaseline: baselineJSON != nil, now: now.secondsSinceEpoch)
+      switch step {
+      case .wait: break
+      case .captureBaseline(let since, let until):
+        gathered = await gather(step, since: since, until: until, policy: policy, reference: nil, context: context)
+      case .evaluate(let since, let until):
+        let reference = await readReference(policy, baseline: baselineJSON, context: context)
+        gathered = await gather(step, since: since, until: until, policy: policy, reference: reference, context: context)
+      }
+    }
+    // Finished Jobs the status has not recorded: their pods' termination messages.
+    var outputs: [String: DriftPolicyPlanner.JobOutput] = [:]
+    let recorded = Dictionary((policy.status?.retrainJobs ?? []).map { ($0.name, $0.phase) }, uniquingKeysWith: { a, _ in a })
+    for job in jobs where DriftPolicyPlanner.jobPhase(job) == "Succeeded" {
+      guard let jobName = job[path: ["metadata", "name"]]?.stringValue, (recorded[jobName] ?? "Running") == "Running" else { continue }
+      if let output = await DriftIO.jobOutput(jobName, namespace: namespace, client: context.client) { outputs[jobName] = output }
+    }
+    let plan = DriftPolicyPlanner.plan(.init(policy: policy, model: model, jobs: jobs, hasBaseline: baselineJSON != nil, gathered: gathered,
+                                             jobOutputs: outputs, now: now))
+    for jobName in plan.deleteJobs {
+      do {
+        _ = try await context.client.delete(Self.jobs, namespace: namespace, name: jobName, propagationPolicy: "Background")
+      } catch let e as KubeAPIError where e.isNotFound {}
+    }
+    if let results = plan.results { publish(namespace, name, results) }
+    return ReconcilePlan(objects: plan.objects, status: ModelCoding.encode(plan.status),
+                         events: plan.events, requeueAfter: plan.requeueAfter)
+  }
+
+  /// Scrapes every Ready serving pod's agent at once and merges what they sent.
+  func gather(_ step: DriftPolicyPlanner.Step, since: Int64, until: Int64, policy: DriftPolicy,
+              reference: Result<[String: FeatureSummary], DriftInputError>?, context: ReconcileContext) async -> DriftPolicyPlanner.Gathered {
+    let namespace = policy.metadata.namespace ?? "default"
+    let pods = await RolloutRouting.servingPods(namespace: namespace, model: policy.spec.modelRef.name, context: context)
+      .filter { EdgeModelPlanner.isReady($0) && $0[path: ["metadata", "deletionTimestamp"]] == nil }
+      .compactMap { pod -> (name: String, ip: String)? in
+        guard let ip = pod[path: ["status", "podIP"]]?.stringValue, !ip.isEmpty else { return nil }
+        return (pod[path: ["metadata", "name"]]?.stringValue ?? ip, ip)
+      }
+    guard !pods.isEmpty else {
+      return .init(step: step, current: .failure(DriftInputError("AgentUnreachable", "no Ready serving pod of \(policy.spec.modelRef.name) to scrape")),
+                   pods: 0, reference: reference)
+    }
+    let scrape = self.scrape
+    var reports: [DriftSummaryReport] = []
+    var unanswered: [String] = []
+    await withTaskGroup(of: (String, Result<DriftSummaryReport, DriftInputError>).self) { group in
+      for pod in pods { group.addTask { (pod.name, await scrape(pod.ip, since, until)) } }
+      for await (pod, result) in group {
+        switch result {
+        case .success(let r): reports.append(r)
+        case .failure(let e): unanswered.append("\(pod): \(e.message)")
+        }
+      }
+    }
+    unanswered.sort()
+    guard !reports.isEmpty else {
+      return .init(step: step, current: .failure(DriftInputError("AgentUnreachable", "none of \(pods.count) drift agent(s) answered: "
+                                                                   + unanswered.prefix(3).joined(separator: "; "))),
+                   pods: 0, unanswered: [], reference: reference)
+    }
+    let current: Result<[String: FeatureSummary], DriftInputError>
+    do { current = .success(try DriftData.merge(reports, features: policy.spec.features)) } catch { current = .failure(error) }
+    return .init(step: step, current: current, pods: reports.count, unanswered: unanswered, reference: reference)
+  }
+
+  /// The reference the policy names, parsed: a ConfigMap key (read live: not the operator's own
+  /// object, so not cached), a URI whose sha256 must match `digest` (kept in memory by URI and
+  /// digest), or the captured baseline.
+  func readReference(_ policy: DriftPolicy, baseline: JSONValue?, context: ReconcileContext) async -> Result<[String: FeatureSummary], DriftInputError> {
+    let features = policy.spec.features
+    let namespace = policy.metadata.namespace ?? "default"
+    do {
+      let r = policy.spec.reference
+      if let ref = r.configMapRef {
+        let cm: JSONValue
+        do { cm = try await context.client.get(.configMaps, namespace: namespace, name: ref.name) } catch let e as KubeAPIError where e.isNotFound {
+          throw DriftInputError("ReferenceUnreadable", "ConfigMap \(ref.name) (reference) does not exist")
+        } catch {
+          throw DriftInputError("ReferenceUnreadable", "ConfigMap \(ref.name) (reference) could not be read: \(error)")
+        }
+        let origin = "ConfigMap \(ref.name) key \(ref.key)"
+        if let text = cm[path: ["data", ref.key]]?.stringValue {
+          return .success(try DriftData.reference(Array(text.utf8), features: features, origin: origin))
+        }
+        if let encoded = cm[path: ["binaryData", ref.key]]?.stringValue {
+          guard let data = Data(base64Encoded: encoded) else { throw DriftInputError("ReferenceUnreadable", "\(origin): binaryData is not base64") }
+          return .success(try DriftData.reference(Array(data), features: features, origin: origin))
+        }
+        throw DriftInputError("ReferenceUnreadable", "ConfigMap \(ref.name) has no key \(ref.key)")
+      }
+      if let uri = r.uri {
+        let digest = r.digest ?? ""
+        if let hit = await references.get(uri: uri, digest: digest, features: features) { return .success(hit) }
+        let bytes: [UInt8]
+        switch await fetch(uri) {
+        case .failure(let e): throw e
+        case .success(let b): bytes = b
+        }
+        let actual = "sha256:" + SHA256.hash(data: bytes).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        guard actual == digest else {
+          throw DriftInputError("ReferenceUnreadable", "reference \(uri): digest \(actual) does not match the policy's \(digest)")
+        }
+        let parsed = try DriftData.reference(bytes, features: features, origin: "reference \(uri)")
+        await references.put(uri: uri, digest: digest, features: features, parsed)
+        return .success(parsed)
+      }
+      if r.baseline != nil {
+        guard let text = baseline?[path: ["data", DriftPolicyPlanner.Labels.baselineKey]]?.stringValue else {
+          throw DriftInputError("ReferenceUnreadable", "the baseline ConfigMap \(DriftPolicyPlanner.baselineName(policy: policy.metadata.name ?? "")) has no \(DriftPolicyPlanner.Labels.baselineKey)")
+        }
+        return .success(try DriftData.reference(Array(text.utf8), features: features, origin: "the baseline"))
+      }
+      throw DriftInputError("ReferenceUnreadable", "the policy names no reference")
+    } catch let e as DriftInputError {
+      return .failure(e)
+    } catch {
+      return .failure(DriftInputError("ReferenceUnreadable", "\(error)"))
+    }
+  }
+}
+
+/// References fetched by URI, parsed, by URI, digest and feature list (a digest pins the bytes, so
+/// an entry never goes stale). At most 32 kept.
+actor ReferenceCache {
+  private var entries: [String: [String: FeatureSummary]] = [:]
+
+  private func key(_ uri: String, _ digest: String, _ features: [DriftFeature]) -> String {
+    "\(uri)|\(digest)|" + features.map { "\($0.name):\($0.type.rawValue)" }.joined(separator: ",")
+  }
+
+  func get(uri: String, digest: String, features: [DriftFeature]) -> [String: FeatureSummary]? { entries[key(uri, digest, features)] }
+
+  func put(uri: String, digest: String, features: [DriftFeature], _ value: [String: FeatureSummary]) {
+    if entries.count >= 32 { entries = [:] }
+    entries[key(uri, digest, features)] = value
+  }
+}
+
+/// The DriftPolicy controller's network reads and metrics: the agents' summaries, references by
+/// URI, Jobs' termination messages, and the drift gauges.
+public enum DriftIO {
+  /// The most bytes one agent's answer may have (1,000 features of full sketches fit in ~10 MiB).
+  static let maximumSummaryBytes = 16 << 20
+
+  /// `GET http://IP:port/v1/summaries?since=&until=` on one agent, over the operator's shared transport.
+  public static func scrape(port: Int) -> DriftPolicyReconciler.Scrape {
+    { ip, since, until in
+      guard let transport = RolloutRouting.sharedTransport else {
+        return .failure(DriftInputError("AgentUnreachable", "no HTTP transport could be set up in this operator"))
+      }
+      let host = ip.contains(":") ? "[\(ip)]" : ip
+      let url = "http://\(host):\(port)/v1/summaries?since=\(since)&until=\(until)"
+      let response: HTTPResponse
+      do { response = try await transport.send(HTTPRequest(method: "GET", url: url, timeout: .seconds(10))) } catch {
+        return .failure(DriftInputError("AgentUnreachable", "\(url): \(error)"))
+      }
+      guard response.status == 200 else {
+        return .failure(DriftInputError("AgentUnreachable", "\(url) answered \(response.status)"))
+      }
+      guard response.body.count <= maximumSummaryBytes else {
+        return .failure(DriftInputError("SummaryInvalid", "\(url): \(response.body.count) bytes, more than \(maximumSummaryBytes)"))
+      }
+      do {
+        return .success(try ModelCoding.decode(DriftSummaryReport.self, from: try JSONValue(parsing: response.body)))
+      } catch {
+        return .failure(DriftInputError("SummaryInvalid", "\(url): not a drift summary report: \(error)"))
+      }
+    }
+  }
+
+  /// Fetches `http(s)://` references (at most `DriftData.maximumReferenceBytes`).
+  public static let fetch: DriftPolicyReconciler.Fetch = { uri in
+    guard uri.hasPrefix("https://") || uri.hasPrefix("http://") else {
+      return .failure(DriftInputError("ReferenceUnreadable", "reference \(uri): only http:// and https:// references can be fetched"))
+    }
+    guard let transport = RolloutRouting.sharedTransport else {
+      return .failure(DriftInputError("ReferenceUnreadable", "no HTTP transport could be set up in this operator"))
+    }
+    do {
+      let response = try await transport.send(HTTPRequest(method: "GET", url: uri, timeout: .seconds(30)))
+      guard response.status == 200 else { return .failure(DriftInputError("ReferenceUnreadable", "reference \(uri) answered \(response.status)")) }
+      return .success(response.body)
+    } catch {
+      return .failure(DriftInputError("ReferenceUnreadable", "reference \(uri): \(error)"))
+    }
+  }
+
+  /// The finished Job's output from its pods' termination messages (the newest pod that has one);
+  /// nil when its pods could not be listed now (looked at again on the next pass).
+  static func jobOutput(_ jobName: String, namespace: String, client: KubeClient) async -> DriftPolicyPlanner.JobOutput? {
+    guard let pods = try? await client.list(.pods, namespace: namespace, labelSelector: "job-name=\(jobName)").items else { return nil }
+    let sorted = pods.sorted {
+      ($0[path: ["metadata", "creationTimestamp"]]?.stringValue ?? "") > ($1[path: ["metadata", "creationTimestamp"]]?.stringValue ?? "")
+    }
+    for pod in sorted where pod[path: ["status", "phase"]]?.stringValue == "Succeeded" {
+      for status in pod[path: ["status", "containerStatuses"]]?.arrayValue ?? [] {
+        if let message = status[path: ["state", "terminated", "message"]]?.stringValue, !message.isEmpty {
+          return DriftPolicyPlanner.parseJobOutput(message)
+        }
+      }
+    }
+    return .none(sorted.isEmpty ? "no pod of the Job is left to read its termination message from"
+                                : "the Job's pods wrote no termination message")
+  }
+
+  /// `edgeml_drift_p_value`, `edgeml_drift_statistic` and `edgeml_drift_detected` (0/1) per feature,
+  /// labelled namespace, policy and feature, through the process's metrics backend (the operator's
+  /// /metrics). A test without p-value (a distance) sets no p-value gauge.
+  public static let publishGauges: DriftPolicyReconciler.Publish = { namespace, policy, results in
+    for r in results {
+      let dimensions = [("namespace", namespace), ("policy", policy), ("feature", r.name ?? "")]
+      if let p = r.pValue { Gauge(label: "edgeml_drift_p_value", dimensions: dimensions).record(p) }
+      if let s = r.statistic { Gauge(label: "edgeml_drift_statistic", dimensions: dimensions).record(s) }
+      Gauge(label: "edgeml_drift_detected", dimensions: dimensions).record(r.drifted == true ? 1 : 0)
+    }
+  }
+}
