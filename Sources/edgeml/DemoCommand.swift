@@ -365,11 +365,13 @@ actor RolloutPrinter {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
       let status = try await client.get(Rollout.resource, namespace: namespace, name: name)["status"] ?? [:]
-      guard let step = status["currentStep"]?.intValue else {
+      // Not yet seen by the controller. An A/B test has no steps, so no currentStep.
+      guard status["phase"] != nil else {
         try await Task.sleep(for: .milliseconds(200))
         continue
       }
-      var line = "rollout \(name): step \(step), \(status["phase"]?.stringValue ?? "?") — stable \(status["stableWeight"]?.intValue ?? 100)%, candidate \(status["candidateWeight"]?.intValue ?? 0)%: \(status["message"]?.stringValue ?? "")"
+      let step = status["currentStep"]?.intValue
+      var line = "rollout \(name): \(step.map { "step \($0), " } ?? "")\(status["phase"]?.stringValue ?? "?") — stable \(status["stableWeight"]?.intValue ?? 100)%, candidate \(status["candidateWeight"]?.intValue ?? 0)%: \(status["message"]?.stringValue ?? "")"
       for run in status["analysisRuns"]?.arrayValue ?? [] {
         if let m = run["measurements"]?.arrayValue?.last {
           line += "\n           analysis \(run["name"]?.stringValue ?? ""): \(m["phase"]?.stringValue ?? "") value \(m["value"]?.stringValue ?? "-")\(m["message"]?.stringValue.map { " (\($0))" } ?? "")"
@@ -379,7 +381,7 @@ actor RolloutPrinter {
         let rows = (ab["variants"]?.arrayValue ?? []).map { "\($0["name"]?.stringValue ?? "") \($0["successes"]?.intValue ?? 0)/\($0["trials"]?.intValue ?? 0)" }
         line += "\n           A/B \(decision): \(rows.joined(separator: " vs ")), p = \(ab["pValue"]?.doubleValue.map { String(format: "%.3g", $0) } ?? "-")\(ab["winner"]?.stringValue.map { ", winner \($0)" } ?? "")"
       }
-      if said.insert("\(step)/\(status["phase"]?.stringValue ?? "")/\(status["candidateWeight"]?.intValue ?? 0)/\(status["message"]?.stringValue ?? "")/\(status["abTest"]?["decision"]?.stringValue ?? "")").inserted {
+      if said.insert("\(step ?? -1)/\(status["phase"]?.stringValue ?? "")/\(status["candidateWeight"]?.intValue ?? 0)/\(status["message"]?.stringValue ?? "")/\(status["abTest"]?["decision"]?.stringValue ?? "")").inserted {
         clock.say(line)
       }
       if done(status) { return true }
