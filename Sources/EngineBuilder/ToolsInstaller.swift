@@ -78,11 +78,10 @@ public enum ToolsInstaller {
     let temporary = destination + ".tmp"
     do {
       try? FileManager.default.removeItem(atPath: temporary)
-      guard let data = FileManager.default.contents(atPath: source) else {
-        throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: source])
-      }
-      guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: mode]) else {
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
+      // Streamed (FileWrite.copy), not read whole: a debug build's libraries are over 100 MB.
+      _ = try FileWrite.copy(from: source, to: temporary, durable: false)
+      guard chmod(temporary, mode_t(mode)) == 0 else {
+        throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary])
       }
       guard rename(temporary, destination) == 0 else {
         throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination])
