@@ -127,6 +127,8 @@ def test_rendered_objects_apply_to_the_sim(sim):
     # The MicroK8s overlay adds the `nvidia` RuntimeClass (node.k8s.io/v1).
     sim.kubectl("apply", "-k", os.path.join(ROOT, "deploy", "microk8s"))
     assert sim.kubectl("get", "runtimeclass", "nvidia", "-o", "jsonpath={.handler}").stdout == "nvidia"
+    # kubectl's table for RuntimeClasses is the server's printer columns (printers.go): NAME HANDLER AGE.
+    assert sim.kubectl("get", "runtimeclass", "nvidia").stdout.split()[:4] == ["NAME", "HANDLER", "AGE", "nvidia"]
 
 
 # (verb, resource as kubectl names it, extra kubectl args): what the operator's controllers do.

@@ -94,3 +94,10 @@ struct LeaseStrategy: ResourceStrategy {
 struct RBACStrategy: ResourceStrategy {
   var nameRule: NameRule { .pathSegment }
 }
+
+/// RuntimeClasses (node.k8s.io): printers.go's `runtimeClassColumnDefinitions`, Name, Handler, Age.
+struct RuntimeClassStrategy: ResourceStrategy {
+  var tableColumns: [TableConverter.Column]? {
+    [TableConverter.nameColumn, .init(name: "Handler", type: "string") { o, _ in TableConverter.str(o, "handler") }, TableConverter.ageColumn]
+  }
+}

@@ -28,6 +28,7 @@ enum ResourceStrategies {
     "batch/cronjobs": CronJobStrategy(),
     "coordination.k8s.io/leases": LeaseStrategy(),
     "policy/poddisruptionbudgets": PodDisruptionBudgetStrategy(),
+    "node.k8s.io/runtimeclasses": RuntimeClassStrategy(),
     "rbac.authorization.k8s.io/roles": RBACStrategy(),
     "rbac.authorization.k8s.io/clusterroles": RBACStrategy(),
     "rbac.authorization.k8s.io/rolebindings": RBACStrategy(),
