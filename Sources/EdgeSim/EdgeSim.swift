@@ -45,6 +45,11 @@ public final class EdgeSim: Sendable {
     /// default. MicroK8s without its gpu addon has none (`[]`): pods naming `nvidia` are then
     /// refused by the API server's RuntimeClass admission, as there (docs/distributions.md).
     public var runtimeClasses: [String] = ["nvidia"]
+    /// Whether NVIDIA's device plugin runs on the nodes, so that each advertises one
+    /// `nvidia.com/gpu` in capacity and allocatable (the integrated GPU of a Jetson module is one
+    /// device to the plugin). It is optional on K3s and MicroK8s alike; without it a node has no
+    /// such resource at all and a pod requesting one stays Pending (docs/distributions.md).
+    public var devicePlugin = true
 
     public init(fleet: FleetSpec = .default, simRoot: URL, executables: [String: String] = [:], speed: Double = 1,
                 servesMetrics: Bool = true, requestsPerSecond: Double = 20, simulatedRunSeconds: Double = 2,

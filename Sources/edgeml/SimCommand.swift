@@ -170,6 +170,8 @@ struct EdgeSimOptions: ParsableArguments {
   @Option(help: "Background requests per second to each serving pod, per model no --traffic names.") var backgroundRps = 20.0
   @Option(help: "The distribution the cluster looks like: k3s (the nvidia RuntimeClass pre-installed) or microk8s (none: pods naming it are refused).")
   var distribution = "k3s"
+  @Flag(help: "Nodes without NVIDIA's device plugin: no nvidia.com/gpu in their capacity (it is optional on K3s and MicroK8s).")
+  var noDevicePlugin = false
 
   func validate() throws {
     guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number.") }
@@ -201,6 +203,7 @@ struct EdgeSimOptions: ParsableArguments {
                                               speed: speed, servesMetrics: !noPodMetrics, requestsPerSecond: backgroundRps,
                                               traffic: try trafficConfiguration())
     configuration.runtimeClasses = distribution == "microk8s" ? [] : ["nvidia"]
+    configuration.devicePlugin = !noDevicePlugin
     return configuration
   }
 }

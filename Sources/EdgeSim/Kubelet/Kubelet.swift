@@ -110,11 +110,17 @@ final class Kubelet: Sendable {
     setCondition(&conditions, type: "Ready", status: ready ? "True" : "False", reason: ready ? "KubeletReady" : "KubeletNotReady",
                  message: ready ? "kubelet is posting ready status" : "container runtime is down", now: now, extra: extra)
     let uuid = PodStatusModel.imageID(node.name).suffix(32)
+    var capacity: JSONValue = ["cpu": .string(String(node.kind.cpuCores)), "memory": .string("\(memoryKi)Ki"), "pods": "110",
+                               "ephemeral-storage": "59699828Ki", "hugepages-2Mi": "0"]
+    var allocatable: JSONValue = ["cpu": .string(String(node.kind.cpuCores)), "memory": .string("\(memoryKi - 102_400)Ki"), "pods": "110",
+                                  "ephemeral-storage": "55018525544", "hugepages-2Mi": "0"]
+    if context.configuration.devicePlugin {
+      capacity["nvidia.com/gpu"] = "1"
+      allocatable["nvidia.com/gpu"] = "1"
+    }
     let status: JSONValue = [
-      "capacity": ["cpu": .string(String(node.kind.cpuCores)), "memory": .string("\(memoryKi)Ki"), "pods": "110",
-                   "ephemeral-storage": "59699828Ki", "hugepages-2Mi": "0", "nvidia.com/gpu": "1"],
-      "allocatable": ["cpu": .string(String(node.kind.cpuCores)), "memory": .string("\(memoryKi - 102_400)Ki"), "pods": "110",
-                      "ephemeral-storage": "55018525544", "hugepages-2Mi": "0", "nvidia.com/gpu": "1"],
+      "capacity": capacity,
+      "allocatable": allocatable,
       "conditions": .array(conditions),
       "addresses": [["type": "InternalIP", "address": .string(node.hostIP)], ["type": "Hostname", "address": .string(node.name)]],
       "daemonEndpoints": ["kubeletEndpoint": ["Port": 10250]],
