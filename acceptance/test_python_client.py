@@ -124,3 +124,59 @@ def test_conflict_and_not_found_are_status_errors(sim):
         api.read_namespaced_config_map("nope", "default")
     assert info.value.status == 404
     assert '"reason":"NotFound"' in info.value.body
+
+
+def test_a_list_shows_every_change_since_the_last_list(sim):
+    """The emulator keeps each LIST item's JSON until the object changes: a second LIST must show a
+    patched object's new content, drop a deleted one, and match a GET of each object."""
+    import json
+    api = core(sim)
+    api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="relist")))
+    for i in range(5):
+        api.create_namespaced_config_map("relist", make_cm(f"cm-{i}", {"t": "relist"}, {"v": "1"}))
+
+    def raw_list():
+        return json.loads(api.list_namespaced_config_map("relist", label_selector="t=relist", _preload_content=False).data)
+
+    first = raw_list()
+    assert [i["data"]["v"] for i in first["items"]] == ["1"] * 5
+    api.patch_namespaced_config_map("cm-2", "relist", {"data": {"v": "2"}})
+    api.delete_namespaced_config_map("cm-4", "relist")
+    second = raw_list()
+    assert [(i["metadata"]["name"], i["data"]["v"]) for i in second["items"]] == [("cm-0", "1"), ("cm-1", "1"), ("cm-2", "2"), ("cm-3", "1")]
+    for item in second["items"]:
+        # Items of a built-in list carry no kind or apiVersion (the list says them once); the rest is the object.
+        assert "kind" not in item and "apiVersion" not in item
+        whole = json.loads(api.read_namespaced_config_map(item["metadata"]["name"], "relist", _preload_content=False).data)
+        assert {k: v for k, v in whole.items() if k not in ("kind", "apiVersion")} == item
+    assert raw_list() == second
+
+
+def test_a_custom_resource_listed_in_two_versions_names_each(sim):
+    """A CRD served in two versions: the same objects listed through each carry that version."""
+    import json
+    ext = client.ApiextensionsV1Api(config.new_client_from_config(config_file=sim.kubeconfig))
+    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    ext.create_custom_resource_definition({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.relist.example.com"},
+        "spec": {"group": "relist.example.com", "scope": "Namespaced",
+                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": schema},
+                              {"name": "v2", "served": True, "storage": False, "schema": schema}]}})
+    from conftest import wait_for
+    custom = client.CustomObjectsApi(config.new_client_from_config(config_file=sim.kubeconfig))
+
+    def created():
+        try:
+            custom.create_namespaced_custom_object("relist.example.com", "v1", "default", "widgets",
+                                                   {"apiVersion": "relist.example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "size": 3})
+            return True
+        except ApiException as e:
+            if e.status == 404:
+                return False
+            raise
+    assert wait_for(created, timeout=20)
+    for version in ("v1", "v2", "v1"):
+        items = custom.list_namespaced_custom_object("relist.example.com", version, "default", "widgets")["items"]
+        assert [(i["apiVersion"], i["kind"], i["size"]) for i in items] == [(f"relist.example.com/{version}", "Widget", 3)]
+    ext.delete_custom_resource_definition("widgets.relist.example.com")

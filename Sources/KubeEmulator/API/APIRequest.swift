@@ -80,6 +80,9 @@ public struct APIResponse: Sendable {
   public var status: Int
   public var headers: [(String, String)]
   public var body: Body
+  /// For a LIST answered as JSON: each of `items` already encoded, in order. The HTTP layer writes
+  /// these bytes in place of serialising the items again; in-process callers read `body` alone.
+  public var encodedItems: [[UInt8]]?
 
   public init(status: Int, headers: [(String, String)] = [], body: Body) {
     self.status = status

@@ -159,6 +159,7 @@ extension APIServer {
       o.removeValue(forKey: "apiVersion")
       return .object(o)
     }
+    let encodedItems = ctx.resource.isConvertedEvents ? nil : encodings(of: presented, stored: items, resource: ctx.resource)
     var out = JSONObject()
     if ctx.resource.isCustom {
       out["apiVersion"] = .string(ctx.resource.groupVersion)
@@ -171,7 +172,34 @@ extension APIServer {
       out["metadata"] = .object(listMeta)
       out["items"] = .array(presented)
     }
-    return .json(.object(out))
+    var response = APIResponse.json(.object(out))
+    response.encodedItems = encodedItems
+    return response
+  }
+
+  /// The JSON of each LIST item: kept from an earlier LIST while the object is unchanged (same
+  /// resourceVersion, same API version), else encoded now and kept. A LIST of 10,000 pods is 25 MB
+  /// of JSON, and encoding it is most of the LIST's time; between two LISTs few pods change.
+  private func encodings(of presented: [JSONValue], stored: [JSONValue], resource: APIResource) -> [[UInt8]] {
+    let storageKey = resource.storageKey, groupVersion = resource.groupVersion
+    let versions = stored.map { $0[path: ["metadata", "resourceVersion"]]?.stringValue ?? "" }
+    let keys = stored.map(objectKey)
+    var out: [[UInt8]?] = store.transaction { state in
+      stored.indices.map { state.listEncoding(storageKey, keys[$0], resourceVersion: versions[$0], groupVersion: groupVersion) }
+    }
+    var made: [(String, ListItemEncoding)] = []
+    for i in out.indices where out[i] == nil {
+      var bytes: [UInt8] = []
+      JSONSerializer.write(presented[i], into: &bytes)
+      out[i] = bytes
+      if !versions[i].isEmpty { made.append((keys[i], ListItemEncoding(resourceVersion: versions[i], groupVersion: groupVersion, bytes: bytes))) }
+    }
+    if !made.isEmpty {
+      store.transaction { state in
+        for (key, encoding) in made { state.keepListEncoding(storageKey, key, encoding) }
+      }
+    }
+    return out.map { $0 ?? [] }
   }
 
   // MARK: watch

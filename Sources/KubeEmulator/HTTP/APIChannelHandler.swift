@@ -117,7 +117,7 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     switch response.body {
     case .json(let value):
       var buffer = context.channel.allocator.buffer(capacity: 1024)
-      JSONBodyWriter.write(value, into: &buffer)
+      JSONBodyWriter.write(value, encodedItems: response.encodedItems, into: &buffer)
       finish(context: context, status: status, headers: headers, buffer: buffer, head: head, keepAlive: keepAlive)
     case .bytes(let bytes):
       var buffer = context.channel.allocator.buffer(capacity: bytes.count)

@@ -31,6 +31,13 @@ public typealias StoreEventSink = @Sendable (StoreEvent) -> Void
 /// handed to subscribers while the lock is held, so registration and delivery never interleave).
 /// Caveats: history is bounded (`historyLimit` events); a watch or continue token older than the
 /// oldest retained version gets 410 Gone, as kube-apiserver's watch cache answers after compaction.
+/// An object's JSON as it appears in a LIST's `items`, with what it was made from.
+public struct ListItemEncoding: Sendable {
+  public var resourceVersion: String
+  public var groupVersion: String
+  public var bytes: [UInt8]
+}
+
 public final class ObjectStore: @unchecked Sendable {
   // Safety: every mutable member is accessed only inside `lock.withLock` (see `transaction`/`read`).
   private let lock = NIOLock()
@@ -66,6 +73,13 @@ public final class ObjectStore: @unchecked Sendable {
     public internal(set) var deleting: Set<ObjectRef> = []
     var orphanCandidates: Set<ObjectRef> = []
     var nextSubscriberID: UInt64 = 1
+    /// Each object's JSON as a LIST item, kept from the LIST that encoded it until the object is
+    /// written or removed (a write gives it a new resourceVersion, so an entry is also checked
+    /// against that). By storage key, then object key.
+    var listEncodings: [String: [String: ListItemEncoding]] = [:]
+    /// Bytes held in `listEncodings`; past `listEncodingLimit` nothing more is kept.
+    var listEncodingBytes = 0
+    static let listEncodingLimit = 64 << 20
 
     init(historyLimit: Int, currentRV: Int64) {
       self.historyLimit = historyLimit
@@ -110,6 +124,7 @@ public final class ObjectStore: @unchecked Sendable {
       let key = State.key(namespace, name)
       let previous = buckets[storageKey]?[key]
       buckets[storageKey, default: [:]][key] = stored
+      forgetListEncoding(storageKey, key)
       index(ObjectRef(storageKey: storageKey, namespace: namespace, name: name), old: previous, new: stored)
       record(StoreEvent(type: type, storageKey: storageKey, namespace: namespace, object: stored,
                         previous: previous, resourceVersion: currentRV))
@@ -123,6 +138,7 @@ public final class ObjectStore: @unchecked Sendable {
       let key = State.key(namespace, name)
       guard var object = buckets[storageKey]?.removeValue(forKey: key) else { return nil }
       if buckets[storageKey]?.isEmpty == true { buckets[storageKey] = nil }
+      forgetListEncoding(storageKey, key)
       index(ObjectRef(storageKey: storageKey, namespace: namespace, name: name), old: object, new: nil)
       let previous = object
       currentRV += 1
@@ -138,6 +154,28 @@ public final class ObjectStore: @unchecked Sendable {
         remove(storageKey, namespace: object[path: ["metadata", "namespace"]]?.stringValue ?? "",
                name: object[path: ["metadata", "name"]]?.stringValue ?? "")
       }
+    }
+
+    /// The encoding a LIST kept of the object at `key`, if it is of this resourceVersion and was
+    /// made for the same API version (a CRD's items name the version they were served as).
+    public func listEncoding(_ storageKey: String, _ key: String, resourceVersion: String, groupVersion: String) -> [UInt8]? {
+      guard let e = listEncodings[storageKey]?[key], e.resourceVersion == resourceVersion, e.groupVersion == groupVersion else { return nil }
+      return e.bytes
+    }
+
+    /// Keeps a LIST item's encoding, unless the object has changed since it was read or the cache is full.
+    public mutating func keepListEncoding(_ storageKey: String, _ key: String, _ encoding: ListItemEncoding) {
+      guard buckets[storageKey]?[key]?[path: ["metadata", "resourceVersion"]]?.stringValue == encoding.resourceVersion else { return }
+      forgetListEncoding(storageKey, key)
+      guard listEncodingBytes + encoding.bytes.count <= State.listEncodingLimit else { return }
+      listEncodings[storageKey, default: [:]][key] = encoding
+      listEncodingBytes += encoding.bytes.count
+    }
+
+    private mutating func forgetListEncoding(_ storageKey: String, _ key: String) {
+      guard let old = listEncodings[storageKey]?.removeValue(forKey: key) else { return }
+      listEncodingBytes -= old.bytes.count
+      if listEncodings[storageKey]?.isEmpty == true { listEncodings[storageKey] = nil }
     }
 
     private static func uid(_ o: JSONValue?) -> String? { o?[path: ["metadata", "uid"]]?.stringValue }
