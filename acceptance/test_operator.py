@@ -233,6 +233,7 @@ def test_health_readiness_and_metrics_endpoints(crd_sim):
         assert 'edgeml_reconcile_total{controller="edgemodel",result="success"}' in text
         assert 'edgeml_api_requests_total{verb="PATCH",code="200"}' in text
         assert "edgeml_reconcile_duration_seconds_bucket" in text
+        assert 'edgeml_workqueue_queue_duration_seconds_count{name="edgemodel"}' in text
     finally:
         op.terminate()
         op.wait(timeout=15)

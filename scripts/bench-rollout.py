@@ -72,6 +72,35 @@ def bench_patch_status(api, path, body):
         r.read()
 
 
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def histogram_summary(text, metric, label):
+    """`metric{label}`'s count, mean and the share of observations within 10 and 50 ms, from the
+    Prometheus text of a histogram."""
+    buckets, total, count = {}, 0.0, 0
+    for line in text.splitlines():
+        if not line.startswith(metric) or label not in line:
+            continue
+        name, _, value = line.rpartition(" ")
+        if name.startswith(metric + "_bucket"):
+            le = re.search(r'le="([^"]+)"', name).group(1)
+            buckets[float("inf") if le == "+Inf" else float(le)] = float(value)
+        elif name.startswith(metric + "_sum"):
+            total = float(value)
+        elif name.startswith(metric + "_count"):
+            count = int(float(value))
+    if not count:
+        return f"{metric}: no observations"
+    within = lambda bound: max((v for le, v in buckets.items() if le <= bound), default=0) / count * 100
+    return (f"{metric.removeprefix('edgeml_')}: {count} observations, mean {total / count * 1000:.1f} ms, "
+            f"{within(0.010):.0f}% ≤ 10 ms, {within(0.050):.0f}% ≤ 50 ms")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, ".build-static", "release", "edgeml"))
@@ -114,7 +143,8 @@ def main():
             files[version] = ("file://" + path, "sha256:" + hashlib.sha256(data).hexdigest())
         slim = os.path.join(os.path.dirname(args.bin), "edgeml-operator")
         cmd = [slim] if os.access(slim, os.X_OK) else [args.bin, "operator"]
-        op = subprocess.Popen(cmd + ["--kubeconfig", kc, "--metrics-port", "0", "--health-port", "0", "--workers", str(args.workers),
+        metrics_port = free_port()
+        op = subprocess.Popen(cmd + ["--kubeconfig", kc, "--metrics-port", str(metrics_port), "--health-port", "0", "--workers", str(args.workers),
                                      "--qps", "3000", "--burst", "3000"],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "operator.log"), "w"))
         uri, digest = files["1"]
@@ -193,6 +223,12 @@ def main():
         print(f"kubectl edgeml resume → weight 100 written, {n} gates at once: p50 {bench.percentile(gate, 50):.1f} ms, "
               f"p99 {bench.percentile(gate, 99):.1f} ms, max {max(gate) if gate else float('nan'):.1f} ms ({len(gate)} rollouts)")
         print(f"operator RSS: peak {peak:.1f} MiB while {n} rollouts progressed, {rss_mib(op.pid):.1f} MiB after; CPU {cpu:.2f} s (first step)")
+        # Where the operator's time went: the Rollout controller's queue wait and reconcile time,
+        # from its own histograms (whole run; bucket bounds, so "≤ 50 ms" is exact only at a bound).
+        text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+        for metric, label in (("edgeml_workqueue_queue_duration_seconds", 'name="rollout"'),
+                              ("edgeml_reconcile_duration_seconds", 'controller="rollout"')):
+            print("rollout controller " + histogram_summary(text, metric, label))
     finally:
         stop.set()
         for p in (op, sim):

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import ControllerRuntime
 
@@ -65,6 +66,37 @@ struct WorkQueueTests {
     #expect(q.waitingWorkers == 0)
     q.add("k")
     #expect(await q.get() == "k")   // the cancelled worker did not swallow it
+  }
+
+  @Test("the queue wait reported for each key runs from its add (or the end of its delay) to a worker taking it")
+  func queueWaitIsMeasuredOnTheClock() async {
+    let clock = ManualClock()
+    let waits = Mutex<[Duration]>([])
+    let q = WorkQueue<String>(clock: clock, onQueueWait: { w in waits.withLock { $0.append(w) } })
+    // Queued, then taken 3 s later.
+    q.add("a")
+    clock.advance(by: .seconds(3))
+    #expect(await q.get() == "a")
+    // Added again while being processed: it waits from that add until `done` hands it out.
+    q.add("a")
+    clock.advance(by: .seconds(2))
+    let worker = Task { await q.get() }
+    await until { q.waitingWorkers == 1 }
+    q.done("a")
+    #expect(await worker.value == "a")
+    q.done("a")
+    // Delayed by 10 s: the wait starts when the delay ends, not when it was asked for.
+    await withDiscardingTaskGroup { group in
+      group.addTask { await q.runDelays() }
+      q.add("b", after: .seconds(10))
+      await clock.waitForSleepers(1)
+      clock.advance(by: .seconds(10))
+      await until { q.depth == 1 }
+      clock.advance(by: .seconds(1))
+      #expect(await q.get() == "b")
+      group.cancelAll()
+    }
+    #expect(waits.withLock { $0 } == [.seconds(3), .seconds(2), .seconds(1)])
   }
 
   @Test("a delayed key is not handed out a moment before its time, and is exactly at it")

@@ -30,7 +30,9 @@ public struct Controller: Sendable {
               metrics: ControllerMetrics = ControllerMetrics()) {
     precondition(workers > 0, "a controller needs at least one worker")
     self.name = name
-    self.queue = WorkQueue(clock: clock)
+    // swift-metrics front end; the backend (Prometheus) is chosen once in `edgeml operator`.
+    let queueWait = Metrics.Timer(label: "edgeml_workqueue_queue_duration_seconds", dimensions: [("name", name)], preferredDisplayUnit: .seconds)
+    self.queue = WorkQueue(clock: clock, onQueueWait: { queueWait.recordNanoseconds(Int64(clamping: $0.components.seconds) * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000) })
     self.reconciler = reconciler
     self.workers = workers
     self.logger = logger

@@ -40,6 +40,9 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
     var isShuttingDown = false
     var addCount = 0
     var retryCount = 0
+    /// When each key waiting in `queue` (or dirty while processing) was added: its queue wait ends
+    /// when a worker takes it (client-go's `workqueue_queue_duration_seconds`).
+    var addedAt: [Key: ContinuousClock.Instant] = [:]
   }
 
   /// A worker to resume with a key, once the lock is released.
@@ -48,34 +51,45 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
   private let state = Mutex(State())
   /// The clock delays and backoffs are measured on.
   public let clock: any ControllerClock
+  /// Told how long each key waited between being added (or its delay ending) and a worker taking it.
+  private let onQueueWait: (@Sendable (Duration) -> Void)?
 
-  public init(clock: any ControllerClock = SystemClock()) {
+  public init(clock: any ControllerClock = SystemClock(), onQueueWait: (@Sendable (Duration) -> Void)? = nil) {
     self.clock = clock
+    self.onQueueWait = onQueueWait
   }
 
   /// Queues `key` unless it is already waiting.
   public func add(_ key: Key) {
-    let handout = state.withLock { Self.add(key, to: &$0) }
+    let now = clock.now
+    let (handout, waited) = state.withLock { Self.add(key, at: now, to: &$0) }
+    report(waited)
     handout.map { $0.continuation.resume(returning: $0.key) }
   }
 
-  private static func add(_ key: Key, to s: inout State) -> Handout? {
-    guard !s.isShuttingDown else { return nil }
+  private static func add(_ key: Key, at now: ContinuousClock.Instant, to s: inout State) -> (Handout?, Duration?) {
+    guard !s.isShuttingDown else { return (nil, nil) }
     s.addCount += 1
-    guard s.dirty.insert(key).inserted else { return nil }
-    if s.processing.contains(key) { return nil }   // `done` queues it again
-    return handOut(key, &s)
+    guard s.dirty.insert(key).inserted else { return (nil, nil) }
+    s.addedAt[key] = now
+    if s.processing.contains(key) { return (nil, nil) }   // `done` queues it again
+    return handOut(key, at: now, &s)
   }
 
-  /// Gives a dirty key to a waiting worker (returned, to resume outside the lock), or queues it.
-  private static func handOut(_ key: Key, _ s: inout State) -> Handout? {
+  /// Gives a dirty key to a waiting worker (returned, to resume outside the lock, with how long the
+  /// key waited), or queues it.
+  private static func handOut(_ key: Key, at now: ContinuousClock.Instant, _ s: inout State) -> (Handout?, Duration?) {
     if let waiter = s.waiters.popFirst() {
       s.dirty.remove(key)
       s.processing.insert(key)
-      return (waiter.continuation, key)
+      return ((waiter.continuation, key), s.addedAt.removeValue(forKey: key).map { now - $0 })
     }
     s.queue.append(key)
-    return nil
+    return (nil, nil)
+  }
+
+  private func report(_ waited: Duration?) {
+    if let waited, let onQueueWait { onQueueWait(waited) }
   }
 
   /// Queues `key` once `delay` has passed (a reconcile's `requeue(after:)`). If the key already
@@ -120,16 +134,18 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
     let id = state.withLock { s -> UInt64 in s.nextSequence += 1; return s.nextSequence }
     return await withTaskCancellationHandler {
       await withCheckedContinuation { (c: CheckedContinuation<Key?, Never>) in
-        let answer = state.withLock { s -> Key?? in
+        let now = clock.now
+        let (answer, waited) = state.withLock { s -> (Key??, Duration?) in
           if let key = s.queue.popFirst() {
             s.dirty.remove(key)
             s.processing.insert(key)
-            return .some(key)
+            return (.some(key), s.addedAt.removeValue(forKey: key).map { now - $0 })
           }
-          if s.isShuttingDown || Task.isCancelled { return .some(nil) }
+          if s.isShuttingDown || Task.isCancelled { return (.some(nil), nil) }
           s.waiters.append((id, c))
-          return .none
+          return (.none, nil)
         }
+        report(waited)
         if let answer { c.resume(returning: answer) }
       }
     } onCancel: {
@@ -143,10 +159,12 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
 
   /// Marks `key` processed; queues it again if it was added meanwhile.
   public func done(_ key: Key) {
-    let handout = state.withLock { s -> Handout? in
+    let now = clock.now
+    let (handout, waited) = state.withLock { s -> (Handout?, Duration?) in
       s.processing.remove(key)
-      return s.dirty.contains(key) ? Self.handOut(key, &s) : nil
+      return s.dirty.contains(key) ? Self.handOut(key, at: now, &s) : (nil, nil)
     }
+    report(waited)
     handout.map { $0.continuation.resume(returning: $0.key) }
   }
 
@@ -195,6 +213,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
   public func runDelays() async {
     while !Task.isCancelled {
       let step = takeDue()
+      for w in step.waits { report(w) }
       for h in step.handouts { h.continuation.resume(returning: h.key) }
       if step.stop { return }
       await sleep(until: step.next)
@@ -203,6 +222,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
 
   private struct DelayStep {
     var handouts: [Handout] = []
+    var waits: [Duration] = []
     var next: ContinuousClock.Instant?
     var stop = false
   }
@@ -222,7 +242,9 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
         s.delayed.removeMin()
         guard let live = s.delayedEntry[top.key], live.sequence == top.sequence else { continue }
         s.delayedEntry[top.key] = nil
-        if let h = Self.add(top.key, to: &s) { step.handouts.append(h) }
+        let (handout, waited) = Self.add(top.key, at: now, to: &s)
+        if let handout { step.handouts.append(handout) }
+        if let waited { step.waits.append(waited) }
       }
       while let top = s.delayed.min, s.delayedEntry[top.key]?.sequence != top.sequence { s.delayed.removeMin() }
       step.next = s.delayed.min?.due
