@@ -88,3 +88,56 @@ def test_nodes_without_the_device_plugin_serve_without_requesting_a_gpu():
 def test_an_unknown_distribution_is_refused():
     r = subprocess.run([EDGEML, "sim", "--distribution", "kind"], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "--distribution must be k3s or microk8s" in r.stderr
+
+
+RUNTIME_CLASS = """apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: nvidia-pinned}
+handler: nvidia
+overhead: {podFixed: {cpu: 250m, memory: 120Mi}}
+scheduling:
+  nodeSelector: {edgeml.io/gpu: "true"}
+  tolerations:
+  - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}
+  - {key: edgeml.io/dedicated, operator: Equal, value: ml, effect: NoSchedule}
+"""
+
+
+def pod_with(name, node_selector, overhead=""):
+    return f"""apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  runtimeClassName: nvidia-pinned
+  nodeSelector: {node_selector}
+  tolerations: [{{key: nvidia.com/gpu, operator: Exists}}]
+  containers: [{{name: c, image: triton:1}}]
+{overhead}"""
+
+
+def test_a_runtime_class_gives_its_pods_its_overhead_and_scheduling():
+    """The RuntimeClass admission plugin's mutating half (plugin/pkg/admission/runtimeclass): the
+    class's overhead and scheduling are copied into each new pod that names it."""
+    sim = Sim()
+    try:
+        sim.kubectl("apply", "-f", "-", input=RUNTIME_CLASS)
+        sim.kubectl("create", "-f", "-", input=pod_with("merged", "{site: a}"))
+        spec = json.loads(sim.kubectl("get", "pod", "merged", "-o", "json").stdout)["spec"]
+        assert spec["overhead"] == {"cpu": "250m", "memory": "120Mi"}
+        assert spec["nodeSelector"] == {"site": "a", "edgeml.io/gpu": "true"}
+        # The pod's own nvidia.com/gpu toleration (any effect) covers the class's NoSchedule one;
+        # the class's other toleration is added after the default not-ready/unreachable ones.
+        assert [(t["key"], t.get("effect", "")) for t in spec["tolerations"]] == [
+            ("nvidia.com/gpu", ""), ("node.kubernetes.io/not-ready", "NoExecute"),
+            ("node.kubernetes.io/unreachable", "NoExecute"), ("edgeml.io/dedicated", "NoSchedule")]
+
+        conflict = sim.kubectl("create", "-f", "-", input=pod_with("conflict", '{edgeml.io/gpu: "false"}'), check=False)
+        assert conflict.returncode != 0
+        assert ('pods "conflict" is forbidden: conflict: runtimeClass.scheduling.nodeSelector[edgeml.io/gpu] = true; '
+                'pod.spec.nodeSelector[edgeml.io/gpu] = false') in conflict.stderr
+        other = sim.kubectl("create", "-f", "-", input=pod_with("other", "{}", "  overhead: {cpu: 1, memory: 120Mi}"), check=False)
+        assert other.returncode != 0
+        assert "pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead" in other.stderr
+        assert sim.kubectl("get", "pod", "conflict", check=False).returncode != 0
+    finally:
+        sim.stop()

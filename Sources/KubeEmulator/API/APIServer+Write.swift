@@ -165,7 +165,8 @@ extension APIServer {
     let strategy = resource.strategy
     try strategy.prepareForCreate(&object, server: self)
     if resource.isCustom, let schema = customSchema(for: resource) { schema.applyDefaults(&object) }
-    try admission.admit(&object, AdmissionAttributes(resource: resource, operation: .create, namespace: namespace, serviceAccounts: serviceAccountCache))
+    try admission.admit(&object, AdmissionAttributes(resource: resource, operation: .create, namespace: namespace, serviceAccounts: serviceAccountCache,
+                                                     runtimeClasses: runtimeClassCache))
     if let fieldManager { object = recordingUpdate(old: nil, new: object, resource: resource, subresource: nil, manager: fieldManager) }
     var errors = Validation.validateObjectMeta(object, nameRule: strategy.nameRule) + strategy.validate(object)
     if resource.isCustom, let schema = customSchema(for: resource) { errors += schema.validate(object, old: nil) }

@@ -35,6 +35,7 @@ public final class APIServer: @unchecked Sendable {
   /// Signs the service-account tokens TokenRequest hands out and checks those presented.
   let tokenIssuer = ServiceAccountTokenIssuer()
   let serviceAccountCache = ServiceAccountCache()
+  let runtimeClassCache = RuntimeClassCache()
   /// The kubelets' door (`setKubeletConnection`); nil until something runs pods.
   let kubelet = Locked<(any KubeletConnection)?>(nil)
   /// The cluster CA's certificate (PEM) that the root CA publisher puts into every namespace's

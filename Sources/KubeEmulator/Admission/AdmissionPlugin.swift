@@ -24,6 +24,8 @@ struct AdmissionAttributes {
   var namespace: String?
   /// The service accounts as the ServiceAccount plugin's lister sees them.
   var serviceAccounts: ServiceAccountCache? = nil
+  /// The RuntimeClasses as the RuntimeClass plugin's lister sees them.
+  var runtimeClasses: RuntimeClassCache? = nil
   /// Whether the object is a pod, which several plugins only look at (their `GroupResource() != api.Resource("pods")` checks).
   var isPod: Bool { resource.groupResource == GroupResource(group: "", resource: "pods") }
 }

@@ -95,8 +95,12 @@ struct RBACStrategy: ResourceStrategy {
   var nameRule: NameRule { .pathSegment }
 }
 
-/// RuntimeClasses (node.k8s.io): printers.go's `runtimeClassColumnDefinitions`, Name, Handler, Age.
+/// RuntimeClasses (node.k8s.io): printers.go's `runtimeClassColumnDefinitions`, Name, Handler, Age;
+/// each write is recorded for the RuntimeClass admission plugin's mutating phase.
 struct RuntimeClassStrategy: ResourceStrategy {
+  func afterWrite(_ stored: JSONValue, state: inout ObjectStore.State, server: APIServer) {
+    server.runtimeClassCache.record(stored)
+  }
   var tableColumns: [TableConverter.Column]? {
     [TableConverter.nameColumn, .init(name: "Handler", type: "string") { o, _ in TableConverter.str(o, "handler") }, TableConverter.ageColumn]
   }
