@@ -28,6 +28,13 @@ public final class EdgeSim: Sendable {
     public var simRoot: URL
     /// Container `command[0]` → program on this machine (docs/edgemodel-contracts.md §4).
     public var executables: [String: String]
+    /// Image repository (no tag or digest) → what the image runs when a container names no
+    /// `command`: its ENTRYPOINT and CMD, whose first word the executable table resolves. Any tag
+    /// of a repository here runs the programs built on this machine (docs/edgesim.md, "Images").
+    public var images: [String: ContainerImage] = [:]
+    /// Node kind's `fixture` name → a directory whose tree is copied onto each such node's disk at
+    /// start (`nodes/<node>/…`): what hostPath volumes find there (`/proc/device-tree`, `/etc/nv_tegra_release`…).
+    public var hostFileSystems: [String: URL] = [:]
     /// Multiplies every simulated duration: 1 is real time, 0.01 a hundred times faster.
     public var speed: Double
     /// Whether Triton pods serve `/metrics` and `/v2/health/ready` at their pod IP (off for large benchmarks).
@@ -65,10 +72,18 @@ public final class EdgeSim: Sendable {
       let edgeml = binDirectory.appendingPathComponent("edgeml").path
       let engine = binDirectory.appendingPathComponent("edgeml-engine").path
       let trtexec = binDirectory.appendingPathComponent("trtexec-double").path
+      let operatorBinary = binDirectory.appendingPathComponent("edgeml-operator").path
       return ["edgeml": edgeml, "/usr/local/bin/edgeml": edgeml, "/edgeml": edgeml,
+              "edgeml-operator": operatorBinary, "/usr/local/bin/edgeml-operator": operatorBinary,
               "edgeml-engine": engine, "/usr/local/bin/edgeml-engine": engine,
               "/usr/src/tensorrt/bin/trtexec": trtexec, "trtexec": trtexec]
     }
+
+    /// The release image's configuration (Containerfile: `ENTRYPOINT ["/usr/local/bin/edgeml"]`,
+    /// `CMD ["--help"]`), under the repository the manifests and the chart name.
+    public static let defaultImages: [String: ContainerImage] = [
+      "ghcr.io/edgeml/edgeml": ContainerImage(entrypoint: ["/usr/local/bin/edgeml"], cmd: ["--help"]),
+    ]
 
     /// The table's programs that are not executable files (for example a product not built yet),
     /// by path: containers that run them fail to start.
@@ -106,6 +121,7 @@ public final class EdgeSim: Sendable {
   public static func start(server: APIServer, configuration: Configuration,
                            logger: Logger = Logger(label: "edgesim", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> EdgeSim {
     try FileManager.default.createDirectory(at: configuration.simRoot, withIntermediateDirectories: true)
+    installHostFileSystems(configuration)
     for path in configuration.missingExecutables {
       logger.warning("Executable not found: containers that run it will fail to start", metadata: ["path": "\(path)"])
     }
@@ -152,6 +168,27 @@ public final class EdgeSim: Sendable {
     sim.root.withLock { $0 = task }
     logger.info("EdgeSim started", metadata: ["edgesim.nodes": "\(configuration.fleet.nodes.count)", "edgesim.speed": "\(configuration.speed)"])
     return sim
+  }
+
+  /// Copies each node kind's host tree onto its nodes' disks (`nodes/<node>/…`), leaving what is
+  /// already there: a node's files outlive a restart of the simulator on the same sim root.
+  private static func installHostFileSystems(_ configuration: Configuration) {
+    let fm = FileManager.default
+    for (name, kind) in configuration.fleet.nodes {
+      guard let tree = configuration.hostFileSystems[kind.fixture], let entries = fm.enumerator(atPath: tree.path) else { continue }
+      let disk = configuration.simRoot.appendingPathComponent("nodes/\(name)")
+      for case let relative as String in entries where relative != "PROVENANCE.md" {
+        let source = tree.appendingPathComponent(relative), target = disk.appendingPathComponent(relative)
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: source.path, isDirectory: &isDirectory) else { continue }
+        if isDirectory.boolValue {
+          try? fm.createDirectory(at: target, withIntermediateDirectories: true)
+        } else if !fm.fileExists(atPath: target.path) {
+          try? fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+          try? fm.copyItem(at: source, to: target)
+        }
+      }
+    }
   }
 
   /// Queues every existing object once, as informers do after their initial list.

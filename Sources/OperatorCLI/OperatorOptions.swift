@@ -109,7 +109,7 @@ public struct OperatorOptions: ParsableArguments {
     }
     var servers: [HealthServer] = []
     for port in Set([metricsPort, healthPort]) where port > 0 {
-      servers.append(try await HealthServer(host: bindAddress, port: port, isReady: { ready.isSet }, metrics: { registry.emitToBuffer() }))
+      servers.append(try await HealthServer(host: HealthServer.listenAddress(bindAddress, environment: environment), port: port, isReady: { ready.isSet }, metrics: { registry.emitToBuffer() }))
     }
     let service = OperatorService(manager: manager, logger: logger)
     let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

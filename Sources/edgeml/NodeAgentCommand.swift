@@ -93,7 +93,7 @@ struct NodeAgentCommand: AsyncParsableCommand {
       directory: cacheDir ?? host.url(EngineCache.defaultHostPath).path, budget: try CacheBudget(parsing: cacheBudget), logger: logger)
     var server: HealthServer?
     if metricsPort > 0 {
-      server = try await HealthServer(host: bindAddress, port: metricsPort, isReady: { labelled.isSet },
+      server = try await HealthServer(host: HealthServer.listenAddress(bindAddress, environment: ProcessInfo.processInfo.environment), port: metricsPort, isReady: { labelled.isSet },
                                       metrics: { Array((NodeTelemetry.read(from: host).prometheusText() + (keeper?.prometheusText() ?? "")).utf8) })
     }
     let period = Duration.nanoseconds(try GoDuration(parsing: interval).nanoseconds)

@@ -204,6 +204,13 @@ struct EdgeSimOptions: ParsableArguments {
                                               traffic: try trafficConfiguration())
     configuration.runtimeClasses = distribution == "microk8s" ? [] : ["nvidia"]
     configuration.devicePlugin = !noDevicePlugin
+    // The release image runs the binaries built next to this one (`kubectl apply -k manifests/`
+    // runs the real operator and node agent), and each node's disk holds its module's Jetson files
+    // for the node agent's hostPath volumes.
+    configuration.images = EdgeSim.Configuration.defaultImages
+    for tree in NodeAgentFixtures.treeNames {
+      configuration.hostFileSystems[tree] = NodeAgentFixtures.url(forTree: tree)
+    }
     return configuration
   }
 }

@@ -16,11 +16,13 @@ struct SimHarness {
 
   static func start(fleet: String = "orin-nx-16gb=3,agx-orin-64gb=2,orin-nano-8gb=2", speed: Double = 0.01,
                     metrics: Bool = false, executables: [String: String] = [:],
-                    traffic: TrafficConfiguration = TrafficConfiguration()) async throws -> SimHarness {
+                    traffic: TrafficConfiguration = TrafficConfiguration(),
+                    configure: (inout EdgeSim.Configuration) -> Void = { _ in }) async throws -> SimHarness {
     let server = APIServer(documents: sharedDocuments)
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("edgesim-test-\(UUID().uuidString.prefix(8))")
-    let config = EdgeSim.Configuration(fleet: try FleetSpec(parsing: fleet), simRoot: root, executables: executables,
+    var config = EdgeSim.Configuration(fleet: try FleetSpec(parsing: fleet), simRoot: root, executables: executables,
                                        speed: speed, servesMetrics: metrics, simulatedRunSeconds: 2, traffic: traffic)
+    configure(&config)
     let sim = try await EdgeSim.start(server: server, configuration: config)
     return SimHarness(server: server, sim: sim, api: ClusterAPI(server: server, component: "test"), root: root)
   }
@@ -28,8 +30,9 @@ struct SimHarness {
   /// Runs `body` against a fresh simulator and always shuts it down and removes its sim root.
   static func run(fleet: String = "orin-nx-16gb=3,agx-orin-64gb=2,orin-nano-8gb=2", speed: Double = 0.01, metrics: Bool = false,
                   traffic: TrafficConfiguration = TrafficConfiguration(),
+                  configure: (inout EdgeSim.Configuration) -> Void = { _ in },
                   _ body: (SimHarness) async throws -> Void) async throws {
-    let h = try await start(fleet: fleet, speed: speed, metrics: metrics, traffic: traffic)
+    let h = try await start(fleet: fleet, speed: speed, metrics: metrics, traffic: traffic, configure: configure)
     do { try await body(h) } catch {
       await h.stop()
       throw error

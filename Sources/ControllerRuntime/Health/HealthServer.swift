@@ -30,6 +30,19 @@ public final class HealthServer: Sendable {
     }
   }
 
+  /// The address a health server listens on: `host`, except that the unspecified address
+  /// (`0.0.0.0`, `::`, empty) becomes the pod's own address when `EDGEML_POD_NETWORK_ADDRESS`
+  /// names one.
+  ///
+  /// EdgeSim runs every pod's processes in this machine's one network namespace and sets that
+  /// variable to the pod's IP: two replicas then listen on their own pod IPs, where the kubelet
+  /// probes them, instead of fighting for `0.0.0.0:8081` (docs/edgesim.md). Nothing on a real
+  /// node sets it.
+  public static func listenAddress(_ host: String, environment: [String: String]) -> String {
+    guard ["0.0.0.0", "::", ""].contains(host), let pod = environment["EDGEML_POD_NETWORK_ADDRESS"], !pod.isEmpty else { return host }
+    return pod
+  }
+
   public func shutdown() async {
     try? await channel.close()
     try? await group.shutdownGracefully()

@@ -6,9 +6,9 @@ import NIOPosix
 /// `httpGet` readiness probe and the simulated clients' feature batches to drift agents.
 enum LoopbackHTTP {
   /// - Throws: NIO's error when the connection fails or closes before a response, or no answer
-  ///   comes within 10 s.
+  ///   comes within `timeout` (10 s unless said).
   static func request(group: EventLoopGroup, host: String, port: Int, method: HTTPMethod, path: String,
-                      body: [UInt8]? = nil) async throws -> Int {
+                      body: [UInt8]? = nil, timeout: TimeAmount = .seconds(10)) async throws -> Int {
     let promise = group.next().makePromise(of: Int.self)
     var headers = HTTPHeaders()
     headers.add(name: "Host", value: "\(host):\(port)")
@@ -19,7 +19,7 @@ enum LoopbackHTTP {
     }
     let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
     let bootstrap = ClientBootstrap(group: group)
-      .connectTimeout(.seconds(5))
+      .connectTimeout(min(timeout, .seconds(5)))
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
           try channel.pipeline.syncOperations.addHTTPClientHandlers()
@@ -35,8 +35,8 @@ enum LoopbackHTTP {
     }
     defer { channel.close(promise: nil) }
     // A server that accepts and never answers must not hold the caller (a prober, the poster) for ever.
-    let timeout = channel.eventLoop.scheduleTask(in: .seconds(10)) { promise.fail(ChannelError.operationUnsupported) }
-    defer { timeout.cancel() }
+    let deadline = channel.eventLoop.scheduleTask(in: timeout) { promise.fail(ChannelError.operationUnsupported) }
+    defer { deadline.cancel() }
     return try await promise.futureResult.get()
   }
 

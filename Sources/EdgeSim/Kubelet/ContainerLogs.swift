@@ -142,7 +142,7 @@ extension Kubelet: KubeletConnection {
     guard let (containerSpec, isInit) = spec else { throw KubeletError("container not found (\"\(container)\")") }
     let restartPolicy = pod[path: ["spec", "restartPolicy"]]?.stringValue ?? "Always"
     let worker = PodWorker(pod: pod, node: node, context: context, podIP: pod[path: ["status", "podIP"]]?.stringValue ?? "")
-    guard isInit || restartPolicy != "Always" else {
+    guard isInit || restartPolicy != "Always" || worker.runsAsServerProcess(containerSpec) else {
       throw PodWorker.simulated(container, pod: pod.name)
     }
     return try worker.execCommand(containerSpec, command: command, restartCount: status["restartCount"]?.intValue ?? 0)

@@ -53,6 +53,9 @@ final class Kubelet: Sendable {
     var running: [String: Int] = [:]
     /// Pods deleted while their worker was still ending: their volumes go when it has.
     var awaitingCleanup: Set<String> = []
+    /// Pods being deleted gracefully whose containers are still stopping (uid → namespace, name):
+    /// the object is removed once they have.
+    var deleteWhenStopped: [String: ObjectKey] = [:]
   }
 
   let nodes: [String: SimulatedNode]
@@ -203,16 +206,19 @@ final class Kubelet: Sendable {
     if pod.isDeleting {
       // Graceful deletion: stop the worker, then remove the object (the kubelet's status manager
       // deletes with grace period 0 once the containers are gone, pkg/kubelet/status/status_manager.go).
-      let worker = state.withLock { $0.workers.removeValue(forKey: uid) }
-      let api = self.api
-      context.runtime.spawn {
-        if let worker {
-          worker.stop.yield(())
-          worker.stop.finish()
-        }
-        _ = try? api.delete(Paths.pod(pod.namespace, pod.name),
-                            options: ["apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0, "preconditions": ["uid": .string(uid)]])
+      // The object goes once the containers have stopped (SIGTERM, the grace period): a process
+      // still shutting down keeps its pod, and so its bound token, as on a real node.
+      let (worker, stopping) = state.withLock { s -> (Worker?, Bool) in
+        let worker = s.workers.removeValue(forKey: uid)
+        let stopping = worker != nil && s.running[uid] != nil
+        if stopping { s.deleteWhenStopped[uid] = ObjectKey(pod) }
+        return (worker, stopping)
       }
+      if let worker {
+        worker.stop.yield(())
+        worker.stop.finish()
+      }
+      if !stopping { deleteStopped(uid: uid, key: ObjectKey(pod)) }
       return
     }
     if pod.isTerminal { return }
@@ -232,13 +238,24 @@ final class Kubelet: Sendable {
         for await _ in stream { break }   // stop requested, or the kubelet went away
         group.cancelAll()
       }
-      let deleted = self.state.withLock { s -> Bool in
+      let (deleted, stopped) = self.state.withLock { s -> (Bool, ObjectKey?) in
         let left = (s.running[uid] ?? 1) - 1
         s.running[uid] = left > 0 ? left : nil
-        return left <= 0 && s.awaitingCleanup.remove(uid) != nil
+        return (left <= 0 && s.awaitingCleanup.remove(uid) != nil, left <= 0 ? s.deleteWhenStopped.removeValue(forKey: uid) : nil)
       }
       if deleted { self.removeVolumes(ofPod: uid) }
+      if let stopped { self.deleteStopped(uid: uid, key: stopped) }
       // A worker that ran to the end (Job pods) stays registered until the pod is deleted, so it is not restarted.
+    }
+  }
+
+  /// Finishes a graceful deletion: removes the pod object with grace period 0 once its containers
+  /// are gone, as the kubelet's status manager does (pkg/kubelet/status/status_manager.go).
+  private func deleteStopped(uid: String, key: ObjectKey) {
+    let api = self.api
+    context.runtime.spawn {
+      _ = try? api.delete(Paths.pod(key.namespace, key.name),
+                          options: ["apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0, "preconditions": ["uid": .string(uid)]])
     }
   }
 

@@ -42,12 +42,37 @@ struct PodSandbox: Sendable {
     let fm = FileManager.default
     for volume in pod[path: ["spec", "volumes"]]?.arrayValue ?? [] {
       guard let dir = volumeDirectory(volume) else { continue }
+      if let type = volume[path: ["hostPath", "type"]]?.stringValue, !type.isEmpty, type != "DirectoryOrCreate" {
+        try checkHostPath(dir, type: type, path: volume[path: ["hostPath", "path"]]?.stringValue ?? "")
+        continue
+      }
       try? fm.createDirectory(at: dir, withIntermediateDirectories: true)
       // A volume names its Secret by `secretName`; a projection by `name`.
       try writeKeyed(volume, nameFields: ("secretName", "name"), into: dir, api: api)
       for projection in volume[path: ["projected", "sources"]]?.arrayValue ?? [] {
         try project(projection, into: dir, api: api)
       }
+    }
+  }
+
+  /// The kubelet's hostPath type check (pkg/volume/hostpath/host_path.go `checkTypeInternal`):
+  /// `Directory` and `File` must exist as such on the node, `FileOrCreate` makes an empty file.
+  /// `DirectoryOrCreate` and no type create the directory (the caller does); other types
+  /// (`Socket`, `CharDevice`, `BlockDevice`) need only exist here.
+  private func checkHostPath(_ dir: URL, type: String, path: String) throws(SandboxError) {
+    let fm = FileManager.default
+    var isDirectory: ObjCBool = false
+    let exists = fm.fileExists(atPath: dir.path, isDirectory: &isDirectory)
+    switch type {
+    case "Directory":
+      guard exists, isDirectory.boolValue else { throw .missing("hostPath type check failed: \(path) is not a directory") }
+    case "FileOrCreate" where !exists:
+      try? fm.createDirectory(at: dir.deletingLastPathComponent(), withIntermediateDirectories: true)
+      guard fm.createFile(atPath: dir.path, contents: nil) else { throw .missing("hostPath type check failed: \(path) is not a file") }
+    case "File", "FileOrCreate":
+      guard exists, !isDirectory.boolValue else { throw .missing("hostPath type check failed: \(path) is not a file") }
+    default:
+      guard exists else { throw .missing("hostPath \(path) doesn't exist") }
     }
   }
 
@@ -132,6 +157,46 @@ struct PodSandbox: Sendable {
       out.append((trimmed, dir.path))
     }
     return out.sorted { $0.mountPath.count > $1.mountPath.count }
+  }
+
+  /// The container's stand-in root file system: `containers/<name>/rootfs/`, where every mount
+  /// is a symbolic link to the host directory or file behind it. Returns, for each directory that
+  /// holds mounts without being one (`/host` above `/host/proc/device-tree`), its place in that
+  /// root, so a program given `--root /host` finds the mounts under it.
+  ///
+  /// *Caveat:* a mount inside another mount gets no link (it would be written into the outer
+  /// volume); paths naming it directly are still rewritten.
+  func standInRoot(of container: JSONValue, mounts: [(mountPath: String, host: String)]) -> [String: String] {
+    let rootfs = containerDirectory(container["name"]?.stringValue ?? "").appendingPathComponent("rootfs")
+    let paths = Set(mounts.map(\.mountPath))
+    var parents: [String: String] = [:]
+    let fm = FileManager.default
+    for mount in mounts where mount.mountPath.hasPrefix("/") && mount.mountPath != "/" {
+      var components = mount.mountPath.split(separator: "/").map(String.init)
+      components.removeLast()
+      var prefixes: [String] = []
+      for c in components { prefixes.append((prefixes.last ?? "") + "/" + c) }
+      if prefixes.contains(where: { paths.contains($0) }) { continue }   // inside another mount
+      for p in prefixes { parents[p] = rootfs.path + p }
+      let link = rootfs.path + mount.mountPath
+      try? fm.createDirectory(atPath: rootfs.path + (prefixes.last ?? ""), withIntermediateDirectories: true)
+      if (try? fm.destinationOfSymbolicLink(atPath: link)) != mount.host {
+        try? fm.removeItem(atPath: link)
+        try? fm.createSymbolicLink(atPath: link, withDestinationPath: mount.host)
+      }
+    }
+    return parents
+  }
+
+  /// A word that is exactly a directory above mounts (`/host`, or `--root=/host`) → its place in
+  /// the stand-in root. Only whole words: `/dev/null` stays itself though `/dev` holds the
+  /// termination log.
+  static func rewriteParent(_ word: String, parents: [String: String]) -> String {
+    if let mapped = parents[word] { return mapped }
+    if let eq = word.firstIndex(of: "="), let mapped = parents[String(word[word.index(after: eq)...])] {
+      return String(word[...eq]) + mapped
+    }
+    return word
   }
 
   /// Rewrites the mount paths in a value to the host directories behind them.

@@ -231,8 +231,12 @@ struct PodWorker: Sendable {
     try? FileManager.default.createDirectory(at: terminationLog.deletingLastPathComponent(), withIntermediateDirectories: true)
     var env = try ContainerEnvironment.make(container: container, pod: pod, api: api, hostIP: node.hostIP, podIP: podIP)
     env = env.map { ($0.0, PodSandbox.rewrite($0.1, mounts: mounts)) }
-    let words = ((container["command"]?.arrayValue ?? []) + (container["args"]?.arrayValue ?? []))
-      .compactMap(\.stringValue).map { PodSandbox.rewrite(ContainerEnvironment.expand($0, env), mounts: mounts) }
+    let rawWords = ContainerImage.words(of: container, images: context.configuration.images)
+    // Directories that hold mounts without being one (`--root /host` over /host/proc/…) name the
+    // container's stand-in root, where each mount is a symbolic link.
+    let parents = sandbox.standInRoot(of: container, mounts: mounts)
+    let words = rawWords.map { PodSandbox.rewrite(ContainerEnvironment.expand($0, env), mounts: mounts) }
+      .map { PodSandbox.rewriteParent($0, parents: parents) }
       // Absolute paths in the executable table stand for programs in the image (trtexec at
       // /usr/src/tensorrt/bin/trtexec): an argument naming one points at its stand-in here.
       .map { $0.hasPrefix("/") ? (context.configuration.executables[$0] ?? $0) : $0 }
@@ -242,8 +246,7 @@ struct PodWorker: Sendable {
       let path = PodSandbox.rewrite(name, mounts: mounts)
       return name.hasPrefix("/") && path != name && FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
-    guard let first = (container["command"]?.arrayValue ?? []).first?.stringValue,
-          let executable = inVolume(first) ?? context.resolveExecutable(first) else {
+    guard let first = rawWords.first, let executable = inVolume(first) ?? context.resolveExecutable(first) else {
       return ResolvedCommand(process: nil, terminationLog: terminationLog)
     }
     // The node's device facts for the trtexec double (contract §3), build time scaled like every duration.
@@ -256,6 +259,7 @@ struct PodWorker: Sendable {
       ("EDGEML_TRTEXEC_BUILD_SECONDS", String(kind.baseBuildSeconds * runtime.speed)),
     ]
     processEnv += Self.inClusterEnvironment(serverAddress: api.server.serverAddress, mounts: mounts)
+    processEnv.append((Self.podNetworkAddressVariable, podIP))
     for (k, v) in env {
       if let i = processEnv.firstIndex(where: { $0.0 == k }) { processEnv[i].1 = v } else { processEnv.append((k, v)) }
     }
@@ -301,7 +305,8 @@ struct PodWorker: Sendable {
   /// The refusal to exec into a container no process runs.
   static func simulated(_ container: String, pod: String) -> KubeletError {
     KubeletError("container \"\(container)\" in pod \"\(pod)\" is simulated by EdgeSim: no process runs it, so there is nothing to exec into " +
-                 "(only init containers and containers of pods with restartPolicy Never or OnFailure whose command resolves to a program on this machine run as processes)")
+                 "(only init containers, containers of pods with restartPolicy Never or OnFailure whose command resolves to a program on this machine, " +
+                 "and long-running containers that run a program of the executable table, such as edgeml or edgeml-operator, run as processes)")
   }
 
   /// What an in-cluster client needs to find the API server from a process in this sandbox.
@@ -322,13 +327,22 @@ struct PodWorker: Sendable {
     return env
   }
 
+  /// The variable that names the pod's own address to a process in it.
+  ///
+  /// Every pod on a real node has a network namespace of its own, so two pods can both listen on
+  /// `0.0.0.0:8081`; here every process shares this machine's, and the pod's address is a
+  /// loopback one (`127.x.y.z`). Our programs bind this address when told to bind the unspecified
+  /// one (ControllerRuntime's `HealthServer`), so the kubelet's probes and Prometheus reach each
+  /// replica at its pod IP, as on a cluster.
+  static let podNetworkAddressVariable = "EDGEML_POD_NETWORK_ADDRESS"
+
   // MARK: serving containers
 
   /// A long-running container: Running until the pod stops; Ready at once, or for a Triton
   /// container once a model is in its repository (probed every `readinessProbe.periodSeconds`, default 10 s).
   private func serve(_ container: JSONValue, index: Int, status: PodStatusModel, events: EventRecorder) async {
     let name = container["name"]?.stringValue ?? ""
-    if let first = (container["command"]?.arrayValue ?? []).first?.stringValue, context.configuration.executables[first] != nil {
+    if runsAsServerProcess(container) {
       await serveProcess(container, index: index, status: status, events: events)
       return
     }
@@ -385,10 +399,20 @@ struct PodWorker: Sendable {
 
   // MARK: server processes
 
-  /// A long-running container run as a process: Running while it runs, Ready once its readiness
-  /// probe (`httpGet` on the pod IP, every `periodSeconds`) answers 2xx, or at once without a probe;
-  /// when it exits it is restarted after the crash-loop back-off, as any container of an
-  /// `Always` pod (pkg/kubelet/kuberuntime/kuberuntime_container.go, `restartPolicy`).
+  /// Whether a long-running container (`restartPolicy: Always`) runs as a process: the first word
+  /// it runs — its `command`, else its image's entrypoint — is in the executable table (`edgeml`,
+  /// `edgeml-operator`…). Other long-running containers are simulated.
+  func runsAsServerProcess(_ container: JSONValue) -> Bool {
+    guard let first = ContainerImage.words(of: container, images: context.configuration.images).first else { return false }
+    return context.configuration.executables[first] != nil
+  }
+
+  /// A long-running container run as a process: Running while it runs; Ready as its readiness
+  /// probe (`httpGet` on the pod IP) says, or at once without one; killed and restarted when its
+  /// liveness probe fails `failureThreshold` times in a row (a `Killing` Event: "Container C failed
+  /// liveness probe, will be restarted", pkg/kubelet/kuberuntime/kuberuntime_manager.go
+  /// `computePodActions`); when it exits it is restarted after the crash-loop back-off, as any
+  /// container of an `Always` pod (pkg/kubelet/kuberuntime/kuberuntime_container.go, `restartPolicy`).
   private func serveProcess(_ container: JSONValue, index: Int, status: PodStatusModel, events: EventRecorder) async {
     let name = container["name"]?.stringValue ?? ""
     var restarts = 0
@@ -403,35 +427,59 @@ struct PodWorker: Sendable {
       guard let process = command.process else { return }
       let started = rfc3339(Date())
       let containerID = PodStatusModel.newContainerID()
-      let probe = HTTPProbe(container: container, host: podIP)
+      let prober = ContainerProber(readiness: HTTPProbe(.readiness, container: container, host: podIP),
+                                   liveness: HTTPProbe(.liveness, container: container, host: podIP),
+                                   group: context.servers.group)
       status.update { s in
         setState(&s, isInit: false, index: index) {
           $0.state = ["running": ["startedAt": .string(started)]]
           $0.containerID = containerID
           $0.started = true
-          $0.ready = probe == nil
+          $0.ready = prober.readiness == nil
         }
         s.phase = "Running"
       }
       events.record(pod, kind: "Pod", reason: "Started", message: "Started container \(name)", fieldPath: fieldPath(false, name))
-      let grace = runtime.scaled(Double(pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30))
-      let exit: ContainerProcess.Exit? = await withTaskGroup(of: ContainerProcess.Exit?.self) { group in
+      // Wall-clock seconds, not scaled by --speed, like the probes: the process shuts down in real
+      // time (the operator releases its Lease on SIGTERM, which a scaled 0.3 s would cut short).
+      let grace = Duration.seconds(pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30)
+      let unhealthy: @Sendable (HTTPProbe.Kind, String) -> Void = { kind, reason in
+        events.record(pod, kind: "Pod", type: "Warning", reason: "Unhealthy", message: "\(kind.rawValue) probe failed: \(reason)",
+                      fieldPath: fieldPath(false, name))
+      }
+      enum Outcome: Sendable { case exited(ContainerProcess.Exit), livenessFailed }
+      let exit: ContainerProcess.Exit? = await withTaskGroup(of: Outcome?.self) { group in
         group.addTask {
-          do { return try await process.run(grace: grace) } catch {
+          do { return .exited(try await process.run(grace: grace)) } catch {
             try? Data("failed to start \(process.executable): \(error)".utf8).write(to: command.terminationLog)
-            return ContainerProcess.Exit(code: 128, signal: nil)
+            return .exited(ContainerProcess.Exit(code: 128, signal: nil))
           }
         }
-        if let probe {
-          group.addTask {
-            await probe.waitUntilReady(group: context.servers.group, period: runtime.scaled(probe.periodSeconds))
-            if !Task.isCancelled { status.update { s in setState(&s, isInit: false, index: index) { $0.ready = true } } }
-            return nil
-          }
+        group.addTask {
+          await prober.runReadiness(onFailure: { unhealthy(.readiness, $0) }, setReady: { ready in
+            if !Task.isCancelled { status.update { s in setState(&s, isInit: false, index: index) { $0.ready = ready } } }
+          })
+          return nil
+        }
+        group.addTask {
+          guard await prober.runLiveness(onFailure: { unhealthy(.liveness, $0) }) != nil else { return nil }
+          return .livenessFailed
         }
         var result: ContainerProcess.Exit?
         for await value in group {
-          if let value { result = value; break }
+          switch value {
+          case .exited(let e)?:
+            result = e
+          case .livenessFailed?:
+            // Stop the probes and the process (SIGTERM, then SIGKILL after the grace period); its exit follows.
+            events.record(pod, kind: "Pod", reason: "Killing", message: "Container \(name) failed liveness probe, will be restarted",
+                          fieldPath: fieldPath(false, name))
+            status.update { s in setState(&s, isInit: false, index: index) { $0.ready = false } }
+            group.cancelAll()
+          case nil:
+            break
+          }
+          if result != nil { break }
         }
         group.cancelAll()
         return result
@@ -452,43 +500,6 @@ struct PodWorker: Sendable {
       }
       events.record(pod, kind: "Pod", type: "Warning", reason: "BackOff", message: "Back-off restarting failed container \(name)", fieldPath: fieldPath(false, name))
       do { try await Task.sleep(for: runtime.scaled(backOff)) } catch { return }
-    }
-  }
-}
-
-/// A container's `readinessProbe.httpGet`, against the pod IP (port by number or by the name of a
-/// container port, as the kubelet resolves it: pkg/kubelet/prober/prober.go `findPortByName`).
-struct HTTPProbe: Sendable {
-  var host: String
-  var port: Int
-  var path: String
-  var periodSeconds: Double
-
-  init?(container: JSONValue, host: String) {
-    guard let get = container[path: ["readinessProbe", "httpGet"]] else { return nil }
-    let portValue = get["port"]
-    var port = portValue?.intValue
-    if port == nil, let name = portValue?.stringValue {
-      port = (container["ports"]?.arrayValue ?? []).first { $0["name"]?.stringValue == name }?["containerPort"]?.intValue ?? Int(name)
-    }
-    guard let port else { return nil }
-    self.host = host
-    self.port = port
-    path = get["path"]?.stringValue ?? "/"
-    periodSeconds = Double(container[path: ["readinessProbe", "periodSeconds"]]?.intValue ?? 10)
-  }
-
-  /// Probes until a 2xx answer (or cancellation). The first probe follows at once, then every period,
-  /// at most every 50 ms of wall time: a process binds its port within a moment of starting.
-  func waitUntilReady(group: EventLoopGroup, period: Duration) async {
-    let pause = max(period, .milliseconds(50))
-    var first = true
-    while !Task.isCancelled {
-      if let code = try? await LoopbackHTTP.request(group: group, host: host, port: port, method: .GET, path: path), (200..<300).contains(code) {
-        return
-      }
-      do { try await Task.sleep(for: first ? .milliseconds(50) : pause) } catch { return }
-      first = false
     }
   }
 }
