@@ -41,6 +41,23 @@ struct LeaderElectorTests {
     #expect(taken[path: ["spec", "acquireTime"]]?.stringValue == clock.microTime)
   }
 
+  @Test("a released lease is taken at once by the next candidate, and that counts as a transition (client-go)")
+  func releasedLeaseCountsATransition() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let c = try client(for: emulator)
+    defer { c.shutdown() }
+    let clock = ManualClock()
+    let a = elector(c, "replica-a", clock), b = elector(c, "replica-b", clock)
+    #expect(try await a.tryAcquireOrRenew())
+    await a.release()
+    #expect(try await lease(c)[path: ["spec", "holderIdentity"]] == nil)   // released: no holder
+    #expect(try await b.tryAcquireOrRenew())          // no waiting for the lease to run out
+    let taken = try await lease(c)
+    #expect(taken[path: ["spec", "holderIdentity"]] == "replica-b")
+    #expect(taken[path: ["spec", "leaseTransitions"]] == 1)
+  }
+
   @Test("a leader whose renewals fail steps down at the first failed renewal past the renew deadline")
   func stepsDownAfterTheRenewDeadline() async throws {
     let emulator = try await startEmulator()

@@ -111,7 +111,9 @@ public struct LeaderElector: Sendable {
     let transitions = existing[path: ["spec", "leaseTransitions"]]?.intValue ?? 0
     if holder != identity {
       updated[path: ["spec", "acquireTime"]] = .string(now())
-      updated[path: ["spec", "leaseTransitions"]] = JSONValue(holder.isEmpty && transitions == 0 ? 0 : transitions + 1)
+      // client-go leaderelection.go `tryAcquireOrRenew`: every acquisition by a candidate that did
+      // not hold the lease counts one transition, a released lease (empty holder) included.
+      updated[path: ["spec", "leaseTransitions"]] = JSONValue(transitions + 1)
     }
     updated[path: ["spec", "holderIdentity"]] = .string(identity)
     updated[path: ["spec", "leaseDurationSeconds"]] = JSONValue(seconds)
