@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -67,7 +68,20 @@ def cluster():
     operator = Operator(sim)
     yield sim
     operator.stop()
+    ips = {p["status"].get("podIP") for p in get(sim, "pods", "-A").get("items", [])} - {None, ""}
     sim.stop()
+    # flower-superlink and flower-supernode start flower-superexec children that outlive the SIGTERM
+    # EdgeSim sends the container's process (a runtime would stop the whole cgroup): end them here.
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            args = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(a.startswith(bin_dir) for a in args) and any(ip in a for a in args for ip in ips):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
 
 
 get = get_json
