@@ -3,6 +3,7 @@
 Every test here drives the emulator with clients we did not write: the real `kubectl` and the
 official Kubernetes Python client.
 """
+import json
 import os
 import re
 import shutil
@@ -43,6 +44,15 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def terminate(proc, grace=15):
+    """SIGTERM, then SIGKILL if the process is still there after `grace` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 class Sim:
@@ -89,13 +99,33 @@ class Sim:
         return r
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        terminate(self.proc)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Operator:
+    """The real operator (`edgeml operator`) against a Sim, its log in the sim's directory."""
+
+    def __init__(self, sim, *extra_args):
+        self.log = open(os.path.join(sim.dir, "operator.log"), "w")
+        self.proc = subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, "--metrics-port", "0",
+                                      "--health-port", "0", *extra_args], stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        terminate(self.proc)
+        self.log.close()
+
+
+def get_json(sim, *args):
+    """`kubectl get ARGS -o json` parsed, or {} when kubectl fails (not found)."""
+    r = sim.kubectl("get", *args, "-o", "json", check=False)
+    return json.loads(r.stdout) if r.returncode == 0 else {}
+
+
+def condition(obj, type_):
+    """The status condition of that type, or {}."""
+    return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == type_), {})
 
 
 @pytest.fixture(scope="module")

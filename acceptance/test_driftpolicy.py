@@ -10,12 +10,11 @@ import json
 import os
 import random
 import struct
-import subprocess
 import threading
 
 import pytest
 
-from conftest import EDGEML, ROOT, Sim, free_port, wait_for
+from conftest import ROOT, Operator, Sim, condition, free_port, get_json, wait_for
 
 FEATURES = {"brightness": "numerical", "object_count": "numerical", "scene": "categorical"}
 
@@ -100,27 +99,14 @@ def cluster():
         {"status": {"conditions": [{"type": "Ready", "status": "True"}], "allocatable": {"nvidia.com/gpu": "1"}}}))
     port = free_port()
     agent = Agent(port)
-    log = open(os.path.join(sim.dir, "operator.log"), "w")
-    operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, "--metrics-port", "0", "--health-port", "0",
-                                 "--drift-agent-port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    operator = Operator(sim, "--drift-agent-port", str(port))
     yield sim, agent
-    operator.terminate()
-    try:
-        operator.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        operator.kill()
-    log.close()
+    operator.stop()
     agent.stop()
     sim.stop()
 
 
-def get(sim, *args):
-    r = sim.kubectl("get", *args, "-o", "json", check=False)
-    return json.loads(r.stdout) if r.returncode == 0 else {}
-
-
-def condition(policy, type_):
-    return next((c for c in policy.get("status", {}).get("conditions", []) if c["type"] == type_), {})
+get = get_json
 
 
 def test_an_example_driftpolicy_detects_drift_and_starts_a_retraining_job(cluster):

@@ -44,6 +44,16 @@ if ! [ -x "$FETCH_TOOLS/bin/moto_server" ] || ! [ -x "$FETCH_TOOLS/bin/mlflow" ]
   python3 -m venv "$FETCH_TOOLS"
   "$FETCH_TOOLS/bin/python" -m pip install -q 'moto[server]' oras mlflow
 fi
+# Flower (federated retraining, acceptance/test_federated.py): flower-superlink, flower-supernode and
+# flwr run are the processes EdgeSim runs for the federated server, client and run images. A venv
+# of its own: flwr pins protobuf, grpcio and cryptography versions of its own.
+FLOWER="${EDGEML_FLOWER:-$HOME/.cache/edgeml-operator/flower}"
+if ! [ -x "$FLOWER/bin/flower-superlink" ] || ! "$FLOWER/bin/python" -c \
+    "import flwr, numpy, sys; sys.exit(flwr.__version__ != '1.42.0')" 2>/dev/null; then
+  echo "setup: pip installing flwr==1.42.0 into $FLOWER"
+  python3 -m venv "$FLOWER"
+  "$FLOWER/bin/python" -m pip install -q 'flwr==1.42.0' numpy
+fi
 # checkov, the security scan acceptance/test_security.py runs over the rendered manifests and chart:
 # a venv of its own too (it pins many packages of its own).
 CHECKOV="${EDGEML_CHECKOV:-$HOME/.cache/edgeml-operator/checkov}"

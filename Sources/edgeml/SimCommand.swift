@@ -168,6 +168,9 @@ struct EdgeSimOptions: ParsableArguments {
   var variantBehaviour: [String] = []
   @Option(help: "Seed of the simulated requests (headers, routing, latencies, errors).") var trafficSeed: UInt64 = 1
   @Option(help: "Background requests per second to each serving pod, per model no --traffic names.") var backgroundRps = 20.0
+  @Option(help: ArgumentHelp("A program a container's command may name, run as a real process (repeatable; adds to the built-in table of edgeml programs).",
+                             valueName: "NAME=PATH"))
+  var executable: [String] = []
   @Option(help: "The distribution the cluster looks like: k3s (the nvidia RuntimeClass pre-installed) or microk8s (none: pods naming it are refused).")
   var distribution = "k3s"
   @Flag(help: "Nodes without NVIDIA's device plugin: no nvidia.com/gpu in their capacity (it is optional on K3s and MicroK8s).")
@@ -179,6 +182,19 @@ struct EdgeSimOptions: ParsableArguments {
     guard backgroundRps >= 0, backgroundRps.isFinite else { throw ValidationError("--background-rps must be a rate >= 0.") }
     guard ["k3s", "microk8s"].contains(distribution) else { throw ValidationError("--distribution must be k3s or microk8s.") }
     _ = try trafficConfiguration()
+    _ = try extraExecutables()
+  }
+
+  /// `--executable NAME=PATH` entries.
+  func extraExecutables() throws -> [String: String] {
+    var table: [String: String] = [:]
+    for entry in executable {
+      guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex, entry.index(after: eq) != entry.endIndex else {
+        throw ValidationError("--executable \(entry): expected NAME=PATH.")
+      }
+      table[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+    }
+    return table
   }
 
   /// The simulated clients from `--traffic`, `--variant-behaviour` and `--traffic-seed`.
@@ -199,7 +215,8 @@ struct EdgeSimOptions: ParsableArguments {
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     let bin = (Bundle.main.executableURL ?? binary).deletingLastPathComponent()
     var configuration = EdgeSim.Configuration(fleet: try FleetSpec(parsing: nodes), simRoot: root,
-                                              executables: EdgeSim.Configuration.defaultExecutables(binDirectory: bin),
+                                              executables: EdgeSim.Configuration.defaultExecutables(binDirectory: bin)
+                                                .merging(try extraExecutables()) { _, extra in extra },
                                               speed: speed, servesMetrics: !noPodMetrics, requestsPerSecond: backgroundRps,
                                               traffic: try trafficConfiguration())
     configuration.runtimeClasses = distribution == "microk8s" ? [] : ["nvidia"]

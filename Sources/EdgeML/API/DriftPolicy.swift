@@ -98,6 +98,10 @@ public struct FederatedRetraining: Codable, Sendable, Equatable {
   public var serverImage: String
   public var clientImage: String
   public var nodeSelector: [String: String]?
+  /// How long a round waits for stragglers once `minClients` answered (a Go duration).
+  public var roundTimeout: String?
+  /// Extra `flwr run --run-config` entries, passed to the app as TOML strings.
+  public var runConfig: [String: String]?
 }
 
 public struct DriftPolicyStatus: Codable, Sendable, Equatable {

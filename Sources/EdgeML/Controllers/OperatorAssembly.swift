@@ -29,7 +29,7 @@ public enum OperatorAssembly {
   /// Indexes DriftPolicies (and Rollouts) by the EdgeModel their `spec.modelRef` names.
   static let policyIndexers: [String: Store.IndexFunction] = ["model": EdgeModelReconciler.rolloutModelKey(of:)]
 
-  /// The DriftPolicy controller: DriftPolicies, the Jobs, ConfigMaps and Rollouts they own, woken
+  /// The DriftPolicy controller: DriftPolicies, the Jobs, ConfigMaps, Rollouts and Flower workloads they own, woken
   /// also by their EdgeModel (`spec.modelRef`). Evaluations are time-driven: each pass returns the
   /// time to the next one (the framework's clock), so a steady policy costs one pass per interval.
   /// - Parameter reconciler: the reconciler (tests give one with their own scrape and clock).
@@ -45,6 +45,10 @@ public enum OperatorAssembly {
       .owns(DriftPolicyReconciler.jobs, labelSelector: managedSelector, fields: CachedFields(spec: [], status: ["conditions", "succeeded", "failed", "active"]))
       .owns(.configMaps, labelSelector: managedSelector, fields: .all)
       .owns(RolloutReconciler.resource, fields: .all, indexers: EdgeModelReconciler.rolloutIndexers)
+      // Federated retraining's SuperLink Deployment and Service and SuperNode DaemonSet (docs/federated.md).
+      .owns(.deployments, labelSelector: managedSelector, fields: cachedFields(for: .deployments))
+      .owns(EdgeModelReconciler.daemonSets, labelSelector: managedSelector, fields: cachedFields(for: EdgeModelReconciler.daemonSets))
+      .owns(EdgeModelReconciler.services, labelSelector: managedSelector, fields: cachedFields(for: EdgeModelReconciler.services))
       // The model's spec (its lineage goes into retraining Jobs) or its coming and going; not its status.
       .watches(EdgeModelReconciler.resource, fields: .all, filter: { change in change.old?["spec"] != change.new?["spec"] }) { change, caches in
         let keys = Set([change.old, change.new].compactMap { $0 }.map(Store.key(of:)))

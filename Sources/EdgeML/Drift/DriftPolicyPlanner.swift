@@ -248,6 +248,7 @@ extension DriftPolicyPlanner {
         return
       }
       recordJobs(settings)
+      if let federated = input.policy.spec.retraining.federated { objects += flowerDeployment(federated) }
       if input.policy.spec.source.prometheus != nil {
         unknown("SourceUnsupported", "source.prometheus is not supported yet: use podMetrics or samples (the drift-agent sidecar)", warn: true)
         return
@@ -459,8 +460,15 @@ extension DriftPolicyPlanner {
     }
 
     mutating func trigger(_ settings: Settings, summary: String) {
-      guard let template = input.policy.spec.retraining.jobTemplate else {
-        set("RetrainingTriggered", "False", "FederatedUnsupported", "drift detected, but retraining.federated is not supported yet: no Job created")
+      let template: JSONValue
+      if let federated = input.policy.spec.retraining.federated {
+        do { template = federatedRunTemplate(federated, runConfig: try DriftPolicyPlanner.runConfig(federated)) } catch {
+          set("RetrainingTriggered", "False", error.reason, "drift detected, but no run was submitted: \(error.message)")
+          return
+        }
+      } else if let jobTemplate = input.policy.spec.retraining.jobTemplate {
+        template = jobTemplate
+      } else {
         return
       }
       let active = (status.retrainJobs ?? []).filter { $0.phase == "Running" }

@@ -240,6 +240,8 @@ struct PodWorker: Sendable {
       // Absolute paths in the executable table stand for programs in the image (trtexec at
       // /usr/src/tensorrt/bin/trtexec): an argument naming one points at its stand-in here.
       .map { $0.hasPrefix("/") ? (context.configuration.executables[$0] ?? $0) : $0 }
+      // Service DNS names as cluster DNS and kube-proxy would resolve them (ServiceAddresses).
+      .map { ServiceAddresses.rewrite($0, api: api) }
     // A program in one of the pod's volumes (edgeml-engine copied into an emptyDir by an earlier
     // init container) runs from the volume's directory here.
     let inVolume = { (name: String) -> String? in

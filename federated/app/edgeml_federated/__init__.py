@@ -1,0 +1,1 @@
+"""edgeml-operator's example Flower App for federated retraining (docs/federated.md)."""
