@@ -70,8 +70,9 @@ def cluster():
     operator.stop()
     ips = {p["status"].get("podIP") for p in get(sim, "pods", "-A").get("items", [])} - {None, ""}
     sim.stop()
-    # flower-superlink and flower-supernode start flower-superexec children that outlive the SIGTERM
-    # EdgeSim sends the container's process (a runtime would stop the whole cgroup): end them here.
+    # flower-superlink and flower-supernode start flower-superexec children. EdgeSim signals a
+    # container's whole process group, as a runtime stops its whole cgroup; this sweep is only a
+    # safety net for anything left if `edgeml sim` itself ends before its containers are stopped.
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             args = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace").split("\0")

@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Waits for exit without blocking a thread (Foundation's termination handler resumes a
 /// continuation); cancelling the waiting task sends SIGTERM, then SIGKILL after the grace period,
-/// as a container runtime stops a container.
+/// as a container runtime stops a container — to the process and everything it started.
 struct ContainerProcess: Sendable {
   var executable: String
   var arguments: [String]
@@ -43,18 +43,23 @@ struct ContainerProcess: Sendable {
       box.finish(Exit(code: p.terminationStatus, signal: p.terminationReason == .uncaughtSignal ? p.terminationStatus : nil))
     }
     try process.run()
+    // Foundation starts the child as the leader of a process group of its own (posix_spawn with
+    // POSIX_SPAWN_SETPGROUP), so the group stands for the container: its signals reach every
+    // process the command started, as a runtime's reach every process of the container's cgroup.
     let pid = process.processIdentifier
-    return await withTaskCancellationHandler {
+    let exit = await withTaskCancellationHandler {
       await box.wait()
     } onCancel: {
-      kill(pid, SIGTERM)
-      // The runtime's stop timeout: SIGKILL if still alive after the grace period.
+      kill(-pid, SIGTERM)
+      // The runtime's stop timeout: SIGKILL to what is still alive after the grace period.
       let (seconds, attoseconds) = grace.components
       let delay = Double(seconds) + Double(attoseconds) / 1e18
-      DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
-        if !box.isFinished { kill(pid, SIGKILL) }
-      }
+      DispatchQueue.global().asyncAfter(deadline: .now() + delay) { kill(-pid, SIGKILL) }
     }
+    // When a container's first process ends, the kernel ends the rest of its PID namespace:
+    // nothing the command left behind outlives it.
+    kill(-pid, SIGKILL)
+    return exit
   }
 }
 
