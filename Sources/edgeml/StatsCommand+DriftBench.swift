@@ -7,10 +7,11 @@ import Glibc   // getrusage
 #endif
 
 /// `edgeml stats bench-evaluation`: what one DriftPolicy evaluation costs the controller — every
-/// pod's `DriftSummaryReport` parsed from the bytes an agent sends, merged across pods, and every
-/// feature tested and corrected — printed as JSON (docs/benchmarks.md; DESIGN.md §5's "1,000
-/// features × 100 pods merged and tested"). Figures, not a pass/fail check.
-struct StatsDriftBenchCommand: ParsableCommand {
+/// pod's `DriftSummaryReport` parsed from the bytes an agent sends and merged as it arrives, through
+/// the controller's own path (`DriftIO.forEachAnswer`, `SummaryMerge`), and every feature tested and
+/// corrected — printed as JSON (docs/benchmarks.md; DESIGN.md §5's "1,000 features × 100 pods merged
+/// and tested"). Figures, not a pass/fail check.
+struct StatsDriftBenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench-evaluation", abstract: "Time and memory of one DriftPolicy evaluation (features × pods).", shouldDisplay: false)
 
@@ -19,9 +20,10 @@ struct StatsDriftBenchCommand: ParsableCommand {
   @Option(help: "Observations per feature in each pod's window.") var observations = 1000
   @Option(help: "Distinct pod reports generated (the rest repeat them; each is still parsed and merged).") var distinct = 10
   @Option(help: "Evaluations timed.") var repeats = 3
+  @Option(help: "Answers parsed at once, as the controller scrapes agents (its default).") var inFlight = DriftIO.scrapeConcurrency
 
-  func run() throws {
-    guard features > 0, pods > 0, observations > 0, distinct > 0, repeats > 0 else {
+  func run() async throws {
+    guard features > 0, pods > 0, observations > 0, distinct > 0, repeats > 0, inFlight > 0 else {
       throw ValidationError("every count must be positive")
     }
     // Inputs: the JSON bytes of `distinct` reports, as an agent's HTTP answer carries them. Odd
@@ -55,31 +57,50 @@ struct StatsDriftBenchCommand: ParsableCommand {
     let reference = try summaries(shift: 0)
     let bytesPerPod = bodies.map(\.count).reduce(0, +) / bodies.count
 
-    var timings: [(parse: Double, merge: Double, test: Double)] = []
+    // Parse time is summed over the answers (parsed `inFlight` at once, as the controller's
+    // scrapes do); merge time is the time spent merging answers as they arrive (serial); gather
+    // is the wall time of both together, what the controller waits for.
+    var timings: [(parse: Double, merge: Double, gather: Double, test: Double)] = []
     var drifted = 0
+    let answers = Array(0..<pods)
     for _ in 0..<repeats {
       let clock = ContinuousClock()
-      var reports: [DriftSummaryReport] = []
-      reports.reserveCapacity(pods)
+      var parseSeconds = 0.0
+      var mergeSeconds = 0.0
+      var merge = SummaryMerge(features: policyFeatures)
+      var failure: (any Error)?
       let t0 = clock.now
-      for p in 0..<pods { reports.append(try ModelCoding.decode(DriftSummaryReport.self, from: try JSONValue(parsing: bodies[p % distinct]))) }
+      await DriftIO.forEachAnswer(answers, concurrency: inFlight, scrape: { [bodies] p -> (Result<DriftSummaryReport, any Error>, Double) in
+        let start = ContinuousClock.now
+        let report = Result { () throws -> DriftSummaryReport in try DriftSummaryReport(json: try JSONValue(parsing: bodies[p % bodies.count])) }
+        return (report, (ContinuousClock.now - start).seconds)
+      }) { _, answer in
+        parseSeconds += answer.1
+        let start = clock.now
+        do { try merge.add(try answer.0.get()) } catch {
+          failure = error
+          return false
+        }
+        mergeSeconds += (clock.now - start).seconds
+        return true
+      }
       let t1 = clock.now
-      let merged = try DriftData.merge(reports, features: policyFeatures)
-      let t2 = clock.now
-      let outcome = try DriftEvaluator.evaluate(features: policyFeatures, reference: reference, current: merged, minSamples: 1,
+      if let failure { throw failure }
+      let outcome = try DriftEvaluator.evaluate(features: policyFeatures, reference: reference, current: merge.summaries, minSamples: 1,
                                                 correction: .bh, share: 0.5)
-      let t3 = clock.now
+      let t2 = clock.now
       if case .decided(let results, _, _, _) = outcome { drifted = results.filter { $0.drifted == true }.count }
-      timings.append(((t1 - t0).seconds, (t2 - t1).seconds, (t3 - t2).seconds))
+      timings.append((parseSeconds, mergeSeconds, (t1 - t0).seconds, (t2 - t1).seconds))
     }
-    let best = timings.min { $0.parse + $0.merge + $0.test < $1.parse + $1.merge + $1.test }!
+    let best = timings.min { $0.gather + $0.test < $1.gather + $1.test }!
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     let output: JSONValue = [
       "features": JSONValue(features), "pods": JSONValue(pods), "observationsPerPodFeature": JSONValue(observations),
-      "reportBytesPerPod": JSONValue(bytesPerPod),
-      "parseSeconds": JSONValue(best.parse), "mergeSeconds": JSONValue(best.merge), "testSeconds": JSONValue(best.test),
-      "evaluationSeconds": JSONValue(best.parse + best.merge + best.test),
+      "reportBytesPerPod": JSONValue(bytesPerPod), "answersInFlight": JSONValue(inFlight),
+      "parseSeconds": JSONValue(best.parse), "mergeSeconds": JSONValue(best.merge),
+      "parseAndMergeSeconds": JSONValue(best.gather), "testSeconds": JSONValue(best.test),
+      "evaluationSeconds": JSONValue(best.gather + best.test),
       "featuresDrifted": JSONValue(drifted),
       // Linux reports ru_maxrss in KiB.
       "peakRSSMiB": JSONValue(Double(usage.ru_maxrss) / 1024),

@@ -34,6 +34,14 @@ import Testing
     #expect(Base64.decode("ab=c") == nil)
     #expect(Base64.decode("abc") == nil)
     #expect(Base64.decode("ab$d") == nil)
+    // Padding belongs only at the very end, one or two of it.
+    #expect(Base64.decode("a===") == nil)
+    #expect(Base64.decode("====") == nil)
+    #expect(Base64.decode("YQ==YWJj") == nil)
+    #expect(Base64.decode("YWI=YWJj") == nil)
+    #expect(Base64.decode("YQ==") == [0x61])
+    #expect(Base64.decode("YWI=") == [0x61, 0x62])
+    #expect(Base64.decode("") == [])
   }
 
   @Test func malformedEntriesNameSourceAndFeature() throws {

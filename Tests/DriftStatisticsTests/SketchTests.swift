@@ -49,15 +49,39 @@ func sketchOfAMillionValues() throws {
   #expect(s.count == 1_000_000)
   #expect(s.serializedBytes < 64 * 1024)
   #expect(s.serialized().count == s.serializedBytes)
-  let sorted = values.sorted()
   let bound = KLLSketch.normalizedRankError(k: s.k)
-  var worst = 0.0
-  for q in stride(from: 0.01, to: 1, by: 0.01) {
-    let x = sorted[Int(q * Double(sorted.count))]
-    let trueCDF = Double(countNotAbove(x, in: sorted)) / Double(sorted.count)
-    worst = max(worst, (s.cdf(x) - trueCDF).magnitude)
-  }
+  let worst = worstRankError(s, sorted: values.sorted(), step: 0.01)
   #expect(worst <= bound, "worst rank error \(worst) > bound \(bound)")
+}
+
+@Test("A sketch merged from 100 pods' sketches keeps the rank-error bound against the exact ranks of all their values")
+func sketchMergedFromAHundredPods() throws {
+  // Each pod sees its own distribution (means spread over [-2, 2], 1,000 to 3,000 values) and
+  // sketches it with the default seed, as every drift agent does; the controller merges the 100
+  // sketches one after the other, as their answers arrive.
+  var all: [Double] = []
+  var merged = KLLSketch()
+  for pod in 0..<100 {
+    let values = sample(1_000 + 20 * pod, seed: 1_000 + UInt64(pod), mean: -2 + 4 * Double(pod % 10) / 9)
+    var part = KLLSketch()
+    try part.insert(contentsOf: values)
+    try merged.merge(try KLLSketch(serialized: part.serialized()))
+    all.append(contentsOf: values)
+  }
+  #expect(merged.count == all.count)
+  let sorted = all.sorted()
+  #expect(merged.minimum == sorted.first && merged.maximum == sorted.last)
+  let bound = KLLSketch.normalizedRankError(k: merged.k)
+  let worst = worstRankError(merged, sorted: sorted, step: 0.005)
+  // Found by this test (2026-12-06): 0.0085 against ε = 0.0068 — every agent's sketch starts from
+  // the same default seed, and 100 eager merges compact the low levels again each time. Not fixed
+  // yet (issue 18); the known issue fails this test once the bound holds, so it is then removed.
+  withKnownIssue("100 merged default-seed sketches exceed the stated rank-error bound") {
+    #expect(worst <= bound, "worst rank error \(worst) > bound \(bound) after 100 merges")
+  }
+  #expect(worst <= 2 * bound, "worst rank error \(worst) > 2ε = \(2 * bound) after 100 merges")
+  // Bounded whatever the number of pods: about 3k retained values, not the 300,000 merged.
+  #expect(merged.retainedCount < 4 * merged.k)
 }
 
 @Test("A sketch survives serialisation byte for byte")
@@ -116,6 +140,17 @@ func categoricalCountsMerge() throws {
 }
 
 /// The number of values ≤ x in an ascending array.
+/// The largest |F̂(x) − F(x)| of a sketch over the values at the quantiles `step`, `2·step`, … of `sorted`.
+private func worstRankError(_ s: KLLSketch, sorted: [Double], step: Double) -> Double {
+  var worst = 0.0
+  for q in stride(from: step, to: 1, by: step) {
+    let x = sorted[Int(q * Double(sorted.count))]
+    let trueCDF = Double(countNotAbove(x, in: sorted)) / Double(sorted.count)
+    worst = max(worst, (s.cdf(x) - trueCDF).magnitude)
+  }
+  return worst
+}
+
 private func countNotAbove(_ x: Double, in sorted: [Double]) -> Int {
   var lo = 0, hi = sorted.count
   while lo < hi {

@@ -27,15 +27,19 @@ public enum FeatureSummary: Sendable, Equatable {
   ///   errors of `KLLSketch.merge` and `CategoricalCounts.merge` (counts beyond 2⁵³); this value is
   ///   then left unchanged.
   public mutating func merge(_ other: FeatureSummary) throws(DriftStatisticsError) {
-    switch (self, other) {
-    case (.numerical(var mine), .numerical(let theirs)):
+    // The payload is moved out and `self` emptied while it merges, so the payload's storage is
+    // uniquely referenced and grows in place: `switch (self, other)` with a `var` binding copied
+    // every level of the sketch (or the whole dictionary of counts) on each merge.
+    switch (other, consume self) {
+    case (.numerical(let theirs), .numerical(var mine)):
+      defer { self = .numerical(mine) }
       try mine.merge(theirs)
-      self = .numerical(mine)
-    case (.categorical(var mine), .categorical(let theirs)):
+    case (.categorical(let theirs), .categorical(var mine)):
+      defer { self = .categorical(mine) }
       try mine.merge(theirs)
-      self = .categorical(mine)
-    default:
-      throw .invalidParameter("cannot merge a \(kind.rawValue) summary with a \(other.kind.rawValue) one")
+    case (_, let unchanged):
+      self = unchanged
+      throw .invalidParameter("cannot merge a \(unchanged.kind.rawValue) summary with a \(other.kind.rawValue) one")
     }
   }
 }
@@ -62,6 +66,14 @@ public struct DriftSummaryReport: Codable, Sendable, Equatable {
     public var sketch: String?
     /// Count per category (categorical features).
     public var counts: [String: Double]?
+
+    /// An entry as it was read, unchecked: `summary(feature:)` checks it.
+    public init(type: DefaultDriftTest.FeatureKind, count: Int, sketch: String?, counts: [String: Double]?) {
+      self.type = type
+      self.count = count
+      self.sketch = sketch
+      self.counts = counts
+    }
 
     public init(_ summary: FeatureSummary) {
       type = summary.kind
@@ -103,6 +115,15 @@ public struct DriftSummaryReport: Codable, Sendable, Equatable {
   public var start: Double
   public var end: Double
   public var features: [String: Feature]
+
+  /// A report as it was read, unchecked: `summaries()` checks it.
+  public init(apiVersion: String, source: String, start: Double, end: Double, features: [String: Feature]) {
+    self.apiVersion = apiVersion
+    self.source = source
+    self.start = start
+    self.end = end
+    self.features = features
+  }
 
   public init(source: String, start: Double, end: Double, summaries: [String: FeatureSummary]) {
     apiVersion = Self.currentAPIVersion
@@ -151,37 +172,52 @@ enum Base64 {
     return String(decoding: out, as: UTF8.self)
   }
 
+  /// Each byte's 6-bit value in the alphabet, 0xFF for a byte outside it (`=` included).
+  private static let values: [UInt8] = {
+    var table = [UInt8](repeating: 0xFF, count: 256)
+    for (value, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(value) }
+    return table
+  }()
+
   /// nil for a string that is not padded base64 of the standard alphabet.
+  ///
+  /// Reads the string's UTF-8 in place and fills an output of the exact size: the sketches of a
+  /// 1,000-feature report are a few megabytes of base64, decoded at every evaluation.
   static func decode(_ text: String) -> [UInt8]? {
-    let chars = Array(text.utf8)
+    var text = text
+    return text.withUTF8 { decode($0) }
+  }
+
+  static func decode(_ chars: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
     guard chars.count % 4 == 0 else { return nil }
-    var out: [UInt8] = []
-    out.reserveCapacity(chars.count / 4 * 3)
-    var index = 0
-    while index < chars.count {
-      var word: UInt32 = 0
-      var padding = 0
-      for j in 0..<4 {
-        let c = chars[index + j]
-        let value: UInt32
-        switch c {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = UInt32(c - UInt8(ascii: "A"))
-        case UInt8(ascii: "a")...UInt8(ascii: "z"): value = UInt32(c - UInt8(ascii: "a")) + 26
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt32(c - UInt8(ascii: "0")) + 52
-        case UInt8(ascii: "+"): value = 62
-        case UInt8(ascii: "/"): value = 63
-        case UInt8(ascii: "=") where index + 4 == chars.count && j >= 2: value = 0; padding += 1
-        default: return nil
+    guard chars.count > 0 else { return [] }
+    // Padding only at the end, one or two `=` ("ab=c", "a===" are malformed).
+    let equals = UInt8(ascii: "=")
+    let padding = chars[chars.count - 1] != equals ? 0 : chars[chars.count - 2] != equals ? 1 : 2
+    let outCount = chars.count / 4 * 3 - padding
+    let table = values
+    return table.withUnsafeBufferPointer { table -> [UInt8]? in
+      var valid = true
+      let out = [UInt8](unsafeUninitializedCapacity: outCount) { buffer, initialized in
+        var o = 0
+        var i = 0
+        while i < chars.count {
+          let last = i + 4 == chars.count
+          let c0 = table[Int(chars[i])], c1 = table[Int(chars[i + 1])]
+          // In the last quartet, padding stands for zero bits.
+          let c2 = last && padding == 2 ? 0 : table[Int(chars[i + 2])]
+          let c3 = last && padding >= 1 ? 0 : table[Int(chars[i + 3])]
+          if (c0 | c1 | c2 | c3) & 0xC0 != 0 { valid = false; break }
+          let word = UInt32(c0) << 18 | UInt32(c1) << 12 | UInt32(c2) << 6 | UInt32(c3)
+          buffer[o] = UInt8(truncatingIfNeeded: word >> 16)
+          if o + 1 < outCount { buffer[o + 1] = UInt8(truncatingIfNeeded: word >> 8) }
+          if o + 2 < outCount { buffer[o + 2] = UInt8(truncatingIfNeeded: word) }
+          o += 3
+          i += 4
         }
-        // Padding only at the end: "ab=c" is malformed.
-        if padding > 0 && c != UInt8(ascii: "=") { return nil }
-        word = word << 6 | value
+        initialized = valid ? outCount : 0
       }
-      out.append(UInt8(word >> 16 & 0xFF))
-      if padding < 2 { out.append(UInt8(word >> 8 & 0xFF)) }
-      if padding < 1 { out.append(UInt8(word & 0xFF)) }
-      index += 4
+      return valid ? out : nil
     }
-    return out
   }
 }

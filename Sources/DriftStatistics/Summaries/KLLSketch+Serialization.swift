@@ -41,14 +41,7 @@ extension KLLSketch {
       guard let size = reader.read(UInt32.self), Int(size) <= (bytes.count - reader.offset) / 8 else {
         throw .invalidParameter("truncated KLL sketch")
       }
-      var level: [Double] = []
-      level.reserveCapacity(Int(size))
-      for _ in 0..<size {
-        guard let bits = reader.read(UInt64.self) else { throw .invalidParameter("truncated KLL sketch") }
-        let v = Double(bitPattern: bits)
-        if v.isNaN { throw .invalidParameter("KLL sketch holds NaN") }
-        level.append(v)
-      }
+      guard let level = reader.readDoubles(Int(size)) else { throw .invalidParameter("KLL sketch holds NaN") }
       // A level's items weigh 2^h each; the total must be the count, at most 2⁵³, without wrapping.
       if size > 0 {
         guard h <= 53, UInt64(size) <= UInt64(maximumExactCount) >> UInt64(h) else { throw .countTooLarge(name: "sketch") }
@@ -64,6 +57,7 @@ extension KLLSketch {
   }
 }
 
+/// Reads little-endian fields from the bytes of a serialized sketch.
 private struct ByteReader {
   let bytes: [UInt8]
   var offset = 0
@@ -71,9 +65,29 @@ private struct ByteReader {
   mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
     let size = MemoryLayout<T>.size
     guard offset + size <= bytes.count else { return nil }
-    var value: T = 0
-    for i in 0..<size { value |= T(bytes[offset + i]) << (8 * i) }
+    let value = bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
     offset += size
     return value
+  }
+
+  /// `count` Float64 values (the caller checked that they fit); nil when one is NaN, which has no rank.
+  ///
+  /// One pass over the bytes into an array of the exact size: a 1,000-feature report carries about
+  /// 400,000 of them per pod.
+  mutating func readDoubles(_ count: Int) -> [Double]? {
+    let start = offset
+    var hasNaN = false
+    let values = bytes.withUnsafeBytes { raw in
+      [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+        for i in 0..<count {
+          let v = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8 * i, as: UInt64.self)))
+          hasNaN = hasNaN || v.isNaN
+          buffer[i] = v
+        }
+        initialized = count
+      }
+    }
+    offset += 8 * count
+    return hasNaN ? nil : values
   }
 }

@@ -136,17 +136,19 @@ public struct KLLSketch: Sendable, Equatable {
     while h < levels.count {
       if levels[h].count >= capacity(level: h) {
         if h + 1 == levels.count { levels.append([]) }
+        // Taken out of `levels` first, so sorting it does not copy it.
         var items = levels[h]
+        levels[h] = []
         items.sort()
-        var leftover: [Double] = []
-        if items.count % 2 == 1 { leftover.append(items.removeLast()) }
+        let leftover = items.count % 2 == 1 ? items.removeLast() : nil
         let offset = Int(nextRandom() & 1)
-        var promoted: [Double] = []
-        promoted.reserveCapacity(items.count / 2)
+        levels[h + 1].reserveCapacity(levels[h + 1].count + items.count / 2)
         var i = offset
-        while i < items.count { promoted.append(items[i]); i += 2 }
-        levels[h] = leftover
-        levels[h + 1].append(contentsOf: promoted)
+        while i < items.count { levels[h + 1].append(items[i]); i += 2 }
+        // The emptied array keeps its capacity for the level's next items.
+        items.removeAll(keepingCapacity: true)
+        if let leftover { items.append(leftover) }
+        levels[h] = items
       }
       h += 1
     }

@@ -38,8 +38,9 @@ public enum DriftData {
     var summaries: [String: FeatureSummary] = [:]
     if json["apiVersion"] != nil {
       do {
-        let report = try ModelCoding.decode(DriftSummaryReport.self, from: json)
-        summaries = try report.summaries()
+        summaries = try DriftSummaryReport(json: json).summaries()
+      } catch let error as DriftInputError {
+        throw DriftInputError("ReferenceUnreadable", "\(origin): \(error.message)")
       } catch {
         throw DriftInputError("ReferenceUnreadable", "\(origin) is not a drift summary report: \(error)")
       }
@@ -97,31 +98,14 @@ public enum DriftData {
   }
 
   /// The summaries of many agents (pods, nodes) merged per feature; features the policy does not
-  /// name are skipped.
+  /// name are skipped. The same as adding each report in order to one `SummaryMerge`.
   ///
   /// - Throws: `SummaryInvalid` naming the agent for a malformed report or one whose feature has
   ///   another type than the policy says.
   public static func merge(_ reports: [DriftSummaryReport], features: [DriftFeature]) throws(DriftInputError) -> [String: FeatureSummary] {
-    var merged: [String: FeatureSummary] = [:]
-    let wanted = Dictionary(features.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-    for report in reports {
-      guard report.apiVersion == DriftSummaryReport.currentAPIVersion else {
-        throw DriftInputError("SummaryInvalid", "\(report.source): unknown drift summary version \"\(report.apiVersion)\"")
-      }
-      for (name, entry) in report.features {
-        guard let type = wanted[name] else { continue }
-        guard entry.type.rawValue == type.rawValue else {
-          throw DriftInputError("SummaryInvalid", "\(report.source): feature \(name) is \(entry.type.rawValue), the policy says \(type.rawValue)")
-        }
-        do {
-          let summary = try entry.summary(feature: name)
-          if merged[name] == nil { merged[name] = summary } else { try merged[name]!.merge(summary) }
-        } catch {
-          throw DriftInputError("SummaryInvalid", "\(report.source): \(error)")
-        }
-      }
-    }
-    return merged
+    var merge = SummaryMerge(features: features)
+    for report in reports { try merge.add(report) }
+    return merge.summaries
   }
 
   /// The merged summaries as one report (what a baseline ConfigMap keeps).

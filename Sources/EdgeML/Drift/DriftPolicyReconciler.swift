@@ -35,8 +35,11 @@ public struct DriftPolicyReconciler: ObjectReconciler {
   let fetch: Fetch
   let publish: Publish
   let references = ReferenceCache()
+  /// Agents scraped at once (`DriftIO.scrapeConcurrency` unless given).
+  let scrapeConcurrency: Int
 
-  public init(scrape: Scrape? = nil, fetch: Fetch? = nil, publish: Publish? = nil) {
+  public init(scrape: Scrape? = nil, fetch: Fetch? = nil, publish: Publish? = nil, scrapeConcurrency: Int = DriftIO.scrapeConcurrency) {
+    self.scrapeConcurrency = max(1, scrapeConcurrency)
     self.scrape = scrape ?? DriftIO.scrape(port: Self.agentPort)
     self.fetch = fetch ?? DriftIO.fetch
     self.publish = publish ?? DriftIO.publishGauges
@@ -84,7 +87,8 @@ public struct DriftPolicyReconciler: ObjectReconciler {
                          events: plan.events, requeueAfter: plan.requeueAfter)
   }
 
-  /// Scrapes every Ready serving pod's agent at once and merges what they sent.
+  /// Scrapes every Ready serving pod's agent, `scrapeConcurrency` at a time, merging each answer as
+  /// it arrives.
   func gather(_ step: DriftPolicyPlanner.Step, since: Int64, until: Int64, policy: DriftPolicy,
               reference: Result<[String: FeatureSummary], DriftInputError>?, context: ReconcileContext) async -> DriftPolicyPlanner.Gathered {
     let namespace = policy.metadata.namespace ?? "default"
@@ -98,27 +102,34 @@ public struct DriftPolicyReconciler: ObjectReconciler {
       return .init(step: step, current: .failure(DriftInputError("AgentUnreachable", "no Ready serving pod of \(policy.spec.modelRef.name) to scrape")),
                    pods: 0, reference: reference)
     }
+    // Each answer is merged as it arrives, with at most `scrapeConcurrency` in flight: memory is
+    // one merged set of summaries plus the answers in flight, whatever the number of pods.
     let scrape = self.scrape
-    var reports: [DriftSummaryReport] = []
+    var merge = SummaryMerge(features: policy.spec.features)
+    var mergeError: DriftInputError?
     var unanswered: [String] = []
-    await withTaskGroup(of: (String, Result<DriftSummaryReport, DriftInputError>).self) { group in
-      for pod in pods { group.addTask { (pod.name, await scrape(pod.ip, since, until)) } }
-      for await (pod, result) in group {
-        switch result {
-        case .success(let r): reports.append(r)
-        case .failure(let e): unanswered.append("\(pod): \(e.message)")
+    await DriftIO.forEachAnswer(pods, concurrency: scrapeConcurrency, scrape: { pod in await scrape(pod.ip, since, until) }) { pod, answer in
+      switch answer {
+      case .success(let report):
+        do throws(DriftInputError) { try merge.add(report) } catch {
+          mergeError = error
+          return false   // the evaluation fails with this error: no need to scrape the rest
         }
+      case .failure(let e):
+        unanswered.append("\(pod.name): \(e.message)")
       }
+      return true
     }
     unanswered.sort()
-    guard !reports.isEmpty else {
+    if let mergeError {
+      return .init(step: step, current: .failure(mergeError), pods: merge.reports, unanswered: unanswered, reference: reference)
+    }
+    guard merge.reports > 0 else {
       return .init(step: step, current: .failure(DriftInputError("AgentUnreachable", "none of \(pods.count) drift agent(s) answered: "
                                                                    + unanswered.prefix(3).joined(separator: "; "))),
                    pods: 0, unanswered: [], reference: reference)
     }
-    let current: Result<[String: FeatureSummary], DriftInputError>
-    do { current = .success(try DriftData.merge(reports, features: policy.spec.features)) } catch { current = .failure(error) }
-    return .init(step: step, current: current, pods: reports.count, unanswered: unanswered, reference: reference)
+    return .init(step: step, current: .success(merge.summaries), pods: merge.reports, unanswered: unanswered, reference: reference)
   }
 
   /// The reference the policy names, parsed: a ConfigMap key (read live: not the operator's own
@@ -219,7 +230,9 @@ public enum DriftIO {
         return .failure(DriftInputError("SummaryInvalid", "\(url): \(response.body.count) bytes, more than \(maximumSummaryBytes)"))
       }
       do {
-        return .success(try ModelCoding.decode(DriftSummaryReport.self, from: try JSONValue(parsing: response.body)))
+        return .success(try DriftSummaryReport(json: try JSONValue(parsing: response.body)))
+      } catch let error as DriftInputError {
+        return .failure(DriftInputError(error.reason, "\(url): \(error.message)"))
       } catch {
         return .failure(DriftInputError("SummaryInvalid", "\(url): not a drift summary report: \(error)"))
       }
