@@ -119,7 +119,7 @@ def test_drift_is_detected_retrained_rolled_out_and_the_loop_goes_quiet(cluster)
                 and "reference.json" in baseline.get("data", {}))
     assert wait_for(quiet_on_2, timeout=120), json.dumps(policy().get("status"), indent=1)
     status = policy()["status"]
-    assert status["retrainCount"] == 1 and [j["name"] for j in get(c, "jobs")["items"]] == ["detector-drift-retrain-1"]
+    assert status["retrainCount"] == 1 and [j["metadata"]["name"] for j in get(c, "jobs")["items"]] == ["detector-drift-retrain-1"]
     assert status["retrainJobs"][0]["phase"] == "Succeeded" and status["retrainJobs"][0]["rollout"] == "detector-drift-retrain-1"
 
     # The stages, in the order they happened.
