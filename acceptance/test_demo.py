@@ -1,4 +1,5 @@
 """`edgeml demo`, what `make demo` runs: the whole story ends well, and says how to explore a cluster."""
+import re
 import subprocess
 
 from conftest import EDGEML
@@ -20,5 +21,17 @@ def test_the_demo_tells_its_story_to_the_end():
     # The A/B test decides with its p-value, and the winner serves.
     assert "A/B Winner: v3 " in out and ", winner v5" in out
     assert "phase Ready: 5/5 replica(s) ready on version 5" in out
+    # The closed loop, stage after stage: drift injected, detected with its p-values, a retraining
+    # Job (the real `edgeml retrain`), its model canaried and promoted, a new baseline, quiet again.
+    stages = ["applied DriftPolicy vision/detector-drift", "baseline of version 5 captured", "drift injected:",
+              "drift policy: Drifted=True DatasetDrift", "retraining Job detector-drift-retrain-1: Succeeded",
+              "rollout detector-drift-retrain-1: step 3, Promoted", "phase Ready: 5/5 replica(s) ready on version 6",
+              "baseline of version 6 captured", "drift policy: Drifted=False NoDatasetDrift", "drift gone:"]
+    at = 0
+    for stage in stages:
+        at = out.find(stage, at)
+        assert at >= 0, f"no {stage!r} after the stages before it:\n" + out[-6000:]
+    assert re.search(r"brightness ks D = [0-9.]+, p = [0-9.e+-]+ DRIFTED; contrast ks D = [0-9.]+, p = [0-9.e+-]+ → dataset drift", out)
+    assert "no new Job: detector-drift-retrain-1)" in out
     # Without --serve it does not hand out commands for a cluster that is gone: it says how to keep one.
     assert "stopped with this process" in out and "--serve" in out

@@ -17,8 +17,8 @@ FLEET = "orin-nx-16gb=2,agx-orin-64gb=1,orin-nano-8gb=1,xavier-nx-8gb=1"
 
 
 class Cluster:
-    def __init__(self, fleet=FLEET, pod_metrics=False):
-        self.sim = Sim("--nodes", fleet, "--speed", "0.002", *([] if pod_metrics else ["--no-pod-metrics"]), edgesim=True)
+    def __init__(self, fleet=FLEET, pod_metrics=False, sim_args=()):
+        self.sim = Sim("--nodes", fleet, "--speed", "0.002", *([] if pod_metrics else ["--no-pod-metrics"]), *sim_args, edgesim=True)
         self.sim.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
         self.sim.kubectl("wait", "--for=condition=Established", "crd/edgemodels.edgeml.io", "--timeout=20s")
         self.log = open(os.path.join(self.sim.dir, "operator.log"), "w")

@@ -14,11 +14,12 @@ import ServiceLifecycle
 import YAML
 
 /// `edgeml demo`: the emulator, EdgeSim and the real operator in one process; a model placed,
-/// its engines built per node group, served, then moved to a new version.
+/// its engines built per node group, served, moved to new versions by canaries and an A/B test,
+/// then the drift loop: drift detected, the model retrained, rolled out, and the loop quiet again.
 struct DemoCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "demo",
-    abstract: "Show an EdgeModel landing on a simulated Jetson cluster, then rolling to a new version.")
+    abstract: "Show an EdgeModel landing on a simulated Jetson cluster, rolling to new versions, drifting, retrained and rolled out.")
 
   @Option(help: "The simulated fleet, KIND=COUNT,… (kinds: orin-nx-16gb, agx-orin-64gb, orin-nano-8gb, xavier-nx-8gb, orin-nx-16gb-r35.4.1).")
   var nodes = "orin-nx-16gb=3,agx-orin-64gb=2,orin-nano-8gb=2,xavier-nx-8gb=1"
@@ -191,6 +192,11 @@ struct DemoCommand: AsyncParsableCommand {
       throw DemoError("version 5 did not become Ready within \(Int(stepTimeout)) s")
     }
 
+    // 8. The closed loop: drift on some nodes, detected, a retraining Job, its model canaried and
+    //    promoted, and the loop quiet again.
+    try await driftLoop(client: client, sim: sim, models: root.appendingPathComponent("models"), watcher: watcher, clock: clock,
+                        kubeconfigPath: kubeconfigPath)
+
     let commands = """
         kubectl get nodes -L edgeml.io/jetson.module,edgeml.io/l4t,edgeml.io/tensorrt,edgeml.io/gpu.arch
         kubectl get edgemodels -A
@@ -198,6 +204,8 @@ struct DemoCommand: AsyncParsableCommand {
         kubectl get deployments,pods -n vision -o wide
         kubectl get events -n vision --sort-by=.metadata.creationTimestamp
         kubectl get rollouts -n vision
+        kubectl get driftpolicies,jobs -n vision
+        kubectl describe driftpolicy -n vision detector-drift
         kubectl edgeml status -n vision detector-v3     # with kubectl-edgeml (.build/debug) on PATH
       """
     // Without --serve the cluster ends with this process: say how to keep one to explore, rather

@@ -5,14 +5,25 @@ import KubeCore
 /// The `drift-agent` sidecar an EdgeModel's serving pods get while a DriftPolicy targets the model
 /// (the drift agent contract, docs/drift-agent.md): the operator's own image running
 /// `edgeml drift-agent` on port 9470 (named `drift`), bound to the pod's IP from the downward API,
-/// with one `--feature NAME:TYPE` per feature of the policies and `--keep-samples` only when a
+/// with one `--feature NAME:TYPE` per feature of the policies, windows of 60 s or the policies'
+/// shortest window (`windowSeconds`), and `--keep-samples` only when a
 /// policy's source is `samples` (raw values leave the device only then).
 public enum DriftAgentSidecar {
   public static let containerName = "drift-agent"
   /// Raw values kept per feature when a policy's source is `samples`.
   public static let keptSamples = 1000
-  /// The agent's window: evaluations merge whole windows, so it bounds how finely `since` cuts.
-  public static let window = "60s"
+  /// The agent's longest window: evaluations merge whole windows, so it bounds how finely `since` cuts.
+  public static let maximumWindowSeconds: Int64 = 60
+
+  /// The agent window a policy asks for: 60 s, or its evaluation or baseline window when shorter
+  /// (whole seconds), so an evaluation of a short window does not read a minute of older data.
+  public static func windowSeconds(_ spec: DriftPolicySpec) -> Int64 {
+    var w = maximumWindowSeconds
+    for text in [spec.schedule?.window ?? DriftPolicyPlanner.Defaults.window, spec.reference.baseline?.window].compactMap({ $0 }) {
+      if let d = try? GoDuration(parsing: text) { w = min(w, max(1, d.nanoseconds / 1_000_000_000)) }
+    }
+    return w
+  }
 
   /// The sidecar for the live policies targeting one model (nil when there are none). Features are
   /// the union over the policies (by name; the first policy by name decides a feature's type);
@@ -33,7 +44,8 @@ public enum DriftAgentSidecar {
         if let d = try? GoDuration(parsing: text) { retain = max(retain, d.nanoseconds / 1_000_000_000) }
       }
     }
-    args += ["--window", window, "--retain", "\(retain)s"]
+    let window = live.map { windowSeconds($0.spec) }.min() ?? maximumWindowSeconds
+    args += ["--window", "\(window)s", "--retain", "\(retain)s"]
     if live.contains(where: { $0.spec.source.samples != nil }) { args += ["--keep-samples", String(keptSamples)] }
     return [
       "name": .string(containerName),

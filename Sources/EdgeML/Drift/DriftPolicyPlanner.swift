@@ -25,6 +25,10 @@ public enum DriftPolicyPlanner {
     public static let trigger = "edgeml.io/retrain-trigger"
     public static let triggerTime = "edgeml.io/trigger-time"
     public static let baselineKey = "reference.json"
+    /// On the baseline ConfigMap: the model version whose traffic it holds (or is collecting).
+    public static let baselineVersion = "edgeml.io/model-version"
+    /// On the baseline ConfigMap: the Unix second its window starts (absent: the policy's creation).
+    public static let baselineSince = "edgeml.io/baseline-since"
     public static let reportKey = "report.json"
   }
 
@@ -78,16 +82,17 @@ public enum DriftPolicyPlanner {
   /// The first evaluation runs at once; then one per `interval` from the last attempt. After an
   /// attempt that could not be carried out (agents, reference), the next waits 10 s · 2^(n-1) for
   /// the n-th failure in a row, never longer than `interval`: a broken agent is retried soon, and
-  /// never in a loop. A baseline is the window [created, created + baseline.window), captured once
-  /// it has passed.
-  public static func step(_ policy: DriftPolicy, settings: Settings, hasBaseline: Bool, now: Int64) -> Step {
+  /// never in a loop. A baseline is the window [start, start + baseline.window), captured once
+  /// it has passed; `start` is `baselineSince` (a baseline restarted for a new model version) or
+  /// the policy's creation.
+  public static func step(_ policy: DriftPolicy, settings: Settings, hasBaseline: Bool, baselineSince: Int64? = nil, now: Int64) -> Step {
     let status = policy.status
     let last = status?.lastAttemptTime.flatMap { try? Timestamp(rfc3339: $0) }?.secondsSinceEpoch
     let failures = status?.attemptFailures ?? 0
     let wait = failures > 0 ? min(settings.interval, 10 << Int64(min(failures - 1, 20))) : settings.interval
     if let last, now < last + wait { return .wait(until: last + wait) }
     if let window = settings.baselineWindow, !hasBaseline {
-      let start = policy.metadata.creationTimestamp?.secondsSinceEpoch ?? now
+      let start = baselineSince ?? policy.metadata.creationTimestamp?.secondsSinceEpoch ?? now
       if now < start + window { return .wait(until: start + window) }
       return .captureBaseline(since: start, until: start + window)
     }
@@ -127,19 +132,35 @@ public enum DriftPolicyPlanner {
     public var model: EdgeModel?
     /// The Jobs the policy owns (cache).
     public var jobs: [JSONValue]
-    /// Whether the baseline ConfigMap exists.
+    /// Whether the baseline ConfigMap holds a captured baseline.
     public var hasBaseline: Bool
+    /// The baseline ConfigMap's model version and window start (its annotations), if any.
+    public var baselineVersion: String?
+    public var baselineSince: Int64?
+    /// The version the EdgeModel serves (`status.currentVersion`, else `spec.model.version`).
+    public var servedVersion: String?
+    /// The model a promoted Rollout made the EdgeModel serve, when that is not `spec.model`
+    /// (the retraining Jobs' lineage and the report name it).
+    public var servedModel: CandidateModel?
+    /// Whether a Rollout of the model is still moving traffic (neither Promoted nor Aborted).
+    public var rolloutInProgress: Bool
     /// nil: nothing was evaluated this pass (not due).
     public var gathered: Gathered?
     /// Outputs of finished Jobs, by name (those the status has not recorded yet).
     public var jobOutputs: [String: JobOutput]
     public var now: Timestamp
-    public init(policy: DriftPolicy, model: EdgeModel?, jobs: [JSONValue] = [], hasBaseline: Bool = false, gathered: Gathered? = nil,
+    public init(policy: DriftPolicy, model: EdgeModel?, jobs: [JSONValue] = [], hasBaseline: Bool = false, baselineVersion: String? = nil,
+                baselineSince: Int64? = nil, servedModel: CandidateModel? = nil, rolloutInProgress: Bool = false, gathered: Gathered? = nil,
                 jobOutputs: [String: JobOutput] = [:], now: Timestamp) {
+      self.servedModel = servedModel
+      self.rolloutInProgress = rolloutInProgress
       self.policy = policy
       self.model = model
       self.jobs = jobs
       self.hasBaseline = hasBaseline
+      self.baselineVersion = baselineVersion
+      self.baselineSince = baselineSince
+      self.servedVersion = model.flatMap { $0.status?.currentVersion ?? $0.spec.model.version }
       self.gathered = gathered
       self.jobOutputs = jobOutputs
       self.now = now
@@ -258,7 +279,11 @@ extension DriftPolicyPlanner {
         requeueAt(settings.interval)
         return
       }
-      let step = DriftPolicyPlanner.step(input.policy, settings: settings, hasBaseline: input.hasBaseline, now: nowSeconds)
+      if settings.baselineWindow != nil, let served = input.servedVersion, let kept = input.baselineVersion, kept != served {
+        return restartBaseline(served: served, was: kept, settings: settings)
+      }
+      let step = DriftPolicyPlanner.step(input.policy, settings: settings, hasBaseline: input.hasBaseline, baselineSince: input.baselineSince,
+                                         now: nowSeconds)
       guard let gathered = input.gathered, gathered.step == step else {
         if case .wait(let until) = step { requeueAt(max(1, until - nowSeconds)) }
         if Condition.find("Drifted", in: conditions) == nil {
@@ -300,6 +325,46 @@ extension DriftPolicyPlanner {
       requeueAt(min(settings.interval, 10 << Int64(min(n - 1, 20))))
     }
 
+    /// The model serves another version than the baseline's (a retrained model promoted, or any
+    /// update): its traffic is judged against what clients send it from now on, not against the
+    /// old version's. The ConfigMap is emptied and marked with the version and the new window's
+    /// start, so a restarted controller collects the same window.
+    mutating func restartBaseline(served: String, was: String, settings: Settings) {
+      let window = settings.baselineWindow ?? settings.interval
+      guard input.model?.status?.phase == .ready, !input.rolloutInProgress else {
+        // Pods of both versions come and go: wait until the new version alone serves.
+        let message = "version \(served) is served (the baseline was version \(was)'s): its baseline starts once the model is Ready and no Rollout moves it"
+        set("Drifted", "Unknown", "BaselineCollecting", message)
+        return requeueAt(min(settings.interval, 10))
+      }
+      let since = nextAgentWindow()
+      objects.append(DesiredObject(.configMaps, baselineConfigMap(data: [:], since: since)))
+      status.attemptFailures = nil
+      let message = "version \(served) is served (the baseline was version \(was)'s): collecting a new baseline from "
+        + "\(Timestamp(secondsSinceEpoch: since).rfc3339) for \(window)s"
+      event("Normal", "BaselineRestarted", message)
+      set("Drifted", "Unknown", "BaselineCollecting", message)
+      requeueAt(since + window - nowSeconds)
+    }
+
+    /// The start of the agents' next window (now, if a window starts now): a baseline from there
+    /// merges no data of the windows before it.
+    func nextAgentWindow() -> Int64 {
+      let w = DriftAgentSidecar.windowSeconds(input.policy.spec)
+      return nowSeconds % w == 0 ? nowSeconds : (nowSeconds / w + 1) * w
+    }
+
+    func baselineConfigMap(data: JSONObject, since: Int64) -> JSONValue {
+      var annotations: JSONObject = [Labels.baselineSince: .string(String(since))]
+      if let v = input.servedVersion { annotations[Labels.baselineVersion] = .string(v) }
+      return [
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": ["name": .string(DriftPolicyPlanner.baselineName(policy: name)), "namespace": .string(namespace),
+                     "labels": labels(), "annotations": .object(annotations), "ownerReferences": [ownerReference()]],
+        "data": .object(data),
+      ]
+    }
+
     mutating func captureBaseline(_ current: [String: FeatureSummary], since: Int64, until: Int64, settings: Settings) {
       let features = input.policy.spec.features
       let smallest = features.map { current[$0.name]?.count ?? 0 }.min() ?? 0
@@ -307,19 +372,21 @@ extension DriftPolicyPlanner {
         return failed(DriftInputError("FeatureMissing", "no agent reported feature \(missing.name) in the baseline window"), settings)
       }
       if smallest < settings.minSamples {
-        // Too little traffic in the baseline window: it becomes the baseline anyway only once it
-        // holds minSamples; till then the window is retried like a failed read.
-        return failed(DriftInputError("InsufficientSamples",
-                                      "the baseline window holds \(smallest) samples, fewer than minSamples \(settings.minSamples)"), settings)
+        // Too little traffic in the baseline window (the agents were starting, the model was
+        // idle): a baseline must hold minSamples, so a new window starts now.
+        let window = settings.baselineWindow ?? settings.interval
+        let next = nextAgentWindow()
+        let message = "the baseline window held \(smallest) samples, fewer than minSamples \(settings.minSamples): "
+          + "a new window starts \(Timestamp(secondsSinceEpoch: next).rfc3339) for \(window)s"
+        objects.append(DesiredObject(.configMaps, baselineConfigMap(data: [:], since: next)))
+        status.attemptFailures = nil
+        if Condition.find("Drifted", in: conditions)?.reason != "BaselineCollecting" { event("Normal", "InsufficientSamples", message) }
+        set("Drifted", "Unknown", "BaselineCollecting", message)
+        return requeueAt(next + window - nowSeconds)
       }
       let report = DriftData.report(current, source: name, start: since, end: until)
       let text = ModelCoding.encode(report).serializedString()
-      objects.append(DesiredObject(.configMaps, [
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": ["name": .string(DriftPolicyPlanner.baselineName(policy: name)), "namespace": .string(namespace),
-                     "labels": labels(), "ownerReferences": [ownerReference()]],
-        "data": [.init(Labels.baselineKey): .string(text)],
-      ]))
+      objects.append(DesiredObject(.configMaps, baselineConfigMap(data: [Labels.baselineKey: .string(text)], since: since)))
       status.attemptFailures = nil
       set("Drifted", "Unknown", "BaselineCaptured", "baseline of \(smallest) samples kept in \(DriftPolicyPlanner.baselineName(policy: name)); evaluations start next interval")
       event("Normal", "BaselineCaptured", "baseline window \(Timestamp(secondsSinceEpoch: since).rfc3339) to \(Timestamp(secondsSinceEpoch: until).rfc3339) kept (\(smallest) samples)")
@@ -514,13 +581,19 @@ extension DriftPolicyPlanner {
        "uid": .string(input.policy.metadata.uid ?? ""), "controller": true, "blockOwnerDeletion": true]
     }
 
+    /// The model served now: a promoted Rollout's candidate, else the EdgeModel's `spec.model`.
+    func served() -> (uri: String, digest: String, version: String)? {
+      if let m = input.servedModel { return (m.uri, m.digest ?? "", m.version ?? "") }
+      return input.model.map { ($0.spec.model.uri, $0.spec.model.digest ?? "", $0.spec.model.version ?? "") }
+    }
+
     func reportConfigMap(_ e: DriftEvaluation) -> JSONValue {
-      let model = input.model?.spec.model
+      let model = served()
       var report = ModelCoding.encode(e)
       report["policy"] = .string(name)
       report["namespace"] = .string(namespace)
       report["model"] = ["name": .string(input.policy.spec.modelRef.name), "uri": model.map { .string($0.uri) } ?? .null,
-                         "version": model?.version.map { .string($0) } ?? .null]
+                         "version": model.map { .string($0.version) } ?? .null]
       return [
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": ["name": .string(DriftPolicyPlanner.reportName(policy: name)), "namespace": .string(namespace),
@@ -532,7 +605,7 @@ extension DriftPolicyPlanner {
     /// The Job of trigger `n`: the policy's `jobTemplate`, its containers given the model's lineage
     /// in their environment and the report mounted at `reportMountPath`.
     func job(_ jobName: String, trigger n: Int, template: JSONValue) -> JSONValue {
-      let model = input.model?.spec.model
+      let model = served()
       let lineage: [(String, String)] = [
         ("EDGEML_MODEL_NAME", input.policy.spec.modelRef.name), ("EDGEML_MODEL_VERSION", model?.version ?? ""),
         ("EDGEML_MODEL_URI", model?.uri ?? ""), ("EDGEML_MODEL_DIGEST", model?.digest ?? ""),

@@ -54,11 +54,31 @@ public struct DriftPolicyReconciler: ObjectReconciler {
     let model = await context.caches.store(EdgeModel.resource)?.get("\(namespace)/\(modelName)").flatMap { try? EdgeModel(json: $0) }
     let jobs = await context.caches.store(Self.jobs)?.byIndex("owner", policy.metadata.uid ?? "") ?? []
     let baselineJSON = await context.caches.store(.configMaps)?.get("\(namespace)/\(DriftPolicyPlanner.baselineName(policy: name))")
+    // A baseline ConfigMap without its key is one collecting a new window (a new model version).
+    let hasBaseline = baselineJSON?[path: ["data", DriftPolicyPlanner.Labels.baselineKey]] != nil
+    let baselineVersion = baselineJSON?[path: ["metadata", "annotations", DriftPolicyPlanner.Labels.baselineVersion]]?.stringValue
+    let baselineSince = baselineJSON?[path: ["metadata", "annotations", DriftPolicyPlanner.Labels.baselineSince]]?.stringValue.flatMap { Int64($0) }
+    let servedVersion = model.flatMap { $0.status?.currentVersion ?? $0.spec.model.version }
+    // A promoted Rollout's candidate is what the model serves while its spec.model stays (docs/rollouts.md).
+    var servedModel: CandidateModel?
+    let rollouts = await context.caches.store(RolloutReconciler.resource)?.byIndex("model", "\(namespace)/\(modelName)") ?? []
+    let rolloutInProgress = rollouts.contains { !["Promoted", "Aborted"].contains($0[path: ["status", "phase"]]?.stringValue ?? "") }
+    if let model, let current = model.status?.currentVersion, current != model.spec.model.version {
+      for r in rollouts
+      where r[path: ["status", "phase"]] == "Promoted" && r[path: ["spec", "candidate", "model", "version"]]?.stringValue == current {
+        if let uri = r[path: ["spec", "candidate", "model", "uri"]]?.stringValue {
+          servedModel = CandidateModel(uri: uri, digest: r[path: ["spec", "candidate", "model", "digest"]]?.stringValue, version: current)
+        }
+      }
+    }
     let now = context.clock.timestamp
 
     var gathered: DriftPolicyPlanner.Gathered?
-    if let settings = try? DriftPolicyPlanner.settings(policy.spec), model != nil, policy.spec.source.prometheus == nil {
-      let step = DriftPolicyPlanner.step(policy, settings: settings, hasBaseline: baselineJSON != nil, now: now.secondsSinceEpoch)
+    let baselineStale = baselineVersion != nil && baselineVersion != servedVersion
+    if let settings = try? DriftPolicyPlanner.settings(policy.spec), model != nil, policy.spec.source.prometheus == nil,
+       !(settings.baselineWindow != nil && baselineStale) {
+      let step = DriftPolicyPlanner.step(policy, settings: settings, hasBaseline: hasBaseline, baselineSince: baselineSince,
+                                         now: now.secondsSinceEpoch)
       switch step {
       case .wait: break
       case .captureBaseline(let since, let until):
@@ -75,7 +95,9 @@ public struct DriftPolicyReconciler: ObjectReconciler {
       guard let jobName = job[path: ["metadata", "name"]]?.stringValue, (recorded[jobName] ?? "Running") == "Running" else { continue }
       if let output = await DriftIO.jobOutput(jobName, namespace: namespace, client: context.client) { outputs[jobName] = output }
     }
-    let plan = DriftPolicyPlanner.plan(.init(policy: policy, model: model, jobs: jobs, hasBaseline: baselineJSON != nil, gathered: gathered,
+    let plan = DriftPolicyPlanner.plan(.init(policy: policy, model: model, jobs: jobs, hasBaseline: hasBaseline, baselineVersion: baselineVersion,
+                                             baselineSince: baselineSince, servedModel: servedModel,
+                                             rolloutInProgress: rolloutInProgress, gathered: gathered,
                                              jobOutputs: outputs, now: now))
     for jobName in plan.deleteJobs {
       do {
@@ -218,23 +240,26 @@ public enum DriftIO {
         return .failure(DriftInputError("AgentUnreachable", "no HTTP transport could be set up in this operator"))
       }
       let host = ip.contains(":") ? "[\(ip)]" : ip
-      let url = "http://\(host):\(port)/v1/summaries?since=\(since)&until=\(until)"
+      // Messages name the agent without the window's query, so a failure repeated on every try
+      // joins one Event series instead of writing a new Event each time.
+      let agent = "http://\(host):\(port)/v1/summaries"
+      let url = agent + "?since=\(since)&until=\(until)"
       let response: HTTPResponse
       do { response = try await transport.send(HTTPRequest(method: "GET", url: url, timeout: .seconds(10))) } catch {
-        return .failure(DriftInputError("AgentUnreachable", "\(url): \(error)"))
+        return .failure(DriftInputError("AgentUnreachable", "\(agent): \(error)"))
       }
       guard response.status == 200 else {
-        return .failure(DriftInputError("AgentUnreachable", "\(url) answered \(response.status)"))
+        return .failure(DriftInputError("AgentUnreachable", "\(agent) answered \(response.status)"))
       }
       guard response.body.count <= maximumSummaryBytes else {
-        return .failure(DriftInputError("SummaryInvalid", "\(url): \(response.body.count) bytes, more than \(maximumSummaryBytes)"))
+        return .failure(DriftInputError("SummaryInvalid", "\(agent): \(response.body.count) bytes, more than \(maximumSummaryBytes)"))
       }
       do {
         return .success(try DriftSummaryReport(json: try JSONValue(parsing: response.body)))
       } catch let error as DriftInputError {
         return .failure(DriftInputError(error.reason, "\(url): \(error.message)"))
       } catch {
-        return .failure(DriftInputError("SummaryInvalid", "\(url): not a drift summary report: \(error)"))
+        return .failure(DriftInputError("SummaryInvalid", "\(agent): not a drift summary report: \(error)"))
       }
     }
   }
