@@ -13,21 +13,26 @@ struct LeaderElectorTests {
     return e
   }
 
-  func lease(_ c: KubeClient) async throws -> JSONValue { try await c.get(.leases, namespace: "default", name: "leader") }
-
-  @Test("a live lease is never taken; once it expires the next candidate takes it and the transition is counted")
-  func waitsForExpiry() async throws {
+  /// Two candidates, replica-a and replica-b, on one emulator and one manual clock.
+  func withTwoCandidates(_ body: (KubeClient, ManualClock, LeaderElector, LeaderElector) async throws -> Void) async throws {
     let emulator = try await startEmulator()
     defer { Task { await emulator.shutdown() } }
     let c = try client(for: emulator)
     defer { c.shutdown() }
     let clock = ManualClock()
-    let a = elector(c, "replica-a", clock), b = elector(c, "replica-b", clock)
-    #expect(try await a.tryAcquireOrRenew())
-    #expect(try await lease(c)[path: ["spec", "leaseTransitions"]] == 0)
-    for _ in 0..<7 {                                   // 14 s of a lease of 15: b is refused every time
-      clock.advance(by: .seconds(2))
-      #expect(try await b.tryAcquireOrRenew() == false)
+    try await body(c, clock, elector(c, "replica-a", clock), elector(c, "replica-b", clock))
+  }
+
+  func lease(_ c: KubeClient) async throws -> JSONValue { try await c.get(.leases, namespace: "default", name: "leader") }
+
+  @Test("a live lease is never taken; once it expires the next candidate takes it and the transition is counted")
+  func waitsForExpiry() async throws {
+    try await withTwoCandidates { c, clock, a, b in
+      #expect(try await a.tryAcquireOrRenew())
+      #expect(try await lease(c)[path: ["spec", "leaseTransitions"]] == 0)
+      for _ in 0..<7 {                                   // 14 s of a lease of 15: b is refused every time
+        clock.advance(by: .seconds(2))
+        #expect(try await b.tryAcquireOrRenew() == false)
     }
     #expect(try await lease(c)[path: ["spec", "holderIdentity"]] == "replica-a")
     #expect(try await a.tryAcquireOrRenew())          // a renews at 14 s…
@@ -39,23 +44,20 @@ struct LeaderElectorTests {
     #expect(taken[path: ["spec", "holderIdentity"]] == "replica-b")
     #expect(taken[path: ["spec", "leaseTransitions"]] == 1)
     #expect(taken[path: ["spec", "acquireTime"]]?.stringValue == clock.microTime)
+    }
   }
 
   @Test("a released lease is taken at once by the next candidate, and that counts as a transition (client-go)")
   func releasedLeaseCountsATransition() async throws {
-    let emulator = try await startEmulator()
-    defer { Task { await emulator.shutdown() } }
-    let c = try client(for: emulator)
-    defer { c.shutdown() }
-    let clock = ManualClock()
-    let a = elector(c, "replica-a", clock), b = elector(c, "replica-b", clock)
-    #expect(try await a.tryAcquireOrRenew())
-    await a.release()
-    #expect(try await lease(c)[path: ["spec", "holderIdentity"]] == nil)   // released: no holder
-    #expect(try await b.tryAcquireOrRenew())          // no waiting for the lease to run out
-    let taken = try await lease(c)
-    #expect(taken[path: ["spec", "holderIdentity"]] == "replica-b")
-    #expect(taken[path: ["spec", "leaseTransitions"]] == 1)
+    try await withTwoCandidates { c, _, a, b in
+      #expect(try await a.tryAcquireOrRenew())
+      await a.release()
+      #expect(try await lease(c)[path: ["spec", "holderIdentity"]] == nil)   // released: no holder
+      #expect(try await b.tryAcquireOrRenew())          // no waiting for the lease to run out
+      let taken = try await lease(c)
+      #expect(taken[path: ["spec", "holderIdentity"]] == "replica-b")
+      #expect(taken[path: ["spec", "leaseTransitions"]] == 1)
+    }
   }
 
   @Test("a leader whose renewals fail steps down at the first failed renewal past the renew deadline")
