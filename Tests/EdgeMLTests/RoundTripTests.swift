@@ -48,3 +48,43 @@ func badObject() throws {
   #expect(throws: ResourceDecodingError.self) { try Rollout(json: json) }
   do { _ = try Rollout(json: json) } catch { #expect(error.description.hasPrefix("cannot read Rollout")) }
 }
+
+/// The operator reads and writes its types through KubeCore's tree coders. What they give must be
+/// what Foundation's JSON coders gave (the operator used those before): a candidate's hash is the
+/// SHA-256 of its encoded spec, and a Rollout in progress across an operator upgrade keeps its hash.
+@Test("every example's spec decodes to Foundation's value and encodes to Foundation's bytes", arguments: [
+  "edgemodel-orin-nx-fp16.yaml", "edgemodel-int8-calibrated.yaml", "edgemodel-daemonset.yaml", "edgemodel-mlflow-follow.yaml",
+  "rollout-canary-analysis.yaml", "rollout-ab-test.yaml", "rollout-ab-latency.yaml", "rollout-fleet-waves.yaml",
+  "driftpolicy-ks-psi.yaml", "driftpolicy-baseline.yaml", "driftpolicy-federated.yaml",
+])
+func treeCodersMatchFoundation(_ name: String) throws {
+  let json = try example(name)
+  let spec = json["spec"] ?? [:]
+  func check<T: Codable & Equatable>(_ type: T.Type) throws {
+    let ours = try ModelCoding.decode(T.self, from: spec)
+    let theirs = try JSONDecoder().decode(T.self, from: Data(spec.serialized()))
+    #expect(ours == theirs)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let foundation = try JSONValue(parsing: [UInt8](try encoder.encode(theirs)))
+    #expect(ModelCoding.encode(ours).serializedString() == foundation.serializedString())
+  }
+  switch json["kind"]?.stringValue {
+  case "EdgeModel": try check(EdgeModelSpec.self)
+  case "Rollout": try check(RolloutSpec.self)
+  case "DriftPolicy": try check(DriftPolicySpec.self)
+  default: Issue.record("unexpected kind in \(name)")
+  }
+}
+
+@Test("a field of the wrong type is named by its path in the message a user reads")
+func decodingErrorNamesThePath() throws {
+  var json = try example("edgemodel-orin-nx-fp16.yaml")
+  json[path: ["spec", "placement", "replicas"]] = "two"
+  do {
+    _ = try EdgeModel(json: json)
+    Issue.record("decoded a string as the replica count")
+  } catch {
+    #expect(error.description == "cannot read EdgeModel: spec.placement.replicas: Expected to decode Int but found a string instead.")
+  }
+}

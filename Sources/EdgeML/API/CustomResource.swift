@@ -45,8 +45,14 @@ extension CustomResource {
   public init(json: JSONValue) throws(ResourceDecodingError) {
     do {
       let metadata = try ObjectMeta(json: json["metadata"] ?? [:])
-      let spec = try ModelCoding.decode(Spec.self, from: json["spec"] ?? [:])
-      let status = try json["status"].map { try ModelCoding.decode(Status.self, from: $0) }
+      let spec: Spec
+      do { spec = try ModelCoding.decode(Spec.self, from: json["spec"] ?? [:]) } catch {
+        throw ResourceDecodingError(kind: Self.kind, message: ModelCoding.describe(error, root: "spec"))
+      }
+      let status: Status?
+      do { status = try json["status"].map { try ModelCoding.decode(Status.self, from: $0) } } catch {
+        throw ResourceDecodingError(kind: Self.kind, message: ModelCoding.describe(error, root: "status"))
+      }
       self.init(metadata: metadata, spec: spec, status: status, original: json)
     } catch let error as ResourceDecodingError {
       throw error
@@ -73,15 +79,31 @@ extension CustomResource {
 
 /// JSON ↔ Codable for the API types, and the merge that keeps unknown fields.
 public enum ModelCoding {
+  /// Reads `json` as `T` (KubeCore's `JSONValueDecoder`: the tree is walked, not printed and parsed).
   public static func decode<T: Decodable>(_ type: T.Type, from json: JSONValue) throws -> T {
-    try JSONDecoder().decode(T.self, from: Data(json.serialized()))
+    try JSONValueDecoder().decode(T.self, from: json)
   }
 
+  /// `value` as JSON with sorted keys, or null when it cannot be written (a NaN or infinite Double).
   public static func encode<T: Encodable>(_ value: T) -> JSONValue {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    guard let data = try? encoder.encode(value), let json = try? JSONValue(parsing: [UInt8](data)) else { return .null }
-    return json
+    (try? JSONValueEncoder().encode(value)) ?? .null
+  }
+
+  /// What a user reads about a field that does not fit its type: the field's path, then why
+  /// (`spec.placement.replicas: Expected to decode Int but found a string instead.`).
+  public static func describe(_ error: any Error, root: String) -> String {
+    guard let error = error as? DecodingError else { return "\(error)" }
+    func path(_ keys: [any CodingKey]) -> String {
+      keys.reduce(root) { out, key in key.intValue.map { "\(out)[\($0)]" } ?? "\(out).\(key.stringValue)" }
+    }
+    switch error {
+    case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+      return "\(path(c.codingPath)): \(c.debugDescription)"
+    case .keyNotFound(let key, let c):
+      return "\(path(c.codingPath)): required field \"\(key.stringValue)\" is missing"
+    @unknown default:
+      return "\(error)"
+    }
   }
 
   /// Known fields (stored properties of `model`) come from `encoded`; fields of `original` the
