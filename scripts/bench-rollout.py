@@ -229,6 +229,9 @@ def main():
         for metric, label in (("edgeml_workqueue_queue_duration_seconds", 'name="rollout"'),
                               ("edgeml_reconcile_duration_seconds", 'controller="rollout"')):
             print("rollout controller " + histogram_summary(text, metric, label))
+        # The API server's share: how long its answers took, all the operator's controllers together.
+        for verb in ("GET", "PATCH", "POST"):
+            print(f"operator's {verb} requests " + histogram_summary(text, "edgeml_api_request_duration_seconds", f'verb="{verb}"'))
     finally:
         stop.set()
         for p in (op, sim):

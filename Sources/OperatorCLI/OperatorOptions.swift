@@ -78,8 +78,11 @@ public struct OperatorOptions: ParsableArguments {
     } else {
       config = try ClientConfiguration.from(try Kubeconfig.load(explicitPath: kubeconfig), context: context)
     }
-    let client = try KubeClient(configuration: config, qps: qps, burst: burst, requestObserver: { verb, code in
+    let client = try KubeClient(configuration: config, qps: qps, burst: burst, requestObserver: { verb, code, duration in
       Counter(label: "edgeml_api_requests_total", dimensions: [("verb", verb), ("code", String(code))]).increment()
+      // How long the API server took to answer, by verb (client-go: rest_client_request_duration_seconds).
+      Metrics.Timer(label: "edgeml_api_request_duration_seconds", dimensions: [("verb", verb)], preferredDisplayUnit: .seconds)
+        .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     })
     let instance = identity ?? environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: instance)

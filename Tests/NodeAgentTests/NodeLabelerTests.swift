@@ -36,7 +36,7 @@ func adminClient(_ emulator: KubeEmulator, counter: RequestCounter) throws -> Ku
   let ca = emulator.certificateAuthority.map { Array($0.certificatePEM.utf8) }
   let config = ClientConfiguration(server: emulator.url, namespace: "default", certificateAuthorityPEM: ca, insecureSkipTLSVerify: false,
                                    tlsServerName: nil, credential: .bearerToken(emulator.adminToken))
-  return try KubeClient(configuration: config, qps: 1000, burst: 1000, requestObserver: { method, _ in counter.record(method) })
+  return try KubeClient(configuration: config, qps: 1000, burst: 1000, requestObserver: { method, _, _ in counter.record(method) })
 }
 
 @Suite("Labelling a Node through the API server (emulator over HTTPS)")

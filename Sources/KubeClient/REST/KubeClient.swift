@@ -93,12 +93,14 @@ public final class KubeClient: Sendable {
   public let rateLimiter: TokenBucket
   public let retry: RetryPolicy
   public static let version = "0.1.0"
-  /// Called with the verb and status code of every answered request (metrics without a dependency).
-  public let requestObserver: (@Sendable (String, Int) -> Void)?
+  /// Called with the verb, the status code and the time from sending to the whole answer of every
+  /// answered request (metrics without a dependency; the rate limiter's wait is not included, as in
+  /// client-go's `rest_client_request_duration_seconds`).
+  public let requestObserver: (@Sendable (String, Int, Duration) -> Void)?
   private let tokenCache = Mutex<(path: String, modified: Date, token: String)?>(nil)
 
   public init(configuration: ClientConfiguration, qps: Double = 5, burst: Int = 10, retry: RetryPolicy = RetryPolicy(),
-              loop: CurlMultiLoop? = nil, requestObserver: (@Sendable (String, Int) -> Void)? = nil) throws(TransportError) {
+              loop: CurlMultiLoop? = nil, requestObserver: (@Sendable (String, Int, Duration) -> Void)? = nil) throws(TransportError) {
     self.configuration = configuration
     self.requestObserver = requestObserver
     var tls = TLSSettings(certificateAuthorityPEM: configuration.certificateAuthorityPEM,
@@ -183,8 +185,9 @@ public final class KubeClient: Sendable {
       try Task.checkCancellation()
       try await rateLimiter.acquire()
       do {
+        let sent = ContinuousClock.now
         let response = try await transport.send(request)
-        requestObserver?(method, response.status)
+        requestObserver?(method, response.status, ContinuousClock.now - sent)
         if (200..<300).contains(response.status) { return response }
         let retryable = response.status == 429 || response.status == 503
           || (method != "POST" && [500, 502, 504].contains(response.status))
