@@ -99,7 +99,7 @@ final class Controllers: Sendable {
     if let owner = pod.controllerName(kind: "Job") { await jobs.add(ObjectKey(pod.namespace, owner)) }
     // The disruption controller's pod handlers (addPod, updatePod, deletePod): the budgets covering the pod.
     for budget in api.list(Keys.disruptionBudgets, namespace: pod.namespace) {
-      guard let selector = try? LabelSelector(json: budget[path: ["spec", "selector"]] ?? .null), selector.matches(pod.labels) else { continue }
+      guard let selector = try? SelectorMemo.shared.selector(budget[path: ["spec", "selector"]] ?? .null), selector.matches(pod.labels) else { continue }
       await disruption.add(ObjectKey(budget))
     }
     if event.type != .deleted, !pod.nodeName.isEmpty, !pod.isDeleting, nodeHasNoExecuteTaint(pod.nodeName) {

@@ -94,7 +94,7 @@ struct DisruptionController: Sendable {
   /// an empty one all).
   func matchingPods(_ budget: JSONValue) throws -> [JSONValue] {
     let selector: LabelSelector
-    do { selector = try LabelSelector(json: budget[path: ["spec", "selector"]] ?? .null) } catch {
+    do { selector = try SelectorMemo.shared.selector(budget[path: ["spec", "selector"]] ?? .null) } catch {
       throw SyncError(description: "\(error)")
     }
     return api.list(Keys.pods, namespace: budget.namespace).filter { selector.matches($0.labels) }
