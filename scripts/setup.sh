@@ -29,6 +29,9 @@ python3 -c "import kubernetes" 2>/dev/null || need_pip+=(kubernetes)
 python3 -c "import numpy" 2>/dev/null || need_pip+=(numpy)
 python3 -c "import scipy" 2>/dev/null || need_pip+=(scipy)
 python3 -c "import pytest" 2>/dev/null || need_pip+=(pytest)
+# Lua 5.1 (Argo CD's gopher-lua dialect) for the Argo CD health checks in examples/gitops
+# (acceptance/test_many_sites.py).
+python3 -c "import lupa.lua51" 2>/dev/null || need_pip+=(lupa)
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "setup: pip installing ${need_pip[*]}"
   $PIP install -q "${need_pip[@]}"
