@@ -119,10 +119,10 @@ struct MetricsAuthorizerTests {
     let reviewer = fakeReviewer()
     let authorizer = MetricsAuthorizer(reviewer: reviewer, clock: ManualClock())
     reviewer.setDown(true)
-    guard case .failed(let message) = await authorizer.decide(authorization: "Bearer prom-token", verb: "get", path: "/metrics") else {
+    guard case .failed(let summary, let reason) = await authorizer.decide(authorization: "Bearer prom-token", verb: "get", path: "/metrics") else {
       Issue.record("expected a failure"); return
     }
-    #expect(message.contains("Authentication failed") && message.contains("connection refused"))
+    #expect(summary == "Authentication failed" && reason.contains("connection refused"))
     reviewer.setDown(false)
     #expect(await authorizer.decide(authorization: "Bearer prom-token", verb: "get", path: "/metrics") == .allowed(user: prometheus.username))
     #expect(reviewer.tokenReviews == 2)

@@ -72,7 +72,7 @@ struct MetricsServerTests {
     }
   }
 
-  @Test("without the operator's right to review tokens, a scrape fails with 500 naming the refusal (not a silent 401)")
+  @Test("without the operator's right to review tokens, a scrape fails (500, not a silent 401) and the reason names the refusal")
   func reviewerForbidden() async throws {
     let emulator = try await startEmulator()
     defer { Task { await emulator.shutdown() } }
@@ -83,10 +83,11 @@ struct MetricsServerTests {
     let asOperator = try client(for: emulator, token: operatorToken)
     defer { asOperator.shutdown() }
     let authorizer = MetricsAuthorizer(reviewer: KubeAccessReviewer(client: asOperator))
-    guard case .failed(let message) = await authorizer.decide(authorization: "Bearer \(reader)", verb: "get", path: "/metrics") else {
+    guard case .failed(let summary, let reason) = await authorizer.decide(authorization: "Bearer \(reader)", verb: "get", path: "/metrics") else {
       Issue.record("expected a failed review"); return
     }
-    #expect(message.contains("tokenreviews") && message.contains("forbidden"), "\(message)")
+    #expect(summary == "Authentication failed")
+    #expect(reason.contains("tokenreviews") && reason.contains("forbidden"), "\(reason)")
   }
 
   @Test("with --metrics-secure=false the metrics are plain HTTP and open, as kubebuilder's insecure mode")

@@ -9,8 +9,9 @@ public enum MetricsAccess: Sendable, Equatable {
   case unauthenticated
   /// Authenticated, but RBAC does not allow `get` on the path: 403.
   case forbidden(user: String)
-  /// A review could not be made (the API server unreachable, the operator not allowed to review): 500.
-  case failed(String)
+  /// A review could not be made (the API server unreachable, the operator not allowed to review): 500
+  /// with `summary` (controller-runtime's words); `reason` is for the operator's log only, not the caller.
+  case failed(summary: String, reason: String)
 }
 
 /// Decides scrapes of the operator's `/metrics` as kubebuilder v4's scaffold does: the bearer token by
@@ -74,12 +75,12 @@ public final class MetricsAuthorizer: Sendable {
     switch await authenticate(token) {
     case .success(let found?): user = found
     case .success(nil): return .unauthenticated
-    case .failure(let message): return .failed("Authentication failed: \(message)")
+    case .failure(let message): return .failed(summary: "Authentication failed", reason: message)
     }
     switch await authorize(user, verb: verb, path: path) {
     case .success(true): return .allowed(user: user.username)
     case .success(false): return .forbidden(user: user.username)
-    case .failure(let message): return .failed("Authorization for user \(user.username) failed: \(message)")
+    case .failure(let message): return .failed(summary: "Authorization for user \(user.username) failed", reason: message)
     }
   }
 

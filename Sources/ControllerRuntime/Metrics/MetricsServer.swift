@@ -11,7 +11,8 @@ import NIOSSL
 /// Only `GET /metrics` is served; every other path is 404 without asking for credentials, as
 /// controller-runtime's mux answers. Answers: 401 `Unauthorized` without a bearer token or with one
 /// the API server rejects, 403 `Authorization denied for user NAME` when RBAC does not allow `get` on
-/// `/metrics` (the `edgeml-metrics-reader` ClusterRole does), 500 when a review could not be made.
+/// `/metrics` (the `edgeml-operator-metrics-reader` ClusterRole does), 500 when a review could not be
+/// made (the reason logged, not told to the caller).
 /// HTTP/1.1 only: kubebuilder's scaffold turns HTTP/2 off on the metrics server (the Rapid Reset CVEs).
 ///
 /// `bind` opens the port; `run` serves until its task is cancelled, one child task per connection.
@@ -120,9 +121,9 @@ public final class MetricsServer: Sendable {
       case .forbidden(let user):
         logger.debug("Metrics scrape denied", metadata: ["user": "\(user)"])
         return (.forbidden, Array("Authorization denied for user \(user)\n".utf8))
-      case .failed(let message):
-        logger.error("Metrics scrape could not be checked", metadata: ["error": "\(message)"])
-        return (.internalServerError, Array("\(message)\n".utf8))
+      case .failed(let summary, let reason):
+        logger.error("Metrics scrape could not be checked", metadata: ["error": "\(summary): \(reason)"])
+        return (.internalServerError, Array("\(summary)\n".utf8))
       }
     }
     return (.ok, metrics())
