@@ -56,7 +56,9 @@ let package = Package(
                      .product(name: "HeapModule", package: "swift-collections"), .product(name: "Crypto", package: "swift-crypto"),
                      .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                      .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                     .product(name: "NIOHTTP1", package: "swift-nio")]
+                     .product(name: "NIOHTTP1", package: "swift-nio"),
+                     // The metrics endpoint's HTTPS and its self-signed certificate (Metrics/).
+                     .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "X509", package: "swift-certificates")]
     ),
     .target(
       name: "KubeEmulator",

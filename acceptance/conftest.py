@@ -109,7 +109,7 @@ class Operator:
 
     def __init__(self, sim, *extra_args):
         self.log = open(os.path.join(sim.dir, "operator.log"), "w")
-        self.proc = subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, "--metrics-port", "0",
+        self.proc = subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, "--metrics-bind-address", "0",
                                       "--health-port", "0", *extra_args], stdout=self.log, stderr=subprocess.STDOUT)
 
     def stop(self):

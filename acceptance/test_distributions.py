@@ -25,7 +25,7 @@ def cluster_with_a_model(sim_args, salt, replicas, before=lambda sim: None):
         before(sim)
         sim.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
         sim.kubectl("wait", "--for=condition=Established", "crd/edgemodels.edgeml.io", "--timeout=20s")
-        operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, "--metrics-port", "0", "--health-port", "0"],
+        operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, "--metrics-bind-address", "0", "--health-port", "0"],
                                     stdout=log, stderr=subprocess.STDOUT)
         data = onnx_model(salt=salt)
         path = os.path.join(sim.dir, "model.onnx")

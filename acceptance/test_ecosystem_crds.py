@@ -280,3 +280,13 @@ def test_crds_of_one_group_whose_names_clash_get_names_accepted_false(sim):
     sim.kubectl("wait", "--for=condition=Established", "crd/gadgets.names.edgeml.io", "--timeout=20s")
     sim.kubectl("wait", "--for=condition=NamesAccepted", "crd/widget.names.edgeml.io", "--timeout=20s")
     assert sim.kubectl("get", "gadgets").returncode == 0
+
+
+def test_the_operators_service_monitor_is_valid_for_prometheus_operator(eco):
+    """manifests/prometheus (https, bearer token, tlsConfig) against prometheus-operator's own CRD schema."""
+    from conftest import ROOT
+    eco.kubectl("create", "namespace", "edgeml-system", check=False)
+    r = eco.kubectl("apply", "-k", os.path.join(ROOT, "manifests", "prometheus"))
+    assert r.stdout.strip() == "servicemonitor.monitoring.coreos.com/edgeml-operator created", r.stdout + r.stderr
+    endpoint = json.loads(eco.kubectl("get", "servicemonitor", "edgeml-operator", "-n", "edgeml-system", "-o", "json").stdout)["spec"]["endpoints"][0]
+    assert endpoint["scheme"] == "https" and endpoint["tlsConfig"] == {"insecureSkipVerify": True}

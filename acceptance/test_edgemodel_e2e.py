@@ -22,7 +22,7 @@ class Cluster:
         self.sim.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
         self.sim.kubectl("wait", "--for=condition=Established", "crd/edgemodels.edgeml.io", "--timeout=20s")
         self.log = open(os.path.join(self.sim.dir, "operator.log"), "w")
-        self.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", self.sim.kubeconfig, "--metrics-port", "0",
+        self.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", self.sim.kubeconfig, "--metrics-bind-address", "0",
                                           "--health-port", "0", "--workers", "4"], stdout=self.log, stderr=subprocess.STDOUT)
         self.models = os.path.join(self.sim.dir, "models")
         os.makedirs(self.models, exist_ok=True)
@@ -204,7 +204,7 @@ def test_an_operator_upgrade_restarts_no_serving_pod(cluster):
     # The upgrade: the operator restarts with a new default builder image.
     cluster.operator.terminate()
     cluster.operator.wait(timeout=15)
-    cluster.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", cluster.sim.kubeconfig, "--metrics-port", "0",
+    cluster.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", cluster.sim.kubeconfig, "--metrics-bind-address", "0",
                                          "--health-port", "0", "--workers", "4", "--builder-image", "ghcr.io/edgeml/edgeml:0.2.0"],
                                         stdout=cluster.log, stderr=subprocess.STDOUT)
     # A change the new operator must act on, that is not a new model: one more replica.
@@ -238,7 +238,7 @@ def test_an_l4t_builder_image_builds_with_edgeml_engine_copied_in(cluster):
         f.write("# JetPack 6.1 and 6.2\n36.4=nvcr.io/nvidia/l4t-jetpack:r36.4.0\n")
     cluster.operator.terminate()
     cluster.operator.wait(timeout=15)
-    cluster.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", cluster.sim.kubeconfig, "--metrics-port", "0",
+    cluster.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", cluster.sim.kubeconfig, "--metrics-bind-address", "0",
                                          "--health-port", "0", "--workers", "4", "--builder-images", table],
                                         stdout=cluster.log, stderr=subprocess.STDOUT)
     uri, digest = cluster.model_file("l4t-v1.onnx", "l4t")

@@ -27,7 +27,7 @@ class Cluster:
         self.sim.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
         self.sim.kubectl("wait", "--for=condition=Established", "crd/edgemodels.edgeml.io", "--timeout=20s")
         self.log = open(os.path.join(self.sim.dir, "operator.log"), "w")
-        self.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", self.sim.kubeconfig, "--metrics-port", "0",
+        self.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", self.sim.kubeconfig, "--metrics-bind-address", "0",
                                           "--health-port", "0", "--workers", "2"], stdout=self.log, stderr=subprocess.STDOUT)
         self.agent = None
         self.models = os.path.join(self.sim.dir, "models")

@@ -76,7 +76,10 @@ def test_deployment_meets_the_restricted_profile():
         assert c["resources"]["requests"]["cpu"] and c["resources"]["limits"]["memory"]
         assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
-        assert c["command"] == ["edgeml-operator"] and c["args"] == ["--leader-elect", "--builder-images=/etc/edgeml/builder-images"]
+        assert c["command"] == ["edgeml-operator"] and c["args"] == ["--leader-elect", "--builder-images=/etc/edgeml/builder-images",
+                                                                   "--metrics-bind-address=:8443"]
+        # /metrics is HTTPS on its own port, the probes plain HTTP on theirs (docs/metrics.md).
+        assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"https": 8443, "health": 8081}
 
 
 def test_node_agent_daemonset_reads_the_host_read_only_in_a_privileged_namespace():
@@ -149,6 +152,9 @@ NEEDED = [
     ("list", "nodes", []),
     ("create", "leases.coordination.k8s.io", ["-n", "edgeml-system"]),
     ("update", "leases.coordination.k8s.io", ["-n", "edgeml-system"]),
+    # Every scrape of /metrics: its token reviewed, then its access (the metrics-auth role).
+    ("create", "tokenreviews.authentication.k8s.io", []),
+    ("create", "subjectaccessreviews.authorization.k8s.io", []),
 ]
 FORBIDDEN = [
     ("delete", "nodes", []),
@@ -276,7 +282,7 @@ def test_operator_runs_with_exactly_the_cluster_role(sim, operator_kubeconfig):
     log_path = os.path.join(sim.dir, "operator-rbac.log")
     with open(log_path, "w") as log:
         proc = subprocess.Popen([EDGEML_OPERATOR, "--kubeconfig", operator_kubeconfig, "--leader-elect",
-                                 "--metrics-port", "0", "--health-port", str(health)],
+                                 "--metrics-bind-address", "0", "--health-port", str(health)],
                                 stdout=log, stderr=subprocess.STDOUT)
     try:
         sim.kubectl("apply", "-f", "-", input=model("rbac-model"))
@@ -439,3 +445,45 @@ def test_each_distribution_renders_the_same_with_kustomize_and_the_chart(distrib
     assert chart == overlay
     if runtime_class:
         assert overlay[("RuntimeClass", "nvidia")]["handler"] == "nvidia"
+
+
+def test_metrics_rbac_is_kubebuilders():
+    """The operator may review tokens and access (metrics-auth-role); metrics-reader grants get on
+    /metrics and nothing else; the Service exposes the HTTPS port (kubebuilder v4's config/rbac and
+    config/default/metrics_service.yaml)."""
+    _, objects = render()
+    auth = one(objects, "ClusterRole", "edgeml-operator-metrics-auth-role")
+    assert sorted((r["apiGroups"], r["resources"], r["verbs"]) for r in auth["rules"]) == [
+        (["authentication.k8s.io"], ["tokenreviews"], ["create"]), (["authorization.k8s.io"], ["subjectaccessreviews"], ["create"])]
+    binding = one(objects, "ClusterRoleBinding", "edgeml-operator-metrics-auth-rolebinding")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "edgeml-operator", "namespace": "edgeml-system"}]
+    assert one(objects, "ClusterRole", "edgeml-operator-metrics-reader")["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
+    service = one(objects, "Service", "edgeml-operator-metrics")
+    assert service["spec"]["ports"] == [{"name": "https", "port": 8443, "targetPort": "https", "protocol": "TCP"}]
+    policy = one(objects, "NetworkPolicy", "edgeml-operator")
+    assert {"port": "https", "protocol": "TCP"} in policy["spec"]["ingress"][0]["ports"]
+
+
+def test_service_monitor_scrapes_https_with_a_bearer_token_and_matches_the_chart():
+    r = subprocess.run(["kubectl", "kustomize", os.path.join(MANIFESTS, "prometheus")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    [monitor] = [d for d in yaml.safe_load_all(r.stdout) if d]
+    [endpoint] = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == "https" and endpoint["scheme"] == "https" and endpoint["path"] == "/metrics"
+    assert endpoint["bearerTokenFile"] == "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    assert endpoint["tlsConfig"] == {"insecureSkipVerify": True}
+    values = yaml.safe_load(open(os.path.join(CHART, "values.yaml")))
+    values["metrics"]["serviceMonitor"]["enabled"] = True
+    [chart_monitor] = [o for o in render_chart_without_helm(values) if o["kind"] == "ServiceMonitor"]
+    assert chart_monitor == monitor
+
+
+def test_chart_serves_a_mounted_certificate_when_given_a_secret():
+    values = yaml.safe_load(open(os.path.join(CHART, "values.yaml")))
+    values["metrics"]["certSecretName"] = "edgeml-metrics-tls"
+    deployment = next(o for o in render_chart_without_helm(values) if o["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    [c] = pod["containers"]
+    assert "--metrics-cert-path=/etc/edgeml/metrics-certs" in c["args"]
+    assert {"name": "metrics-certs", "mountPath": "/etc/edgeml/metrics-certs", "readOnly": True} in c["volumeMounts"]
+    assert {"name": "metrics-certs", "secret": {"secretName": "edgeml-metrics-tls"}} in pod["volumes"]

@@ -15,7 +15,7 @@ from conftest import EDGEML, ROOT, Sim
 
 def start_operator(sim, *args):
     log = open(os.path.join(sim.dir, f"operator-{time.monotonic_ns()}.log"), "w")
-    ports = [] if "--health-port" in args else ["--metrics-port", "0", "--health-port", "0"]
+    ports = [] if "--health-port" in args else ["--metrics-bind-address", "0", "--health-port", "0"]
     return subprocess.Popen([EDGEML, "operator", "--kubeconfig", sim.kubeconfig, *ports, *args], stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -221,7 +221,7 @@ def test_two_replicas_one_leader_and_failover(crd_sim):
 
 def test_health_readiness_and_metrics_endpoints(crd_sim):
     metrics, health = free_port(), free_port()
-    op = start_operator(crd_sim, "--metrics-port", str(metrics), "--health-port", str(health), "--bind-address", "127.0.0.1",
+    op = start_operator(crd_sim, "--metrics-bind-address", f"127.0.0.1:{metrics}", "--metrics-secure=false", "--health-port", str(health), "--bind-address", "127.0.0.1",
                         "--log-format", "json")
     try:
         assert wait_for(lambda: http_get(health, "/readyz")[0] == 200)

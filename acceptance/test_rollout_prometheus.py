@@ -40,7 +40,7 @@ class Stack:
         self.sim.kubectl("wait", "--for=condition=Established", "crd/rollouts.edgeml.io", "--timeout=20s")
         self.dir = self.sim.dir
         self.log = open(os.path.join(self.dir, "operator.log"), "w")
-        self.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", self.sim.kubeconfig, "--metrics-port", "0",
+        self.operator = subprocess.Popen([EDGEML, "operator", "--kubeconfig", self.sim.kubeconfig, "--metrics-bind-address", "0",
                                           "--health-port", "0", "--workers", "2"], stdout=self.log, stderr=subprocess.STDOUT)
         # Prometheus finds the pods in a file the test keeps current (file_sd: a change is read at
         # once), labelled as the Kubernetes service discovery labels them (namespace, pod).

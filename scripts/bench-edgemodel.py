@@ -155,7 +155,7 @@ def main():
         open(path, "wb").write(data)
         uri, digest = "file://" + path, "sha256:" + hashlib.sha256(data).hexdigest()
         metrics_port = free_port()
-        op = subprocess.Popen([args.bin, "operator", "--kubeconfig", kc, "--metrics-port", str(metrics_port), "--health-port", "0",
+        op = subprocess.Popen([args.bin, "operator", "--kubeconfig", kc, "--metrics-bind-address", f"127.0.0.1:{metrics_port}", "--metrics-secure=false", "--health-port", "0",
                                "--workers", str(args.workers), "--qps", str(args.qps), "--burst", str(args.qps)],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "operator.log"), "w"))
         time.sleep(1.5)

@@ -80,7 +80,7 @@ def main():
                            "spec": {"model": {"uri": f"oci://registry.example.com/{n}:1"}, "serving": {"image": "triton:1"}}}
         call("POST", "/apis/edgeml.io/v1alpha1/namespaces/default/edgemodels", model("first"))
         t0 = time.perf_counter()
-        op = subprocess.Popen([*operator_cmd, "--kubeconfig", kc, "--metrics-port", "0", "--health-port", "0"],
+        op = subprocess.Popen([*operator_cmd, "--kubeconfig", kc, "--metrics-bind-address", "0", "--health-port", "0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while "observedGeneration" not in call("GET", "/apis/edgeml.io/v1alpha1/namespaces/default/edgemodels/first").get("status", {}):
             time.sleep(0.005)

@@ -144,7 +144,7 @@ def main():
         slim = os.path.join(os.path.dirname(args.bin), "edgeml-operator")
         cmd = [slim] if os.access(slim, os.X_OK) else [args.bin, "operator"]
         metrics_port = free_port()
-        op = subprocess.Popen(cmd + ["--kubeconfig", kc, "--metrics-port", str(metrics_port), "--health-port", "0", "--workers", str(args.workers),
+        op = subprocess.Popen(cmd + ["--kubeconfig", kc, "--metrics-bind-address", f"127.0.0.1:{metrics_port}", "--metrics-secure=false", "--health-port", "0", "--workers", str(args.workers),
                                      "--qps", "3000", "--burst", "3000"],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "operator.log"), "w"))
         uri, digest = files["1"]

@@ -35,9 +35,16 @@ public struct OperatorOptions: ParsableArguments {
   @Option(help: "Client-side rate limit, requests per second.") var qps = 20.0
   @Option(help: "Client-side rate limit burst.") var burst = 40
   @Option(help: "Log format: text or json.") var logFormat = "text"
-  @Option(help: "Port for /metrics (0 disables).") var metricsPort = 8080
-  @Option(help: "Port for /healthz and /readyz (0 disables).") var healthPort = 8081
-  @Option(help: "Address the metrics and health ports listen on.") var bindAddress = "0.0.0.0"
+  // The metrics flags are kubebuilder v4's (its scaffold's cmd/main.go): --metrics-bind-address,
+  // --metrics-secure, --metrics-cert-path/-name/-key (docs/metrics.md).
+  @Option(help: "Address /metrics listens on, HOST:PORT or :PORT (0 disables).") var metricsBindAddress = ":8443"
+  @Option(help: ArgumentHelp("Serve /metrics over HTTPS to callers whose token may get /metrics (TokenReview, SubjectAccessReview). Use --metrics-secure=false for plain HTTP open to anyone who reaches the port.",
+                             valueName: "bool")) var metricsSecure = true
+  @Option(help: "Directory with the metrics server's certificate and key (default: a self-signed certificate made at start-up).") var metricsCertPath: String?
+  @Option(help: "File name of the metrics server's certificate in --metrics-cert-path.") var metricsCertName = "tls.crt"
+  @Option(help: "File name of the metrics server's private key in --metrics-cert-path.") var metricsCertKey = "tls.key"
+  @Option(help: "Port for /healthz and /readyz, plain HTTP (0 disables).") var healthPort = 8081
+  @Option(help: "Address the health port listens on.") var bindAddress = "0.0.0.0"
   @Option(help: ArgumentHelp("Port the DriftPolicy controller scrapes drift agents on (the sidecar's is 9470; another port serves tests and port-forwarding).",
                              visibility: .hidden)) var driftAgentPort = DriftPolicyReconciler.agentPort
   @Option(help: "Image of the engine-building init container (default: $EDGEML_IMAGE, else the operator's release image).") var builderImage: String?
@@ -55,6 +62,14 @@ public struct OperatorOptions: ParsableArguments {
     guard workers > 0 else { throw ValidationError("--workers must be at least 1.") }
     guard qps > 0, burst > 0 else { throw ValidationError("--qps and --burst must be positive.") }
     guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }
+    let metricsAddress = try Self.parseBindAddress(metricsBindAddress)
+    guard (0...65535).contains(healthPort) else { throw ValidationError("--health-port must be between 0 and 65535.") }
+    if let metricsAddress, metricsAddress.port > 0, metricsAddress.port == healthPort {
+      throw ValidationError("--metrics-bind-address and --health-port name the same port \(healthPort): the health probes stay plain HTTP on their own port.")
+    }
+    if metricsCertPath != nil, !metricsSecure {
+      throw ValidationError("--metrics-cert-path needs --metrics-secure (a certificate is only used for HTTPS).")
+    }
     guard retryPeriodSeconds > 0, renewDeadlineSeconds > retryPeriodSeconds, leaseDurationSeconds > renewDeadlineSeconds else {
       throw ValidationError("Leader election needs 0 < --retry-period-seconds < --renew-deadline-seconds < --lease-duration-seconds.")
     }
@@ -111,11 +126,18 @@ public struct OperatorOptions: ParsableArguments {
       MappedFiles.releaseIdlePages()
     }
     var servers: [HealthServer] = []
-    for port in Set([metricsPort, healthPort]) where port > 0 {
-      servers.append(try await HealthServer(host: HealthServer.listenAddress(bindAddress, environment: environment), port: port, isReady: { ready.isSet }, metrics: { registry.emitToBuffer() }))
+    if healthPort > 0 {
+      servers.append(try await HealthServer(host: HealthServer.listenAddress(bindAddress, environment: environment), port: healthPort,
+                                            isReady: { ready.isSet }))
     }
-    let service = OperatorService(manager: manager, logger: logger)
-    let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    var services: [any Service] = []
+    if let metricsServer = try await startMetricsServer(client: client, environment: environment, logger: logger,
+                                                        metrics: { registry.emitToBuffer() }) {
+      services.append(MetricsService(server: metricsServer))
+    }
+    // Last in, first out: on SIGTERM the controllers stop (and release the Lease) before /metrics closes.
+    services.append(OperatorService(manager: manager, logger: logger))
+    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     logger.info("Operator starting", metadata: ["server": "\(config.server)", "leaderElection": "\(leaderElect)"])
     try await group.run()
     for s in servers { await s.shutdown() }
@@ -124,6 +146,46 @@ public struct OperatorOptions: ParsableArguments {
 }
 
 extension OperatorOptions {
+  /// The host and port of `--metrics-bind-address`: `:8443` (every address), `HOST:PORT`,
+  /// `[IPv6]:PORT`; nil for `0`, which disables the metrics server (kubebuilder's convention).
+  /// - Throws: `ValidationError` for anything else.
+  public static func parseBindAddress(_ text: String) throws -> (host: String, port: Int)? {
+    if text == "0" { return nil }
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+      throw ValidationError("--metrics-bind-address \"\(text)\": expected :PORT or HOST:PORT (0 disables the metrics server).")
+    }
+    var host = String(text[..<colon])
+    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return (host.isEmpty ? "0.0.0.0" : host, port)
+  }
+
+  /// Binds /metrics as the flags say: HTTPS with a certificate from `--metrics-cert-path` or a
+  /// self-signed one, every scrape reviewed with the API server; or plain HTTP with
+  /// `--metrics-secure=false`. Nil when `--metrics-bind-address 0`.
+  func startMetricsServer(client: KubeClient, environment: [String: String], logger: Logger,
+                          metrics: @escaping @Sendable () -> [UInt8]) async throws -> MetricsServer? {
+    guard let address = try Self.parseBindAddress(metricsBindAddress) else { return nil }
+    let host = HealthServer.listenAddress(address.host, environment: environment)
+    var certificate: ServingCertificate? = nil
+    var authorizer: MetricsAuthorizer? = nil
+    if metricsSecure {
+      if let directory = metricsCertPath {
+        certificate = try ServingCertificate.load(certificateFile: directory + "/" + metricsCertName, keyFile: directory + "/" + metricsCertKey)
+      } else {
+        // The names a scraper may reach the pod by: its IP (EdgeSim's pod address, a real pod's
+        // POD_IP if the Deployment passes it) and its host name.
+        let hosts = [host, environment["POD_IP"], ProcessInfo.processInfo.hostName].compactMap { $0 }.filter { $0 != "0.0.0.0" && $0 != "::" }
+        certificate = try ServingCertificate.selfSigned(hosts: hosts)
+      }
+      authorizer = MetricsAuthorizer(reviewer: KubeAccessReviewer(client: client))
+    }
+    let server = try await MetricsServer.bind(host: host, port: address.port, certificate: certificate, authorizer: authorizer,
+                                              logger: logger, metrics: metrics)
+    logger.info("Serving metrics", metadata: ["metrics.address": "\(host):\(server.port)", "metrics.secure": "\(metricsSecure)",
+                                              "metrics.certificate": "\(metricsCertPath ?? "self-signed")"])
+    return server
+  }
+
   /// What `--builder-images` names: a directory (a ConfigMap volume: one file per L4T release, its
   /// content the image; the volume's `..data` entries skipped) or a file of `RELEASE=IMAGE` lines
   /// (`#` comments and blank lines ignored).

@@ -12,3 +12,12 @@ struct OperatorService: Service {
     logger.info("Operator stopped")
   }
 }
+
+/// Serves /metrics until graceful shutdown.
+struct MetricsService: Service {
+  let server: MetricsServer
+
+  func run() async throws {
+    await cancelWhenGracefulShutdown { await server.run() }
+  }
+}

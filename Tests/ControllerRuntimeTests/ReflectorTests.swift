@@ -11,7 +11,8 @@ func startEmulator() async throws -> KubeEmulator {
   return try await KubeEmulator.start(config)
 }
 
-func client(for emulator: KubeEmulator, retry: RetryPolicy? = nil) throws -> KubeClient {
+/// A client of `emulator`: the admin unless `token` names someone else.
+func client(for emulator: KubeEmulator, retry: RetryPolicy? = nil, token: String? = nil) throws -> KubeClient {
   let ca = emulator.certificateAuthority.map { Array($0.certificatePEM.utf8) }
   var defaultRetry = RetryPolicy()
   defaultRetry.baseDelay = .milliseconds(5)
@@ -19,7 +20,7 @@ func client(for emulator: KubeEmulator, retry: RetryPolicy? = nil) throws -> Kub
   let retry = retry ?? defaultRetry
   return try KubeClient(configuration: ClientConfiguration(server: emulator.url, namespace: "default", certificateAuthorityPEM: ca,
                                                            insecureSkipTLSVerify: false, tlsServerName: nil,
-                                                           credential: .bearerToken(emulator.adminToken)),
+                                                           credential: .bearerToken(token ?? emulator.adminToken)),
                         qps: 1000, burst: 1000, retry: retry)
 }
 

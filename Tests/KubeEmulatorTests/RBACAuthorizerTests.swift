@@ -206,6 +206,42 @@ struct RBACAuthorizerTests {
     #expect(review("list", "secrets") == false)
   }
 
+  @Test("a SubjectAccessReview decides nonResourceAttributes by RBAC's nonResourceURLs: metrics-reader may get /metrics, others may not")
+  func subjectAccessReviewNonResource() {
+    let s = makeServer()
+    s.call("POST", "\(rbacPath)/clusterroles", role("metrics-reader", [["nonResourceURLs": ["/metrics"], "verbs": ["get"]]], cluster: true))
+    s.call("POST", "\(rbacPath)/clusterrolebindings", binding("robot-reads-metrics", role: "metrics-reader", roleKind: "ClusterRole",
+                                                             subjects: [["kind": "ServiceAccount", "name": "robot", "namespace": "default"]],
+                                                             cluster: true))
+    func review(_ user: UserInfo, _ verb: String, _ path: String, as reviewer: UserInfo? = nil) -> (Int, JSONValue) {
+      let body: JSONValue = ["apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                             "spec": ["user": .string(user.name), "groups": .array(user.groups.map { .string($0) }),
+                                      "nonResourceAttributes": ["path": .string(path), "verb": .string(verb)]]]
+      let uri = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+      return reviewer.map { s.call(as: $0, "POST", uri, body) } ?? s.call("POST", uri, body)
+    }
+    #expect(review(robot, "get", "/metrics").1[path: ["status", "allowed"]] == true)
+    #expect(review(robot, "post", "/metrics").1[path: ["status", "allowed"]] == false)
+    #expect(review(robot, "get", "/metrics/extra").1[path: ["status", "allowed"]] == false)
+    #expect(review(alice, "get", "/metrics").1[path: ["status", "allowed"]] == false)
+    // The bootstrap discovery and public-info roles: /version for everyone, /apis for the authenticated.
+    #expect(review(alice, "get", "/apis").1[path: ["status", "allowed"]] == true)
+    #expect(review(UserInfo(name: "system:anonymous", groups: ["system:unauthenticated"]), "get", "/version").1[path: ["status", "allowed"]] == true)
+    #expect(review(UserInfo(name: "system:anonymous", groups: ["system:unauthenticated"]), "get", "/apis").1[path: ["status", "allowed"]] == false)
+    // Reviewing someone else needs create on subjectaccessreviews (kubebuilder's metrics-auth-role).
+    let (code, status) = review(robot, "get", "/metrics", as: alice)
+    #expect(code == 403, "\(status)")
+  }
+
+  @Test("a SubjectAccessReview without a user or group, or without exactly one kind of attributes, is invalid (422) with upstream's messages")
+  func subjectAccessReviewValidation() {
+    let s = makeServer()
+    let (code, status) = s.call("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                                ["apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": [:]])
+    #expect(code == 422)
+    #expect(status["message"]?.stringValue == #"SubjectAccessReview.authorization.k8s.io "" is invalid: [spec: Invalid value: null: exactly one of nonResourceAttributes or resourceAttributes must be specified, spec.user: Invalid value: "": at least one of user or group must be specified]"#)
+  }
+
   @Test("a TokenRequest issues a token that authenticates as the service account")
   func tokenRequest() throws {
     let s = makeServer()

@@ -12,7 +12,12 @@ struct OperatorCommandTests {
     ["--leader-elect", "--lease-namespace", "edgeml-system", "--identity", "pod-0"],
     ["--workers", "8", "--qps", "50", "--burst", "100", "--log-format", "json"],
     ["--lease-duration-seconds", "30", "--renew-deadline-seconds", "20", "--retry-period-seconds", "5"],
-    ["--metrics-port", "0", "--health-port", "0", "--bind-address", "127.0.0.1", "--builder-image", "registry.local/edgeml:1"],
+    ["--metrics-bind-address", "0", "--health-port", "0", "--bind-address", "127.0.0.1", "--builder-image", "registry.local/edgeml:1"],
+    // kubebuilder v4's metrics flags.
+    ["--metrics-bind-address", ":8443", "--metrics-secure=true", "--metrics-cert-path", "/tmp/certs", "--metrics-cert-name", "tls.crt",
+     "--metrics-cert-key", "tls.key"],
+    ["--metrics-bind-address=127.0.0.1:8080", "--metrics-secure=false"],
+    ["--metrics-bind-address", "[::1]:8443"],
   ])
   func accepted(_ arguments: [String]) throws {
     _ = try OperatorOptions.parse(arguments)
@@ -27,6 +32,11 @@ struct OperatorCommandTests {
      "Leader election needs 0 < --retry-period-seconds < --renew-deadline-seconds < --lease-duration-seconds."),
     (["--retry-period-seconds", "0"],
      "Leader election needs 0 < --retry-period-seconds < --renew-deadline-seconds < --lease-duration-seconds."),
+    (["--metrics-bind-address", "8443"], "--metrics-bind-address \"8443\": expected :PORT or HOST:PORT (0 disables the metrics server)."),
+    (["--metrics-bind-address", ":99999"], "--metrics-bind-address \":99999\": expected :PORT or HOST:PORT (0 disables the metrics server)."),
+    (["--metrics-bind-address", ":8081"],
+     "--metrics-bind-address and --health-port name the same port 8081: the health probes stay plain HTTP on their own port."),
+    (["--metrics-secure=false", "--metrics-cert-path", "/tmp/certs"], "--metrics-cert-path needs --metrics-secure (a certificate is only used for HTTPS)."),
   ])
   func refused(_ arguments: [String], message: String) {
     do {
@@ -36,6 +46,20 @@ struct OperatorCommandTests {
       #expect(OperatorOptions.message(for: error) == message)
       #expect(OperatorOptions.exitCode(for: error) == .validationFailure)
     }
+  }
+
+  @Test("--metrics-bind-address reads like kubebuilder's: :PORT is every address, 0 turns metrics off", arguments: [
+    (":8443", "0.0.0.0", 8443), ("127.0.0.1:9443", "127.0.0.1", 9443), ("[::1]:8443", "::1", 8443), ("localhost:0", "localhost", 0),
+  ])
+  func bindAddress(_ text: String, host: String, port: Int) throws {
+    let parsed = try #require(try OperatorOptions.parseBindAddress(text))
+    #expect(parsed.host == host && parsed.port == port)
+    #expect(try OperatorOptions.parseBindAddress("0") == nil)
+  }
+
+  @Test("--metrics-secure takes true or false and nothing else")
+  func metricsSecureValue() {
+    #expect(throws: (any Error).self) { _ = try OperatorOptions.parse(["--metrics-secure=maybe"]) }
   }
 
   @Test("an unknown flag is a usage error, not ignored")

@@ -3,16 +3,18 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// `/healthz`, `/readyz` and `/metrics` on one port, for the kubelet's probes and Prometheus.
+/// `/healthz`, `/readyz` and optionally `/metrics` on one plain-HTTP port, for the kubelet's probes
+/// (and Prometheus, where no protection is wanted: the node agent).
 ///
 /// `/healthz` answers 200 while the process runs; `/readyz` answers 200 once `isReady` says so (the
-/// caches synced) and 503 before; `/metrics` is whatever `metrics()` renders (Prometheus text).
+/// caches synced) and 503 before; `/metrics` is whatever `metrics()` renders (Prometheus text), 404
+/// without it. The operator serves its metrics on `MetricsServer` instead (HTTPS, authorized).
 public final class HealthServer: Sendable {
   private let group: MultiThreadedEventLoopGroup
   private let channel: Channel
   public var port: Int { channel.localAddress?.port ?? 0 }
 
-  public init(host: String, port: Int, isReady: @escaping @Sendable () -> Bool, metrics: @escaping @Sendable () -> [UInt8]) async throws {
+  public init(host: String, port: Int, isReady: @escaping @Sendable () -> Bool, metrics: (@Sendable () -> [UInt8])? = nil) async throws {
     group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let bootstrap = ServerBootstrap(group: group)
       .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -53,9 +55,9 @@ final class HealthHandler: ChannelInboundHandler, Sendable {
   typealias InboundIn = HTTPServerRequestPart
   typealias OutboundOut = HTTPServerResponsePart
   let isReady: @Sendable () -> Bool
-  let metrics: @Sendable () -> [UInt8]
+  let metrics: (@Sendable () -> [UInt8])?
 
-  init(isReady: @escaping @Sendable () -> Bool, metrics: @escaping @Sendable () -> [UInt8]) {
+  init(isReady: @escaping @Sendable () -> Bool, metrics: (@Sendable () -> [UInt8])?) {
     self.isReady = isReady
     self.metrics = metrics
   }
@@ -70,8 +72,8 @@ final class HealthHandler: ChannelInboundHandler, Sendable {
     case "/healthz", "/livez": body = Array("ok".utf8)
     case "/readyz":
       if isReady() { body = Array("ok".utf8) } else { status = .serviceUnavailable; body = Array("caches not synced".utf8) }
-    case "/metrics":
-      body = metrics()
+    case "/metrics" where metrics != nil:
+      body = metrics?() ?? []
       type = "text/plain; version=0.0.4; charset=utf-8"
     default:
       status = .notFound

@@ -9,7 +9,7 @@ extension APIServer {
     "authentication.k8s.io/selfsubjectreviews", "authentication.k8s.io/tokenreviews",
   ]
 
-  func review(_ ctx: RequestContext, object: JSONValue) -> APIResponse {
+  func review(_ ctx: RequestContext, object: JSONValue) throws -> APIResponse {
     var out = present(object, ctx.resource)
     let user = ctx.request.user ?? UserInfo(name: "system:anonymous", groups: ["system:unauthenticated"])
     switch ctx.resource.resource {
@@ -29,6 +29,7 @@ extension APIServer {
       // SubjectAccessReview names the user in its spec (pkg/registry/authorization/subjectaccessreview/rest.go);
       // a LocalSubjectAccessReview is pinned to the namespace of its URL.
       let spec = object["spec"]
+      try validateSubjectAccessReview(spec, ctx)
       let subject = UserInfo(name: spec?["user"]?.stringValue ?? "",
                              groups: (spec?["groups"]?.arrayValue ?? []).compactMap(\.stringValue))
       let namespace = ctx.resource.resource == "localsubjectaccessreviews" ? ctx.namespace : nil
@@ -48,13 +49,31 @@ extension APIServer {
         user: user, verb: r["verb"]?.stringValue ?? "", apiGroup: r["group"]?.stringValue ?? "",
         resource: r["resource"]?.stringValue ?? "", subresource: r["subresource"]?.stringValue ?? "",
         name: r["name"]?.stringValue ?? "", namespace: namespace ?? r["namespace"]?.stringValue ?? "")
-    } else if spec?["nonResourceAttributes"] != nil {
-      // Every non-resource path is open to authenticated users here (see `authorize`).
-      return user.groups.contains("system:authenticated") ? ["allowed": true] : ["allowed": false]
+    } else if let n = spec?["nonResourceAttributes"] {
+      // RBAC's nonResourceURLs rules (a ClusterRole's `/metrics` get, the bootstrap discovery roles):
+      // what kube-rbac-proxy and controller-runtime's metrics filter ask about a scrape.
+      attributes = AuthorizationAttributes(user: user, verb: n["verb"]?.stringValue ?? "", path: n["path"]?.stringValue ?? "")
     } else {
       return ["allowed": false, "evaluationError": "missing resourceAttributes or nonResourceAttributes"]
     }
     return isAllowed(attributes) ? ["allowed": true, "reason": "allowed by RBAC"] : ["allowed": false]
+  }
+
+  /// A SubjectAccessReview's spec as upstream validates it (pkg/apis/authorization/validation/validation.go
+  /// `ValidateSubjectAccessReviewSpec`): exactly one kind of attributes, and a user or a group.
+  /// - Throws: `APIError` 422 listing every problem.
+  private func validateSubjectAccessReview(_ spec: JSONValue?, _ ctx: RequestContext) throws {
+    var errors: [FieldError] = []
+    let hasResource = spec?["resourceAttributes"] != nil, hasNonResource = spec?["nonResourceAttributes"] != nil
+    if hasResource == hasNonResource {
+      errors.append(FieldError(.invalid, field: "spec", value: hasNonResource ? "\"object\"" : "null",
+                               detail: "exactly one of nonResourceAttributes or resourceAttributes must be specified"))
+    }
+    let user = spec?["user"]?.stringValue ?? ""
+    if user.isEmpty, (spec?["groups"]?.arrayValue ?? []).isEmpty {
+      errors.append(FieldError(.invalid, field: "spec.user", value: "\"\"", detail: "at least one of user or group must be specified"))
+    }
+    if !errors.isEmpty { throw APIError.invalid(kind: ctx.resource.kind, group: ctx.resource.group, name: "", errors: errors) }
   }
 
   /// The rules a user has in a namespace (pkg/registry/authorization/selfsubjectrulesreview/rest.go).

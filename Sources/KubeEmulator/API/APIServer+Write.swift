@@ -95,7 +95,7 @@ extension APIServer {
     guard ctx.resource.verbs.contains("create") else { throw APIError.methodNotAllowed }
     var (object, duplicates) = try decodeBody(ctx)
     try checkTypeMeta(&object, ctx.resource)
-    if APIServer.reviewResources.contains(ctx.resource.storageKey) { return review(ctx, object: object) }
+    if APIServer.reviewResources.contains(ctx.resource.storageKey) { return try review(ctx, object: object) }
     let warnings = try applyFieldValidation(&object, ctx, duplicates: duplicates)
     if ctx.resource.namespaced {
       let bodyNS = object[path: ["metadata", "namespace"]]?.stringValue ?? ""

@@ -62,6 +62,7 @@ public enum RBACAuthorizer {
     if attributes.user.groups.contains("system:authenticated"), basicUserRules.contains(where: { ruleAllows(attributes, $0) }) {
       return true
     }
+    if publicInfoRules.contains(where: { ruleAllows(attributes, $0) }) { return true }
     return rules(for: attributes.user, namespace: attributes.namespace, in: state)
       .contains { ruleAllows(attributes, $0) }
   }
@@ -71,6 +72,15 @@ public enum RBACAuthorizer {
   static let basicUserRules: [JSONValue] = [
     ["verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]],
     ["verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]],
+    // system:discovery, also bound to every authenticated user.
+    ["verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
+                                           "/readyz", "/version", "/version/"]],
+  ]
+
+  /// `system:public-info-viewer`, bound to authenticated and unauthenticated users alike (policy.go):
+  /// health and version, never `/metrics`.
+  static let publicInfoRules: [JSONValue] = [
+    ["verbs": ["get"], "nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"]],
   ]
 
   /// Every rule that applies to `user` in `namespace` (cluster-wide rules included), as
