@@ -82,6 +82,12 @@ public enum ManifestReader {
         if let problem { problems.append(problem) }
       }
     }
+    // kubectl refuses an apply with nothing in it ("no objects passed to apply"); a CI step
+    // checking an empty or mistyped glob should not pass in silence either.
+    if documents.isEmpty && problems.isEmpty && !paths.isEmpty {
+      problems.append(ManifestInputProblem(file: paths.map { $0 == "-" ? "STDIN" : $0 }.joined(separator: ", "),
+                                           message: "no objects in the input"))
+    }
     return (documents, problems)
   }
 

@@ -86,4 +86,11 @@ struct ManifestReaderTests {
     #expect(documents.last?.file == "STDIN")
     #expect(problems == [ManifestInputProblem(file: missing, line: nil, message: "no such file or directory")])
   }
+
+  @Test("input with no object at all (an empty file, only comments) is a problem, as kubectl's apply refuses it")
+  func noObjects() {
+    let (documents, problems) = ManifestReader.read(paths: ["-"]) { "# nothing here\n---\n" }
+    #expect(documents.isEmpty)
+    #expect(problems == [ManifestInputProblem(file: "STDIN", line: nil, message: "no objects in the input")])
+  }
 }
