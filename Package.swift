@@ -104,6 +104,10 @@ let package = Package(
                      .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                      .product(name: "NIOHTTP1", package: "swift-nio")]
     ),
+    // `edgeml validate` and `edgeml diff`: manifests checked offline by the emulator's write path
+    // against the CRDs compiled in (scripts/embed-crds.py), and the planners' desired objects for
+    // them. Like the `edgeml` executable it may import both the emulator and the domain.
+    .target(name: "ManifestTools", dependencies: ["KubeCore", "YAML", "KubeEmulator", "EdgeML", "ControllerRuntime"]),
     // The operator's command line (flags, run, JSON logs), shared by `edgeml operator` and `edgeml-operator`.
     .target(
       name: "OperatorCLI",
@@ -145,7 +149,7 @@ let package = Package(
       name: "edgeml",
       dependencies: [
         "KubeCore", "YAML", "KubeEmulator", "DriftStatistics", "EdgeML", "EdgeMLVocabulary", "KubeClient", "ControllerRuntime",
-        "EngineBuilder", "EngineCLI", "NodeAgent", "EdgeSim", "OperatorCLI", "DriftAgent",
+        "EngineBuilder", "EngineCLI", "NodeAgent", "EdgeSim", "OperatorCLI", "DriftAgent", "ManifestTools",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -183,6 +187,7 @@ let package = Package(
     .testTarget(name: "OperatorCLITests", dependencies: ["OperatorCLI", "KubeCore",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                          .product(name: "Logging", package: "swift-log")]),
+    .testTarget(name: "ManifestToolsTests", dependencies: ["ManifestTools", "KubeCore", "YAML", "KubeEmulator"]),
     .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubeClient", "KubeCore", "KubeEmulator"]),
   ],
   swiftLanguageModes: [.v6]

@@ -15,15 +15,28 @@ public enum YAML {
   ///   (duplicate key, unknown anchor, bad merge, NaN/infinity, a tag that does not fit its value).
   /// - Complexity: O(n) in the input size; aliases share their values instead of copying them.
   public static func parseDocuments(_ text: String) throws(YAMLError) -> [JSONValue] {
-    // kubectl's decoder reads input that starts with `{` as JSON (k8s.io/apimachinery/pkg/util/yaml
-    // decoder.go, `NewYAMLOrJSONDecoder`): numbers stay exact and duplicate keys keep the last value.
-    if text.utf8.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) == UInt8(ascii: "{"),
-      let value = try? JSONValue(parsing: text)
-    {
-      return [value]
-    }
+    if let value = jsonObjectStream(text) { return [value] }
     var composer = try YAMLComposer(text)
     return try composer.documents()
+  }
+
+  /// Parses every document of a stream as `parseDocuments` does, keeping where each one and each of
+  /// its fields starts, for messages that point into a file (`edgeml validate`).
+  ///
+  /// A stream read as JSON (see `parseDocuments`) is one document on line 1 without field lines.
+  /// - Throws: `YAMLError`, as `parseDocuments`.
+  public static func parseLocatedDocuments(_ text: String) throws(YAMLError) -> [YAMLDocument] {
+    if let value = jsonObjectStream(text) { return [YAMLDocument(value: value, line: 1, fieldLines: [:])] }
+    var composer = try YAMLComposer(text)
+    return try composer.locatedDocuments()
+  }
+
+  /// The stream as one JSON value when it starts with `{` and is valid JSON: kubectl's decoder reads
+  /// such input as JSON (k8s.io/apimachinery/pkg/util/yaml decoder.go, `NewYAMLOrJSONDecoder`), so
+  /// numbers stay exact and duplicate keys keep the last value.
+  private static func jsonObjectStream(_ text: String) -> JSONValue? {
+    guard text.utf8.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) == UInt8(ascii: "{") else { return nil }
+    return try? JSONValue(parsing: text)
   }
 
   /// Parses a stream holding at most one document; empty input (or only comments) gives `.null`.
@@ -108,4 +121,15 @@ public enum YAML {
     guard let first = bytes.first, first >= 48 && first <= 57, bytes.contains(UInt8(ascii: ":")) else { return false }
     return bytes.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
   }
+}
+
+/// One document of a YAML stream and where it sits in the text (`YAML.parseLocatedDocuments`).
+public struct YAMLDocument: Sendable, Equatable {
+  public var value: JSONValue
+  /// The 1-based line of the document's first node.
+  public var line: Int
+  /// The 1-based line of each field, by the path the API server's field errors use
+  /// (`spec.engine.precision`, `spec.strategy.canary.steps[0].setWeight`). Fields that come from an
+  /// alias or a `<<` merge are not listed: they have no line of their own.
+  public var fieldLines: [String: Int]
 }

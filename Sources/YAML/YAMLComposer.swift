@@ -27,12 +27,28 @@ struct YAMLComposer {
   /// Nodes that aliases stand for; capped so a value too big to print or serialize is never returned.
   private var expandedByAliases = 0
   private static let maximumAliasExpansion = 4_000_000
+  /// Whether `fieldLines` is kept (`locatedDocuments()`); plain parsing does not pay for it.
+  private var recordsLines = false
+  /// The field path of the node being composed (`spec`, `steps[0]`, …) while recording.
+  private var fieldPath: [String] = []
+  /// The line of each field of the current document, by dotted path, while recording.
+  private var fieldLines: [String: Int] = [:]
 
   init(_ text: String) throws(YAMLError) { parser = try LibYAMLParser(text) }
 
   /// All documents; a document with no content at the end of the stream is dropped.
   mutating func documents() throws(YAMLError) -> [JSONValue] {
-    var results: [JSONValue] = []
+    try composeDocuments().map(\.value)
+  }
+
+  /// All documents with the line each starts on and the lines of their fields.
+  mutating func locatedDocuments() throws(YAMLError) -> [YAMLDocument] {
+    recordsLines = true
+    return try composeDocuments()
+  }
+
+  private mutating func composeDocuments() throws(YAMLError) -> [YAMLDocument] {
+    var results: [YAMLDocument] = []
     var lastWasEmpty = false
     guard case .streamStart = try parser.next().kind else { return results }
     while true {
@@ -45,10 +61,11 @@ struct YAMLComposer {
         anchors = [:]
         documentCost = Cost()
         expandedByAliases = 0
+        fieldLines = [:]
         let first = try parser.next()
         if case .scalar(let value, nil, nil, true, _) = first.kind, value.isEmpty { lastWasEmpty = true } else { lastWasEmpty = false }
         let (node, _) = try compose(first)
-        results.append(try value(of: node))
+        results.append(YAMLDocument(value: try value(of: node), line: first.line, fieldLines: fieldLines))
         guard case .documentEnd = try parser.next().kind else {
           throw YAMLError(message: "expected the end of the document", line: event.line, column: event.column)
         }
@@ -112,6 +129,8 @@ struct YAMLComposer {
       while true {
         let next = try parser.next()
         if case .sequenceEnd = next.kind { break }
+        if recordsLines { enterField("[\(items.count)]", line: next.line) }
+        defer { if recordsLines { fieldPath.removeLast() } }
         let (node, itemCost) = try compose(next)
         items.append(try value(of: node))
         cost = cost + itemCost
@@ -157,6 +176,10 @@ struct YAMLComposer {
         isMerge = false
       }
       let (keyNode, keyCost) = try compose(keyEvent)
+      // The key is read again below, where a bad key throws (after its value, as go-yaml reports it).
+      let recorded = recordsLines && !isMerge
+      if recorded { enterField((try? keyString(keyNode, keyEvent))?.0 ?? "?", line: keyEvent.line) }
+      defer { if recorded { fieldPath.removeLast() } }
       let valueEvent = try parser.next()
       let (valueNode, valueCost) = try compose(valueEvent)
       cost = cost + keyCost + valueCost
@@ -171,6 +194,16 @@ struct YAMLComposer {
       object[key] = try value(of: valueNode)
     }
     return (object, cost)
+  }
+
+  /// Steps into a field (a key, or `[i]` for an item) and records the line it starts on; the
+  /// first line recorded for a path wins (a key set twice is an error anyway).
+  private mutating func enterField(_ component: String, line: Int) {
+    let isIndex = component.hasPrefix("[")
+    let parent = fieldPath.last ?? ""
+    let path = parent.isEmpty ? component : (isIndex ? parent + component : parent + "." + component)
+    fieldPath.append(path)
+    if fieldLines[path] == nil { fieldLines[path] = line }
   }
 
   /// `<<`: a mapping, or a sequence of mappings where earlier ones win (go-yaml v2 decode.go `merge`).

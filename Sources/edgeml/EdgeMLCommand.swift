@@ -7,7 +7,7 @@ struct EdgeMLCommand: AsyncParsableCommand {
     abstract: "Run ML models on NVIDIA Jetson nodes of K3s and MicroK8s clusters.",
     subcommands: [
       SimGroupCommand.self, DemoCommand.self, OperatorCommand.self, EngineCommand.self, NodeAgentCommand.self, StatsCommand.self, DriftAgentCommand.self,
-      RetrainCommand.self,
+      RetrainCommand.self, ValidateCommand.self, DiffCommand.self,
     ]
   )
 

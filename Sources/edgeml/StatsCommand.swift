@@ -168,14 +168,16 @@ struct StatsNumbersCommand: ParsableCommand {
 }
 
 extension StatsCommand {
-  /// For a command line of `edgeml stats`, turns an ArgumentParser usage error (exit 64: a missing
+  /// For a command line of `edgeml stats` (or `validate`, `diff`), turns an ArgumentParser usage error (exit 64: a missing
   /// value, an unknown option) into bad input: prints `error: …` and a hint on stderr and returns
   /// `ExitCode(2)`. Any other error, or another command's, is returned unchanged.
   static func badInput(forUsageError error: Error, arguments: [String]) -> Error {
-    guard arguments.first == configuration.commandName, EdgeMLCommand.exitCode(for: error) == .validationFailure else { return error }
+    // `edgeml validate` and `edgeml diff` promise exit status 2 for usage errors too (docs/validate.md).
+    let commands = [configuration.commandName, ValidateCommand.configuration.commandName, DiffCommand.configuration.commandName]
+    guard let command = arguments.first, commands.contains(command), EdgeMLCommand.exitCode(for: error) == .validationFailure else { return error }
     var stderr = StandardError()
     print("error: \(EdgeMLCommand.message(for: error))", to: &stderr)
-    print("Run 'edgeml stats --help' for the tests, files and options.", to: &stderr)
+    print(command == "stats" ? "Run 'edgeml stats --help' for the tests, files and options." : "Run 'edgeml \(command) --help' for its usage.", to: &stderr)
     return ExitCode(2)
   }
 }
