@@ -31,7 +31,12 @@ from test_manifests import CHART, render_chart_without_helm
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import dashboard_queries  # noqa: E402
 
-grafana_model = pytest.importorskip("grafana_model", reason="grafana-foundation-sdk is installed by scripts/setup.sh")
+
+
+@pytest.fixture(scope="module")
+def grafana_model():
+    return pytest.importorskip("grafana_model", reason="grafana-foundation-sdk is installed by scripts/setup.sh")
+
 
 DASHBOARDS = dashboard_queries.dashboard_files()
 NAMES = [os.path.basename(p) for p in DASHBOARDS]
@@ -42,11 +47,11 @@ def test_the_chart_has_the_five_dashboards():
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=NAMES)
-def test_dashboard_is_valid_against_grafanas_dashboard_model(path):
+def test_dashboard_is_valid_against_grafanas_dashboard_model(grafana_model, path):
     assert grafana_model.validate(dashboard_queries.load(path)) == []
 
 
-def test_the_model_check_names_what_is_wrong_in_a_broken_copy():
+def test_the_model_check_names_what_is_wrong_in_a_broken_copy(grafana_model):
     broken = dashboard_queries.load(DASHBOARDS[0])
     broken["panels"][0]["gridpos"] = broken["panels"][0].pop("gridPos")
     broken["graphTooltip"] = 7
