@@ -408,6 +408,8 @@ def test_the_operator_series_follow_the_objects(stack):
     assert wait_for(lambda: stack.query('edgeml_rollout_candidate_weight_ratio{rollout="detector-v2"} == 0.5'), timeout=60)
     assert wait_for(lambda: stack.query('edgeml_rollout_analysis_total{rollout="detector-v2",metric="p99-latency",result="successful"} > 0'),
                     timeout=60), stack.logs()
+    # The other results are there at 0 from the first measurement: rate() sees a first failure.
+    assert stack.query('edgeml_rollout_analysis_total{rollout="detector-v2",metric="p99-latency",result="failed"} == 0')
     engines = stack.query('edgeml_edgemodel_engine_state{edgemodel="detector",state="Built"} == 1')
     assert [e["metric"]["module"] for e in engines] == ["orin-nx-16gb"]
     stack.sim.kubectl("delete", "rollout", "detector-v2")

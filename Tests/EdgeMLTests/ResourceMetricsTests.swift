@@ -62,14 +62,17 @@ struct ResourceMetricsTests {
     #expect(metrics.keys == ["Rollout/edge/other"])
   }
 
-  @Test("a running measurement counts nothing; a completed one counts under its phase in lower case")
-  func analysisCounter() {
+  @Test("a running measurement counts nothing; a completed one counts under its phase in lower case, beside the other results at 0")
+  func analysisCounter() throws {
     let start = Timestamp(secondsSinceEpoch: 0)
     #expect(ResourceMetrics.analysis(namespace: "n", rollout: "r", model: "m",
                                      measurement: Measurement(metric: "job", phase: .running, startedAt: start)) == nil)
     let id = ResourceMetrics.analysis(namespace: "n", rollout: "r", model: "m",
                                       measurement: Measurement(metric: "job", phase: .inconclusive, startedAt: start))
     #expect(id?.labels.last == SeriesID.Label(name: "result", value: "inconclusive"))
+    let results = ResourceMetrics.analysisResults(namespace: "n", rollout: "r", model: "m", metric: "job")
+    #expect(results.compactMap { $0.labels.last?.value } == ["successful", "failed", "inconclusive", "error"])
+    #expect(results.contains(try #require(id)))
   }
 
   @Test("an EdgeModel shows its version, phase, ready replicas and one engine state per node group; a node group it leaves loses its series")

@@ -58,8 +58,21 @@ public enum ResourceMetrics {
   /// `result` is the measurement's phase in lower case (successful, failed, inconclusive, error).
   public static func analysis(namespace: String, rollout: String, model: String, measurement: Measurement) -> SeriesID? {
     guard measurement.phase.isCompleted else { return nil }
-    return SeriesID(rolloutAnalysis, ["namespace": namespace, "rollout": rollout, "edgemodel": model,
-                                      "metric": measurement.metric, "result": measurement.phase.rawValue.lowercased()])
+    return analysisSeries(namespace: namespace, rollout: rollout, model: model, metric: measurement.metric, phase: measurement.phase)
+  }
+
+  /// The counters of every result of one analysis metric: created at 0 with its first measurement,
+  /// so `rate()` and `increase()` see the first failure too ("Avoid missing metrics",
+  /// prometheus.io/docs/practices/instrumentation).
+  public static func analysisResults(namespace: String, rollout: String, model: String, metric: String) -> [SeriesID] {
+    MeasurementPhase.allCases.filter(\.isCompleted).map {
+      analysisSeries(namespace: namespace, rollout: rollout, model: model, metric: metric, phase: $0)
+    }
+  }
+
+  private static func analysisSeries(namespace: String, rollout: String, model: String, metric: String, phase: MeasurementPhase) -> SeriesID {
+    SeriesID(rolloutAnalysis, ["namespace": namespace, "rollout": rollout, "edgemodel": model,
+                               "metric": metric, "result": phase.rawValue.lowercased()])
   }
 
   /// A DriftPolicy's last evaluation, per feature: the p-value (tests that have one), the statistic,

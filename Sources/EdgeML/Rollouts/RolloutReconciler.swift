@@ -61,7 +61,12 @@ public struct RolloutReconciler: ObjectReconciler {
         result.record(measurement)
         if let counter = ResourceMetrics.analysis(namespace: namespace, rollout: context.request.name,
                                                   model: rollout.spec.modelRef.name, measurement: measurement) {
-          ObjectMetrics.shared.increment(ResourceMetrics.key("Rollout", context.request), counter)
+          let key = ResourceMetrics.key("Rollout", context.request)
+          for zero in ResourceMetrics.analysisResults(namespace: namespace, rollout: context.request.name,
+                                                      model: rollout.spec.modelRef.name, metric: metric.name) {
+            ObjectMetrics.shared.increment(key, zero, by: 0)
+          }
+          ObjectMetrics.shared.increment(key, counter)
         }
         let assessment = assessMetric(metric, result: result)
         result.phase = assessment.phase
