@@ -166,9 +166,10 @@ let package = Package(
     // KubeEmulator only for the fuzz test's seeded generator (SplitMix64, FaultInjector.swift).
     .testTarget(name: "CELTests", dependencies: ["CEL", "KubeCore", "KubeEmulator"]),
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "CEL", "KubeCore", "YAML"]),
-    // TestServers for the real `mlflow server` an EdgeModel follows an alias in.
+    // TestServers for the real `mlflow server` an EdgeModel follows an alias in; Prometheus for the
+    // operator's object series as its /metrics renders them.
     .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "EdgeMLVocabulary", "KubeCore", "YAML", "KubeClient", "KubeEmulator",
-                                                    "TestServers"]),
+                                                    "TestServers", .product(name: "Prometheus", package: "swift-prometheus")]),
     .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
     // Builds run the trtexec-double and edgeml binaries; https:// fetches go to a NIOSSL server with a
     // certificate from KubeEmulator's CertificateAuthority.

@@ -16,6 +16,17 @@ from onnx_fixture import model as onnx_model
 FLEET = "orin-nx-16gb=2,agx-orin-64gb=1,orin-nano-8gb=1,xavier-nx-8gb=1"
 
 
+# The shared engine cache the EdgeModels below name (spec.engine.cache.sharedClaimName).
+ENGINE_CACHE_CLAIM = """
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: edgeml-engine-cache}
+spec:
+  accessModes: [ReadWriteMany]
+  resources: {requests: {storage: 10Gi}}
+"""
+
+
 class Cluster:
     def __init__(self, fleet=FLEET, pod_metrics=False, sim_args=()):
         self.sim = Sim("--nodes", fleet, "--speed", "0.002", *([] if pod_metrics else ["--no-pod-metrics"]), *sim_args, edgesim=True)
@@ -26,14 +37,7 @@ class Cluster:
                                           "--health-port", "0", "--workers", "4"], stdout=self.log, stderr=subprocess.STDOUT)
         self.models = os.path.join(self.sim.dir, "models")
         os.makedirs(self.models, exist_ok=True)
-        self.sim.kubectl("apply", "-f", "-", input="""
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: edgeml-engine-cache}
-spec:
-  accessModes: [ReadWriteMany]
-  resources: {requests: {storage: 10Gi}}
-""")
+        self.sim.kubectl("apply", "-f", "-", input=ENGINE_CACHE_CLAIM)
 
     def model_file(self, name, salt, data=None):
         data = data if data is not None else onnx_model(salt=salt)

@@ -10,7 +10,8 @@ dpkg -s libyaml-dev >/dev/null 2>&1 || need_apt+=(libyaml-dev)
 # The fetcher tests' OCI registry (Tests/EngineBuilderTests/Fetch/OCIRegistryTests.swift).
 dpkg -s docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
-# The analysis tests' real Prometheus (Tests/EdgeMLTests/Analysis/PrometheusServerTests.swift). The
+# The analysis tests' real Prometheus (Tests/EdgeMLTests/Analysis/PrometheusServerTests.swift), and the
+# promtool the dashboard and alert tests run (acceptance/test_dashboards.py, test_alerts.py). The
 # package also enables a service on :9090; the tests never use it, they start their own on loopback.
 dpkg -s prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -32,6 +33,13 @@ python3 -c "import pytest" 2>/dev/null || need_pip+=(pytest)
 # Lua 5.1 (Argo CD's gopher-lua dialect) for the Argo CD health checks in examples/gitops
 # (acceptance/test_many_sites.py).
 python3 -c "import lupa.lua51" 2>/dev/null || need_pip+=(lupa)
+# The dashboards' tests (acceptance/test_dashboards.py): Grafana's dashboard model as the foundation
+# SDK types it, pinned to its Grafana 11.6 build (the SDK's versions are "<build time>!<Grafana
+# version>", so an unpinned install picks whichever Grafana release was built last); matplotlib
+# for scripts/render-dashboards.py. Neither pins anything the kubernetes client needs.
+python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('grafana-foundation-sdk') != '1769699379!11.6.0')" 2>/dev/null \
+  || need_pip+=('grafana-foundation-sdk==1769699379!11.6.0')
+python3 -c "import matplotlib" 2>/dev/null || need_pip+=(matplotlib)
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "setup: pip installing ${need_pip[*]}"
   $PIP install -q "${need_pip[@]}"

@@ -89,6 +89,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
         status.follow = f.status
         status.conditions = Self.setting(f.condition, in: model.status?.conditions, now: now)
         status.phase = status.phase ?? .pending
+        publishMetrics(model, status: status, request: context.request)
         return ReconcilePlan(status: ModelCoding.encode(status), events: f.events, requeueAfter: next)
       }
       model.spec.model = source
@@ -124,12 +125,25 @@ public struct EdgeModelReconciler: ObjectReconciler {
       plan.events += follow.events
       if let r = follow.rollout { plan.objects.append(r) }
     }
+    publishMetrics(model, status: plan.status, request: context.request)
     let refused = await evict(plan.evictions, namespace: model.metadata.namespace ?? "default", context: context)
     let requeue = [refused ? Duration.seconds(10) : nil, followRequeue].compactMap { $0 }.min()
     return ReconcilePlan(objects: plan.objects, prune: [.deployments, Self.daemonSets, Self.services, Self.disruptionBudgets],
                          status: ModelCoding.encode(plan.status),
                          events: plan.events,
                          requeueAfter: requeue)
+  }
+
+  /// The model's series (`ResourceMetrics.edgeModel`) from the status about to be written.
+  func publishMetrics(_ model: EdgeModel, status: EdgeModelStatus, request: ReconcileRequest) {
+    ObjectMetrics.shared.setGauges(ResourceMetrics.key("EdgeModel", request),
+                                   ResourceMetrics.edgeModel(namespace: request.namespace, name: request.name,
+                                                             specVersion: model.spec.model.version, status: status))
+  }
+
+  /// The model was deleted: its series go.
+  public func forget(_ request: ReconcileRequest) async {
+    ObjectMetrics.shared.forget(ResourceMetrics.key("EdgeModel", request))
   }
 
   /// Asks MLflow for the alias when a look is due (on the controller's clock), and returns the

@@ -8,7 +8,6 @@ import Crypto
 import DriftStatistics
 import KubeClient
 import KubeCore
-import Metrics
 
 /// The DriftPolicy controller's reconciler: gathers what `DriftPolicyPlanner` needs — the policy's
 /// EdgeModel and owned Jobs from the caches, and, when an evaluation is due, the agents' summaries
@@ -46,6 +45,11 @@ public struct DriftPolicyReconciler: ObjectReconciler {
   }
 
   public func decode(_ json: JSONValue) throws -> DriftPolicy { try DriftPolicy(json: json) }
+
+  /// The policy was deleted: its p-value, statistic and drift series go.
+  public func forget(_ request: ReconcileRequest) async {
+    ObjectMetrics.shared.forget(ResourceMetrics.key("DriftPolicy", request))
+  }
 
   public func plan(_ policy: DriftPolicy, json: JSONValue, context: ReconcileContext) async throws -> ReconcilePlan {
     let namespace = policy.metadata.namespace ?? "default"
@@ -302,12 +306,10 @@ public enum DriftIO {
   /// `edgeml_drift_p_value`, `edgeml_drift_statistic` and `edgeml_drift_detected` (0/1) per feature,
   /// labelled namespace, policy and feature, through the process's metrics backend (the operator's
   /// /metrics). A test without p-value (a distance) sets no p-value gauge.
+  /// Each evaluation replaces the policy's series (a feature removed from the spec loses its own),
+  /// and `DriftPolicyReconciler.forget` removes them with the policy.
   public static let publishGauges: DriftPolicyReconciler.Publish = { namespace, policy, results in
-    for r in results {
-      let dimensions = [("namespace", namespace), ("policy", policy), ("feature", r.name ?? "")]
-      if let p = r.pValue { Gauge(label: "edgeml_drift_p_value", dimensions: dimensions).record(p) }
-      if let s = r.statistic { Gauge(label: "edgeml_drift_statistic", dimensions: dimensions).record(s) }
-      Gauge(label: "edgeml_drift_detected", dimensions: dimensions).record(r.drifted == true ? 1 : 0)
-    }
+    ObjectMetrics.shared.setGauges(ResourceMetrics.key("DriftPolicy", ReconcileRequest(namespace: namespace, name: policy)),
+                                   ResourceMetrics.drift(namespace: namespace, policy: policy, results: results))
   }
 }

@@ -57,7 +57,17 @@ public struct RolloutReconciler: ObjectReconciler {
       let metrics = RolloutAnalysis.metrics(of: current)
       for metric in metrics where plan.measure.contains(metric.name) {
         var result = results[metric.name] ?? MetricResult(name: metric.name)
-        result.record(await measure(metric, current, model, result.nextMeasurementIndex, context))
+        let measurement = await measure(metric, current, model, result.nextMeasurementIndex, context)
+        result.record(measurement)
+        if let counter = ResourceMetrics.analysis(namespace: namespace, rollout: context.request.name,
+                                                  model: rollout.spec.modelRef.name, measurement: measurement) {
+          let key = ResourceMetrics.key("Rollout", context.request)
+          for zero in ResourceMetrics.analysisResults(namespace: namespace, rollout: context.request.name,
+                                                      model: rollout.spec.modelRef.name, metric: metric.name) {
+            ObjectMetrics.shared.increment(key, zero, by: 0)
+          }
+          ObjectMetrics.shared.increment(key, counter)
+        }
         let assessment = assessMetric(metric, result: result)
         result.phase = assessment.phase
         result.message = assessment.reason
@@ -85,8 +95,16 @@ public struct RolloutReconciler: ObjectReconciler {
         plan = RolloutPlanner.plan(input)
       }
     }
+    ObjectMetrics.shared.setGauges(ResourceMetrics.key("Rollout", context.request),
+                                   ResourceMetrics.rollout(namespace: namespace, name: context.request.name,
+                                                           model: rollout.spec.modelRef.name, status: plan.status))
     return ReconcilePlan(status: ModelCoding.encode(plan.status),
                          events: plan.events.map { PlannedEvent(type: $0.type, reason: $0.reason, note: $0.note, action: "Rollout") },
                          requeueAfter: plan.requeueAfter)
+  }
+
+  /// The rollout was deleted: its series go.
+  public func forget(_ request: ReconcileRequest) async {
+    ObjectMetrics.shared.forget(ResourceMetrics.key("Rollout", request))
   }
 }

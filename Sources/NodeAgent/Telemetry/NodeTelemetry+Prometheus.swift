@@ -4,6 +4,7 @@ extension NodeTelemetry {
   /// The metric families the agent serves at `/metrics` (README "Node agent").
   public enum MetricName {
     public static let power = "edgeml_node_power_watts"
+    public static let powerBudget = "edgeml_node_power_budget_watts"
     public static let gpuLoad = "edgeml_node_gpu_load_ratio"
     public static let memory = "edgeml_node_memory_bytes"
     public static let temperature = "edgeml_node_temperature_celsius"
@@ -24,6 +25,8 @@ extension NodeTelemetry {
     }
     family(MetricName.power, "Power drawn on an INA3221-monitored rail, in watts (bus mV x shunt mA).",
            rails.map { ([("rail", $0.name)], String($0.watts)) })
+    family(MetricName.powerBudget, "Power budget of the active nvpmodel mode, in watts (none for MAXN).",
+           powerBudgetWatts.map { [([("mode", powerMode ?? "")], String($0))] } ?? [])
     family(MetricName.gpuLoad, "GPU load from devfreq, 0 to 1.", gpus.map { ([("gpu", $0.gpu)], String($0.ratio)) })
     var memory: [(labels: [(String, String)], value: String)] = []
     if let memoryTotalBytes { memory.append(([("kind", "total")], String(memoryTotalBytes))) }

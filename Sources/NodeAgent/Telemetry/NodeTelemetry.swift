@@ -33,6 +33,18 @@ public struct NodeTelemetry: Sendable, Equatable {
   public var memoryTotalBytes: Int64?
   public var memoryAvailableBytes: Int64?
   public var temperatures: [Temperature] = []
+  /// The active nvpmodel power mode's name (`MODE_30W`, `15W`, `MAXN`), nil when unknown.
+  public var powerMode: String?
+
+  /// The power budget the active mode names, in watts: NVIDIA names capped modes by their budget
+  /// (`MODE_15W`, `10W`, `25W`; node-facts.md §4, from the `nvpmodel_p3701_0000.conf` and
+  /// `nvpmodel_p3767_*.conf` files) and uncapped ones `MAXN` or `MAXN_SUPER`, which have none.
+  public var powerBudgetWatts: Double? {
+    guard let mode = powerMode, mode.hasSuffix("W") else { return nil }
+    let digits = mode.dropLast().reversed().prefix(while: \.isNumber).reversed()
+    guard !digits.isEmpty, let watts = Int(String(digits)), watts > 0 else { return nil }
+    return Double(watts)
+  }
 
   public init() {}
 
@@ -47,6 +59,7 @@ public struct NodeTelemetry: Sendable, Equatable {
       telemetry.memoryAvailableBytes = meminfo["MemAvailable"].map { Int64($0) * 1024 }
     }
     telemetry.temperatures = readTemperatures(root)
+    telemetry.powerMode = NodeFacts.readPowerMode(root) { _, _ in }
     return telemetry
   }
 
