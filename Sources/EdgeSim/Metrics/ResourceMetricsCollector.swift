@@ -39,9 +39,9 @@ final class ResourceMetricsCollector: ResourceMetricsProvider, Sendable {
 
   private struct State {
     var running: [ContainerKey: RunningContainer] = [:]
-    /// CPU ticks last seen per process (pid and start time) of each container: processes that
-    /// ended keep what they used, so the counter only grows, as a cgroup's does.
-    var ticks: [ContainerKey: [ProcessIdentity: UInt64]] = [:]
+    /// CPU ticks of each container: last seen per live process (pid and start time), and the sum of
+    /// what its ended processes used, so the counter only grows, as a cgroup's does.
+    var ticks: [ContainerKey: ContainerTicks] = [:]
     /// Each container's cumulative CPU at the last scrape, to add its rise to its node's counter.
     var lastCumulative: [ContainerKey: UInt64] = [:]
     var nodeCumulative: [String: UInt64] = [:]
@@ -56,6 +56,21 @@ final class ResourceMetricsCollector: ResourceMetricsProvider, Sendable {
   private struct ProcessIdentity: Hashable {
     var pid: Int32
     var startTicks: UInt64
+  }
+
+  private struct ContainerTicks {
+    var live: [ProcessIdentity: UInt64] = [:]
+    var ended: UInt64 = 0
+
+    /// Takes the group's processes now: those gone since the last scrape move to `ended`.
+    mutating func update(_ members: [ProcessSample]) {
+      var now: [ProcessIdentity: UInt64] = [:]
+      for member in members { now[ProcessIdentity(pid: member.pid, startTicks: member.startTicks)] = member.cpuTicks }
+      for (process, used) in live where now[process] == nil { ended += used }
+      live = now
+    }
+
+    var total: UInt64 { live.values.reduce(ended, +) }
   }
 
   /// metrics-server's `--metric-resolution` as its published manifests set it (15 s,
@@ -111,7 +126,7 @@ final class ResourceMetricsCollector: ResourceMetricsProvider, Sendable {
   func started(_ key: ContainerKey, _ container: RunningContainer) {
     state.withLock { s in
       s.running[key] = container
-      s.ticks[key] = [:]
+      s.ticks[key] = ContainerTicks()
       s.lastCumulative[key] = nil
     }
   }
@@ -148,10 +163,8 @@ final class ResourceMetricsCollector: ResourceMetricsProvider, Sendable {
       for (node, baseline) in nodeBaselines where !s.unreachable.contains(node) { nodeMemory[node] = baseline }
       for (key, container) in running where s.running[key] != nil && nodeMemory[container.node] != nil {
         guard let members = byGroup[container.pid], !members.isEmpty else { continue }
-        var ticks = s.ticks[key] ?? [:]
-        for member in members { ticks[ProcessIdentity(pid: member.pid, startTicks: member.startTicks)] = member.cpuTicks }
-        s.ticks[key] = ticks
-        let cumulative = ticks.values.reduce(0, +) * (1_000_000_000 / ProcFS.ticksPerSecond)
+        s.ticks[key, default: ContainerTicks()].update(members)
+        let cumulative = (s.ticks[key]?.total ?? 0) * (1_000_000_000 / ProcFS.ticksPerSecond)
         let memory = members.reduce(0) { $0 + $1.residentBytes }
         let rise = cumulative - min(cumulative, s.lastCumulative[key] ?? 0)
         s.lastCumulative[key] = cumulative
