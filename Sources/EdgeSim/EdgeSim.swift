@@ -57,6 +57,9 @@ public final class EdgeSim: Sendable {
     /// device to the plugin). It is optional on K3s and MicroK8s alike; without it a node has no
     /// such resource at all and a pod requesting one stays Pending (docs/distributions.md).
     public var devicePlugin = true
+    /// How often the simulated metrics-server scrapes the containers' processes for `kubectl top`
+    /// (its `--metric-resolution`; 15 s in its published manifests). Wall-clock, not scaled by `speed`.
+    public var metricResolution: Duration = ResourceMetricsCollector.defaultResolution
 
     public init(fleet: FleetSpec = .default, simRoot: URL, executables: [String: String] = [:], speed: Double = 1,
                 servesMetrics: Bool = true, requestsPerSecond: Double = 20, simulatedRunSeconds: Double = 2,
@@ -131,8 +134,9 @@ public final class EdgeSim: Sendable {
       TrafficEngine(configuration: configuration.traffic, api: api.as("traffic"), speed: configuration.speed,
                     backgroundRequestsPerSecond: configuration.requestsPerSecond, poster: poster)
     }
+    let metrics = ResourceMetricsCollector(resolution: configuration.metricResolution, nodeBaselines: nodeMemoryBaselines(configuration))
     let kubelet = Kubelet(fleet: configuration.fleet, context: KubeletContext(
-      api: api.as("node:kubelet"), runtime: runtime, configuration: configuration, servers: servers, logger: logger))
+      api: api.as("node:kubelet"), runtime: runtime, configuration: configuration, servers: servers, metrics: metrics, logger: logger))
     try kubelet.register()
     for name in configuration.runtimeClasses where api.get("node.k8s.io/runtimeclasses", name: name) == nil {
       do {
@@ -143,6 +147,8 @@ public final class EdgeSim: Sendable {
       }
     }
     server.setKubeletConnection(kubelet)
+    server.setResourceMetricsProvider(metrics)
+    MetricsServerObjects.install(api: api.as("metrics-server"), logger: logger)
     let scheduler = Scheduler(api: api, runtime: runtime, logger: logger)
     let controllers = Controllers(api: api, runtime: runtime, logger: logger)
     let sim = EdgeSim(configuration: configuration, kubelet: kubelet, scheduler: scheduler, controllers: controllers,
@@ -153,6 +159,7 @@ public final class EdgeSim: Sendable {
       await withDiscardingTaskGroup { group in
         group.addTask { await runtime.run() }
         group.addTask { await kubelet.heartbeats() }
+        group.addTask { await metrics.run() }
         if configuration.servesMetrics {
           group.addTask { await servers.traffic.run() }
           group.addTask { await servers.traffic.poster.run() }
@@ -189,6 +196,17 @@ public final class EdgeSim: Sendable {
         }
       }
     }
+  }
+
+  /// Each node's operating-system memory from its disk's `/proc/meminfo` (its module's fixture),
+  /// 0 for a node without one.
+  private static func nodeMemoryBaselines(_ configuration: Configuration) -> [String: UInt64] {
+    var baselines: [String: UInt64] = [:]
+    for (name, _) in configuration.fleet.nodes {
+      let path = configuration.simRoot.appendingPathComponent("nodes/\(name)/proc/meminfo").path
+      baselines[name] = ResourceMetricsCollector.baseline(meminfo: try? String(contentsOfFile: path, encoding: .utf8))
+    }
+    return baselines
   }
 
   /// Queues every existing object once, as informers do after their initial list.
@@ -268,6 +286,7 @@ public final class EdgeSim: Sendable {
   /// Stops every controller, kubelet and pod (processes get SIGTERM) and waits for them.
   public func shutdown() async {
     kubelet.api.server.setKubeletConnection(nil)
+    kubelet.api.server.setResourceMetricsProvider(nil)
     kubelet.stopAll()
     let task = root.withLock { t -> Task<Void, Never>? in defer { t = nil }; return t }
     pump.withLock { $0 }?.close()

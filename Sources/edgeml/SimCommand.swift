@@ -2,6 +2,7 @@ import ArgumentParser
 import EdgeSim
 import Foundation
 import KubeClient
+import KubeCore
 import KubeEmulator
 import NodeAgent
 import Logging
@@ -175,6 +176,9 @@ struct EdgeSimOptions: ParsableArguments {
   var distribution = "k3s"
   @Flag(help: "Nodes without NVIDIA's device plugin: no nvidia.com/gpu in their capacity (it is optional on K3s and MicroK8s).")
   var noDevicePlugin = false
+  @Option(help: ArgumentHelp("How often the simulated metrics-server scrapes containers for kubectl top, as a Go duration (metrics-server's own flag; at least 1s).",
+                             valueName: "DURATION"))
+  var metricResolution = "15s"
 
   func validate() throws {
     guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number.") }
@@ -183,6 +187,15 @@ struct EdgeSimOptions: ParsableArguments {
     guard ["k3s", "microk8s"].contains(distribution) else { throw ValidationError("--distribution must be k3s or microk8s.") }
     _ = try trafficConfiguration()
     _ = try extraExecutables()
+    _ = try resolution()
+  }
+
+  /// `--metric-resolution` as a duration.
+  func resolution() throws -> Duration {
+    let parsed: GoDuration
+    do { parsed = try GoDuration(parsing: metricResolution) } catch { throw ValidationError("--metric-resolution: \(error)") }
+    guard parsed.nanoseconds >= 1_000_000_000 else { throw ValidationError("--metric-resolution must be at least 1s.") }
+    return .nanoseconds(parsed.nanoseconds)
   }
 
   /// `--executable NAME=PATH` entries.
@@ -221,6 +234,7 @@ struct EdgeSimOptions: ParsableArguments {
                                               traffic: try trafficConfiguration())
     configuration.runtimeClasses = distribution == "microk8s" ? [] : ["nvidia"]
     configuration.devicePlugin = !noDevicePlugin
+    configuration.metricResolution = try resolution()
     // The release image runs the binaries built next to this one (`kubectl apply -k manifests/`
     // runs the real operator and node agent), and each node's disk holds its module's Jetson files
     // for the node agent's hostPath volumes.

@@ -20,9 +20,9 @@ struct ContainerProcess: Sendable {
     var signal: Int32?
   }
 
-  /// Runs the process to completion.
+  /// Runs the process to completion; `onStart` gets its pid once it runs.
   /// - Throws: an error when it cannot be started (missing or not executable).
-  func run(grace: Duration) async throws -> Exit {
+  func run(grace: Duration, onStart: @Sendable (Int32) -> Void = { _ in }) async throws -> Exit {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -47,6 +47,7 @@ struct ContainerProcess: Sendable {
     // POSIX_SPAWN_SETPGROUP), so the group stands for the container: its signals reach every
     // process the command started, as a runtime's reach every process of the container's cgroup.
     let pid = process.processIdentifier
+    onStart(pid)
     let exit = await withTaskCancellationHandler {
       await box.wait()
     } onCancel: {

@@ -17,6 +17,8 @@ struct KubeletContext: Sendable {
   let runtime: Runtime
   let configuration: EdgeSim.Configuration
   let servers: TritonServers
+  /// What `kubectl top` reads: the containers' processes, scraped.
+  let metrics: ResourceMetricsCollector
   let logger: Logger
 
   /// The host path for a container's `command[0]`: the executable table, else an absolute path
@@ -274,6 +276,7 @@ final class Kubelet: Sendable {
 
   func fail(_ node: String) {
     let uids = api.list(Keys.pods).filter { $0.nodeName == node }.map(\.uid)
+    context.metrics.setReachable(node, false)
     let stops = state.withLock { s -> [Worker] in
       s.failed.insert(node)
       return uids.compactMap { s.workers.removeValue(forKey: $0) }
@@ -284,6 +287,7 @@ final class Kubelet: Sendable {
   func recover(_ node: String) {
     guard let n = nodes[node] else { return }
     _ = state.withLock { $0.failed.remove(node) }
+    context.metrics.setReachable(node, true)
     try? postStatus(n, ready: true)
     try? renewLease(n)
     for pod in api.list(Keys.pods) where pod.nodeName == node { sync(pod, deleted: false, node: n) }

@@ -105,7 +105,8 @@ struct PodWorker: Sendable {
       let exit: ContainerProcess.Exit
       if let process = command.process {
         do {
-          exit = try await process.run(grace: runtime.scaled(Double(pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30)))
+          exit = try await runMeasured(process, container: name,
+                                       grace: runtime.scaled(Double(pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30)))
         } catch {
           exit = ContainerProcess.Exit(code: 128, signal: nil)
           try? Data("failed to start \(process.executable): \(error)".utf8).write(to: command.terminationLog)
@@ -338,6 +339,17 @@ struct PodWorker: Sendable {
   /// replica at its pod IP, as on a cluster.
   static let podNetworkAddressVariable = "EDGEML_POD_NETWORK_ADDRESS"
 
+  /// Runs a container's process with its CPU and memory collected for `kubectl top` while it runs.
+  private func runMeasured(_ process: ContainerProcess, container: String, grace: Duration) async throws -> ContainerProcess.Exit {
+    let metrics = context.metrics
+    let key = ResourceMetricsCollector.ContainerKey(podUID: pod.uid, container: container)
+    let (podName, nodeName) = (PodName(namespace: pod.namespace, name: pod.name), node.name)
+    defer { metrics.stopped(key) }
+    return try await process.run(grace: grace) { pid in
+      metrics.started(key, .init(pod: podName, node: nodeName, pid: pid, startTime: Date()))
+    }
+  }
+
   // MARK: serving containers
 
   /// A long-running container: Running until the pod stops; Ready at once, or for a Triton
@@ -452,7 +464,7 @@ struct PodWorker: Sendable {
       enum Outcome: Sendable { case exited(ContainerProcess.Exit), livenessFailed }
       let exit: ContainerProcess.Exit? = await withTaskGroup(of: Outcome?.self) { group in
         group.addTask {
-          do { return .exited(try await process.run(grace: grace)) } catch {
+          do { return .exited(try await runMeasured(process, container: name, grace: grace)) } catch {
             try? Data("failed to start \(process.executable): \(error)".utf8).write(to: command.terminationLog)
             return .exited(ContainerProcess.Exit(code: 128, signal: nil))
           }

@@ -46,6 +46,12 @@ public struct Quantity: Sendable, Comparable, Hashable, CustomStringConvertible 
   /// 2⁶³−1, upstream's `maxAllowed` for binary-SI amounts.
   private static let maximumBinary = DecimalDigits(UInt64(Int64.max))
 
+  /// The quantity `value` × 10^`scale`, printed in `format`: apimachinery's `NewScaledQuantity`
+  /// followed by setting `Format`, how metrics-server builds its usage quantities.
+  public init(_ value: UInt64, scale: Int = 0, format: Format) {
+    self.init(negative: false, magnitude: DecimalDigits(value), exponent: scale, format: format)
+  }
+
   /// Parses a quantity.
   ///
   /// Upstream quirks kept on purpose: `+1`, `1.` and `.5` are accepted, as are a lone sign (`-`, zero) and

@@ -38,6 +38,8 @@ public final class APIServer: @unchecked Sendable {
   let runtimeClassCache = RuntimeClassCache()
   /// The kubelets' door (`setKubeletConnection`); nil until something runs pods.
   let kubelet = Locked<(any KubeletConnection)?>(nil)
+  /// What `metrics.k8s.io` reports (`setResourceMetricsProvider`); nil: the group is not served.
+  let metricsProvider = Locked<(any ResourceMetricsProvider)?>(nil)
   /// The cluster CA's certificate (PEM) that the root CA publisher puts into every namespace's
   /// `kube-root-ca.crt` ConfigMap; empty when the emulator serves plain HTTP.
   let rootCAPEM = Locked<String>("")
@@ -185,8 +187,9 @@ public final class APIServer: @unchecked Sendable {
       throw APIError.notFoundPath()
     }
     if resource.namespaced == false, path.namespace != nil { throw APIError.notFoundPath() }
-    if let sub = path.subresource, resource.subresources[sub] == nil { throw APIError.notFoundPath() }
     let context = RequestContext(resource: resource, path: path, request: request)
+    if resource.isAggregated { return try metrics(context) }
+    if let sub = path.subresource, resource.subresources[sub] == nil { throw APIError.notFoundPath() }
     switch (request.method, path.name, path.subresource) {
     case ("GET", nil, nil), ("HEAD", nil, nil):
       if path.isWatchPath || request.queryBool("watch") { return try watch(context) }

@@ -23,6 +23,9 @@ public struct APIResource: Sendable, Hashable {
   public var definitionName: String?
   /// True for resources served from a CustomResourceDefinition.
   public var isCustom = false
+  /// True for resources an extension API server serves behind an APIService (`metrics.k8s.io`):
+  /// in discovery and RBAC like any other, answered by a provider instead of the store.
+  public var isAggregated = false
   /// Whether `metadata.generation` is maintained (bumped on spec changes).
   public var tracksGeneration = false
   /// A custom resource's `additionalPrinterColumns`.

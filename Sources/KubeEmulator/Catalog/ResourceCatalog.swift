@@ -9,6 +9,9 @@ public final class ResourceCatalog: @unchecked Sendable {
   public let builtins: [APIResource]
   private let builtinByPath: [String: APIResource]   // "group/version/resource"
   private var custom: [String: APIResource] = [:]    // "group/version/resource"
+  /// Resources an extension API server would serve behind an APIService (`metrics.k8s.io`), by
+  /// "group/version/resource"; answered by a provider, never stored.
+  private var aggregated: [String: APIResource] = [:]
   /// Group name → (versions in order, preferred version), from the recorded `/apis`.
   private let groupOrder: [(name: String, versions: [String], preferred: String)]
 
@@ -47,17 +50,19 @@ public final class ResourceCatalog: @unchecked Sendable {
   public func resource(group: String, version: String, resource: String) -> APIResource? {
     let key = "\(group)/\(version)/\(resource)"
     if let r = builtinByPath[key] { return r }
-    return lock.withLock { custom[key] }
+    return lock.withLock { custom[key] ?? aggregated[key] }
   }
 
   /// All served resources of one group version.
   public func resources(group: String, version: String) -> [APIResource] {
     var list = builtins.filter { $0.group == group && $0.version == version }
-    list += lock.withLock { custom.values.filter { $0.group == group && $0.version == version } }
+    list += lock.withLock {
+      (Array(custom.values) + Array(aggregated.values)).filter { $0.group == group && $0.version == version }
+    }
     return list.sorted { $0.resource < $1.resource }
   }
 
-  /// Every served resource (built-in and custom).
+  /// Every stored resource (built-in and custom); aggregated ones, which hold no objects, are not listed.
   public func allResources() -> [APIResource] {
     builtins + lock.withLock { Array(custom.values) }
   }
@@ -78,6 +83,19 @@ public final class ResourceCatalog: @unchecked Sendable {
 
   public func removeCustomResources(forCRD crdName: String) {
     lock.withLock { custom = custom.filter { $0.value.crdName != crdName } }
+  }
+
+  /// Serves `resources` (all of one group) in discovery as an aggregated API, replacing what that
+  /// group served before; an empty list takes the group out of discovery, as kube-aggregator drops
+  /// the group of an APIService that is not available.
+  public func setAggregatedResources(_ resources: [APIResource], group: String) {
+    lock.withLock {
+      aggregated = aggregated.filter { $0.value.group != group }
+      for var r in resources where r.group == group {
+        r.isAggregated = true
+        aggregated["\(r.group)/\(r.version)/\(r.resource)"] = r
+      }
+    }
   }
 
   // MARK: Discovery documents
@@ -106,6 +124,14 @@ public final class ResourceCatalog: @unchecked Sendable {
       } else {
         result.append((g, versions, versions.first ?? "v1"))
       }
+    }
+    // Aggregated groups last: an APIService's groupPriorityMinimum orders /apis, and metrics-server's
+    // is 100 (k3s-io/k3s manifests/metrics-server/metrics-apiservice.yaml), below every built-in
+    // group and the 1000 a CRD's group gets.
+    let aggregatedResources = lock.withLock { Array(aggregated.values) }
+    for group in Set(aggregatedResources.map(\.group)).sorted() where !result.contains(where: { $0.name == group }) {
+      let versions = Array(Set(aggregatedResources.filter { $0.group == group }.map(\.version))).sorted(by: ResourceCatalog.versionPriority)
+      result.append((group, versions, versions.first ?? "v1"))
     }
     return result
   }

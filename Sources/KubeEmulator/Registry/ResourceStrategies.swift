@@ -29,6 +29,7 @@ enum ResourceStrategies {
     "coordination.k8s.io/leases": LeaseStrategy(),
     "policy/poddisruptionbudgets": PodDisruptionBudgetStrategy(),
     "node.k8s.io/runtimeclasses": RuntimeClassStrategy(),
+    "apiregistration.k8s.io/apiservices": APIServiceStrategy(),
     "rbac.authorization.k8s.io/roles": RBACStrategy(),
     "rbac.authorization.k8s.io/clusterroles": RBACStrategy(),
     "rbac.authorization.k8s.io/rolebindings": RBACStrategy(),
