@@ -55,7 +55,8 @@ private struct ValueDecoder: Decoder {
   }
 
   func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
-    if T.self == JSONValue.self { return value as! T }
+    // Free-form JSON is taken as it is (a cast that cannot fail once T is JSONValue).
+    if T.self == JSONValue.self, let json = value as? T { return json }
     return try T(from: self)
   }
 
