@@ -86,8 +86,12 @@ struct MLflowFollowTests {
     // Resolved to version 1; the pods fetch mlflow://detector/1, never the alias.
     for model in ["detector", "counter"] {
       #expect(try await cluster.eventually(20) { try await stableModelURIs(c, model) == ["mlflow://detector/1"] }, "\(model)")
-      // The status is written after the workloads.
-      #expect(try await cluster.eventually { try await follow(c, model).follow?["servingVersion"] != nil })
+      // The status is written after the workloads, and a status seen mid-way may not carry the
+      // ModelResolved condition yet: wait for both, then check them together.
+      #expect(try await cluster.eventually {
+        let (f, resolved) = try await follow(c, model)
+        return f?["servingVersion"] != nil && resolved?["status"] == "True"
+      })
       let (f, resolved) = try await follow(c, model)
       #expect(f?["resolvedVersion"] == "1" && f?["servingVersion"] == "1" && resolved?["status"] == "True", "\(model): \(String(describing: f))")
     }
