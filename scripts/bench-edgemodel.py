@@ -96,6 +96,19 @@ def operator_requests(port):
     return out
 
 
+def operator_command(args, kc, metrics_port):
+    """The operator's command line: `edgeml operator`, or a separate edgeml-operator executable. Operators
+    built before --metrics-bind-address existed serve plain HTTP on --metrics-port."""
+    if not args.operator_bin:
+        cmd = [args.bin, "operator"]
+    else:
+        cmd = [args.operator_bin]
+        helptext = subprocess.run(cmd + ["--help"], capture_output=True, text=True).stdout
+        if "--metrics-bind-address" not in helptext:
+            return cmd + ["--kubeconfig", kc, "--metrics-port", str(metrics_port), "--bind-address", "127.0.0.1", "--health-port", "0"]
+    return cmd + ["--kubeconfig", kc, "--metrics-bind-address", f"127.0.0.1:{metrics_port}", "--metrics-secure=false", "--health-port", "0"]
+
+
 def percentile(values, p):
     values = sorted(values)
     if not values:
@@ -115,6 +128,8 @@ def main():
     # 5 QPS a thousand models would wait on the operator's own rate limiter, not on anything measured.
     ap.add_argument("--qps", type=int, default=3000, help="the operator's --qps and --burst")
     ap.add_argument("--workers", type=int, default=4, help="the operator's --workers")
+    ap.add_argument("--operator-bin", help="run this edgeml-operator executable instead of `edgeml operator` (to compare an "
+                    "earlier operator against the same simulator); one from before the metrics flags changed is detected by its --help")
     args = ap.parse_args()
     # EdgeSim's kubelet runs the init containers with the programs built next to --bin.
     for program in ("edgeml-engine", "trtexec-double"):
@@ -155,8 +170,7 @@ def main():
         open(path, "wb").write(data)
         uri, digest = "file://" + path, "sha256:" + hashlib.sha256(data).hexdigest()
         metrics_port = free_port()
-        op = subprocess.Popen([args.bin, "operator", "--kubeconfig", kc, "--metrics-bind-address", f"127.0.0.1:{metrics_port}", "--metrics-secure=false", "--health-port", "0",
-                               "--workers", str(args.workers), "--qps", str(args.qps), "--burst", str(args.qps)],
+        op = subprocess.Popen(operator_command(args, kc, metrics_port) + ["--workers", str(args.workers), "--qps", str(args.qps), "--burst", str(args.qps)],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "operator.log"), "w"))
         time.sleep(1.5)
 

@@ -37,7 +37,9 @@ func refresh(_ store: Store, _ c: KubeClient, _ resource: GroupVersionResource, 
 actor Seen {
   var requests: [String] = []
   var changes: [(old: String?, new: String?)] = []
+  var labels: [String?] = []
   func add(_ r: String) { requests.append(r) }
+  func add(label: String?) { labels.append(label) }
   func add(change: ObjectChange) {
     changes.append((change.old?[path: ["data", "v"]]?.stringValue, change.new?[path: ["data", "v"]]?.stringValue))
   }

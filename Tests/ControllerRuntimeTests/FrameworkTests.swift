@@ -198,3 +198,60 @@ struct PlanApplierTests {
     await f.stop()
   }
 }
+
+@Test("a write to a part the cache does not keep wakes no controller; a change it keeps does")
+func resourceVersionOnlyChangesWakeNobody() async throws {
+  let emulator = try await startEmulator()
+  defer { Task { await emulator.shutdown() } }
+  let c = try client(for: emulator)
+  defer { c.shutdown() }
+  try await installWidgetCRD(c)
+  let seen = Seen()
+  // Pods cached as metadata only, as the EdgeModel controller caches its Deployments and budgets.
+  let spec = ControllerSpec(name: "widgets", for: widgets, kind: "Widget", reconciler: RecordingReconciler(seen: seen))
+    .watches(.pods, fields: .metadata) { change, _ in
+      await seen.add(label: change.new?[path: ["metadata", "labels", "tier"]]?.stringValue)
+      return [ReconcileRequest(namespace: "default", name: "w")]
+    }
+  let manager = await Manager(client: c, controllers: [spec], namespace: "default", recorder: nil, leaderElector: nil,
+                              logger: Logger(label: "test"))
+  let pods = try #require(manager.caches.informer(.pods))
+  let stop = Signal()
+  try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { try await manager.run(until: { try? await stop.wait() }) }
+    try await pods.waitForSync()
+    _ = try await c.create(.pods, namespace: "default", ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "p"],
+                                                         "spec": ["containers": [["name": "c", "image": "busybox"]]]])
+    #expect(try await eventually { await seen.labels.count == 1 })
+    // A status write: the cached pod differs from the one before only in its resourceVersion.
+    let written = try await c.patch(.pods, namespace: "default", name: "p", ["status": ["phase": "Running"]], type: .merge,
+                                    subresource: "status")
+    #expect(try await eventually { await pods.store.get("default/p")?[path: ["metadata", "resourceVersion"]] == written[path: ["metadata", "resourceVersion"]] })
+    // A label is kept: that change is delivered.
+    _ = try await c.patch(.pods, namespace: "default", name: "p", ["metadata": ["labels": ["tier": "edge"]]], type: .merge)
+    #expect(try await eventually { await seen.labels.last == "edge" })
+    // Two changes only: the creation and the label; the status write between them woke nobody.
+    #expect(await seen.labels == [nil, "edge"])
+    stop.fire()
+    try await group.waitForAll()
+  }
+}
+
+@Test("an object that differs only in its resourceVersion is no change; any other member is")
+func changesOnlyResourceVersion() {
+  let a: JSONValue = ["metadata": ["name": "p", "resourceVersion": "1", "labels": ["a": "1"]], "status": ["phase": "Running"]]
+  var b = a
+  b[path: ["metadata", "resourceVersion"]] = "2"
+  #expect(ObjectChange(key: "k", old: a, new: b).changesOnlyResourceVersion)
+  var labelled = b
+  labelled[path: ["metadata", "labels", "a"]] = "2"
+  #expect(!ObjectChange(key: "k", old: a, new: labelled).changesOnlyResourceVersion)
+  var phase = b
+  phase[path: ["status", "phase"]] = "Succeeded"
+  #expect(!ObjectChange(key: "k", old: a, new: phase).changesOnlyResourceVersion)
+  var added = b
+  added[path: ["metadata", "deletionTimestamp"]] = "2026-12-07T06:00:00Z"
+  #expect(!ObjectChange(key: "k", old: a, new: added).changesOnlyResourceVersion)
+  #expect(!ObjectChange(key: "k", old: nil, new: a).changesOnlyResourceVersion)
+  #expect(!ObjectChange(key: "k", old: a, new: nil).changesOnlyResourceVersion)
+}

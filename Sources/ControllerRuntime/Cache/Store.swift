@@ -16,6 +16,25 @@ public struct ObjectChange: Sendable {
   /// The object as it is now, or as it was last seen when it was deleted.
   public var latest: JSONValue? { new ?? old }
   public var isDelete: Bool { new == nil }
+
+  /// Whether the object is as it was but for `metadata.resourceVersion`: a write to a part the
+  /// cache does not keep (a Deployment's or PodDisruptionBudget's status cached as metadata only, a
+  /// pod's container statuses), or a write that changed nothing. No handler can see a difference,
+  /// so none is woken (controller-runtime's `ResourceVersionChangedPredicate` is the opposite
+  /// filter; this one is what its generation and label predicates amount to for a trimmed cache).
+  public var changesOnlyResourceVersion: Bool {
+    guard case .object(let before)? = old, case .object(let after)? = new, before.count == after.count else { return false }
+    for (name, value) in after {
+      guard let previous = before[name] else { return false }
+      if name == "metadata", case .object(let m) = value, case .object(let pm) = previous {
+        guard m.count == pm.count else { return false }
+        for (field, v) in m where field != "resourceVersion" && pm[field] != v { return false }
+      } else if previous != value {
+        return false
+      }
+    }
+    return true
+  }
 }
 
 /// The objects of one resource as the reflector last saw them, keyed `namespace/name`, with indexes.
