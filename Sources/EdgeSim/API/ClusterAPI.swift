@@ -29,6 +29,12 @@ struct ClusterAPI: Sendable {
     server.store.transaction { $0.list(storageKey, namespace: namespace) }
   }
 
+  /// The objects of `storageKey` in `namespace` that `isIncluded` accepts, in no particular order,
+  /// filtered under the store's lock without copying the rest.
+  func list(_ storageKey: String, namespace: String?, where isIncluded: (JSONValue) -> Bool) -> [JSONValue] {
+    server.store.transaction { $0.objects(storageKey, namespace: namespace, where: isIncluded) }
+  }
+
   /// The objects of `storageKey` whose controller ownerReference is the `kind` object with `uid`,
   /// in name order. Read through the store's owner index (the garbage collector's), so a controller
   /// of one ReplicaSet does not scan every pod of the namespace (upstream controllers look their

@@ -107,6 +107,17 @@ public final class ObjectStore: @unchecked Sendable {
       return keys.compactMap { bucket[$0] }
     }
 
+    /// The objects of `storageKey` (of `namespace`, when given) that `isIncluded` accepts, in no
+    /// particular order: for in-process controllers that want a few objects of many, without the
+    /// sorted copy of every key that `list` makes while the store is locked.
+    public func objects(_ storageKey: String, namespace: String?, where isIncluded: (JSONValue) -> Bool) -> [JSONValue] {
+      guard let bucket = buckets[storageKey] else { return [] }
+      let prefix = namespace.map { $0.isEmpty ? "" : $0 + "/" } ?? ""
+      var out: [JSONValue] = []
+      for (key, object) in bucket where (prefix.isEmpty || key.hasPrefix(prefix)) && isIncluded(object) { out.append(object) }
+      return out
+    }
+
     public func count(_ storageKey: String) -> Int { buckets[storageKey]?.count ?? 0 }
 
     /// Every storage key that holds objects.
