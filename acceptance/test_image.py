@@ -124,6 +124,26 @@ def test_the_entrypoint_runs_in_the_image(rootfs, config):
     assert "node-agent" in r.stdout and "operator" in r.stdout, r.stdout
 
 
+def test_edgeml_validate_runs_in_the_image(rootfs):
+    """`edgeml validate` loads KubeEmulator's upstream OpenAPI documents, a SwiftPM resource bundle
+    that must sit beside the binary (SwiftPM's Bundle.module traps otherwise): the image carries it,
+    so a CI job can validate manifests with the release image alone (docs/ci.md)."""
+    work = rootfs / "tmp" / f"validate-{time.monotonic_ns()}"
+    os.makedirs(work)
+    valid = os.path.join(ROOT, "examples", "edgemodel-orin-nx-fp16.yaml")
+    invalid = os.path.join(ROOT, "examples", "invalid", "edgemodel-unknown-precision.yaml")
+    shutil.copy(valid, work / "valid.yaml")
+    shutil.copy(invalid, work / "invalid.yaml")
+    inside = f"/tmp/{work.name}"
+    r = in_image(rootfs, "edgeml", "validate", f"{inside}/valid.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "is valid" in r.stdout and "1 valid, 0 invalid" in r.stdout, r.stdout
+    expect = next(l[len("# expect: "):].strip() for l in open(invalid) if l.startswith("# expect: "))
+    r = in_image(rootfs, "edgeml", "validate", "--format", "github", f"{inside}/invalid.yaml")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.startswith(f"::error file={inside}/invalid.yaml,line=") and expect in r.stdout, r.stdout
+
+
 class Files(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass

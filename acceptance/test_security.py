@@ -108,22 +108,28 @@ def test_network_policies_leave_the_operator_only_its_ports():
         assert {53, 443, 6443} <= egress
 
 
-def test_the_release_image_workflow_example_passes_checkov_and_builds_both_architectures(tmp_path):
-    """examples/ci/github-actions-release-image.yml, the CI example of docs/release-image.md: checkov's
-    GitHub Actions checks (permissions, script injection, secrets) find nothing, every action is
-    pinned by commit, and it builds amd64 and arm64 natively and joins both archives in one index."""
+def assert_checkov_passes_github_workflow(source, tmp_path):
+    """checkov's GitHub Actions checks (permissions, script injection, secrets, workflow_dispatch
+    inputs) over one workflow of examples/ci/, placed where checkov looks for workflows: none fails."""
     if not os.access(CHECKOV, os.X_OK):
         pytest.skip(f"checkov is not installed at {CHECKOV} (scripts/setup.sh installs it)")
-    source = os.path.join(ROOT, "examples", "ci", "github-actions-release-image.yml")
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    shutil.copy(source, workflows / "release-image.yml")
+    shutil.copy(source, workflows / os.path.basename(source))
     r = subprocess.run([CHECKOV, "-d", str(tmp_path), "--framework", "github_actions", "-o", "json", "--skip-download"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     report = json.loads(r.stdout)
     report = report[0] if isinstance(report, list) else report
     assert report["summary"]["parsing_errors"] == 0 and report["summary"]["failed"] == 0 and report["summary"]["passed"] > 0
+
+
+def test_the_release_image_workflow_example_passes_checkov_and_builds_both_architectures(tmp_path):
+    """examples/ci/github-actions-release-image.yml, the CI example of docs/release-image.md: checkov's
+    GitHub Actions checks (permissions, script injection, secrets) find nothing, every action is
+    pinned by commit, and it builds amd64 and arm64 natively and joins both archives in one index."""
+    source = os.path.join(ROOT, "examples", "ci", "github-actions-release-image.yml")
+    assert_checkov_passes_github_workflow(source, tmp_path)
 
     workflow = yaml.safe_load(open(source))
     steps = [s for job in workflow["jobs"].values() for s in job["steps"]]

@@ -73,4 +73,14 @@ if ! [ -x "$CHECKOV/bin/checkov" ]; then
   python3 -m venv "$CHECKOV"
   "$CHECKOV/bin/python" -m pip install -q 'checkov==3.3.30'
 fi
+# check-jsonschema, which acceptance/test_ci_examples.py runs over examples/ci/'s GitHub workflow and
+# GitLab CI file: its wheel vendors SchemaStore's schemas for both, so the check needs no network.
+# Pinned, as each release vendors newer schemas; a venv of its own (it pins jsonschema and ruamel.yaml).
+CHECK_JSONSCHEMA="${EDGEML_CHECK_JSONSCHEMA:-$HOME/.cache/edgeml-operator/check-jsonschema}"
+if ! "$CHECK_JSONSCHEMA/bin/python" -c \
+    "import importlib.metadata as m, sys; sys.exit(m.version('check-jsonschema') != '0.39.0')" 2>/dev/null; then
+  echo "setup: pip installing check-jsonschema==0.39.0 into $CHECK_JSONSCHEMA"
+  python3 -m venv "$CHECK_JSONSCHEMA"
+  "$CHECK_JSONSCHEMA/bin/python" -m pip install -q 'check-jsonschema==0.39.0'
+fi
 command -v swift >/dev/null 2>&1 || { echo "setup: swift is not on PATH (expected the Swift 6 toolchain, e.g. /opt/swift/usr/bin)"; exit 1; }

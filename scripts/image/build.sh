@@ -112,6 +112,14 @@ chmod 0700 "$rootfs/root"
 for bin in edgeml edgeml-operator edgeml-engine; do
   strip --strip-debug -o "$context/bin/$bin" "$BIN_DIR/$bin"
 done
+# KubeEmulator's resource bundle (the upstream OpenAPI documents), which `edgeml validate` and
+# `edgeml diff` load, beside the binaries: SwiftPM's generated `Bundle.module` looks in the
+# executable's folder, then in the build folder of the machine that compiled it, and traps when
+# neither exists — as the build folder does not in the image.
+resources="edgeml-operator_KubeEmulator.resources"
+[ -d "$BIN_DIR/$resources" ] || { echo "image: $BIN_DIR/$resources is missing (the release build of edgeml makes it)" >&2; exit 1; }
+rm -rf "${context:?}/bin/$resources"
+cp -R "$BIN_DIR/$resources" "$context/bin/"
 
 # 3. The image, then an OCI archive of it.
 buildah "${storage[@]}" rmi -f "$IMAGE" >/dev/null 2>&1 || true
