@@ -1,8 +1,16 @@
 """`edgeml demo`, what `make demo` runs: the whole story ends well, and says how to explore a cluster."""
+import os
 import re
+import shutil
 import subprocess
 
 from conftest import EDGEML
+
+
+def mlflow_installed():
+    """Where the demo looks for `mlflow`: PATH, else scripts/setup.sh's fetch-tools venv."""
+    tools = os.environ.get("EDGEML_FETCH_TOOLS", os.path.expanduser("~/.cache/edgeml-operator/fetch-tools"))
+    return shutil.which("mlflow") is not None or os.access(os.path.join(tools, "bin", "mlflow"), os.X_OK)
 
 
 def test_the_demo_tells_its_story_to_the_end():
@@ -23,8 +31,14 @@ def test_the_demo_tells_its_story_to_the_end():
     assert "phase Ready: 5/5 replica(s) ready on version 5" in out
     # The closed loop, stage after stage: drift injected, detected with its p-values, a retraining
     # Job (the real `edgeml retrain`), its model canaried and promoted, a new baseline, quiet again.
-    stages = ["applied DriftPolicy vision/detector-drift", "baseline of version 5 captured", "drift injected:",
-              "drift policy: Drifted=True DatasetDrift", "retraining Job detector-drift-retrain-1: Succeeded",
+    # With MLflow installed the Job registers version 6 there and the canary's candidate is
+    # mlflow://detector/6 (built from MLflow's copy); without it, the story says it goes by file://.
+    registry = (["MLflow tracking server at http://127.0.0.1:", "registered model detector holds versions 1-5"] if mlflow_installed()
+                else ["MLflow: mlflow is not installed", "the retrained model goes by file:// URI and digest"])
+    registered = (["MLflow: the retraining Job registered detector version 6 (READY", "the canary's candidate is mlflow://detector/6"]
+                  if mlflow_installed() else [])
+    stages = [*registry, "applied DriftPolicy vision/detector-drift", "baseline of version 5 captured", "drift injected:",
+              "drift policy: Drifted=True DatasetDrift", "retraining Job detector-drift-retrain-1: Succeeded", *registered,
               "rollout detector-drift-retrain-1: step 3, Promoted", "phase Ready: 5/5 replica(s) ready on version 6",
               "baseline of version 6 captured", "drift policy: Drifted=False NoDatasetDrift", "drift gone:"]
     at = 0

@@ -35,6 +35,9 @@ public struct AgentConfiguration: Sendable, Equatable {
   public static let overflowCategory = "edgeml.io/other"
 
   public var features: [Feature]
+  /// Upper bounds of the histogram buckets exported for a numerical feature on `/metrics`
+  /// (`edgeml_drift_agent_feature_value_bucket`, what a DriftPolicy's `source.prometheus` reads), by feature name.
+  public var buckets: [String: [Double]]
   /// Window length in whole seconds; windows start at multiples of it in Unix time.
   public var windowSeconds: Int
   /// How long windows are kept, in seconds; the agent holds `maximumWindows` of them.
@@ -51,9 +54,9 @@ public struct AgentConfiguration: Sendable, Equatable {
   /// `KLLSketch`'s default unless both sides change.
   public var sketchK: Int
 
-  public init(features: [Feature], windowSeconds: Int = 60, retainSeconds: Int = 3600, categoryCap: Int = 200,
+  public init(features: [Feature], buckets: [String: [Double]] = [:], windowSeconds: Int = 60, retainSeconds: Int = 3600, categoryCap: Int = 200,
               maximumCategoryBytes: Int = 256, keepSamples: Int? = nil, maximumBodyBytes: Int = 4 << 20, sketchK: Int = 400) {
-    self.features = features; self.windowSeconds = windowSeconds; self.retainSeconds = retainSeconds
+    self.features = features; self.buckets = buckets; self.windowSeconds = windowSeconds; self.retainSeconds = retainSeconds
     self.categoryCap = categoryCap; self.maximumCategoryBytes = maximumCategoryBytes; self.keepSamples = keepSamples
     self.maximumBodyBytes = maximumBodyBytes; self.sketchK = sketchK
   }
@@ -101,6 +104,29 @@ public struct AgentConfiguration: Sendable, Equatable {
     if let keepSamples, !(1...10_000_000).contains(keepSamples) {
       throw AgentConfigurationError("--keep-samples must be between 1 and 10000000")
     }
+    for (name, bounds) in buckets.sorted(by: { $0.key < $1.key }) {
+      guard let f = features.first(where: { $0.name == name }), f.kind == .numerical else {
+        throw AgentConfigurationError("--buckets \(name): not a numerical --feature of this agent")
+      }
+      guard (1...100).contains(bounds.count) else { throw AgentConfigurationError("--buckets \(name): give 1 to 100 bounds") }
+    }
+  }
+
+  /// Reads `NAME=B1,B2,…` (the sidecar's `--buckets` argument): finite bounds in strictly ascending order.
+  /// - Throws: `AgentConfigurationError` naming the argument.
+  public static func parseBuckets(_ text: String) throws(AgentConfigurationError) -> (feature: String, bounds: [Double]) {
+    guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+      throw AgentConfigurationError("--buckets \(text): expected NAME=B1,B2,… (ascending upper bounds)")
+    }
+    var bounds: [Double] = []
+    for part in text[text.index(after: eq)...].split(separator: ",", omittingEmptySubsequences: false) {
+      guard let b = Double(part), b.isFinite else {
+        throw AgentConfigurationError("--buckets \(text): \"\(part)\" is not a finite number")
+      }
+      if let last = bounds.last, !(last < b) { throw AgentConfigurationError("--buckets \(text): bounds must be strictly ascending") }
+      bounds.append(b)
+    }
+    return (String(text[..<eq]), bounds)
   }
 }
 

@@ -29,6 +29,34 @@ enum AgentMetrics {
     out += "edgeml_drift_agent_late_observations_total \(s.lateObservations)\n"
     family("edgeml_drift_agent_summary_bytes", "gauge", "Bytes of the summaries held (serialized sketches, category names and counts).")
     out += "edgeml_drift_agent_summary_bytes \(s.summaryBytes)\n"
+    // What a DriftPolicy's source.prometheus reads (docs/drift-agent.md, "Metrics"): since the
+    // agent started, so PromQL's increase() over a window gives the window's counts.
+    let binned = features.filter { s.bucketCounts[$0.name] != nil }
+    if !binned.isEmpty {
+      family("edgeml_drift_agent_feature_value", "histogram", "Values observed per numerical feature, in the buckets of --buckets.")
+      for f in binned {
+        let bounds = store.configuration.buckets[f.name] ?? []
+        let counts = s.bucketCounts[f.name] ?? []
+        var cumulative = 0
+        for (i, c) in counts.enumerated() {
+          cumulative += c
+          let le = i < bounds.count ? "\(bounds[i])" : "+Inf"
+          out += "edgeml_drift_agent_feature_value_bucket{feature=\(label(f.name)),le=\"\(le)\"} \(cumulative)\n"
+        }
+        out += "edgeml_drift_agent_feature_value_sum{feature=\(label(f.name))} \(s.valueSums[f.name] ?? 0)\n"
+        out += "edgeml_drift_agent_feature_value_count{feature=\(label(f.name))} \(cumulative)\n"
+      }
+    }
+    let categorical = features.filter { $0.kind == .categorical }
+    if !categorical.isEmpty {
+      family("edgeml_drift_agent_feature_category_total", "counter",
+             "Values observed per categorical feature and category (at most the category cap, the rest as \(AgentConfiguration.overflowCategory)).")
+      for f in categorical {
+        for (category, c) in (s.categoryTotals[f.name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+          out += "edgeml_drift_agent_feature_category_total{feature=\(label(f.name)),category=\(label(category))} \(c)\n"
+        }
+      }
+    }
     return out
   }
 

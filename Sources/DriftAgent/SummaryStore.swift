@@ -21,6 +21,13 @@ public final class SummaryStore: Sendable {
   struct Counters {
     var observations: [Int]
     var categoryOverflow: [Int]
+    /// Per feature position: since the agent started, values per bucket of its `--buckets` (the
+    /// last one above every bound; empty without buckets), and their sum.
+    var bucketCounts: [[Int]]
+    var valueSums: [Double]
+    /// Per feature position: since the agent started, values per category (at most `categoryCap`
+    /// distinct ones, the rest under `overflowCategory`).
+    var categoryTotals: [[String: Int]]
     var batchesAccepted = 0
     var refused: [BatchRefusal.Reason: Int] = [:]
     var windowsDropped = 0
@@ -45,7 +52,10 @@ public final class SummaryStore: Sendable {
   public init(configuration: AgentConfiguration) {
     self.configuration = configuration
     let n = configuration.features.count
-    state = Mutex(State(counters: Counters(observations: Array(repeating: 0, count: n), categoryOverflow: Array(repeating: 0, count: n)),
+    let bucketCounts = configuration.features.map { f in [Int](repeating: 0, count: configuration.buckets[f.name].map { $0.count + 1 } ?? 0) }
+    state = Mutex(State(counters: Counters(observations: Array(repeating: 0, count: n), categoryOverflow: Array(repeating: 0, count: n),
+                                           bucketCounts: bucketCounts, valueSums: Array(repeating: 0, count: n),
+                                           categoryTotals: Array(repeating: [:], count: n)),
                         samples: Array(repeating: [], count: configuration.keepSamples == nil ? 0 : n)))
   }
 
@@ -88,6 +98,7 @@ public final class SummaryStore: Sendable {
         s.counters.observations[position] += column.count
         switch column {
         case .numerical(let values):
+          s.counters.count(values, position: position, bounds: configuration.buckets[configuration.features[position].name])
           var sketch = window.sketches[position] ?? KLLSketch(k: configuration.sketchK)
           // Values were checked finite; a sketch of 2⁵³ values in one window cannot happen at any real rate.
           try? sketch.insert(contentsOf: values)
@@ -109,6 +120,7 @@ public final class SummaryStore: Sendable {
           }
           window.counts[position] = counts
           s.counters.categoryOverflow[position] += overflow
+          s.counters.total(values, position: position, cap: configuration.categoryCap)
           if configuration.keepSamples != nil { for v in values { s.appendSample(position, time, .string(v), cap: configuration.keepSamples!) } }
         }
       }
@@ -183,6 +195,12 @@ public final class SummaryStore: Sendable {
   /// The agent's counters, for `/metrics` and tests.
   public struct Snapshot: Sendable, Equatable {
     public var observations: [String: Int]
+    /// Per numerical feature with buckets: values per bucket since the start (not cumulative; the
+    /// last is above every bound) and their sum.
+    public var bucketCounts: [String: [Int]]
+    public var valueSums: [String: Double]
+    /// Per categorical feature: values per category since the start.
+    public var categoryTotals: [String: [String: Int]]
     public var categoryOverflow: [String: Int]
     public var batchesAccepted: Int
     public var refused: [BatchRefusal.Reason: Int]
@@ -195,11 +213,18 @@ public final class SummaryStore: Sendable {
   public var snapshot: Snapshot {
     state.withLock { s in
       var observations: [String: Int] = [:], overflow: [String: Int] = [:]
+      var buckets: [String: [Int]] = [:], sums: [String: Double] = [:], totals: [String: [String: Int]] = [:]
       for (i, f) in configuration.features.enumerated() {
         observations[f.name] = s.counters.observations[i]
         overflow[f.name] = s.counters.categoryOverflow[i]
+        if !s.counters.bucketCounts[i].isEmpty {
+          buckets[f.name] = s.counters.bucketCounts[i]
+          sums[f.name] = s.counters.valueSums[i]
+        }
+        if f.kind == .categorical { totals[f.name] = s.counters.categoryTotals[i] }
       }
-      return Snapshot(observations: observations, categoryOverflow: overflow, batchesAccepted: s.counters.batchesAccepted,
+      return Snapshot(observations: observations, bucketCounts: buckets, valueSums: sums, categoryTotals: totals,
+                      categoryOverflow: overflow, batchesAccepted: s.counters.batchesAccepted,
                       refused: s.counters.refused, windowsHeld: s.windows.count, windowsDropped: s.counters.windowsDropped,
                       lateObservations: s.counters.lateObservations, summaryBytes: s.heldBytes)
     }
@@ -210,5 +235,33 @@ extension SummaryStore.State {
   mutating func appendSample(_ position: Int, _ time: Double, _ value: SummaryStore.SampleValue, cap: Int) {
     if samples[position].count >= cap { samples[position].removeFirst() }
     samples[position].append((time, value))
+  }
+}
+
+extension SummaryStore.Counters {
+  /// Counts numerical values in the feature's buckets (a value ≤ a bound counts in that bound's
+  /// bucket, as Prometheus' `le`), when it has buckets.
+  mutating func count(_ values: [Double], position: Int, bounds: [Double]?) {
+    guard let bounds else { return }
+    for v in values {
+      var lo = 0, hi = bounds.count
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        if v <= bounds[mid] { hi = mid } else { lo = mid + 1 }
+      }
+      bucketCounts[position][lo] += 1
+      valueSums[position] += v
+    }
+  }
+
+  /// Counts categorical values since the start: at most `cap` distinct categories, the rest under
+  /// `AgentConfiguration.overflowCategory`, so the metric's label values stay bounded.
+  mutating func total(_ values: [String], position: Int, cap: Int) {
+    let other = AgentConfiguration.overflowCategory
+    for v in values {
+      let known = categoryTotals[position][v] != nil
+      let category = known || (v != other && categoryTotals[position].count - (categoryTotals[position][other] == nil ? 0 : 1) < cap) ? v : other
+      categoryTotals[position][category, default: 0] += 1
+    }
   }
 }

@@ -74,7 +74,16 @@ spec:
                     description: A PromQL query returning per-bucket counts.
                     properties:
                       address: {type: string, pattern: '^https?://', description: Prometheus base URL.}
-                      query: {type: string, minLength: 1, maxLength: 4096, description: PromQL query.}
+                      query: {type: string, minLength: 1, maxLength: 4096, description: "PromQL instant-vector query of per-bucket counts ($window, $feature, $namespace and $model are replaced)."}
+                      buckets:
+                        type: object
+                        maxProperties: 256
+                        description: Upper bounds of the histogram buckets the drift agents export, per numerical feature (strictly ascending).
+                        additionalProperties:
+                          type: array
+                          minItems: 1
+                          maxItems: 100
+                          items: {type: number}
                   samples:
                     type: object
                     description: Raw samples the pods serve as JSON.

@@ -7,11 +7,55 @@ import OperatorCLI
 
 /// The demo's last act, the closed loop (issue 18): a DriftPolicy on the served model, drift
 /// injected on some nodes, detected with its p-values, a retraining Job (`edgeml retrain`, a real
-/// process in EdgeSim), its model rolled out by a canary and promoted, and the next evaluations
-/// quiet because the baseline follows the version served (docs/drift-policy.md, "The reference").
+/// process in EdgeSim) that registers its model in MLflow when the demo runs an MLflow server, its
+/// model rolled out by a canary and promoted, and the next evaluations quiet because the baseline
+/// follows the version served (docs/drift-policy.md, "The reference" and "The loop in edgeml demo").
 extension DemoCommand {
-  func driftLoop(client: KubeClient, sim: EdgeSim, models: URL, watcher: ProgressPrinter, clock: DemoClock, kubeconfigPath: String) async throws {
+  /// Makes the MLflow server the demo started the registry of `detector` before the drift act:
+  /// versions 1-5 (the files the demo wrote) registered in order, so MLflow numbers the retrained
+  /// one 6, as the demo does; and the Secret `edgeml-source-credentials` in `vision` names the
+  /// server, so the engine init containers can fetch `mlflow://` models (docs/engine-builds.md).
+  /// nil (said in the story) when MLflow is not installed, did not start, or refused.
+  func registerHistory(_ mlflow: DemoMLflow?, note: String, client: KubeClient, models: URL, clock: DemoClock) async -> MLflowTracking? {
+    let fallback = "the retrained model goes by file:// URI and digest instead of through a registry"
+    guard let mlflow else {
+      clock.say("MLflow: \(note); \(fallback)")
+      return nil
+    }
+    guard await mlflow.waitUntilReady(seconds: 90) else {
+      clock.say("MLflow: mlflow server did not answer within 90 s (log: \(mlflow.log)); \(fallback)")
+      return nil
+    }
+    do {
+      let tracking = try MLflowTracking(url: mlflow.url)
+      for v in 1...5 {
+        let file = models.appendingPathComponent("detector-v\(v).onnx")
+        let version = try await tracking.register(name: "detector", file: file, description: "the demo's version \(v)")
+        guard version == "\(v)" else { throw MLflowTrackingError("MLflow numbered the demo's version \(v) as \(version)") }
+      }
+      _ = try await client.create(GroupVersionResource(group: "", version: "v1", resource: "secrets", namespaced: true), namespace: "vision", [
+        "apiVersion": "v1", "kind": "Secret", "metadata": ["name": "edgeml-source-credentials"],
+        "data": ["MLFLOW_TRACKING_URI": .string(Data(mlflow.url.utf8).base64EncodedString())],
+      ])
+      clock.say("MLflow tracking server at \(mlflow.url) (mlflow server, SQLite, artifacts proxied): registered model detector holds versions 1-5; "
+                + "Secret vision/edgeml-source-credentials points the engine builds at it")
+      return tracking
+    } catch {
+      clock.say("MLflow at \(mlflow.url) could not take the demo's versions (\(error)); \(fallback)")
+      return nil
+    }
+  }
+
+  func driftLoop(client: KubeClient, sim: EdgeSim, models: URL, watcher: ProgressPrinter, clock: DemoClock, kubeconfigPath: String,
+                 registry: MLflowTracking?) async throws {
     let served = try await client.get(EdgeModel.resource, namespace: "vision", name: "detector")[path: ["status", "currentVersion"]]?.stringValue ?? "?"
+    // With MLflow, the Job registers its model there and reports the version (mlflow://detector/N).
+    var train: JSONValue = ["name": "train", "image": .string(OperatorOptions.defaultImage), "command": ["edgeml"],
+                            "args": ["retrain", "--output-dir", .string(models.path), "--termination-log", "/dev/termination-log"]]
+    if let registry {
+      train["args"] = .array((train["args"]?.arrayValue ?? []) + ["--mlflow-model", "detector"])
+      train["env"] = [["name": "MLFLOW_TRACKING_URI", "value": .string(registry.url)]]
+    }
     let policy: JSONValue = [
       "apiVersion": "edgeml.io/v1alpha1", "kind": "DriftPolicy", "metadata": ["name": "detector-drift", "namespace": "vision"],
       "spec": [
@@ -25,8 +69,7 @@ extension DemoCommand {
           "cooldown": "1h", "maxConcurrent": 1,
           "jobTemplate": ["spec": ["backoffLimit": 0, "template": ["spec": [
             "restartPolicy": "Never",
-            "containers": [["name": "train", "image": .string(OperatorOptions.defaultImage), "command": ["edgeml"],
-                            "args": ["retrain", "--output-dir", .string(models.path), "--termination-log", "/dev/termination-log"]]],
+            "containers": [train],
           ]]]],
           "promote": ["rollout": ["strategy": ["canary": ["steps": [["setWeight": 40], ["pause": ["duration": "2s"]], ["setWeight": 100]]]]]],
         ],
@@ -49,7 +92,15 @@ extension DemoCommand {
       throw DemoError("the retraining Job gave no model within \(Int(stepTimeout)) s; see kubectl --kubeconfig \(kubeconfigPath) get jobs -n vision")
     }
     let rolloutName = try await drift.status()["retrainJobs"]?.arrayValue?.first?["rollout"]?.stringValue ?? ""
-    let version = try await client.get(Rollout.resource, namespace: "vision", name: rolloutName)[path: ["spec", "candidate", "model", "version"]]?.stringValue ?? "?"
+    let candidate = try await client.get(Rollout.resource, namespace: "vision", name: rolloutName)[path: ["spec", "candidate", "model"]] ?? [:]
+    let version = candidate["version"]?.stringValue ?? "?"
+    if let registry, let uri = candidate["uri"]?.stringValue, uri.hasPrefix("mlflow://") {
+      let record = try? await registry.modelVersion(name: "detector", version: version)
+      clock.say("MLflow: the retraining Job registered detector version \(version) (\(record?["status"]?.stringValue ?? "?"), source "
+                + "\(record?["source"]?.stringValue ?? "?")); the canary's candidate is \(uri), which the engine builds fetch from MLflow")
+    } else if registry != nil {
+      throw DemoError("the retraining Job's model is \(candidate["uri"]?.stringValue ?? "?"), not an MLflow version; see kubectl --kubeconfig \(kubeconfigPath) logs -n vision -l job-name")
+    }
     let canary = RolloutPrinter(client: client, namespace: "vision", name: rolloutName, clock: clock)
     guard try await canary.follow(until: { $0["phase"] == "Promoted" || $0["phase"] == "Aborted" }, timeout: stepTimeout * 2) else {
       throw DemoError("the retrained model's canary did not finish within \(Int(stepTimeout * 2)) s")

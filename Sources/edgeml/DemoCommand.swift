@@ -47,6 +47,10 @@ struct DemoCommand: AsyncParsableCommand {
     try Data(try emulator.kubeconfig(credential: .adminToken).utf8).write(to: URL(fileURLWithPath: kubeconfigPath), options: .atomic)
     chmod(kubeconfigPath, 0o600)
 
+    // MLflow, when installed, for the drift act's retrained model: started now, it takes seconds.
+    let (mlflow, mlflowNote) = DemoMLflow.start(in: root.appendingPathComponent("mlflow"))
+    defer { mlflow?.stop() }
+
     let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
     // Simulated clients send the model requests; version 4 will be slow and version 3 will fail
     // 5 % of its requests where version 5 fails 0.5 % (what the analysis and the A/B test find).
@@ -194,8 +198,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     // 8. The closed loop: drift on some nodes, detected, a retraining Job, its model canaried and
     //    promoted, and the loop quiet again.
+    let registry = await registerHistory(mlflow, note: mlflowNote, client: client, models: root.appendingPathComponent("models"), clock: clock)
     try await driftLoop(client: client, sim: sim, models: root.appendingPathComponent("models"), watcher: watcher, clock: clock,
-                        kubeconfigPath: kubeconfigPath)
+                        kubeconfigPath: kubeconfigPath, registry: registry)
 
     let commands = """
         kubectl get nodes -L edgeml.io/jetson.module,edgeml.io/l4t,edgeml.io/tensorrt,edgeml.io/gpu.arch
@@ -207,7 +212,7 @@ struct DemoCommand: AsyncParsableCommand {
         kubectl get driftpolicies,jobs -n vision
         kubectl describe driftpolicy -n vision detector-drift
         kubectl edgeml status -n vision detector-v3     # with kubectl-edgeml (.build/debug) on PATH
-      """
+      """ + (registry.map { "\n    curl '\($0.url)/api/2.0/mlflow/registered-models/get?name=detector'   # the MLflow registry" } ?? "")
     // Without --serve the cluster ends with this process: say how to keep one to explore, rather
     // than hand the reader commands for a cluster that is gone.
     let explore = serve ? """

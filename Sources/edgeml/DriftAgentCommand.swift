@@ -17,6 +17,9 @@ struct DriftAgentCommand: AsyncParsableCommand {
   @Option(help: "Address to listen on (the pod IP in a sidecar: $(POD_IP)).") var host = "0.0.0.0"
   @Option(help: ArgumentHelp("A feature to summarise (repeatable).", valueName: "NAME:numerical|NAME:categorical"))
   var feature: [String] = []
+  @Option(help: ArgumentHelp("Histogram buckets of a numerical feature exported on /metrics, for a DriftPolicy reading Prometheus (repeatable).",
+                              valueName: "NAME=B1,B2,…"))
+  var buckets: [String] = []
   @Option(help: "Window length, a Go duration of whole seconds; windows start at multiples of it in Unix time.") var window = "60s"
   @Option(help: "How long windows are kept, a Go duration; older ones are dropped.") var retain = "1h"
   @Option(help: "Keep the last N raw values per feature for GET /v1/samples (only when the DriftPolicy's source is samples).")
@@ -34,7 +37,14 @@ struct DriftAgentCommand: AsyncParsableCommand {
     let features = try feature.map { text in
       do { return try AgentConfiguration.Feature(parsing: text) } catch { throw ValidationError("\(error)") }
     }
-    return AgentConfiguration(features: features, windowSeconds: try Self.seconds(window, "--window"),
+    var bounds: [String: [Double]] = [:]
+    for text in buckets {
+      do {
+        let (name, b) = try AgentConfiguration.parseBuckets(text)
+        guard bounds.updateValue(b, forKey: name) == nil else { throw ValidationError("--buckets \(name) is given twice.") }
+      } catch let error as AgentConfigurationError { throw ValidationError(error.description) }
+    }
+    return AgentConfiguration(features: features, buckets: bounds, windowSeconds: try Self.seconds(window, "--window"),
                               retainSeconds: try Self.seconds(retain, "--retain"), categoryCap: categoryCap, keepSamples: keepSamples)
   }
 

@@ -170,6 +170,40 @@ struct DriftAgentTests {
     }
   }
 
+  @Test("/metrics carries each numerical feature's histogram in its --buckets (cumulative, le inclusive, since the start) and each category's count, capped")
+  func bucketMetrics() async throws {
+    let config = AgentConfiguration(features: Self.features, buckets: ["brightness": [0.25, 0.5]], windowSeconds: 60, retainSeconds: 120, categoryCap: 2)
+    try config.validate()
+    try await AgentFixture.run(config) { agent in
+      _ = try agent.post(#"{"features": {"brightness": [0.1, 0.25, 0.3, 0.9], "label": ["car", "bus", "car", "bike"]}}"#)
+      agent.clock.advance(600)   // the windows go; the counters stay
+      _ = try agent.post(#"{"features": {"brightness": [0.5]}}"#)
+      let (status, text) = try agent.get("/metrics")
+      #expect(status == 200)
+      for line in [#"edgeml_drift_agent_feature_value_bucket{feature="brightness",le="0.25"} 2"#,
+                   #"edgeml_drift_agent_feature_value_bucket{feature="brightness",le="0.5"} 4"#,
+                   #"edgeml_drift_agent_feature_value_bucket{feature="brightness",le="+Inf"} 5"#,
+                   #"edgeml_drift_agent_feature_value_count{feature="brightness"} 5"#,
+                   "# TYPE edgeml_drift_agent_feature_value histogram",
+                   #"edgeml_drift_agent_feature_category_total{feature="label",category="car"} 2"#,
+                   #"edgeml_drift_agent_feature_category_total{feature="label",category="bus"} 1"#,
+                   #"edgeml_drift_agent_feature_category_total{feature="label",category="edgeml.io/other"} 1"#] {
+        #expect(text.contains(line + "\n"), "\(line)\n\(text)")
+      }
+      #expect(!text.contains(#"category="bike""#))
+    }
+  }
+
+  @Test("A --buckets argument must be NAME= finite ascending bounds of a numerical feature", arguments: [
+    "brightness", "=0.1", "brightness=0.2,0.1", "brightness=0.1,,0.2", "brightness=nan", "brightness=0.1,inf",
+  ])
+  func badBucketsArgument(_ text: String) {
+    #expect(throws: AgentConfigurationError.self) { try AgentConfiguration.parseBuckets(text) }
+    var config = Self.configuration
+    config.buckets = ["label": [0.5]]
+    #expect(throws: AgentConfigurationError.self) { try config.validate() }
+  }
+
   @Test("A feature argument that is not NAME:numerical or NAME:categorical is refused, naming it", arguments: [
     "brightness", "brightness:ordinal", ":numerical", "a b:numerical",
   ])

@@ -55,6 +55,9 @@ extension FeatureSummary {
           seen.insert(String(item.value.bitPattern))
           if seen.count >= limit { return seen.count }
         }
+      case .binned(let histogram):
+        // A bin is one value as far as the data can tell.
+        for (i, c) in histogram.counts.enumerated() where c > 0 { seen.insert("bin \(i)") }
       }
       if seen.count >= limit { return seen.count }
     }
@@ -88,8 +91,10 @@ extension FeatureSummary {
       return try Self.numericalTest(test, ref, cur)
     case (.categorical(let ref), .categorical(let cur)):
       return try Self.categoricalTest(test, ref, cur)
+    case (.binned, .binned), (.numerical, .binned), (.binned, .numerical):
+      return try Self.binnedTest(test, reference: self, current: current)
     default:
-      throw .invalidParameter("the reference is \(kind.rawValue) but the current data is \(current.kind.rawValue)")
+      throw .invalidParameter("the reference is \(description) but the current data is \(current.description)")
     }
   }
 
@@ -108,16 +113,7 @@ extension FeatureSummary {
     case .psi:
       return try populationStabilityIndex(reference: ref, current: cur)
     case .wasserstein, .energy:
-      let a = ref.weightedItems(), b = cur.weightedItems()
-      let distance = test == .wasserstein
-        ? try wassersteinDistance(reference: a.map(\.value), current: b.map(\.value), referenceWeights: a.map(\.weight), currentWeights: b.map(\.weight))
-        : try energyDistance(reference: a.map(\.value), current: b.map(\.value), referenceWeights: a.map(\.weight), currentWeights: b.map(\.weight))
-      guard test == .wasserstein else { return DriftTestResult(statistic: distance.statistic, pValue: nil, sampleSizes: [ref.count, cur.count]) }
-      // Evidently: wasserstein_distance(ref, cur) / max(np.std(ref), 0.001) (population σ).
-      let total = a.reduce(0) { $0 + $1.weight }
-      let mean = a.reduce(0) { $0 + $1.value * $1.weight } / total
-      let variance = a.reduce(0) { $0 + ($1.value - mean) * ($1.value - mean) * $1.weight } / total
-      return DriftTestResult(statistic: distance.statistic / max(variance.squareRoot(), 0.001), pValue: nil, sampleSizes: [ref.count, cur.count])
+      return try weightedDistance(test, ref.weightedItems(), cur.weightedItems(), sizes: [ref.count, cur.count])
     case .jensenShannon, .kullbackLeibler, .hellinger:
       let (r, c) = quantileBinCounts(ref, cur, bins: 10)
       return try discreteDistance(test, r, c)
@@ -126,33 +122,59 @@ extension FeatureSummary {
     }
   }
 
+  /// Wasserstein-1 (÷ σ_ref) or energy distance between weighted values (a sketch's items, or a
+  /// histogram's bins at their points).
+  static func weightedDistance(_ test: SummaryTest, _ a: [(value: Double, weight: Double)], _ b: [(value: Double, weight: Double)],
+                               sizes: [Int]) throws(DriftStatisticsError) -> DriftTestResult {
+    let distance = test == .wasserstein
+      ? try wassersteinDistance(reference: a.map(\.value), current: b.map(\.value), referenceWeights: a.map(\.weight), currentWeights: b.map(\.weight))
+      : try energyDistance(reference: a.map(\.value), current: b.map(\.value), referenceWeights: a.map(\.weight), currentWeights: b.map(\.weight))
+    guard test == .wasserstein else { return DriftTestResult(statistic: distance.statistic, pValue: nil, sampleSizes: sizes) }
+    // Evidently: wasserstein_distance(ref, cur) / max(np.std(ref), 0.001) (population σ).
+    let total = a.reduce(0) { $0 + $1.weight }
+    let mean = a.reduce(0) { $0 + $1.value * $1.weight } / total
+    let variance = a.reduce(0) { $0 + ($1.value - mean) * ($1.value - mean) * $1.weight } / total
+    return DriftTestResult(statistic: distance.statistic / max(variance.squareRoot(), 0.001), pValue: nil, sampleSizes: sizes)
+  }
+
   private static func categoricalTest(_ test: SummaryTest, _ ref: CategoricalCounts, _ cur: CategoricalCounts) throws(DriftStatisticsError) -> DriftTestResult {
     let aligned = CategoricalCounts.aligned(ref, cur)
-    let nRef = aligned.reference.reduce(0, +), nCur = aligned.current.reduce(0, +)
+    switch test {
+    case .kolmogorovSmirnov, .wasserstein, .energy:
+      throw .invalidParameter("\(test.rawValue) applies to numerical features")
+    default:
+      return try countTest(test, aligned.reference, aligned.current, what: "categories")
+    }
+  }
+
+  /// The tests on two aligned count vectors (categories, or the bins of a histogram): chi-squared
+  /// on the 2×k contingency table, two-proportion on exactly two, PSI, Jensen–Shannon, KL, Hellinger.
+  static func countTest(_ test: SummaryTest, _ reference: [Double], _ current: [Double], what: String) throws(DriftStatisticsError) -> DriftTestResult {
+    let nRef = reference.reduce(0, +), nCur = current.reduce(0, +)
     guard nRef > 0 else { throw .emptySample(name: "reference") }
     guard nCur > 0 else { throw .emptySample(name: "current") }
     switch test {
     case .chiSquared:
-      // Categories absent from both rows would give a zero expected frequency: drop them.
-      let keep = aligned.categories.indices.filter { aligned.reference[$0] + aligned.current[$0] > 0 }
-      return try chiSquaredContingency(observed: [keep.map { aligned.reference[$0] }, keep.map { aligned.current[$0] }]).driftTestResult
+      // Cells empty in both rows would give a zero expected frequency: drop them.
+      let keep = reference.indices.filter { reference[$0] + current[$0] > 0 }
+      return try chiSquaredContingency(observed: [keep.map { reference[$0] }, keep.map { current[$0] }]).driftTestResult
     case .twoProportion:
-      guard aligned.categories.count == 2 else {
-        throw .invalidParameter("two-proportion needs exactly 2 categories; found \(aligned.categories.count)")
+      guard reference.count == 2 else {
+        throw .invalidParameter("two-proportion needs exactly 2 \(what); found \(reference.count)")
       }
-      return try twoProportionZTest(successes1: Int(aligned.reference[0]), trials1: Int(nRef),
-                                    successes2: Int(aligned.current[0]), trials2: Int(nCur))
+      return try twoProportionZTest(successes1: Int(reference[0]), trials1: Int(nRef),
+                                    successes2: Int(current[0]), trials2: Int(nCur))
     case .psi:
-      let psi = populationStabilityIndex(referenceCounts: aligned.reference, currentCounts: aligned.current)
+      let psi = populationStabilityIndex(referenceCounts: reference, currentCounts: current)
       return DriftTestResult(statistic: psi, pValue: nil, sampleSizes: [Int(nRef), Int(nCur)])
     case .jensenShannon, .kullbackLeibler, .hellinger:
-      return try discreteDistance(test, aligned.reference, aligned.current)
+      return try discreteDistance(test, reference, current)
     case .kolmogorovSmirnov, .wasserstein, .energy:
-      throw .invalidParameter("\(test.rawValue) applies to numerical features")
+      throw .invalidParameter("\(test.rawValue) does not apply to counts of \(what)")
     }
   }
 
-  private static func discreteDistance(_ test: SummaryTest, _ r: [Double], _ c: [Double]) throws(DriftStatisticsError) -> DriftTestResult {
+  static func discreteDistance(_ test: SummaryTest, _ r: [Double], _ c: [Double]) throws(DriftStatisticsError) -> DriftTestResult {
     switch test {
     case .kullbackLeibler: try kullbackLeiblerDivergence(reference: r, current: c)
     case .hellinger: try hellingerDistance(reference: r, current: c)
@@ -161,7 +183,7 @@ extension FeatureSummary {
   }
 
   /// 0 for a sketch that holds every value it saw (exact), else its rank-error bound.
-  private static func rankError(_ s: KLLSketch) -> Double {
+  static func rankError(_ s: KLLSketch) -> Double {
     s.retainedCount == s.count ? 0 : KLLSketch.normalizedRankError(k: s.k)
   }
 

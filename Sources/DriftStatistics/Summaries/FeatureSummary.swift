@@ -1,14 +1,21 @@
 /// What a device keeps about one feature over one window: a KLL sketch of a numerical feature's
 /// values or the counts of a categorical feature's values. Summaries of many pods and windows merge
 /// into one, which the controller tests against the reference.
+///
+/// A numerical feature read from Prometheus is `binned` instead: counts per bucket of a histogram
+/// whose bounds were fixed in advance (`FixedBinHistogram`, its `edges` the finite `le` bounds).
+/// Prometheus counts a bucket as values ≤ its bound, so bin i here is (eᵢ₋₁, eᵢ], the outer bins
+/// (-∞, e₀] and (e_last, +∞) (prometheus.io/docs/concepts/metric_types/#histogram).
 public enum FeatureSummary: Sendable, Equatable {
   case numerical(KLLSketch)
   case categorical(CategoricalCounts)
+  /// Counts of a numerical feature per histogram bucket (a Prometheus histogram).
+  case binned(FixedBinHistogram)
 
   /// The kind of feature summarised.
   public var kind: DefaultDriftTest.FeatureKind {
     switch self {
-    case .numerical: .numerical
+    case .numerical, .binned: .numerical
     case .categorical: .categorical
     }
   }
@@ -18,6 +25,16 @@ public enum FeatureSummary: Sendable, Equatable {
     switch self {
     case .numerical(let sketch): sketch.count
     case .categorical(let counts): Int(counts.counts.values.reduce(0, +))
+    case .binned(let histogram): Int(histogram.total)
+    }
+  }
+
+  /// What the summary is, in words: `numerical`, `categorical`, or `binned numerical`.
+  public var description: String {
+    switch self {
+    case .numerical: "numerical"
+    case .categorical: "categorical"
+    case .binned: "binned numerical"
     }
   }
 
@@ -37,9 +54,12 @@ public enum FeatureSummary: Sendable, Equatable {
     case (.categorical(let theirs), .categorical(var mine)):
       defer { self = .categorical(mine) }
       try mine.merge(theirs)
+    case (.binned(let theirs), .binned(var mine)):
+      defer { self = .binned(mine) }
+      try mine.merge(theirs)
     case (_, let unchanged):
       self = unchanged
-      throw .invalidParameter("cannot merge a \(unchanged.kind.rawValue) summary with a \(other.kind.rawValue) one")
+      throw .invalidParameter("cannot merge a \(unchanged.description) summary with a \(other.description) one")
     }
   }
 }
@@ -66,13 +86,20 @@ public struct DriftSummaryReport: Codable, Sendable, Equatable {
     public var sketch: String?
     /// Count per category (categorical features).
     public var counts: [String: Double]?
+    /// A binned numerical feature (read from Prometheus): the buckets' finite upper bounds, ascending.
+    public var buckets: [Double]?
+    /// A binned numerical feature: the count of each bin, `buckets.count + 1` of them (the last one above every bound).
+    public var bins: [Double]?
 
     /// An entry as it was read, unchecked: `summary(feature:)` checks it.
-    public init(type: DefaultDriftTest.FeatureKind, count: Int, sketch: String?, counts: [String: Double]?) {
+    public init(type: DefaultDriftTest.FeatureKind, count: Int, sketch: String?, counts: [String: Double]?,
+                buckets: [Double]? = nil, bins: [Double]? = nil) {
       self.type = type
       self.count = count
       self.sketch = sketch
       self.counts = counts
+      self.buckets = buckets
+      self.bins = bins
     }
 
     public init(_ summary: FeatureSummary) {
@@ -81,6 +108,9 @@ public struct DriftSummaryReport: Codable, Sendable, Equatable {
       switch summary {
       case .numerical(let sketch): self.sketch = Base64.encode(sketch.serialized())
       case .categorical(let counts): self.counts = counts.counts
+      case .binned(let histogram):
+        buckets = histogram.edges
+        bins = histogram.counts
       }
     }
 
@@ -90,6 +120,11 @@ public struct DriftSummaryReport: Codable, Sendable, Equatable {
     public func summary(feature name: String) throws(DriftStatisticsError) -> FeatureSummary {
       let decoded: FeatureSummary
       switch type {
+      case .numerical where buckets != nil || bins != nil:
+        guard let buckets, let bins else { throw .invalidParameter("feature \(name): a binned summary needs both \"buckets\" and \"bins\"") }
+        do { decoded = .binned(try FixedBinHistogram(edges: buckets, counts: bins)) } catch {
+          throw .invalidParameter("feature \(name): \(error)")
+        }
       case .numerical:
         guard let sketch, let bytes = Base64.decode(sketch) else {
           throw .invalidParameter("feature \(name): a numerical summary needs a base64 \"sketch\"")

@@ -30,8 +30,26 @@ public struct DriftPolicySpec: Codable, Sendable, Equatable {
 
 public struct DriftSource: Codable, Sendable, Equatable {
   public var podMetrics: PodMetricsSource?
-  public var prometheus: PrometheusQuery?
+  public var prometheus: PrometheusDriftSource?
   public var samples: SamplesSource?
+}
+
+/// Per-bucket counts read from Prometheus (docs/drift-policy.md, "Reading from Prometheus").
+public struct PrometheusDriftSource: Codable, Sendable, Equatable {
+  /// Base URL, e.g. `http://prometheus.monitoring:9090`.
+  public var address: String
+  /// An instant-vector PromQL query of per-bucket counts; `$window`, `$feature`, `$namespace` and
+  /// `$model` are replaced before it is sent.
+  public var query: String
+  /// Upper bounds of the histogram buckets the drift agents export, per numerical feature
+  /// (`edgeml_drift_agent_feature_value_bucket`); not needed when the query reads other histograms.
+  public var buckets: [String: [Double]]?
+
+  public init(address: String, query: String, buckets: [String: [Double]]? = nil) {
+    self.address = address
+    self.query = query
+    self.buckets = buckets
+  }
 }
 
 public struct PodMetricsSource: Codable, Sendable, Equatable {

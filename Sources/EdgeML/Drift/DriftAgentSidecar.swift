@@ -6,8 +6,9 @@ import KubeCore
 /// (the drift agent contract, docs/drift-agent.md): the operator's own image running
 /// `edgeml drift-agent` on port 9470 (named `drift`), bound to the pod's IP from the downward API,
 /// with one `--feature NAME:TYPE` per feature of the policies, windows of 60 s or the policies'
-/// shortest window (`windowSeconds`), and `--keep-samples` only when a
-/// policy's source is `samples` (raw values leave the device only then).
+/// shortest window (`windowSeconds`), `--buckets` for the features a `source.prometheus` policy
+/// gives bounds for, and `--keep-samples` only when a policy's source is `samples` (raw values
+/// leave the device only then).
 public enum DriftAgentSidecar {
   public static let containerName = "drift-agent"
   /// Raw values kept per feature when a policy's source is `samples`.
@@ -36,6 +37,15 @@ public enum DriftAgentSidecar {
     for policy in live {
       for f in policy.spec.features where seen.insert(f.name).inserted {
         args += ["--feature", "\(f.name):\(f.type.rawValue)"]
+      }
+    }
+    // Histogram buckets for the policies reading Prometheus: the first policy by name that gives
+    // a feature's bounds decides them (every pod exports the same buckets, so they sum).
+    var bucketed = Set<String>()
+    for policy in live {
+      for (name, bounds) in (policy.spec.source.prometheus?.buckets ?? [:]).sorted(by: { $0.key < $1.key })
+      where policy.spec.features.contains(where: { $0.name == name && $0.type == .numerical }) && bucketed.insert(name).inserted {
+        args += ["--buckets", name + "=" + bounds.map { "\($0)" }.joined(separator: ",")]
       }
     }
     var retain: Int64 = 3600

@@ -41,6 +41,10 @@ public enum DriftEvaluator {
     var usesP: [Bool] = []
     for feature in features {
       let ref = reference[feature.name]!, cur = current[feature.name]!
+      if case .binned(let r) = ref, case .binned(let c) = cur, r.edges != c.edges {
+        throw DriftInputError("BucketsMismatch", "feature \(feature.name): the reference's bucket bounds \(r.edges.map { "\($0)" }.joined(separator: ",")) "
+                                + "are not the current data's \(c.edges.map { "\($0)" }.joined(separator: ",")): both must come from the same histogram buckets")
+      }
       let test = try chooseTest(feature, reference: ref, current: cur)
       let threshold = feature.threshold ?? test.defaultThreshold
       var outcome: DriftTestResult
@@ -84,6 +88,12 @@ public enum DriftEvaluator {
       }
       return test
     }
+    if case .binned(let h) = current, feature.type == .numerical {
+      return binnedDefault(referenceCount: reference.count, bins: h.counts.count)
+    }
+    if case .binned(let h) = reference, feature.type == .numerical {
+      return binnedDefault(referenceCount: reference.count, bins: h.counts.count)
+    }
     let kind: DefaultDriftTest.FeatureKind = feature.type == .numerical ? .numerical : .categorical
     let chosen = DefaultDriftTest.choose(kind: kind, referenceCount: reference.count, uniqueValues: reference.distinctValues(with: current))
     // A numerical feature with few distinct values is tested as categories by Evidently; its
@@ -95,6 +105,14 @@ public enum DriftEvaluator {
       }
     }
     return FeatureSummary.SummaryTest(chosen)
+  }
+
+  /// Evidently's default for a histogram read from Prometheus: its buckets are the only values the
+  /// data can tell apart, so it is chosen as for categories over the buckets — chi-squared up to
+  /// 1,000 reference observations, Jensen–Shannon beyond (two buckets: chi-squared too, on the
+  /// 2×2 table, where Evidently would take two-proportion).
+  static func binnedDefault(referenceCount: Int, bins: Int) -> FeatureSummary.SummaryTest {
+    DefaultDriftTest.choose(kind: .categorical, referenceCount: referenceCount, uniqueValues: bins) == .jensenShannon ? .jensenShannon : .chiSquared
   }
 
   /// The correction a policy names (`spec.correction`; default Benjamini–Hochberg, nil for `none`).

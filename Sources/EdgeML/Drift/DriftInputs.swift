@@ -6,7 +6,8 @@ import KubeCore
 /// backoff before the next try — never a crash or a retry storm.
 public struct DriftInputError: Error, Sendable, Equatable, CustomStringConvertible {
   /// The condition's reason: `ReferenceUnreadable`, `ReferenceMismatch`, `AgentUnreachable`,
-  /// `FeatureMissing`, `SummaryInvalid`, `SourceUnsupported`, `TestFailed`.
+  /// `FeatureMissing`, `SummaryInvalid`, `TestFailed`; with `source.prometheus`, `SourceUnreachable`,
+  /// `QueryFailed` and `BucketsMismatch`.
   public var reason: String
   public var message: String
   public init(_ reason: String, _ message: String) {

@@ -45,7 +45,8 @@ public enum DriftPolicyPlanner {
   }
 
   /// Reads the policy's durations and limits.
-  /// - Throws: `DriftInputError` `InvalidSpec` for a duration that does not parse or is not positive.
+  /// - Throws: `DriftInputError` `InvalidSpec` for a duration that does not parse or is not positive,
+  ///   or `source.prometheus.buckets` that are not a numerical feature's ascending bounds.
   public static func settings(_ spec: DriftPolicySpec) throws(DriftInputError) -> Settings {
     func seconds(_ text: String, _ field: String, minimum: Int64 = 1) throws(DriftInputError) -> Int64 {
       guard let d = try? GoDuration(parsing: text) else { throw DriftInputError("InvalidSpec", "\(field): \"\(text)\" is not a duration") }
@@ -54,6 +55,7 @@ public enum DriftPolicyPlanner {
       return s
     }
     let r = spec.retraining
+    if let buckets = spec.source.prometheus?.buckets { try PrometheusBuckets.validate(buckets, features: spec.features) }
     var baseline: Int64?
     if let b = spec.reference.baseline { baseline = try seconds(b.window, "reference.baseline.window") }
     return Settings(interval: try seconds(spec.schedule?.interval ?? Defaults.interval, "schedule.interval"),
@@ -270,10 +272,6 @@ extension DriftPolicyPlanner {
       }
       recordJobs(settings)
       if let federated = input.policy.spec.retraining.federated { objects += flowerDeployment(federated) }
-      if input.policy.spec.source.prometheus != nil {
-        unknown("SourceUnsupported", "source.prometheus is not supported yet: use podMetrics or samples (the drift-agent sidecar)", warn: true)
-        return
-      }
       guard input.model != nil else {
         unknown("ModelNotFound", "EdgeModel \(input.policy.spec.modelRef.name) does not exist in \(namespace)", warn: false)
         requeueAt(settings.interval)

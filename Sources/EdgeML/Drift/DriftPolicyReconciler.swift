@@ -25,21 +25,26 @@ public struct DriftPolicyReconciler: ObjectReconciler {
 
   /// Reads one agent's summaries of [since, until) (`GET /v1/summaries`).
   public typealias Scrape = @Sendable (_ podIP: String, _ since: Int64, _ until: Int64) async -> Result<DriftSummaryReport, DriftInputError>
+  /// Runs one instant query (`source.prometheus`) at a Unix second: the answer's series.
+  public typealias Query = @Sendable (_ address: String, _ query: String, _ time: Int64) async -> Result<[PrometheusSample], DriftInputError>
   /// Fetches a reference by URI (`reference.uri`); the digest is checked by the caller.
   public typealias Fetch = @Sendable (_ uri: String) async -> Result<[UInt8], DriftInputError>
   /// Publishes a decision's per-feature results as metrics.
   public typealias Publish = @Sendable (_ namespace: String, _ policy: String, _ results: [FeatureResult]) -> Void
 
   let scrape: Scrape
+  let query: Query
   let fetch: Fetch
   let publish: Publish
   let references = ReferenceCache()
   /// Agents scraped at once (`DriftIO.scrapeConcurrency` unless given).
   let scrapeConcurrency: Int
 
-  public init(scrape: Scrape? = nil, fetch: Fetch? = nil, publish: Publish? = nil, scrapeConcurrency: Int = DriftIO.scrapeConcurrency) {
+  public init(scrape: Scrape? = nil, query: Query? = nil, fetch: Fetch? = nil, publish: Publish? = nil,
+              scrapeConcurrency: Int = DriftIO.scrapeConcurrency) {
     self.scrapeConcurrency = max(1, scrapeConcurrency)
     self.scrape = scrape ?? DriftIO.scrape(port: Self.agentPort)
+    self.query = query ?? DriftIO.prometheus
     self.fetch = fetch ?? DriftIO.fetch
     self.publish = publish ?? DriftIO.publishGauges
   }
@@ -79,7 +84,7 @@ public struct DriftPolicyReconciler: ObjectReconciler {
 
     var gathered: DriftPolicyPlanner.Gathered?
     let baselineStale = baselineVersion != nil && baselineVersion != servedVersion
-    if let settings = try? DriftPolicyPlanner.settings(policy.spec), model != nil, policy.spec.source.prometheus == nil,
+    if let settings = try? DriftPolicyPlanner.settings(policy.spec), model != nil,
        !(settings.baselineWindow != nil && baselineStale) {
       let step = DriftPolicyPlanner.step(policy, settings: settings, hasBaseline: hasBaseline, baselineSince: baselineSince,
                                          now: now.secondsSinceEpoch)
@@ -114,10 +119,13 @@ public struct DriftPolicyReconciler: ObjectReconciler {
   }
 
   /// Scrapes every Ready serving pod's agent, `scrapeConcurrency` at a time, merging each answer as
-  /// it arrives.
+  /// it arrives; or, with `source.prometheus`, asks Prometheus (`gatherFromPrometheus`).
   func gather(_ step: DriftPolicyPlanner.Step, since: Int64, until: Int64, policy: DriftPolicy,
               reference: Result<[String: FeatureSummary], DriftInputError>?, context: ReconcileContext) async -> DriftPolicyPlanner.Gathered {
     let namespace = policy.metadata.namespace ?? "default"
+    if let source = policy.spec.source.prometheus {
+      return await gatherFromPrometheus(source, step: step, since: since, until: until, policy: policy, reference: reference)
+    }
     let pods = await RolloutRouting.servingPods(namespace: namespace, model: policy.spec.modelRef.name, context: context)
       .filter { EdgeModelPlanner.isReady($0) && $0[path: ["metadata", "deletionTimestamp"]] == nil }
       .compactMap { pod -> (name: String, ip: String)? in
@@ -156,6 +164,51 @@ public struct DriftPolicyReconciler: ObjectReconciler {
                    pods: 0, unanswered: [], reference: reference)
     }
     return .init(step: step, current: .success(merge.summaries), pods: merge.reports, unanswered: unanswered, reference: reference)
+  }
+
+  /// Reads the window's per-bucket counts from Prometheus: the query evaluated at `until` with
+  /// `$window` = until − since, once, or once per feature when it names `$feature`
+  /// (`PrometheusBuckets`). `pods` is the number of distinct `pod` labels among the series (0 when
+  /// the query sums them away).
+  func gatherFromPrometheus(_ source: PrometheusDriftSource, step: DriftPolicyPlanner.Step, since: Int64, until: Int64, policy: DriftPolicy,
+                            reference: Result<[String: FeatureSummary], DriftInputError>?) async -> DriftPolicyPlanner.Gathered {
+    let namespace = policy.metadata.namespace ?? "default"
+    let features = policy.spec.features
+    func expand(_ feature: String?) -> String {
+      PrometheusBuckets.expand(source.query, windowSeconds: until - since, feature: feature, namespace: namespace, model: policy.spec.modelRef.name)
+    }
+    var pods = Set<String>()
+    // A baseline window before the agents were first scraped has no series: that is a window of
+    // 0 observations (so a new one starts), as the agents themselves report it, not an error.
+    var capturing = false
+    if case .captureBaseline = step { capturing = true }
+    do throws(DriftInputError) {
+      var summaries: [String: FeatureSummary] = [:]
+      if PrometheusBuckets.isPerFeature(source.query) {
+        for feature in features {
+          let q = expand(feature.name)
+          let samples = try await query(source.address, q, until).get()
+          for s in samples { if let pod = s.labels["pod"] { pods.insert(pod) } }
+          if capturing && samples.isEmpty {
+            summaries[feature.name] = PrometheusBuckets.empty(feature)
+          } else {
+            summaries[feature.name] = try PrometheusBuckets.summary(samples, feature: feature, query: q)
+          }
+        }
+      } else {
+        let q = expand(nil)
+        let samples = try await query(source.address, q, until).get()
+        for s in samples { if let pod = s.labels["pod"] { pods.insert(pod) } }
+        if capturing && samples.isEmpty {
+          for feature in features { summaries[feature.name] = PrometheusBuckets.empty(feature) }
+        } else {
+          summaries = try PrometheusBuckets.summaries(samples, features: features, query: q)
+        }
+      }
+      return .init(step: step, current: .success(summaries), pods: pods.count, reference: reference)
+    } catch {
+      return .init(step: step, current: .failure(error), pods: 0, reference: reference)
+    }
   }
 
   /// The reference the policy names, parsed: a ConfigMap key (read live: not the operator's own
@@ -265,6 +318,37 @@ public enum DriftIO {
       } catch {
         return .failure(DriftInputError("SummaryInvalid", "\(agent): not a drift summary report: \(error)"))
       }
+    }
+  }
+
+  /// The most bytes of a Prometheus answer read (1,000 features of 20 buckets per pod are far below).
+  static let maximumQueryBytes = 16 << 20
+
+  /// `GET <address>/api/v1/query?query=…&time=…` (prometheus.io/docs/prometheus/latest/querying/api/,
+  /// "Instant queries") over the operator's shared transport, 10 s at most. No answer, or a page
+  /// that is not Prometheus' JSON (a proxy's 502), is `SourceUnreachable`; a refused query, or an
+  /// answer that is not an instant vector, is `QueryFailed` naming the query.
+  public static let prometheus: DriftPolicyReconciler.Query = { address, query, time in
+    guard let transport = RolloutRouting.sharedTransport else {
+      return .failure(DriftInputError("SourceUnreachable", "no HTTP transport could be set up in this operator"))
+    }
+    // Prometheus stops the query itself a second before the request's own limit (its `timeout` parameter).
+    let url = PrometheusProvider.queryURL(address: address, query: query, time: Timestamp(secondsSinceEpoch: time)) + "&timeout=9s"
+    let response: HTTPResponse
+    do {
+      response = try await transport.send(HTTPRequest(method: "GET", url: url, headers: [("Accept", "application/json")], timeout: .seconds(10)))
+    } catch let error as TransportError {
+      return .failure(DriftInputError("SourceUnreachable", "Prometheus at \(address) did not answer: \(PrometheusProvider.describe(error))"))
+    } catch {
+      return .failure(DriftInputError("SourceUnreachable", "Prometheus at \(address) did not answer: \(error)"))
+    }
+    guard response.body.count <= maximumQueryBytes else {
+      return .failure(DriftInputError("QueryFailed", "the query \(query): \(response.body.count) bytes of answer, more than \(maximumQueryBytes)"))
+    }
+    switch PrometheusResponse.decodeVector(status: response.status, body: response.body) {
+    case .success(let samples): return .success(samples)
+    case .failure(let e) where !e.answered: return .failure(DriftInputError("SourceUnreachable", "Prometheus at \(address): \(e.message)"))
+    case .failure(let e): return .failure(DriftInputError("QueryFailed", "the query \(query): \(e.message)"))
     }
   }
 

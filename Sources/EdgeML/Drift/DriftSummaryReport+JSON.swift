@@ -41,7 +41,7 @@ extension DriftSummaryReport {
 }
 
 extension DriftSummaryReport.Feature {
-  /// One entry of `features`: `{"type", "count", "sketch"?, "counts"?}`.
+  /// One entry of `features`: `{"type", "count", "sketch"?, "counts"?, "buckets"?, "bins"?}`.
   init(json: JSONValue, name: String) throws(DriftInputError) {
     typealias R = DriftSummaryReport
     guard let object = json.objectValue else { throw R.invalid("feature \(name) is \(json.typeName), not an object") }
@@ -68,6 +68,22 @@ extension DriftSummaryReport.Feature {
       }
       counts = out
     }
-    self.init(type: kind, count: count, sketch: sketch, counts: counts)
+    // A histogram read from Prometheus (a baseline captured by a `source.prometheus` policy).
+    let buckets = try Self.numbers(object["buckets"], "features.\(name).buckets")
+    let bins = try Self.numbers(object["bins"], "features.\(name).bins")
+    self.init(type: kind, count: count, sketch: sketch, counts: counts, buckets: buckets, bins: bins)
+  }
+
+  /// An optional array of numbers (null or absent: nil).
+  fileprivate static func numbers(_ value: JSONValue?, _ key: String) throws(DriftInputError) -> [Double]? {
+    guard let value, !value.isNull else { return nil }
+    guard let items = value.arrayValue else { throw DriftSummaryReport.invalid("\"\(key)\" must be an array of numbers") }
+    var out: [Double] = []
+    out.reserveCapacity(items.count)
+    for item in items {
+      guard let d = item.doubleValue, d.isFinite else { throw DriftSummaryReport.invalid("\"\(key)\" must be an array of numbers") }
+      out.append(d)
+    }
+    return out
   }
 }
