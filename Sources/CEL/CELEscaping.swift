@@ -10,6 +10,7 @@ package enum CELEscaping {
   /// The CEL spelling of `name`, or nil when the name cannot be reached from CEL at all.
   package static func escape(_ name: String) -> String? {
     if keywords.contains(name) { return "__\(name)__" }
+    if isPlain(name) { return name }
     guard let first = name.unicodeScalars.first, isLeading(first), name.unicodeScalars.allSatisfy(isTrailing) else { return nil }
     var out = ""
     var rest = Substring(name)
@@ -24,6 +25,22 @@ package enum CELEscaping {
       rest = rest.dropFirst()
     }
     return out
+  }
+
+  /// Whether `name` is spelled the same escaped: ASCII letters, digits and single underscores, not
+  /// starting with a digit (nearly every property name). Checked byte by byte, so escaping such a
+  /// name builds no new string.
+  private static func isPlain(_ name: String) -> Bool {
+    var previous: UInt8 = 0
+    for (i, b) in name.utf8.enumerated() {
+      let letter = (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A)
+      let digit = b >= 0x30 && b <= 0x39
+      let underscore = b == 0x5F
+      if i == 0 ? !(letter || underscore) : !(letter || digit || underscore) { return false }
+      if underscore && previous == 0x5F { return false }
+      previous = b
+    }
+    return previous != 0
   }
 
   private static func isLeading(_ c: Unicode.Scalar) -> Bool {

@@ -79,24 +79,80 @@ public struct APIResponse: Sendable {
   }
   public var status: Int
   public var headers: [(String, String)]
-  public var body: Body
-  /// For a LIST answered as JSON: each of `items` already encoded, in order. The HTTP layer writes
-  /// these bytes in place of serialising the items again; in-process callers read `body` alone.
-  public var encodedItems: [[UInt8]]?
+  /// The body. For an answer made of stored objects (`encoded`) it is built on first read, for
+  /// in-process callers; the HTTP layer writes the objects' shared encodings instead.
+  public var body: Body {
+    get {
+      switch payload {
+      case .body(let body): return body
+      case .encoded(let e): return .json(e.value)
+      }
+    }
+    set { payload = .body(newValue) }
+  }
+  var payload: Payload
+
+  enum Payload: Sendable {
+    case body(Body)
+    case encoded(EncodedBody)
+  }
 
   public init(status: Int, headers: [(String, String)] = [], body: Body) {
     self.status = status
     self.headers = headers
-    self.body = body
+    self.payload = .body(body)
   }
 
   static func json(_ value: JSONValue, status: Int = 200, warnings: [String] = []) -> APIResponse {
+    APIResponse(status: status, headers: jsonHeaders(warnings: warnings), body: .json(value))
+  }
+
+  /// A JSON answer made of stored objects, written from their shared encodings (see `EncodedBody`).
+  static func encoded(_ body: EncodedBody, status: Int = 200, warnings: [String] = []) -> APIResponse {
+    var response = APIResponse(status: status, headers: jsonHeaders(warnings: warnings), body: .json(.null))
+    response.payload = .encoded(body)
+    return response
+  }
+
+  private static func jsonHeaders(warnings: [String]) -> [(String, String)] {
     var headers = [("Content-Type", "application/json")]
     for w in warnings { headers.append(("Warning", "299 - \"\(w.replacingOccurrences(of: "\"", with: "\\\""))\"")) }
-    return APIResponse(status: status, headers: headers, body: .json(value))
+    return headers
   }
 
   static func error(_ error: APIError) -> APIResponse {
     APIResponse(status: error.code, headers: [("Content-Type", "application/json")] + error.headers, body: .json(error.status))
+  }
+}
+
+/// A JSON answer made of stored objects: one object as served (GET, a write's answer), or a LIST.
+///
+/// The HTTP layer writes each object's shared encoding (`StoredObject.members`) with the served
+/// form around it, so a LIST of unchanged objects copies bytes and builds no objects; `value` builds
+/// the same document as a `JSONValue` for in-process callers, who read objects, not bytes.
+struct EncodedBody: Sendable {
+  enum Shape: Sendable {
+    case object(StoredObject)
+    /// The list's own members in order, `items` standing where the items go.
+    case list(members: [(String, JSONValue)], items: [StoredObject])
+  }
+  var shape: Shape
+  var form: ServedForm
+
+  /// The document the bytes encode.
+  var value: JSONValue {
+    switch shape {
+    case .object(let o): return form.present(o.value)
+    case .list(let members, let items):
+      var out = JSONObject()
+      for (key, value) in members {
+        if key == "items" {
+          out.appendUnchecked(key, .array(items.map { form.itemsCarryType ? form.present($0.value) : form.item($0.value) }))
+        } else {
+          out.appendUnchecked(key, value)
+        }
+      }
+      return .object(out)
+    }
   }
 }

@@ -275,7 +275,7 @@ extension APIServer {
           return (commitUpdate(&state, ctx: ctx, name: name, update), 200)
         }
       })
-      return .json(present(object, resource), status: status, warnings: warnings)
+      return written(object, ctx, status: status, warnings: warnings)
     } catch let conflict as ApplyConflictError {
       throw APIError(code: 409, reason: "Conflict", message: conflict.message, details: .object(["causes": .array(conflict.causes)]))
     }

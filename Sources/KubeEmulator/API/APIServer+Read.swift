@@ -5,12 +5,13 @@ extension APIServer {
   // MARK: get
 
   func get(_ ctx: RequestContext, name: String, subresource: String?) throws -> APIResponse {
-    let object = try store.transaction { state -> JSONValue in
-      guard let o = state.get(ctx.resource.storageKey, namespace: ctx.namespace, name: name) else {
+    let stored = try store.transaction { state -> StoredObject in
+      guard let o = state.stored(ctx.resource.storageKey, namespace: ctx.namespace, name: name) else {
         throw APIError.notFound(ctx.resource.groupResource, name: name)
       }
       return o
     }
+    let object = stored.value
     if subresource == "scale" { return .json(scale(of: object, resource: ctx.resource)) }
     if let subresource, subresource != "status" {
       throw APIError.methodNotAllowed
@@ -19,23 +20,32 @@ extension APIServer {
       return .json(TableConverter.table(for: ctx.resource, objects: [present(object, ctx.resource)],
                                         includeObject: ctx.tableIncludeObject, listMetadata: nil, now: now()))
     }
-    return .json(present(object, ctx.resource))
+    return served(stored, ctx.resource)
   }
 
   /// The object as served at the requested version: kind and apiVersion first, apiVersion of the URL.
   func present(_ object: JSONValue, _ resource: APIResource) -> JSONValue {
     if resource.isConvertedEvents { return EventConversion.toEventsV1(object) }
-    guard case .object(let o) = object else { return object }
-    var out = JSONObject()
-    if resource.isCustom {
-      out["apiVersion"] = .string(resource.groupVersion)
-      out["kind"] = .string(resource.kind)
-    } else {
-      out["kind"] = .string(resource.kind)
-      out["apiVersion"] = .string(resource.groupVersion)
+    return resource.servedForm.present(object)
+  }
+
+  /// A stored object as the answer to a request of `resource`, written from its shared encoding.
+  func served(_ stored: StoredObject, _ resource: APIResource, status: Int = 200, warnings: [String] = []) -> APIResponse {
+    if resource.isConvertedEvents { return .json(present(stored.value, resource), status: status, warnings: warnings) }
+    return .encoded(EncodedBody(shape: .object(stored), form: resource.servedForm), status: status, warnings: warnings)
+  }
+
+  /// A write's answer: the object it stored, written from that version's shared encoding when the
+  /// store still holds it (else, or for a dry run, whose answer is not what is stored, serialised).
+  func written(_ object: JSONValue, _ ctx: RequestContext, status: Int = 200, warnings: [String] = []) -> APIResponse {
+    let resource = ctx.resource
+    if !ctx.isDryRun, !resource.isConvertedEvents,
+       let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue, let name = object[path: ["metadata", "name"]]?.stringValue,
+       let stored = store.transaction({ $0.stored(resource.storageKey, namespace: resource.namespaced ? ctx.namespace : "", name: name) }),
+       stored.value[path: ["metadata", "resourceVersion"]]?.stringValue == rv {
+      return served(stored, resource, status: status, warnings: warnings)
     }
-    for (k, v) in o where k != "kind" && k != "apiVersion" { out.appendUnchecked(k, v) }
-    return .object(out)
+    return .json(present(object, resource), status: status, warnings: warnings)
   }
 
   /// autoscaling/v1 Scale for the `scale` subresource.
@@ -118,7 +128,7 @@ extension APIServer {
       listRV = decoded.resourceVersion
       startAfter = decoded.startKey
     }
-    let (items, rv, next, remaining) = try store.transaction { state -> ([JSONValue], Int64, String?, Int) in
+    let (items, rv, next, remaining) = try store.transaction { state -> ([StoredObject], Int64, String?, Int) in
       if continueToken != nil, listRV < state.compactedRV {
         throw APIError.gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
       }
@@ -129,14 +139,14 @@ extension APIServer {
         }
       }
       let snapshotRV = continueToken != nil ? listRV : state.currentRV
-      var all = state.list(ctx.resource.storageKey, namespace: ctx.path.namespace)
-      all = all.filter(sel.matches)
+      var all = state.listStored(ctx.resource.storageKey, namespace: ctx.path.namespace)
+      if sel.labels != nil || sel.fields != nil || sel.name != nil { all = all.filter { sel.matches($0.value) } }
       if let startAfter {
-        all = all.filter { objectKey($0) > startAfter }
+        all = all.filter { objectKey($0.value) > startAfter }
       }
       if limit > 0, all.count > limit {
         let page = Array(all.prefix(limit))
-        let lastKey = objectKey(page[page.count - 1])
+        let lastKey = objectKey(page[page.count - 1].value)
         return (page, snapshotRV, ContinueToken.encode(resourceVersion: snapshotRV, startKey: lastKey), all.count - limit)
       }
       return (all, snapshotRV, nil, 0)
@@ -148,58 +158,25 @@ extension APIServer {
       if sel.labels == nil && sel.fields == nil { listMeta["remainingItemCount"] = JSONValue(remaining) }
     }
     if ctx.wantsTable {
-      return .json(TableConverter.table(for: ctx.resource, objects: items.map { present($0, ctx.resource) },
+      return .json(TableConverter.table(for: ctx.resource, objects: items.map { present($0.value, ctx.resource) },
                                         includeObject: ctx.tableIncludeObject, listMetadata: .object(listMeta), now: now()))
     }
-    let presented: [JSONValue] = items.map { item in
-      if ctx.resource.isCustom { return present(item, ctx.resource) }
-      let item = ctx.resource.isConvertedEvents ? present(item, ctx.resource) : item
-      guard case .object(var o) = item else { return item }
-      o.removeValue(forKey: "kind")
-      o.removeValue(forKey: "apiVersion")
-      return .object(o)
-    }
-    let encodedItems = ctx.resource.isConvertedEvents ? nil : encodings(of: presented, stored: items, resource: ctx.resource)
-    var out = JSONObject()
-    if ctx.resource.isCustom {
-      out["apiVersion"] = .string(ctx.resource.groupVersion)
-      out["items"] = .array(presented)
-      out["kind"] = .string(ctx.resource.listKind)
-      out["metadata"] = .object(listMeta)
-    } else {
-      out["kind"] = .string(ctx.resource.listKind)
-      out["apiVersion"] = .string(ctx.resource.groupVersion)
-      out["metadata"] = .object(listMeta)
-      out["items"] = .array(presented)
-    }
-    var response = APIResponse.json(.object(out))
-    response.encodedItems = encodedItems
-    return response
-  }
-
-  /// The JSON of each LIST item: kept from an earlier LIST while the object is unchanged (same
-  /// resourceVersion, same API version), else encoded now and kept. A LIST of 10,000 pods is 25 MB
-  /// of JSON, and encoding it is most of the LIST's time; between two LISTs few pods change.
-  private func encodings(of presented: [JSONValue], stored: [JSONValue], resource: APIResource) -> [[UInt8]] {
-    let storageKey = resource.storageKey, groupVersion = resource.groupVersion
-    let versions = stored.map { $0[path: ["metadata", "resourceVersion"]]?.stringValue ?? "" }
-    let keys = stored.map(objectKey)
-    var out: [[UInt8]?] = store.transaction { state in
-      stored.indices.map { state.listEncoding(storageKey, keys[$0], resourceVersion: versions[$0], groupVersion: groupVersion) }
-    }
-    var made: [(String, ListItemEncoding)] = []
-    for i in out.indices where out[i] == nil {
-      var bytes: [UInt8] = []
-      JSONSerializer.write(presented[i], into: &bytes)
-      out[i] = bytes
-      if !versions[i].isEmpty { made.append((keys[i], ListItemEncoding(resourceVersion: versions[i], groupVersion: groupVersion, bytes: bytes))) }
-    }
-    if !made.isEmpty {
-      store.transaction { state in
-        for (key, encoding) in made { state.keepListEncoding(storageKey, key, encoding) }
+    let resource = ctx.resource
+    let members: [(String, JSONValue)] = resource.isCustom
+      ? [("apiVersion", .string(resource.groupVersion)), ("items", .null), ("kind", .string(resource.listKind)), ("metadata", .object(listMeta))]
+      : [("kind", .string(resource.listKind)), ("apiVersion", .string(resource.groupVersion)), ("metadata", .object(listMeta)), ("items", .null)]
+    if resource.isConvertedEvents {
+      // events.k8s.io items are converted from the stored core Events on every read.
+      var out = JSONObject()
+      for (key, value) in members {
+        out.appendUnchecked(key, key == "items" ? .array(items.map { resource.servedForm.item(present($0.value, resource)) }) : value)
       }
+      return .json(.object(out))
     }
-    return out.map { $0 ?? [] }
+    // Each item is written from its stored version's encoding, made once and kept while the
+    // object is unchanged: a LIST of 10,000 pods is 33 MB of JSON, and encoding it was most of
+    // the LIST's time (issue 15 item 6).
+    return .encoded(EncodedBody(shape: .list(members: members, items: items), form: resource.servedForm))
   }
 
   // MARK: watch
@@ -246,6 +223,21 @@ extension APIServer {
       out.append(0x0A)
       return out
     }
+    // A live event's object is written from the encoding every watcher of it shares (made by the
+    // first), not serialised once per watcher. Tables and events.k8s.io are made per watcher.
+    let form: ServedForm? = asTable || resource.isConvertedEvents ? nil : resource.servedForm
+    let storedFrame: @Sendable (String, StoredObject) -> [UInt8]? = { type, stored in
+      guard let form else { return nil }
+      let members = stored.members
+      var out: [UInt8] = []
+      out.reserveCapacity(members.count + form.objectHead.count + 32)
+      JSONSerializer.write(.object(["type": .string(type)]), into: &out)
+      out.removeLast()   // the closing brace: the object follows
+      out.append(contentsOf: Array(#","object":"#.utf8))
+      form.writeObject(members, into: &out)
+      out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+      return out
+    }
     let encode: @Sendable (StoreEvent) -> [UInt8]? = { event in
       if let namespace, event.namespace != namespace { return nil }
       let nowMatches = selectorsCopy.matches(event.object)
@@ -260,6 +252,7 @@ extension APIServer {
       case .deleted: if !(event.previous.map(selectorsCopy.matches) ?? nowMatches) { return nil }
       default: break
       }
+      if let stored = event.stored, let f = storedFrame(type.rawValue, stored) { return f }
       return frame(type.rawValue, encodeObject(event.object))
     }
     let kindForBookmark = resource.kind
@@ -274,7 +267,7 @@ extension APIServer {
     let interval = self.bookmarkInterval
     func makeStream(_ state: inout ObjectStore.State) throws -> WatchStream {
       var initial: [[UInt8]] = []
-      let current = state.list(storageKey, namespace: namespace).filter(selectorsCopy.matches)
+      let current = state.listStored(storageKey, namespace: namespace).filter { selectorsCopy.matches($0.value) }
       let startFromState: Bool
       if sendInitial == true {
         startFromState = true
@@ -284,7 +277,7 @@ extension APIServer {
         startFromState = rvParam.isEmpty || rvParam == "0"
       }
       if startFromState {
-        for o in current { initial.append(frame("ADDED", encodeObject(o))) }
+        for o in current { initial.append(storedFrame("ADDED", o) ?? frame("ADDED", encodeObject(o.value))) }
         if sendInitial == true { initial.append(bookmarkFrame(state.currentRV, true)) }
       } else if let requested = Int64(rvParam) {
         guard let events = state.events(storageKey, after: requested) else {

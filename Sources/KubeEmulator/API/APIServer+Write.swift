@@ -115,7 +115,7 @@ extension APIServer {
     let created = try store.transaction { state in
       try commitCreate(&state, resource: ctx.resource, namespace: namespace, prepared: prepared, dryRun: ctx.isDryRun)
     }
-    return .json(present(created, ctx.resource), status: 201, warnings: warnings)
+    return written(created, ctx, status: 201, warnings: warnings)
   }
 
   /// Creates without a request (bootstrap, controllers inside the emulator).
@@ -221,7 +221,7 @@ extension APIServer {
     let result = try optimisticUpdate(ctx, name: name) { existing in
       try prepareUpdate(ctx: ctx, name: name, subresource: subresource, stored: existing, newObject: object, preconditionRV: nil)
     }
-    return .json(present(result, ctx.resource), warnings: warnings)
+    return written(result, ctx, warnings: warnings)
   }
 
   /// A write worked out by `prepare` on the object as read (nil: absent), outside the store lock,
@@ -427,7 +427,7 @@ extension APIServer {
                                               fieldValidation: fieldValidation, existing: existing)
       return prepared
     }
-    return .json(present(result, ctx.resource), warnings: warnings)
+    return written(result, ctx, warnings: warnings)
   }
 
   /// A patch of `existing` (stored form) as an update to store, with the field-validation warnings.
@@ -501,7 +501,7 @@ extension APIServer {
       d["uid"] = object[path: ["metadata", "uid"]]
       return .json(["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "details": d])
     }
-    return .json(present(object, ctx.resource))
+    return written(object, ctx)
   }
 
   /// Deletes or marks for deletion; returns the object and whether it is gone already.

@@ -88,3 +88,8 @@ public struct APIResource: Sendable, Hashable {
     return entries
   }
 }
+
+extension APIResource {
+  /// How objects of this resource are served (`kind` and `apiVersion` around their members).
+  var servedForm: ServedForm { ServedForm(kind: kind, groupVersion: groupVersion, isCustom: isCustom) }
+}

@@ -114,10 +114,19 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     headers.add(name: "X-Kubernetes-Pf-Flowschema-Uid", value: "edgeml-emulator")
     if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
     let status = HTTPResponseStatus(statusCode: response.status)
-    switch response.body {
+    let body: APIResponse.Body
+    switch response.payload {
+    case .encoded(let encoded):
+      var buffer = context.channel.allocator.buffer(capacity: 0)
+      JSONBodyWriter.write(encoded, into: &buffer)
+      finish(context: context, status: status, headers: headers, buffer: buffer, head: head, keepAlive: keepAlive)
+      return
+    case .body(let b): body = b
+    }
+    switch body {
     case .json(let value):
       var buffer = context.channel.allocator.buffer(capacity: 1024)
-      JSONBodyWriter.write(value, encodedItems: response.encodedItems, into: &buffer)
+      JSONBodyWriter.write(value, into: &buffer)
       finish(context: context, status: status, headers: headers, buffer: buffer, head: head, keepAlive: keepAlive)
     case .bytes(let bytes):
       var buffer = context.channel.allocator.buffer(capacity: bytes.count)

@@ -199,12 +199,61 @@ enum CELRules {
 
   /// Evaluates every rule against `object` (and `old` on updates), with upstream's per-call limit and
   /// per-object budget. Call only when the object passed its type checks.
-  static func validate(_ object: JSONValue, old: JSONValue?, schema: JSONValue) -> [FieldError] {
+  /// - Parameter compiled: `schema`'s rules compiled (`CompiledRules(schema)`); built here when not given.
+  static func validate(_ object: JSONValue, old: JSONValue?, schema: JSONValue, compiled: CompiledRules? = nil) -> [FieldError] {
     var run = Run()
-    guard case .object = object else { return [] }
+    guard case .object = object, let node = (compiled ?? CompiledRules(schema)).root else { return [] }
     // the root also sees apiVersion, kind and metadata.name/generateName; CELValue.from drops the rest
-    run.validate(object, old: old, schema: schema, celSchema: CELType.withTypeAndObjectMeta(schema), path: "", isRoot: true)
+    run.validate(object, old: old, schema: schema, celSchema: CELType.withTypeAndObjectMeta(schema), node: node, path: "", isRoot: true)
     return run.errors
+  }
+
+  /// A schema's rules compiled once, in a tree that mirrors the schema nodes evaluation descends
+  /// into (properties, else `additionalProperties`; `items`), holding only the nodes with rules at
+  /// or below them. Evaluation looks each node's programs up here instead of by rule source and
+  /// schema node in `program(_:node:…)`'s cache (whose key hashes the whole schema node: the
+  /// `spec` node's rules hashed the whole spec schema on every write), and skips the parts of an
+  /// object whose schema has no rules.
+  struct CompiledRules: Sendable {
+    let root: Node?
+
+    init(_ schema: JSONValue) { root = Node.build(schema, isRoot: true) }
+
+    final class Node: Sendable {
+      /// Each of the node's `x-kubernetes-validations`, compiled (or why it does not compile).
+      let programs: [Result<CELProgram, CELCompileError>]
+      let properties: [String: Node]
+      let additionalProperties: Node?
+      let items: Node?
+
+      private init(programs: [Result<CELProgram, CELCompileError>], properties: [String: Node], additionalProperties: Node?, items: Node?) {
+        self.programs = programs
+        self.properties = properties
+        self.additionalProperties = additionalProperties
+        self.items = items
+      }
+
+      /// The node for `schema`, nil when neither it nor anything below it has rules.
+      static func build(_ schema: JSONValue, isRoot: Bool) -> Node? {
+        let rules = schema["x-kubernetes-validations"]?.arrayValue ?? []
+        let programs = rules.map { rule in
+          Result { () throws(CELCompileError) -> CELProgram in
+            try CELRules.program(rule["rule"]?.stringValue ?? "", node: schema, isRoot: isRoot,
+                                 optionalOldSelf: rule["optionalOldSelf"]?.boolValue == true)
+          }
+        }
+        var properties: [String: Node] = [:]
+        var additional: Node? = nil
+        if let props = schema["properties"]?.objectValue {
+          for (k, p) in props { properties[k] = build(p, isRoot: false) }
+        } else if let a = schema["additionalProperties"], case .object = a {
+          additional = build(a, isRoot: false)
+        }
+        let items = schema["items"].flatMap { build($0, isRoot: false) }
+        if programs.isEmpty && properties.isEmpty && additional == nil && items == nil { return nil }
+        return Node(programs: programs, properties: properties, additionalProperties: additional, items: items)
+      }
+    }
   }
 
   /// One object's evaluation: the errors so far and the budget left.
@@ -213,26 +262,29 @@ enum CELRules {
     var budget: UInt64 = CELCost.runtimeBudget
     var stopped = false
 
-    mutating func validate(_ value: JSONValue, old: JSONValue?, schema: JSONValue, celSchema: JSONValue, path: String, isRoot: Bool) {
+    /// Evaluates the rules of `schema` (compiled in `node`) and of the nodes below it that have rules.
+    mutating func validate(_ value: JSONValue, old: JSONValue?, schema: JSONValue, celSchema: JSONValue, node: CompiledRules.Node,
+                           path: String, isRoot: Bool) {
       if stopped || value == .null { return }
       let old = old == .null ? nil : old
       if let rules = schema["x-kubernetes-validations"]?.arrayValue, !rules.isEmpty {
-        evaluateRules(rules, value: value, old: old, schema: schema, celSchema: celSchema, path: path, isRoot: isRoot)
+        evaluateRules(rules, programs: node.programs, value: value, old: old, schema: schema, celSchema: celSchema, path: path, isRoot: isRoot)
       }
       switch value {
       case .object(let o):
         if let props = schema["properties"]?.objectValue {
+          guard !node.properties.isEmpty else { break }
           for (k, v) in o {
-            guard let p = props[k] else { continue }
-            validate(v, old: old?[k], schema: p, celSchema: p, path: join(path, k), isRoot: false)
+            guard let child = node.properties[k], let p = props[k] else { continue }
+            validate(v, old: old?[k], schema: p, celSchema: p, node: child, path: join(path, k), isRoot: false)
           }
-        } else if let additional = schema["additionalProperties"], case .object = additional {
+        } else if let additional = schema["additionalProperties"], case .object = additional, let child = node.additionalProperties {
           for (k, v) in o {
-            validate(v, old: old?[k], schema: additional, celSchema: additional, path: "\(path)[\(k)]", isRoot: false)
+            validate(v, old: old?[k], schema: additional, celSchema: additional, node: child, path: "\(path)[\(k)]", isRoot: false)
           }
         }
       case .array(let items):
-        guard let itemSchema = schema["items"] else { break }
+        guard let itemSchema = schema["items"], let child = node.items else { break }
         let keys = schema["x-kubernetes-list-type"]?.stringValue == "map"
           ? schema["x-kubernetes-list-map-keys"]?.arrayValue?.compactMap(\.stringValue) ?? [] : []
         for (i, item) in items.enumerated() {
@@ -241,7 +293,7 @@ enum CELRules {
           if !keys.isEmpty, let oldItems = old?.arrayValue {
             oldItem = oldItems.first { candidate in keys.allSatisfy { candidate[$0] == item[$0] } }
           }
-          validate(item, old: oldItem, schema: itemSchema, celSchema: itemSchema, path: "\(path)[\(i)]", isRoot: false)
+          validate(item, old: oldItem, schema: itemSchema, celSchema: itemSchema, node: child, path: "\(path)[\(i)]", isRoot: false)
         }
       default:
         break
@@ -250,18 +302,20 @@ enum CELRules {
 
     private func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    private mutating func evaluateRules(_ rules: [JSONValue], value: JSONValue, old: JSONValue?, schema: JSONValue,
-                                        celSchema: JSONValue, path: String, isRoot: Bool) {
+    private mutating func evaluateRules(_ rules: [JSONValue], programs: [Result<CELProgram, CELCompileError>], value: JSONValue,
+                                        old: JSONValue?, schema: JSONValue, celSchema: JSONValue, path: String, isRoot: Bool) {
       let typeText = "\"\(schema["type"]?.stringValue ?? value.typeName)\""
       let path = path.isEmpty ? "<nil>" : path   // upstream's nil field path at the resource root
       let selfValue = CELValue.from(value, schema: celSchema)
-      let oldValue = old.map { CELValue.from($0, schema: celSchema) }
-      for rule in rules {
+      // An unchanged value (a status write leaves the spec as stored) converts to the same CEL value.
+      let oldValue = old.map { $0 == value ? selfValue : CELValue.from($0, schema: celSchema) }
+      for (index, rule) in rules.enumerated() {
         let source = rule["rule"]?.stringValue ?? ""
-        let ruleText = ruleErrorString(rule)
+        // Only an error message needs it.
+        var ruleText: String { Run.ruleErrorString(rule) }
         let optionalOldSelf = rule["optionalOldSelf"]?.boolValue == true
         let program: CELProgram
-        do { program = try CELRules.program(source, node: schema, isRoot: isRoot, optionalOldSelf: optionalOldSelf) } catch {
+        do { program = try programs[index].get() } catch {
           // refused at CRD creation; reaching here means the CRD predates a checker change
           errors.append(FieldError(.invalid, field: path, value: typeText, detail: "rule compile error: compilation failed: \(error.render(source: source))"))
           continue
@@ -337,10 +391,10 @@ enum CELRules {
 
     private func ruleMessageOrDefault(_ rule: JSONValue) -> String {
       let message = (rule["message"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-      return message.isEmpty ? "failed rule: \(ruleErrorString(rule))" : message
+      return message.isEmpty ? "failed rule: \(Run.ruleErrorString(rule))" : message
     }
 
-    private func ruleErrorString(_ rule: JSONValue) -> String {
+    private static func ruleErrorString(_ rule: JSONValue) -> String {
       let message = (rule["message"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
       return message.isEmpty ? (rule["rule"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines) : message
     }

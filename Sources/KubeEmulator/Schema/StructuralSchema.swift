@@ -13,10 +13,13 @@ public struct StructuralSchema: Sendable {
 
   /// Whether any node carries `x-kubernetes-validations` (then the "rules not checked" error applies).
   let hasValidationRules: Bool
+  /// Those rules, compiled once for every object validated against this schema.
+  let compiledRules: CELRules.CompiledRules
 
   public init(_ root: JSONValue) {
     self.root = root
     hasValidationRules = StructuralSchema.containsRules(root)
+    compiledRules = CELRules.CompiledRules(hasValidationRules ? root : [:])
   }
 
   static func containsRules(_ schema: JSONValue) -> Bool {
@@ -168,7 +171,7 @@ public struct StructuralSchema: Sendable {
     if errors.contains(where: { [.typeInvalid, .notSupported, .required, .tooLong, .tooMany].contains($0.kind) }) {
       errors.append(FieldError(.invalid, field: "<nil>", value: "\"null\"", detail: "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"))
     } else {
-      errors += CELRules.validate(object, old: old, schema: root)
+      errors += CELRules.validate(object, old: old, schema: root, compiled: compiledRules)
     }
     return errors
   }
@@ -332,17 +335,33 @@ public struct StructuralSchema: Sendable {
 /// Regular expressions for schema `pattern`s, compiled once.
 enum PatternCache {
   nonisolated(unsafe) private static var cache: [String: Regex<AnyRegexOutput>] = [:]
+  /// Recent answers: every write of an object validates its unchanged strings again (a status
+  /// write, the whole spec), and a `Regex` match costs far more than a look-up. Emptied when full.
+  nonisolated(unsafe) private static var answers: [Question: Bool] = [:]
+  private static let answersLimit = 4096
   private static let lock = NIOLock()
 
+  private struct Question: Hashable {
+    var pattern: String, value: String
+  }
+
   static func matches(_ pattern: String, _ s: String) -> Bool {
-    let regex: Regex<AnyRegexOutput>? = lock.withLock {
-      if let r = cache[pattern] { return r }
-      guard let r = try? Regex(pattern) else { return nil }
+    let question = Question(pattern: pattern, value: s)
+    let (regex, known): (Regex<AnyRegexOutput>?, Bool?) = lock.withLock {
+      if let answer = answers[question] { return (nil, answer) }
+      if let r = cache[pattern] { return (r, nil) }
+      guard let r = try? Regex(pattern) else { return (nil, true) }   // an uncompilable pattern is refused at CRD creation
       cache[pattern] = r
-      return r
+      return (r, nil)
     }
-    guard let regex else { return true }   // an uncompilable pattern is refused at CRD creation
-    return (try? regex.firstMatch(in: s)) != nil
+    if let known { return known }
+    guard let regex else { return true }
+    let answer = (try? regex.firstMatch(in: s)) != nil
+    lock.withLock {
+      if answers.count >= answersLimit { answers.removeAll(keepingCapacity: true) }
+      answers[question] = answer
+    }
+    return answer
   }
 }
 

@@ -17,6 +17,10 @@ public struct StoreEvent: Sendable {
   /// leaves the selection into DELETED and one that enters it into ADDED.
   public var previous: JSONValue?
   public var resourceVersion: Int64
+  /// `object` as stored (nil in watch history, whose versions are usually long replaced, and
+  /// where kept encodings would crowd out those of current objects): every watcher serves the one
+  /// encoding it makes.
+  public var stored: StoredObject?
 }
 
 /// Receives committed events for one storage key; called with the store's lock held, so it must only
@@ -31,13 +35,6 @@ public typealias StoreEventSink = @Sendable (StoreEvent) -> Void
 /// handed to subscribers while the lock is held, so registration and delivery never interleave).
 /// Caveats: history is bounded (`historyLimit` events); a watch or continue token older than the
 /// oldest retained version gets 410 Gone, as kube-apiserver's watch cache answers after compaction.
-/// An object's JSON as it appears in a LIST's `items`, with what it was made from.
-public struct ListItemEncoding: Sendable {
-  public var resourceVersion: String
-  public var groupVersion: String
-  public var bytes: [UInt8]
-}
-
 public final class ObjectStore: @unchecked Sendable {
   // Safety: every mutable member is accessed only inside `lock.withLock` (see `transaction`/`read`).
   private let lock = NIOLock()
@@ -57,7 +54,7 @@ public final class ObjectStore: @unchecked Sendable {
 
   public struct State {
     public internal(set) var currentRV: Int64
-    var buckets: [String: [String: JSONValue]] = [:]
+    var buckets: [String: [String: StoredObject]] = [:]
     var history: Deque<StoreEvent> = []
     let historyLimit: Int
     /// Events with a resourceVersion at or below this are gone from history.
@@ -73,13 +70,8 @@ public final class ObjectStore: @unchecked Sendable {
     public internal(set) var deleting: Set<ObjectRef> = []
     var orphanCandidates: Set<ObjectRef> = []
     var nextSubscriberID: UInt64 = 1
-    /// Each object's JSON as a LIST item, kept from the LIST that encoded it until the object is
-    /// written or removed (a write gives it a new resourceVersion, so an entry is also checked
-    /// against that). By storage key, then object key.
-    var listEncodings: [String: [String: ListItemEncoding]] = [:]
-    /// Bytes held in `listEncodings`; past `listEncodingLimit` nothing more is kept.
-    var listEncodingBytes = 0
-    static let listEncodingLimit = 64 << 20
+    /// What the stored objects' kept encodings may take, together (see `StoredObject`).
+    let encodingBudget = EncodingBudget()
 
     init(historyLimit: Int, currentRV: Int64) {
       self.historyLimit = historyLimit
@@ -90,11 +82,21 @@ public final class ObjectStore: @unchecked Sendable {
     static func key(_ namespace: String, _ name: String) -> String { namespace.isEmpty ? name : "\(namespace)/\(name)" }
 
     public func get(_ storageKey: String, namespace: String, name: String) -> JSONValue? {
+      buckets[storageKey]?[State.key(namespace, name)]?.value
+    }
+
+    /// The stored version of an object, with its shared encoding.
+    public func stored(_ storageKey: String, namespace: String, name: String) -> StoredObject? {
       buckets[storageKey]?[State.key(namespace, name)]
     }
 
     /// Objects of one resource, in key order (namespace, then name), optionally in one namespace.
     public func list(_ storageKey: String, namespace: String?) -> [JSONValue] {
+      listStored(storageKey, namespace: namespace).map(\.value)
+    }
+
+    /// `list`, each object with its shared encoding.
+    public func listStored(_ storageKey: String, namespace: String?) -> [StoredObject] {
       guard let bucket = buckets[storageKey] else { return [] }
       var keys: [String]
       if let namespace, !namespace.isEmpty {
@@ -133,12 +135,12 @@ public final class ObjectStore: @unchecked Sendable {
       let namespace = stored[path: ["metadata", "namespace"]]?.stringValue ?? ""
       let name = stored[path: ["metadata", "name"]]?.stringValue ?? ""
       let key = State.key(namespace, name)
-      let previous = buckets[storageKey]?[key]
-      buckets[storageKey, default: [:]][key] = stored
-      forgetListEncoding(storageKey, key)
+      let previous = buckets[storageKey]?[key]?.value
+      let entry = StoredObject(stored, budget: encodingBudget)
+      buckets[storageKey, default: [:]][key] = entry
       index(ObjectRef(storageKey: storageKey, namespace: namespace, name: name), old: previous, new: stored)
       record(StoreEvent(type: type, storageKey: storageKey, namespace: namespace, object: stored,
-                        previous: previous, resourceVersion: currentRV))
+                        previous: previous, resourceVersion: currentRV, stored: entry))
       return stored
     }
 
@@ -147,15 +149,15 @@ public final class ObjectStore: @unchecked Sendable {
     @discardableResult
     public mutating func remove(_ storageKey: String, namespace: String, name: String) -> JSONValue? {
       let key = State.key(namespace, name)
-      guard var object = buckets[storageKey]?.removeValue(forKey: key) else { return nil }
+      guard var object = buckets[storageKey]?.removeValue(forKey: key)?.value else { return nil }
       if buckets[storageKey]?.isEmpty == true { buckets[storageKey] = nil }
-      forgetListEncoding(storageKey, key)
       index(ObjectRef(storageKey: storageKey, namespace: namespace, name: name), old: object, new: nil)
       let previous = object
       currentRV += 1
       object[path: ["metadata", "resourceVersion"]] = .string(String(currentRV))
+      // Not kept by the store, but shared by the watchers of this DELETED event.
       record(StoreEvent(type: .deleted, storageKey: storageKey, namespace: namespace, object: object,
-                        previous: previous, resourceVersion: currentRV))
+                        previous: previous, resourceVersion: currentRV, stored: StoredObject(object, budget: encodingBudget)))
       return object
     }
 
@@ -165,28 +167,6 @@ public final class ObjectStore: @unchecked Sendable {
         remove(storageKey, namespace: object[path: ["metadata", "namespace"]]?.stringValue ?? "",
                name: object[path: ["metadata", "name"]]?.stringValue ?? "")
       }
-    }
-
-    /// The encoding a LIST kept of the object at `key`, if it is of this resourceVersion and was
-    /// made for the same API version (a CRD's items name the version they were served as).
-    public func listEncoding(_ storageKey: String, _ key: String, resourceVersion: String, groupVersion: String) -> [UInt8]? {
-      guard let e = listEncodings[storageKey]?[key], e.resourceVersion == resourceVersion, e.groupVersion == groupVersion else { return nil }
-      return e.bytes
-    }
-
-    /// Keeps a LIST item's encoding, unless the object has changed since it was read or the cache is full.
-    public mutating func keepListEncoding(_ storageKey: String, _ key: String, _ encoding: ListItemEncoding) {
-      guard buckets[storageKey]?[key]?[path: ["metadata", "resourceVersion"]]?.stringValue == encoding.resourceVersion else { return }
-      forgetListEncoding(storageKey, key)
-      guard listEncodingBytes + encoding.bytes.count <= State.listEncodingLimit else { return }
-      listEncodings[storageKey, default: [:]][key] = encoding
-      listEncodingBytes += encoding.bytes.count
-    }
-
-    private mutating func forgetListEncoding(_ storageKey: String, _ key: String) {
-      guard let old = listEncodings[storageKey]?.removeValue(forKey: key) else { return }
-      listEncodingBytes -= old.bytes.count
-      if listEncodings[storageKey]?.isEmpty == true { listEncodings[storageKey] = nil }
     }
 
     private static func uid(_ o: JSONValue?) -> String? { o?[path: ["metadata", "uid"]]?.stringValue }
@@ -236,7 +216,9 @@ public final class ObjectStore: @unchecked Sendable {
     }
 
     private mutating func record(_ event: StoreEvent) {
-      history.append(event)
+      var kept = event
+      kept.stored = nil
+      history.append(kept)
       while history.count > historyLimit, let first = history.popFirst() {
         compactedRV = first.resourceVersion
       }
