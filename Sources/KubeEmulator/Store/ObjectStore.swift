@@ -116,7 +116,7 @@ public final class ObjectStore: @unchecked Sendable {
       guard let bucket = buckets[storageKey] else { return [] }
       let prefix = namespace.map { $0.isEmpty ? "" : $0 + "/" } ?? ""
       var out: [JSONValue] = []
-      for (key, object) in bucket where (prefix.isEmpty || key.hasPrefix(prefix)) && isIncluded(object) { out.append(object) }
+      for (key, stored) in bucket where (prefix.isEmpty || key.hasPrefix(prefix)) && isIncluded(stored.value) { out.append(stored.value) }
       return out
     }
 
