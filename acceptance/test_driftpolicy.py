@@ -52,11 +52,13 @@ def summary_report(columns, source="detector-7f9c-abcde"):
 
 
 class Agent:
-    """The drift agent's `GET /v1/summaries` on loopback, answering with `self.report`."""
+    """The drift agent's `GET /v1/summaries` on loopback, answering with `self.report` (503 while
+    it is None), and files to fetch (`self.files`, path → bytes); any other path 404."""
 
     def __init__(self, port):
         agent = self
         self.report = None
+        self.files = {}
         self.queries = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -65,13 +67,12 @@ class Agent:
 
             def do_GET(self):
                 agent.queries.append(self.path)
-                if not self.path.startswith("/v1/summaries") or agent.report is None:
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                body = json.dumps(agent.report).encode()
-                self.send_response(200)
+                path = self.path.split("?")[0]
+                if path == "/v1/summaries":
+                    body, code = (b"", 503) if agent.report is None else (json.dumps(agent.report).encode(), 200)
+                else:
+                    body, code = (agent.files[path], 200) if path in agent.files else (b"not found", 404)
+                self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -80,9 +81,23 @@ class Agent:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def requests(self, path):
+        """How many GETs `path` got (any query)."""
+        return sum(1 for q in self.queries if q.split("?")[0] == path)
+
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def serving_pod(sim, name="detector-7f9c-abcde"):
+    """A Ready serving pod of the model `detector` at 127.0.0.1: its agent is the stand-in on loopback."""
+    sim.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {"edgeml.io/model": "detector", "app.kubernetes.io/managed-by": "edgeml-operator"}},
+        "spec": {"containers": [{"name": "serving", "image": "nvcr.io/nvidia/tritonserver:24.08-py3-igpu"}]}}))
+    sim.kubectl("patch", "pod", name, "--subresource=status", "--type=merge", "-p", json.dumps(
+        {"status": {"phase": "Running", "podIP": "127.0.0.1", "conditions": [{"type": "Ready", "status": "True"}]}}))
 
 
 @pytest.fixture(scope="module")
@@ -116,13 +131,7 @@ def test_an_example_driftpolicy_detects_drift_and_starts_a_retraining_job(cluste
     # The reference the example names: columnar observations, as a data scientist exports them.
     reference = json.dumps({"features": draws(rng, 300)})
     sim.kubectl("create", "configmap", "detector-reference", f"--from-literal=reference.json={reference}")
-    # A Ready serving pod of the model; its agent is the stand-in on loopback.
-    sim.kubectl("apply", "-f", "-", input=json.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "detector-7f9c-abcde", "labels": {"edgeml.io/model": "detector", "app.kubernetes.io/managed-by": "edgeml-operator"}},
-        "spec": {"containers": [{"name": "serving", "image": "nvcr.io/nvidia/tritonserver:24.08-py3-igpu"}]}}))
-    sim.kubectl("patch", "pod", "detector-7f9c-abcde", "--subresource=status", "--type=merge", "-p", json.dumps(
-        {"status": {"phase": "Running", "podIP": "127.0.0.1", "conditions": [{"type": "Ready", "status": "True"}]}}))
+    serving_pod(sim)
     # Drifted brightness and scene: 2 of 3 features, share ≥ 0.5.
     agent.report = summary_report(draws(rng, 600, shift=0.2, scene_bias=0.3))
     examples = sorted(glob.glob(os.path.join(ROOT, "examples", "driftpolicy-*.yaml")))

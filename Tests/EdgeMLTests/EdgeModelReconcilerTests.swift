@@ -49,8 +49,12 @@ import Testing
   /// The operator's controllers on `c`, on `clock`, resolving MLflow aliases in `mlflow` (default: none).
   func runOperator(_ c: Cluster, mlflow: any MLflowRegistry = MLflowRESTRegistry(environment: [:]),
                    clock: any ControllerClock = SystemClock()) async -> (Task<Void, any Error>, Manager) {
+    await run(c, OperatorAssembly.controllers(builderImage: "ghcr.io/edgeml/edgeml:0.1.0", workers: 2, mlflow: mlflow), clock: clock)
+  }
+
+  /// `controllers` on `c`, on `clock`, in a manager of their own (fresh caches); cancelling the task stops it.
+  func run(_ c: Cluster, _ controllers: [ControllerSpec], clock: any ControllerClock) async -> (Task<Void, any Error>, Manager) {
     let recorder = EventRecorder(client: c.client, reportingController: "edgeml.io/operator", reportingInstance: "test", clock: clock)
-    let controllers = OperatorAssembly.controllers(builderImage: "ghcr.io/edgeml/edgeml:0.1.0", workers: 2, mlflow: mlflow)
     let manager = await Manager(client: c.client, controllers: controllers, clock: clock,
                                 recorder: recorder, leaderElector: nil, logger: Logger(label: "test"))
     let stop = Signal()

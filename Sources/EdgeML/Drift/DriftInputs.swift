@@ -65,12 +65,17 @@ public enum DriftData {
     return summaries.filter { name, _ in features.contains { $0.name == name } }
   }
 
+  /// The coin seed of sketches made from a reference's observations.
+  static let referenceSeed: UInt64 = 0x6564_6765_6D6C_7266
+
   /// One column of observations as a summary: numbers into a KLL sketch, strings counted.
   static func summarise(_ values: [JSONValue], feature: DriftFeature, origin: String) throws(DriftInputError) -> FeatureSummary {
     do {
       switch feature.type {
       case .numerical:
-        var sketch = KLLSketch()
+        // One seed for every reference: the same observations give the same sketch at every
+        // evaluation (a reference is never merged with other sketches, so a shared seed costs nothing).
+        var sketch = KLLSketch(seed: referenceSeed)
         for v in values {
           guard let x = v.doubleValue, x.isFinite else {
             throw DriftInputError("ReferenceMismatch", "\(origin): feature \(feature.name) holds \(v.serializedString()), not a finite number")

@@ -290,8 +290,12 @@ public enum DriftIO {
   /// The most bytes one agent's answer may have (1,000 features of full sketches fit in ~10 MiB).
   static let maximumSummaryBytes = 16 << 20
 
-  /// `GET http://IP:port/v1/summaries?since=&until=` on one agent, over the operator's shared transport.
-  public static func scrape(port: Int) -> DriftPolicyReconciler.Scrape {
+  /// How long one agent may take to answer before it counts as unreachable (`scrape`'s default).
+  public static let scrapeTimeout: Duration = .seconds(10)
+
+  /// `GET http://IP:port/v1/summaries?since=&until=` on one agent, over the operator's shared transport,
+  /// given up after `timeout` (a silent agent holds one of the evaluation's scrape slots that long).
+  public static func scrape(port: Int, timeout: Duration = scrapeTimeout) -> DriftPolicyReconciler.Scrape {
     { ip, since, until in
       guard let transport = RolloutRouting.sharedTransport else {
         return .failure(DriftInputError("AgentUnreachable", "no HTTP transport could be set up in this operator"))
@@ -302,7 +306,7 @@ public enum DriftIO {
       let agent = "http://\(host):\(port)/v1/summaries"
       let url = agent + "?since=\(since)&until=\(until)"
       let response: HTTPResponse
-      do { response = try await transport.send(HTTPRequest(method: "GET", url: url, timeout: .seconds(10))) } catch {
+      do { response = try await transport.send(HTTPRequest(method: "GET", url: url, timeout: timeout)) } catch {
         return .failure(DriftInputError("AgentUnreachable", "\(agent): \(error)"))
       }
       guard response.status == 200 else {

@@ -24,6 +24,8 @@ public final class FaultInjector: @unchecked Sendable {
     public var closeWatchAfterEvents = 0
     /// Close every watch stream after this long.
     public var closeWatchAfter: Duration? = nil
+    /// Requests refused every time, whatever the rates (`FaultInjector+Refusals.swift`).
+    public var refusals: [RequestRefusal] = []
     public var seed: UInt64 = 1
     public init() {}
   }
@@ -43,6 +45,10 @@ public final class FaultInjector: @unchecked Sendable {
   func faultFor(_ request: APIRequest) -> APIError? {
     guard request.path.hasPrefix("/api/") || request.path.hasPrefix("/apis/") else { return nil }
     return lock.withLock {
+      if let refusal = config.refusals.first(where: { $0.matches(request) }) {
+        served += 1
+        return refusal.error
+      }
       let total = config.tooManyRequestsRate + config.internalErrorRate + config.unavailableRate
       guard total > 0 else { return nil }
       let draw = rng.nextDouble()
@@ -65,7 +71,8 @@ public final class FaultInjector: @unchecked Sendable {
 extension FaultInjector.Configuration {
   /// Reads the control endpoint's JSON: `{"tooManyRequestsRate": 0.2, "retryAfterSeconds": 1,
   /// "internalErrorRate": 0, "unavailableRate": 0, "latencyMilliseconds": 0, "closeWatchAfterEvents": 0,
-  /// "closeWatchAfterSeconds": null, "seed": 1}`; absent keys keep their defaults.
+  /// "closeWatchAfterSeconds": null, "seed": 1, "refuse": [{"verb": "PATCH", "resource": "driftpolicies",
+  /// "subresource": "status", "code": 500}]}`; absent keys keep their defaults.
   public init(json: JSONValue) throws(APIError) {
     self.init()
     func rate(_ key: String) throws(APIError) -> Double {
@@ -82,6 +89,7 @@ extension FaultInjector.Configuration {
     closeWatchAfterEvents = max(0, json["closeWatchAfterEvents"]?.intValue ?? 0)
     if let s = json["closeWatchAfterSeconds"]?.doubleValue, s > 0 { closeWatchAfter = .milliseconds(Int(s * 1000)) }
     seed = UInt64(json["seed"]?.intValue ?? 1)
+    for refusal in json["refuse"]?.arrayValue ?? [] { refusals.append(try RequestRefusal(json: refusal)) }
   }
 
   public var json: JSONValue {
@@ -89,6 +97,7 @@ extension FaultInjector.Configuration {
                          "internalErrorRate": JSONValue(internalErrorRate), "unavailableRate": JSONValue(unavailableRate),
                          "latencyMilliseconds": JSONValue(Int(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)),
                          "closeWatchAfterEvents": JSONValue(closeWatchAfterEvents), "seed": JSONValue(Int(seed))]
+    if !refusals.isEmpty { o["refuse"] = .array(refusals.map(\.json)) }
     if let c = closeWatchAfter { o["closeWatchAfterSeconds"] = JSONValue(Double(c.components.seconds) + Double(c.components.attoseconds) / 1e18) }
     return .object(o)
   }
