@@ -132,7 +132,7 @@ public struct OperatorOptions: ParsableArguments {
     }
     var services: [any Service] = []
     if let metricsServer = try await startMetricsServer(client: client, environment: environment, logger: logger,
-                                                        metrics: { registry.emitToBuffer() }) {
+                                                        metrics: { registry.emitToBuffer() + ObjectMetrics.shared.render() }) {
       services.append(MetricsService(server: metricsServer))
     }
     // Last in, first out: on SIGTERM the controllers stop (and release the Lease) before /metrics closes.

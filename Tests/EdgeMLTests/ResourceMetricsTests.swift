@@ -1,15 +1,14 @@
-import Prometheus
 import Testing
 @testable import EdgeML
 @testable import KubeCore
 
-/// The operator's series about its custom resources, as its /metrics renders them (a Prometheus
-/// registry, the backend `edgeml operator` bootstraps).
+/// The operator's series about its custom resources, as its /metrics renders them (after the
+/// process's Prometheus registry).
 @Suite("Object series on /metrics")
 struct ResourceMetricsTests {
-  /// The sample lines (no HELP/TYPE) of one registry, sorted.
-  static func lines(_ registry: PrometheusCollectorRegistry) -> [String] {
-    String(decoding: registry.emitToBuffer(), as: UTF8.self).split(separator: "\n")
+  /// The sample lines (no HELP/TYPE) rendered, sorted.
+  static func lines(_ metrics: ObjectMetrics) -> [String] {
+    String(decoding: metrics.render(), as: UTF8.self).split(separator: "\n")
       .filter { !$0.hasPrefix("#") }.map(String.init).sorted()
   }
 
@@ -23,11 +22,10 @@ struct ResourceMetricsTests {
 
   @Test("a Rollout shows its phase as one series per phase, its step and its candidate's weight as a ratio")
   func rolloutSeries() {
-    let registry = PrometheusCollectorRegistry()
-    let metrics = ObjectMetrics(factory: PrometheusMetricsFactory(registry: registry))
+    let metrics = ObjectMetrics()
     metrics.setGauges("Rollout/edge/detector-v4", ResourceMetrics.rollout(namespace: "edge", name: "detector-v4", model: "detector",
                                                                         status: Self.rolloutStatus(.progressing, step: 2, weight: 25)))
-    let lines = Self.lines(registry)
+    let lines = Self.lines(metrics)
     #expect(lines.contains(#"edgeml_rollout_phase{namespace="edge",rollout="detector-v4",edgemodel="detector",phase="Progressing"} 1.0"#))
     #expect(lines.contains(#"edgeml_rollout_phase{namespace="edge",rollout="detector-v4",edgemodel="detector",phase="Aborted"} 0.0"#))
     #expect(lines.filter { $0.hasPrefix("edgeml_rollout_phase{") }.count == 5)
@@ -37,8 +35,7 @@ struct ResourceMetricsTests {
 
   @Test("an aborted Rollout's phase moves to Aborted on the same series, and every series goes when it is deleted")
   func rolloutAbortedThenDeleted() throws {
-    let registry = PrometheusCollectorRegistry()
-    let metrics = ObjectMetrics(factory: PrometheusMetricsFactory(registry: registry))
+    let metrics = ObjectMetrics()
     let key = "Rollout/edge/detector-v4"
     metrics.setGauges(key, ResourceMetrics.rollout(namespace: "edge", name: "detector-v4", model: "detector",
                                                    status: Self.rolloutStatus(.progressing, step: 1, weight: 10)))
@@ -51,12 +48,12 @@ struct ResourceMetricsTests {
     // Another rollout stays when this one goes.
     metrics.setGauges("Rollout/edge/other", ResourceMetrics.rollout(namespace: "edge", name: "other", model: "detector",
                                                                     status: Self.rolloutStatus(.paused, step: 0, weight: 0)))
-    var lines = Self.lines(registry)
+    var lines = Self.lines(metrics)
     #expect(lines.contains(#"edgeml_rollout_phase{namespace="edge",rollout="detector-v4",edgemodel="detector",phase="Aborted"} 1.0"#))
     #expect(lines.contains(#"edgeml_rollout_phase{namespace="edge",rollout="detector-v4",edgemodel="detector",phase="Progressing"} 0.0"#))
     #expect(lines.contains(#"edgeml_rollout_analysis_total{namespace="edge",rollout="detector-v4",edgemodel="detector",metric="p99-latency",result="failed"} 2"#))
     metrics.forget(key)
-    lines = Self.lines(registry)
+    lines = Self.lines(metrics)
     #expect(!lines.contains { $0.contains("detector-v4") }, "\(lines)")
     #expect(lines.filter { $0.contains(#"rollout="other""#) }.count == 7)
     #expect(metrics.keys == ["Rollout/edge/other"])
@@ -77,8 +74,7 @@ struct ResourceMetricsTests {
 
   @Test("an EdgeModel shows its version, phase, ready replicas and one engine state per node group; a node group it leaves loses its series")
   func edgeModelSeries() {
-    let registry = PrometheusCollectorRegistry()
-    let metrics = ObjectMetrics(factory: PrometheusMetricsFactory(registry: registry))
+    let metrics = ObjectMetrics()
     var status = EdgeModelStatus()
     status.phase = .degraded
     status.currentVersion = "3"
@@ -90,7 +86,7 @@ struct ResourceMetricsTests {
                    state: .failed),
     ]
     metrics.setGauges("EdgeModel/edge/detector", ResourceMetrics.edgeModel(namespace: "edge", name: "detector", specVersion: "4", status: status))
-    var lines = Self.lines(registry)
+    var lines = Self.lines(metrics)
     #expect(lines.contains(#"edgeml_edgemodel_info{namespace="edge",edgemodel="detector",version="3"} 1.0"#))
     #expect(lines.contains(#"edgeml_edgemodel_phase{namespace="edge",edgemodel="detector",phase="Degraded"} 1.0"#))
     #expect(lines.contains(#"edgeml_edgemodel_ready_replicas{namespace="edge",edgemodel="detector"} 2.0"#))
@@ -101,7 +97,7 @@ struct ResourceMetricsTests {
     status.engines = [status.engines![0]]
     status.currentVersion = "4"
     metrics.setGauges("EdgeModel/edge/detector", ResourceMetrics.edgeModel(namespace: "edge", name: "detector", specVersion: "4", status: status))
-    lines = Self.lines(registry)
+    lines = Self.lines(metrics)
     #expect(!lines.contains { $0.contains("xavier") })
     #expect(!lines.contains { $0.contains(#"version="3""#) })
     #expect(lines.contains(#"edgeml_edgemodel_info{namespace="edge",edgemodel="detector",version="4"} 1.0"#))
@@ -110,20 +106,40 @@ struct ResourceMetricsTests {
 
   @Test("a DriftPolicy's features each get a p-value, statistic and drift flag; a feature dropped from the spec loses them")
   func driftSeries() {
-    let registry = PrometheusCollectorRegistry()
-    let metrics = ObjectMetrics(factory: PrometheusMetricsFactory(registry: registry))
+    let metrics = ObjectMetrics()
     let results = [FeatureResult(name: "brightness", test: "ks", statistic: 0.31, pValue: 0.0004, threshold: 0.05, drifted: true),
                    FeatureResult(name: "contrast", test: "psi", statistic: 0.02, pValue: nil, threshold: 0.2, drifted: false)]
     metrics.setGauges("DriftPolicy/edge/d", ResourceMetrics.drift(namespace: "edge", policy: "d", results: results))
-    var lines = Self.lines(registry)
+    var lines = Self.lines(metrics)
     #expect(lines.contains(#"edgeml_drift_p_value{namespace="edge",policy="d",feature="brightness"} 0.0004"#))
     #expect(lines.contains(#"edgeml_drift_detected{namespace="edge",policy="d",feature="brightness"} 1.0"#))
     #expect(lines.contains(#"edgeml_drift_detected{namespace="edge",policy="d",feature="contrast"} 0.0"#))
     // PSI is a distance: no p-value series.
     #expect(!lines.contains { $0.hasPrefix("edgeml_drift_p_value") && $0.contains("contrast") })
     metrics.setGauges("DriftPolicy/edge/d", ResourceMetrics.drift(namespace: "edge", policy: "d", results: [results[0]]))
-    lines = Self.lines(registry)
+    lines = Self.lines(metrics)
     #expect(!lines.contains { $0.contains("contrast") })
     #expect(lines.count == 3)
+  }
+
+  @Test("the rendering is Prometheus text: one TYPE line per name before its samples, label values escaped, counters as integers")
+  func exposition() {
+    let metrics = ObjectMetrics()
+    metrics.setGauges("EdgeModel/edge/a", [(SeriesID("edgeml_test_gauge", ["namespace": "edge", "name": #"a"b\c"# + "\n"]), 0.5)])
+    metrics.setGauges("EdgeModel/edge/b", [(SeriesID("edgeml_test_gauge", ["namespace": "edge", "name": "b"]), 2)])
+    metrics.increment("Rollout/edge/r", SeriesID("edgeml_test_total", ["rollout": "r"]), by: 3)
+    let text = String(decoding: metrics.render(), as: UTF8.self)
+    #expect(text == """
+      # TYPE edgeml_test_gauge gauge
+      edgeml_test_gauge{namespace="edge",name="a\\"b\\\\c\\n"} 0.5
+      edgeml_test_gauge{namespace="edge",name="b"} 2.0
+      # TYPE edgeml_test_total counter
+      edgeml_test_total{rollout="r"} 3
+
+      """)
+    metrics.forget("EdgeModel/edge/a")
+    metrics.forget("EdgeModel/edge/b")
+    metrics.forget("Rollout/edge/r")
+    #expect(metrics.render().isEmpty)
   }
 }

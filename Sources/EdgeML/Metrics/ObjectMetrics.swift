@@ -1,4 +1,3 @@
-import Metrics
 import Synchronization
 
 /// One time series: a metric name and its labels, in the order they are exported.
@@ -25,8 +24,6 @@ public struct SeriesID: Hashable, Sendable {
   public func adding(_ name: String, _ value: String) -> SeriesID {
     SeriesID(self.name, labels: labels + [Label(name: name, value: value)])
   }
-
-  var dimensions: [(String, String)] { labels.map { ($0.name, $0.value) } }
 }
 
 /// The series that describe one object each (a Rollout's phase, an EdgeModel's engines, a
@@ -34,87 +31,111 @@ public struct SeriesID: Hashable, Sendable {
 /// removed, and all of them go when the object leaves the cache.
 ///
 /// kube-state-metrics exports object state the same way (one series per object, removed with the
-/// object), so a dashboard or an alert never sees a deleted Rollout as still aborted. Cardinality
-/// is bounded by the objects in the cluster, their engines (one per node group) and their
-/// analysis metrics and features (both bounded by the spec).
+/// object, written out when scraped), so a dashboard or an alert never sees a deleted Rollout as
+/// still aborted. Cardinality is bounded by the objects in the cluster, their engines (one per
+/// node group) and their analysis metrics and features (both bounded by the spec).
 ///
-/// *Guarantees*: calls for one key are serialised under one lock with the backend calls they make,
-/// so two controllers' workers never leave a series behind between them.
+/// The values are kept here and written in the Prometheus text format (0.0.4) at each scrape
+/// (`render`), after the process's own registry. They used to be swift-prometheus gauges, whose
+/// registry copies a family's whole table of series each time one is added: with 1,000
+/// EdgeModels that was a fifth of the operator's CPU (perf, 2026-12-07), growing with the fleet.
+///
+/// *Guarantees*: calls for one key are serialised under one lock, so two controllers' workers
+/// never leave a series behind between them.
 public final class ObjectMetrics: Sendable {
-  /// The operator's: its reconcilers publish here, through the process's metrics backend.
+  /// The operator's: its reconcilers publish here, and its /metrics renders it.
   public static let shared = ObjectMetrics()
 
-  private let explicitFactory: (any MetricsFactory)?
   private struct State {
+    /// Each object's series, by key.
     var gauges: [String: Set<SeriesID>] = [:]
     var counters: [String: Set<SeriesID>] = [:]
-    /// Each series' handle, made once, with the value last recorded. swift-prometheus copies a
-    /// family's table of series whenever a handle is made (`MetricFamily.adding`), so making one
-    /// per sample cost time in proportion to the family's size: with 1,000 EdgeModels, a fifth of
-    /// the operator's CPU (perf, 2026-12-07).
-    var gaugeHandles: [SeriesID: (gauge: Gauge, value: Double)] = [:]
-    var counterHandles: [SeriesID: Counter] = [:]
+    var gaugeValues: [SeriesID: Double] = [:]
+    var counterValues: [SeriesID: Int64] = [:]
   }
   private let state = Mutex(State())
 
-  /// - Parameter factory: the backend; nil uses `MetricsSystem.factory` at each call (the operator
-  ///   bootstraps it after the controllers are built).
-  public init(factory: (any MetricsFactory)? = nil) {
-    explicitFactory = factory
-  }
-
-  private var factory: any MetricsFactory { explicitFactory ?? MetricsSystem.factory }
+  public init() {}
 
   /// Sets the object's gauges to exactly `samples`: each is recorded, and every gauge the object
   /// had that `samples` does not name is removed.
   public func setGauges(_ key: String, _ samples: [(SeriesID, Double)]) {
-    let factory = self.factory
     state.withLock { state in
       let now = Set(samples.map(\.0))
-      for (id, value) in samples {
-        if let handle = state.gaugeHandles[id] {
-          guard handle.value != value else { continue }
-          handle.gauge.record(value)
-          state.gaugeHandles[id] = (handle.gauge, value)
-        } else {
-          let gauge = Gauge(label: id.name, dimensions: id.dimensions, factory: factory)
-          gauge.record(value)
-          state.gaugeHandles[id] = (gauge, value)
-        }
-      }
-      for id in (state.gauges[key] ?? []).subtracting(now) {
-        (state.gaugeHandles.removeValue(forKey: id)?.gauge ?? Gauge(label: id.name, dimensions: id.dimensions, factory: factory)).destroy()
-      }
+      for (id, value) in samples { state.gaugeValues[id] = value }
+      for id in (state.gauges[key] ?? []).subtracting(now) { state.gaugeValues[id] = nil }
       state.gauges[key] = now.isEmpty ? nil : now
     }
   }
 
   /// Adds `amount` to one of the object's counters (created at 0 the first time).
   public func increment(_ key: String, _ id: SeriesID, by amount: Int64 = 1) {
-    let factory = self.factory
     state.withLock { state in
-      let counter = state.counterHandles[id] ?? Counter(label: id.name, dimensions: id.dimensions, factory: factory)
-      state.counterHandles[id] = counter
-      counter.increment(by: amount)
+      state.counterValues[id, default: 0] += amount
       state.counters[key, default: []].insert(id)
     }
   }
 
   /// Removes every series of the object: it was deleted.
   public func forget(_ key: String) {
-    let factory = self.factory
     state.withLock { state in
-      for id in state.gauges.removeValue(forKey: key) ?? [] {
-        (state.gaugeHandles.removeValue(forKey: id)?.gauge ?? Gauge(label: id.name, dimensions: id.dimensions, factory: factory)).destroy()
-      }
-      for id in state.counters.removeValue(forKey: key) ?? [] {
-        (state.counterHandles.removeValue(forKey: id) ?? Counter(label: id.name, dimensions: id.dimensions, factory: factory)).destroy()
-      }
+      for id in state.gauges.removeValue(forKey: key) ?? [] { state.gaugeValues[id] = nil }
+      for id in state.counters.removeValue(forKey: key) ?? [] { state.counterValues[id] = nil }
     }
   }
 
   /// The object keys that have series now (for tests and debugging).
   public var keys: Set<String> {
     state.withLock { Set($0.gauges.keys).union($0.counters.keys) }
+  }
+
+  /// Every series in the Prometheus text exposition format, version 0.0.4: per metric name (in
+  /// name order) one `# TYPE` line, then its samples, label values escaped as the format says
+  /// (backslash, double quote and line feed). Gauges print like swift-prometheus's, counters as
+  /// integers.
+  public func render() -> [UInt8] {
+    let (gauges, counters) = state.withLock { ($0.gaugeValues, $0.counterValues) }
+    var out: [UInt8] = []
+    func family(_ type: String, _ samples: [(SeriesID, String)]) {
+      let byName = Dictionary(grouping: samples, by: \.0.name)
+      for name in byName.keys.sorted() {
+        out.append(contentsOf: "# TYPE \(name) \(type)\n".utf8)
+        for (id, value) in byName[name, default: []].sorted(by: { Self.sortKey($0.0) < Self.sortKey($1.0) }) {
+          out.append(contentsOf: name.utf8)
+          if !id.labels.isEmpty {
+            out.append(UInt8(ascii: "{"))
+            for (i, label) in id.labels.enumerated() {
+              if i > 0 { out.append(UInt8(ascii: ",")) }
+              out.append(contentsOf: label.name.utf8)
+              out.append(contentsOf: "=\"".utf8)
+              Self.appendEscaped(label.value, to: &out)
+              out.append(UInt8(ascii: "\""))
+            }
+            out.append(UInt8(ascii: "}"))
+          }
+          out.append(UInt8(ascii: " "))
+          out.append(contentsOf: value.utf8)
+          out.append(UInt8(ascii: "\n"))
+        }
+      }
+    }
+    family("gauge", gauges.map { ($0.key, "\($0.value)") })
+    family("counter", counters.map { ($0.key, String($0.value)) })
+    return out
+  }
+
+  private static func sortKey(_ id: SeriesID) -> String {
+    id.labels.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{1}")
+  }
+
+  private static func appendEscaped(_ value: String, to out: inout [UInt8]) {
+    for byte in value.utf8 {
+      switch byte {
+      case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
+      case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
+      case UInt8(ascii: "\n"): out.append(contentsOf: "\\n".utf8)
+      default: out.append(byte)
+      }
+    }
   }
 }
