@@ -35,6 +35,12 @@ struct ClusterAPI: Sendable {
     server.store.transaction { $0.objects(storageKey, namespace: namespace, where: isIncluded) }
   }
 
+  /// The objects of `storageKey` in `namespace` that `selector` matches, in no particular order,
+  /// read through the store's label index when the selector has an equality requirement.
+  func list(_ storageKey: String, namespace: String, selector: LabelSelector) -> [JSONValue] {
+    server.store.transaction { $0.objects(storageKey, namespace: namespace, selector: selector) }
+  }
+
   /// The objects of `storageKey` whose controller ownerReference is the `kind` object with `uid`,
   /// in name order. Read through the store's owner index (the garbage collector's), so a controller
   /// of one ReplicaSet does not scan every pod of the namespace (upstream controllers look their

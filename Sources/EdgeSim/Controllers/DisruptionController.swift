@@ -97,7 +97,7 @@ struct DisruptionController: Sendable {
     do { selector = try SelectorMemo.shared.selector(budget[path: ["spec", "selector"]] ?? .null) } catch {
       throw SyncError(description: "\(error)")
     }
-    return api.list(Keys.pods, namespace: budget.namespace) { selector.matches($0.labels) }
+    return api.list(Keys.pods, namespace: budget.namespace, selector: selector)
   }
 
   /// `getExpectedPodCount`: (expectedPods, desiredHealthy).

@@ -70,6 +70,10 @@ public final class ObjectStore: @unchecked Sendable {
     public internal(set) var deleting: Set<ObjectRef> = []
     var orphanCandidates: Set<ObjectRef> = []
     var nextSubscriberID: UInt64 = 1
+    /// Objects by label: `storageKey`, namespace, label key and value (NUL-separated) → the objects'
+    /// keys in their bucket. What a selector with an equality requirement reads instead of every
+    /// object of the namespace (`objects(_:namespace:selector:where:)`).
+    var byLabel: [String: Set<String>] = [:]
     /// What the stored objects' kept encodings may take, together (see `StoredObject`).
     let encodingBudget = EncodingBudget()
 
@@ -117,6 +121,39 @@ public final class ObjectStore: @unchecked Sendable {
       let prefix = namespace.map { $0.isEmpty ? "" : $0 + "/" } ?? ""
       var out: [JSONValue] = []
       for (key, stored) in bucket where (prefix.isEmpty || key.hasPrefix(prefix)) && isIncluded(stored.value) { out.append(stored.value) }
+      return out
+    }
+
+    /// The objects of `storageKey` in `namespace` that `selector` matches and `isIncluded` accepts,
+    /// in no particular order. A selector with an equality (or `in`) requirement reads only the
+    /// objects carrying one of its values, through the label index — the requirement whose values
+    /// have the fewest objects — so a controller of one PodDisruptionBudget among a thousand in a
+    /// namespace does not read a thousand pods; any other selector reads the whole namespace.
+    public func objects(_ storageKey: String, namespace: String, selector: LabelSelector,
+                        where isIncluded: (JSONValue) -> Bool = { _ in true }) -> [JSONValue] {
+      func matches(_ o: JSONValue) -> Bool { selector.matches(State.labels(of: o)) && isIncluded(o) }
+      var narrowest: [Set<String>]?
+      for r in selector.requirements where [.equals, .doubleEquals, .in].contains(r.operator) {
+        let postings = r.values.compactMap { byLabel[State.labelKey(storageKey, namespace, r.key, $0)] }
+        if narrowest == nil || postings.reduce(0, { $0 + $1.count }) < narrowest!.reduce(0, { $0 + $1.count }) { narrowest = postings }
+      }
+      guard let narrowest else { return objects(storageKey, namespace: namespace, where: matches) }
+      guard let bucket = buckets[storageKey] else { return [] }
+      var out: [JSONValue] = []
+      for keys in narrowest {
+        for key in keys { if let stored = bucket[key], matches(stored.value) { out.append(stored.value) } }
+      }
+      return out
+    }
+
+    static func labelKey(_ storageKey: String, _ namespace: String, _ key: String, _ value: String) -> String {
+      "\(storageKey)\u{0}\(namespace)\u{0}\(key)\u{0}\(value)"
+    }
+
+    static func labels(of object: JSONValue?) -> [String: String] {
+      guard let labels = object?[path: ["metadata", "labels"]]?.objectValue else { return [:] }
+      var out: [String: String] = [:]
+      for (k, v) in labels { if let v = v.stringValue { out[k] = v } }
       return out
     }
 
@@ -175,6 +212,18 @@ public final class ObjectStore: @unchecked Sendable {
     }
 
     private mutating func index(_ ref: ObjectRef, old: JSONValue?, new: JSONValue?) {
+      if old?[path: ["metadata", "labels"]] != new?[path: ["metadata", "labels"]] {
+        let before = State.labels(of: old), after = State.labels(of: new)
+        let key = State.key(ref.namespace, ref.name)
+        for (k, v) in before where after[k] != v {
+          let label = State.labelKey(ref.storageKey, ref.namespace, k, v)
+          byLabel[label]?.remove(key)
+          if byLabel[label]?.isEmpty == true { byLabel[label] = nil }
+        }
+        for (k, v) in after where before[k] != v {
+          byLabel[State.labelKey(ref.storageKey, ref.namespace, k, v), default: []].insert(key)
+        }
+      }
       if let u = State.uid(old), State.uid(new) != u {
         objectByUID[u] = nil
         // Everything this object owned may now be an orphan.
