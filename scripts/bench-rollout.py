@@ -17,7 +17,14 @@ moment its weight is written, both seen on the same watch connection:
 
 Prints p50/p99/max of both, the operator's RSS (peak while the rollouts progress), and its CPU.
 
-  python3 scripts/bench-rollout.py [--bin .build-static/release/edgeml] [--rollouts 100]
+`--router gateway-api` routes each rollout through an HTTPRoute of its own (Gateway API v1.6.1
+CRDs, the test fixtures): the weights are then written to the HTTPRoute by the Rollout controller in
+the reconcile that meets the step's condition, and "weight written" is the HTTPRoute's candidate
+backendRef reaching the step's weight, seen on a watch of HTTPRoutes. With the default replica
+ratio the weight is the candidate's share of pods, so the resume path also waits for the EdgeModel
+controller to scale the candidate and report it.
+
+  python3 scripts/bench-rollout.py [--bin .build-static/release/edgeml] [--rollouts 100] [--router replica-ratio|gateway-api]
 """
 import argparse
 import hashlib
@@ -107,7 +114,9 @@ def main():
     ap.add_argument("--rollouts", type=int, default=100)
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--router", choices=("replica-ratio", "gateway-api"), default="replica-ratio")
     args = ap.parse_args()
+    gateway = args.router == "gateway-api"
     for program in ("edgeml-engine", "trtexec-double"):
         if not os.access(os.path.join(os.path.dirname(args.bin), program), os.X_OK):
             raise SystemExit(f"{program} is not built next to {args.bin}")
@@ -132,6 +141,9 @@ def main():
     stop = threading.Event()
     try:
         subprocess.run(["kubectl", "--kubeconfig", kc, "apply", "-f", os.path.join(ROOT, "crds")], check=True, capture_output=True)
+        if gateway:
+            subprocess.run(["kubectl", "--kubeconfig", kc, "apply", "--server-side", "-f",
+                            os.path.join(ROOT, "Tests", "Fixtures", "crds", "gateway-api-v1.6.1")], check=True, capture_output=True)
         api.call("POST", "/api/v1/namespaces/default/persistentvolumeclaims", {
             "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "engines"},
             "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}})
@@ -150,6 +162,11 @@ def main():
         uri, digest = files["1"]
         for i in range(n):
             api.post_keepalive(NS + "/edgemodels", bench.edgemodel(f"m{i:04d}", uri, digest, replicas=1))
+            if gateway:
+                api.post_keepalive("/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes", {
+                    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": f"m{i:04d}"},
+                    "spec": {"parentRefs": [{"name": "edge-gateway"}],
+                             "rules": [{"backendRefs": [{"name": f"m{i:04d}", "port": 8000}]}]}})
         ready = set()
         pod_ready, model_met, written = {}, {}, {}
 
@@ -159,7 +176,7 @@ def main():
                 ready.add(name)
             c = s.get("candidate") or {}
             engines = c.get("engines") or []
-            if c.get("weight") == 50 and c.get("readyReplicas", 0) >= max(1, c.get("replicas", 0)) and engines \
+            if (gateway or c.get("weight") == 50) and c.get("readyReplicas", 0) >= max(1, c.get("replicas", 0)) and engines \
                     and all(e.get("state") == "Built" for e in engines):
                 model_met.setdefault(name, t)
 
@@ -173,15 +190,30 @@ def main():
 
         def on_rollout(kind, obj, t):
             s = obj.get("status", {})
-            if s.get("candidateWeight") == 50:
+            if s.get("candidateWeight") == 50 and not gateway:
                 written.setdefault(obj["spec"]["modelRef"]["name"], t)
             if s.get("candidateWeight") == 50 and s.get("currentStep") == 1 and s.get("phase") == "Paused":
                 paused.setdefault(obj["metadata"]["name"], t)
-            if s.get("candidateWeight") == 100:
+            if s.get("candidateWeight") == 100 and not gateway:
                 written100.setdefault(obj["metadata"]["name"], t)
 
-        for path, fn in ((NS + "/edgemodels", on_model), ("/api/v1/namespaces/default/pods?labelSelector=edgeml.io%2Ftrack%3Dcandidate", on_pod),
-                         (NS + "/rollouts", on_rollout)):
+        def on_route(kind, obj, t):
+            # The candidate's share of the first rule's weights: model mNNNN belongs to rollout rNNNN.
+            model = obj["metadata"]["name"]
+            refs = ((obj.get("spec", {}).get("rules") or [{}])[0].get("backendRefs") or [])
+            weights = {r.get("name"): r.get("weight", 1) for r in refs}
+            total = sum(weights.values())
+            share = round(100 * weights.get(model + "-candidate", 0) / total) if total else 0
+            if share == 50:
+                written.setdefault(model, t)
+            if share == 100:
+                written100.setdefault("r" + model[1:], t)
+
+        watches = [(NS + "/edgemodels", on_model), ("/api/v1/namespaces/default/pods?labelSelector=edgeml.io%2Ftrack%3Dcandidate", on_pod),
+                   (NS + "/rollouts", on_rollout)]
+        if gateway:
+            watches.append(("/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes", on_route))
+        for path, fn in watches:
             threading.Thread(target=watch, args=(addr, api.token, path, fn, stop), daemon=True).start()
         deadline = time.monotonic() + args.timeout
         while len(ready) < n and time.monotonic() < deadline:
@@ -194,7 +226,8 @@ def main():
             api.post_keepalive(NS + "/rollouts", {
                 "apiVersion": "edgeml.io/v1alpha1", "kind": "Rollout", "metadata": {"name": f"r{i:04d}"},
                 "spec": {"modelRef": {"name": f"m{i:04d}"}, "candidate": {"model": {"uri": curi, "digest": cdigest, "version": "2"}},
-                         "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}, {"setWeight": 100}, {"pause": {}}]}}}})
+                         "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}, {"setWeight": 100}, {"pause": {}}]}},
+                         **({"trafficRouting": {"gatewayAPI": {"httpRoute": f"m{i:04d}"}}} if gateway else {})}})
         peak = rss_mib(op.pid)
         while len(written) < n and time.monotonic() < deadline:
             peak = max(peak, rss_mib(op.pid))
@@ -220,6 +253,7 @@ def main():
             peak = max(peak, rss_mib(op.pid))
             time.sleep(0.05)
         gate = [(written100[k] - gated[k]) * 1000 for k in written100 if k in gated]
+        print(f"router: {args.router}")
         print(f"kubectl edgeml resume → weight 100 written, {n} gates at once: p50 {bench.percentile(gate, 50):.1f} ms, "
               f"p99 {bench.percentile(gate, 99):.1f} ms, max {max(gate) if gate else float('nan'):.1f} ms ({len(gate)} rollouts)")
         print(f"operator RSS: peak {peak:.1f} MiB while {n} rollouts progressed, {rss_mib(op.pid):.1f} MiB after; CPU {cpu:.2f} s (first step)")
