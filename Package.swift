@@ -106,8 +106,10 @@ let package = Package(
     ),
     // `edgeml validate` and `edgeml diff`: manifests checked offline by the emulator's write path
     // against the CRDs compiled in (scripts/embed-crds.py), and the planners' desired objects for
-    // them. Like the `edgeml` executable it may import both the emulator and the domain.
-    .target(name: "ManifestTools", dependencies: ["KubeCore", "YAML", "KubeEmulator", "EdgeML", "ControllerRuntime"]),
+    // them, offline or against a live cluster read with KubeClient. Like the `edgeml` executable it
+    // may import both the emulator and the domain.
+    .target(name: "ManifestTools", dependencies: ["KubeCore", "YAML", "KubeEmulator", "EdgeML", "EdgeMLVocabulary", "ControllerRuntime",
+                                                  "KubeClient"]),
     // The operator's command line (flags, run, JSON logs), shared by `edgeml operator` and `edgeml-operator`.
     .target(
       name: "OperatorCLI",
@@ -188,7 +190,7 @@ let package = Package(
     .testTarget(name: "OperatorCLITests", dependencies: ["OperatorCLI", "KubeCore",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                          .product(name: "Logging", package: "swift-log")]),
-    .testTarget(name: "ManifestToolsTests", dependencies: ["ManifestTools", "KubeCore", "YAML", "KubeEmulator"]),
+    .testTarget(name: "ManifestToolsTests", dependencies: ["ManifestTools", "KubeCore", "YAML", "KubeEmulator", "KubeClient", "EdgeML"]),
     .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubeClient", "KubeCore", "KubeEmulator"]),
   ],
   swiftLanguageModes: [.v6]

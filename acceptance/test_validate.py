@@ -134,4 +134,5 @@ items:
     assert sorted(kinds) == ["Deployment", "PodDisruptionBudget", "Service"], r.stdout
     r = subprocess.run([EDGEML, "diff", os.path.join(ROOT, "examples", "invalid", "edgemodel-unknown-precision.yaml")],
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1 and "Unsupported value" in r.stderr
+    # An invalid manifest is an error (exit 2), as kubectl diff's exit 1 means "differences".
+    assert r.returncode == 2 and "Unsupported value" in r.stderr

@@ -3,72 +3,143 @@ import EdgeML
 import KubeCore
 import YAML
 
-/// What the EdgeModel controller would write for the EdgeModels of a manifest: its pure planner
-/// (`EdgeModelPlanner`) run on each model as the API server stores it (defaults filled in by
-/// `ManifestValidator`), with the given nodes and no pods — a first reconcile.
+/// What the controllers would write for the EdgeModels, Rollouts and DriftPolicies of a manifest,
+/// offline: each controller's pure planner (`ControllerPlans`) run on the objects as the API server
+/// stores them (defaults filled in by `ManifestValidator`), as their first reconcile after
+/// `kubectl apply` of the whole manifest would (docs/validate.md §edgeml diff).
 ///
-/// *Assumptions*: the cluster holds the given nodes and nothing the model owns yet; Rollouts and
-/// DriftPolicies of the same manifest that name a model are taken into account (a Rollout as
-/// just created, without status; a DriftPolicy adds its drift-agent sidecar). An MLflow alias
-/// (`mlflow://NAME@ALIAS`) is not looked up: the planner is shown the URI as written.
+/// *Assumptions* (each plan's notes say which applied):
+/// - the cluster holds the given nodes and nothing else: no pods, no engine built, no Jobs;
+/// - what a planner reads of another resource comes from the same manifest: a Rollout's or a
+///   DriftPolicy's EdgeModel, an EdgeModel's Rollouts and DriftPolicies, a router's HTTPRoute,
+///   TraefikService or Ingress — each as just created, without status (so no candidate is Ready
+///   yet), except that Rollouts are planned first and the EdgeModels see the status that gives
+///   them. One that the manifest does not hold is planned as absent, as the controller would if
+///   it did not exist;
+/// - an MLflow alias (`mlflow://NAME@ALIAS`) is not looked up.
 public enum ManifestDiff {
-  /// One EdgeModel's plan.
-  public struct ModelPlan: Sendable {
-    public var namespace: String
-    public var name: String
-    /// The objects the controller applies (server-side apply), in the planner's order.
-    public var objects: [JSONValue]
-    /// What placement found: `"2/3 nodes eligible: 1 module not in [orin-nx-16gb]"`.
-    public var placement: String
-    /// The status the controller would write (phase, conditions).
-    public var status: JSONValue
-  }
+  /// What stands for a resource's uid in the planned objects' owner references.
+  public static func uidPlaceholder(kind: String) -> String { "(the \(kind)'s uid once created)" }
+  /// The EdgeModel's placeholder uid.
+  public static let uidPlaceholder = uidPlaceholder(kind: EdgeModel.kind)
 
-  /// What stands for the model's uid in the planned objects' owner references.
-  public static let uidPlaceholder = "(the EdgeModel's uid once created)"
-
-  /// Plans every EdgeModel among `objects` (stored forms, from `ManifestValidator`).
+  /// Plans every EdgeModel, Rollout and DriftPolicy among `objects` (stored forms, from
+  /// `ManifestValidator`), in that order of kinds.
   /// - Parameters:
   ///   - nodes: Node objects (`kubectl get nodes -o yaml` items).
   ///   - builderImage: the operator's engine builder image (its `--builder-image`).
-  ///   - now: the RFC 3339 time conditions are stamped with.
-  public static func plans(objects: [JSONValue], nodes: [JSONValue], builderImage: String, now: String) throws -> [ModelPlan] {
-    let jetsonNodes = nodes.map(JetsonNode.init(json:))
-    let rollouts = objects.filter { $0["kind"]?.stringValue == "Rollout" }.compactMap { try? Rollout(json: $0) }
-    let policies = objects.filter { $0["kind"]?.stringValue == "DriftPolicy" }.compactMap { try? DriftPolicy(json: $0) }
-    var plans: [ModelPlan] = []
-    for var json in objects where json["kind"]?.stringValue == "EdgeModel" {
-      // The uid in owner references is the cluster's to give; the offline server's would be noise.
-      json[path: ["metadata", "uid"]] = .string(uidPlaceholder)
+  ///   - now: the time conditions are stamped with.
+  public static func plans(objects: [JSONValue], nodes: [JSONValue], builderImage: String, now: Timestamp) throws -> [ResourcePlan] {
+    var asCreated = objects.map { created($0, now: now) }
+    // Rollouts first: the EdgeModel controller then sees each with the status its first pass
+    // gives it (active, at step 0), as it would once the Rollout controller has run.
+    var rolloutPlans: [ResourcePlan] = []
+    for (i, json) in asCreated.enumerated() where json["kind"]?.stringValue == Rollout.kind {
+      let index = ManifestIndex(objects: asCreated)
+      let rollout = try Rollout(json: json)
+      let namespace = json.namespaceOrDefault
+      var notes: [String] = []
+      let model = try modelFor(rollout.spec.modelRef.name, namespace: namespace, in: index, notes: &notes)
+      let siblings = try index.all(kind: Rollout.kind, namespace: namespace)
+        .filter { $0[path: ["spec", "modelRef", "name"]]?.stringValue == rollout.spec.modelRef.name }.map { try Rollout(json: $0) }
+      var routerObject: JSONValue?
+      if let reference = RolloutRouting.router(rollout, model: model).observedObject {
+        routerObject = index.find(kind: reference.kind, namespace: namespace, name: reference.name)
+        if routerObject == nil {
+          notes.append("\(reference.kind) \(reference.name) is not in the input: planned as the controller would if it did not exist")
+        }
+      }
+      let plan = ControllerPlans.rollout(.init(rollout: rollout, model: model, siblings: siblings, routerObject: routerObject, notes: notes),
+                                         now: now)
+      rolloutPlans.append(plan)
+      asCreated[i]["status"] = plan.status
+    }
+    let index = ManifestIndex(objects: asCreated)
+    var plans: [ResourcePlan] = []
+    for json in asCreated where json["kind"]?.stringValue == EdgeModel.kind {
       let model = try EdgeModel(json: json)
-      let namespace = model.metadata.namespace ?? "default"
-      let name = model.metadata.name ?? ""
-      func targets(_ ref: String?, _ ns: String?) -> Bool { ref == name && (ns ?? "default") == namespace }
-      let input = EdgeModelPlanner.Input(
-        model: model, nodes: jetsonNodes, pods: [], builderImage: builderImage, now: now,
-        rollouts: rollouts.filter { targets($0.spec.modelRef.name, $0.metadata.namespace) },
-        driftAgent: DriftAgentSidecar.container(policies: policies.filter { targets($0.spec.modelRef.name, $0.metadata.namespace) },
-                                                image: builderImage))
-      let plan = EdgeModelPlanner.plan(input)
-      plans.append(ModelPlan(namespace: namespace, name: name, objects: plan.objects.map(\.object),
-                             placement: plan.placement.summary, status: ModelCoding.encode(plan.status)))
+      let namespace = json.namespaceOrDefault
+      let observed = ControllerPlans.ModelObserved(
+        model: model, nodes: nodes, pods: [],
+        rollouts: try index.all(kind: Rollout.kind, namespace: namespace).filter { $0[path: ["spec", "modelRef", "name"]]?.stringValue == model.metadata.name }
+          .map { try Rollout(json: $0) },
+        policies: try index.all(kind: DriftPolicy.kind, namespace: namespace)
+          .filter { $0[path: ["spec", "modelRef", "name"]]?.stringValue == model.metadata.name }.map { try DriftPolicy(json: $0) })
+      var plan = ControllerPlans.edgeModel(observed, builderImage: builderImage, now: now)
+      plan.notes[0] += " (of the \(nodes.count) given)"
+      plans.append(plan)
+    }
+    plans += rolloutPlans
+    for json in asCreated where json["kind"]?.stringValue == DriftPolicy.kind {
+      let policy = try DriftPolicy(json: json)
+      let namespace = json.namespaceOrDefault
+      var notes: [String] = []
+      let model = try modelFor(policy.spec.modelRef.name, namespace: namespace, in: index, notes: &notes)
+      let rollouts = index.all(kind: Rollout.kind, namespace: namespace)
+        .filter { $0[path: ["spec", "modelRef", "name"]]?.stringValue == policy.spec.modelRef.name }
+      plans.append(ControllerPlans.driftPolicy(.init(policy: policy, model: model, rollouts: rollouts, notes: notes), now: now))
     }
     return plans
   }
 
-  /// The plans as one YAML stream: a comment per model (placement, phase), then its objects.
-  public static func yaml(_ plans: [ModelPlan], nodeCount: Int) -> String {
+  /// The input's objects of other API groups (an HTTPRoute, an Ingress), which `ManifestValidator`
+  /// skips: what the offline plans read of a router's object. Those that name no namespace get `namespace`.
+  public static func otherObjects(_ documents: [ManifestDocument], namespace: String) -> [JSONValue] {
+    documents.map(\.object).filter { !($0["apiVersion"]?.stringValue ?? "").hasPrefix("\(EdgeMLAPI.group)/") }.map { object in
+      var object = object
+      if object[path: ["metadata", "namespace"]] == nil { object[path: ["metadata", "namespace"]] = .string(namespace) }
+      return object
+    }
+  }
+
+  /// The model a Rollout or DriftPolicy names, from the input; a note when it is not there.
+  static func modelFor(_ name: String, namespace: String, in index: ManifestIndex, notes: inout [String]) throws -> EdgeModel? {
+    guard let json = index.find(kind: EdgeModel.kind, namespace: namespace, name: name) else {
+      notes.append("EdgeModel \(name) is not in the input: planned as the controller would if it did not exist")
+      return nil
+    }
+    notes.append("EdgeModel \(name) as just created: no status yet, so no pod of it is Ready")
+    return try EdgeModel(json: json)
+  }
+
+  /// The object as the API server creates it: a uid placeholder (the cluster's to give), generation
+  /// 1 and a creation time of `now` where the offline server left them out.
+  static func created(_ json: JSONValue, now: Timestamp) -> JSONValue {
+    guard let kind = json["kind"]?.stringValue, [EdgeModel.kind, Rollout.kind, DriftPolicy.kind].contains(kind) else { return json }
+    var json = json
+    json[path: ["metadata", "uid"]] = .string(uidPlaceholder(kind: kind))
+    if json[path: ["metadata", "generation"]] == nil { json[path: ["metadata", "generation"]] = 1 }
+    if json[path: ["metadata", "creationTimestamp"]] == nil { json[path: ["metadata", "creationTimestamp"]] = .string(now.rfc3339) }
+    return json
+  }
+
+  /// The plans as one YAML stream: comments per resource (its notes, the phase and the conditions
+  /// not True), then the objects it would write; for a Rollout or DriftPolicy also the resource
+  /// with the status it would get, the controller's main output for them.
+  public static func yaml(_ plans: [ResourcePlan]) -> String {
     var out = ""
     for plan in plans {
-      out += "# EdgeModel \(plan.namespace)/\(plan.name): \(plan.placement) (of the \(nodeCount) given)\n"
+      var notes = plan.notes
+      let headline = plan.kind == EdgeModel.kind && !notes.isEmpty ? notes.removeFirst() : "first reconcile"
+      out += "# \(plan.kind) \(plan.namespace)/\(plan.name): \(headline)\n"
       if let phase = plan.status["phase"]?.stringValue { out += "# phase after a first reconcile: \(phase)\n" }
       for condition in plan.status["conditions"]?.arrayValue ?? [] where condition["status"]?.stringValue != "True" {
         let type = condition["type"]?.stringValue ?? ""
         let message = condition["message"]?.stringValue ?? condition["reason"]?.stringValue ?? ""
         out += "# \(type)=\(condition["status"]?.stringValue ?? ""): \(message)\n"
       }
-      for object in plan.objects {
+      for note in notes { out += "# \(note)\n" }
+      for planned in plan.objects {
+        guard let object = planned.object else {
+          out += "# would delete \(planned.kind) \(planned.namespace)/\(planned.name)\n"
+          continue
+        }
         out += "---\n" + YAML.emit(object)
+      }
+      if plan.kind != EdgeModel.kind {
+        var resource = plan.resource
+        resource["spec"] = nil
+        out += "---\n" + YAML.emit(resource)
       }
     }
     return out

@@ -3,6 +3,8 @@ import Testing
 import YAML
 @testable import ManifestTools
 
+let diffNow = Timestamp(secondsSinceEpoch: 1_767_225_600)   // 2026-01-01T00:00:00Z
+
 @Suite("edgeml diff")
 struct ManifestDiffTests {
   static func node(_ name: String, module: String, l4t: String = "36.3.0") -> JSONValue {
@@ -24,25 +26,25 @@ struct ManifestDiffTests {
   func withNodes() throws {
     let nodes = [Self.node("orin-a", module: "orin-nx-16gb"), Self.node("nano-a", module: "orin-nano-8gb")]
     let text = validModel.replacingOccurrences(of: "  serving:", with: "  placement:\n    jetson: {modules: [orin-nx-16gb]}\n  serving:")
-    let plans = try ManifestDiff.plans(objects: try Self.stored(text), nodes: nodes, builderImage: "builder:1", now: "2026-01-01T00:00:00Z")
+    let plans = try ManifestDiff.plans(objects: try Self.stored(text), nodes: nodes, builderImage: "builder:1", now: diffNow)
     let plan = try #require(plans.first)
-    #expect(plan.placement.hasPrefix("1/2 nodes eligible"))
-    #expect(plan.objects.map { $0["kind"]?.stringValue ?? "" }.sorted() == ["Deployment", "PodDisruptionBudget", "Service"])
-    let deployment = try #require(plan.objects.first { $0["kind"] == "Deployment" })
+    #expect(plan.notes[0].hasPrefix("1/2 nodes eligible"))
+    #expect(plan.objects.compactMap { $0.object?["kind"]?.stringValue }.sorted() == ["Deployment", "PodDisruptionBudget", "Service"])
+    let deployment = try #require(plan.objects.compactMap(\.object).first { $0["kind"] == "Deployment" })
     let initContainers = deployment[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue ?? []
     #expect(initContainers.first?["image"] == "builder:1")
     #expect(deployment[path: ["spec", "replicas"]]?.intValue == 1)
     #expect(deployment[path: ["metadata", "ownerReferences"]]?.arrayValue?.first?["uid"] == .string(ManifestDiff.uidPlaceholder))
-    let out = ManifestDiff.yaml(plans, nodeCount: nodes.count)
+    let out = ManifestDiff.yaml(plans)
     #expect(out.hasPrefix("# EdgeModel default/detector: 1/2 nodes eligible"))
     #expect(try YAML.parseDocuments(out).count == 3)
   }
 
   @Test("without nodes nothing can be placed: no objects, and why in a comment")
   func withoutNodes() throws {
-    let plans = try ManifestDiff.plans(objects: try Self.stored(validModel), nodes: [], builderImage: "builder:1", now: "2026-01-01T00:00:00Z")
+    let plans = try ManifestDiff.plans(objects: try Self.stored(validModel), nodes: [], builderImage: "builder:1", now: diffNow)
     #expect(plans.first?.objects.isEmpty == true)
-    let out = ManifestDiff.yaml(plans, nodeCount: 0)
+    let out = ManifestDiff.yaml(plans)
     #expect(out.hasPrefix("# EdgeModel default/detector: 0/0 nodes eligible (of the 0 given)\n"))
     #expect(out.contains("# Scheduled=False: "), "\(out)")
   }
@@ -54,8 +56,8 @@ struct ManifestDiffTests {
     let target = model[path: ["spec", "modelRef", "name"]]?.stringValue ?? ""
     let text = validModel.replacingOccurrences(of: "name: detector", with: "name: \(target)") + "---\n" + policy
     let plans = try ManifestDiff.plans(objects: try Self.stored(text), nodes: [Self.node("orin-a", module: "orin-nx-16gb")],
-                                       builderImage: "builder:1", now: "2026-01-01T00:00:00Z")
-    let deployment = try #require(plans.first?.objects.first { $0["kind"] == "Deployment" })
+                                       builderImage: "builder:1", now: diffNow)
+    let deployment = try #require(plans.first?.objects.compactMap(\.object).first { $0["kind"] == "Deployment" })
     let containers = deployment[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
     #expect(containers.count == 2)
   }

@@ -142,11 +142,17 @@ public struct PlanApplier: Sendable {
     if r.namespaced, let ns = desired.object[path: ["metadata", "namespace"]]?.stringValue, ns != namespace {
       throw TerminalError(PlanError.badMetadata("\(label): namespace \(ns) is not its owner's (\(namespace))"))
     }
-    var object = desired.object
+    return DesiredObject(r, Self.stamp(desired.object, hashAnnotation: hashAnnotation))
+  }
+
+  /// `object` as the applier writes it: with the applied-hash annotation `hashAnnotation` set to
+  /// the hash of the object without it (what `edgeml diff` compares with the cluster).
+  public static func stamp(_ object: JSONValue, hashAnnotation: String) -> JSONValue {
+    var object = object
     object[path: ["metadata", "annotations", hashAnnotation]] = nil
     if object[path: ["metadata", "annotations"]]?.objectValue?.isEmpty == true { object[path: ["metadata", "annotations"]] = nil }
-    object[path: ["metadata", "annotations", hashAnnotation]] = .string(Self.appliedHash(of: object))
-    return DesiredObject(r, object)
+    object[path: ["metadata", "annotations", hashAnnotation]] = .string(appliedHash(of: object))
+    return object
   }
 
   /// The first 16 hex digits of the SHA-256 of the object's JSON (without the hash annotation).

@@ -104,13 +104,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
     // The planner wants the GPUs of other models' pods (the tally less this model's own) to choose
     // between node groups; with one group there is no choice to make.
     var inUse: [String: Int] = [:]
-    if placement.groups.count > 1 {
-      inUse = await gpuUsage.byNode
-      for pod in pods {
-        guard let node = GPUUsage.holder(pod) else { continue }
-        inUse[node] = max(0, (inUse[node] ?? 0) - 1)
-      }
-    }
+    if placement.groups.count > 1 { inUse = Self.gpusInUse(await gpuUsage.byNode, lessOwn: pods) }
     let daemonSets = model.spec.placement?.mode == .daemonSet ? await context.caches.store(Self.daemonSets)?.byIndex("model", key) ?? [] : []
     let policies = await context.caches.store(DriftPolicy.resource)?.byIndex("model", key).compactMap { try? DriftPolicy(json: $0) } ?? []
     var input = EdgeModelPlanner.Input(model: model, nodes: nodes, pods: pods, builderImage: builderImage,
@@ -132,6 +126,24 @@ public struct EdgeModelReconciler: ObjectReconciler {
                          status: ModelCoding.encode(plan.status),
                          events: plan.events,
                          requeueAfter: requeue)
+  }
+
+  /// The GPUs other models' pods hold per node: `tally` (every pod of the operator's, as
+  /// `GPUUsage` keeps it) less what the model's own `pods` hold (see `EdgeModelPlanner.Input.gpusInUse`).
+  public static func gpusInUse(_ tally: [String: Int], lessOwn pods: [JSONValue]) -> [String: Int] {
+    var inUse = tally
+    for pod in pods {
+      guard let node = GPUUsage.holder(pod) else { continue }
+      inUse[node] = max(0, (inUse[node] ?? 0) - 1)
+    }
+    return inUse
+  }
+
+  /// The GPUs `pods` hold per node, counted as `GPUUsage` counts them from the pod watch.
+  public static func gpuTally(_ pods: [JSONValue]) -> [String: Int] {
+    var tally: [String: Int] = [:]
+    for pod in pods { if let node = GPUUsage.holder(pod) { tally[node, default: 0] += 1 } }
+    return tally
   }
 
   /// The model's series (`ResourceMetrics.edgeModel`) from the status about to be written.

@@ -63,14 +63,50 @@ public struct DriftPolicyReconciler: ObjectReconciler {
     let model = await context.caches.store(EdgeModel.resource)?.get("\(namespace)/\(modelName)").flatMap { try? EdgeModel(json: $0) }
     let jobs = await context.caches.store(Self.jobs)?.byIndex("owner", policy.metadata.uid ?? "") ?? []
     let baselineJSON = await context.caches.store(.configMaps)?.get("\(namespace)/\(DriftPolicyPlanner.baselineName(policy: name))")
-    // A baseline ConfigMap without its key is one collecting a new window (a new model version).
-    let hasBaseline = baselineJSON?[path: ["data", DriftPolicyPlanner.Labels.baselineKey]] != nil
-    let baselineVersion = baselineJSON?[path: ["metadata", "annotations", DriftPolicyPlanner.Labels.baselineVersion]]?.stringValue
-    let baselineSince = baselineJSON?[path: ["metadata", "annotations", DriftPolicyPlanner.Labels.baselineSince]]?.stringValue.flatMap { Int64($0) }
-    let servedVersion = model.flatMap { $0.status?.currentVersion ?? $0.spec.model.version }
-    // A promoted Rollout's candidate is what the model serves while its spec.model stays (docs/rollouts.md).
-    var servedModel: CandidateModel?
     let rollouts = await context.caches.store(RolloutReconciler.resource)?.byIndex("model", "\(namespace)/\(modelName)") ?? []
+    let now = context.clock.timestamp
+    var input = Self.input(policy, model: model, jobs: jobs, baseline: baselineJSON, rollouts: rollouts, now: now)
+
+    let baselineStale = input.baselineVersion != nil && input.baselineVersion != input.servedVersion
+    if let settings = try? DriftPolicyPlanner.settings(policy.spec), model != nil,
+       !(settings.baselineWindow != nil && baselineStale) {
+      let step = DriftPolicyPlanner.step(policy, settings: settings, hasBaseline: input.hasBaseline, baselineSince: input.baselineSince,
+                                         now: now.secondsSinceEpoch)
+      switch step {
+      case .wait: break
+      case .captureBaseline(let since, let until):
+        input.gathered = await gather(step, since: since, until: until, policy: policy, reference: nil, context: context)
+      case .evaluate(let since, let until):
+        let reference = await readReference(policy, baseline: baselineJSON, context: context)
+        input.gathered = await gather(step, since: since, until: until, policy: policy, reference: reference, context: context)
+      }
+    }
+    // Finished Jobs the status has not recorded: their pods' termination messages.
+    for jobName in Self.unrecordedSucceededJobs(policy, jobs: jobs) {
+      if let output = await DriftIO.jobOutput(jobName, namespace: namespace, client: context.client) { input.jobOutputs[jobName] = output }
+    }
+    let plan = DriftPolicyPlanner.plan(input)
+    for jobName in plan.deleteJobs {
+      do {
+        _ = try await context.client.delete(Self.jobs, namespace: namespace, name: jobName, propagationPolicy: "Background")
+      } catch let e as KubeAPIError where e.isNotFound {}
+    }
+    if let results = plan.results { publish(namespace, name, results) }
+    return ReconcilePlan(objects: plan.objects, status: ModelCoding.encode(plan.status),
+                         events: plan.events, requeueAfter: plan.requeueAfter)
+  }
+
+  /// The planner's input for `policy` from what the controller observes, before anything is
+  /// gathered: its EdgeModel, the Jobs it owns, its baseline ConfigMap and the Rollouts of its
+  /// model (a promoted one's candidate is what the model serves while its spec.model stays,
+  /// docs/rollouts.md).
+  public static func input(_ policy: DriftPolicy, model: EdgeModel?, jobs: [JSONValue], baseline: JSONValue?, rollouts: [JSONValue],
+                           now: Timestamp) -> DriftPolicyPlanner.Input {
+    // A baseline ConfigMap without its key is one collecting a new window (a new model version).
+    let hasBaseline = baseline?[path: ["data", DriftPolicyPlanner.Labels.baselineKey]] != nil
+    let baselineVersion = baseline?[path: ["metadata", "annotations", DriftPolicyPlanner.Labels.baselineVersion]]?.stringValue
+    let baselineSince = baseline?[path: ["metadata", "annotations", DriftPolicyPlanner.Labels.baselineSince]]?.stringValue.flatMap { Int64($0) }
+    var servedModel: CandidateModel?
     let rolloutInProgress = rollouts.contains { !["Promoted", "Aborted"].contains($0[path: ["status", "phase"]]?.stringValue ?? "") }
     if let model, let current = model.status?.currentVersion, current != model.spec.model.version {
       for r in rollouts
@@ -80,42 +116,19 @@ public struct DriftPolicyReconciler: ObjectReconciler {
         }
       }
     }
-    let now = context.clock.timestamp
+    return DriftPolicyPlanner.Input(policy: policy, model: model, jobs: jobs, hasBaseline: hasBaseline, baselineVersion: baselineVersion,
+                                    baselineSince: baselineSince, servedModel: servedModel, rolloutInProgress: rolloutInProgress, now: now)
+  }
 
-    var gathered: DriftPolicyPlanner.Gathered?
-    let baselineStale = baselineVersion != nil && baselineVersion != servedVersion
-    if let settings = try? DriftPolicyPlanner.settings(policy.spec), model != nil,
-       !(settings.baselineWindow != nil && baselineStale) {
-      let step = DriftPolicyPlanner.step(policy, settings: settings, hasBaseline: hasBaseline, baselineSince: baselineSince,
-                                         now: now.secondsSinceEpoch)
-      switch step {
-      case .wait: break
-      case .captureBaseline(let since, let until):
-        gathered = await gather(step, since: since, until: until, policy: policy, reference: nil, context: context)
-      case .evaluate(let since, let until):
-        let reference = await readReference(policy, baseline: baselineJSON, context: context)
-        gathered = await gather(step, since: since, until: until, policy: policy, reference: reference, context: context)
-      }
-    }
-    // Finished Jobs the status has not recorded: their pods' termination messages.
-    var outputs: [String: DriftPolicyPlanner.JobOutput] = [:]
+  /// The owned Jobs that succeeded and whose outcome the status has not recorded yet: their
+  /// pods' termination messages are read for the planner.
+  public static func unrecordedSucceededJobs(_ policy: DriftPolicy, jobs: [JSONValue]) -> [String] {
     let recorded = Dictionary((policy.status?.retrainJobs ?? []).map { ($0.name, $0.phase) }, uniquingKeysWith: { a, _ in a })
-    for job in jobs where DriftPolicyPlanner.jobPhase(job) == "Succeeded" {
-      guard let jobName = job[path: ["metadata", "name"]]?.stringValue, (recorded[jobName] ?? "Running") == "Running" else { continue }
-      if let output = await DriftIO.jobOutput(jobName, namespace: namespace, client: context.client) { outputs[jobName] = output }
+    return jobs.compactMap { job in
+      guard DriftPolicyPlanner.jobPhase(job) == "Succeeded", let jobName = job[path: ["metadata", "name"]]?.stringValue,
+            (recorded[jobName] ?? "Running") == "Running" else { return nil }
+      return jobName
     }
-    let plan = DriftPolicyPlanner.plan(.init(policy: policy, model: model, jobs: jobs, hasBaseline: hasBaseline, baselineVersion: baselineVersion,
-                                             baselineSince: baselineSince, servedModel: servedModel,
-                                             rolloutInProgress: rolloutInProgress, gathered: gathered,
-                                             jobOutputs: outputs, now: now))
-    for jobName in plan.deleteJobs {
-      do {
-        _ = try await context.client.delete(Self.jobs, namespace: namespace, name: jobName, propagationPolicy: "Background")
-      } catch let e as KubeAPIError where e.isNotFound {}
-    }
-    if let results = plan.results { publish(namespace, name, results) }
-    return ReconcilePlan(objects: plan.objects, status: ModelCoding.encode(plan.status),
-                         events: plan.events, requeueAfter: plan.requeueAfter)
   }
 
   /// Scrapes every Ready serving pod's agent, `scrapeConcurrency` at a time, merging each answer as
@@ -375,7 +388,7 @@ public enum DriftIO {
 
   /// The finished Job's output from its pods' termination messages (the newest pod that has one);
   /// nil when its pods could not be listed now (looked at again on the next pass).
-  static func jobOutput(_ jobName: String, namespace: String, client: KubeClient) async -> DriftPolicyPlanner.JobOutput? {
+  public static func jobOutput(_ jobName: String, namespace: String, client: KubeClient) async -> DriftPolicyPlanner.JobOutput? {
     guard let pods = try? await client.list(.pods, namespace: namespace, labelSelector: "job-name=\(jobName)").items else { return nil }
     let sorted = pods.sorted {
       ($0[path: ["metadata", "creationTimestamp"]]?.stringValue ?? "") > ($1[path: ["metadata", "creationTimestamp"]]?.stringValue ?? "")

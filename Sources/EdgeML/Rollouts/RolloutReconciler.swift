@@ -38,14 +38,10 @@ public struct RolloutReconciler: ObjectReconciler {
     let modelKey = "\(namespace)/\(rollout.spec.modelRef.name)"
     let model = await context.caches.store(EdgeModel.resource)?.get(modelKey).flatMap { try? EdgeModel(json: $0) }
     let siblings = await context.caches.store(Self.resource)?.byIndex("model", modelKey).compactMap { try? Rollout(json: $0) } ?? []
-    let me = RolloutTracks.order(rollout)
-    let competing = siblings.filter { $0.metadata.name != rollout.metadata.name && RolloutPlanner.isActive($0) && RolloutTracks.order($0) < me }
-      .map { $0.metadata.name ?? "" }.min()
     let now = context.clock.timestamp
 
     var current = rollout
-    var input = RolloutPlanner.Input(rollout: current, model: model, competing: competing,
-                                     analysis: RolloutAnalysis.verdicts(for: current, now: now), now: now)
+    var input = Self.input(rollout, model: model, siblings: siblings, now: now)
     var plan = RolloutPlanner.plan(input)
     // An analysis step that wants a measurement gets it now, and the step is planned again with it.
     if plan.measure == [RolloutPlanner.abTestMeasurement] {
@@ -83,9 +79,8 @@ public struct RolloutReconciler: ObjectReconciler {
     // Traffic first, then status. A router is asked on every pass while the rollout runs (it
     // writes only when its object differs: a user's `kubectl apply` that reverted a weight is put
     // right), and once more when the rollout finishes, to give the router back.
-    let finished = plan.status.phase == .promoted || plan.status.phase == .aborted
-    let wasFinished = rollout.status?.phase == .promoted || rollout.status?.phase == .aborted
-    if model != nil, !(finished && wasFinished), plan.status.phase != .degraded {
+    let finished = Self.finishes(plan)
+    if Self.asksRouter(plan, rollout: rollout, model: model) {
       do {
         try await route(current, model, plan.routerWeight, finished, context)
       } catch let error as TrafficRouterError {
@@ -101,6 +96,30 @@ public struct RolloutReconciler: ObjectReconciler {
     return ReconcilePlan(status: ModelCoding.encode(plan.status),
                          events: plan.events.map { PlannedEvent(type: $0.type, reason: $0.reason, note: $0.note, action: "Rollout") },
                          requeueAfter: plan.requeueAfter)
+  }
+
+  /// The planner's input for `rollout` from what the controller observes: its EdgeModel, the
+  /// Rollouts of the same model (`siblings`, itself among them or not) and the time. Another
+  /// active Rollout that started first makes this one wait (`competing`).
+  public static func input(_ rollout: Rollout, model: EdgeModel?, siblings: [Rollout], now: Timestamp) -> RolloutPlanner.Input {
+    let me = RolloutTracks.order(rollout)
+    let competing = siblings.filter { $0.metadata.name != rollout.metadata.name && RolloutPlanner.isActive($0) && RolloutTracks.order($0) < me }
+      .map { $0.metadata.name ?? "" }.min()
+    return RolloutPlanner.Input(rollout: rollout, model: model, competing: competing,
+                                analysis: RolloutAnalysis.verdicts(for: rollout, now: now), now: now)
+  }
+
+  /// Whether the router is asked to carry `plan`'s weight: on every pass while the rollout runs,
+  /// once more when it finishes (to give the router back), never for a degraded one or without
+  /// its model.
+  public static func asksRouter(_ plan: RolloutPlanner.Plan, rollout: Rollout, model: EdgeModel?) -> Bool {
+    let wasFinished = rollout.status?.phase == .promoted || rollout.status?.phase == .aborted
+    return model != nil && !(finishes(plan) && wasFinished) && plan.status.phase != .degraded
+  }
+
+  /// Whether `plan` ends the rollout (promoted or aborted): the router is then given back (`reset`).
+  public static func finishes(_ plan: RolloutPlanner.Plan) -> Bool {
+    plan.status.phase == .promoted || plan.status.phase == .aborted
   }
 
   /// The rollout was deleted: its series go.

@@ -13,19 +13,30 @@ public enum RolloutRouting {
   /// the Ready pods. Weighted routers split between the model's Service (stable pods only while
   /// the rollout runs) and `<model>-candidate` (docs/traffic-routing.md).
   public static let route: RolloutReconciler.Route = { rollout, model, weight, finished, context in
-    let router = makeTrafficRouter(for: rollout.spec.trafficRouting, replicas: model?.spec.placement?.replicas ?? 1)
+    let trafficRouter = router(rollout, model: model)
+    let route = routeWeights(rollout, model: model, weight: weight)
+    if finished {
+      _ = try await trafficRouter.reset(route, client: context.client)
+    } else {
+      _ = try await trafficRouter.setWeights(route, client: context.client)
+    }
+  }
+
+  /// The router the rollout's `spec.trafficRouting` names, for its model.
+  public static func router(_ rollout: Rollout, model: EdgeModel?) -> any TrafficRouter {
+    makeTrafficRouter(for: rollout.spec.trafficRouting, replicas: model?.spec.placement?.replicas ?? 1)
+  }
+
+  /// The split a router is asked for: `weight` percent to the model's `<model>-candidate`
+  /// Service, the rest to its stable Service, and what a router creates owned by the Rollout.
+  public static func routeWeights(_ rollout: Rollout, model: EdgeModel?, weight: Int) -> RouteWeights {
     let name = rollout.spec.modelRef.name
     let owner = OwnerReference(apiVersion: EdgeMLAPI.apiVersion, kind: Rollout.kind, name: rollout.metadata.name ?? "",
                                uid: rollout.metadata.uid ?? "", controller: true, blockOwnerDeletion: true)
-    let route = RouteWeights(namespace: rollout.metadata.namespace ?? "default", rolloutName: rollout.metadata.name ?? "", stableService: name,
-                             candidateService: EdgeModelPlanner.candidateServiceName(model: name),
-                             port: model?.spec.serving.ports?.http ?? 8000, candidateWeight: weight, match: match(rollout),
-                             ownerReferences: [owner])
-    if finished {
-      _ = try await router.reset(route, client: context.client)
-    } else {
-      _ = try await router.setWeights(route, client: context.client)
-    }
+    return RouteWeights(namespace: rollout.metadata.namespace ?? "default", rolloutName: rollout.metadata.name ?? "", stableService: name,
+                        candidateService: EdgeModelPlanner.candidateServiceName(model: name),
+                        port: model?.spec.serving.ports?.http ?? 8000, candidateWeight: weight, match: match(rollout),
+                        ownerReferences: [owner])
   }
 
   /// An A/B test's request match: requests whose header (or cookie) carries the candidate

@@ -52,6 +52,14 @@ public struct HTTPRouteRouter: TrafficRouter {
     try Self.routing(observed, route: route, httpRoute: httpRoute, reset: reset)
   }
 
+  public var observedObject: RouterObjectReference? { RouterObjectReference(resource: .httpRoutes, kind: "HTTPRoute", name: httpRoute) }
+
+  public func plannedObject(_ route: RouteWeights, reset: Bool, observed: JSONValue) throws -> RouterObjectPlan? {
+    if !reset { try route.validate() }
+    let object = try routing(observed, reset ? route.allStable : route, reset: reset)
+    return RouterObjectPlan(resource: .httpRoutes, name: httpRoute, object: object, isApplied: false)
+  }
+
   /// The HTTPRoute with `route`'s weights and match: a pure function of the observed object.
   ///
   /// - Parameter reset: remove the candidate backendRefs instead of weighting them.

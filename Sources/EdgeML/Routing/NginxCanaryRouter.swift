@@ -33,6 +33,16 @@ public struct NginxCanaryRouter: TrafficRouter {
 
   static let prefix = "nginx.ingress.kubernetes.io/"
 
+  public var observedObject: RouterObjectReference? { RouterObjectReference(resource: .ingresses, kind: "Ingress", name: ingress) }
+
+  /// The canary Ingress from the user's Ingress (`observed`), or its deletion on reset.
+  public func plannedObject(_ route: RouteWeights, reset: Bool, observed: JSONValue) throws -> RouterObjectPlan? {
+    guard !reset else { return RouterObjectPlan(resource: .ingresses, name: canaryName, object: nil, isApplied: true) }
+    try route.validate()
+    let object = try Self.canary(of: observed, route: route, ingress: ingress, name: canaryName)
+    return RouterObjectPlan(resource: .ingresses, name: canaryName, object: object, isApplied: true)
+  }
+
   public func setWeights(_ route: RouteWeights, client: KubeClient) async throws -> RouterReport {
     try route.validate()
     let stable = try await editor.get(namespace: route.namespace, name: ingress, client: client)

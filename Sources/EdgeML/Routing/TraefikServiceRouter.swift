@@ -50,6 +50,19 @@ public struct TraefikServiceRouter: TrafficRouter {
     try Self.routing(observed, route: route, traefikService: traefikService, reset: reset)
   }
 
+  public var observedObject: RouterObjectReference? {
+    RouterObjectReference(resource: .traefikServices, kind: "TraefikService", name: traefikService)
+  }
+
+  public func plannedObject(_ route: RouteWeights, reset: Bool, observed: JSONValue) throws -> RouterObjectPlan? {
+    if !reset {
+      try route.validate()
+      guard route.match == nil else { throw TrafficRouterError.matchNotSupported(router: .traefik) }
+    }
+    let object = try routing(observed, reset ? route.allStable : route, reset: reset)
+    return RouterObjectPlan(resource: .traefikServices, name: traefikService, object: object, isApplied: false)
+  }
+
   /// The TraefikService with `route`'s weights: a pure function of the observed object.
   static func routing(_ observed: JSONValue, route: RouteWeights, traefikService: String, reset: Bool) throws -> JSONValue {
     var services = observed[path: ["spec", "weighted", "services"]]?.arrayValue ?? []

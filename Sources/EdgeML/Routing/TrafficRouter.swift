@@ -1,4 +1,5 @@
 import KubeClient
+import KubeCore
 
 /// Moves a Rollout's traffic between its stable and candidate Services.
 ///
@@ -26,6 +27,38 @@ public protocol TrafficRouter: Sendable {
   /// serves the promoted version. Only the names in `route` are read. A router object (or CRD) that is
   /// gone is nothing to undo: `written == false`, no error.
   func reset(_ route: RouteWeights, client: KubeClient) async throws -> RouterReport
+
+  /// The object the router reads to decide what it writes; nil when it reads none (replica ratio).
+  var observedObject: RouterObjectReference? { get }
+
+  /// What `setWeights` (or, with `reset`, `reset`) would leave in the cluster, worked out from
+  /// `observed` — the object `observedObject` names — by the same pure function the write uses,
+  /// without writing: what `edgeml diff` shows. nil: the router writes no object.
+  /// - Throws: `TrafficRouterError` as `setWeights` would for the same objects.
+  func plannedObject(_ route: RouteWeights, reset: Bool, observed: JSONValue) throws -> RouterObjectPlan?
+}
+
+/// An object a router reads: its resource, kind and name in the Rollout's namespace.
+public struct RouterObjectReference: Sendable, Equatable {
+  public var resource: GroupVersionResource
+  public var kind: String
+  public var name: String
+}
+
+/// The object a router would write: `object` as it would stand afterwards, or nil when it would be
+/// deleted (the NGINX canary Ingress on reset).
+public struct RouterObjectPlan: Sendable, Equatable {
+  public var resource: GroupVersionResource
+  public var name: String
+  public var object: JSONValue?
+  /// Whether the router applies the whole object (server-side apply as `TrafficRouting.fieldManager`)
+  /// rather than editing the `spec` of an object the user owns.
+  public var isApplied: Bool
+}
+
+extension TrafficRouter {
+  public var observedObject: RouterObjectReference? { nil }
+  public func plannedObject(_ route: RouteWeights, reset: Bool, observed: JSONValue) throws -> RouterObjectPlan? { nil }
 }
 
 extension TrafficRouting {
