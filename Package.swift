@@ -169,9 +169,11 @@ let package = Package(
     .testTarget(name: "CELTests", dependencies: ["CEL", "KubeCore", "KubeEmulator"]),
     .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "CEL", "KubeCore", "YAML"]),
     // TestServers for the real `mlflow server` an EdgeModel follows an alias in; Prometheus for the
-    // operator's object series as its /metrics renders them.
+    // operator's object series as its /metrics renders them; Crypto for the sha256 of the model
+    // files registered there.
     .testTarget(name: "EdgeMLTests", dependencies: ["EdgeML", "EdgeMLVocabulary", "KubeCore", "YAML", "KubeClient", "KubeEmulator",
-                                                    "TestServers", .product(name: "Prometheus", package: "swift-prometheus")]),
+                                                    "TestServers", .product(name: "Prometheus", package: "swift-prometheus"),
+                                                    .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeCore", "KubeEmulator"]),
     // Builds run the trtexec-double and edgeml binaries; https:// fetches go to a NIOSSL server with a
     // certificate from KubeEmulator's CertificateAuthority.

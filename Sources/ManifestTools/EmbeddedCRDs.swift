@@ -333,7 +333,7 @@ spec:
                 required: [uri]
                 x-kubernetes-validations:
                 - rule: "has(self.digest) || self.uri.startsWith('oci://') || self.uri.startsWith('mlflow://')"
-                  message: "model.digest is required unless the model comes from a registry that pins it (oci:// or mlflow://)"
+                  message: "model.digest is required unless the model's source is pinned without it: oci:// (by the image manifest's layer digest) or mlflow:// (the operator reads the version's model file and pins its sha256, docs/mlflow.md)"
                 - rule: "!has(self.follow) || self.uri.matches('^mlflow://[^@]+@[^/@]+$')"
                   message: "model.follow needs model.uri mlflow://NAME@ALIAS: only an MLflow alias moves from version to version"
                 properties:
@@ -345,7 +345,7 @@ spec:
                   digest:
                     type: string
                     pattern: '^sha256:[a-f0-9]{64}$'
-                    description: "Integrity pin of the artifact, sha256: followed by 64 lower-case hex digits. The engine builder refuses a model whose digest differs."
+                    description: "Integrity pin of the artifact, sha256: followed by 64 lower-case hex digits. The engine builder refuses a model whose digest differs. Optional for oci:// (the manifest pins the layer) and mlflow:// (MLflow keeps no digest: the operator reads the version's model file once, records its sha256 in status.follow and passes it to the engine builds, docs/mlflow.md); ignored with an alias mlflow://NAME@ALIAS, whose versions are pinned as they are resolved."
                   format:
                     type: string
                     enum: [onnx, tensorrt-plan]
@@ -637,12 +637,14 @@ spec:
                   model: {type: string, description: "The model it was chosen for: its digest, else its URI and version."}
               follow:
                 type: object
-                description: "Where the MLflow alias of spec.model.uri stands (docs/mlflow.md)."
+                description: "Where the MLflow model of spec.model.uri stands (an alias, or a version without model.digest), and the digests the operator pinned (docs/mlflow.md)."
                 properties:
-                  uri: {type: string, description: "The mlflow://NAME@ALIAS this is about."}
+                  uri: {type: string, description: "The mlflow://NAME@ALIAS (or mlflow://NAME/VERSION) this is about."}
                   resolvedVersion: {type: string, description: The version the alias named at the last successful look.}
                   resolvedAt: {type: string, format: date-time, description: When resolvedVersion last changed.}
+                  resolvedDigest: {type: string, description: "sha256 of resolvedVersion's model file, read once by the operator."}
                   servingVersion: {type: string, description: "The version the stable workloads build and serve, pinned as mlflow://NAME/VERSION."}
+                  servingDigest: {type: string, description: "sha256 of servingVersion's model file: the --model-digest its engine builds check."}
                   rollout: {type: string, description: "The Rollout moving the model to resolvedVersion (follow.mode rollout), while there is one."}
                   message: {type: string, description: "What holds the follow back, if anything."}
               candidate:

@@ -1,4 +1,6 @@
 import ControllerRuntime
+import Crypto
+import EdgeMLVocabulary
 import Foundation
 import KubeClient
 import KubeCore
@@ -21,9 +23,10 @@ struct MLflowFollowTests {
     let transport: HTTPTransport
 
     @discardableResult
-    func post(_ path: String, _ body: JSONValue) async throws -> JSONValue {
+    func post(_ path: String, _ body: JSONValue, accepting: String? = nil) async throws -> JSONValue {
       let response = try await transport.send(HTTPRequest(method: "POST", url: url + "/api/2.0/mlflow/" + path,
                                                           headers: [("Content-Type", "application/json")], body: body.serialized()))
+      if let accepting, (try? JSONValue(parsing: response.body))?["error_code"]?.stringValue == accepting { return [:] }
       try #require(response.status == 200, "\(path): \(response.status) \(String(decoding: response.body, as: UTF8.self))")
       return try JSONValue(parsing: response.body)
     }
@@ -32,6 +35,69 @@ struct MLflowFollowTests {
     func setAlias(_ name: String, _ alias: String, _ version: String) async throws {
       try await post("registered-models/alias", ["name": .string(name), "alias": .string(alias), "version": .string(version)])
     }
+
+    /// Registers `model` (nil: a version whose folder holds no file) as a new version of `name`, as
+    /// MLflow's Python client does: a run in experiment 0, the file uploaded through the server's
+    /// artifact proxy (`PUT /api/2.0/mlflow-artifacts/artifacts/<run's path>/model/model.onnx`), then
+    /// `model-versions/create` with the run's `model` folder as `source`. Returns the version.
+    func register(_ name: String, model: [UInt8]?) async throws -> String {
+      let run = try await post("runs/create", ["experiment_id": "0"])
+      let runID = try #require(run[path: ["run", "info", "run_id"]]?.stringValue)
+      let artifacts = try #require(run[path: ["run", "info", "artifact_uri"]]?.stringValue)
+      let folder = try #require(MLflowArtifactLocation.proxiedPath(artifacts), "\(artifacts) is not proxied by the server")
+      if let model {
+        let put = try await transport.send(HTTPRequest(method: "PUT", url: url + "/api/2.0/mlflow-artifacts/artifacts/\(folder)/model/model.onnx",
+                                                       headers: [("Content-Type", "application/octet-stream")], body: model))
+        try #require(put.status == 200, "upload: \(put.status)")
+      }
+      try await post("registered-models/create", ["name": .string(name)], accepting: "RESOURCE_ALREADY_EXISTS")
+      let created = try await post("model-versions/create", ["name": .string(name), "source": .string(artifacts + "/model"), "run_id": .string(runID)])
+      return try #require(created[path: ["model_version", "version"]]?.stringValue)
+    }
+  }
+
+  /// A tracking server of its own (3.x, SQLite, artifacts proxied) in a fresh directory, returned
+  /// for the caller to remove once the server stopped.
+  static func startTracking(_ name: String) async throws -> (Tracking, ServerProcess, String) {
+    let dir = try FetchTools.temporaryDirectory(name)
+    let transport = try FetchTools.transport()
+    let (server, url) = try await ServerProcess.startMLflow(in: dir, transport: transport)
+    return (Tracking(url: url, transport: transport), server, dir)
+  }
+
+  /// A model file's bytes and their `sha256:` pin, as the engine builder checks it.
+  static func modelFile(_ text: String) -> (bytes: [UInt8], digest: String) {
+    let bytes = Array("onnx stand-in: \(text)\n".utf8)
+    return (bytes, "sha256:" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined())
+  }
+
+  /// Counts the alias looks and the digest reads (by `NAME/VERSION`) of a registry.
+  actor CountingRegistry: MLflowRegistry {
+    let lookups: any MLflowRegistry
+    let digests: any MLflowRegistry
+    private(set) var looks = 0
+    private(set) var reads: [String: Int] = [:]
+    init(_ registry: any MLflowRegistry, digestsFrom digests: (any MLflowRegistry)? = nil) {
+      lookups = registry
+      self.digests = digests ?? registry
+    }
+    func lookUp(name: String, alias: String) async -> AliasLookup {
+      looks += 1
+      return await lookups.lookUp(name: name, alias: alias)
+    }
+    func artifactDigest(name: String, version: String, maxBytes: Int) async -> ArtifactPin {
+      reads[name + "/" + version, default: 0] += 1
+      return await digests.artifactDigest(name: name, version: version, maxBytes: maxBytes)
+    }
+  }
+
+  /// The value after `flag` in the engine init container of each stable workload of `model`.
+  func stableArgument(_ c: EdgeModelReconcilerTests.Cluster, _ model: String, _ flag: String) async throws -> Set<String> {
+    let deployments = try await c.client.list(.deployments, namespace: "default", labelSelector: "edgeml.io/model=\(model)").items
+    return Set(deployments.filter { !($0[path: ["metadata", "name"]]?.stringValue ?? "").contains("-c-") }.compactMap { d in
+      let args = d[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue?.first?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+      return args.firstIndex(of: flag).map { args[$0 + 1] }
+    })
   }
 
   static func edgeModel(_ name: String, uri: String, follow: JSONValue? = nil) -> JSONValue {
@@ -45,11 +111,7 @@ struct MLflowFollowTests {
 
   /// The `--model-uri` of each stable workload of `model` (what its pods fetch).
   func stableModelURIs(_ c: EdgeModelReconcilerTests.Cluster, _ model: String) async throws -> Set<String> {
-    let deployments = try await c.client.list(.deployments, namespace: "default", labelSelector: "edgeml.io/model=\(model)").items
-    return Set(deployments.filter { !($0[path: ["metadata", "name"]]?.stringValue ?? "").contains("-c-") }.compactMap { d in
-      let args = d[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue?.first?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
-      return args.firstIndex(of: "--model-uri").map { args[$0 + 1] }
-    })
+    try await stableArgument(c, model, "--model-uri")
   }
 
   func follow(_ c: EdgeModelReconcilerTests.Cluster, _ model: String) async throws -> (follow: JSONValue?, resolved: JSONValue?) {
@@ -59,18 +121,11 @@ struct MLflowFollowTests {
 
   @Test("an alias move starts a Rollout of the pinned version (mode rollout) or rolls the pods to it (mode update); a missing alias deploys nothing; MLflow stopping changes nothing served")
   func followsTheAlias() async throws {
-    let dir = try FetchTools.temporaryDirectory("mlflow-follow")
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    let transport = try FetchTools.transport()
-    let (server, url) = try await ServerProcess.startMLflow(in: dir, transport: transport)
-    defer { server.stop() }
-    let mlflow = Tracking(url: url, transport: transport)
-    // Two versions of one registered model (MLflow REST API: "Create RegisteredModel", "Create
-    // ModelVersion"; the operator never reads a version's files, the engine builder does), alias on 1.
-    try await mlflow.post("registered-models/create", ["name": "detector"])
+    let (mlflow, server, dir) = try await Self.startTracking("mlflow-follow")
+    defer { server.stop(); try? FileManager.default.removeItem(atPath: dir) }
+    // Two versions of one registered model, each with its model file, alias on 1.
     for v in ["1", "2"] {
-      let created = try await mlflow.post("model-versions/create", ["name": "detector", "source": .string("s3://models/detector/\(v)")])
-      #expect(created[path: ["model_version", "version"]] == .string(v))
+      #expect(try await mlflow.register("detector", model: Self.modelFile("version \(v)").bytes) == v)
     }
     try await mlflow.setAlias("detector", "champion", "1")
 
@@ -122,7 +177,8 @@ struct MLflowFollowTests {
       (try? await c.client.get(Rollout.resource, namespace: "default", name: "detector-mlflow-v2")) != nil
     })
     let rollout = try await c.client.get(Rollout.resource, namespace: "default", name: "detector-mlflow-v2")
-    #expect(rollout[path: ["spec", "candidate", "model"]] == ["uri": "mlflow://detector/2", "version": "2"])
+    #expect(rollout[path: ["spec", "candidate", "model"]] == ["uri": "mlflow://detector/2", "version": "2",
+                                                              "digest": .string(Self.modelFile("version 2").digest)])
     #expect(rollout[path: ["spec", "strategy", "canary", "steps"]]?.arrayValue?.count == 2)
     #expect(rollout[path: ["metadata", "ownerReferences"]]?.arrayValue?.first?["name"] == "detector")
     #expect(try await cluster.eventually { try await follow(c, "detector").follow?["rollout"] == "detector-mlflow-v2" })
@@ -152,6 +208,115 @@ struct MLflowFollowTests {
     #expect(try await cluster.eventually {
       try await c.client.list(.events, namespace: "default").items.contains { $0["reason"] == "MLflowUnreachable" && $0["type"] == "Warning" }
     })
+    await c.stop()
+  }
+
+  @Test("the engine builds of an MLflow version check the sha256 of the file MLflow holds, read once per version, not again after a restart; a missing or too large file deploys nothing")
+  func pinsTheDigest() async throws {
+    let (mlflow, server, dir) = try await Self.startTracking("mlflow-pin")
+    defer { server.stop(); try? FileManager.default.removeItem(atPath: dir) }
+    let files = ["1", "2", "3"].map { Self.modelFile("pinned \($0)") }
+    for (i, file) in files.enumerated() { #expect(try await mlflow.register("pinned", model: file.bytes) == String(i + 1)) }
+    try await mlflow.setAlias("pinned", "champion", "1")
+    #expect(try await mlflow.register("bulky", model: Self.modelFile("bulky").bytes) == "1")
+    try await mlflow.setAlias("bulky", "champion", "1")
+    #expect(try await mlflow.register("hollow", model: nil) == "1")
+    try await mlflow.setAlias("hollow", "champion", "1")
+
+    let c = try await cluster.start()
+    let clock = ManualClock()
+    let registry = CountingRegistry(MLflowRESTRegistry(environment: ["MLFLOW_TRACKING_URI": mlflow.url]))
+    let (task, _) = await cluster.runOperator(c, mlflow: registry, clock: clock)
+    defer { task.cancel() }
+    _ = try await c.client.create(EdgeModel.resource, namespace: "default", Self.edgeModel("follower", uri: "mlflow://pinned@champion"))
+    _ = try await c.client.create(EdgeModel.resource, namespace: "default", Self.edgeModel("direct", uri: "mlflow://pinned/3"))
+    var tiny = Self.edgeModel("tiny", uri: "mlflow://bulky@champion")
+    tiny[path: ["spec", "model", "sizeLimit"]] = 8
+    _ = try await c.client.create(EdgeModel.resource, namespace: "default", tiny)
+    _ = try await c.client.create(EdgeModel.resource, namespace: "default", Self.edgeModel("empty", uri: "mlflow://hollow@champion"))
+
+    // The alias's version and a version named directly, each built from the file MLflow holds, checked against its sha256.
+    #expect(try await cluster.eventually(20) { try await stableArgument(c, "follower", "--model-digest") == [files[0].digest] })
+    #expect(try await stableModelURIs(c, "follower") == ["mlflow://pinned/1"])
+    #expect(try await cluster.eventually(20) { try await stableArgument(c, "direct", "--model-digest") == [files[2].digest] })
+    #expect(try await stableModelURIs(c, "direct") == ["mlflow://pinned/3"])
+    #expect(try await cluster.eventually { try await follow(c, "follower").follow?["servingDigest"] == .string(files[0].digest) })
+    #expect(try await cluster.eventually { try await follow(c, "direct").resolved?["status"] == "True" })
+    // A file over spec.model.sizeLimit, and a version without a file: nothing deployed, the condition says why.
+    #expect(try await cluster.eventually(20) { try await follow(c, "tiny").resolved?["reason"] == "ArtifactTooLarge" })
+    #expect(try await cluster.eventually(20) { try await follow(c, "empty").resolved?["reason"] == "ArtifactNotFound" })
+    #expect(try await follow(c, "empty").resolved?["message"]?.stringValue?.contains("has no model.onnx and 0 files") == true)
+    for model in ["tiny", "empty"] {
+      #expect(try await c.client.list(.deployments, namespace: "default", labelSelector: "edgeml.io/model=\(model)").items.isEmpty)
+    }
+
+    // Looks at the alias that find the same version read nothing.
+    for _ in 0..<3 {
+      clock.advance(by: .seconds(180))
+      try await Task.sleep(for: .milliseconds(300))
+    }
+    let reads = await registry.reads
+    #expect(reads["pinned/1"] == 1 && reads["pinned/3"] == 1, "\(reads)")
+    // The alias moves: version 2 is read once, and the pods build it checked against its digest.
+    try await mlflow.setAlias("pinned", "champion", "2")
+    clock.advance(by: .seconds(180))
+    #expect(try await cluster.eventually(20) { try await stableArgument(c, "follower", "--model-digest") == [files[1].digest] })
+    #expect(await registry.reads["pinned/2"] == 1)
+
+    // A new operator (nothing in memory) reads no file again: the digests are in the status.
+    for model in ["tiny", "empty"] { _ = try await c.client.delete(EdgeModel.resource, namespace: "default", name: model) }
+    task.cancel()
+    _ = await task.result
+    let restarted = CountingRegistry(MLflowRESTRegistry(environment: ["MLFLOW_TRACKING_URI": mlflow.url]))
+    let (again, _) = await cluster.runOperator(c, mlflow: restarted, clock: clock)
+    defer { again.cancel() }
+    // It looks at the alias once (its schedule is empty), and plans both models.
+    #expect(try await cluster.eventually(20) { await restarted.looks >= 1 })
+    try await Task.sleep(for: .milliseconds(500))
+    #expect(await restarted.reads.isEmpty)
+    #expect(try await stableArgument(c, "follower", "--model-digest") == [files[1].digest])
+    #expect(try await stableArgument(c, "direct", "--model-digest") == [files[2].digest])
+    await c.stop()
+  }
+
+  @Test("a model file MLflow's server cannot serve leaves the model undeployed with ModelResolved=False and one Warning, read again only as the backoff allows on the clock")
+  func unreachableArtifactBacksOff() async throws {
+    let (mlflow, server, dir) = try await Self.startTracking("mlflow-unreachable")
+    defer { server.stop(); try? FileManager.default.removeItem(atPath: dir) }
+    #expect(try await mlflow.register("far", model: Self.modelFile("far").bytes) == "1")
+    try await mlflow.setAlias("far", "champion", "1")
+
+    let c = try await cluster.start()
+    let clock = ManualClock()
+    // The alias resolves in the real server; the file lives where nothing answers (a port no one listens on).
+    let nowhere = MLflowRESTRegistry(environment: ["MLFLOW_TRACKING_URI": "http://127.0.0.1:\(try FetchTools.freePort())"])
+    let registry = CountingRegistry(MLflowRESTRegistry(environment: ["MLFLOW_TRACKING_URI": mlflow.url]), digestsFrom: nowhere)
+    let (task, _) = await cluster.runOperator(c, mlflow: registry, clock: clock)
+    defer { task.cancel() }
+    _ = try await c.client.create(EdgeModel.resource, namespace: "default", Self.edgeModel("far", uri: "mlflow://far@champion"))
+    #expect(try await cluster.eventually(20) { try await follow(c, "far").resolved?["reason"] == "ArtifactUnreachable" })
+    let message = try await follow(c, "far").resolved?["message"]?.stringValue ?? ""
+    #expect(message.hasPrefix("version 1 of far cannot be pinned: ") && message.hasSuffix("nothing is deployed until it is read"), "\(message)")
+    #expect(try await cluster.status(c, "far")["phase"] == "Pending")
+    #expect(await registry.reads["far/1"] == 1)
+
+    // Woken again and again without the clock moving: no new read.
+    for i in 0..<3 {
+      _ = try await c.client.patch(EdgeModel.resource, namespace: "default", name: "far", ["metadata": ["labels": ["poke": .string("\(i)")]]], type: .merge)
+      try await Task.sleep(for: .milliseconds(200))
+    }
+    #expect(await registry.reads["far/1"] == 1)
+    #expect(try await c.client.list(.deployments, namespace: "default", labelSelector: "edgeml.io/model=far").items.isEmpty)
+    let warnings = try await c.client.list(.events, namespace: "default").items.filter { $0["reason"] == "ArtifactUnreachable" }
+    #expect(warnings.count == 1 && warnings.first?["type"] == "Warning")
+    // 10 s on the clock: one more read; then 20 s between reads.
+    clock.advance(by: .seconds(10))
+    #expect(try await cluster.eventually { await registry.reads["far/1"] == 2 })
+    clock.advance(by: .seconds(10))
+    try await Task.sleep(for: .milliseconds(300))
+    #expect(await registry.reads["far/1"] == 2)
+    clock.advance(by: .seconds(10))
+    #expect(try await cluster.eventually { await registry.reads["far/1"] == 3 })
     await c.stop()
   }
 }

@@ -172,21 +172,27 @@ public struct EdgeModelStatus: Codable, Sendable, Equatable {
   public var builder: BuilderRecord?
   /// The candidate a Rollout runs beside the stable model, while one does.
   public var candidate: CandidateStatus?
-  /// What the MLflow alias of `spec.model.uri` names, and the version served (followed models only).
+  /// What the MLflow alias of `spec.model.uri` names, the version served, and their digests (models
+  /// from MLflow whose `spec.model.digest` is not given).
   public var follow: FollowStatus?
   public init() {}
 }
 
-/// Where a followed MLflow alias stands (docs/mlflow.md).
+/// Where a followed MLflow alias stands, and the digests the operator pinned (docs/mlflow.md).
 public struct FollowStatus: Codable, Sendable, Equatable {
-  /// The `mlflow://NAME@ALIAS` this status is about; another `spec.model.uri` starts over.
+  /// The `mlflow://NAME@ALIAS` (or `mlflow://NAME/VERSION` without a digest) this status is about;
+  /// another `spec.model.uri` starts over.
   public var uri: String?
   /// The version the alias named at the last successful look.
   public var resolvedVersion: String?
   /// When `resolvedVersion` last changed.
   public var resolvedAt: String?
+  /// The sha256 of `resolvedVersion`'s model file, read by the operator once (MLflow keeps none).
+  public var resolvedDigest: String?
   /// The version the stable workloads build and serve, pinned as `mlflow://NAME/VERSION`.
   public var servingVersion: String?
+  /// The sha256 of `servingVersion`'s model file: the `--model-digest` its engine builds check.
+  public var servingDigest: String?
   /// The Rollout moving the model to `resolvedVersion` (mode `rollout`), while there is one.
   public var rollout: String?
   public var message: String?

@@ -51,6 +51,8 @@ public struct EdgeModelReconciler: ObjectReconciler {
   let mlflow: any MLflowRegistry
   /// When each followed alias is looked at next.
   let followSchedule = FollowSchedule()
+  /// The digests of the MLflow model versions read, and when to read again those that failed.
+  let artifactPins = ArtifactPins()
 
   /// - Parameters:
   ///   - gpuUsage: the tally the controller's pod watch keeps (`OperatorAssembly` wires it).
@@ -72,16 +74,18 @@ public struct EdgeModelReconciler: ObjectReconciler {
     var model = model
     var rollouts = await context.caches.store(Self.rollouts)?.byIndex("model", key).compactMap { try? Rollout(json: $0) } ?? []
     let now = context.clock.timestamp.rfc3339
-    // A model that follows an MLflow alias is planned as the version it serves, pinned.
+    // A model from MLflow (an alias, or a version without a digest) is planned as the version it
+    // serves, pinned to that version and the digest of its model file.
     var follow: FollowPlanner.Plan?
     var followRequeue: Duration?
-    if case .alias(let name, let alias)? = MLflowModelReference(uri: model.spec.model.uri) {
-      let (lookup, next) = await lookUp(name: name, alias: alias, model: model, key: key, context: context)
-      let f = FollowPlanner.plan(.init(model: model, name: name, alias: alias, lookup: lookup, rollouts: rollouts, now: now))
+    if let resolved = await resolve(model, key: key, context: context) {
+      let (digests, failure, retry) = await pin(model, name: resolved.name, lookup: resolved.lookup, context: context)
+      let f = FollowPlanner.plan(.init(model: model, name: resolved.name, alias: resolved.alias, lookup: resolved.lookup,
+                                       rollouts: rollouts, now: now, digests: digests, pinFailure: failure))
       try await deleteRollouts(f.deletions, namespace: model.metadata.namespace ?? "default", context: context)
       rollouts.removeAll { f.deletions.contains($0.metadata.name ?? "") }
       follow = f
-      followRequeue = next
+      followRequeue = [resolved.next, retry].compactMap { $0 }.min()
       guard let source = f.source else {
         // No version known yet: nothing to deploy, and nothing pruned (workloads a former spec.model
         // left keep serving until the alias resolves).
@@ -90,7 +94,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
         status.conditions = Self.setting(f.condition, in: model.status?.conditions, now: now)
         status.phase = status.phase ?? .pending
         publishMetrics(model, status: status, request: context.request)
-        return ReconcilePlan(status: ModelCoding.encode(status), events: f.events, requeueAfter: next)
+        return ReconcilePlan(status: ModelCoding.encode(status), events: f.events, requeueAfter: followRequeue)
       }
       model.spec.model = source
     } else {
@@ -158,6 +162,24 @@ public struct EdgeModelReconciler: ObjectReconciler {
     ObjectMetrics.shared.forget(ResourceMetrics.key("EdgeModel", request))
   }
 
+  /// The registered model, alias and this pass's answer of a model from MLflow, with the delay
+  /// until the next look at its alias; nil when the model is not one `FollowPlanner` plans (another
+  /// scheme, or `mlflow://NAME/VERSION` with its digest given).
+  ///
+  /// A version named directly needs no look: it is its own answer, on every pass.
+  func resolve(_ model: EdgeModel, key: String, context: ReconcileContext) async
+    -> (name: String, alias: String?, lookup: AliasLookup?, next: Duration?)? {
+    switch MLflowModelReference(uri: model.spec.model.uri) {
+    case .alias(let name, let alias)?:
+      let (lookup, next) = await lookUp(name: name, alias: alias, model: model, key: key, context: context)
+      return (name, alias, lookup, next)
+    case .version(let name, let version)? where model.spec.model.digest == nil:
+      return (name, nil, .version(version), nil)
+    default:
+      return nil
+    }
+  }
+
   /// Asks MLflow for the alias when a look is due (on the controller's clock), and returns the
   /// answer (nil when none was due) with the delay until the next look.
   func lookUp(name: String, alias: String, model: EdgeModel, key: String, context: ReconcileContext) async -> (AliasLookup?, Duration) {
@@ -173,6 +195,38 @@ public struct EdgeModelReconciler: ObjectReconciler {
     let next = await followSchedule.record(key, uri: uri, succeeded: succeeded, interval: interval, now: context.clock.now)
     return (lookup, next)
   }
+
+  /// The digests of the versions the pass needs and the status does not record
+  /// (`FollowPlanner.versionsToPin`), read once per version (`ArtifactPins`); the first failure; and
+  /// the delay until a failed read is tried again.
+  func pin(_ model: EdgeModel, name: String, lookup: AliasLookup?, context: ReconcileContext) async
+    -> ([String: String], FollowPlanner.PinFailure?, Duration?) {
+    var digests: [String: String] = [:]
+    var failure: FollowPlanner.PinFailure?
+    var retry: Duration?
+    let maxBytes = model.spec.model.sizeLimit.flatMap(EnginePlan.bytes) ?? Self.defaultMaxFetchBytes
+    for version in FollowPlanner.versionsToPin(model, lookup: lookup) {
+      let outcome = await artifactPins.pin(name: name, version: version, maxBytes: maxBytes,
+                                           interval: FollowPlanner.interval(model.spec.model.follow), registry: mlflow,
+                                           now: context.clock.now)
+      switch outcome {
+      case .pinned(let digest):
+        digests[version] = digest
+        context.logger.info("MLflow model version pinned", metadata: ["mlflow.model": "\(name)", "mlflow.version": "\(version)",
+                                                                     "model.digest": "\(digest)"])
+      case .failed(let reason, let message, let retryIn):
+        if failure == nil { failure = .init(version: version, reason: reason, message: message) }
+        retry = min(retry ?? retryIn, retryIn)
+        context.logger.warning("MLflow model version not pinned", metadata: ["mlflow.model": "\(name)", "mlflow.version": "\(version)",
+                                                                            "reason": "\(reason)"])
+      }
+    }
+    return (digests, failure, retry)
+  }
+
+  /// The engine builder's own limit on a fetch when `spec.model.sizeLimit` is not set
+  /// (`FetchContext.defaultMaxBytes`, 4 GiB): the operator reads no more than the builder would.
+  static let defaultMaxFetchBytes = 4 << 30
 
   /// `condition` set among `conditions`, keeping its transition time from `previous` when its status is unchanged.
   static func setting(_ condition: StatusCondition, in conditions: [StatusCondition]?, previous: [StatusCondition]? = nil,

@@ -10,10 +10,25 @@ public enum AliasLookup: Sendable, Equatable {
   case failed(reason: String, message: String)
 }
 
-/// Resolves MLflow registered-model aliases: the one question the operator asks MLflow.
+/// What pinning a model version's artifact came to (docs/mlflow.md, "Pinning").
+public enum ArtifactPin: Sendable, Equatable {
+  /// `sha256:<64 hex>` of the model file, and its size in bytes.
+  case digest(String, size: Int)
+  /// No digest; `reason` is the `ModelResolved` condition's reason (`ArtifactUnreachable`,
+  /// `ArtifactNotFound`, `ArtifactTooLarge`, `ArtifactUnreadable`, `MLflowNotConfigured`), `message` says
+  /// what happened, for people.
+  case failed(reason: String, message: String)
+}
+
+/// The two questions the operator asks MLflow: which version an alias names, and what the model
+/// file of a version hashes to.
 public protocol MLflowRegistry: Sendable {
   /// The version `alias` of registered model `name` names now.
   func lookUp(name: String, alias: String) async -> AliasLookup
+  /// The sha256 of the model file of version `version` of `name` (the file the engine builder
+  /// fetches, `MLflowArtifactLocation`), read as a stream and never kept; a file of more than
+  /// `maxBytes` bytes fails with `ArtifactTooLarge`.
+  func artifactDigest(name: String, version: String, maxBytes: Int) async -> ArtifactPin
 }
 
 /// `MLflowRegistry` over MLflow's REST API, at `MLFLOW_TRACKING_URI` with `MLFLOW_TRACKING_TOKEN`
@@ -32,29 +47,32 @@ public struct MLflowRESTRegistry: MLflowRegistry {
   public let trackingURI: String?
   let token: String?
   let transport: HTTPTransport?
+  /// Of each JSON call (a look at an alias, a version's location, a folder's listing).
   let timeout: Duration
+  /// Of the whole download of a model file when its digest is pinned.
+  let downloadTimeout: Duration
 
   /// - Parameters:
   ///   - environment: the operator's environment (`MLFLOW_TRACKING_URI`, `MLFLOW_TRACKING_TOKEN`).
   ///   - transport: the libcurl transport to send with (nil: the operator's shared one).
-  public init(environment: [String: String], transport: HTTPTransport? = nil, timeout: Duration = .seconds(10)) {
+  ///   - downloadTimeout: the longest a model file's download may take (the whole transfer).
+  public init(environment: [String: String], transport: HTTPTransport? = nil, timeout: Duration = .seconds(10),
+              downloadTimeout: Duration = .seconds(900)) {
     var base = environment["MLFLOW_TRACKING_URI"]?.trimmingWhitespace() ?? ""
     while base.hasSuffix("/") { base.removeLast() }
     trackingURI = base.isEmpty ? nil : base
     token = environment["MLFLOW_TRACKING_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     self.transport = transport ?? RolloutRouting.sharedTransport
     self.timeout = timeout
+    self.downloadTimeout = downloadTimeout
   }
 
   public func lookUp(name: String, alias: String) async -> AliasLookup {
     guard let base = trackingURI, base.hasPrefix("http://") || base.hasPrefix("https://") else {
-      return .failed(reason: "MLflowNotConfigured",
-                     message: "the operator has no MLflow tracking server: set MLFLOW_TRACKING_URI (an http(s) URL) in its environment")
+      return .failed(reason: "MLflowNotConfigured", message: Self.notConfigured)
     }
     guard let transport else { return .failed(reason: "MLflowUnreachable", message: "libcurl could not be loaded") }
     let url = base + "/api/2.0/mlflow/registered-models/alias?name=" + percentEncode(name) + "&alias=" + percentEncode(alias)
-    var headers: [(String, String)] = [("Accept", "application/json")]
-    if let token { headers.append(("Authorization", "Bearer \(token)")) }
     let response: HTTPResponse
     do {
       response = try await transport.send(HTTPRequest(method: "GET", url: url, headers: headers, timeout: timeout))
@@ -64,6 +82,15 @@ public struct MLflowRESTRegistry: MLflowRegistry {
       return .failed(reason: "MLflowUnreachable", message: "MLflow at \(base) did not answer: \(error)")
     }
     return Self.decode(status: response.status, body: response.body, name: name, alias: alias)
+  }
+
+  static let notConfigured = "the operator has no MLflow tracking server: set MLFLOW_TRACKING_URI (an http(s) URL) in its environment"
+
+  /// The headers of every request: JSON, and the token when there is one.
+  var headers: [(String, String)] {
+    var headers: [(String, String)] = [("Accept", "application/json")]
+    if let token { headers.append(("Authorization", "Bearer \(token)")) }
+    return headers
   }
 
   /// The lookup an answer of the alias endpoint means.

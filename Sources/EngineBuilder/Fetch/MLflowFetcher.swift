@@ -60,22 +60,16 @@ public struct MLflowFetcher: ArtifactFetcher {
     }
 
     let url: String
-    if let folder = Self.proxiedPath(artifactURI) {
+    if let folder = MLflowArtifactLocation.proxiedPath(artifactURI) {
       let listing = try await client.json("/api/2.0/mlflow-artifacts/artifacts", ["path": folder])
       let files = ((listing["files"] as? [[String: Any]]) ?? []).filter { ($0["is_dir"] as? Bool) != true }
         .compactMap { $0["path"] as? String }
-      let chosen: String
-      if files.contains("model.onnx") {
-        chosen = "model.onnx"
-      } else if files.count == 1 {
-        chosen = files[0]
-      } else {
-        throw FetchError(uri: uri, message: "\(artifactURI) has no model.onnx and \(files.count) files (\(files.sorted().joined(separator: ", "))); "
-                         + "name one model file model.onnx")
+      guard let chosen = MLflowArtifactLocation.modelFile(among: files) else {
+        throw FetchError(uri: uri, message: MLflowArtifactLocation.noModelFile(in: artifactURI, files: files))
       }
       url = base + "/api/2.0/mlflow-artifacts/artifacts/" + SigV4Signer.encodePath(folder + "/" + chosen)
     } else {
-      url = base + "/model-versions/get-artifact?" + Self.query(["name": name, "version": version, "path": "model.onnx"])
+      url = base + "/model-versions/get-artifact?" + Self.query(["name": name, "version": version, "path": MLflowArtifactLocation.modelFile])
     }
     let written = try await client.download.download(client.request(url), to: destination) { status, body in
       Self.describe(status: status, body: body)
@@ -90,26 +84,6 @@ public struct MLflowFetcher: ArtifactFetcher {
       throw FetchError(uri: uri, message: "an MLflow URI is mlflow://NAME@ALIAS or mlflow://NAME/VERSION")
     }
     return reference
-  }
-
-  /// The path under the artifact proxy of `mlflow-artifacts:/p`, `mlflow-artifacts://host/p` or
-  /// `http(s)://host/api/2.0/mlflow-artifacts/artifacts/p`; nil for locations the server does not proxy.
-  static func proxiedPath(_ artifactURI: String) -> String? {
-    var path: Substring
-    if artifactURI.hasPrefix("mlflow-artifacts://") {
-      let rest = artifactURI.dropFirst("mlflow-artifacts://".count)
-      path = rest.firstIndex(of: "/").map { rest[$0...] } ?? ""
-    } else if artifactURI.hasPrefix("mlflow-artifacts:") {
-      path = artifactURI.dropFirst("mlflow-artifacts:".count)
-    } else if let anchor = artifactURI.range(of: "/api/2.0/mlflow-artifacts/artifacts/"),
-              artifactURI.hasPrefix("http://") || artifactURI.hasPrefix("https://") {
-      path = artifactURI[anchor.upperBound...]
-    } else {
-      return nil
-    }
-    while path.hasPrefix("/") { path = path.dropFirst() }
-    while path.hasSuffix("/") { path = path.dropLast() }
-    return String(path)
   }
 
   static func query(_ items: [String: String]) -> String {

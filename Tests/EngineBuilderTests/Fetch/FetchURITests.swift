@@ -1,3 +1,4 @@
+import EdgeMLVocabulary
 import Foundation
 import KubeClient
 import Testing
@@ -90,10 +91,18 @@ struct FetchURITests {
 
   @Test("Proxied MLflow artifact locations map to a path under the proxy; others are not listed")
   func mlflowProxiedPath() {
-    #expect(MLflowFetcher.proxiedPath("mlflow-artifacts:/0/models/m-1/artifacts") == "0/models/m-1/artifacts")
-    #expect(MLflowFetcher.proxiedPath("mlflow-artifacts://tracking:5000/3/abc/artifacts/model/") == "3/abc/artifacts/model")
-    #expect(MLflowFetcher.proxiedPath("https://t/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts") == "1/r/artifacts")
-    #expect(MLflowFetcher.proxiedPath("s3://bucket/mlruns/1/abc/artifacts") == nil)
+    #expect(MLflowArtifactLocation.proxiedPath("mlflow-artifacts:/0/models/m-1/artifacts") == "0/models/m-1/artifacts")
+    #expect(MLflowArtifactLocation.proxiedPath("mlflow-artifacts://tracking:5000/3/abc/artifacts/model/") == "3/abc/artifacts/model")
+    #expect(MLflowArtifactLocation.proxiedPath("https://t/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts") == "1/r/artifacts")
+    #expect(MLflowArtifactLocation.proxiedPath("s3://bucket/mlruns/1/abc/artifacts") == nil)
+  }
+
+  @Test("The model file of an MLflow version is model.onnx, else the folder's only file")
+  func mlflowModelFile() {
+    #expect(MLflowArtifactLocation.modelFile(among: ["MLmodel", "model.onnx", "conda.yaml"]) == "model.onnx")
+    #expect(MLflowArtifactLocation.modelFile(among: ["detector.plan"]) == "detector.plan")
+    #expect(MLflowArtifactLocation.modelFile(among: ["a.onnx", "b.onnx"]) == nil)
+    #expect(MLflowArtifactLocation.modelFile(among: []) == nil)
   }
 
   @Test("A redirect to another host drops the Authorization header")
