@@ -79,7 +79,7 @@ struct WorkQueueTests {
     stopping.cancel()
     #expect(await stopping.value == nil)
     #expect(q.depth == 1)
-    #expect(await q.get() == "k")
+    if q.depth == 1 { #expect(await q.get() == "k") }   // the next worker gets it (not waited for when it is gone)
   }
 
   @Test("the queue wait reported for each key runs from its add (or the end of its delay) to a worker taking it")
