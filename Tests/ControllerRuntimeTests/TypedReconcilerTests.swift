@@ -2,6 +2,7 @@ import KubeClient
 import KubeCore
 import KubeEmulator
 import Logging
+import Synchronization
 import Testing
 @testable import ControllerRuntime
 
@@ -129,6 +130,44 @@ struct TypedReconcilerTests {
     await flaky.process(request)
     #expect(flaky.queue.failures(request) == 2)
     #expect(flaky.metrics.count("error") == 2)
+    c.shutdown()
+    await emulator.shutdown()
+  }
+
+  /// A reconcile whose write is cut short when the controller stops: the first call waits on the
+  /// clock until its task is cancelled; a later call on a cancelled task throws `CancellationError`
+  /// at once, as `KubeClient.send` does before any request. Past `limit` calls it gives up and
+  /// returns, so a controller that keeps calling it still ends and the test can count the calls.
+  final class StoppedWriteReconciler: Reconciler {
+    let calls = Mutex(0)
+    let limit = 50
+    func reconcile(_ request: ReconcileRequest, context: ReconcileContext) async throws -> ReconcileResult {
+      let n = calls.withLock { $0 += 1; return $0 }
+      if n == 1 { try await context.clock.sleep(for: .seconds(3600)) }
+      if n >= limit { return .done }
+      try Task.checkCancellation()
+      return .done
+    }
+  }
+
+  @Test("a controller stopped during a reconcile keeps the key for a successor and returns: its cancelled worker takes no more keys")
+  func stopDuringAReconcile() async throws {
+    let emulator = try await startEmulator()
+    let c = try client(for: emulator)
+    let clock = ManualClock()
+    let reconciler = StoppedWriteReconciler()
+    let spec = ControllerSpec(name: "widgets", for: widgets, kind: "Widget", reconciler: reconciler).workers(1)
+    let manager = await Manager(client: c, controllers: [spec], namespace: "default", clock: clock, recorder: nil, leaderElector: nil,
+                                logger: Logger(label: "test"))
+    let controller = manager.controllers[0]
+    controller.queue.add(ReconcileRequest(namespace: "default", name: "w"))
+    let run = Task { await controller.run() }
+    await clock.waitForSleepers(1)   // the reconcile is in flight (the delay loop has nothing to sleep for)
+    run.cancel()
+    await run.value
+    // Put back once, and not handed straight back to the stopping worker (which spun on it).
+    #expect(reconciler.calls.withLock { $0 } == 1)
+    #expect(controller.queue.depth == 1)
     c.shutdown()
     await emulator.shutdown()
   }

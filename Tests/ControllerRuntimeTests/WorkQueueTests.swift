@@ -68,6 +68,20 @@ struct WorkQueueTests {
     #expect(await q.get() == "k")   // the cancelled worker did not swallow it
   }
 
+  @Test("a cancelled worker is handed no key, even one waiting: the key stays for the next worker")
+  func cancelledWorkerTakesNothing() async {
+    let q = WorkQueue<String>()
+    q.add("k")
+    let stopping = Task { () -> String? in
+      while !Task.isCancelled { await Task.yield() }
+      return await q.get()
+    }
+    stopping.cancel()
+    #expect(await stopping.value == nil)
+    #expect(q.depth == 1)
+    if q.depth == 1 { #expect(await q.get() == "k") }   // the next worker gets it (not waited for when it is gone)
+  }
+
   @Test("the queue wait reported for each key runs from its add (or the end of its delay) to a worker taking it")
   func queueWaitIsMeasuredOnTheClock() async {
     let clock = ManualClock()

@@ -13,8 +13,9 @@ import Synchronization
 ///
 /// *Guarantees*: a delayed key is never handed out before its time, and never lost: it is handed
 /// out once its time has come (immediately, if it is added without a delay meanwhile).
-/// Cancelling a task waiting in `get()` makes that call return nil; `runDelays()` returns when its
-/// task is cancelled or the queue shuts down.
+/// Cancelling a task waiting in `get()` makes that call return nil, and a cancelled task's `get()`
+/// returns nil even while keys wait; `runDelays()` returns when its task is cancelled or the queue
+/// shuts down.
 public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
   private struct Delayed: Comparable {
     var due: ContinuousClock.Instant
@@ -130,18 +131,27 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
 
   /// The next key to process, waiting for one; nil once the queue is shut down or the calling task
   /// is cancelled.
+  ///
+  /// A cancelled task gets nil even while keys wait: a worker stopping mid-reconcile puts its key
+  /// back (`Controller.process`, for a successor), and handing that key straight back to the same
+  /// stopping worker would spin — every call the worker makes now fails at once with
+  /// `CancellationError`, puts the key back again, and the worker never gets to return.
+  /// (controller-runtime reaches the same end differently: it shuts its queue down as soon as the
+  /// context is done, so a request re-added by a cancelled reconcile is dropped —
+  /// pkg/internal/controller/controller.go, `Start`.)
   public func get() async -> Key? {
     let id = state.withLock { s -> UInt64 in s.nextSequence += 1; return s.nextSequence }
     return await withTaskCancellationHandler {
       await withCheckedContinuation { (c: CheckedContinuation<Key?, Never>) in
         let now = clock.now
         let (answer, waited) = state.withLock { s -> (Key??, Duration?) in
+          if Task.isCancelled { return (.some(nil), nil) }
           if let key = s.queue.popFirst() {
             s.dirty.remove(key)
             s.processing.insert(key)
             return (.some(key), s.addedAt.removeValue(forKey: key).map { now - $0 })
           }
-          if s.isShuttingDown || Task.isCancelled { return (.some(nil), nil) }
+          if s.isShuttingDown { return (.some(nil), nil) }
           s.waiters.append((id, c))
           return (.none, nil)
         }

@@ -17,12 +17,13 @@ import Testing
 /// The agents' answers come from the test (`Agents`); a silent agent is a real loopback listener
 /// that never answers, scraped over HTTP as the operator scrapes.
 ///
-/// Disabled: under `swift test` on this 2-core machine the suite hung (2026-12-07, no test finished
-/// in 200 s). A sample of the hung process showed its only cooperative-pool thread busy (state R)
-/// in `DriftPolicyReconciler.plan` → `ModelCoding.encode` → `JSONValueEncoder`'s key sort, the curl
-/// and NIO threads idle: a reconcile loop or an encode far too slow, not a blocked wait. Not
-/// diagnosed further yet; enable once found.
-@Suite(.serialized, .disabled("hangs under swift test: the cooperative pool is busy in DriftPolicyReconciler.plan's status encode (see above)"))
+/// Stopping a controller (`stop`, and the first controller of `stoppedBetweenJobAndStatus`) used to
+/// hang the suite: a worker cancelled in the middle of a reconcile that writes put its key back, the
+/// work queue handed it straight back to the same cancelled worker, and every call the worker made
+/// failed at once with `CancellationError` — a loop with no I/O through `plan` and its status encode
+/// that never let the manager return. A cancelled worker now takes no key
+/// (`WorkQueue.get`; `TypedReconcilerTests.stopDuringAReconcile`).
+@Suite(.serialized)
 struct DriftPolicyFaultTests {
   typealias Cluster = EdgeModelReconcilerTests.Cluster
   let cluster = EdgeModelReconcilerTests()
