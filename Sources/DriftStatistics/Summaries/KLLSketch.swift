@@ -139,6 +139,9 @@ public struct KLLSketch: Sendable, Equatable {
   /// How many values the sketch retains.
   public var retainedCount: Int { levels.reduce(0) { $0 + $1.count } }
 
+  /// How many compactor levels the sketch has; the top level's items weigh 2^(levelCount − 1) each.
+  public var levelCount: Int { levels.count }
+
   private func capacity(level h: Int) -> Int {
     let depth = levels.count - 1 - h
     return max(8, Int((Double(k) * pow(2.0 / 3.0, Double(depth))).rounded(.up)))
