@@ -66,11 +66,10 @@ public struct AgentConfiguration: Sendable, Equatable {
 
   /// The most summary bytes one window of one numerical feature can hold (a serialized KLL sketch).
   ///
-  /// Derived from `KLLSketch`'s compaction rule: after each insertion every level h holds fewer
-  /// items than its capacity max(8, ⌈k·(2/3)^depth⌉), the depth counted before the insertion's own
-  /// compaction may add a level on top, so one level deeper than now: the levels together retain
-  /// fewer than Σ (k·(2/3)^(d−1) + 9) ≤ 4.5·k + 9·H items, H levels. A window of fewer than 2³²
-  /// values has H ≤ 33. Each item is 8 bytes; the header 44 bytes and 4 per level.
+  /// Derived from `KLLSketch`'s compaction rule: after each insertion the levels together retain
+  /// at most the sketch's total capacity Σ max(8, round(k·(2/3)^depth)) < 3·k + 8·H items, H
+  /// levels; the bound keeps the looser 4.5·k + 9·H of the earlier (eager) rule. A window of fewer
+  /// than 2³² values has H ≤ 33. Each item is 8 bytes; the header 44 bytes and 4 per level.
   public var numericalWindowBytesBound: Int {
     let levels = 33
     return 44 + 4 * levels + 8 * (9 * sketchK / 2 + 9 * levels)

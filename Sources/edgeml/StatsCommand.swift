@@ -15,7 +15,7 @@ struct StatsCommand: ParsableCommand {
     abstract: "Drift statistics (KS, chi², PSI, JS, Wasserstein, …) on files, as JSON.",
     discussion: StatsTestCommand.fileFormats,
     subcommands: [StatsTestCommand.self, StatsAdjustCommand.self, StatsBatchCommand.self, StatsSketchCommand.self,
-                  StatsNumbersCommand.self, StatsDriftBenchCommand.self],
+                  StatsNumbersCommand.self, StatsDriftBenchCommand.self, StatsSketchMergeBenchCommand.self],
     defaultSubcommand: StatsTestCommand.self
   )
 }
