@@ -37,12 +37,20 @@ def show(rss):
     return f"{total:.1f} MiB (anonymous {anon:.1f}, file-backed {file_backed:.1f})"
 
 
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, ".build-static", "release", "edgeml"))
     ap.add_argument("--operator-bin", help="edgeml-operator, or edgeml to run `edgeml operator` (default: the "
                                            "edgeml-operator beside --bin if it exists, else --bin)")
     ap.add_argument("--models", type=int, default=1000)
+    ap.add_argument("--metrics", action="store_true", help="serve /metrics over HTTPS (the manifests' way) while measuring")
     args = ap.parse_args()
     slim = os.path.join(os.path.dirname(args.bin), "edgeml-operator")
     operator_bin = args.operator_bin or (slim if os.path.exists(slim) else args.bin)
@@ -80,7 +88,10 @@ def main():
                            "spec": {"model": {"uri": f"oci://registry.example.com/{n}:1"}, "serving": {"image": "triton:1"}}}
         call("POST", "/apis/edgeml.io/v1alpha1/namespaces/default/edgemodels", model("first"))
         t0 = time.perf_counter()
-        op = subprocess.Popen([*operator_cmd, "--kubeconfig", kc, "--metrics-bind-address", "0", "--health-port", "0"],
+        # As the manifests run it: /metrics over HTTPS with TokenReview (`--metrics-secure` is the
+        # default), on a loopback port; or no metrics server at all.
+        metrics = ["--metrics-bind-address", f"127.0.0.1:{free_port()}"] if args.metrics else ["--metrics-bind-address", "0"]
+        op = subprocess.Popen([*operator_cmd, "--kubeconfig", kc, *metrics, "--health-port", "0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while "observedGeneration" not in call("GET", "/apis/edgeml.io/v1alpha1/namespaces/default/edgemodels/first").get("status", {}):
             time.sleep(0.005)
@@ -113,7 +124,7 @@ def main():
         time.sleep(20)
         writes = rv() - before
         print("operator benchmark (release build, emulator over HTTP)")
-        print(f"  operator measured: {' '.join(operator_cmd)}")
+        print(f"  operator measured: {' '.join(operator_cmd)}" + (" (metrics over HTTPS, as the manifests run it)" if args.metrics else " (no metrics server)"))
         print(f"  cold start to first reconcile written: {cold * 1000:.0f} ms")
         print(f"  RSS with 1 EdgeModel cached: {show(idle)}")
         print(f"  RSS with {args.models + 1} EdgeModels, 5,000 pods and 500 nodes cached: {show(loaded)}")
