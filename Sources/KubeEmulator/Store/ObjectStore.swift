@@ -132,12 +132,13 @@ public final class ObjectStore: @unchecked Sendable {
     public func objects(_ storageKey: String, namespace: String, selector: LabelSelector,
                         where isIncluded: (JSONValue) -> Bool = { _ in true }) -> [JSONValue] {
       func matches(_ o: JSONValue) -> Bool { selector.matches(State.labels(of: o)) && isIncluded(o) }
-      var narrowest: [Set<String>]?
+      var narrowest: (postings: [Set<String>], size: Int)?
       for r in selector.requirements where [.equals, .doubleEquals, .in].contains(r.operator) {
         let postings = r.values.compactMap { byLabel[State.labelKey(storageKey, namespace, r.key, $0)] }
-        if narrowest == nil || postings.reduce(0, { $0 + $1.count }) < narrowest!.reduce(0, { $0 + $1.count }) { narrowest = postings }
+        let size = postings.reduce(0) { $0 + $1.count }
+        if size < narrowest?.size ?? .max { narrowest = (postings, size) }
       }
-      guard let narrowest else { return objects(storageKey, namespace: namespace, where: matches) }
+      guard let narrowest = narrowest?.postings else { return objects(storageKey, namespace: namespace, where: matches) }
       guard let bucket = buckets[storageKey] else { return [] }
       var out: [JSONValue] = []
       for keys in narrowest {
