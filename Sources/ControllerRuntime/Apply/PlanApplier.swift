@@ -13,6 +13,8 @@ import Logging
 /// - The status is patched only when it differs from the cached owner's, with a merge patch that
 ///   also removes what the new status no longer has.
 /// - Events are recorded once the status is written.
+/// - The owner's version before and after the status write goes to `expectations`, so that no
+///   reconcile plans again from the copy this write replaced.
 ///
 /// *Guarantees*: an owner that is gone or terminating gets nothing created for it. The cache may
 /// not know yet, so before the first create of a plan the owner is read from the server: a
@@ -34,15 +36,20 @@ public struct PlanApplier: Sendable {
   /// The owned resources and their caches.
   public let owned: [GroupVersionResource: Store]
   public let recorder: EventRecorder?
+  /// Where the owner's writes are remembered until the cache has them (nil: nowhere). The Manager
+  /// gives each controller one, and holds back a reconcile that would plan from a copy one of its
+  /// writes replaced (`TypedReconciler`).
+  public let expectations: WriteExpectations?
 
   public init(client: KubeClient, fieldManager: String, hashAnnotation: String, ownerResource: GroupVersionResource,
-              owned: [GroupVersionResource: Store], recorder: EventRecorder?) {
+              owned: [GroupVersionResource: Store], recorder: EventRecorder?, expectations: WriteExpectations? = nil) {
     self.client = client
     self.fieldManager = fieldManager
     self.hashAnnotation = hashAnnotation
     self.ownerResource = ownerResource
     self.owned = owned
     self.recorder = recorder
+    self.expectations = expectations
   }
 
   /// What one `apply` did.
@@ -111,10 +118,12 @@ public struct PlanApplier: Sendable {
       let current = owner["status"]
       if current != status {
         do {
-          _ = try await client.patch(ownerResource, namespace: ownerResource.namespaced ? namespace : nil, name: ownerName,
-                                     ["status": MergePatch.diff(from: current, to: status)], type: .merge, subresource: "status",
-                                     projection: .nothing)
+          let written = try await client.patch(ownerResource, namespace: ownerResource.namespaced ? namespace : nil, name: ownerName,
+                                               ["status": MergePatch.diff(from: current, to: status)], type: .merge,
+                                               subresource: "status", projection: Self.resourceVersionOnly)
           report.statusWritten = true
+          expectations?.wrote(Store.key(of: owner), replaced: owner[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
+                              written: written[path: ["metadata", "resourceVersion"]]?.stringValue ?? "")
         } catch let e as KubeAPIError where e.isNotFound {
           report.ownerGone = true
           return report
@@ -166,6 +175,9 @@ public struct PlanApplier: Sendable {
     }
     return String(decoding: out, as: UTF8.self)
   }
+
+  /// An answer read for its resourceVersion alone.
+  public static let resourceVersionOnly = JSONProjection.keeping(["metadata"], members: ["metadata": .keeping(["resourceVersion"])])
 
   static func isControlled(_ object: JSONValue, byUID uid: String) -> Bool {
     (object[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).contains {

@@ -11,6 +11,7 @@ public actor Informer {
   public nonisolated let labelSelector: String?
   private let reflector: Reflector
   private var handlers: [@Sendable (ObjectChange) async -> Void] = []
+  private var observers: [@Sendable (ObjectChange) -> Void] = []
   public nonisolated let stats = Reflector.Stats()
 
   /// - Parameters:
@@ -37,10 +38,17 @@ public actor Informer {
     handlers.append(handler)
   }
 
+  /// Adds an observer of every change, even one that moved only the resourceVersion (which no
+  /// handler sees); call before `run`.
+  public func addObserver(_ observer: @escaping @Sendable (ObjectChange) -> Void) {
+    observers.append(observer)
+  }
+
   /// Lists and watches until cancelled.
   public func run() async throws {
-    let handlers = self.handlers
+    let handlers = self.handlers, observers = self.observers
     try await reflector.run(stats: stats) { change in
+      for o in observers { o(change) }
       // A change no handler can see (only the resourceVersion moved: a write to a part this cache
       // does not keep) reaches none. Measured with 1,000 EdgeModels: every PodDisruptionBudget and
       // Deployment status write woke its model, about twice the reconciles the models needed.

@@ -29,11 +29,18 @@ public struct Manager: Sendable {
     for spec in specs {
       var owned: [GroupVersionResource: Store] = [:]
       for w in spec.watches where w.isOwned { owned[w.key.resource] = caches.informers[w.key]?.store }
+      let expectations = WriteExpectations(clock: clock)
       let applier = PlanApplier(client: client, fieldManager: spec.fieldManager, hashAnnotation: spec.hashAnnotation,
-                                ownerResource: spec.primary.resource, owned: owned, recorder: recorder)
+                                ownerResource: spec.primary.resource, owned: owned, recorder: recorder, expectations: expectations)
       let controller = Controller(name: spec.name, reconciler: spec.reconciler, workers: spec.workers, logger: logger, clock: clock,
                                   client: client, caches: caches, applier: applier, recorder: recorder)
       let primaryFilter = spec.primaryFilter
+      // Every change of a primary object, even one the filter drops (a DriftPolicy's status), may
+      // be the write a held-back reconcile waits for.
+      await caches.informers[spec.primary]?.addObserver { change in
+        let rv = change.new?[path: ["metadata", "resourceVersion"]]?.stringValue
+        if expectations.observed(change.key, resourceVersion: change.isDelete ? nil : rv ?? "") { controller.enqueue(key: change.key) }
+      }
       await caches.informers[spec.primary]?.addHandler { change in
         if primaryFilter(change) { controller.enqueue(key: change.key) }
       }

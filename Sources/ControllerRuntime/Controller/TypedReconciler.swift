@@ -30,7 +30,8 @@ extension ObjectReconciler {
 /// Does once what every controller of a custom resource needs, around an `ObjectReconciler`:
 /// reads the object from the cache, decodes it once per resourceVersion, handles deletion and the
 /// finalizer, turns an invalid spec into `Ready=False`/`InvalidSpec` plus an Event (no retry loop),
-/// and applies the plan.
+/// and applies the plan. A copy older than the controller's own last write to the object is not
+/// planned from (`WriteExpectations`).
 ///
 /// Finalizers follow kube-rs's four cases (kube-runtime/src/finalizer.rs): live without the
 /// finalizer → add it; live with it → reconcile; deleting with it → clean up, then remove it;
@@ -51,10 +52,20 @@ public struct TypedReconciler<R: ObjectReconciler>: Reconciler {
       throw TerminalError(PlanError.unknownResource(resource, object: "primary cache"))
     }
     let key = request.description
-    guard let json = await store.get(key) else {
+    guard var json = await store.get(key) else {
       await decoded.forget(key)
       await inner.forget(request)
       return .done
+    }
+    switch context.applier.expectations?.verdict(key, resourceVersion: Self.resourceVersion(json)) ?? .fresh {
+    case .fresh: break
+    case .wait:
+      // Our last write is not in the cache yet: the Manager queues the key when it arrives.
+      context.logger.debug("Cache behind our last write; waiting for it")
+      return .done
+    case .readAgain:
+      guard let newer = await store.get(key) else { return .done }
+      json = newer
     }
     let finalizers = (json[path: ["metadata", "finalizers"]]?.arrayValue ?? []).compactMap(\.stringValue)
     if json[path: ["metadata", "deletionTimestamp"]] != nil {
@@ -62,7 +73,7 @@ public struct TypedReconciler<R: ObjectReconciler>: Reconciler {
       try await inner.finalize(json, context: context)
       let patch: JSONValue = [["op": "test", "path": .string("/metadata/finalizers/\(index)"), "value": .string(finalizer)],
                               ["op": "remove", "path": .string("/metadata/finalizers/\(index)")]]
-      try await patchFinalizers(patch, request: request, context: context)
+      try await patchFinalizers(patch, of: json, request: request, context: context)
       return .done
     }
     if let finalizer = inner.finalizer, !finalizers.contains(finalizer) {
@@ -72,7 +83,7 @@ public struct TypedReconciler<R: ObjectReconciler>: Reconciler {
            ["op": "add", "path": "/metadata/finalizers", "value": [.string(finalizer)]]]
         : [["op": "test", "path": "/metadata/finalizers", "value": current!],
            ["op": "add", "path": "/metadata/finalizers/-", "value": .string(finalizer)]]
-      try await patchFinalizers(patch, request: request, context: context)
+      try await patchFinalizers(patch, of: json, request: request, context: context)
       return .done   // the change comes back through the watch and is reconciled then
     }
     let object: R.Object
@@ -101,10 +112,13 @@ public struct TypedReconciler<R: ObjectReconciler>: Reconciler {
     return ReconcilePlan(status: .object(status), events: [PlannedEvent(type: "Warning", reason: "InvalidSpec", note: message)])
   }
 
-  private func patchFinalizers(_ patch: JSONValue, request: ReconcileRequest, context: ReconcileContext) async throws {
+  static func resourceVersion(_ json: JSONValue) -> String { json[path: ["metadata", "resourceVersion"]]?.stringValue ?? "" }
+
+  private func patchFinalizers(_ patch: JSONValue, of json: JSONValue, request: ReconcileRequest, context: ReconcileContext) async throws {
     do {
-      _ = try await context.client.patch(resource, namespace: resource.namespaced ? request.namespace : nil, name: request.name,
-                                         patch, type: .json, projection: .nothing)
+      let written = try await context.client.patch(resource, namespace: resource.namespaced ? request.namespace : nil, name: request.name,
+                                                   patch, type: .json, projection: PlanApplier.resourceVersionOnly)
+      context.applier.expectations?.wrote(request.description, replaced: Self.resourceVersion(json), written: Self.resourceVersion(written))
     } catch let e as KubeAPIError where e.isNotFound {
       // Gone meanwhile: nothing left to finalize.
     }
