@@ -73,4 +73,44 @@ struct EventRecorderTests {
     await recorder.record(regarding: target, type: "Normal", reason: "Step", action: "Reconcile", note: "step \(distinct - 1)")
     #expect(await recorder.writes == distinct)
   }
+
+  @Test("while deliver() runs, record returns before the Event is written; the Events are written in order, and what overflows the queue of 1,000 is dropped and counted")
+  func background() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let c = try client(for: emulator)
+    defer { c.shutdown() }
+    let target = try await c.create(.configMaps, namespace: "default", cm("steps", "1"))
+    let recorder = EventRecorder(client: c, reportingController: "edgeml.io/operator", reportingInstance: "test-0")
+    // Every answer of the server now takes a second: a recorder writing inline would take 3 s for
+    // the three records below.
+    var faults = emulator.api.faults.configuration
+    faults.latency = .seconds(1)
+    emulator.api.faults.configuration = faults
+    let writer = Task { await recorder.deliver() }
+    try #require(try await eventually { await recorder.isDelivering })
+    for i in 0..<3 {
+      await recorder.record(regarding: target, type: "Normal", reason: "Step", action: "Reconcile", note: "step \(i)")
+    }
+    #expect(await recorder.writes == 0)    // queued, none written yet
+    #expect(try await eventually(20) { await recorder.writes == 3 })
+    faults.latency = .zero
+    emulator.api.faults.configuration = faults
+    let notes = try await c.list(.events, namespace: "default").items
+      .sorted { ($0["eventTime"]?.stringValue ?? "", $0[path: ["metadata", "name"]]?.stringValue ?? "") < ($1["eventTime"]?.stringValue ?? "", $1[path: ["metadata", "name"]]?.stringValue ?? "") }
+      .compactMap { $0["note"]?.stringValue }
+    #expect(notes == ["step 0", "step 1", "step 2"])
+
+    // A writer held by a slow server and a burst of 1,003 Events: 1,000 wait, the one being written
+    // (if the writer took it already) does not count, the rest are dropped.
+    faults.latency = .seconds(1)
+    emulator.api.faults.configuration = faults
+    for i in 0..<1_003 {
+      await recorder.record(regarding: target, type: "Normal", reason: "Burst", action: "Reconcile", note: "burst \(i)")
+    }
+    #expect((2...3).contains(await recorder.dropped))
+    writer.cancel()
+    await writer.value
+    #expect(await recorder.isDelivering == false)
+  }
 }

@@ -10,6 +10,8 @@ public struct Manager: Sendable {
   public var leaderElector: LeaderElector?
   public let logger: Logger
   public let clock: any ControllerClock
+  /// Where the controllers' Events go; written in the background while the controllers run.
+  public let recorder: EventRecorder?
   /// Called once every informer has synced (readiness).
   public var onSynced: (@Sendable () -> Void)?
 
@@ -57,6 +59,7 @@ public struct Manager: Sendable {
     self.leaderElector = leaderElector
     self.logger = logger
     self.clock = clock
+    self.recorder = recorder
   }
 
   /// The controller named `name`.
@@ -89,8 +92,11 @@ public struct Manager: Sendable {
         logger.info("Caches synced", metadata: ["informers": "\(informers.count)"])
         onSynced?()
         let controllers = self.controllers
+        let recorder = self.recorder
         let runControllers: @Sendable () async throws -> Void = {
           await withDiscardingTaskGroup { g in
+            // A reconcile queues its Events and goes on; one task writes them.
+            if let recorder { g.addTask { await recorder.deliver() } }
             for c in controllers { g.addTask { await c.run() } }
           }
         }

@@ -13,6 +13,14 @@ import KubeCore
 /// identical to one seen in the last `seriesWindow` (same object, type, reason, action, note) joins
 /// its series instead of creating a new Event; the series count is written at most once per
 /// `seriesUpdateInterval`, so a hot failure costs one write per interval, not one per occurrence.
+///
+/// *In the background.* While `deliver()` runs (the `Manager` runs it beside its controllers),
+/// `record` only queues the Event and returns, and one task writes the queue in order, as
+/// client-go's broadcaster hands Events to its sink goroutine: a reconcile never waits for an
+/// Event's round trip, so its worker is free for the next key. The queue holds
+/// `maximumQueued` Events (client-go tools/events `maxQueuedEvents` = 1000); what arrives when it is
+/// full is dropped and counted (`dropped`), as the broadcaster's `DropIfChannelFull`. Without
+/// `deliver()` running, `record` writes before it returns.
 public actor EventRecorder {
   public let client: KubeClient
   public let reportingController: String
@@ -42,6 +50,18 @@ public actor EventRecorder {
   /// What series windows and Event times are read from.
   public let clock: any ControllerClock
 
+  /// Events waiting for the background writer at most (client-go tools/events/event_broadcaster.go:
+  /// `maxQueuedEvents = 1000`).
+  public static let maximumQueued = 1000
+  private struct Pending: Sendable {
+    var object: JSONValue, type: String, reason: String, action: String, note: String
+  }
+  private var queue: AsyncStream<Pending>.Continuation?
+  /// Events dropped because the background queue was full.
+  public private(set) var dropped = 0
+  /// Whether `deliver()` runs (and `record` only queues).
+  public var isDelivering: Bool { queue != nil }
+
   public init(client: KubeClient, reportingController: String, reportingInstance: String, maximumSeries: Int = 4096,
               clock: any ControllerClock = SystemClock()) {
     self.client = client
@@ -56,9 +76,33 @@ public actor EventRecorder {
     seriesUpdateInterval = update
   }
 
-  /// Records an event about `object` (which needs apiVersion, kind and metadata name/namespace/uid).
-  /// Failures are swallowed after logging: events are best effort, as upstream's.
+  /// Records an event about `object` (which needs apiVersion, kind and metadata name/namespace/uid):
+  /// queued for the background writer while `deliver()` runs, written before returning otherwise.
+  /// Failures are swallowed: events are best effort, as upstream's.
   public func record(regarding object: JSONValue, type: String, reason: String, action: String, note: String) async {
+    if let queue {
+      if case .dropped = queue.yield(Pending(object: object, type: type, reason: reason, action: action, note: note)) { dropped += 1 }
+      return
+    }
+    await write(regarding: object, type: type, reason: reason, action: action, note: note)
+  }
+
+  /// Writes queued Events one after the other until the task is cancelled; `record` queues while
+  /// this runs. What is still queued at cancellation is not written (the process is stopping or
+  /// has lost its lease).
+  public func deliver() async {
+    let (stream, continuation) = AsyncStream.makeStream(of: Pending.self, bufferingPolicy: .bufferingOldest(Self.maximumQueued))
+    queue = continuation
+    for await p in stream {
+      // A cancelled stream still hands out what it buffered: stop here instead.
+      if Task.isCancelled { break }
+      await write(regarding: p.object, type: p.type, reason: p.reason, action: p.action, note: p.note)
+    }
+    queue = nil
+    continuation.finish()
+  }
+
+  private func write(regarding object: JSONValue, type: String, reason: String, action: String, note: String) async {
     let meta = object["metadata"] ?? [:]
     let namespace = meta["namespace"]?.stringValue ?? "default"
     let uid = meta["uid"]?.stringValue ?? ""
