@@ -101,14 +101,14 @@ struct EventRecorderTests {
       .compactMap { $0["note"]?.stringValue }
     #expect(notes == ["step 0", "step 1", "step 2"])
 
-    // A writer held by a slow server and a burst of 1,003 Events: 1,000 wait, the one being written
-    // (if the writer took it already) does not count, the rest are dropped.
+    // Writers held by a slow server and a burst of 1,010 Events: 1,000 wait in the queue, the
+    // writers hold at most `concurrentWrites` + 1 taken from it, the rest are dropped.
     faults.latency = .seconds(1)
     emulator.api.faults.configuration = faults
-    for i in 0..<1_003 {
+    for i in 0..<1_010 {
       await recorder.record(regarding: target, type: "Normal", reason: "Burst", action: "Reconcile", note: "burst \(i)")
     }
-    #expect((2...3).contains(await recorder.dropped))
+    #expect((10 - EventRecorder.concurrentWrites - 1...10).contains(await recorder.dropped))
     writer.cancel()
     await writer.value
     #expect(await recorder.isDelivering == false)

@@ -53,9 +53,15 @@ public actor EventRecorder {
   /// Events waiting for the background writer at most (client-go tools/events/event_broadcaster.go:
   /// `maxQueuedEvents = 1000`).
   public static let maximumQueued = 1000
+  /// An occurrence, with the times it happened at (taken when recorded, not when written).
   private struct Pending: Sendable {
     var object: JSONValue, type: String, reason: String, action: String, note: String
+    var now: ContinuousClock.Instant, microTime: String, nameStamp: UInt64
   }
+  /// Events written at once by the background writer: one would cap Events at one per round trip
+  /// (about 200 a second while a simulated cluster of 1,000 models starts, which then overflowed
+  /// the queue); the order of Events stays the order recorded, by their times and names.
+  public static let concurrentWrites = 4
   private var queue: AsyncStream<Pending>.Continuation?
   /// Events dropped because the background queue was full.
   public private(set) var dropped = 0
@@ -80,39 +86,54 @@ public actor EventRecorder {
   /// queued for the background writer while `deliver()` runs, written before returning otherwise.
   /// Failures are swallowed: events are best effort, as upstream's.
   public func record(regarding object: JSONValue, type: String, reason: String, action: String, note: String) async {
+    // `<name>.<unix nanoseconds in hex>`, as client-go names them (tools/events/event_recorder.go);
+    // a clock that did not move since the last name (a coarse or a test clock) would repeat a name,
+    // and the create of the second Event would fail with AlreadyExists. Taken now, so names follow
+    // the order Events were recorded in, however the writers finish.
+    lastStamp = max(UInt64(clock.wallTime.timeIntervalSince1970 * 1e9), lastStamp &+ 1)
+    let p = Pending(object: object, type: type, reason: reason, action: action, note: note,
+                    now: clock.now, microTime: clock.microTime, nameStamp: lastStamp)
     if let queue {
-      if case .dropped = queue.yield(Pending(object: object, type: type, reason: reason, action: action, note: note)) { dropped += 1 }
+      if case .dropped = queue.yield(p) { dropped += 1 }
       return
     }
-    await write(regarding: object, type: type, reason: reason, action: action, note: note)
+    await write(p)
   }
 
-  /// Writes queued Events one after the other until the task is cancelled; `record` queues while
-  /// this runs. What is still queued at cancellation is not written (the process is stopping or
-  /// has lost its lease).
+  /// Writes queued Events (`concurrentWrites` at a time) until the task is cancelled; `record`
+  /// queues while this runs. What is still queued at cancellation is not written (the process is
+  /// stopping or has lost its lease).
   public func deliver() async {
     let (stream, continuation) = AsyncStream.makeStream(of: Pending.self, bufferingPolicy: .bufferingOldest(Self.maximumQueued))
     queue = continuation
-    for await p in stream {
-      // A cancelled stream still hands out what it buffered: stop here instead.
-      if Task.isCancelled { break }
-      await write(regarding: p.object, type: p.type, reason: p.reason, action: p.action, note: p.note)
+    await withTaskGroup(of: Void.self) { writers in
+      var writing = 0
+      for await p in stream {
+        // A cancelled stream still hands out what it buffered: stop here instead.
+        if Task.isCancelled { break }
+        if writing == Self.concurrentWrites {
+          await writers.next()
+          writing -= 1
+        }
+        writers.addTask { await self.write(p) }
+        writing += 1
+      }
     }
     queue = nil
     continuation.finish()
   }
 
-  private func write(regarding object: JSONValue, type: String, reason: String, action: String, note: String) async {
+  private func write(_ p: Pending) async {
+    let (object, type, reason, action, note, now) = (p.object, p.type, p.reason, p.action, p.note, p.now)
     let meta = object["metadata"] ?? [:]
     let namespace = meta["namespace"]?.stringValue ?? "default"
     let uid = meta["uid"]?.stringValue ?? ""
     let key = [uid, type, reason, action, note].joined(separator: "\u{1}")
-    let now = clock.now
     if var s = series[key], now - s.firstSeen < seriesWindow || now - s.lastSeen < seriesWindow {
       s.count += 1
       s.lastSeen = now
       if now - s.lastWritten >= seriesUpdateInterval {
-        let patch: JSONValue = ["series": ["count": JSONValue(s.count), "lastObservedTime": .string(clock.microTime)]]
+        let patch: JSONValue = ["series": ["count": JSONValue(s.count), "lastObservedTime": .string(p.microTime)]]
         if (try? await client.patch(.events, namespace: s.namespace, name: s.eventName, patch, type: .merge, projection: .nothing)) != nil {
           s.writtenCount = s.count
           s.lastWritten = now
@@ -122,15 +143,11 @@ public actor EventRecorder {
       series[key] = s
       return
     }
-    // `<name>.<unix nanoseconds in hex>`, as client-go names them (tools/events/event_recorder.go);
-    // a clock that did not move since the last name (a coarse or a test clock) would repeat a name,
-    // and the create of the second Event would fail with AlreadyExists.
-    lastStamp = max(UInt64(clock.wallTime.timeIntervalSince1970 * 1e9), lastStamp &+ 1)
-    let name = "\(meta["name"]?.stringValue ?? "object").\(String(lastStamp, radix: 16))"
+    let name = "\(meta["name"]?.stringValue ?? "object").\(String(p.nameStamp, radix: 16))"
     let event: JSONValue = [
       "apiVersion": "events.k8s.io/v1", "kind": "Event",
       "metadata": ["name": .string(name), "namespace": .string(namespace)],
-      "eventTime": .string(clock.microTime),
+      "eventTime": .string(p.microTime),
       "reportingController": .string(reportingController), "reportingInstance": .string(reportingInstance),
       "action": .string(action), "reason": .string(reason), "type": .string(type), "note": .string(String(note.prefix(1024))),
       "regarding": ["apiVersion": object["apiVersion"] ?? "", "kind": object["kind"] ?? "", "name": meta["name"] ?? "",
