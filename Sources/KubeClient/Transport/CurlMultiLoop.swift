@@ -12,9 +12,14 @@ public final class CurlMultiLoop: Sendable {
     /// Held strongly until the loop handles them, so an identifier is never reused meanwhile.
     var toCancel: [CurlTransfer] = []
     var isStopped = false
+    /// The loop has cleaned the multi handle up: nothing may wake it any more.
+    var isClosed = false
   }
   // Safety: `multi` is used by the loop thread, and by `curl_multi_wakeup`, which libcurl documents
-  // as callable from any thread.
+  // as callable from any thread — while the handle lives: other threads wake it only while holding
+  // `shared` and seeing `isClosed` false, and the loop sets `isClosed` under the same lock before
+  // `curl_multi_cleanup`, so a cancel or shutdown that comes late (a watch's iterator released after
+  // its client shut down) never writes into a freed handle.
   private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
   private let shared = Mutex(Shared())
   private let finished = Mutex(false)
@@ -39,24 +44,30 @@ public final class CurlMultiLoop: Sendable {
   /// Starts a transfer; its callbacks run on the loop thread.
   func submit(_ transfer: CurlTransfer) {
     let stopped = shared.withLock { s -> Bool in
-      if s.isStopped { return true }
+      if s.isStopped || s.isClosed { return true }
       s.toAdd.append(transfer)
+      ccurl_multi_wakeup(multi)
       return false
     }
-    if stopped { transfer.cancel(); return }
-    ccurl_multi_wakeup(multi)
+    if stopped { transfer.cancel() }
   }
 
   /// Stops a transfer early (a watch the caller no longer reads).
   func cancel(_ transfer: CurlTransfer) {
-    shared.withLock { $0.toCancel.append(transfer) }
-    ccurl_multi_wakeup(multi)
+    shared.withLock { s in
+      guard !s.isClosed else { return }
+      s.toCancel.append(transfer)
+      ccurl_multi_wakeup(multi)
+    }
   }
 
   /// Stops the loop; pending transfers fail with `.cancelled`.
   public func shutdown() {
-    shared.withLock { $0.isStopped = true }
-    ccurl_multi_wakeup(multi)
+    shared.withLock { s in
+      guard !s.isClosed else { return }
+      s.isStopped = true
+      ccurl_multi_wakeup(multi)
+    }
   }
 
   private func run() {
@@ -80,6 +91,13 @@ public final class CurlMultiLoop: Sendable {
         for t in active.values {
           ccurl_multi_remove_handle(multi, t.handle)
           t.cancel()
+        }
+        shared.withLock { s in
+          s.isClosed = true
+          // Cancelled after the last look: their callers are still waiting.
+          for t in s.toAdd { t.cancel() }
+          s.toAdd = []
+          s.toCancel = []
         }
         ccurl_multi_cleanup(multi)
         finished.withLock { $0 = true }
