@@ -178,6 +178,9 @@ def test_a_rollout_candidate_named_by_an_mlflow_version_without_a_digest_is_buil
     v1, v2 = onnx_model(salt="lane-v1"), onnx_model(salt="lane-v2")
     assert mlflow.register("lane", v1) == "1" and mlflow.register("lane", v2) == "2"
     pin1, pin2 = ("sha256:" + hashlib.sha256(b).hexdigest() for b in (v1, v2))
+    # The two simulated GPUs go to this test's model.
+    sim.kubectl("delete", "edgemodel", "detector", "--ignore-not-found", "--wait=true", "--timeout=60s")
+    assert wait_for(lambda: not json.loads(sim.kubectl("get", "pods", "-l", "edgeml.io/model=detector", "-o", "json").stdout)["items"], timeout=60)
     sim.kubectl("apply", "-f", "-", input=EDGEMODEL.replace("name: detector", "name: lane")
                 .replace("uri: mlflow://detector@champion", "uri: mlflow://lane/1").replace("    follow: {mode: update, interval: 2s}\n", ""))
     r = sim.kubectl("wait", "--for=condition=Ready", "edgemodel/lane", "--timeout=120s", check=False, timeout=130)

@@ -221,4 +221,27 @@ import Testing
     #expect(modelDigests(stables(plan(m, [promoting], pins: pins))) == [Self.pinnedDigest])
     #expect(RolloutTracks(model: m, rollouts: [promoting]).isStableUnpinned)
   }
+
+  @Test("a candidate promoted over an EdgeModel whose spec.model the operator pins itself (mlflow://NAME/VERSION without a digest) stays served")
+  func aPromotionOverAPinnedSpecModelHolds() throws {
+    var own = spec4
+    own[path: ["model"]] = ["uri": "mlflow://detector/3"]
+    var m = try model(own)
+    let written = m.spec.model
+    // What the reconciler plans with: the version FollowPlanner pinned.
+    m.spec.model.digest = "sha256:3030303030303030303030303030303030303030303030303030303030303030"
+    m.spec.model.version = "3"
+    let promoted = try rollout(steps: [["setWeight": 100]], step: 1, phase: .promoted, promotedAt: "2026-12-06T09:30:00Z",
+                               promotedOver: RolloutPlanner.modelHash(written), candidate: Self.mlflowCandidate)
+    var input = EdgeModelPlanner.Input(model: m, nodes: fleet, pods: [], builderImage: "ghcr.io/edgeml/edgeml:0.1.0", now: "2026-12-06T10:00:00Z",
+                                       rollouts: [promoted])
+    input.pins = ["mlflow://detector/4": Self.pinnedDigest]
+    input.ownModel = written
+    let p = EdgeModelPlanner.plan(input)
+    #expect(modelDigests(stables(p)) == [Self.pinnedDigest])
+    #expect(stables(p).allSatisfy { $0[path: ["spec", "template", "metadata", "labels", EdgeModelPlanner.Labels.version]] == "4" })
+    // Compared with the pinned source instead, the promotion would not count and version 3 would come back.
+    input.ownModel = nil
+    #expect(modelDigests(stables(EdgeModelPlanner.plan(input))) == ["sha256:3030303030303030303030303030303030303030303030303030303030303030"])
+  }
 }

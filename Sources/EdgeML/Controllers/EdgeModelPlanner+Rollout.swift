@@ -37,9 +37,13 @@ struct RolloutTracks: Sendable {
   ///   fill the digest of a stable or candidate source that a Rollout names without one. The
   ///   Rollouts themselves are not changed: `candidateHash`, `isActive` and `promotedOver` keep
   ///   comparing their own spec (a digest written into it would make the Rollout look changed).
-  init(model: EdgeModel, rollouts: [Rollout], pins: [String: String] = [:]) {
+  /// - Parameter ownModel: the EdgeModel's `spec.model` as written, when `model.spec.model` holds
+  ///   what the reconciler resolved it to (an MLflow alias or version pinned by `FollowPlanner`):
+  ///   a promotion records the hash of the spec as written (`promotedOver`), so that is what the
+  ///   stable workloads keep serving the promoted candidate over.
+  init(model: EdgeModel, rollouts: [Rollout], pins: [String: String] = [:], ownModel: ModelSource? = nil) {
     let specSource = model.spec.model
-    let specHash = RolloutPlanner.modelHash(specSource)
+    let specHash = RolloutPlanner.modelHash(ownModel ?? specSource)
     // The oldest active Rollout runs; the Rollout controller pauses the others (Conflict).
     let active = rollouts.filter(RolloutPlanner.isActive).min { Self.order($0) < Self.order($1) }
     let promoted = rollouts.filter { $0.status?.phase == .promoted && $0.status?.promotedOver == specHash }

@@ -51,6 +51,9 @@ public enum EdgeModelPlanner {
     public var pins: [String: String] = [:]
     /// Why one of those URIs has no digest, when one has none.
     public var pinFailure: PinFailure?
+    /// The EdgeModel's `spec.model` as written, when `model.spec.model` is what the reconciler
+    /// resolved it to (`FollowPlanner.Plan.source`); a promotion's `promotedOver` is its hash.
+    public var ownModel: ModelSource?
     public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], builderImage: String, now: String,
                 placement: Placement.Result? = nil, gpusInUse: [String: Int] = [:], rollouts: [Rollout] = [],
                 daemonSets: [JSONValue] = [], driftAgent: JSONValue? = nil) {
@@ -96,7 +99,7 @@ public enum EdgeModelPlanner {
   }
 
   public static func plan(_ input: Input) -> Plan {
-    let tracks = RolloutTracks(model: input.model, rollouts: input.rollouts, pins: input.pins)
+    let tracks = RolloutTracks(model: input.model, rollouts: input.rollouts, pins: input.pins, ownModel: input.ownModel)
     var model = input.model
     model.spec.model = tracks.stableSource
     let spec = model.spec

@@ -72,6 +72,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
     }
     let key = context.request.description
     var model = model
+    let ownModel = model.spec.model
     var rollouts = await context.caches.store(Self.rollouts)?.byIndex("model", key).compactMap { try? Rollout(json: $0) } ?? []
     let now = context.clock.timestamp.rfc3339
     // A model from MLflow (an alias, or a version without a digest) is planned as the version it
@@ -105,8 +106,8 @@ public struct EdgeModelReconciler: ObjectReconciler {
     }
     // A Rollout's candidate (or promoted candidate) named as an MLflow version without a digest is
     // planned with the digest of its model file, read once; the Rollouts' spec stays as it is.
-    let (pins, pinFailure, pinRetry) = await pinRolloutModels(model, rollouts: rollouts, context: context)
-    let tracks = RolloutTracks(model: model, rollouts: rollouts, pins: pins)
+    let (pins, pinFailure, pinRetry) = await pinRolloutModels(model, rollouts: rollouts, ownModel: ownModel, context: context)
+    let tracks = RolloutTracks(model: model, rollouts: rollouts, pins: pins, ownModel: ownModel)
     if tracks.isStableUnpinned {
       // The stable workloads would serve a model the engine builder refuses: nothing is written
       // or pruned (they keep serving what they serve) until its file is read.
@@ -138,6 +139,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
     input.builderImagesByL4T = builderImagesByL4T
     input.pins = pins
     input.pinFailure = pinFailure
+    input.ownModel = ownModel
     var plan = EdgeModelPlanner.plan(input)
     if let follow {
       plan.status.follow = follow.status
@@ -234,9 +236,9 @@ public struct EdgeModelReconciler: ObjectReconciler {
   /// (`RolloutTracks.urisToPin`): those `status.pins` records, and the others read once per version
   /// (`ArtifactPins`, under `spec.model.sizeLimit`, which a candidate inherits); the first failure;
   /// and the delay until a failed read is tried again.
-  func pinRolloutModels(_ model: EdgeModel, rollouts: [Rollout], context: ReconcileContext) async
+  func pinRolloutModels(_ model: EdgeModel, rollouts: [Rollout], ownModel: ModelSource, context: ReconcileContext) async
     -> ([String: String], EdgeModelPlanner.PinFailure?, Duration?) {
-    let wanted = RolloutTracks(model: model, rollouts: rollouts).urisToPin
+    let wanted = RolloutTracks(model: model, rollouts: rollouts, ownModel: ownModel).urisToPin
     guard !wanted.isEmpty else { return ([:], nil, nil) }
     var pins: [String: String] = [:]
     for p in model.status?.pins ?? [] where wanted.contains(p.uri) { pins[p.uri] = p.digest }
