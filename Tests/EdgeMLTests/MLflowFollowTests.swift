@@ -384,6 +384,10 @@ struct MLflowFollowTests {
       $0["reason"] == "ArtifactNotFound" && $0[path: ["regarding", "name"]] == "missing"
     }
     #expect(warnings.count == 1 && warnings.first?["type"] == "Warning", "\(warnings)")
+    // Read once, then again only when the backoff (10 s on the operator's clock) has passed.
+    #expect(await registry.reads["retrained/9"] == 1)
+    clock.advance(by: .seconds(10))
+    #expect(try await cluster.eventually { await registry.reads["retrained/9"] == 2 })
 
     // Promoted (every step skipped): the stable workloads move to version 2, built against the same digest, read once.
     _ = try await c.client.patch(Rollout.resource, namespace: "default", name: "retrained-v2",
