@@ -114,20 +114,22 @@ def setup():
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def engine_digests(sim):
-    """The --model-digest of every pod's engine init container, and whether each build put its engine in place."""
-    pods = json.loads(sim.kubectl("get", "pods", "-l", "edgeml.io/model=detector", "-o", "json").stdout)["items"]
+def engine_digests(sim, model="detector", track=None):
+    """The --model-digest of every pod's engine init container (of one track: `stable` or `candidate`)."""
+    pods = json.loads(sim.kubectl("get", "pods", "-l", f"edgeml.io/model={model}", "-o", "json").stdout)["items"]
     digests = set()
     for pod in pods:
         if pod["metadata"].get("deletionTimestamp"):
+            continue
+        if track and pod["metadata"]["labels"].get("edgeml.io/track", "stable") != track:
             continue
         args = next(c for c in pod["spec"]["initContainers"] if c["name"] == "engine")["args"]
         digests.add(args[args.index("--model-digest") + 1] if "--model-digest" in args else None)
     return digests
 
 
-def status(sim):
-    return json.loads(sim.kubectl("get", "edgemodel", "detector", "-o", "json").stdout).get("status", {})
+def status(sim, model="detector"):
+    return json.loads(sim.kubectl("get", "edgemodel", model, "-o", "json").stdout).get("status", {})
 
 
 def test_a_followed_alias_builds_its_engines_checked_against_the_pinned_digest_and_follows_a_move(setup):
@@ -158,3 +160,43 @@ def test_a_followed_alias_builds_its_engines_checked_against_the_pinned_digest_a
     # spec.model is as it was applied: the pins live in the status only (GitOps sees no drift).
     spec = json.loads(sim.kubectl("get", "edgemodel", "detector", "-o", "json").stdout)["spec"]["model"]
     assert "digest" not in spec and spec["uri"] == "mlflow://detector@champion"
+
+
+ROLLOUT = """
+apiVersion: edgeml.io/v1alpha1
+kind: Rollout
+metadata: {name: lane-v2}
+spec:
+  modelRef: {name: lane}
+  candidate: {model: {uri: "mlflow://lane/2", version: "2"}}
+  strategy: {canary: {steps: [{setWeight: 50}, {setWeight: 100}]}}
+"""
+
+
+def test_a_rollout_candidate_named_by_an_mlflow_version_without_a_digest_is_built_checked_and_promoted(setup):
+    mlflow, sim = setup
+    v1, v2 = onnx_model(salt="lane-v1"), onnx_model(salt="lane-v2")
+    assert mlflow.register("lane", v1) == "1" and mlflow.register("lane", v2) == "2"
+    pin1, pin2 = ("sha256:" + hashlib.sha256(b).hexdigest() for b in (v1, v2))
+    # The two simulated GPUs go to this test's model.
+    sim.kubectl("delete", "edgemodel", "detector", "--ignore-not-found", "--wait=true", "--timeout=60s")
+    assert wait_for(lambda: not json.loads(sim.kubectl("get", "pods", "-l", "edgeml.io/model=detector", "-o", "json").stdout)["items"], timeout=60)
+    sim.kubectl("apply", "-f", "-", input=EDGEMODEL.replace("name: detector", "name: lane")
+                .replace("uri: mlflow://detector@champion", "uri: mlflow://lane/1").replace("    follow: {mode: update, interval: 2s}\n", ""))
+    r = sim.kubectl("wait", "--for=condition=Ready", "edgemodel/lane", "--timeout=120s", check=False, timeout=130)
+    assert r.returncode == 0, sim.kubectl("describe", "edgemodel", "lane").stdout
+    assert engine_digests(sim, "lane") == {pin1}
+
+    # The candidate is named as a version only (as a retraining Job may report it): the operator pins
+    # it, the real edgeml-engine fetches version 2 from MLflow and checks it; the canary promotes it.
+    sim.kubectl("apply", "-f", "-", input=ROLLOUT)
+    def rollout():
+        return json.loads(sim.kubectl("get", "rollout", "lane-v2", "-o", "json").stdout)
+    assert wait_for(lambda: engine_digests(sim, "lane", track="candidate") == {pin2}, timeout=120), sim.kubectl("describe", "edgemodel", "lane").stdout
+    done = wait_for(lambda: rollout().get("status", {}).get("phase") == "Promoted", timeout=240)
+    assert done, json.dumps(rollout().get("status"), indent=1) + sim.kubectl("describe", "edgemodel", "lane").stdout
+    assert wait_for(lambda: (lambda s: s.get("currentVersion") == "2" and s.get("phase") == "Ready")(status(sim, "lane")), timeout=120)
+    assert wait_for(lambda: engine_digests(sim, "lane", track="stable") == {pin2}, timeout=60), engine_digests(sim, "lane")
+    assert {"uri": "mlflow://lane/2", "digest": pin2} in status(sim, "lane").get("pins", [])
+    # The Rollout's spec is as it was applied: no digest written into it.
+    assert "digest" not in rollout()["spec"]["candidate"]["model"]

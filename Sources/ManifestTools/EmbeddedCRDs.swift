@@ -647,6 +647,16 @@ spec:
                   servingDigest: {type: string, description: "sha256 of servingVersion's model file: the --model-digest its engine builds check."}
                   rollout: {type: string, description: "The Rollout moving the model to resolvedVersion (follow.mode rollout), while there is one."}
                   message: {type: string, description: "What holds the follow back, if anything."}
+              pins:
+                type: array
+                maxItems: 8
+                description: "Digests the operator read for mlflow://NAME/VERSION models that Rollouts name without one (a candidate, or a promoted candidate), while they are planned (docs/mlflow.md)."
+                items:
+                  type: object
+                  required: [uri, digest]
+                  properties:
+                    uri: {type: string, description: "mlflow://NAME/VERSION."}
+                    digest: {type: string, description: "sha256 of the version's model file: the --model-digest its engine builds check."}
               candidate:
                 type: object
                 description: The candidate a Rollout runs beside the stable model, while one does (docs/rollouts.md).
@@ -658,6 +668,7 @@ spec:
                   replicas: {type: integer, description: Candidate pods wanted.}
                   readyReplicas: {type: integer, description: "Candidate pods Ready on the candidate's engines."}
                   stableServesCandidate: {type: boolean, description: The rollout is promoting and the stable workloads are Ready on the candidate.}
+                  message: {type: string, description: "Why the candidate has no workloads yet: its mlflow://NAME/VERSION could not be pinned to a digest."}
                   fleet:
                     type: object
                     description: "A fleet rollout (strategy.fleet): the nodes moved to the candidate so far."

@@ -319,4 +319,94 @@ struct MLflowFollowTests {
     #expect(try await cluster.eventually { await registry.reads["far/1"] == 3 })
     await c.stop()
   }
+
+  /// The value after `flag` in the engine init container of each candidate workload of `model`.
+  func candidateArgument(_ c: EdgeModelReconcilerTests.Cluster, _ model: String, _ flag: String) async throws -> Set<String> {
+    let deployments = try await c.client.list(.deployments, namespace: "default", labelSelector: "edgeml.io/model=\(model),edgeml.io/track=candidate").items
+    return Set(deployments.compactMap { d in
+      let args = d[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue?.first?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+      return args.firstIndex(of: flag).map { args[$0 + 1] }
+    })
+  }
+
+  /// A canary Rollout of `model` to `candidate` as a person (or a DriftPolicy's `promote.rollout`)
+  /// writes it: an MLflow version and no digest.
+  static func rollout(_ name: String, model: String, candidate: String, version: String) -> JSONValue {
+    ["apiVersion": "edgeml.io/v1alpha1", "kind": "Rollout", "metadata": ["name": .string(name), "namespace": "default"],
+     "spec": ["modelRef": ["name": .string(model)], "candidate": ["model": ["uri": .string(candidate), "version": .string(version)]],
+              "strategy": ["canary": ["steps": [["setWeight": 50], ["setWeight": 100]]]]]]
+  }
+
+  @Test("a Rollout's candidate named mlflow://NAME/VERSION without a digest is built checked against the sha256 of MLflow's file, and so is the stable model after promotion, read once; an unknown version gets no candidate workloads")
+  func pinsARolloutCandidate() async throws {
+    let (mlflow, server, dir) = try await Self.startTracking("mlflow-candidate")
+    defer { server.stop(); try? FileManager.default.removeItem(atPath: dir) }
+    let files = ["1", "2"].map { Self.modelFile("retrained \($0)") }
+    for (i, file) in files.enumerated() { #expect(try await mlflow.register("retrained", model: file.bytes) == String(i + 1)) }
+
+    let c = try await cluster.start()
+    let clock = ManualClock()
+    let registry = CountingRegistry(MLflowRESTRegistry(environment: ["MLFLOW_TRACKING_URI": mlflow.url]))
+    let (task, _) = await cluster.runOperator(c, mlflow: registry, clock: clock)
+    defer { task.cancel() }
+    for name in ["retrained", "missing"] {
+      var model = Self.edgeModel(name, uri: "mlflow://retrained/1")
+      model[path: ["spec", "model", "digest"]] = .string(files[0].digest)
+      _ = try await c.client.create(EdgeModel.resource, namespace: "default", model)
+    }
+    #expect(try await cluster.eventually(20) { try await stableArgument(c, "retrained", "--model-digest") == [files[0].digest] })
+    _ = try await c.client.create(Rollout.resource, namespace: "default",
+                                  Self.rollout("retrained-v2", model: "retrained", candidate: "mlflow://retrained/2", version: "2"))
+    _ = try await c.client.create(Rollout.resource, namespace: "default",
+                                  Self.rollout("missing-v9", model: "missing", candidate: "mlflow://retrained/9", version: "9"))
+
+    // The candidate's engine builds check the sha256 of version 2's file; the status keeps it.
+    #expect(try await cluster.eventually(20) { try await candidateArgument(c, "retrained", "--model-digest") == [files[1].digest] })
+    #expect(try await candidateArgument(c, "retrained", "--model-uri") == ["mlflow://retrained/2"])
+    #expect(try await cluster.eventually { try await cluster.status(c, "retrained")["pins"] == [["uri": "mlflow://retrained/2", "digest": .string(files[1].digest)]] })
+    #expect(cluster.condition(try await cluster.status(c, "retrained"), "RolloutModelPinned")?["status"] == "True")
+    // The Rollout's spec is the user's (or git's): no digest is written into it.
+    #expect(try await c.client.get(Rollout.resource, namespace: "default", name: "retrained-v2")[path: ["spec", "candidate", "model", "digest"]] == nil)
+    #expect(try await cluster.eventually {
+      try await c.client.get(Rollout.resource, namespace: "default", name: "retrained-v2")[path: ["status", "message"]]?.stringValue?
+        .contains("waiting for the candidate's pods for weight 50%") == true
+    })
+
+    // An unknown version: no candidate workloads, a condition and one Warning on the EdgeModel, and the Rollout says why it waits.
+    #expect(try await cluster.eventually(20) { cluster.condition(try await cluster.status(c, "missing"), "RolloutModelPinned")?["reason"] == "ArtifactNotFound" })
+    #expect(try await candidateArgument(c, "missing", "--model-uri").isEmpty)
+    #expect(try await stableArgument(c, "missing", "--model-digest") == [files[0].digest])
+    #expect(try await cluster.eventually {
+      try await c.client.get(Rollout.resource, namespace: "default", name: "missing-v9")[path: ["status", "message"]]?.stringValue?
+        .hasPrefix("waiting for the candidate's model to be pinned: mlflow://retrained/9 cannot be pinned") == true
+    })
+    let warnings = try await c.client.list(.events, namespace: "default").items.filter {
+      $0["reason"] == "ArtifactNotFound" && $0[path: ["regarding", "name"]] == "missing"
+    }
+    #expect(warnings.count == 1 && warnings.first?["type"] == "Warning", "\(warnings)")
+    // Read once, then again only when the backoff (10 s on the operator's clock) has passed.
+    #expect(await registry.reads["retrained/9"] == 1)
+    clock.advance(by: .seconds(10))
+    #expect(try await cluster.eventually { await registry.reads["retrained/9"] == 2 })
+
+    // Promoted (every step skipped): the stable workloads move to version 2, built against the same digest, read once.
+    _ = try await c.client.patch(Rollout.resource, namespace: "default", name: "retrained-v2",
+                                 RolloutGate.request(.promote, full: true, by: "test", at: "2026-12-07T12:00:00Z"), type: .merge, subresource: "status")
+    #expect(try await cluster.eventually(20) { try await stableArgument(c, "retrained", "--model-digest") == [files[1].digest] })
+    #expect(try await stableModelURIs(c, "retrained") == ["mlflow://retrained/2"])
+    #expect(await registry.reads["retrained/2"] == 1)
+
+    // A new operator (nothing in memory) does not read version 2's file again: its digest is in the status.
+    task.cancel()
+    _ = await task.result
+    let restarted = CountingRegistry(MLflowRESTRegistry(environment: ["MLFLOW_TRACKING_URI": mlflow.url]))
+    let (again, _) = await cluster.runOperator(c, mlflow: restarted, clock: clock)
+    defer { again.cancel() }
+    // It tries the unknown version again (failures are kept in memory only), so it has reconciled.
+    #expect(try await cluster.eventually(20) { await restarted.reads["retrained/9"] == 1 })
+    try await Task.sleep(for: .milliseconds(500))
+    #expect(await restarted.reads["retrained/2"] == nil)
+    #expect(try await stableArgument(c, "retrained", "--model-digest") == [files[1].digest])
+    await c.stop()
+  }
 }

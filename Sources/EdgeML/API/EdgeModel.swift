@@ -175,7 +175,22 @@ public struct EdgeModelStatus: Codable, Sendable, Equatable {
   /// What the MLflow alias of `spec.model.uri` names, the version served, and their digests (models
   /// from MLflow whose `spec.model.digest` is not given).
   public var follow: FollowStatus?
+  /// The digests the operator read for `mlflow://NAME/VERSION` models that Rollouts name without
+  /// one (a candidate, or a promoted candidate the stable workloads serve), while they are planned:
+  /// a restarted operator reads none of them again (docs/mlflow.md, "Rollout candidates").
+  public var pins: [ModelPin]?
   public init() {}
+}
+
+/// The sha256 of an MLflow model version's file, read by the operator once (MLflow keeps none).
+public struct ModelPin: Codable, Sendable, Equatable {
+  /// `mlflow://NAME/VERSION`.
+  public var uri: String
+  public var digest: String
+  public init(uri: String, digest: String) {
+    self.uri = uri
+    self.digest = digest
+  }
 }
 
 /// Where a followed MLflow alias stands, and the digests the operator pinned (docs/mlflow.md).
@@ -216,6 +231,9 @@ public struct CandidateStatus: Codable, Sendable, Equatable {
   public var stableServesCandidate: Bool?
   /// A fleet rollout (strategy.fleet): the nodes moved to the candidate so far.
   public var fleet: FleetReport?
+  /// Why the candidate has no workloads yet: its `mlflow://NAME/VERSION` has no digest and its
+  /// model file could not be read to pin one (the Rollout waits on it).
+  public var message: String?
   public init() {}
 }
 

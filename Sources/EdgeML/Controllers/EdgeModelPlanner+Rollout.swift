@@ -1,4 +1,5 @@
 import ControllerRuntime
+import EdgeMLVocabulary
 import KubeClient
 import KubeCore
 
@@ -23,25 +24,66 @@ struct RolloutTracks: Sendable {
   var candidate: Candidate?
   /// The active rollout finished its steps: the stable workloads move to its candidate.
   var promoting: Bool
+  /// The active rollout's candidate while it has no workloads: its `mlflow://NAME/VERSION` has no
+  /// digest, in its spec or in `pins` (the engine builder refuses such a model).
+  var unpinnedCandidate: Candidate?
+  /// The `mlflow://NAME/VERSION` URIs of the stable source and the candidate that the Rollouts name
+  /// without a digest, stable first: what the reconciler pins (`ArtifactPins`) before planning.
+  var urisToPin: [String] = []
+  /// The digests of `urisToPin` found in `pins`, as the status records them (`EdgeModelStatus.pins`).
+  var usedPins: [ModelPin] = []
 
-  init(model: EdgeModel, rollouts: [Rollout]) {
+  /// - Parameter pins: digests of `mlflow://NAME/VERSION` URIs read by the operator, by URI; they
+  ///   fill the digest of a stable or candidate source that a Rollout names without one. The
+  ///   Rollouts themselves are not changed: `candidateHash`, `isActive` and `promotedOver` keep
+  ///   comparing their own spec (a digest written into it would make the Rollout look changed).
+  /// - Parameter ownModel: the EdgeModel's `spec.model` as written, when `model.spec.model` holds
+  ///   what the reconciler resolved it to (an MLflow alias or version pinned by `FollowPlanner`):
+  ///   a promotion records the hash of the spec as written (`promotedOver`), so that is what the
+  ///   stable workloads keep serving the promoted candidate over.
+  init(model: EdgeModel, rollouts: [Rollout], pins: [String: String] = [:], ownModel: ModelSource? = nil) {
     let specSource = model.spec.model
-    let specHash = RolloutPlanner.modelHash(specSource)
+    let specHash = RolloutPlanner.modelHash(ownModel ?? specSource)
     // The oldest active Rollout runs; the Rollout controller pauses the others (Conflict).
     let active = rollouts.filter(RolloutPlanner.isActive).min { Self.order($0) < Self.order($1) }
     let promoted = rollouts.filter { $0.status?.phase == .promoted && $0.status?.promotedOver == specHash }
       .max { ($0.status?.promotedAt ?? "") < ($1.status?.promotedAt ?? "") }
-    var stable = promoted.map { RolloutPlanner.candidateSource($0, over: specSource) } ?? specSource
+    var toPin: [String] = []
+    var used: [ModelPin] = []
+    /// `source` with the digest `pins` holds for it, when a Rollout named it without one.
+    func pinned(_ source: ModelSource) -> ModelSource {
+      guard Self.lacksDigest(source) else { return source }
+      if !toPin.contains(source.uri) { toPin.append(source.uri) }
+      guard let digest = pins[source.uri] else { return source }
+      if !used.contains(where: { $0.uri == source.uri }) { used.append(ModelPin(uri: source.uri, digest: digest)) }
+      var s = source
+      s.digest = digest
+      return s
+    }
+    var stable = promoted.map { pinned(RolloutPlanner.candidateSource($0, over: specSource)) } ?? specSource
     promoting = active?.status?.promotedAt != nil
     if let active {
-      let source = RolloutPlanner.candidateSource(active, over: stable)
+      let source = pinned(RolloutPlanner.candidateSource(active, over: stable))
       if promoting { stable = source }
       let routing = active.spec.trafficRouting
       let weighted = routing?.gatewayAPI != nil || routing?.traefik != nil || routing?.nginx != nil
-      candidate = Candidate(rollout: active, source: source, hash: active.status?.candidateHash ?? "",
-                            weight: RolloutPlanner.scaleWeight(active), weighted: weighted)
+      let c = Candidate(rollout: active, source: source, hash: active.status?.candidateHash ?? "",
+                        weight: RolloutPlanner.scaleWeight(active), weighted: weighted)
+      if Self.lacksDigest(source) { unpinnedCandidate = c } else { candidate = c }
     }
     stableSource = stable
+    urisToPin = toPin
+    usedPins = used
+  }
+
+  /// The stable workloads would serve an `mlflow://NAME/VERSION` without a digest (a promoted
+  /// candidate whose model file could not be read): the reconciler leaves them as they are.
+  var isStableUnpinned: Bool { Self.lacksDigest(stableSource) }
+
+  /// An `mlflow://NAME/VERSION` without a digest, which the engine builder refuses.
+  static func lacksDigest(_ source: ModelSource) -> Bool {
+    guard source.digest == nil, case .version? = MLflowModelReference(uri: source.uri) else { return false }
+    return true
   }
 
   /// Creation time, then name: which of two Rollouts came first.

@@ -46,6 +46,14 @@ public enum EdgeModelPlanner {
     /// The `drift-agent` sidecar of the DriftPolicies targeting the model (`DriftAgentSidecar`),
     /// added to every serving pod template; nil: none.
     public var driftAgent: JSONValue?
+    /// Digests of the `mlflow://NAME/VERSION` models the Rollouts name without one, by URI
+    /// (`RolloutTracks.urisToPin`): the status's `pins` and those the reconciler just read.
+    public var pins: [String: String] = [:]
+    /// Why one of those URIs has no digest, when one has none.
+    public var pinFailure: PinFailure?
+    /// The EdgeModel's `spec.model` as written, when `model.spec.model` is what the reconciler
+    /// resolved it to (`FollowPlanner.Plan.source`); a promotion's `promotedOver` is its hash.
+    public var ownModel: ModelSource?
     public init(model: EdgeModel, nodes: [JetsonNode], pods: [JSONValue], builderImage: String, now: String,
                 placement: Placement.Result? = nil, gpusInUse: [String: Int] = [:], rollouts: [Rollout] = [],
                 daemonSets: [JSONValue] = [], driftAgent: JSONValue? = nil) {
@@ -77,8 +85,21 @@ public enum EdgeModelPlanner {
   /// The labels and annotations on what the operator creates: the shared vocabulary's list.
   public typealias Labels = ObjectLabels
 
+  /// An `mlflow://NAME/VERSION` a Rollout names whose model file could not be read to pin its digest.
+  public struct PinFailure: Sendable, Equatable {
+    public var uri: String
+    /// One of `FollowPlanner.pinReasons`.
+    public var reason: String
+    public var message: String
+    public init(uri: String, reason: String, message: String) {
+      self.uri = uri
+      self.reason = reason
+      self.message = message
+    }
+  }
+
   public static func plan(_ input: Input) -> Plan {
-    let tracks = RolloutTracks(model: input.model, rollouts: input.rollouts)
+    let tracks = RolloutTracks(model: input.model, rollouts: input.rollouts, pins: input.pins, ownModel: input.ownModel)
     var model = input.model
     model.spec.model = tracks.stableSource
     let spec = model.spec
@@ -199,6 +220,14 @@ public enum EdgeModelPlanner {
       objects += planned.objects
       candidateStatus = planned.status
       candidateStatus?.readyReplicas = readyCandidates.reduce(0, +)
+    } else if let u = tracks.unpinnedCandidate {
+      // No workloads for a candidate the engine builder would refuse: the Rollout waits on this.
+      var c = CandidateStatus()
+      c.rollout = u.rollout.metadata.name
+      c.hash = u.hash
+      c.version = u.source.version
+      c.message = pinCondition(tracks, failure: input.pinFailure, generation: Int64(generation))?.message
+      candidateStatus = c
     }
     if !placement.groups.isEmpty {
       objects.append(DesiredObject(EdgeModelReconciler.services, service(model, track: tracks.candidate?.weighted == true ? Labels.stableTrack : nil)))
@@ -295,6 +324,8 @@ public enum EdgeModelPlanner {
                                        message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on the current engine")
     }
     conditions.append(readyCondition)
+    if let pinned = pinCondition(tracks, failure: input.pinFailure, generation: Int64(generation)) { conditions.append(pinned) }
+    status.pins = tracks.usedPins.isEmpty ? nil : tracks.usedPins
     if fleetCandidate != nil {
       // Every node able to move serves the candidate: what promotion waits for.
       if tracks.promoting, fleetComplete { status.candidate?.stableServesCandidate = true }
@@ -645,7 +676,7 @@ public enum EdgeModelPlanner {
     // write several thousand Events.
     // Unschedulable is an outcome: a Warning once when it starts (kube-scheduler's own
     // FailedScheduling Events go to the pod, which a user of an EdgeModel does not look at).
-    let inProgress: Set<String> = ["Building", "NotScheduled", "RollingOut", "NoReplicasReady"]
+    let inProgress: Set<String> = ["Building", "NotScheduled", "RollingOut", "NoReplicasReady", "Pinning"]
     // Several conditions often change to the same reason at once (Scheduled, EngineReady and
     // Ready to Unschedulable; EngineReady and Ready to a build failure): one Event says it.
     var said: Set<String> = []
@@ -670,6 +701,30 @@ public enum EdgeModelPlanner {
       }
     }
     return out
+  }
+
+  /// The `RolloutModelPinned` condition: whether the `mlflow://NAME/VERSION` models the Rollouts
+  /// name without a digest are pinned (`FollowPlanner.pinReasons` when one cannot be); nil when
+  /// no Rollout names one.
+  static func pinCondition(_ tracks: RolloutTracks, failure: PinFailure?, generation: Int64) -> StatusCondition? {
+    guard !tracks.urisToPin.isEmpty else { return nil }
+    let pinned = Set(tracks.usedPins.map(\.uri))
+    let missing = tracks.urisToPin.filter { !pinned.contains($0) }
+    guard let first = missing.first else {
+      return StatusCondition(type: "RolloutModelPinned", status: "True", observedGeneration: generation, reason: "Pinned",
+                             message: tracks.usedPins.map { "\($0.uri) pinned to \($0.digest)" }.joined(separator: "; "))
+    }
+    func held(_ uri: String) -> String {
+      tracks.isStableUnpinned && tracks.stableSource.uri == uri
+        ? "the stable workloads stay as they are"
+        : "Rollout \(tracks.unpinnedCandidate?.rollout.metadata.name ?? "") gets no candidate workloads and waits"
+    }
+    guard let failure, missing.contains(failure.uri) else {
+      return StatusCondition(type: "RolloutModelPinned", status: "Unknown", observedGeneration: generation, reason: "Pinning",
+                             message: "reading the model file of \(first) to pin its digest; \(held(first))")
+    }
+    return StatusCondition(type: "RolloutModelPinned", status: "False", observedGeneration: generation, reason: failure.reason,
+                           message: "\(failure.uri) cannot be pinned: \(failure.message); \(held(failure.uri)) (read again with backoff)")
   }
 
   static func formatSeconds(_ s: Double) -> String {

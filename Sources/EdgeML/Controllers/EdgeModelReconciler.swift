@@ -72,6 +72,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
     }
     let key = context.request.description
     var model = model
+    let ownModel = model.spec.model
     var rollouts = await context.caches.store(Self.rollouts)?.byIndex("model", key).compactMap { try? Rollout(json: $0) } ?? []
     let now = context.clock.timestamp.rfc3339
     // A model from MLflow (an alias, or a version without a digest) is planned as the version it
@@ -103,6 +104,26 @@ public struct EdgeModelReconciler: ObjectReconciler {
       try await deleteRollouts(owned.compactMap(\.metadata.name), namespace: model.metadata.namespace ?? "default", context: context)
       rollouts.removeAll { r in owned.contains { $0.metadata.name == r.metadata.name } }
     }
+    // A Rollout's candidate (or promoted candidate) named as an MLflow version without a digest is
+    // planned with the digest of its model file, read once; the Rollouts' spec stays as it is.
+    let (pins, pinFailure, pinRetry) = await pinRolloutModels(model, rollouts: rollouts, ownModel: ownModel, context: context)
+    let tracks = RolloutTracks(model: model, rollouts: rollouts, pins: pins, ownModel: ownModel)
+    if tracks.isStableUnpinned {
+      // The stable workloads would serve a model the engine builder refuses: nothing is written
+      // or pruned (they keep serving what they serve) until its file is read.
+      var status = model.status ?? EdgeModelStatus()
+      if let follow {
+        status.follow = follow.status
+        status.conditions = Self.setting(follow.condition, in: status.conditions, now: now)
+      }
+      let before = status
+      if let condition = EdgeModelPlanner.pinCondition(tracks, failure: pinFailure, generation: model.metadata.generation ?? 0) {
+        status.conditions = Self.setting(condition, in: status.conditions, now: now)
+      }
+      publishMetrics(model, status: status, request: context.request)
+      return ReconcilePlan(status: ModelCoding.encode(status), events: (follow?.events ?? []) + EdgeModelPlanner.events(from: before, to: status),
+                           requeueAfter: [followRequeue, pinRetry].compactMap { $0 }.min())
+    }
     let (nodes, placement) = await nodeViews.placement(of: model.spec, nodes: nodeStore)
     let pods = await podStore.byIndex("model", key)
     // The planner wants the GPUs of other models' pods (the tally less this model's own) to choose
@@ -116,6 +137,9 @@ public struct EdgeModelReconciler: ObjectReconciler {
                                        rollouts: rollouts, daemonSets: daemonSets,
                                        driftAgent: DriftAgentSidecar.container(policies: policies, image: builderImage))
     input.builderImagesByL4T = builderImagesByL4T
+    input.pins = pins
+    input.pinFailure = pinFailure
+    input.ownModel = ownModel
     var plan = EdgeModelPlanner.plan(input)
     if let follow {
       plan.status.follow = follow.status
@@ -125,7 +149,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
     }
     publishMetrics(model, status: plan.status, request: context.request)
     let refused = await evict(plan.evictions, namespace: model.metadata.namespace ?? "default", context: context)
-    let requeue = [refused ? Duration.seconds(10) : nil, followRequeue].compactMap { $0 }.min()
+    let requeue = [refused ? Duration.seconds(10) : nil, followRequeue, pinRetry].compactMap { $0 }.min()
     return ReconcilePlan(objects: plan.objects, prune: [.deployments, Self.daemonSets, Self.services, Self.disruptionBudgets],
                          status: ModelCoding.encode(plan.status),
                          events: plan.events,
@@ -201,21 +225,54 @@ public struct EdgeModelReconciler: ObjectReconciler {
   /// the delay until a failed read is tried again.
   func pin(_ model: EdgeModel, name: String, lookup: AliasLookup?, context: ReconcileContext) async
     -> ([String: String], FollowPlanner.PinFailure?, Duration?) {
+    let read = await pinVersions(FollowPlanner.versionsToPin(model, lookup: lookup).map { (name, $0) }, model: model, context: context)
     var digests: [String: String] = [:]
-    var failure: FollowPlanner.PinFailure?
+    for (key, digest) in read.digests { digests[String(key.dropFirst(name.count + 1))] = digest }
+    let failure = read.failure.map { FollowPlanner.PinFailure(version: $0.version, reason: $0.reason, message: $0.message) }
+    return (digests, failure, read.retry)
+  }
+
+  /// The digests of the `mlflow://NAME/VERSION` models the Rollouts name without one
+  /// (`RolloutTracks.urisToPin`): those `status.pins` records, and the others read once per version
+  /// (`ArtifactPins`, under `spec.model.sizeLimit`, which a candidate inherits); the first failure;
+  /// and the delay until a failed read is tried again.
+  func pinRolloutModels(_ model: EdgeModel, rollouts: [Rollout], ownModel: ModelSource, context: ReconcileContext) async
+    -> ([String: String], EdgeModelPlanner.PinFailure?, Duration?) {
+    let wanted = RolloutTracks(model: model, rollouts: rollouts, ownModel: ownModel).urisToPin
+    guard !wanted.isEmpty else { return ([:], nil, nil) }
+    var pins: [String: String] = [:]
+    for p in model.status?.pins ?? [] where wanted.contains(p.uri) { pins[p.uri] = p.digest }
+    var versions: [(name: String, version: String)] = []
+    for uri in wanted where pins[uri] == nil {
+      if case .version(let name, let version)? = MLflowModelReference(uri: uri) { versions.append((name, version)) }
+    }
+    let read = await pinVersions(versions, model: model, context: context)
+    for (key, digest) in read.digests { pins[MLflowModelReference.scheme + key] = digest }
+    let failure = read.failure.map {
+      EdgeModelPlanner.PinFailure(uri: MLflowModelReference.pinned(name: $0.name, version: $0.version), reason: $0.reason, message: $0.message)
+    }
+    return (pins, failure, read.retry)
+  }
+
+  /// Reads the digest of each of `versions` through `artifactPins`: digests by `NAME/VERSION`, the
+  /// first failure, and the delay until a failed read is tried again.
+  func pinVersions(_ versions: [(name: String, version: String)], model: EdgeModel, context: ReconcileContext) async
+    -> (digests: [String: String], failure: (name: String, version: String, reason: String, message: String)?, retry: Duration?) {
+    var digests: [String: String] = [:]
+    var failure: (name: String, version: String, reason: String, message: String)?
     var retry: Duration?
     let maxBytes = model.spec.model.sizeLimit.flatMap(EnginePlan.bytes) ?? Self.defaultMaxFetchBytes
-    for version in FollowPlanner.versionsToPin(model, lookup: lookup) {
+    for (name, version) in versions {
       let outcome = await artifactPins.pin(name: name, version: version, maxBytes: maxBytes,
                                            interval: FollowPlanner.interval(model.spec.model.follow), registry: mlflow,
                                            now: context.clock.now)
       switch outcome {
       case .pinned(let digest):
-        digests[version] = digest
+        digests[name + "/" + version] = digest
         context.logger.info("MLflow model version pinned", metadata: ["mlflow.model": "\(name)", "mlflow.version": "\(version)",
                                                                      "model.digest": "\(digest)"])
       case .failed(let reason, let message, let retryIn):
-        if failure == nil { failure = .init(version: version, reason: reason, message: message) }
+        if failure == nil { failure = (name, version, reason, message) }
         retry = min(retry ?? retryIn, retryIn)
         context.logger.warning("MLflow model version not pinned", metadata: ["mlflow.model": "\(name)", "mlflow.version": "\(version)",
                                                                             "reason": "\(reason)"])

@@ -7,8 +7,9 @@
 /// found larger than a limit is not read again under that limit.
 ///
 /// *Caveats*: kept in memory. What outlives the process is the status (`status.follow.servingDigest`
-/// and `resolvedDigest`), which the reconciler consults first: a restarted operator reads a version
-/// again only if no status records its digest. Past `limit` entries the memo starts over.
+/// and `resolvedDigest`; `status.pins` for the versions Rollouts name), which the reconciler
+/// consults first: a restarted operator reads a version again only if no status records its
+/// digest. Past `limit` entries the memo starts over.
 actor ArtifactPins {
   /// What the caller gets.
   enum Outcome: Sendable, Equatable {

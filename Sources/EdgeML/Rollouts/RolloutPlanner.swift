@@ -199,6 +199,12 @@ public enum RolloutPlanner {
       handleRequest()
       guard status.phase != .promoted, status.phase != .aborted else { return }
       if status.pause?.reason == "Manual" { return }
+      if let why = candidate(model)?.message {
+        // The candidate's model cannot be built yet (no digest to check it against): nothing moves,
+        // and the EdgeModel's status change wakes this again once it is pinned.
+        waiting("CandidateNotPinned", "waiting for the candidate's model to be pinned: \(why)")
+        return
+      }
       if spec.strategy.fleet != nil {
         // A failed node is the fleet's own verdict (it names the node): see runFleet.
         runFleet(model)
