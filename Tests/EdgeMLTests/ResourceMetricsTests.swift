@@ -104,6 +104,27 @@ struct ResourceMetricsTests {
     #expect(lines.filter { $0.hasPrefix("edgeml_edgemodel_engine_state{") }.count == 4)
   }
 
+  @Test("the reconciler keeps only what an EdgeModel's series are made from, and they are made the same at each scrape")
+  func edgeModelSeriesFromKeptStatus() throws {
+    var status = EdgeModelStatus()
+    status.phase = .ready
+    status.currentVersion = "7"
+    status.readyReplicas = 3
+    status.conditions = [StatusCondition(type: "Ready", status: "True", reason: "AllReplicasReady", message: String(repeating: "x", count: 500))]
+    status.engines = [EngineStatus(key: "sha256:a", nodeGroup: NodeGroupFacts(module: "orin-nx-16gb", l4t: "36.4.3", tensorrt: "10.3.0",
+                                                                             gpuArch: "sm_87"),
+                                   state: .building, buildSeconds: 41, cacheHits: 2, sizeBytes: 1 << 20, message: "building on jetson-1")]
+    let kept = EdgeModelReconciler.seriesStatus(status)
+    #expect(kept.conditions == nil && kept.engines?.first?.message == nil)
+    let full = ObjectMetrics(), lazy = ObjectMetrics()
+    full.setGauges("EdgeModel/edge/m", ResourceMetrics.edgeModel(namespace: "edge", name: "m", specVersion: "7", status: status))
+    lazy.setGauges("EdgeModel/edge/m") { ResourceMetrics.edgeModel(namespace: "edge", name: "m", specVersion: "7", status: kept) }
+    #expect(Self.lines(lazy) == Self.lines(full))
+    #expect(Self.lines(lazy).count == 11)
+    lazy.setGauges("EdgeModel/edge/m", nil)
+    #expect(Self.lines(lazy).isEmpty && lazy.keys.isEmpty)
+  }
+
   @Test("a DriftPolicy's features each get a p-value, statistic and drift flag; a feature dropped from the spec loses them")
   func driftSeries() {
     let metrics = ObjectMetrics()

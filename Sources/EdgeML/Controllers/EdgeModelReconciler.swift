@@ -176,9 +176,27 @@ public struct EdgeModelReconciler: ObjectReconciler {
 
   /// The model's series (`ResourceMetrics.edgeModel`) from the status about to be written.
   func publishMetrics(_ model: EdgeModel, status: EdgeModelStatus, request: ReconcileRequest) {
-    ObjectMetrics.shared.setGauges(ResourceMetrics.key("EdgeModel", request),
-                                   ResourceMetrics.edgeModel(namespace: request.namespace, name: request.name,
-                                                             specVersion: model.spec.model.version, status: status))
+    let kept = Self.seriesStatus(status)
+    let (namespace, name, specVersion) = (request.namespace, request.name, model.spec.model.version)
+    ObjectMetrics.shared.setGauges(ResourceMetrics.key("EdgeModel", request)) { [kept] in
+      ResourceMetrics.edgeModel(namespace: namespace, name: name, specVersion: specVersion, status: kept)
+    }
+  }
+
+  /// What of `status` the model's series are made from (`ResourceMetrics.edgeModel`), kept until
+  /// the next scrape: not the conditions, messages or pins.
+  static func seriesStatus(_ status: EdgeModelStatus) -> EdgeModelStatus {
+    var kept = EdgeModelStatus()
+    kept.phase = status.phase
+    kept.readyReplicas = status.readyReplicas
+    kept.currentVersion = status.currentVersion
+    kept.engines = status.engines?.map { engine in
+      var e = EngineStatus()
+      e.nodeGroup = engine.nodeGroup
+      e.state = engine.state
+      return e
+    }
+    return kept
   }
 
   /// The model was deleted: its series go.
