@@ -779,6 +779,8 @@ spec:
                     x-kubernetes-validations:
                     - rule: "has(self.digest) || self.uri.startsWith('oci://') || self.uri.startsWith('mlflow://')"
                       message: "candidate.model.digest is required unless the model comes from a registry that pins it (oci:// or mlflow://)"
+                    - rule: "!self.uri.matches('^mlflow://[^/@]+@')"
+                      message: "candidate.model.uri names an MLflow alias: a Rollout moves to one version, so name it (mlflow://NAME/VERSION); an EdgeModel's model.uri follows an alias"
                     properties:
                       uri: {type: string, maxLength: 2048, pattern: '^(https://|file://|s3://|oci://|mlflow://)\S+$', description: Where to fetch the candidate model.}
                       digest: {type: string, pattern: '^sha256:[a-f0-9]{64}$', description: "sha256: pin of the candidate artifact."}
