@@ -32,6 +32,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -275,6 +276,7 @@ def main():
                     p.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     p.kill()
+        shutil.rmtree(d, ignore_errors=True)   # in /dev/shm: memory until removed
 
 
 if __name__ == "__main__":

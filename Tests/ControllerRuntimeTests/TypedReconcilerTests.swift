@@ -208,7 +208,10 @@ struct CountingReconciler: ObjectReconciler {
 
 @Suite("A controller never plans again from a copy its own write replaced", .serialized)
 struct WriteExpectationsTests {
-  func start(clock: ManualClock = ManualClock()) async throws -> (KubeEmulator, KubeClient, Manager, CountingReconciler) {
+  /// `publishOwnWrites` off: the watch is then the only way a write reaches the cache, the window
+  /// the expectations guard (with it on, a write is cached as it is answered, unless the cache
+  /// moved meanwhile: `OwnWritesPublishedTests`).
+  func start(clock: ManualClock = ManualClock(), publishOwnWrites: Bool = false) async throws -> (KubeEmulator, KubeClient, Manager, CountingReconciler) {
     let emulator = try await startEmulator()
     let c = try client(for: emulator)
     try await installWidgetCRD(c)
@@ -216,7 +219,7 @@ struct WriteExpectationsTests {
     let recorder = EventRecorder(client: c, reportingController: "test", reportingInstance: "0", clock: clock)
     let spec = ControllerSpec(name: "widgets", for: widgets, kind: "Widget", reconciler: TypedReconciler(reconciler, resource: widgets))
     let manager = await Manager(client: c, controllers: [spec], namespace: "default", clock: clock, recorder: recorder,
-                                leaderElector: nil, logger: Logger(label: "test"))
+                                leaderElector: nil, logger: Logger(label: "test"), publishOwnWrites: publishOwnWrites)
     return (emulator, c, manager, reconciler)
   }
 
@@ -291,9 +294,9 @@ struct WriteExpectationsTests {
     await emulator.shutdown()
   }
 
-  @Test("with the informer running, back-to-back reconciles never plan from the same status twice")
-  func backToBackOnARunningInformer() async throws {
-    let (emulator, c, manager, reconciler) = try await start(clock: ManualClock())
+  @Test("with the informer running, back-to-back reconciles never plan from the same status twice", arguments: [false, true])
+  func backToBackOnARunningInformer(publishOwnWrites: Bool) async throws {
+    let (emulator, c, manager, reconciler) = try await start(clock: ManualClock(), publishOwnWrites: publishOwnWrites)
     let controller = manager.controllers[0]
     let informer = try #require(manager.caches.informers[InformerKey(resource: widgets, labelSelector: nil)])
     let watching = Task { try await informer.run() }
@@ -348,5 +351,92 @@ struct WriteExpectationsTests {
     }
     // Started over past the limit: "a" is decoded again.
     #expect(try await memo.object("a", json("a", "2")) { _ in 3 } == 3)
+  }
+}
+
+@Suite("A status write reaches the cache and the handlers as it is answered", .serialized)
+struct OwnWritesPublishedTests {
+  func object(_ name: String, _ rv: String, _ passes: Int) -> JSONValue {
+    ["metadata": ["namespace": "default", "name": .string(name), "resourceVersion": .string(rv)], "status": ["passes": JSONValue(passes)]]
+  }
+  func passes(_ store: Store, _ key: String = "default/w") async -> Int? { await store.get(key)?[path: ["status", "passes"]]?.intValue }
+
+  @Test("the store takes a published copy only over the one its write replaced, sets older watch events aside until that version comes, and gives up past the limit")
+  func storeRules() async throws {
+    let store = Store()
+    await store.replace([object("w", "10", 0)], resourceVersion: "10")
+    // The cache moved past the copy the write replaced: it cannot tell which is newer, so it keeps its own.
+    #expect(await store.publish(object("w", "12", 1), replacing: "9") == nil)
+    #expect(await store.publish(object("w", "10", 1), replacing: "10") == nil)   // nothing written
+    let change = try #require(await store.publish(object("w", "12", 1), replacing: "10"))
+    #expect(change.old?[path: ["status", "passes"]] == 0 && change.new?[path: ["status", "passes"]] == 1)
+    #expect(await passes(store) == 1)
+    #expect(await store.publishedCount == 1)
+    // Someone else's write that came before ours: set aside, no change seen.
+    let older = await store.apply(type: "MODIFIED", object: object("w", "11", 7))
+    #expect(older.changesOnlyResourceVersion)
+    #expect(await passes(store) == 1)
+    // Ours, from the watch: nothing changes, and the watch's copies are taken again from here.
+    #expect(await store.apply(type: "MODIFIED", object: object("w", "12", 1)).changesOnlyResourceVersion)
+    #expect(await store.publishedCount == 0)
+    #expect(await store.apply(type: "MODIFIED", object: object("w", "13", 2)).changesOnlyResourceVersion == false)
+    #expect(await passes(store) == 2)
+    // A deletion is always taken; a relist ends every wait.
+    _ = await store.publish(object("w", "14", 3), replacing: "13")
+    #expect(await store.apply(type: "DELETED", object: object("w", "13", 2)).isDelete)
+    #expect(await store.get("default/w") == nil)
+    #expect(await store.publishedCount == 0)
+    await store.replace([object("w", "20", 5)], resourceVersion: "20")
+    _ = await store.publish(object("w", "21", 6), replacing: "20")
+    await store.replace([object("w", "22", 9)], resourceVersion: "22")
+    #expect(await passes(store) == 9)
+    #expect(await store.publishedCount == 0)
+    // A version that never comes (it cannot, in order; a guard all the same): past the limit the watch wins.
+    _ = await store.publish(object("w", "23", 10), replacing: "22")
+    for i in 0..<Store.setAsideLimit { _ = await store.apply(type: "MODIFIED", object: object("w", "\(30 + i)", 0)) }
+    #expect(await passes(store) == 10)
+    _ = await store.apply(type: "MODIFIED", object: object("w", "99", 11))
+    #expect(await passes(store) == 11)
+    #expect(await store.publishedCount == 0)
+  }
+
+  @Test("a reconcile's status write is in the cache, and another watcher of the object is woken, before the watch brings it; the watch's copy then wakes nobody")
+  func publishedBeforeTheWatch() async throws {
+    let (emulator, c, manager, reconciler) = try await WriteExpectationsTests().start(publishOwnWrites: true)
+    let controller = manager.controllers[0], store = manager.caches.store(widgets)!
+    let informer = try #require(manager.caches.informers[InformerKey(resource: widgets, labelSelector: nil)])
+    let woken = Seen()
+    await informer.addHandler { change in await woken.add(change.new?[path: ["status", "passes"]]?.intValue.map(String.init) ?? "-") }
+    _ = try await c.create(widgets, namespace: "default", widget("w"))
+    try await refresh(store, c, widgets)
+    let request = ReconcileRequest(namespace: "default", name: "w")
+    await controller.process(request)
+    // No watch runs: only the write's answer can have brought passes 1.
+    #expect(await passes(store) == 1)
+    #expect(await woken.requests == ["1"])
+    #expect(controller.queue.depth == 1)   // its own handler queued it again, as the watch would have
+    #expect(controller.applier.expectations!.pending == 0)
+    // The next reconcile plans from the new copy at once, rather than waiting for the watch.
+    await controller.process(request)
+    #expect(await reconciler.plans.requests == ["0", "1"])
+    #expect(try await c.get(widgets, namespace: "default", name: "w")[path: ["status", "passes"]] == 2)
+    // The informer's first list has the same versions: nothing a handler would see.
+    let watching = Task { try await informer.run() }
+    #expect(try await eventually { await store.publishedCount == 0 })
+    #expect(await woken.requests == ["1", "2"])
+    // With the watch running, the answer or the watch may bring a version first: either way each
+    // version wakes a watcher once.
+    for _ in 0..<10 {
+      while controller.queue.depth > 0, let next = await controller.queue.get() { controller.queue.done(next) }
+      await controller.process(request)
+    }
+    #expect(try await eventually {
+      let published = await store.publishedCount
+      return await passes(store) == 12 && published == 0
+    })
+    #expect(await woken.requests == (1...12).map(String.init))
+    watching.cancel()
+    c.shutdown()
+    await emulator.shutdown()
   }
 }

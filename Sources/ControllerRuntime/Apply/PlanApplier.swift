@@ -14,7 +14,9 @@ import Logging
 ///   also removes what the new status no longer has.
 /// - Events are recorded once the status is written.
 /// - The owner's version before and after the status write goes to `expectations`, so that no
-///   reconcile plans again from the copy this write replaced.
+///   reconcile plans again from the copy this write replaced, and the owner as written goes to
+///   `ownerInformer` (`Informer.publish`), so that the cache and every controller watching the
+///   owner have it without waiting for the watch.
 ///
 /// *Guarantees*: an owner that is gone or terminating gets nothing created for it. The cache may
 /// not know yet, so before the first create of a plan the owner is read from the server: a
@@ -40,9 +42,13 @@ public struct PlanApplier: Sendable {
   /// gives each controller one, and holds back a reconcile that would plan from a copy one of its
   /// writes replaced (`TypedReconciler`).
   public let expectations: WriteExpectations?
+  /// The informer caching the owners, told of each status write as it is answered (nil: the cache
+  /// learns of it from the watch only).
+  public let ownerInformer: Informer?
 
   public init(client: KubeClient, fieldManager: String, hashAnnotation: String, ownerResource: GroupVersionResource,
-              owned: [GroupVersionResource: Store], recorder: EventRecorder?, expectations: WriteExpectations? = nil) {
+              owned: [GroupVersionResource: Store], recorder: EventRecorder?, expectations: WriteExpectations? = nil,
+              ownerInformer: Informer? = nil) {
     self.client = client
     self.fieldManager = fieldManager
     self.hashAnnotation = hashAnnotation
@@ -50,6 +56,7 @@ public struct PlanApplier: Sendable {
     self.owned = owned
     self.recorder = recorder
     self.expectations = expectations
+    self.ownerInformer = ownerInformer
   }
 
   /// What one `apply` did.
@@ -120,10 +127,11 @@ public struct PlanApplier: Sendable {
         do {
           let written = try await client.patch(ownerResource, namespace: ownerResource.namespaced ? namespace : nil, name: ownerName,
                                                ["status": MergePatch.diff(from: current, to: status)], type: .merge,
-                                               subresource: "status", projection: Self.resourceVersionOnly)
+                                               subresource: "status", projection: ownerInformer?.projection ?? Self.resourceVersionOnly)
           report.statusWritten = true
-          expectations?.wrote(Store.key(of: owner), replaced: owner[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
-                              written: written[path: ["metadata", "resourceVersion"]]?.stringValue ?? "")
+          let replaced = owner[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
+          expectations?.wrote(Store.key(of: owner), replaced: replaced, written: written[path: ["metadata", "resourceVersion"]]?.stringValue ?? "")
+          await ownerInformer?.publish(written, replacing: replaced)
         } catch let e as KubeAPIError where e.isNotFound {
           report.ownerGone = true
           return report

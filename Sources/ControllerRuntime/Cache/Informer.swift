@@ -13,6 +13,10 @@ public actor Informer {
   private var handlers: [@Sendable (ObjectChange) async -> Void] = []
   private var observers: [@Sendable (ObjectChange) -> Void] = []
   public nonisolated let stats = Reflector.Stats()
+  /// What the reflector builds of each object it parses; the answer to one of our own writes is
+  /// parsed the same way before it is published.
+  public nonisolated let projection: JSONProjection
+  private let transform: Reflector.TransformFunction?
 
   /// - Parameters:
   ///   - transform: applied to every object before it enters the store (client-go's
@@ -31,6 +35,27 @@ public actor Informer {
     reflector.projection = projection
     reflector.clock = clock
     self.reflector = reflector
+    self.projection = projection
+    self.transform = transform
+  }
+
+  /// Puts the answer to one of our own writes in the store before the watch brings it, and tells
+  /// observers and handlers as the watch would (`Store.publish` says when it does nothing).
+  ///
+  /// Another controller waiting on this object (a Rollout on its EdgeModel's status) is queued when
+  /// the write is answered, not one watch delivery later: under load that delivery took 11 ms at
+  /// the median and 66 ms at worst (bench-rollout, 100 Rollouts). The watch's own copy of the
+  /// version, when it comes, changes nothing and wakes no handler.
+  ///
+  /// - Parameter object: as the API server answered the write, parsed with `projection`.
+  public func publish(_ object: JSONValue, replacing replaced: String) async {
+    // A label-selected cache may not hold the object at all; a status write never moves labels,
+    // but there is nothing to gain from guessing.
+    guard labelSelector == nil else { return }
+    guard let change = await store.publish(transform?(object) ?? object, replacing: replaced) else { return }
+    for o in observers { o(change) }
+    guard !change.changesOnlyResourceVersion else { return }
+    for h in handlers { await h(change) }
   }
 
   /// Adds a handler; call before `run`.

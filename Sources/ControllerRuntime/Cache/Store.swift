@@ -46,6 +46,14 @@ public actor Store {
   private var items: [String: JSONValue] = [:]
   private var indexers: [String: IndexFunction] = [:]
   private var indexes: [String: [String: Set<String>]] = [:]
+  /// Objects holding a copy published from one of our own writes (`publish`) that the watch has
+  /// not brought yet: the version published, and how many watch events of that key were set aside
+  /// meanwhile.
+  private var published: [String: (resourceVersion: String, setAside: Int)] = [:]
+  /// Past this many events of one key set aside, the published copy is given up and the watch's
+  /// copies are taken again (a guard: in order, the watch brings the published version after at
+  /// most the few writes that came before it).
+  static let setAsideLimit = 16
   /// Fired after the first complete list.
   public nonisolated let synced = Signal()
   /// Whether the first complete list is in.
@@ -93,6 +101,7 @@ public actor Store {
     for (k, v) in next where items[k] != v { changed.append(ObjectChange(key: k, old: items[k], new: v)) }
     for (k, v) in items where next[k] == nil { changed.append(ObjectChange(key: k, old: v, new: nil)) }
     items = next
+    published = [:]   // a list is the server's state: nothing published is ahead of it
     if !changed.isEmpty { generation &+= 1 }
     rebuildIndexes()
     self.resourceVersion = resourceVersion
@@ -101,10 +110,23 @@ public actor Store {
   }
 
   /// Applies one watch event; returns the change it made.
+  ///
+  /// While a published copy of the key waits for the watch (`publish`), an event of another
+  /// version is older than it (the watch brings a resource's versions in order) and is set aside:
+  /// the change returned then has the same object before and after. A deletion is always applied.
   @discardableResult
   public func apply(type: String, object: JSONValue) -> ObjectChange {
     let key = Store.key(of: object)
     let old = items[key]
+    let version = object[path: ["metadata", "resourceVersion"]]?.stringValue
+    if let waiting = published[key], type != "DELETED", version != waiting.resourceVersion, waiting.setAside < Self.setAsideLimit {
+      if let version { resourceVersion = version }
+      published[key]?.setAside += 1
+      return ObjectChange(key: key, old: old, new: old)
+    }
+    // Our published version itself (the same object as published, so no handler sees a change),
+    // a deletion, or anything once nothing waits.
+    published[key] = nil
     unindex(key)
     // Not `nil` in a conditional: JSONValue is ExpressibleByNilLiteral, and would store `.null`.
     let new: JSONValue? = type == "DELETED" ? Optional<JSONValue>.none : .some(object)
@@ -115,9 +137,35 @@ public actor Store {
       items.removeValue(forKey: key)
     }
     generation &+= 1
-    if let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue { resourceVersion = rv }
+    if let version { resourceVersion = version }
     return ObjectChange(key: key, old: type == "DELETED" ? (old ?? object) : old, new: new)
   }
+
+  /// Puts `object`, as one of our own writes returned it, in place of the copy that write replaced,
+  /// before the watch brings it (client-go's `MutationCache` serves the same purpose, but orders
+  /// resourceVersions as integers; here they are only compared for equality, as the API
+  /// conventions require).
+  ///
+  /// Only when the cached copy is still at `replaced`: the watch has then brought nothing of this
+  /// object since the copy that was read, so every event of it before our version is older and is
+  /// set aside by `apply`, until our version itself arrives. A cache that moved on meanwhile keeps
+  /// what it has (it cannot tell whether its copy is older or newer than ours).
+  ///
+  /// - Returns: the change made, or nil when nothing was published.
+  public func publish(_ object: JSONValue, replacing replaced: String) -> ObjectChange? {
+    let key = Store.key(of: object)
+    guard let version = object[path: ["metadata", "resourceVersion"]]?.stringValue, !replaced.isEmpty, version != replaced,
+          let old = items[key], old[path: ["metadata", "resourceVersion"]]?.stringValue == replaced else { return nil }
+    unindex(key)
+    items[key] = object
+    index(key, object)
+    generation &+= 1
+    published[key] = (version, 0)
+    return ObjectChange(key: key, old: old, new: object)
+  }
+
+  /// Keys holding a published copy the watch has not brought yet.
+  public var publishedCount: Int { published.count }
 
   public func setResourceVersion(_ rv: String) { resourceVersion = rv }
 

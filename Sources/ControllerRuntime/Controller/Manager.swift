@@ -18,9 +18,11 @@ public struct Manager: Sendable {
   /// - Parameters:
   ///   - namespace: nil for all namespaces; cluster-scoped resources ignore it.
   ///   - recorder: where the controllers' Events go (nil records none).
+  ///   - publishOwnWrites: whether a controller's status writes go into the cache as they are
+  ///     answered (`Informer.publish`); false leaves them to the watch.
   public init(client: KubeClient, controllers specs: [ControllerSpec], namespace: String? = nil,
               clock: any ControllerClock = SystemClock(), recorder: EventRecorder?, leaderElector: LeaderElector?,
-              logger: Logger) async {
+              logger: Logger, publishOwnWrites: Bool = true) async {
     var registry = InformerRegistry()
     for spec in specs {
       registry.request(spec.primary, fields: spec.primaryFields, indexers: spec.primaryIndexers)
@@ -33,7 +35,8 @@ public struct Manager: Sendable {
       for w in spec.watches where w.isOwned { owned[w.key.resource] = caches.informers[w.key]?.store }
       let expectations = WriteExpectations(clock: clock)
       let applier = PlanApplier(client: client, fieldManager: spec.fieldManager, hashAnnotation: spec.hashAnnotation,
-                                ownerResource: spec.primary.resource, owned: owned, recorder: recorder, expectations: expectations)
+                                ownerResource: spec.primary.resource, owned: owned, recorder: recorder, expectations: expectations,
+                                ownerInformer: publishOwnWrites ? caches.informers[spec.primary] : nil)
       let controller = Controller(name: spec.name, reconciler: spec.reconciler, workers: spec.workers, logger: logger, clock: clock,
                                   client: client, caches: caches, applier: applier, recorder: recorder)
       let primaryFilter = spec.primaryFilter
