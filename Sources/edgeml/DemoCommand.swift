@@ -89,8 +89,11 @@ struct DemoCommand: AsyncParsableCommand {
 
     // 2. The operator, as `edgeml operator` runs it.
     let recorder = EventRecorder(client: client, reportingController: "edgeml.io/operator", reportingInstance: "demo")
+    // With MLflow, the operator reads it as `edgeml operator` does at MLFLOW_TRACKING_URI: a Rollout a
+    // user applies to `mlflow://detector/N` with no digest gets it pinned (docs/mlflow.md).
+    let tracking = MLflowRESTRegistry(environment: mlflow.map { ["MLFLOW_TRACKING_URI": $0.url] } ?? [:])
     let manager = await Manager(client: client, controllers: OperatorAssembly.controllers(builderImage: OperatorOptions.defaultImage,
-                                                                                          workers: 4),
+                                                                                          workers: 4, mlflow: tracking),
                                 recorder: recorder, leaderElector: nil, logger: quiet)
     let stop = StopSignal()
     let operatorTask = Task { try await manager.run(until: { await stop.wait() }) }
