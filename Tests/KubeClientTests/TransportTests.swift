@@ -83,6 +83,52 @@ struct TransportTests {
     #expect(statuses.count == 50 && statuses.allSatisfy { $0 == 201 })
   }
 
+  @Test("a cancel that reaches the loop before its request (a task cancelled before it sent) ends the request at once, not at its timeout")
+  func cancelBeforeSubmit() async throws {
+    let emulator = try await startEmulator()
+    defer { Task { await emulator.shutdown() } }
+    let ca = try #require(emulator.certificateAuthority)
+    let transport = try HTTPTransport(tls: TLSSettings(certificateAuthorityPEM: pem(ca.certificatePEM)))
+    defer { transport.loop.shutdown() }
+    // A port that takes connections (the kernel's backlog) and never answers.
+    let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(silent) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    try withUnsafeMutablePointer(to: &address) { a in
+      try a.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+        guard bind(silent, p, length) == 0, listen(silent, 16) == 0, getsockname(silent, p, &length) == 0 else {
+          throw POSIXError(.EADDRINUSE)
+        }
+      }
+    }
+    let port = UInt16(bigEndian: address.sin_port)
+    let transfer = try CurlTransfer(request: HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/", timeout: .seconds(3600)),
+                                    tls: TLSSettings(), userAgent: "test")
+    let outcome = AsyncStream<String>.makeStream()
+    transfer.onComplete = { result in
+      switch result {
+      case .success(let r): outcome.continuation.yield("answered \(r.status)")
+      case .failure(let e): outcome.continuation.yield("\(e)")
+      }
+    }
+    transport.loop.cancel(transfer)
+    // The loop takes cancels and new transfers together, so once a later request is answered the
+    // cancel has been taken, before the transfer it names was there.
+    #expect(try await transport.send(HTTPRequest(method: "GET", url: emulator.url + "/version")).status == 200)
+    transport.loop.submit(transfer)
+    // Without the cancel kept, the request waits for the hour-long timeout: fail after 30 s instead.
+    let first = await withTaskGroup(of: String?.self) { group in
+      group.addTask { await outcome.stream.first { _ in true } }
+      group.addTask { try? await Task.sleep(for: .seconds(30)); return nil }
+      defer { group.cancelAll() }
+      return await group.next() ?? nil
+    }
+    #expect(first == "request cancelled")
+  }
+
   @Test("a watch streams events as they happen and stops when the reader stops")
   func streaming() async throws {
     let emulator = try await startEmulator()

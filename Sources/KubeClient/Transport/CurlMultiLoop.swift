@@ -52,8 +52,10 @@ public final class CurlMultiLoop: Sendable {
     if stopped { transfer.cancel() }
   }
 
-  /// Stops a transfer early (a watch the caller no longer reads).
+  /// Stops a transfer early (a watch the caller no longer reads), even one not submitted yet (a task
+  /// cancelled before its request was handed over: Swift runs the cancellation handler first).
   func cancel(_ transfer: CurlTransfer) {
+    transfer.cancelRequested.store(true, ordering: .releasing)
     shared.withLock { s in
       guard !s.isClosed else { return }
       s.toCancel.append(transfer)
@@ -78,6 +80,12 @@ public final class CurlMultiLoop: Sendable {
         return (s.toAdd, s.toCancel, s.isStopped)
       }
       for t in add {
+        // Cancelled before it came: the cancel found nothing active, and would otherwise be lost,
+        // leaving the request to run until its timeout.
+        if t.cancelRequested.load(ordering: .acquiring) {
+          t.cancel()
+          continue
+        }
         active[ObjectIdentifier(t)] = t
         ccurl_multi_add_handle(multi, t.handle)
       }

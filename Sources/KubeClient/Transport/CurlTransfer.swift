@@ -1,10 +1,14 @@
 internal import CCurl
+import Synchronization
 
 /// One libcurl easy handle and what it collects. Created on any thread, then only touched on the
 /// loop thread until it completes (`CurlMultiLoop` guarantees it), which is why it is
 /// `@unchecked Sendable`.
 final class CurlTransfer: @unchecked Sendable {
   let handle: UnsafeMutableRawPointer
+  /// Set by `CurlMultiLoop.cancel` from any thread: a cancel that reaches the loop before the
+  /// transfer itself must not be lost.
+  let cancelRequested = Atomic<Bool>(false)
   private var headerList: UnsafeMutablePointer<curl_slist>?
   private var requestBody: [UInt8]
   private var blobs: [UnsafeMutableRawPointer] = []
