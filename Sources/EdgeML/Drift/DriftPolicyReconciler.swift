@@ -78,7 +78,13 @@ public struct DriftPolicyReconciler: ObjectReconciler {
         input.gathered = await gather(step, since: since, until: until, policy: policy, reference: nil, context: context)
       case .evaluate(let since, let until):
         let reference = await readReference(policy, baseline: baselineJSON, context: context)
-        input.gathered = await gather(step, since: since, until: until, policy: policy, reference: reference, context: context)
+        if case .failure(let error) = reference {
+          // Nothing to compare with: no agent (or Prometheus) is asked while the reference cannot be
+          // read; the failure is what the condition says, and the pass is retried with backoff.
+          input.gathered = .init(step: step, current: .failure(error), pods: 0, reference: reference)
+        } else {
+          input.gathered = await gather(step, since: since, until: until, policy: policy, reference: reference, context: context)
+        }
       }
     }
     // Finished Jobs the status has not recorded: their pods' termination messages.
