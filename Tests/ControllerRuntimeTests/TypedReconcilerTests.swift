@@ -368,6 +368,7 @@ struct OwnWritesPublishedTests {
     // The cache moved past the copy the write replaced: it cannot tell which is newer, so it keeps its own.
     #expect(await store.publish(object("w", "12", 1), replacing: "9") == nil)
     #expect(await store.publish(object("w", "10", 1), replacing: "10") == nil)   // nothing written
+    #expect(await store.publish(object("x", "5", 1), replacing: "4") == nil)     // not cached at all
     let change = try #require(await store.publish(object("w", "12", 1), replacing: "10"))
     #expect(change.old?[path: ["status", "passes"]] == 0 && change.new?[path: ["status", "passes"]] == 1)
     #expect(await passes(store) == 1)
@@ -376,6 +377,13 @@ struct OwnWritesPublishedTests {
     let older = await store.apply(type: "MODIFIED", object: object("w", "11", 7))
     #expect(older.changesOnlyResourceVersion)
     #expect(await passes(store) == 1)
+    // A relist read before our write was answered (a copy known to be older: the one it replaced,
+    // or one set aside) leaves ours in place, still waiting for the watch.
+    for stale in [object("w", "10", 0), object("w", "11", 7)] {
+      #expect(await store.replace([stale], resourceVersion: "11").isEmpty)
+      #expect(await passes(store) == 1)
+      #expect(await store.publishedCount == 1)
+    }
     // Ours, from the watch: nothing changes, and the watch's copies are taken again from here.
     #expect(await store.apply(type: "MODIFIED", object: object("w", "12", 1)).changesOnlyResourceVersion)
     #expect(await store.publishedCount == 0)
@@ -388,6 +396,7 @@ struct OwnWritesPublishedTests {
     #expect(await store.publishedCount == 0)
     await store.replace([object("w", "20", 5)], resourceVersion: "20")
     _ = await store.publish(object("w", "21", 6), replacing: "20")
+    // A listed copy it cannot place (newer, or older than it knows) is taken.
     await store.replace([object("w", "22", 9)], resourceVersion: "22")
     #expect(await passes(store) == 9)
     #expect(await store.publishedCount == 0)

@@ -121,17 +121,19 @@ public struct PlanApplier: Sendable {
         } catch let e as KubeAPIError where e.isNotFound {}
       }
     }
+    // A label-selected cache is never published to (`Informer.publish`): only the version is read.
+    let publishing = ownerInformer.flatMap { $0.labelSelector == nil ? $0 : nil }
     if let status = plan.status {
       let current = owner["status"]
       if current != status {
         do {
           let written = try await client.patch(ownerResource, namespace: ownerResource.namespaced ? namespace : nil, name: ownerName,
                                                ["status": MergePatch.diff(from: current, to: status)], type: .merge,
-                                               subresource: "status", projection: ownerInformer?.projection ?? Self.resourceVersionOnly)
+                                               subresource: "status", projection: publishing?.projection ?? Self.resourceVersionOnly)
           report.statusWritten = true
           let replaced = owner[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
           expectations?.wrote(Store.key(of: owner), replaced: replaced, written: written[path: ["metadata", "resourceVersion"]]?.stringValue ?? "")
-          await ownerInformer?.publish(written, replacing: replaced)
+          await publishing?.publish(written, replacing: replaced)
         } catch let e as KubeAPIError where e.isNotFound {
           report.ownerGone = true
           return report

@@ -59,6 +59,11 @@ public actor Informer {
   }
 
   /// Adds a handler; call before `run`.
+  ///
+  /// Handlers are called by the watch, one change at a time, and also by `publish` from the task
+  /// that wrote: so they may run concurrently, and a published change may reach them after a later
+  /// one. Keep them to queueing work (what the Manager's do); a handler that keeps state of its own
+  /// belongs on an informer nothing publishes to.
   public func addHandler(_ handler: @escaping @Sendable (ObjectChange) async -> Void) {
     handlers.append(handler)
   }

@@ -47,9 +47,13 @@ public actor Store {
   private var indexers: [String: IndexFunction] = [:]
   private var indexes: [String: [String: Set<String>]] = [:]
   /// Objects holding a copy published from one of our own writes (`publish`) that the watch has
-  /// not brought yet: the version published, and how many watch events of that key were set aside
-  /// meanwhile.
-  private var published: [String: (resourceVersion: String, setAside: Int)] = [:]
+  /// not brought yet: the version published, and the versions known to be older (the one it
+  /// replaced, and those of the watch events of that key set aside meanwhile).
+  private struct Published {
+    var resourceVersion: String
+    var older: Set<String>
+  }
+  private var published: [String: Published] = [:]
   /// Past this many events of one key set aside, the published copy is given up and the watch's
   /// copies are taken again (a guard: in order, the watch brings the published version after at
   /// most the few writes that came before it).
@@ -97,11 +101,22 @@ public actor Store {
     var next: [String: JSONValue] = [:]
     next.reserveCapacity(objects.count)
     for o in objects { next[Store.key(of: o)] = o }
+    // A list is the server's state when it was read, which may be before one of our writes was
+    // answered (a relist after 410 Gone takes a while): a listed copy known to be older than the
+    // published one leaves the published one in place, still waiting for the watch. Any other
+    // listed copy (ours, or one we cannot place) is taken, and the wait ends.
+    var stillPublished: [String: Published] = [:]
+    for (k, p) in published {
+      guard let listed = next[k], let rv = listed[path: ["metadata", "resourceVersion"]]?.stringValue, p.older.contains(rv),
+            let ours = items[k] else { continue }
+      next[k] = ours
+      stillPublished[k] = p
+    }
     var changed: [ObjectChange] = []
     for (k, v) in next where items[k] != v { changed.append(ObjectChange(key: k, old: items[k], new: v)) }
     for (k, v) in items where next[k] == nil { changed.append(ObjectChange(key: k, old: v, new: nil)) }
     items = next
-    published = [:]   // a list is the server's state: nothing published is ahead of it
+    published = stillPublished
     if !changed.isEmpty { generation &+= 1 }
     rebuildIndexes()
     self.resourceVersion = resourceVersion
@@ -119,9 +134,10 @@ public actor Store {
     let key = Store.key(of: object)
     let old = items[key]
     let version = object[path: ["metadata", "resourceVersion"]]?.stringValue
-    if let waiting = published[key], type != "DELETED", version != waiting.resourceVersion, waiting.setAside < Self.setAsideLimit {
-      if let version { resourceVersion = version }
-      published[key]?.setAside += 1
+    if let waiting = published[key], type != "DELETED", let version, version != waiting.resourceVersion,
+       waiting.older.count <= Self.setAsideLimit {
+      resourceVersion = version
+      published[key]?.older.insert(version)
       return ObjectChange(key: key, old: old, new: old)
     }
     // Our published version itself (the same object as published, so no handler sees a change),
@@ -160,7 +176,7 @@ public actor Store {
     items[key] = object
     index(key, object)
     generation &+= 1
-    published[key] = (version, 0)
+    published[key] = Published(resourceVersion: version, older: [replaced])
     return ObjectChange(key: key, old: old, new: object)
   }
 
