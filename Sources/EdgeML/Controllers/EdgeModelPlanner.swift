@@ -21,6 +21,9 @@ public enum EdgeModelPlanner {
     /// `Placement.evaluate(model.spec, nodes: nodes)` when the caller already has it (the reconciler
     /// remembers it while the nodes stay the same); worked out here when nil.
     public var placement: Placement.Result?
+    /// `RolloutTracks(model:rollouts:pins:ownModel:)` of this input when the caller already has it
+    /// (the reconciler builds it to know what to pin); worked out here when nil.
+    var tracks: RolloutTracks?
     /// `nvidia.com/gpu` requested on each node (by node name) by pods that are not this model's:
     /// other EdgeModels' pods, and anything else the caller knows to hold a GPU there.
     ///
@@ -99,7 +102,8 @@ public enum EdgeModelPlanner {
   }
 
   public static func plan(_ input: Input) -> Plan {
-    let tracks = RolloutTracks(model: input.model, rollouts: input.rollouts, pins: input.pins, ownModel: input.ownModel)
+    let tracks = input.tracks ?? RolloutTracks(model: input.model, rollouts: input.rollouts, pins: input.pins, ownModel: input.ownModel)
+    let pinned = pinCondition(tracks, failure: input.pinFailure, generation: input.model.metadata.generation ?? 0)
     var model = input.model
     model.spec.model = tracks.stableSource
     let spec = model.spec
@@ -226,7 +230,7 @@ public enum EdgeModelPlanner {
       c.rollout = u.rollout.metadata.name
       c.hash = u.hash
       c.version = u.source.version
-      c.message = pinCondition(tracks, failure: input.pinFailure, generation: Int64(generation))?.message
+      c.message = pinned?.message
       candidateStatus = c
     }
     if !placement.groups.isEmpty {
@@ -324,7 +328,7 @@ public enum EdgeModelPlanner {
                                        message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on the current engine")
     }
     conditions.append(readyCondition)
-    if let pinned = pinCondition(tracks, failure: input.pinFailure, generation: Int64(generation)) { conditions.append(pinned) }
+    if let pinned { conditions.append(pinned) }
     status.pins = tracks.usedPins.isEmpty ? nil : tracks.usedPins
     if fleetCandidate != nil {
       // Every node able to move serves the candidate: what promotion waits for.

@@ -106,8 +106,10 @@ public struct EdgeModelReconciler: ObjectReconciler {
     }
     // A Rollout's candidate (or promoted candidate) named as an MLflow version without a digest is
     // planned with the digest of its model file, read once; the Rollouts' spec stays as it is.
-    let (pins, pinFailure, pinRetry) = await pinRolloutModels(model, rollouts: rollouts, ownModel: ownModel, context: context)
-    let tracks = RolloutTracks(model: model, rollouts: rollouts, pins: pins, ownModel: ownModel)
+    let unpinned = RolloutTracks(model: model, rollouts: rollouts, ownModel: ownModel)
+    let (pins, pinFailure, pinRetry) = await pinRolloutModels(model, wanted: unpinned.urisToPin, context: context)
+    // Built once more only when there are digests to plan with (built once per reconcile otherwise).
+    let tracks = pins.isEmpty ? unpinned : RolloutTracks(model: model, rollouts: rollouts, pins: pins, ownModel: ownModel)
     if tracks.isStableUnpinned {
       // The stable workloads would serve a model the engine builder refuses: nothing is written
       // or pruned (they keep serving what they serve) until its file is read.
@@ -140,6 +142,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
     input.pins = pins
     input.pinFailure = pinFailure
     input.ownModel = ownModel
+    input.tracks = tracks
     var plan = EdgeModelPlanner.plan(input)
     if let follow {
       plan.status.follow = follow.status
@@ -250,13 +253,12 @@ public struct EdgeModelReconciler: ObjectReconciler {
     return (digests, failure, read.retry)
   }
 
-  /// The digests of the `mlflow://NAME/VERSION` models the Rollouts name without one
+  /// The digests of `wanted`, the `mlflow://NAME/VERSION` models the Rollouts name without one
   /// (`RolloutTracks.urisToPin`): those `status.pins` records, and the others read once per version
   /// (`ArtifactPins`, under `spec.model.sizeLimit`, which a candidate inherits); the first failure;
   /// and the delay until a failed read is tried again.
-  func pinRolloutModels(_ model: EdgeModel, rollouts: [Rollout], ownModel: ModelSource, context: ReconcileContext) async
+  func pinRolloutModels(_ model: EdgeModel, wanted: [String], context: ReconcileContext) async
     -> ([String: String], EdgeModelPlanner.PinFailure?, Duration?) {
-    let wanted = RolloutTracks(model: model, rollouts: rollouts, ownModel: ownModel).urisToPin
     guard !wanted.isEmpty else { return ([:], nil, nil) }
     var pins: [String: String] = [:]
     for p in model.status?.pins ?? [] where wanted.contains(p.uri) { pins[p.uri] = p.digest }
