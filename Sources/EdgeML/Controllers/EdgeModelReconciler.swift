@@ -248,7 +248,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
     -> ([String: String], FollowPlanner.PinFailure?, Duration?) {
     let read = await pinVersions(FollowPlanner.versionsToPin(model, lookup: lookup).map { (name, $0) }, model: model, context: context)
     var digests: [String: String] = [:]
-    for (key, digest) in read.digests { digests[String(key.dropFirst(name.count + 1))] = digest }
+    for p in read.pinned { digests[p.version] = p.digest }
     let failure = read.failure.map { FollowPlanner.PinFailure(version: $0.version, reason: $0.reason, message: $0.message) }
     return (digests, failure, read.retry)
   }
@@ -267,18 +267,19 @@ public struct EdgeModelReconciler: ObjectReconciler {
       if case .version(let name, let version)? = MLflowModelReference(uri: uri) { versions.append((name, version)) }
     }
     let read = await pinVersions(versions, model: model, context: context)
-    for (key, digest) in read.digests { pins[MLflowModelReference.scheme + key] = digest }
+    for p in read.pinned { pins[MLflowModelReference.pinned(name: p.name, version: p.version)] = p.digest }
     let failure = read.failure.map {
       EdgeModelPlanner.PinFailure(uri: MLflowModelReference.pinned(name: $0.name, version: $0.version), reason: $0.reason, message: $0.message)
     }
     return (pins, failure, read.retry)
   }
 
-  /// Reads the digest of each of `versions` through `artifactPins`: digests by `NAME/VERSION`, the
+  /// Reads the digest of each of `versions` through `artifactPins`: the versions pinned with their digests, the
   /// first failure, and the delay until a failed read is tried again.
   func pinVersions(_ versions: [(name: String, version: String)], model: EdgeModel, context: ReconcileContext) async
-    -> (digests: [String: String], failure: (name: String, version: String, reason: String, message: String)?, retry: Duration?) {
-    var digests: [String: String] = [:]
+    -> (pinned: [(name: String, version: String, digest: String)], failure: (name: String, version: String, reason: String, message: String)?,
+        retry: Duration?) {
+    var pinned: [(name: String, version: String, digest: String)] = []
     var failure: (name: String, version: String, reason: String, message: String)?
     var retry: Duration?
     let maxBytes = model.spec.model.sizeLimit.flatMap(EnginePlan.bytes) ?? Self.defaultMaxFetchBytes
@@ -288,7 +289,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
                                            now: context.clock.now)
       switch outcome {
       case .pinned(let digest):
-        digests[name + "/" + version] = digest
+        pinned.append((name, version, digest))
         context.logger.info("MLflow model version pinned", metadata: ["mlflow.model": "\(name)", "mlflow.version": "\(version)",
                                                                      "model.digest": "\(digest)"])
       case .failed(let reason, let message, let retryIn):
@@ -298,7 +299,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
                                                                             "reason": "\(reason)"])
       }
     }
-    return (digests, failure, retry)
+    return (pinned, failure, retry)
   }
 
   /// The engine builder's own limit on a fetch when `spec.model.sizeLimit` is not set
