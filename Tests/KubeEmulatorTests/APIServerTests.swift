@@ -440,6 +440,46 @@ struct RequestPathTests {
   }
 }
 
+@Suite("A pod's STATUS column, as kubectl's printPod words it")
+struct PodStatusColumnTests {
+  static func pod(phase: String, initSpec: Int = 0, initStatuses: [JSONValue] = [], statuses: [JSONValue] = [],
+                  conditions: [(String, String)] = [], deleting: Bool = false) -> JSONValue {
+    var pod: JSONValue = ["metadata": ["name": "p"],
+                          "spec": ["initContainers": .array((0..<initSpec).map { ["name": .string("i\($0)")] })],
+                          "status": ["phase": .string(phase), "initContainerStatuses": .array(initStatuses), "containerStatuses": .array(statuses),
+                                     "conditions": .array(conditions.map { ["type": .string($0.0), "status": .string($0.1)] })]]
+    if deleting { pod["metadata"]?["deletionTimestamp"] = "2026-12-07T00:00:00Z" }
+    return pod
+  }
+  static func state(_ s: JSONValue, ready: Bool = false) -> JSONValue { ["ready": .bool(ready), "state": s] }
+  static let running: JSONValue = ["running": ["startedAt": "2026-12-07T00:00:00Z"]]
+  static let completed: JSONValue = ["terminated": ["exitCode": 0, "reason": "Completed"]]
+
+  @Test("init containers, waiting and terminated reasons, a finished sidecar beside a running container, and deletion")
+  func statuses() {
+    let s = PodStatusColumnTests.self
+    let cases: [(JSONValue, String)] = [
+      (s.pod(phase: "Pending"), "Pending"),
+      (s.pod(phase: "Pending", initSpec: 2, initStatuses: [s.state(s.completed), s.state(s.running)]), "Init:1/2"),
+      (s.pod(phase: "Pending", initSpec: 1, initStatuses: [s.state(["waiting": ["reason": "PodInitializing"]])]), "Init:0/1"),
+      (s.pod(phase: "Pending", initSpec: 1, initStatuses: [s.state(["waiting": ["reason": "CrashLoopBackOff"]])]), "Init:CrashLoopBackOff"),
+      (s.pod(phase: "Failed", initSpec: 1, initStatuses: [s.state(["terminated": ["exitCode": 3]])]), "Init:ExitCode:3"),
+      (s.pod(phase: "Pending", statuses: [s.state(["waiting": ["reason": "ContainerCreating"]])]), "ContainerCreating"),
+      (s.pod(phase: "Running", statuses: [s.state(s.running, ready: true)], conditions: [("Ready", "True")]), "Running"),
+      (s.pod(phase: "Running", statuses: [s.state(["waiting": ["reason": "CrashLoopBackOff"]])]), "CrashLoopBackOff"),
+      (s.pod(phase: "Succeeded", statuses: [s.state(s.completed)]), "Completed"),
+      (s.pod(phase: "Failed", statuses: [s.state(["terminated": ["exitCode": 137, "signal": 9]])]), "Signal:9"),
+      (s.pod(phase: "Running", statuses: [s.state(s.running, ready: true), s.state(s.completed)], conditions: [("Ready", "True")]), "Running"),
+      (s.pod(phase: "Running", statuses: [s.state(s.running, ready: true), s.state(s.completed)]), "NotReady"),
+      (s.pod(phase: "Running", statuses: [s.state(s.running, ready: true)], deleting: true), "Terminating"),
+      (s.pod(phase: "Succeeded", statuses: [s.state(s.completed)], deleting: true), "Completed"),
+    ]
+    for (pod, expected) in cases {
+      #expect(PodStrategy.printedStatus(pod) == expected, "\(pod)")
+    }
+  }
+}
+
 @Suite("Bodies, dry runs and verbs")
 struct BodyAndVerbTests {
   @Test("a YAML body creates the same object a JSON body would, and malformed YAML is a 400 with its line")

@@ -45,6 +45,60 @@ struct PodStrategy: ResourceStrategy {
     return max(0, requested ?? pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30)
   }
 
+  /// The STATUS column (`printPod` in k8s.io/kubernetes pkg/printers/internalversion/printers.go):
+  /// the phase or `status.reason`, then the first init container not done (`Init:1/2`,
+  /// `Init:CrashLoopBackOff`, `Init:Error`, `Init:ExitCode:1`), else the containers' waiting or
+  /// terminated reasons, last container first (`ContainerCreating`, `CrashLoopBackOff`,
+  /// `Completed`, `Error`, `Signal:9`), with `Completed` shown as Running (or NotReady) while
+  /// another container runs; `Terminating` for a pod being deleted that has not finished.
+  static func printedStatus(_ pod: JSONValue) -> String {
+    let phase = pod[path: ["status", "phase"]]?.stringValue ?? "Pending"
+    var reason = pod[path: ["status", "reason"]]?.stringValue ?? phase
+    let conditions = pod[path: ["status", "conditions"]]?.arrayValue ?? []
+    if conditions.contains(where: { $0["type"] == "PodScheduled" && $0["reason"] == "SchedulingGated" }) { reason = "SchedulingGated" }
+    func terminatedReason(_ t: JSONValue, prefix: String) -> String {
+      if let r = t["reason"]?.stringValue, !r.isEmpty { return prefix + r }
+      if let signal = t["signal"]?.intValue, signal != 0 { return "\(prefix)Signal:\(signal)" }
+      return "\(prefix)ExitCode:\(t["exitCode"]?.intValue ?? 0)"
+    }
+    let initCount = pod[path: ["spec", "initContainers"]]?.arrayValue?.count ?? 0
+    var initializing = false
+    for (i, c) in (pod[path: ["status", "initContainerStatuses"]]?.arrayValue ?? []).enumerated() {
+      let terminated = c[path: ["state", "terminated"]], waiting = c[path: ["state", "waiting", "reason"]]?.stringValue ?? ""
+      if let terminated, terminated["exitCode"]?.intValue == 0 { continue }
+      initializing = true
+      if let terminated {
+        reason = terminatedReason(terminated, prefix: "Init:")
+      } else if !waiting.isEmpty, waiting != "PodInitializing" {
+        reason = "Init:" + waiting
+      } else {
+        reason = "Init:\(i)/\(initCount)"
+      }
+      break
+    }
+    let initialized = conditions.contains { $0["type"] == "Initialized" && $0["status"] == "True" }
+    if !initializing || initialized {
+      var hasRunning = false
+      for c in (pod[path: ["status", "containerStatuses"]]?.arrayValue ?? []).reversed() {
+        if let waiting = c[path: ["state", "waiting", "reason"]]?.stringValue, !waiting.isEmpty {
+          reason = waiting
+        } else if let terminated = c[path: ["state", "terminated"]] {
+          reason = terminatedReason(terminated, prefix: "")
+        } else if c["ready"]?.boolValue == true, c[path: ["state", "running"]] != nil {
+          hasRunning = true
+        }
+      }
+      if reason == "Completed", hasRunning {
+        reason = conditions.contains { $0["type"] == "Ready" && $0["status"] == "True" } ? "Running" : "NotReady"
+      }
+    }
+    if pod[path: ["metadata", "deletionTimestamp"]] != nil {
+      if pod[path: ["status", "reason"]]?.stringValue == "NodeLost" { return "Unknown" }
+      if phase != "Succeeded" && phase != "Failed" { return "Terminating" }
+    }
+    return reason
+  }
+
   /// printers.go `podColumnDefinitions` / `printPod`.
   var tableColumns: [TableConverter.Column]? {
     typealias Column = TableConverter.Column
@@ -56,8 +110,7 @@ struct PodStrategy: ResourceStrategy {
               return .string("\(ready)/\(total)")
             },
             Column(name: "Status", type: "string", description: "The aggregate status of the containers in this pod.") { o, _ in
-              if o[path: ["metadata", "deletionTimestamp"]] != nil { return "Terminating" }
-              return .string(o[path: ["status", "reason"]]?.stringValue ?? o[path: ["status", "phase"]]?.stringValue ?? "Pending")
+              .string(Self.printedStatus(o))
             },
             Column(name: "Restarts", type: "string", description: "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.") { o, _ in
               let statuses = o[path: ["status", "containerStatuses"]]?.arrayValue ?? []
