@@ -121,8 +121,8 @@ public struct PlanApplier: Sendable {
         } catch let e as KubeAPIError where e.isNotFound {}
       }
     }
-    // A label-selected cache is never published to (`Informer.publish`): only the version is read.
-    let publishing = ownerInformer.flatMap { $0.labelSelector == nil ? $0 : nil }
+    // An answer nothing will be published from is read for its version alone.
+    let publishing = ownerInformer.flatMap { $0.takesPublishedWrites ? $0 : nil }
     if let status = plan.status {
       let current = owner["status"]
       if current != status {

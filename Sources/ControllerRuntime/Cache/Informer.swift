@@ -16,6 +16,10 @@ public actor Informer {
   /// What the reflector builds of each object it parses; the answer to one of our own writes is
   /// parsed the same way before it is published.
   public nonisolated let projection: JSONProjection
+  /// Whether `publish` puts anything in the store: not for a label-selected cache, which may not
+  /// hold the object at all (a status write never moves labels, but there is nothing to gain from
+  /// guessing).
+  public nonisolated var takesPublishedWrites: Bool { labelSelector == nil }
   private let transform: Reflector.TransformFunction?
 
   /// - Parameters:
@@ -49,9 +53,7 @@ public actor Informer {
   ///
   /// - Parameter object: as the API server answered the write, parsed with `projection`.
   public func publish(_ object: JSONValue, replacing replaced: String) async {
-    // A label-selected cache may not hold the object at all; a status write never moves labels,
-    // but there is nothing to gain from guessing.
-    guard labelSelector == nil else { return }
+    guard takesPublishedWrites else { return }
     guard let change = await store.publish(transform?(object) ?? object, replacing: replaced) else { return }
     for o in observers { o(change) }
     guard !change.changesOnlyResourceVersion else { return }
