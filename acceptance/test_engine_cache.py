@@ -170,7 +170,10 @@ def test_the_cache_stays_within_budget_through_version_bumps_and_keeps_the_engin
         # The oldest engines went, in order; the one in use and the one before it stay.
         assert cluster.cached_keys() == set(history[-2:]), (history, cluster.cached_keys())
         assert cluster.cache_bytes() <= budget
-        m = cluster.metrics()
+        # The agent's gauges are from its last pass, which follows the directory by a moment: a new
+        # engine written just before the eviction shows on the next one.
+        m = wait_for(lambda: (lambda m: m if m.get("edgeml_engine_cache_entries") == 2 else None)(cluster.metrics()), timeout=30)
+        assert m, cluster.metrics()
         assert m["edgeml_engine_cache_bytes"] <= budget and m["edgeml_engine_cache_entries"] == 2
         assert m['edgeml_engine_cache_evictions_total{reason="lru"}'] == 0
 
