@@ -48,6 +48,8 @@ public struct EngineBuilder: Sendable {
       logger.error("Engine not in place", metadata: ["engine.reason": "\(error.reason.rawValue)", "engine.message": "\(error.message)"])
       result = EngineBuildResult(key: request.key, outcome: .failed(error))
     }
+    // Stopped by a signal meanwhile: its handler reports that and exits; this result must not.
+    await BuildInterruption.parkIfInterrupted()
     if let path = request.terminationLogPath {
       do { try result.writeTerminationMessage(to: path) } catch {
         // The kubelet would report a success with no result, and the operator could not tell what

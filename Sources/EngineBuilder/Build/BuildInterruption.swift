@@ -45,6 +45,17 @@ public enum BuildInterruption {
     state.withLock { _ = $0.children.remove(pid) }
   }
 
+  /// Whether a signal has stopped the build.
+  public static var isInterrupted: Bool { state.withLock { $0.signal != nil } }
+
+  /// Never returns once the build is interrupted: the signal's handler is stopping the process,
+  /// and the build must not race it to an exit of its own. (Its trtexec killed and its files
+  /// removed under it, the build would otherwise report a failed build and exit 1 before the
+  /// handler exits 143 with the interruption reported, as a loaded machine showed.)
+  public static func parkIfInterrupted() async {
+    while isInterrupted { try? await Task.sleep(for: .seconds(60)) }
+  }
+
   /// Stops every tracked child and removes every tracked path; says how many of each.
   @discardableResult
   public static func stopAndRemove(signal: Int32) -> (children: Int, paths: Int) {
