@@ -354,6 +354,39 @@ struct WriteExpectationsTests {
   }
 }
 
+@Suite struct DecodedCacheTests {
+  func json(uid: String?, name: String = "a", rv: String?) -> JSONValue {
+    var meta: JSONObject = ["name": .string(name)]
+    if let uid { meta["uid"] = .string(uid) }
+    if let rv { meta["resourceVersion"] = .string(rv) }
+    return ["metadata": .object(meta)]
+  }
+
+  @Test("an object is decoded once per version, by uid, never across uids, and the memo stays within its limit")
+  func decodesOncePerVersionOfOneObject() throws {
+    let cache = DecodedCache<Int>(limit: 3)
+    #expect(cache.object(json(uid: "u1", rv: "1")) { _ in 1 } == 1)
+    #expect(cache.object(json(uid: "u1", rv: "1")) { _ in 99 } == 1)    // remembered
+    #expect(cache.object(json(uid: "u1", rv: "2")) { _ in 2 } == 2)     // a new version is decoded
+    // The same name and version under another uid (recreated, or another cluster): its own entry.
+    #expect(cache.object(json(uid: "u2", rv: "2")) { _ in 5 } == 5)
+    #expect(cache.object(json(uid: "u1", rv: "2")) { _ in 99 } == 2)
+    // Without a uid or a version nothing is remembered.
+    #expect(cache.object(json(uid: nil, rv: "2")) { _ in 6 } == 6)
+    #expect(cache.object(json(uid: nil, rv: "2")) { _ in 7 } == 7)
+    #expect(cache.object(json(uid: "u3", rv: nil)) { _ in 8 } == 8)
+    #expect(cache.object(json(uid: "u3", rv: nil)) { _ in 9 } == 9)
+    // A failed decoding is thrown and not remembered.
+    struct Bad: Error {}
+    #expect(throws: Bad.self) { try cache.object(json(uid: "u4", rv: "1")) { (_) throws(Bad) -> Int in throw Bad() } }
+    #expect(cache.object(json(uid: "u4", rv: "1")) { _ in 4 } == 4)
+    for uid in ["u5", "u6", "u7"] {
+      _ = cache.object(json(uid: uid, rv: "1")) { _ in 0 }
+      #expect(cache.count <= 3)
+    }
+  }
+}
+
 @Suite("A status write reaches the cache and the handlers as it is answered", .serialized)
 struct OwnWritesPublishedTests {
   func object(_ name: String, _ rv: String, _ passes: Int) -> JSONValue {

@@ -103,6 +103,14 @@ let fleet: [JetsonNode] = [
     Placement.NodeGroup(module: module, tensorRT: trt, gpuArch: arch, dlaCore: nil, nodes: ["n"], readyNodes: ["n"], l4t: "36.4.3", l4ts: ["36.4.3"], deviceplugin: true)
   }
 
+  @Test("keys are lower-case hex of SHA-256, two digits a byte (FIPS 180-2's test vector for \"abc\")")
+  func hexOfTheDigest() {
+    #expect(sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(String(lowerHex: [0x00, 0x0f, 0xa0, 0xff] as [UInt8]) == "000fa0ff")
+    #expect(String(lowerHex: [] as [UInt8]) == "")
+    #expect(group().slug.hasPrefix("orin-nx-16gb-") && group().slug.count == "orin-nx-16gb-".count + 8)
+  }
+
   @Test func keyIsStableAndIgnoresWhatDoesNotChangeTheEngine() throws {
     let a = EnginePlan(spec: try spec(baseSpec), group: group(), modelName: "m")
     #expect(a.key == EnginePlan(spec: try spec(baseSpec), group: group(), modelName: "m").key)

@@ -64,7 +64,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
     self.mlflow = mlflow
   }
 
-  public func decode(_ json: JSONValue) throws -> EdgeModel { try EdgeModel(json: json) }
+  public func decode(_ json: JSONValue) throws -> EdgeModel { try Decoded.model(json) }
 
   public func plan(_ model: EdgeModel, json: JSONValue, context: ReconcileContext) async throws -> ReconcilePlan {
     guard let nodeStore = context.caches.store(.nodes), let podStore = context.caches.store(.pods) else {
@@ -73,7 +73,7 @@ public struct EdgeModelReconciler: ObjectReconciler {
     let key = context.request.description
     var model = model
     let ownModel = model.spec.model
-    var rollouts = await context.caches.store(Self.rollouts)?.byIndex("model", key).compactMap { try? Rollout(json: $0) } ?? []
+    var rollouts = await context.caches.store(Self.rollouts)?.byIndex("model", key).compactMap { try? Decoded.rollout($0) } ?? []
     let now = context.clock.timestamp.rfc3339
     // A model from MLflow (an alias, or a version without a digest) is planned as the version it
     // serves, pinned to that version and the digest of its model file.

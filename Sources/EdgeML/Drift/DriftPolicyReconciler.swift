@@ -60,7 +60,7 @@ public struct DriftPolicyReconciler: ObjectReconciler {
     let namespace = policy.metadata.namespace ?? "default"
     let name = policy.metadata.name ?? ""
     let modelName = policy.spec.modelRef.name
-    let model = await context.caches.store(EdgeModel.resource)?.get("\(namespace)/\(modelName)").flatMap { try? EdgeModel(json: $0) }
+    let model = await context.caches.store(EdgeModel.resource)?.get("\(namespace)/\(modelName)").flatMap { try? Decoded.model($0) }
     let jobs = await context.caches.store(Self.jobs)?.byIndex("owner", policy.metadata.uid ?? "") ?? []
     let baselineJSON = await context.caches.store(.configMaps)?.get("\(namespace)/\(DriftPolicyPlanner.baselineName(policy: name))")
     let rollouts = await context.caches.store(RolloutReconciler.resource)?.byIndex("model", "\(namespace)/\(modelName)") ?? []

@@ -82,7 +82,7 @@ extension MLflowRESTRegistry {
       return .failed(reason: "ArtifactUnreachable", message: "the model file of \(what) could not be read: \(error)")
     }
     guard (200..<300).contains(status) else { return Self.refusal(status: status, body: errorBody, what: "the model file of \(what)") }
-    return .digest("sha256:" + hasher.finalize().map { String(format2: $0) }.joined(), size: size)
+    return .digest("sha256:" + String(lowerHex: hasher.finalize()), size: size)
   }
 
   /// GETs `url` and decodes a JSON object, or the failure to report.

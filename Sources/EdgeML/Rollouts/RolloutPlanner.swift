@@ -73,7 +73,7 @@ public enum RolloutPlanner {
   /// The hash of what the rollout moves to and how: a change of either starts it over.
   public static func candidateHash(_ spec: RolloutSpec) -> String {
     let json = ModelCoding.encode(HashedSpec(candidate: spec.candidate, strategy: spec.strategy))
-    return "sha256:" + SHA256.hash(data: json.serialized()).prefix(8).map { String(format2: $0) }.joined()
+    return "sha256:" + String(lowerHex: SHA256.hash(data: json.serialized()).prefix(8))
   }
 
   private struct HashedSpec: Encodable {
@@ -100,7 +100,7 @@ public enum RolloutPlanner {
   public static func modelHash(_ source: ModelSource) -> String {
     let identity: JSONValue = ["uri": .string(source.uri), "digest": source.digest.map { .string($0) } ?? .null,
                                "version": source.version.map { .string($0) } ?? .null]
-    return "sha256:" + SHA256.hash(data: identity.serialized()).prefix(8).map { String(format2: $0) }.joined()
+    return "sha256:" + String(lowerHex: SHA256.hash(data: identity.serialized()).prefix(8))
   }
 
   /// The candidate as an EdgeModel model source: its URI, digest and version over the rest of the

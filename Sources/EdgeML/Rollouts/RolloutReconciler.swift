@@ -31,13 +31,13 @@ public struct RolloutReconciler: ObjectReconciler {
     self.count = count
   }
 
-  public func decode(_ json: JSONValue) throws -> Rollout { try Rollout(json: json) }
+  public func decode(_ json: JSONValue) throws -> Rollout { try Decoded.rollout(json) }
 
   public func plan(_ rollout: Rollout, json: JSONValue, context: ReconcileContext) async throws -> ReconcilePlan {
     let namespace = rollout.metadata.namespace ?? "default"
     let modelKey = "\(namespace)/\(rollout.spec.modelRef.name)"
-    let model = await context.caches.store(EdgeModel.resource)?.get(modelKey).flatMap { try? EdgeModel(json: $0) }
-    let siblings = await context.caches.store(Self.resource)?.byIndex("model", modelKey).compactMap { try? Rollout(json: $0) } ?? []
+    let model = await context.caches.store(EdgeModel.resource)?.get(modelKey).flatMap { try? Decoded.model($0) }
+    let siblings = await context.caches.store(Self.resource)?.byIndex("model", modelKey).compactMap { try? Decoded.rollout($0) } ?? []
     let now = context.clock.timestamp
 
     var current = rollout
