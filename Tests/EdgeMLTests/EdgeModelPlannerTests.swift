@@ -182,6 +182,21 @@ import Testing
     #expect(again.status == p.status)
   }
 
+  @Test("an engine every pod found in its node's cache is reported as such, not as built again")
+  func anEngineFromTheNodeCacheIsNotReportedAsBuilt() throws {
+    var s = baseSpec
+    s[path: ["placement"]] = ["jetson": ["modules": ["orin-nx-16gb"], "l4t": ">=36"], "replicas": 1]
+    let first = plan(try model(s))
+    let key = first.status.engines![0].key!
+    // edgeml-engine reports the seconds of the build that made the cached engine on a hit too.
+    let hit = #"{"key":"\#(key)","state":"Built","cacheHit":true,"buildSeconds":1.0,"sizeBytes":8123456,"tensorrt":"10.3.0"}"#
+    let p = plan(try model(s, status: ModelCoding.encode(first.status)), pods: [pod(first, group: "orin-nx-16gb", name: "a", result: hit, ready: true)])
+    let note = try #require(p.events.first { $0.reason == "EngineBuilt" }?.note)
+    #expect(note.hasSuffix("from the node cache (built there in 1.0 s)"), "\(note)")
+    #expect(!note.contains("built in"))
+    #expect(p.status.engines?[0].message == "served from the node cache")
+  }
+
   @Test func aFailedBuildKeepsThePreviousVersionServingAndSaysWhy() throws {
     var s = baseSpec
     s[path: ["placement"]] = ["jetson": ["modules": ["agx-orin-64gb"]], "replicas": 1]

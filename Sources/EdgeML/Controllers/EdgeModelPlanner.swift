@@ -589,6 +589,9 @@ public enum EdgeModelPlanner {
     (pod[path: ["status", "conditions"]]?.arrayValue ?? []).contains { $0["type"] == "Ready" && $0["status"] == "True" }
   }
 
+  /// The message of an engine no pod built this time: every pod found it in its node's cache.
+  static let servedFromNodeCache = "served from the node cache"
+
   /// One group's engine, from the `engine` init containers of its pods at the current key.
   static func engineStatus(plan: EnginePlan, group: Placement.NodeGroup, pods: [JSONValue], previous: EngineStatus?) -> EngineStatus {
     var status = EngineStatus()
@@ -610,7 +613,7 @@ public enum EdgeModelPlanner {
       status.buildSeconds = build?.buildSeconds ?? previous?.buildSeconds ?? results.first?.buildSeconds
       status.sizeBytes = results.compactMap(\.sizeBytes).first ?? previous?.sizeBytes
       if let hits = previous?.cacheHits, previous?.state == .built { status.cacheHits = max(status.cacheHits ?? 0, hits) }
-      status.message = build == nil ? "served from the node cache" : nil
+      status.message = build == nil ? servedFromNodeCache : nil
     } else if let f = failures.first {
       status.state = .failed
       status.message = [f.reason, f.message].compactMap { $0 }.joined(separator: ": ")
@@ -697,7 +700,11 @@ public enum EdgeModelPlanner {
       let short = String((e.key ?? "").dropFirst(7).prefix(12))
       switch e.state {
       case .built:
-        let how = e.buildSeconds.map { "built in \(formatSeconds($0)) s" } ?? "from the node cache"
+        // A cache hit reports the seconds of the build that made the engine, not of this pod's start.
+        let seconds = e.buildSeconds.map { "\(formatSeconds($0)) s" }
+        let how = e.message == servedFromNodeCache || seconds == nil
+          ? "from the node cache" + (seconds.map { " (built there in \($0))" } ?? "")
+          : "built in \(seconds!)"
         out.append(PlannedEvent(type: "Normal", reason: "EngineBuilt", note: "engine \(short) for \(group) \(how)"))
       case .failed:
         out.append(PlannedEvent(type: "Warning", reason: "EngineFailed", note: "engine \(short) for \(group): \(e.message ?? "")"))
