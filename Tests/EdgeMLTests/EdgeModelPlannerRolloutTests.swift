@@ -113,6 +113,22 @@ import Testing
     #expect(candidates(plan(m, [try rollout(steps: [["setWeight": 34]], phase: .aborted)])).isEmpty)
   }
 
+  @Test("Ready's message names the candidate's replicas while it serves, not only the stable ones (0/0 once it has all the traffic)")
+  func readySaysWhatTheCandidateServesWith() throws {
+    let m = try model(spec4)
+    let r = try rollout(steps: [["setWeight": 100]])
+    let started = plan(m, [r])
+    let pods = candidates(started).flatMap { w in
+      (0..<(w[path: ["spec", "replicas"]]?.intValue ?? 0)).map { readyPod(w, name: "\(w[path: ["metadata", "name"]]!.stringValue!)-\($0)") }
+    }
+    #expect(pods.count == 3)
+    let p = plan(m, [r], pods: pods)
+    #expect(replicas(stables(p)) == 0)
+    let ready = try #require(p.status.conditions?.first { $0.type == "Ready" })
+    #expect(ready.status == "True")
+    #expect(ready.message == "0/0 replica(s) ready on version 3; candidate version 4 of Rollout detector-v4: 3/3 ready at weight 100")
+  }
+
   @Test func aWeightedRouterGetsTwoServicesAndACandidateInEveryGroupBeforeAnyTraffic() throws {
     let m = try model(spec4)
     let r = try rollout(steps: [["pause": [:]], ["setWeight": 10]], routing: ["traefik": ["traefikService": "detector"]])

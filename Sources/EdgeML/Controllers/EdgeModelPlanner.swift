@@ -314,8 +314,14 @@ public enum EdgeModelPlanner {
       && readyCurrent.count == ready.count
     let readyCondition: StatusCondition
     if allCurrent {
-      readyCondition = StatusCondition(type: "Ready", status: "True", observedGeneration: Int64(generation), reason: "Ready",
-                                       message: "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on version \(specVersion.isEmpty ? "?" : specVersion)")
+      var message = "\(readyCurrent.count)/\(desiredTotal) replica(s) ready on version \(specVersion.isEmpty ? "?" : specVersion)"
+      // While a Rollout's candidate serves, the stable count alone reads as nothing serving (0/0
+      // once the candidate has all the traffic): say what the candidate serves with.
+      if let c = candidateStatus, let replicas = c.replicas, replicas > 0 {
+        message += "; candidate" + (c.version.map { " version \($0)" } ?? "") + (c.rollout.map { " of Rollout \($0)" } ?? "")
+          + ": \(c.readyReplicas ?? 0)/\(replicas) ready at weight \(c.weight ?? 0)"
+      }
+      readyCondition = StatusCondition(type: "Ready", status: "True", observedGeneration: Int64(generation), reason: "Ready", message: message)
     } else if engineReady.status != "True" {
       readyCondition = StatusCondition(type: "Ready", status: "False", observedGeneration: Int64(generation), reason: engineReady.reason,
                                        message: engineReady.message)
