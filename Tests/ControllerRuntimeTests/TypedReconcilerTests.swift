@@ -442,6 +442,68 @@ struct OwnWritesPublishedTests {
     #expect(await store.publishedCount == 0)
   }
 
+  @Test("a label-selected cache takes no published write: it waits for its watch")
+  func aLabelSelectedCacheTakesNoPublishedWrite() async throws {
+    let emulator = try await startEmulator()
+    let c = try client(for: emulator)
+    let selected = Informer(client: c, resource: widgets, namespace: "default", labelSelector: "tier=edge")
+    let all = Informer(client: c, resource: widgets, namespace: "default")
+    #expect(!selected.takesPublishedWrites && all.takesPublishedWrites)
+    for informer in [selected, all] {
+      let woken = Seen()
+      await informer.addHandler { change in await woken.add(change.new?[path: ["status", "passes"]]?.intValue.map(String.init) ?? "-") }
+      await informer.store.replace([object("w", "10", 0)], resourceVersion: "10")
+      await informer.publish(object("w", "11", 1), replacing: "10")
+      let expected = informer === selected ? 0 : 1
+      #expect(await passes(informer.store) == expected)
+      #expect(await woken.requests == (informer === selected ? [] : ["1"]))
+    }
+    c.shutdown()
+    await emulator.shutdown()
+  }
+
+  @Test("a primary cached with some of its fields: the published copy is trimmed as the watch's is, so the watch's copy of that version wakes nobody")
+  func publishedCopyIsTrimmedLikeTheWatchedOne() async throws {
+    let emulator = try await startEmulator()
+    let c = try client(for: emulator)
+    try await installWidgetCRD(c)
+    let reconciler = CountingReconciler()
+    let clock = ManualClock()
+    let recorder = EventRecorder(client: c, reportingController: "test", reportingInstance: "0", clock: clock)
+    let fields = CachedFields(spec: ["size"], status: ["passes"])
+    let spec = ControllerSpec(name: "widgets", for: widgets, kind: "Widget", reconciler: TypedReconciler(reconciler, resource: widgets)).caching(fields)
+    let manager = await Manager(client: c, controllers: [spec], namespace: "default", clock: clock, recorder: recorder,
+                                leaderElector: nil, logger: Logger(label: "test"), publishOwnWrites: true)
+    let controller = manager.controllers[0], store = manager.caches.store(widgets)!
+    let informer = try #require(manager.caches.informers[InformerKey(resource: widgets, labelSelector: nil)])
+    let woken = Seen()
+    await informer.addHandler { change in await woken.add(change.new?[path: ["status", "passes"]]?.intValue.map(String.init) ?? "-") }
+    var w = widget("w")
+    w[path: ["spec", "color"]] = "blue"
+    _ = try await c.create(widgets, namespace: "default", w)
+    _ = try await c.patch(widgets, namespace: "default", name: "w", ["status": ["note": "someone else's"]], type: .merge, subresource: "status")
+    let page = try await c.listAll(widgets, namespace: "default")
+    await store.replace(page.items.map(fields.transform), resourceVersion: page.resourceVersion)
+    await controller.process(ReconcileRequest(namespace: "default", name: "w"))
+    let published = try #require(await store.get("default/w"))
+    #expect(published[path: ["status", "passes"]] == 1)
+    #expect(published[path: ["status", "note"]] == nil && published[path: ["spec", "color"]] == nil)
+    #expect(published[path: ["metadata", "managedFields"]] == nil)
+    let server = try await c.get(widgets, namespace: "default", name: "w")
+    #expect(server[path: ["status", "note"]] == "someone else's" && server[path: ["spec", "color"]] == "blue")
+    #expect(published[path: ["metadata", "resourceVersion"]] == server[path: ["metadata", "resourceVersion"]])
+    #expect(await woken.requests == ["1"])
+    // The informer lists the same version: had the published copy kept a field the cache trims,
+    // the listed copy would differ from it and wake the handler a second time.
+    let watching = Task { try await informer.run() }
+    #expect(try await eventually { await store.publishedCount == 0 })
+    #expect(await store.get("default/w") == published)
+    #expect(await woken.requests == ["1"])
+    watching.cancel()
+    c.shutdown()
+    await emulator.shutdown()
+  }
+
   @Test("a reconcile's status write is in the cache, and another watcher of the object is woken, before the watch brings it; the watch's copy then wakes nobody")
   func publishedBeforeTheWatch() async throws {
     let (emulator, c, manager, reconciler) = try await WriteExpectationsTests().start(publishOwnWrites: true)
