@@ -176,14 +176,7 @@ public struct PlanApplier: Sendable {
 
   /// The first 16 hex digits of the SHA-256 of the object's JSON (without the hash annotation).
   public static func appliedHash(of object: JSONValue) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(16)
-    for byte in SHA256.hash(data: object.serialized()).prefix(8) {
-      out.append(digits[Int(byte >> 4)])
-      out.append(digits[Int(byte & 0x0f)])
-    }
-    return String(decoding: out, as: UTF8.self)
+    String(lowerHex: SHA256.hash(data: object.serialized()).prefix(8))
   }
 
   /// An answer read for its resourceVersion alone.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KubeClient
+import KubeCore
 
 /// Fetches the first layer of an OCI artifact: `oci://HOST[:PORT]/REPO:TAG` or
 /// `oci://HOST[:PORT]/REPO@sha256:…` (docs/edgemodel-contracts.md §2), as `oras pull` would.
@@ -57,7 +58,7 @@ public struct OCIFetcher: ArtifactFetcher {
       throw FetchError(uri: uri, message: "manifest: " + Self.describe(status: manifestResponse.status, body: manifestResponse.body))
     }
     if ref.reference.hasPrefix("sha256:") {
-      let actual = "sha256:" + SigV4Signer.hex(SHA256.hash(data: manifestResponse.body))
+      let actual = "sha256:" + String(lowerHex: SHA256.hash(data: manifestResponse.body))
       guard actual == ref.reference else {
         throw FetchError(uri: uri, message: "the manifest hashes to \(actual), not \(ref.reference)")
       }

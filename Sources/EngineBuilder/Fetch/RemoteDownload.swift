@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KubeClient
+import KubeCore
 
 /// The HTTP steps the `s3`, `oci` and `mlflow` fetchers share: one buffered request, and one download
 /// streamed to a file while it is hashed.
@@ -108,7 +109,7 @@ struct RemoteDownload: Sendable {
     file = nil
     try? FileManager.default.removeItem(atPath: destination)
     try FileManager.default.moveItem(atPath: partial, toPath: destination)
-    return .written(Written(size: size, digest: "sha256:" + SigV4Signer.hex(hasher.finalize())))
+    return .written(Written(size: size, digest: "sha256:" + String(lowerHex: hasher.finalize())))
   }
 
   static let maxRedirects = 5

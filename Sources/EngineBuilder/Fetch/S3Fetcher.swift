@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KubeClient
+import KubeCore
 
 /// Fetches `s3://BUCKET/KEY` with a SigV4-signed GET (docs/edgemodel-contracts.md §2).
 ///
@@ -62,7 +63,7 @@ public struct S3Fetcher: ArtifactFetcher {
       (scheme, host, path) = ("https", "\(bucket).s3.\(region).amazonaws.com", "/\(key)")
     }
 
-    let payloadHash = SigV4Signer.hex(SHA256.hash(data: body))
+    let payloadHash = String(lowerHex: SHA256.hash(data: body))
     var headers: [(String, String)] = [("x-amz-content-sha256", payloadHash)]
     var encodedPath = SigV4Signer.encodePath(path)
     switch (nonEmpty("AWS_ACCESS_KEY_ID"), nonEmpty("AWS_SECRET_ACCESS_KEY")) {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KubeCore
 
 /// Signs requests with AWS Signature Version 4 (header form, `AWS4-HMAC-SHA256`).
 ///
@@ -60,9 +61,9 @@ struct SigV4Signer: Sendable {
     let canonicalRequest = [method, encodedPath, encodedQuery, canonicalHeaders, signedHeaders, payloadHash]
       .joined(separator: "\n")
     let scope = "\(dateStamp)/\(region)/\(service)/aws4_request"
-    let stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))]
+    let stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, String(lowerHex: SHA256.hash(data: Data(canonicalRequest.utf8)))]
       .joined(separator: "\n")
-    let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(dateStamp: dateStamp)))
+    let signature = String(lowerHex: HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(dateStamp: dateStamp)))
     let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), "
       + "SignedHeaders=\(signedHeaders), Signature=\(signature)"
 
@@ -133,7 +134,4 @@ struct SigV4Signer: Sendable {
     return out
   }
 
-  static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-    bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-  }
 }
