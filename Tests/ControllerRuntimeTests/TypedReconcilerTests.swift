@@ -338,28 +338,26 @@ struct WriteExpectationsTests {
   }
 }
 
-@Suite struct DecodedObjectsTests {
-  @Test func decodesOncePerResourceVersionAndNeverHoldsMoreThanItsLimit() async throws {
-    let memo = DecodedObjects<Int>(limit: 3)
-    func json(_ name: String, _ rv: String) -> JSONValue { ["metadata": ["name": .string(name), "resourceVersion": .string(rv)]] }
-    #expect(try await memo.object("a", json("a", "1")) { _ in 1 } == 1)
-    #expect(try await memo.object("a", json("a", "1")) { _ in 99 } == 1)   // remembered: not decoded again
-    #expect(try await memo.object("a", json("a", "2")) { _ in 2 } == 2)    // a new resourceVersion is
-    for name in ["b", "c", "d", "e"] {
-      _ = try await memo.object(name, json(name, "1")) { _ in 0 }
-      #expect(await memo.count <= 3)
-    }
-    // Started over past the limit: "a" is decoded again.
-    #expect(try await memo.object("a", json("a", "2")) { _ in 3 } == 3)
-  }
-}
-
 @Suite struct DecodedCacheTests {
   func json(uid: String?, name: String = "a", rv: String?) -> JSONValue {
     var meta: JSONObject = ["name": .string(name)]
     if let uid { meta["uid"] = .string(uid) }
     if let rv { meta["resourceVersion"] = .string(rv) }
     return ["metadata": .object(meta)]
+  }
+
+  @Test func decodesOncePerResourceVersionAndNeverHoldsMoreThanItsLimit() throws {
+    let memo = DecodedCache<Int>(limit: 3)
+    func json(_ name: String, _ rv: String) -> JSONValue { self.json(uid: "uid-" + name, name: name, rv: rv) }
+    #expect(memo.object(json("a", "1")) { _ in 1 } == 1)
+    #expect(memo.object(json("a", "1")) { _ in 99 } == 1)   // remembered: not decoded again
+    #expect(memo.object(json("a", "2")) { _ in 2 } == 2)    // a new resourceVersion is
+    for name in ["b", "c", "d", "e"] {
+      _ = memo.object(json(name, "1")) { _ in 0 }
+      #expect(memo.count <= 3)
+    }
+    // Started over past the limit: "a" is decoded again.
+    #expect(memo.object(json("a", "2")) { _ in 3 } == 3)
   }
 
   @Test("an object is decoded once per version, by uid, never across uids, and the memo stays within its limit")

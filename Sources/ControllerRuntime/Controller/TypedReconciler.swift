@@ -40,7 +40,7 @@ extension ObjectReconciler {
 public struct TypedReconciler<R: ObjectReconciler>: Reconciler {
   public let inner: R
   public let resource: GroupVersionResource
-  private let decoded = DecodedObjects<R.Object>()
+  private let decoded = DecodedCache<R.Object>(limit: 128)
 
   public init(_ inner: R, resource: GroupVersionResource) {
     self.inner = inner
@@ -53,7 +53,6 @@ public struct TypedReconciler<R: ObjectReconciler>: Reconciler {
     }
     let key = request.description
     guard var json = await store.get(key) else {
-      await decoded.forget(key)
       await inner.forget(request)
       return .done
     }
@@ -88,7 +87,7 @@ public struct TypedReconciler<R: ObjectReconciler>: Reconciler {
     }
     let object: R.Object
     do {
-      object = try await decoded.object(key, json) { try inner.decode($0) }
+      object = try decoded.object(json) { try inner.decode($0) }
     } catch {
       context.logger.warning("Invalid spec; not retrying until the object changes", metadata: ["error": "\(error)"])
       try await context.applier.apply(Self.invalidSpecPlan(json, error: error, now: context.clock.timestamp), owner: json,
@@ -123,30 +122,4 @@ public struct TypedReconciler<R: ObjectReconciler>: Reconciler {
       // Gone meanwhile: nothing left to finalize.
     }
   }
-}
-
-/// Decoded objects by key, remembered with the resourceVersion they were decoded at (an object is
-/// reconciled for every change of what it owns, and its spec rarely changes meanwhile).
-///
-/// *Bounded*: at most `limit` objects; past it the memo starts over. The objects being reconciled
-/// again and again (those whose pods are changing) are few at a time, and a decoded copy of every
-/// object of a large fleet would sit in memory beside the cache's own copy for ever.
-actor DecodedObjects<Object: Sendable> {
-  private var objects: [String: (resourceVersion: String, object: Object)] = [:]
-  let limit: Int
-
-  init(limit: Int = 128) { self.limit = limit }
-
-  func object(_ key: String, _ json: JSONValue, decode: @Sendable (JSONValue) throws -> Object) throws -> Object {
-    let rv = json[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
-    if let hit = objects[key], hit.resourceVersion == rv, !rv.isEmpty { return hit.object }
-    let object = try decode(json)
-    if objects.count >= limit { objects = [:] }
-    objects[key] = (rv, object)
-    return object
-  }
-
-  var count: Int { objects.count }
-
-  func forget(_ key: String) { objects[key] = nil }
 }
