@@ -17,6 +17,11 @@ moment its weight is written, both seen on the same watch connection:
 
 Prints p50/p99/max of both, the operator's RSS (peak while the rollouts progress), and its CPU.
 
+The simulated nodes' work (kubelets, the engine builds they start) runs at nice 10, as `edgeml sim`
+does by default, so that it leaves the simulated API server the share of the cores it would have
+on a machine of its own (docs/edgesim.md, "The nodes' CPU priority"); `--node-nice 0` runs it at
+the API server's priority.
+
 `--router gateway-api` routes each rollout through an HTTPRoute of its own (Gateway API v1.6.1
 CRDs, the test fixtures): the weights are then written to the HTTPRoute by the Rollout controller in
 the reconcile that meets the step's condition, and "weight written" is the HTTPRoute's candidate
@@ -24,7 +29,7 @@ backendRef reaching the step's weight, seen on a watch of HTTPRoutes. With the d
 ratio the weight is the candidate's share of pods, so the resume path also waits for the EdgeModel
 controller to scale the candidate and report it.
 
-  python3 scripts/bench-rollout.py [--bin .build-static/release/edgeml] [--rollouts 100] [--router replica-ratio|gateway-api]
+  python3 scripts/bench-rollout.py [--bin .build-static/release/edgeml] [--rollouts 100] [--router replica-ratio|gateway-api] [--node-nice 10]
 """
 import argparse
 import hashlib
@@ -116,6 +121,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--router", choices=("replica-ratio", "gateway-api"), default="replica-ratio")
+    ap.add_argument("--node-nice", type=int, default=10,
+                    help="nice value of EdgeSim's simulated nodes' work (edgeml sim --node-nice; 0: the same priority as the API server)")
     args = ap.parse_args()
     gateway = args.router == "gateway-api"
     for program in ("edgeml-engine", "trtexec-double"):
@@ -127,7 +134,7 @@ def main():
     kc = os.path.join(d, "kubeconfig")
     # A node per stable pod and per candidate pod (each asks for the node's one GPU).
     sim = subprocess.Popen([args.bin, "sim", "--insecure-http", "--kubeconfig", kc, "--nodes", f"orin-nx-16gb={2 * n + 10}",
-                            "--speed", "0.0005", "--no-pod-metrics", "--sim-root", os.path.join(d, "sim")],
+                            "--speed", "0.0005", "--no-pod-metrics", "--node-nice", str(args.node_nice), "--sim-root", os.path.join(d, "sim")],
                            stdout=subprocess.PIPE, stderr=open(os.path.join(d, "sim.log"), "w"), text=True)
     addr = None
     while True:
@@ -254,7 +261,7 @@ def main():
             peak = max(peak, rss_mib(op.pid))
             time.sleep(0.05)
         gate = [(written100[k] - gated[k]) * 1000 for k in written100 if k in gated]
-        print(f"router: {args.router}")
+        print(f"router: {args.router}; EdgeSim's nodes at nice {args.node_nice}")
         print(f"kubectl edgeml resume → weight 100 written, {n} gates at once: p50 {bench.percentile(gate, 50):.1f} ms, "
               f"p99 {bench.percentile(gate, 99):.1f} ms, max {max(gate) if gate else float('nan'):.1f} ms ({len(gate)} rollouts)")
         print(f"operator RSS: peak {peak:.1f} MiB while {n} rollouts progressed, {rss_mib(op.pid):.1f} MiB after; CPU {cpu:.2f} s (first step)")

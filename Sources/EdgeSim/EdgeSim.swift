@@ -60,6 +60,16 @@ public final class EdgeSim: Sendable {
     /// How often the simulated metrics-server scrapes the containers' processes for `kubectl top`
     /// (its `--metric-resolution`; 15 s in its published manifests). Wall-clock, not scaled by `speed`.
     public var metricResolution: Duration = ResourceMetricsCollector.defaultResolution
+    /// The nice value (1-19) the simulated nodes' work runs at: the kubelets' pod workers and the
+    /// container processes they start, so that, sharing this machine's cores, they do not take
+    /// CPU from the API server and the control plane as nodes that are machines of their own
+    /// would not. 0: the same priority as the rest (docs/edgesim.md, "The nodes' CPU priority").
+    public var nodeNice: Int32 = Configuration.defaultNodeNice
+    /// Nice 10: under contention such a thread gets about a tenth of the CPU of one at 0 (the
+    /// kernel's weights, 110 against 1024: kernel/sched/core.c `sched_prio_to_weight`). Measured
+    /// with `scripts/bench-rollout.py` against 5 and 19 (docs/benchmarks.md): 5 left the API
+    /// server's answers waiting behind the nodes, and 19 did no better than 10.
+    public static let defaultNodeNice: Int32 = 10
 
     public init(fleet: FleetSpec = .default, simRoot: URL, executables: [String: String] = [:], speed: Double = 1,
                 servesMetrics: Bool = true, requestsPerSecond: Double = 20, simulatedRunSeconds: Double = 2,
@@ -128,7 +138,8 @@ public final class EdgeSim: Sendable {
     for path in configuration.missingExecutables {
       logger.warning("Executable not found: containers that run it will fail to start", metadata: ["path": "\(path)"])
     }
-    let runtime = Runtime(speed: configuration.speed, nodes: configuration.fleet.nodes.count)
+    let runtime = Runtime(speed: configuration.speed, nodes: configuration.fleet.nodes.count,
+                          nodeNice: min(19, max(0, configuration.nodeNice)))
     let api = ClusterAPI(server: server, component: "edgesim")
     let servers = TritonServers { poster in
       TrafficEngine(configuration: configuration.traffic, api: api.as("traffic"), speed: configuration.speed,
@@ -158,7 +169,7 @@ public final class EdgeSim: Sendable {
     let task = Task {
       await withDiscardingTaskGroup { group in
         group.addTask { await runtime.run() }
-        group.addTask { await kubelet.heartbeats() }
+        group.addTask(executorPreference: runtime.nodeExecutor) { await kubelet.heartbeats() }
         group.addTask { await metrics.run() }
         if configuration.servesMetrics {
           group.addTask { await servers.traffic.run() }

@@ -179,12 +179,15 @@ struct EdgeSimOptions: ParsableArguments {
   @Option(help: ArgumentHelp("How often the simulated metrics-server scrapes containers for kubectl top, as a Go duration (metrics-server's own flag; at least 1s).",
                              valueName: "DURATION"))
   var metricResolution = "15s"
+  @Option(help: "Nice value (0-19) of the simulated nodes' work (pod workers and the container processes they start), so that on this machine's shared cores they leave the API server and the control plane their share, as nodes of their own would; 0 runs them like the rest.")
+  var nodeNice: Int32 = EdgeSim.Configuration.defaultNodeNice
 
   func validate() throws {
     guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number.") }
     do { _ = try FleetSpec(parsing: nodes) } catch { throw ValidationError("--nodes: \(error)") }
     guard backgroundRps >= 0, backgroundRps.isFinite else { throw ValidationError("--background-rps must be a rate >= 0.") }
     guard ["k3s", "microk8s"].contains(distribution) else { throw ValidationError("--distribution must be k3s or microk8s.") }
+    guard (0...19).contains(nodeNice) else { throw ValidationError("--node-nice must be between 0 and 19.") }
     _ = try trafficConfiguration()
     _ = try extraExecutables()
     _ = try resolution()
@@ -235,6 +238,7 @@ struct EdgeSimOptions: ParsableArguments {
     configuration.runtimeClasses = distribution == "microk8s" ? [] : ["nvidia"]
     configuration.devicePlugin = !noDevicePlugin
     configuration.metricResolution = try resolution()
+    configuration.nodeNice = nodeNice
     // The release image runs the binaries built next to this one (`kubectl apply -k manifests/`
     // runs the real operator and node agent), and each node's disk holds its module's Jetson files
     // for the node agent's hostPath volumes.

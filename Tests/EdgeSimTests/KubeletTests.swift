@@ -118,6 +118,28 @@ struct KubeletTests {
     }
   }
 
+  @Test("A container process runs at the nodes' nice value, leaving the API server's threads theirs", arguments: [Int32(7), 0])
+  func containerProcessesRunAtTheNodesNiceValue(_ nodeNice: Int32) async throws {
+    errno = 0
+    let own = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+    try await SimHarness.run(fleet: "orin-nx-16gb=1", configure: { $0.nodeNice = nodeNice }) { h in
+      // `nice` with no operand prints the niceness it runs at (coreutils).
+      let script = try Self.writeScript(h.root.appendingPathComponent("bin"), body: "nice > \"$2\"")
+      try h.api.create(Paths.pods("default"), SimHarness.pod("n", spec: [
+        "volumes": [["name": "out", "emptyDir": [:]]],
+        "initContainers": [["name": "probe", "image": "x", "command": .string(script).asArray,
+                            "args": ["--termination-log", "/out/.result"], "terminationMessagePath": "/out/.result",
+                            "volumeMounts": [["name": "out", "mountPath": "/out"]]]],
+        "containers": [["name": "app", "image": "x"]],
+      ]))
+      let pod = try await h.eventually(20, "pod ready") { h.api.get(Keys.pods, namespace: "default", name: "n").flatMap { $0.isPodReady ? $0 : JSONValue?.none } }
+      let message = pod[path: ["status", "initContainerStatuses"]]?.arrayValue?.first?[path: ["state", "terminated", "message"]]?.stringValue
+      #expect(message?.trimmingCharacters(in: .whitespacesAndNewlines) == String(nodeNice == 0 ? own : nodeNice))
+      // The rest of the process (this task, the API server's handlers) keeps its own value.
+      #expect(NodeExecutor.currentThreadNice == own)
+    }
+  }
+
   @Test("A deleted pod's Secret volume leaves the node's disk")
   func deletedPodVolumesAreRemoved() async throws {
     try await SimHarness.run(fleet: "orin-nx-16gb=1") { h in

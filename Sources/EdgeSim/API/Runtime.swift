@@ -6,17 +6,21 @@ import Foundation
 /// Components ask for a child with `spawn`; the group's owner task adds it. This keeps every task
 /// structured (no `Task {}` per component) while letting an event handler start a pod worker.
 final class Runtime: Sendable {
-  private let stream: AsyncStream<@Sendable () async -> Void>
-  private let continuation: AsyncStream<@Sendable () async -> Void>.Continuation
+  private typealias Child = (onNode: Bool, body: @Sendable () async -> Void)
+  private let stream: AsyncStream<Child>
+  private let continuation: AsyncStream<Child>.Continuation
   /// Multiplies every simulated duration (1: real time; 0.01: a hundred times faster).
   let speed: Double
   /// Simulated nodes (each renews a Lease).
   let nodes: Int
+  /// Where the nodes' work runs (`spawnOnNode`); nil: with everything else.
+  let nodeExecutor: NodeExecutor?
 
-  init(speed: Double, nodes: Int = 1) {
+  init(speed: Double, nodes: Int = 1, nodeNice: Int32 = 0) {
     self.speed = speed
     self.nodes = nodes
-    (stream, continuation) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
+    self.nodeExecutor = nodeNice > 0 ? NodeExecutor.shared(nice: nodeNice) : nil
+    (stream, continuation) = AsyncStream.makeStream(of: Child.self)
   }
 
   /// A duration of the simulated cluster, scaled by the speed factor.
@@ -37,7 +41,11 @@ final class Runtime: Sendable {
   /// look like a failed node.
   var nodeGraceSeconds: Double { max(50 * speed, 10 * renewIntervalSeconds) }
 
-  func spawn(_ body: @escaping @Sendable () async -> Void) { continuation.yield(body) }
+  func spawn(_ body: @escaping @Sendable () async -> Void) { continuation.yield((false, body)) }
+
+  /// As `spawn`, for a simulated node's work (a pod worker): it and its child tasks run on the
+  /// node executor, at its lower priority, when there is one.
+  func spawnOnNode(_ body: @escaping @Sendable () async -> Void) { continuation.yield((true, body)) }
 
   /// Runs `body` after `delay` unless the simulator stops first.
   func after(_ delay: Duration, _ body: @escaping @Sendable () async -> Void) {
@@ -50,7 +58,9 @@ final class Runtime: Sendable {
   /// Runs spawned children until cancelled; then cancels them and waits for them to finish.
   func run() async {
     await withDiscardingTaskGroup { group in
-      for await body in stream { group.addTask { await body() } }
+      for await child in stream {
+        group.addTask(executorPreference: child.onNode ? nodeExecutor : nil) { await child.body() }
+      }
       group.cancelAll()
     }
   }

@@ -234,7 +234,7 @@ final class Kubelet: Sendable {
     guard let ip = podIP else { return }
     let ipText = "\(ip >> 24).\((ip >> 16) & 0xff).\((ip >> 8) & 0xff).\(ip & 0xff)"
     let worker = PodWorker(pod: pod, node: node, context: context, podIP: ipText)
-    context.runtime.spawn {
+    context.runtime.spawnOnNode {
       await withDiscardingTaskGroup { group in
         group.addTask { await worker.run() }
         for await _ in stream { break }   // stop requested, or the kubelet went away
