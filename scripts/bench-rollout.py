@@ -17,10 +17,10 @@ moment its weight is written, both seen on the same watch connection:
 
 Prints p50/p99/max of both, the operator's RSS (peak while the rollouts progress), and its CPU.
 
-The simulated nodes' work (kubelets, the engine builds they start) runs at nice 10, as `edgeml sim`
-does by default, so that it leaves the simulated API server the share of the cores it would have
-on a machine of its own (docs/edgesim.md, "The nodes' CPU priority"); `--node-nice 0` runs it at
-the API server's priority.
+The simulated nodes' work (kubelets, the engine builds they start) runs at nice 10
+(`edgeml sim --node-nice 10`), so that it leaves the simulated API server the share of the cores it
+would have with the nodes on machines of their own (docs/edgesim.md, "The nodes' CPU priority");
+`--node-nice 0` runs it at the API server's priority, as `edgeml sim` does by default.
 
 `--router gateway-api` routes each rollout through an HTTPRoute of its own (Gateway API v1.6.1
 CRDs, the test fixtures): the weights are then written to the HTTPRoute by the Rollout controller in

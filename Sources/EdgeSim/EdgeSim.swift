@@ -60,16 +60,12 @@ public final class EdgeSim: Sendable {
     /// How often the simulated metrics-server scrapes the containers' processes for `kubectl top`
     /// (its `--metric-resolution`; 15 s in its published manifests). Wall-clock, not scaled by `speed`.
     public var metricResolution: Duration = ResourceMetricsCollector.defaultResolution
-    /// The nice value (1-19) the simulated nodes' work runs at: the kubelets' pod workers and the
-    /// container processes they start, so that, sharing this machine's cores, they do not take
-    /// CPU from the API server and the control plane as nodes that are machines of their own
-    /// would not. 0: the same priority as the rest (docs/edgesim.md, "The nodes' CPU priority").
-    public var nodeNice: Int32 = Configuration.defaultNodeNice
-    /// Nice 10: under contention such a thread gets about a tenth of the CPU of one at 0 (the
-    /// kernel's weights, 110 against 1024: kernel/sched/core.c `sched_prio_to_weight`). Measured
-    /// with `scripts/bench-rollout.py` against 5 and 19 (docs/benchmarks.md): 5 left the API
-    /// server's answers waiting behind the nodes, and 19 did no better than 10.
-    public static let defaultNodeNice: Int32 = 10
+    /// The nice value (0-19) the simulated nodes' work runs at: the kubelets' pod workers, their
+    /// Lease renewals and the container processes they start. Above 0 they take CPU from the API
+    /// server and the control plane on this machine's shared cores only when those leave it, as
+    /// nodes that are machines of their own would not take it at all; 0 (the default) runs them
+    /// like the rest (docs/edgesim.md, "The nodes' CPU priority").
+    public var nodeNice: Int32 = 0
 
     public init(fleet: FleetSpec = .default, simRoot: URL, executables: [String: String] = [:], speed: Double = 1,
                 servesMetrics: Bool = true, requestsPerSecond: Double = 20, simulatedRunSeconds: Double = 2,

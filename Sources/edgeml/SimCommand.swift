@@ -179,8 +179,8 @@ struct EdgeSimOptions: ParsableArguments {
   @Option(help: ArgumentHelp("How often the simulated metrics-server scrapes containers for kubectl top, as a Go duration (metrics-server's own flag; at least 1s).",
                              valueName: "DURATION"))
   var metricResolution = "15s"
-  @Option(help: "Nice value (0-19) of the simulated nodes' work (pod workers and the container processes they start), so that on this machine's shared cores they leave the API server and the control plane their share, as nodes of their own would; 0 runs them like the rest.")
-  var nodeNice: Int32 = EdgeSim.Configuration.defaultNodeNice
+  @Option(help: "Nice value (0-19) of the simulated nodes' work (pod workers and the container processes they start), so that on this machine's shared cores they leave the API server and the control plane their share, as nodes of their own would (benchmarks of a controller's latency: 10); 0 runs them like the rest.")
+  var nodeNice: Int32 = 0
 
   func validate() throws {
     guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number.") }
