@@ -61,10 +61,10 @@ public final class EdgeSim: Sendable {
     /// (its `--metric-resolution`; 15 s in its published manifests). Wall-clock, not scaled by `speed`.
     public var metricResolution: Duration = ResourceMetricsCollector.defaultResolution
     /// The nice value (0-19) the simulated nodes' work runs at: the kubelets' pod workers, their
-    /// Lease renewals and the container processes they start. Above 0 they take CPU from the API
-    /// server and the control plane on this machine's shared cores only when those leave it, as
-    /// nodes that are machines of their own would not take it at all; 0 (the default) runs them
-    /// like the rest (docs/edgesim.md, "The nodes' CPU priority").
+    /// Lease renewals and the container processes they start. Above 0, when this machine's cores
+    /// are busy, they get a smaller share of them than the API server and the control plane (about
+    /// a tenth at 10), closer to nodes that are machines of their own and take none; 0 (the
+    /// default) runs them like the rest (docs/edgesim.md, "The nodes' CPU priority").
     public var nodeNice: Int32 = 0
 
     public init(fleet: FleetSpec = .default, simRoot: URL, executables: [String: String] = [:], speed: Double = 1,

@@ -12,10 +12,10 @@ import Glibc
 /// On a real cluster the nodes are other machines: a hundred Jetsons starting pods at once do not
 /// take CPU from the API server, the controller manager or an operator beside them. In EdgeSim
 /// they all share this machine's cores, so without this a benchmark of a controller measures the
-/// simulated nodes' work queueing in front of the API server's answers. With it, the API server's
-/// event loops and the simulated control plane keep the share of the cores they would have on a
-/// machine of their own, and the nodes' work takes what is left; under no contention nothing
-/// changes. `nice` is per thread on Linux (sched(7), "The nice value"), and a process started by a
+/// simulated nodes' work queueing in front of the API server's answers. With it, when the cores
+/// are busy, the nodes' work gets a smaller share of them than the API server's event loops and
+/// the simulated control plane (the kernel weighs nice 10 at 110 against 1024 for nice 0); under
+/// no contention nothing changes. `nice` is per thread on Linux (sched(7), "The nice value"), and a process started by a
 /// thread inherits that thread's value (fork(2) copies the calling thread's scheduling
 /// attributes), so engine builds run niced too.
 ///
