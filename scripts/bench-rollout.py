@@ -108,7 +108,7 @@ def histogram_summary(text, metric, label):
         elif name.startswith(metric + "_count"):
             count = int(float(value))
     if not count:
-        return f"{metric}: no observations"
+        return f"{metric.removeprefix('edgeml_')}: no observations"
     within = lambda bound: max((v for le, v in buckets.items() if le <= bound), default=0) / count * 100
     return (f"{metric.removeprefix('edgeml_')}: {count} observations, mean {total / count * 1000:.1f} ms, "
             f"{within(0.010):.0f}% ≤ 10 ms, {within(0.050):.0f}% ≤ 50 ms")
@@ -272,7 +272,7 @@ def main():
                               ("edgeml_reconcile_duration_seconds", 'controller="rollout"')):
             print("rollout controller " + histogram_summary(text, metric, label))
         # The API server's share: how long its answers took, all the operator's controllers together.
-        for verb in ("GET", "PATCH", "POST"):
+        for verb in ("GET", "PATCH", "POST", "PUT"):
             print(f"operator's {verb} requests " + histogram_summary(text, "edgeml_api_request_duration_seconds", f'verb="{verb}"'))
     finally:
         stop.set()

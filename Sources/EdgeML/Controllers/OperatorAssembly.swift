@@ -68,7 +68,7 @@ public enum OperatorAssembly {
   public static func rolloutController(workers: Int, measure: RolloutReconciler.Measure? = nil,
                                        route: RolloutReconciler.Route? = nil) -> ControllerSpec {
     let reconciler = TypedReconciler(RolloutReconciler(measure: measure ?? RolloutRouting.defaultMeasure,
-                                                       route: route ?? RolloutRouting.route, count: RolloutRouting.count),
+                                                       route: route ?? RolloutRouting.route(memory: RouterObjectMemory()), count: RolloutRouting.count),
                                      resource: RolloutReconciler.resource)
     return ControllerSpec(name: "rollout", for: RolloutReconciler.resource, kind: "Rollout",
                           fieldManager: RolloutRouting.fieldManager, hashAnnotation: EdgeModelPlanner.Labels.appliedHash,

@@ -12,19 +12,24 @@ public enum RolloutRouting {
   /// EdgeModel controller scales the candidate for the step and the Service spreads traffic over
   /// the Ready pods. Weighted routers split between the model's Service (stable pods only while
   /// the rollout runs) and `<model>-candidate` (docs/traffic-routing.md).
-  public static let route: RolloutReconciler.Route = { rollout, model, weight, finished, context in
-    let trafficRouter = router(rollout, model: model)
-    let route = routeWeights(rollout, model: model, weight: weight)
-    if finished {
-      _ = try await trafficRouter.reset(route, client: context.client)
-    } else {
-      _ = try await trafficRouter.setWeights(route, client: context.client)
+  ///
+  /// - Parameter memory: what this operator's routers remember of the objects they edit, so that a
+  ///   step's weight is one request (one memory per operator, as it serves one API server).
+  public static func route(memory: RouterObjectMemory?) -> RolloutReconciler.Route {
+    { rollout, model, weight, finished, context in
+      let trafficRouter = router(rollout, model: model, memory: memory)
+      let route = routeWeights(rollout, model: model, weight: weight)
+      if finished {
+        _ = try await trafficRouter.reset(route, client: context.client)
+      } else {
+        _ = try await trafficRouter.setWeights(route, client: context.client)
+      }
     }
   }
 
   /// The router the rollout's `spec.trafficRouting` names, for its model.
-  public static func router(_ rollout: Rollout, model: EdgeModel?) -> any TrafficRouter {
-    makeTrafficRouter(for: rollout.spec.trafficRouting, replicas: model?.spec.placement?.replicas ?? 1)
+  public static func router(_ rollout: Rollout, model: EdgeModel?, memory: RouterObjectMemory? = nil) -> any TrafficRouter {
+    makeTrafficRouter(for: rollout.spec.trafficRouting, replicas: model?.spec.placement?.replicas ?? 1, memory: memory)
   }
 
   /// The split a router is asked for: `weight` percent to the model's `<model>-candidate`

@@ -29,9 +29,14 @@ import KubeCore
 public struct HTTPRouteRouter: TrafficRouter {
   /// The HTTPRoute, in the Rollout's namespace.
   public var httpRoute: String
-  var editor = ObjectEditor(resource: .httpRoutes, kind: "HTTPRoute")
+  var editor: ObjectEditor
 
-  public init(httpRoute: String) { self.httpRoute = httpRoute }
+  /// - Parameter memory: where the operator remembers its routers' objects, so that a step's weight
+  ///   is one request (`ObjectEditor`); nil: the route is read before every write.
+  public init(httpRoute: String, memory: RouterObjectMemory? = nil) {
+    self.httpRoute = httpRoute
+    editor = ObjectEditor(resource: .httpRoutes, kind: "HTTPRoute", reads: [["spec", "rules"]], memory: memory)
+  }
 
   public func setWeights(_ route: RouteWeights, client: KubeClient) async throws -> RouterReport {
     try route.validate()

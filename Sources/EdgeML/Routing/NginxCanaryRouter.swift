@@ -24,7 +24,7 @@ import KubeCore
 public struct NginxCanaryRouter: TrafficRouter {
   /// The user's Ingress, in the Rollout's namespace.
   public var ingress: String
-  var editor = ObjectEditor(resource: .ingresses, kind: "Ingress")
+  var editor = ObjectEditor(resource: .ingresses, kind: "Ingress", reads: [])
 
   public init(ingress: String) { self.ingress = ingress }
 

@@ -13,34 +13,115 @@ import KubeCore
 /// change only our entries, and write it back with its `resourceVersion` as the precondition: a
 /// concurrent edit makes the write fail with 409, and we read again and redo the change on the new
 /// version, so the other writer's edit is kept, never overwritten.
+///
+/// ## One request for a step
+/// With a `memory`, the editor remembers the parts of the object its change reads and writes
+/// (`reads`) as it last read or wrote them. When the change moves them (a new step's weight), it
+/// sends one JSON Patch (RFC 6902) instead of a read and a write: a `test` of each part against what
+/// it remembers, then the new value. The server applies all of it or none (kube-apiserver applies
+/// the patch with evanphx/json-patch and answers 422 when a `test` fails; kubernetes/apiserver
+/// `pkg/endpoints/handlers/patch.go`, `applyJSPatch`), so the precondition is exactly what the change
+/// was computed from: a user's edit of those parts since makes the patch fail, and the editor falls
+/// back to the read and write above, keeping their edit. Writes to other parts, such as a gateway
+/// controller's `status`, do not stand in the way, where a stale `resourceVersion` would. A pass
+/// that would change nothing in what is remembered still reads the object, so a user's revert of a
+/// weight is still put right.
 struct ObjectEditor: Sendable {
   var resource: GroupVersionResource
   var kind: String
+  /// The parts of the object the change reads and writes, as paths from its root; the change must
+  /// leave the rest as it is.
+  var reads: [[String]]
+  /// Where the parts `reads` names are remembered between passes; nil: read before every write.
+  var memory: RouterObjectMemory?
   var maxAttempts = 5
   /// Runs between each read and its write; tests use it to make a concurrent edit. The argument is the attempt, from 0.
   var beforeWrite: (@Sendable (Int) async throws -> Void)? = nil
 
+  init(resource: GroupVersionResource, kind: String, reads: [[String]], memory: RouterObjectMemory? = nil) {
+    self.resource = resource
+    self.kind = kind
+    self.reads = reads
+    self.memory = memory
+  }
+
   var apiVersion: String { resource.group.isEmpty ? resource.version : "\(resource.group)/\(resource.version)" }
 
-  /// Reads the object, computes the new one with `change`, and writes it when it differs.
+  /// Computes the new object with `change` and writes it when it differs: as one patch over what is
+  /// remembered when that is enough, otherwise by reading the object first.
   /// - Returns: the object as stored, and whether it was written.
   func edit(namespace: String, name: String, client: KubeClient,
             _ change: (JSONValue) throws -> JSONValue) async throws -> (object: JSONValue, written: Bool) {
+    let key = memoryKey(namespace: namespace, name: name)
+    if let known = memory?.known(key),
+       let stored = try await patch(over: known, key: key, namespace: namespace, name: name, client: client, change) {
+      return (stored, true)
+    }
     for attempt in 0..<maxAttempts {
       let observed = try await get(namespace: namespace, name: name, client: client)
+      memory?.remember(key, remembered(of: observed))
       let desired = try change(observed)
       if desired == observed { return (observed, false) }
       try await beforeWrite?(attempt)
       do {
         let stored = try await client.update(resource, namespace: namespace, desired, fieldManager: TrafficRouting.fieldManager)
+        memory?.remember(key, remembered(of: stored))
         return (stored, true)
       } catch let error as KubeAPIError where error.isConflict {
         continue   // someone wrote in between: read their version and redo our change on it
       } catch let error as KubeAPIError where error.code == 404 {
+        memory?.forget(key)
         throw notFound(error, namespace: namespace, name: name)
       }
     }
     throw TrafficRouterError.conflictRetriesExhausted(kind: kind, namespace: namespace, name: name, attempts: maxAttempts)
+  }
+
+  /// Writes `change` of the remembered parts as one JSON Patch that tests them first.
+  /// - Returns: the object as stored; nil when the change moves nothing in what is remembered (the
+  ///   object must be read to see whether the cluster differs), cannot be computed from it, or the
+  ///   server refused the patch (the object changed since: it is forgotten, and read).
+  private func patch(over known: JSONValue, key: String, namespace: String, name: String, client: KubeClient,
+                     _ change: (JSONValue) throws -> JSONValue) async throws -> JSONValue? {
+    guard let desired = try? change(known), desired != known, remembered(of: desired) == desired else { return nil }
+    var operations: [JSONValue] = []
+    for path in reads {
+      let pointer = JSONValue.string(Self.pointer(path))
+      let old = known[path: path], new = desired[path: path]
+      // An absent member passes a test for null (evanphx/json-patch v4, as kube-apiserver applies it).
+      operations.append(["op": "test", "path": pointer, "value": old ?? .null])
+      guard new != old else { continue }
+      // `add` sets an object member whether it exists or not (RFC 6902 §4.1).
+      operations.append(new.map { ["op": "add", "path": pointer, "value": $0] } ?? ["op": "remove", "path": pointer])
+    }
+    do {
+      let stored = try await client.patch(resource, namespace: namespace, name: name, .array(operations), type: .json,
+                                          fieldManager: TrafficRouting.fieldManager)
+      memory?.remember(key, remembered(of: stored))
+      return stored
+    } catch let error as KubeAPIError where error.code == 422 || error.isConflict {
+      memory?.forget(key)
+      return nil
+    } catch let error as KubeAPIError where error.code == 404 {
+      memory?.forget(key)
+      throw notFound(error, namespace: namespace, name: name)
+    }
+  }
+
+  /// The parts of `object` that `reads` names, alone in an object of the same shape.
+  func remembered(of object: JSONValue) -> JSONValue {
+    var out: JSONValue = .object([:])
+    for path in reads {
+      if let value = object[path: path] { out[path: path] = value }
+    }
+    return out
+  }
+
+  func memoryKey(namespace: String, name: String) -> String { "\(resource.group)/\(resource.resource)/\(namespace)/\(name)" }
+
+  /// A JSON Pointer (RFC 6901 §3: `~` is written `~0` and `/` is written `~1`).
+  static func pointer(_ path: [String]) -> String {
+    path.map { "/" + $0.replacing("~", with: "~0").replacing("/", with: "~1") }.joined()
   }
 
   /// Makes the object route `route`, as `routing(observed, route, reset: false)` computes it.
@@ -58,6 +139,8 @@ struct ObjectEditor: Sendable {
   /// - Returns: whether anything was written.
   func reset(_ route: RouteWeights, name: String, client: KubeClient,
              routing: (JSONValue, RouteWeights, Bool) throws -> JSONValue) async throws -> Bool {
+    // The rollout is over: nothing will be patched over what is remembered of the object.
+    defer { memory?.forget(memoryKey(namespace: route.namespace, name: name)) }
     do {
       let edited = try await edit(namespace: route.namespace, name: name, client: client) { try routing($0, route.allStable, true) }.written
       let released = try await release(namespace: route.namespace, name: name, client: client)

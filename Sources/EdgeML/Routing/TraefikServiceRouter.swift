@@ -26,9 +26,13 @@ import KubeCore
 public struct TraefikServiceRouter: TrafficRouter {
   /// The TraefikService, in the Rollout's namespace.
   public var traefikService: String
-  var editor = ObjectEditor(resource: .traefikServices, kind: "TraefikService")
+  var editor: ObjectEditor
 
-  public init(traefikService: String) { self.traefikService = traefikService }
+  /// - Parameter memory: as for `HTTPRouteRouter`.
+  public init(traefikService: String, memory: RouterObjectMemory? = nil) {
+    self.traefikService = traefikService
+    editor = ObjectEditor(resource: .traefikServices, kind: "TraefikService", reads: [["spec", "weighted", "services"]], memory: memory)
+  }
 
   public func setWeights(_ route: RouteWeights, client: KubeClient) async throws -> RouterReport {
     try route.validate()

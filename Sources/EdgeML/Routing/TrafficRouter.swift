@@ -71,9 +71,10 @@ extension TrafficRouting {
 /// - Parameters:
 ///   - routing: the Rollout's `spec.trafficRouting`.
 ///   - replicas: the EdgeModel's replica count, which carries the weight when no router object does.
-public func makeTrafficRouter(for routing: TrafficRouting?, replicas: Int) -> any TrafficRouter {
-  if let name = routing?.gatewayAPI?.httpRoute { return HTTPRouteRouter(httpRoute: name) }
-  if let name = routing?.traefik?.traefikService { return TraefikServiceRouter(traefikService: name) }
+///   - memory: where the operator remembers the objects its routers edit (`ObjectEditor`), if anywhere.
+public func makeTrafficRouter(for routing: TrafficRouting?, replicas: Int, memory: RouterObjectMemory? = nil) -> any TrafficRouter {
+  if let name = routing?.gatewayAPI?.httpRoute { return HTTPRouteRouter(httpRoute: name, memory: memory) }
+  if let name = routing?.traefik?.traefikService { return TraefikServiceRouter(traefikService: name, memory: memory) }
   if let name = routing?.nginx?.ingress { return NginxCanaryRouter(ingress: name) }
   return ReplicaRatioRouter(replicas: replicas)
 }

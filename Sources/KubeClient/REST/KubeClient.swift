@@ -286,13 +286,19 @@ public final class KubeClient: Sendable {
     return try decode(try await send(method: "PUT", path: r.path(namespace: namespace, name: name, subresource: "status"), body: object))
   }
 
-  /// - Parameter projection: what to build of the answer (`.nothing` when the caller ignores it).
+  /// - Parameters:
+  ///   - fieldManager: for a patch that is not an apply, the manager recorded in `managedFields` for
+  ///     the fields it changes (an apply names its own; the server derives one from the user agent
+  ///     when nil).
+  ///   - projection: what to build of the answer (`.nothing` when the caller ignores it).
   public func patch(_ r: GroupVersionResource, namespace: String? = nil, name: String, _ patch: JSONValue, type: PatchType,
-                    subresource: String? = nil, projection: JSONProjection = .all) async throws -> JSONValue {
+                    subresource: String? = nil, fieldManager: String? = nil, projection: JSONProjection = .all) async throws -> JSONValue {
     var q: [(String, String)] = []
     if case .apply(let manager, let force) = type {
       q.append(("fieldManager", manager))
       if force { q.append(("force", "true")) }
+    } else if let fieldManager {
+      q.append(("fieldManager", fieldManager))
     }
     return try decode(try await send(method: "PATCH", path: r.path(namespace: namespace, name: name, subresource: subresource),
                                      query: q, body: patch, contentType: type.contentType), projection: projection)

@@ -28,12 +28,14 @@ spec:
 
 @Suite("Gateway API HTTPRoute router")
 struct HTTPRouteRouterTests {
-  @Test("weights go 0, 10, 50, 100 and back on abort, and the user's rules, fields and annotations survive every step")
-  func canaryStepsAndAbort() async throws {
+  @Test("weights go 0, 10, 50, 100 and back on abort, and the user's rules, fields and annotations survive every step",
+        arguments: [false, true])
+  func canaryStepsAndAbort(remembering: Bool) async throws {
     let cluster = try await RouterCluster.start(crds: RouterCluster.gatewayAPI)
     defer { Task { await cluster.stop() } }
     let created = try await cluster.create(.httpRoutes, userHTTPRoute)
-    let router = HTTPRouteRouter(httpRoute: "detector")
+    let memory = remembering ? RouterObjectMemory() : nil
+    let router = HTTPRouteRouter(httpRoute: "detector", memory: memory)
     for weight in [0, 10, 50, 100] {
       let report = try await router.setWeights(route(weight), client: cluster.client)
       #expect(report.written)
@@ -57,6 +59,51 @@ struct HTTPRouteRouterTests {
     let after = try await cluster.get(.httpRoutes, "detector")
     #expect(after["spec"] == created["spec"])   // value for value what the user wrote, weight 1 included
     #expect(try await router.reset(route(0), client: cluster.client).written == false)
+    #expect(memory?.count ?? 0 == 0)   // a finished rollout's route is not remembered
+  }
+
+  @Test("with a memory, a step is one JSON Patch past a gateway's status write; a user's edit of the rules since is read and kept")
+  func stepOverRememberedRules() async throws {
+    let cluster = try await RouterCluster.start(crds: RouterCluster.gatewayAPI)
+    defer { Task { await cluster.stop() } }
+    let created = try await cluster.create(.httpRoutes, userHTTPRoute)
+    let verbs = VerbRecorder()
+    let client = try KubeClient(configuration: cluster.client.configuration, requestObserver: { verb, code, _ in verbs.record(verb, code) })
+    defer { client.shutdown() }
+    let router = HTTPRouteRouter(httpRoute: "detector", memory: RouterObjectMemory())
+
+    _ = try await router.setWeights(route(0), client: client)
+    #expect(verbs.take() == ["GET 200", "PUT 200"])
+    // The gateway controller reports the route accepted: a new resourceVersion, the same rules.
+    _ = try await cluster.client.patch(.httpRoutes, namespace: "default", name: "detector", gatewayStatus, type: .merge, subresource: "status")
+    #expect(try await router.setWeights(route(10), client: client).written)
+    #expect(verbs.take() == ["PATCH 200"])
+    var stored = try await cluster.get(.httpRoutes, "detector")
+    #expect(weights(stored[path: ["spec", "rules"]]?.arrayValue?[0]["backendRefs"]) == ["detector": 90, "detector-candidate": 10])
+    #expect(stored[path: ["status", "parents"]]?.arrayValue?.count == 1)
+    let ours = stored[path: ["metadata", "managedFields"]]?.arrayValue?.filter { $0["manager"] == .string(TrafficRouting.fieldManager) }
+    #expect(ours?.map { $0["operation"] } == ["Update"])
+
+    // The user adds a rule since: the patch's test fails, the route is read again, their rule stays.
+    var edited = stored
+    let health: JSONValue = ["matches": [["path": ["type": "PathPrefix", "value": "/healthz"]]], "backendRefs": [["name": "health", "port": 8080]]]
+    edited[path: ["spec", "rules"]] = .array((edited[path: ["spec", "rules"]]?.arrayValue ?? []) + [health])
+    _ = try await cluster.client.update(.httpRoutes, namespace: "default", edited)
+    #expect(try await router.setWeights(route(50), client: client).written)
+    #expect(verbs.take() == ["PATCH 422", "GET 200", "PUT 200"])
+    stored = try await cluster.get(.httpRoutes, "detector")
+    #expect(stored[path: ["spec", "rules"]]?.arrayValue?.count == 3)
+    #expect(weights(stored[path: ["spec", "rules"]]?.arrayValue?[0]["backendRefs"]) == ["detector": 50, "detector-candidate": 50])
+
+    // A pass that changes nothing in what is remembered still reads: a user's revert is put right.
+    edited = stored
+    edited[path: ["spec", "rules"]] = .array((created[path: ["spec", "rules"]]?.arrayValue ?? []) + [health])   // our weights gone
+    _ = try await cluster.client.update(.httpRoutes, namespace: "default", edited)
+    #expect(try await router.setWeights(route(50), client: client).written)
+    #expect(verbs.take() == ["GET 200", "PUT 200"])
+    stored = try await cluster.get(.httpRoutes, "detector")
+    #expect(weights(stored[path: ["spec", "rules"]]?.arrayValue?[0]["backendRefs"]) == ["detector": 50, "detector-candidate": 50])
+    #expect(stored[path: ["spec", "rules"]]?.arrayValue?.count == 3)
   }
 
   @Test("an A/B header match adds one named rule to the candidate, accepted by the CRD's CEL rules, removed when the match goes")

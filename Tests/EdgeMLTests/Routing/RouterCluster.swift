@@ -2,6 +2,7 @@ import Foundation
 import KubeClient
 import KubeCore
 import KubeEmulator
+import Synchronization
 import Testing
 import YAML
 @testable import EdgeML
@@ -60,6 +61,21 @@ func weights(_ list: JSONValue?) -> [String: Int] {
     if let name = ref["name"]?.stringValue { out[name] = ref["weight"]?.intValue ?? -1 }
   }
   return out
+}
+
+/// A gateway controller's report on an HTTPRoute, as a merge patch of its status.
+let gatewayStatus: JSONValue = ["status": ["parents": [[
+  "parentRef": ["name": "edge-gateway"], "controllerName": "traefik.io/gateway-controller",
+  "conditions": [["type": "Accepted", "status": "True", "reason": "Accepted", "message": "", "observedGeneration": 2,
+                  "lastTransitionTime": "2026-12-08T00:00:00Z"]],
+]]]]
+
+/// The verbs and status codes of a client's answered requests, in order.
+final class VerbRecorder: Sendable {
+  private let seen = Mutex<[String]>([])
+  func record(_ verb: String, _ code: Int) { seen.withLock { $0.append("\(verb) \(code)") } }
+  /// What was recorded since the last call.
+  func take() -> [String] { seen.withLock { s in defer { s = [] }; return s } }
 }
 
 /// Counts calls from the test hook, which runs on the router's task.

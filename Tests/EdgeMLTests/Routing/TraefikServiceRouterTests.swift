@@ -22,14 +22,19 @@ spec:
 
 @Suite("Traefik TraefikService router")
 struct TraefikServiceRouterTests {
-  @Test("weights go 0, 10, 50, 100 and back on abort; the user's other services and fields survive every step")
-  func canaryStepsAndAbort() async throws {
+  @Test("weights go 0, 10, 50, 100 and back on abort; the user's other services and fields survive every step; remembered, a step is one patch",
+        arguments: [false, true])
+  func canaryStepsAndAbort(remembering: Bool) async throws {
     let cluster = try await RouterCluster.start(crds: RouterCluster.traefik)
     defer { Task { await cluster.stop() } }
     let created = try await cluster.create(.traefikServices, userTraefikService)
-    let router = TraefikServiceRouter(traefikService: "detector")
+    let verbs = VerbRecorder()
+    let client = try KubeClient(configuration: cluster.client.configuration, requestObserver: { verb, code, _ in verbs.record(verb, code) })
+    defer { client.shutdown() }
+    let router = TraefikServiceRouter(traefikService: "detector", memory: remembering ? RouterObjectMemory() : nil)
     for weight in [0, 10, 50, 100] {
-      #expect(try await router.setWeights(route(weight), client: cluster.client).written)
+      #expect(try await router.setWeights(route(weight), client: client).written)
+      #expect(verbs.take() == (remembering && weight > 0 ? ["PATCH 200"] : ["GET 200", "PUT 200"]))
       let stored = try await cluster.get(.traefikServices, "detector")
       let services = stored[path: ["spec", "weighted", "services"]]
       #expect(weights(services) == ["detector": 100 - weight, "detector-candidate": weight, "detector-legacy": 1])
@@ -37,9 +42,10 @@ struct TraefikServiceRouterTests {
       #expect(services?.arrayValue?[1]["port"] == 8000)
       #expect(stored[path: ["spec", "weighted", "sticky"]] == created[path: ["spec", "weighted", "sticky"]])
       #expect(stored[path: ["metadata", "annotations"]] == created[path: ["metadata", "annotations"]])
-      #expect(try await router.setWeights(route(weight), client: cluster.client).written == false)
+      #expect(try await router.setWeights(route(weight), client: client).written == false)
+      #expect(verbs.take() == ["GET 200"])   // nothing to change: read, in case the cluster differs
     }
-    #expect(try await router.reset(route(100), client: cluster.client).written)
+    #expect(try await router.reset(route(100), client: client).written)
     #expect(try await cluster.get(.traefikServices, "detector")["spec"] == created["spec"])
   }
 
