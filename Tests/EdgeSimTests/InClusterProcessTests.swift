@@ -67,7 +67,10 @@ struct InClusterProcessTests {
                                     "readinessProbe": ["httpGet": ["path": "/flag", "port": "http"], "periodSeconds": 1, "failureThreshold": 1],
                                     "volumeMounts": [["name": "data", "mountPath": "/data"]]]
         if liveness != .null { container["livenessProbe"] = liveness }
-        try h.api.create(Paths.pods("default"), SimHarness.pod(name, spec: ["volumes": [["name": "data", "emptyDir": [:]]], "containers": [container]]))
+        // Python's HTTP server installs no SIGTERM handler, so, like a real container's PID 1 without
+        // one, it stops only at SIGKILL after the grace period: a short one, as such a pod would set.
+        try h.api.create(Paths.pods("default"), SimHarness.pod(name, spec: ["volumes": [["name": "data", "emptyDir": [:]]], "containers": [container],
+                                                                           "terminationGracePeriodSeconds": 1]))
       }
       func pod(_ name: String) -> JSONValue? { h.api.get(Keys.pods, namespace: "default", name: name) }
       func status(_ name: String) -> JSONValue? { pod(name)?[path: ["status", "containerStatuses"]]?.arrayValue?.first }
