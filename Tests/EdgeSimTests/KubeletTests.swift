@@ -135,8 +135,8 @@ struct KubeletTests {
       let pod = try await h.eventually(20, "pod ready") { h.api.get(Keys.pods, namespace: "default", name: "n").flatMap { $0.isPodReady ? $0 : JSONValue?.none } }
       let message = pod[path: ["status", "initContainerStatuses"]]?.arrayValue?.first?[path: ["state", "terminated", "message"]]?.stringValue
       #expect(message?.trimmingCharacters(in: .whitespacesAndNewlines) == String(nodeNice == 0 ? own : nodeNice))
-      // The rest of the process (this task, the API server's handlers) keeps its own value.
-      #expect(NodeExecutor.currentThreadNice == own)
+      // That the API server's event loops keep the process's own value is read from /proc by
+      // acceptance/test_sim_node_priority.py, on the real `edgeml sim`.
     }
   }
 

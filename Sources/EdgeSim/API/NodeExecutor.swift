@@ -56,16 +56,6 @@ final class NodeExecutor: TaskExecutor, @unchecked Sendable {
     condition.unlock()
   }
 
-  /// The nice value of the calling thread (Linux: per thread; `who` 0 is the calling thread).
-  static var currentThreadNice: Int32 {
-    #if os(Linux)
-    errno = 0
-    return getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
-    #else
-    return 0
-    #endif
-  }
-
   private func work(name: String) {
     #if os(Linux)
     // The thread's name in /proc, top and perf (a new thread otherwise keeps its creator's):
