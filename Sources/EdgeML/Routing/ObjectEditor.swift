@@ -25,7 +25,8 @@ import KubeCore
 /// back to the read and write above, keeping their edit. Writes to other parts, such as a gateway
 /// controller's `status`, do not stand in the way, where a stale `resourceVersion` would. A pass
 /// that would change nothing in what is remembered still reads the object, so a user's revert of a
-/// weight is still put right.
+/// weight is still put right. The first step of an object not yet remembered (after a restart, or
+/// once the user's edit made a patch fail) is a read and a write, as without a memory.
 struct ObjectEditor: Sendable {
   var resource: GroupVersionResource
   var kind: String
@@ -99,13 +100,23 @@ struct ObjectEditor: Sendable {
                                           fieldManager: TrafficRouting.fieldManager)
       memory?.remember(key, remembered(of: stored))
       return stored
-    } catch let error as KubeAPIError where error.code == 422 || error.isConflict {
+    } catch let error as KubeAPIError where error.isConflict || (error.code == 422 && Self.isPatchFailure(error)) {
       memory?.forget(key)
       return nil
     } catch let error as KubeAPIError where error.code == 404 {
       memory?.forget(key)
       throw notFound(error, namespace: namespace, name: name)
     }
+  }
+
+  /// Whether a 422 says the patch itself did not apply (a `test` failed, or a path it names is
+  /// gone), rather than that the object it made is invalid. kube-apiserver answers the first with
+  /// `NewGenericServerResponse(422, …, schema.GroupResource{}, …)`, whose `details` name no kind
+  /// (k8s.io/apimachinery `pkg/api/errors/errors.go`), and the second with `NewInvalid`, whose
+  /// `details.kind` is the object's kind. An invalid object would be just as invalid after a read,
+  /// so that error is thrown, not retried.
+  static func isPatchFailure(_ error: KubeAPIError) -> Bool {
+    (error.status[path: ["details", "kind"]]?.stringValue ?? "").isEmpty
   }
 
   /// The parts of `object` that `reads` names, alone in an object of the same shape.

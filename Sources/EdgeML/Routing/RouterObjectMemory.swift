@@ -11,7 +11,8 @@ import Synchronization
 /// reading the object.
 ///
 /// Bounded: an object is forgotten when its router is reset or the object is gone, and when
-/// `capacity` objects are remembered, all are forgotten (the next pass of each reads again).
+/// `capacity` objects are remembered, one of them is forgotten to make room for another (its next
+/// step reads again).
 /// One memory serves one API server: keys name the object, not the server.
 public final class RouterObjectMemory: Sendable {
   /// How many objects are remembered at most.
@@ -24,7 +25,7 @@ public final class RouterObjectMemory: Sendable {
 
   func remember(_ key: String, _ value: JSONValue) {
     entries.withLock { entries in
-      if entries[key] == nil && entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+      if entries[key] == nil && entries.count >= Self.capacity { entries.remove(at: entries.startIndex) }
       entries[key] = value
     }
   }

@@ -13,7 +13,8 @@ import KubeCore
 ///
 /// ## Field ownership
 /// `spec.weighted.services` has no list type in the CRD, so it is atomic under server-side apply: a
-/// read-modify-write with the resourceVersion precondition (see `ObjectEditor`). Flagger instead
+/// read-modify-write with the resourceVersion precondition, or, for a step over the list as the
+/// operator last saw it, one JSON Patch that tests the list first (see `ObjectEditor`). Flagger instead
 /// replaces the whole list with its primary and canary (fluxcd/flagger `pkg/router/traefik.go`,
 /// `SetRoutes`), which would drop a user's other entries.
 ///

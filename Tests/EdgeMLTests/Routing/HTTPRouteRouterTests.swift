@@ -36,9 +36,13 @@ struct HTTPRouteRouterTests {
     let created = try await cluster.create(.httpRoutes, userHTTPRoute)
     let memory = remembering ? RouterObjectMemory() : nil
     let router = HTTPRouteRouter(httpRoute: "detector", memory: memory)
+    let verbs = VerbRecorder()
+    let client = try KubeClient(configuration: cluster.client.configuration, requestObserver: { verb, code, _ in verbs.record(verb, code) })
+    defer { client.shutdown() }
     for weight in [0, 10, 50, 100] {
-      let report = try await router.setWeights(route(weight), client: cluster.client)
+      let report = try await router.setWeights(route(weight), client: client)
       #expect(report.written)
+      #expect(verbs.take() == (remembering && weight > 0 ? ["PATCH 200"] : ["GET 200", "PUT 200"]))
       let stored = try await cluster.get(.httpRoutes, "detector")
       let rules = try #require(stored[path: ["spec", "rules"]]?.arrayValue)
       #expect(rules.count == 2)
@@ -52,9 +56,10 @@ struct HTTPRouteRouterTests {
       #expect(stored[path: ["metadata", "annotations"]] == created[path: ["metadata", "annotations"]])
       #expect(stored[path: ["metadata", "labels"]] == created[path: ["metadata", "labels"]])
       // The same weights again write nothing: steady state costs no API writes.
-      #expect(try await router.setWeights(route(weight), client: cluster.client).written == false)
+      #expect(try await router.setWeights(route(weight), client: client).written == false)
+      #expect(verbs.take() == ["GET 200"])
     }
-    let reset = try await router.reset(route(100), client: cluster.client)
+    let reset = try await router.reset(route(100), client: client)
     #expect(reset.written && reset.candidateWeight == 0)
     let after = try await cluster.get(.httpRoutes, "detector")
     #expect(after["spec"] == created["spec"])   // value for value what the user wrote, weight 1 included
@@ -104,6 +109,42 @@ struct HTTPRouteRouterTests {
     stored = try await cluster.get(.httpRoutes, "detector")
     #expect(weights(stored[path: ["spec", "rules"]]?.arrayValue?[0]["backendRefs"]) == ["detector": 50, "detector-candidate": 50])
     #expect(stored[path: ["spec", "rules"]]?.arrayValue?.count == 3)
+  }
+
+  @Test("with a memory, rules the CRD refuses are the server's error, not retried by a read; a route deleted since says what to fix")
+  func rememberedRouteRefusedOrGone() async throws {
+    let cluster = try await RouterCluster.start(crds: RouterCluster.gatewayAPI)
+    defer { Task { await cluster.stop() } }
+    // Nine rules to the stable Service: an A/B match adds one rule per such rule, and the CRD
+    // allows 16 (`spec.rules` maxItems).
+    let rules = (0..<9).map { i in "  - matches: [{path: {type: PathPrefix, value: /r\(i)}}]\n    backendRefs: [{name: detector, port: 8000}]" }
+    try await cluster.create(.httpRoutes, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: detector}\nspec:\n  rules:\n"
+                                          + rules.joined(separator: "\n"))
+    let verbs = VerbRecorder()
+    let client = try KubeClient(configuration: cluster.client.configuration, requestObserver: { verb, code, _ in verbs.record(verb, code) })
+    defer { client.shutdown() }
+    let memory = RouterObjectMemory()
+    let router = HTTPRouteRouter(httpRoute: "detector", memory: memory)
+    _ = try await router.setWeights(route(0), client: client)
+    #expect(verbs.take() == ["GET 200", "PUT 200"])
+    do {
+      _ = try await router.setWeights(route(10, match: .header(name: "x-cohort", value: "b")), client: client)
+      Issue.record("18 rules were accepted")
+    } catch let error as KubeAPIError {
+      #expect(error.code == 422 && error.status[path: ["details", "kind"]] == "HTTPRoute")
+    }
+    #expect(verbs.take() == ["PATCH 422"])   // a read would make the same 18 rules
+    let stored = try await cluster.get(.httpRoutes, "detector")
+    #expect(stored[path: ["spec", "rules"]]?.arrayValue?.count == 9)
+    #expect(weights(stored[path: ["spec", "rules"]]?.arrayValue?[0]["backendRefs"]) == ["detector": 100, "detector-candidate": 0])
+
+    // The route is deleted while remembered: the step's patch finds nothing, and says so.
+    try await cluster.client.delete(.httpRoutes, namespace: "default", name: "detector")
+    await #expect(throws: TrafficRouterError.objectNotFound(kind: "HTTPRoute", namespace: "default", name: "detector")) {
+      _ = try await router.setWeights(route(20), client: client)
+    }
+    #expect(verbs.take() == ["PATCH 404"])
+    #expect(memory.count == 0)
   }
 
   @Test("an A/B header match adds one named rule to the candidate, accepted by the CRD's CEL rules, removed when the match goes")
