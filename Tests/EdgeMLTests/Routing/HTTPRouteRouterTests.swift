@@ -36,8 +36,7 @@ struct HTTPRouteRouterTests {
     let created = try await cluster.create(.httpRoutes, userHTTPRoute)
     let memory = remembering ? RouterObjectMemory() : nil
     let router = HTTPRouteRouter(httpRoute: "detector", memory: memory)
-    let verbs = VerbRecorder()
-    let client = try KubeClient(configuration: cluster.client.configuration, requestObserver: { verb, code, _ in verbs.record(verb, code) })
+    let (client, verbs) = try cluster.recordingClient()
     defer { client.shutdown() }
     for weight in [0, 10, 50, 100] {
       let report = try await router.setWeights(route(weight), client: client)
@@ -72,8 +71,7 @@ struct HTTPRouteRouterTests {
     let cluster = try await RouterCluster.start(crds: RouterCluster.gatewayAPI)
     defer { Task { await cluster.stop() } }
     let created = try await cluster.create(.httpRoutes, userHTTPRoute)
-    let verbs = VerbRecorder()
-    let client = try KubeClient(configuration: cluster.client.configuration, requestObserver: { verb, code, _ in verbs.record(verb, code) })
+    let (client, verbs) = try cluster.recordingClient()
     defer { client.shutdown() }
     let router = HTTPRouteRouter(httpRoute: "detector", memory: RouterObjectMemory())
 
@@ -120,8 +118,7 @@ struct HTTPRouteRouterTests {
     let rules = (0..<9).map { i in "  - matches: [{path: {type: PathPrefix, value: /r\(i)}}]\n    backendRefs: [{name: detector, port: 8000}]" }
     try await cluster.create(.httpRoutes, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: detector}\nspec:\n  rules:\n"
                                           + rules.joined(separator: "\n"))
-    let verbs = VerbRecorder()
-    let client = try KubeClient(configuration: cluster.client.configuration, requestObserver: { verb, code, _ in verbs.record(verb, code) })
+    let (client, verbs) = try cluster.recordingClient()
     defer { client.shutdown() }
     let memory = RouterObjectMemory()
     let router = HTTPRouteRouter(httpRoute: "detector", memory: memory)

@@ -43,6 +43,14 @@ struct RouterCluster: Sendable {
     return try await client.create(resource, namespace: "default", object)
   }
 
+  /// A second client of the emulator that records the verb and status code of each answered
+  /// request; shut it down when done.
+  func recordingClient() throws -> (client: KubeClient, verbs: VerbRecorder) {
+    let verbs = VerbRecorder()
+    let client = try KubeClient(configuration: client.configuration, requestObserver: { verb, code, _ in verbs.record(verb, code) })
+    return (client, verbs)
+  }
+
   func get(_ resource: GroupVersionResource, _ name: String) async throws -> JSONValue {
     try await client.get(resource, namespace: "default", name: name)
   }

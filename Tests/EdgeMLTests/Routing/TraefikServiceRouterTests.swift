@@ -28,8 +28,7 @@ struct TraefikServiceRouterTests {
     let cluster = try await RouterCluster.start(crds: RouterCluster.traefik)
     defer { Task { await cluster.stop() } }
     let created = try await cluster.create(.traefikServices, userTraefikService)
-    let verbs = VerbRecorder()
-    let client = try KubeClient(configuration: cluster.client.configuration, requestObserver: { verb, code, _ in verbs.record(verb, code) })
+    let (client, verbs) = try cluster.recordingClient()
     defer { client.shutdown() }
     let router = TraefikServiceRouter(traefikService: "detector", memory: remembering ? RouterObjectMemory() : nil)
     for weight in [0, 10, 50, 100] {
